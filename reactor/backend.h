@@ -1,0 +1,45 @@
+/* backend.h - the contract every I/O multiplexing backend fills in.
+ *
+ * A backend knows nothing of watchers: it maps fds to interest masks
+ * (LOOM_READABLE | LOOM_WRITABLE) and reports ready fds. The loop batches mask
+ * changes and applies them just before poll(). */
+#ifndef LOOM_REACTOR_BACKEND_H
+#define LOOM_REACTOR_BACKEND_H
+
+#include <stdint.h>
+
+struct loom_backend_event {
+    int fd;
+    unsigned events; /* LOOM_READABLE | LOOM_WRITABLE */
+};
+
+struct loom_backend_ops {
+    const char *name;
+    /* Create the backend's state. 0 or -errno. */
+    int (*create)(void **state);
+    void (*destroy)(void *state);
+    /* Start watching fd for mask (non-zero). */
+    int (*add)(void *state, int fd, unsigned mask);
+    /* Change the mask of a watched fd (non-zero); old is the previous mask. */
+    int (*mod)(void *state, int fd, unsigned old, unsigned mask);
+    /* Stop watching fd; old is the previous mask. */
+    int (*del)(void *state, int fd, unsigned old);
+    /* Wait up to timeout_ns (-1: forever, 0: not at all); fill at most max events.
+     * Returns the count, 0 on timeout or EINTR, or -errno. */
+    int (*poll)(void *state, struct loom_backend_event *ev, int max, int64_t timeout_ns);
+};
+
+extern const struct loom_backend_ops loom__backend_epoll;
+extern const struct loom_backend_ops loom__backend_poll;
+extern const struct loom_backend_ops loom__backend_kqueue;
+
+/* Round a timeout in ns up to whole milliseconds, -1 staying -1. */
+static inline int loom__timeout_ms(int64_t timeout_ns)
+{
+    if (timeout_ns < 0)
+        return -1;
+    int64_t ms = (timeout_ns + 999999) / 1000000;
+    return ms > 2000000000 ? 2000000000 : (int)ms;
+}
+
+#endif

@@ -1,0 +1,211 @@
+/* executor.c - thread pool. Jobs go through one mutex-protected FIFO; results
+ * come back to the loop with call_soon_threadsafe, where the waiting task is
+ * woken. A job's record is owned by the queue until a thread takes it, then by
+ * that thread until it posts the result, then by the loop. */
+#include "reactor/executor.h"
+
+#include "reactor/task_internal.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+struct job {
+    struct loom_list node;
+    loom_blocking_fn fn;
+    void *arg;
+    intptr_t result;
+    struct loom_loop *loop;
+    struct loom_task *waiter; /* NULL once the waiter gave up */
+    bool finished;
+};
+
+struct loom_executor {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    struct loom_list queue;
+    unsigned max, started, idle;
+    bool shutdown, cancel_queued;
+    pthread_t *threads;
+};
+
+static void job_done_on_loop(void *arg)
+{
+    struct job *j = arg;
+    j->loop->active--;
+    if (!j->waiter) {
+        free(j);
+        return;
+    }
+    j->finished = true;
+    loom__task_wake(j->waiter, 0);
+}
+
+static void *worker(void *arg)
+{
+    struct loom_executor *ex = arg;
+    pthread_mutex_lock(&ex->lock);
+    for (;;) {
+        struct loom_list *n = loom_list_pop_front(&ex->queue);
+        if (!n) {
+            if (ex->shutdown)
+                break;
+            ex->idle++;
+            pthread_cond_wait(&ex->cond, &ex->lock);
+            ex->idle--;
+            continue;
+        }
+        struct job *j = loom_list_entry(n, struct job, node);
+        bool cancel = ex->shutdown && ex->cancel_queued;
+        pthread_mutex_unlock(&ex->lock);
+        j->result = cancel ? -ECANCELED : j->fn(j->arg);
+        /* On ENOMEM the job is stranded; retry, since the waiter needs it. */
+        while (loom_call_soon_threadsafe(j->loop, job_done_on_loop, j) < 0)
+            usleep(1000);
+        pthread_mutex_lock(&ex->lock);
+    }
+    pthread_mutex_unlock(&ex->lock);
+    return NULL;
+}
+
+static unsigned default_size(void)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned n = (unsigned)(cpus > 0 ? cpus : 1) + 4;
+    return n > 32 ? 32 : n;
+}
+
+int loom_executor_new(struct loom_executor **out, unsigned threads)
+{
+    struct loom_executor *ex = calloc(1, sizeof(*ex));
+    if (!ex)
+        return -ENOMEM;
+    ex->max = threads ? threads : default_size();
+    ex->threads = calloc(ex->max, sizeof(pthread_t));
+    if (!ex->threads) {
+        free(ex);
+        return -ENOMEM;
+    }
+    pthread_mutex_init(&ex->lock, NULL);
+    pthread_cond_init(&ex->cond, NULL);
+    loom_list_init(&ex->queue);
+    *out = ex;
+    return 0;
+}
+
+/* Called with the lock held. */
+static int maybe_start_thread(struct loom_executor *ex)
+{
+    if (ex->idle > 0 || ex->started == ex->max)
+        return 0;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old); /* the new thread inherits "all blocked" */
+    int rc = pthread_create(&ex->threads[ex->started], NULL, worker, ex);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0)
+        return ex->started ? 0 : -rc; /* the running threads will get to it */
+    ex->started++;
+    return 0;
+}
+
+void loom_executor_free(struct loom_executor *ex, bool cancel_queued)
+{
+    if (!ex)
+        return;
+    pthread_mutex_lock(&ex->lock);
+    ex->shutdown = true;
+    ex->cancel_queued = cancel_queued;
+    pthread_cond_broadcast(&ex->cond);
+    pthread_mutex_unlock(&ex->lock);
+    for (unsigned i = 0; i < ex->started; i++)
+        pthread_join(ex->threads[i], NULL);
+    pthread_mutex_destroy(&ex->lock);
+    pthread_cond_destroy(&ex->cond);
+    free(ex->threads);
+    free(ex);
+}
+
+unsigned loom_executor_threads(const struct loom_executor *ex) { return ex->started; }
+unsigned loom_executor_max_threads(const struct loom_executor *ex) { return ex->max; }
+
+static int submit(struct loom_executor *ex, struct job *j)
+{
+    pthread_mutex_lock(&ex->lock);
+    int rc = ex->shutdown ? -ESHUTDOWN : maybe_start_thread(ex);
+    if (rc == 0) {
+        loom_list_push_back(&ex->queue, &j->node);
+        pthread_cond_signal(&ex->cond);
+    }
+    pthread_mutex_unlock(&ex->lock);
+    return rc;
+}
+
+/* The waiter gives up: unqueue the job if no thread took it yet. */
+static void abandon(struct loom_executor *ex, struct job *j)
+{
+    pthread_mutex_lock(&ex->lock);
+    bool queued = loom_list_linked(&j->node);
+    if (queued)
+        loom_list_remove(&j->node);
+    pthread_mutex_unlock(&ex->lock);
+    if (queued) {
+        j->loop->active--;
+        free(j);
+    } else {
+        j->waiter = NULL; /* job_done_on_loop frees it */
+    }
+}
+
+intptr_t loom_run_in_executor(struct loom_executor *ex, loom_blocking_fn fn, void *arg)
+{
+    struct loom_task *self = loom__task_current();
+    if (!self)
+        return -EPERM;
+    struct loom_loop *loop = self->loop;
+    if (!ex) {
+        if (!loop->executor) {
+            int rc = loom_executor_new(&loop->executor, loop->executor_threads);
+            if (rc < 0)
+                return rc;
+        }
+        ex = loop->executor;
+    }
+    struct job *j = calloc(1, sizeof(*j));
+    if (!j)
+        return -ENOMEM;
+    j->fn = fn;
+    j->arg = arg;
+    j->loop = loop;
+    j->waiter = self;
+    loom_list_init(&j->node);
+    int rc = submit(ex, j);
+    if (rc < 0) {
+        free(j);
+        return rc;
+    }
+    loop->active++; /* the result is still to come */
+    while (!j->finished && rc == 0)
+        rc = loom__task_park(self, -1);
+    if (!j->finished) {
+        abandon(ex, j);
+        return rc;
+    }
+    intptr_t result = j->result;
+    free(j);
+    return rc == -ECANCELED ? rc : result;
+}
+
+intptr_t loom_to_thread(loom_blocking_fn fn, void *arg) { return loom_run_in_executor(NULL, fn, arg); }
+
+void loom__executor_free_default(struct loom_loop *loop)
+{
+    if (loop->executor) {
+        loom_executor_free(loop->executor, true);
+        loop->executor = NULL;
+        /* Drain the results the threads posted, so no record is left behind. */
+        loom_loop_run(loop, LOOM_RUN_NOWAIT);
+    }
+}

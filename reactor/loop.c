@@ -1,0 +1,498 @@
+/* loop.c - the event loop: watchers, timers, the ready queue and run().
+ *
+ * One iteration: apply batched watcher changes, poll (timeout 0 if something is
+ * ready, else until the earliest timer), dispatch I/O, refresh the clock, fire
+ * due timers, then run the calls that were ready when the run phase began.
+ * Calls queued while running wait for the next iteration, as in asyncio, so a
+ * task that yields lets every other ready task run first. */
+#include "reactor/loop_internal.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+_Thread_local struct loom_loop *loom__tls_loop;
+
+int64_t loom__clock_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static const struct loom_backend_ops *find_backend(const char *name)
+{
+    static const struct loom_backend_ops *const all[] = {
+#ifdef LOOM_HAVE_EPOLL
+        &loom__backend_epoll,
+#endif
+#ifdef LOOM_HAVE_KQUEUE
+        &loom__backend_kqueue,
+#endif
+        &loom__backend_poll,
+    };
+    if (!name || !*name)
+        return all[0];
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+        if (strcmp(all[i]->name, name) == 0)
+            return all[i];
+    return NULL;
+}
+
+static void apply_options(struct loom_loop *loop, const struct loom_loop_options *opt)
+{
+    const char *dbg = getenv("LOOM_DEBUG");
+    loop->debug = (opt && opt->debug > 0) || (dbg && *dbg && strcmp(dbg, "0") != 0);
+    loop->slow_ns = opt && opt->slow_step_ns > 0 ? opt->slow_step_ns : LOOM_MS(100);
+    loop->stack_size = opt && opt->stack_size ? opt->stack_size : 256 * 1024;
+    loop->stack_cache = opt && opt->stack_cache ? opt->stack_cache : 1024;
+    loop->executor_threads = opt ? opt->executor_threads : 0;
+}
+
+int loom_loop_new(struct loom_loop **out, const struct loom_loop_options *opt)
+{
+    const char *name = opt && opt->backend ? opt->backend : getenv("LOOM_BACKEND");
+    const struct loom_backend_ops *backend = find_backend(name);
+    if (!backend)
+        return -EINVAL;
+    struct loom_loop *loop = calloc(1, sizeof(*loop));
+    if (!loop)
+        return -ENOMEM;
+    loop->backend = backend;
+    apply_options(loop, opt);
+    loom_list_init(&loop->changes);
+    loom_list_init(&loop->ready);
+    loom_list_init(&loop->free_handles);
+    loom_list_init(&loop->ts_queue);
+    loom_list_init(&loop->signals);
+    loom_list_init(&loop->tasks);
+    loom_list_init(&loop->free_tasks);
+    loom_list_init(&loop->free_stacks);
+    loom__heap_init(&loop->timers);
+    loop->wake_rfd = loop->wake_wfd = loop->sig_rfd = loop->sig_wfd = -1;
+    int rc = backend->create(&loop->backend_state);
+    if (rc < 0)
+        goto fail_backend;
+    if ((rc = -pthread_mutex_init(&loop->ts_lock, NULL)) < 0)
+        goto fail_mutex;
+    if ((rc = loom__wakeup_open(loop)) < 0)
+        goto fail_wakeup;
+    loop->now = loom__clock_ns();
+    *out = loop;
+    return 0;
+fail_wakeup:
+    pthread_mutex_destroy(&loop->ts_lock);
+fail_mutex:
+    backend->destroy(loop->backend_state);
+fail_backend:
+    free(loop);
+    return rc;
+}
+
+int loom_loop_free(struct loom_loop *loop)
+{
+    if (loop->running)
+        return -EBUSY;
+    if (loop->active || !loom_list_empty(&loop->ready) || loop->ntasks_live) {
+        if (loop->debug)
+            loom__tasks_report(loop);
+        return -EBUSY;
+    }
+    loom__executor_free_default(loop);
+    if (loop->debug)
+        loom__tasks_report(loop);
+    loom__tasks_free(loop);
+    loom__stacks_free(loop);
+    loom__signals_close(loop);
+    loom__wakeup_close(loop);
+    struct loom_list *n;
+    while ((n = loom_list_pop_front(&loop->free_handles)))
+        free(loom_list_entry(n, struct loom_handle, ready.node));
+    loom__heap_free(&loop->timers);
+    loop->backend->destroy(loop->backend_state);
+    pthread_mutex_destroy(&loop->ts_lock);
+    free(loop->fds);
+    free(loop);
+    return 0;
+}
+
+struct loom_loop *loom_loop_current(void) { return loom__tls_loop; }
+int64_t loom_loop_now(const struct loom_loop *loop) { return loop->now; }
+void loom_loop_update_time(struct loom_loop *loop) { loop->now = loom__clock_ns(); }
+const char *loom_loop_backend(const struct loom_loop *loop) { return loop->backend->name; }
+bool loom_loop_debug(const struct loom_loop *loop) { return loop->debug; }
+void loom_loop_ref(struct loom_loop *loop) { loop->active++; }
+void loom_loop_unref(struct loom_loop *loop) { loop->active--; }
+void loom_loop_stop(struct loom_loop *loop) { loop->stop_requested = true; }
+
+void loom_loop_set_log(struct loom_loop *loop, loom_log_cb cb, void *arg)
+{
+    loop->log_cb = cb;
+    loop->log_arg = arg;
+}
+
+void loom__log(struct loom_loop *loop, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    if (loop->log_cb)
+        loop->log_cb(loop->log_arg, buf);
+    else
+        fprintf(stderr, "loom: %s\n", buf);
+}
+
+void loom_loop_dump(struct loom_loop *loop, FILE *f)
+{
+    fprintf(f, "loop %p backend=%s active=%zu ready=%s timers=%zu\n", (void *)loop,
+            loop->backend->name, loop->active, loom_list_empty(&loop->ready) ? "no" : "yes",
+            loop->timers.count);
+    for (size_t fd = 0; fd < loop->nfds; fd++) {
+        struct loom_io *io = loop->fds[fd];
+        if (io && io != &loop->wake_io && io != &loop->sig_io)
+            fprintf(f, "  io fd=%zu events=%s%s\n", fd, io->_events & LOOM_READABLE ? "r" : "",
+                    io->_events & LOOM_WRITABLE ? "w" : "");
+    }
+    struct loom_list *it;
+    loom_list_foreach(it, &loop->signals)
+    {
+        fprintf(f, "  signal %d\n", loom_list_entry(it, struct loom_signal, _node)->signum);
+    }
+    loom__tasks_dump(loop, f);
+}
+
+/* --- ready queue and deferred calls --- */
+
+void loom__ready_push(struct loom_loop *loop, struct loom__ready *r)
+{
+    loom_list_push_back(&loop->ready, &r->node);
+}
+
+static struct loom_handle *handle_get(struct loom_loop *loop)
+{
+    struct loom_list *n = loom_list_pop_front(&loop->free_handles);
+    if (n) {
+        loop->nfree_handles--;
+        return loom_list_entry(n, struct loom_handle, ready.node);
+    }
+    struct loom_handle *h = malloc(sizeof(*h));
+    if (h)
+        loom_list_init(&h->ready.node);
+    return h;
+}
+
+static void handle_put(struct loom_handle *h)
+{
+    struct loom_loop *loop = h->loop;
+    if (loop->nfree_handles >= 4096) {
+        free(h);
+        return;
+    }
+    loom_list_push_front(&loop->free_handles, &h->ready.node);
+    loop->nfree_handles++;
+}
+
+static void handle_run(struct loom__ready *r)
+{
+    struct loom_handle *h = loom__container_of(r, struct loom_handle, ready);
+    loom_callback cb = h->cb;
+    void *arg = h->arg;
+    handle_put(h);
+    cb(arg);
+}
+
+int loom_call_soon(struct loom_loop *loop, loom_callback cb, void *arg)
+{
+    struct loom_handle *h = handle_get(loop);
+    if (!h)
+        return -ENOMEM;
+    h->cb = cb;
+    h->arg = arg;
+    h->loop = loop;
+    h->ready.run = handle_run;
+    loom__ready_push(loop, &h->ready);
+    return 0;
+}
+
+static void handle_timer_fired(struct loom_timer *t)
+{
+    struct loom_handle *h = t->data;
+    loom_callback cb = h->cb;
+    void *arg = h->arg;
+    handle_put(h);
+    cb(arg);
+}
+
+int loom_call_at(struct loom_loop *loop, int64_t when_ns, loom_callback cb, void *arg,
+                 struct loom_handle **out)
+{
+    struct loom_handle *h = handle_get(loop);
+    if (!h)
+        return -ENOMEM;
+    h->cb = cb;
+    h->arg = arg;
+    h->loop = loop;
+    loom_timer_init(loop, &h->timer, handle_timer_fired);
+    h->timer.data = h;
+    int rc = loom_timer_start_at(&h->timer, when_ns);
+    if (rc < 0) {
+        handle_put(h);
+        return rc;
+    }
+    if (out)
+        *out = h;
+    return 0;
+}
+
+int loom_call_later(struct loom_loop *loop, int64_t delay_ns, loom_callback cb, void *arg,
+                    struct loom_handle **out)
+{
+    return loom_call_at(loop, loop->now + (delay_ns > 0 ? delay_ns : 0), cb, arg, out);
+}
+
+void loom_handle_cancel(struct loom_handle *h)
+{
+    loom_timer_stop(&h->timer);
+    handle_put(h);
+}
+
+/* --- timers --- */
+
+void loom_timer_init(struct loom_loop *loop, struct loom_timer *t, loom_timer_cb cb)
+{
+    t->cb = cb;
+    t->_loop = loop;
+    t->_node.index = SIZE_MAX;
+    t->_ref = true;
+}
+
+int loom_timer_start_at(struct loom_timer *t, int64_t when_ns)
+{
+    struct loom_loop *loop = t->_loop;
+    if (loom__heap_contains(&t->_node)) {
+        loom__heap_remove(&loop->timers, &t->_node);
+        loop->active -= t->_ref;
+    }
+    int rc = loom__heap_insert(&loop->timers, &t->_node, when_ns);
+    if (rc == 0)
+        loop->active += t->_ref;
+    return rc;
+}
+
+int loom_timer_start(struct loom_timer *t, int64_t delay_ns)
+{
+    return loom_timer_start_at(t, t->_loop->now + (delay_ns > 0 ? delay_ns : 0));
+}
+
+void loom_timer_stop(struct loom_timer *t)
+{
+    if (!loom__heap_contains(&t->_node))
+        return;
+    loom__heap_remove(&t->_loop->timers, &t->_node);
+    t->_loop->active -= t->_ref;
+}
+
+bool loom_timer_active(const struct loom_timer *t) { return loom__heap_contains(&t->_node); }
+
+static void run_timers(struct loom_loop *loop)
+{
+    struct loom_heap_node *n;
+    while ((n = loom__heap_min(&loop->timers)) && n->key <= loop->now) {
+        struct loom_timer *t = loom__container_of(n, struct loom_timer, _node);
+        loom_timer_stop(t);
+        t->cb(t);
+    }
+}
+
+/* --- I/O watchers --- */
+
+int loom_io_init(struct loom_loop *loop, struct loom_io *io, int fd, loom_io_cb cb)
+{
+    if (fd < 0)
+        return -EBADF;
+    if ((size_t)fd >= loop->nfds) {
+        size_t n = loop->nfds ? loop->nfds : 64;
+        while (n <= (size_t)fd)
+            n *= 2;
+        struct loom_io **fds = realloc(loop->fds, n * sizeof(*fds));
+        if (!fds)
+            return -ENOMEM;
+        memset(fds + loop->nfds, 0, (n - loop->nfds) * sizeof(*fds));
+        loop->fds = fds;
+        loop->nfds = n;
+    }
+    io->fd = fd;
+    io->cb = cb;
+    io->_loop = loop;
+    io->_events = io->_armed = 0;
+    io->_queued = false;
+    loom_list_init(&io->_change);
+    loop->fds[fd] = io;
+    return 0;
+}
+
+static void queue_change(struct loom_io *io)
+{
+    if (!io->_queued) {
+        io->_queued = true;
+        loom_list_push_back(&io->_loop->changes, &io->_change);
+    }
+}
+
+int loom_io_start(struct loom_io *io, unsigned events)
+{
+    unsigned before = io->_events;
+    io->_events |= events;
+    if (!before && io->_events)
+        io->_loop->active++;
+    if (io->_events & ~io->_armed)
+        queue_change(io);
+    return 0;
+}
+
+void loom_io_stop(struct loom_io *io, unsigned events)
+{
+    unsigned before = io->_events;
+    io->_events &= ~events;
+    if (before && !io->_events)
+        io->_loop->active--;
+    /* Lazy: leave the backend armed; disarm only if an unwanted event arrives. */
+}
+
+void loom_io_close(struct loom_io *io)
+{
+    struct loom_loop *loop = io->_loop;
+    loom_io_stop(io, LOOM_READABLE | LOOM_WRITABLE);
+    if (io->_armed)
+        loop->backend->del(loop->backend_state, io->fd, io->_armed);
+    io->_armed = 0;
+    if (io->_queued) {
+        loom_list_remove(&io->_change);
+        io->_queued = false;
+    }
+    if ((size_t)io->fd < loop->nfds && loop->fds[io->fd] == io)
+        loop->fds[io->fd] = NULL;
+}
+
+static void apply_changes(struct loom_loop *loop)
+{
+    struct loom_list *n;
+    while ((n = loom_list_pop_front(&loop->changes))) {
+        struct loom_io *io = loom_list_entry(n, struct loom_io, _change);
+        io->_queued = false;
+        unsigned want = io->_events;
+        if (want == io->_armed)
+            continue;
+        int rc;
+        if (!io->_armed)
+            rc = loop->backend->add(loop->backend_state, io->fd, want);
+        else if (!want)
+            rc = loop->backend->del(loop->backend_state, io->fd, io->_armed);
+        else
+            rc = loop->backend->mod(loop->backend_state, io->fd, io->_armed, want);
+        if (rc < 0) {
+            /* Report the failure as readiness: the waiter's next call sees the error. */
+            io->_armed = 0;
+            if (io->cb)
+                io->cb(io, want);
+            continue;
+        }
+        io->_armed = want;
+    }
+}
+
+static void dispatch(struct loom_loop *loop, int n)
+{
+    for (int i = 0; i < n; i++) {
+        int fd = loop->events[i].fd;
+        /* Reload each time: a callback may have closed or replaced any watcher. */
+        struct loom_io *io = (size_t)fd < loop->nfds ? loop->fds[fd] : NULL;
+        if (!io) {
+            loop->backend->del(loop->backend_state, fd, LOOM_READABLE | LOOM_WRITABLE);
+            continue;
+        }
+        unsigned got = loop->events[i].events & io->_events;
+        if (loop->events[i].events & ~io->_events)
+            queue_change(io); /* unwanted readiness: disarm before the next poll */
+        if (got)
+            io->cb(io, got);
+    }
+}
+
+/* --- running --- */
+
+static void run_ready(struct loom_loop *loop)
+{
+    struct loom_list batch;
+    loom_list_init(&batch);
+    loom_list_splice(&batch, &loop->ready);
+    struct loom_list *n;
+    while ((n = loom_list_pop_front(&batch))) {
+        struct loom__ready *r = loom_list_entry(n, struct loom__ready, node);
+        if (!loop->debug) {
+            r->run(r);
+            continue;
+        }
+        int64_t t0 = loom__clock_ns();
+        r->run(r);
+        int64_t dt = loom__clock_ns() - t0;
+        if (dt > loop->slow_ns && r->run == handle_run)
+            loom__log(loop, "Executing callback took %.3f seconds", dt / 1e9);
+    }
+}
+
+static bool alive(const struct loom_loop *loop)
+{
+    return loop->active > 0 || !loom_list_empty(&loop->ready);
+}
+
+static int64_t poll_timeout(struct loom_loop *loop, enum loom_run_mode mode)
+{
+    if (mode == LOOM_RUN_NOWAIT || !loom_list_empty(&loop->ready) || loop->stop_requested ||
+        !alive(loop))
+        return 0;
+    struct loom_heap_node *t = loom__heap_min(&loop->timers);
+    if (!t)
+        return -1;
+    int64_t d = t->key - loom__clock_ns();
+    return d > 0 ? d : 0;
+}
+
+static int iterate(struct loom_loop *loop, enum loom_run_mode mode)
+{
+    apply_changes(loop);
+    int n = loop->backend->poll(loop->backend_state, loop->events,
+                                (int)(sizeof(loop->events) / sizeof(loop->events[0])),
+                                poll_timeout(loop, mode));
+    if (n < 0)
+        return n;
+    loop->now = loom__clock_ns();
+    dispatch(loop, n);
+    run_timers(loop);
+    run_ready(loop);
+    return 0;
+}
+
+int loom_loop_run(struct loom_loop *loop, enum loom_run_mode mode)
+{
+    if (loop->running || (loom__tls_loop && loom__tls_loop != loop))
+        return -EBUSY;
+    struct loom_loop *saved = loom__tls_loop;
+    loom__tls_loop = loop;
+    loop->running = true;
+    loop->now = loom__clock_ns();
+    int rc = 0;
+    do {
+        if ((rc = iterate(loop, mode)) < 0)
+            break;
+    } while (mode == LOOM_RUN_DEFAULT && !loop->stop_requested && alive(loop));
+    loop->stop_requested = false;
+    loop->running = false;
+    loom__tls_loop = saved;
+    return rc < 0 ? rc : alive(loop);
+}

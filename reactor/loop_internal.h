@@ -1,0 +1,124 @@
+/* loop_internal.h - the loop's private state, shared by loop.c, signal.c,
+ * task.c, stack.c, future.c and executor.c. Not installed. */
+#ifndef LOOM_REACTOR_LOOP_INTERNAL_H
+#define LOOM_REACTOR_LOOP_INTERNAL_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+
+#include "reactor/backend.h"
+#include "reactor/compat.h"
+#include "reactor/heap.h"
+#include "reactor/list.h"
+#include "reactor/loop.h"
+#include "reactor/switch.h"
+
+struct loom_task;
+struct loom_executor;
+struct loom__context;
+
+/* A pooled call_soon / call_later record. */
+struct loom_handle {
+    struct loom__ready ready;
+    struct loom_timer timer; /* call_later only */
+    loom_callback cb;
+    void *arg;
+    struct loom_loop *loop;
+};
+
+/* A call queued by another thread. */
+struct loom__ts_call {
+    struct loom_list node;
+    loom_callback cb;
+    void *arg;
+};
+
+struct loom_loop {
+    const struct loom_backend_ops *backend;
+    void *backend_state;
+    int64_t now;                    /* cached CLOCK_MONOTONIC ns */
+    bool running, stop_requested;
+    size_t active;                  /* watchers, timers, signals, jobs, refs keeping run() going */
+
+    struct loom_io **fds;           /* fd -> watcher, NULL when none */
+    size_t nfds;
+    struct loom_list changes;       /* watchers whose mask the backend must learn */
+    struct loom_backend_event events[256];
+
+    struct loom_heap timers;
+    struct loom_list ready;         /* struct loom__ready, FIFO */
+    struct loom_list free_handles;  /* pooled struct loom_handle */
+    size_t nfree_handles;
+
+    /* call_soon_threadsafe */
+    pthread_mutex_t ts_lock;
+    struct loom_list ts_queue;
+    atomic_int ts_signalled;        /* a wake-up is already in flight */
+    int wake_rfd, wake_wfd;         /* eventfd (both the same) or a pipe */
+    struct loom_io wake_io;
+
+    /* signals */
+    struct loom_list signals;
+    int sig_rfd, sig_wfd;           /* signalfd, or the self-pipe */
+    bool sig_use_fd;
+    sigset_t sig_mask;              /* signals this loop watches */
+    sigset_t sig_saved_mask;
+    struct sigaction *sig_saved;    /* self-pipe: previous handlers, by signum */
+    struct loom_io sig_io;
+    unsigned sig_count[65];
+
+    /* tasks */
+    struct loom_task *current;      /* the task running now, NULL in callbacks */
+    struct loom__ctx sched_ctx;     /* the scheduler's saved context */
+    const void *sched_stack;        /* sanitizers: the scheduler's stack bounds */
+    size_t sched_stack_size;
+    void *sched_fiber;              /* TSan's fiber for the scheduler */
+    struct loom_list tasks;         /* every task not yet freed */
+    size_t ntasks_live;             /* tasks not finished */
+    uint64_t next_task_id;
+    struct loom_list free_tasks;    /* pooled task records */
+    size_t nfree_tasks;
+    struct loom__context *root_ctx; /* context variables outside tasks */
+
+    /* stacks */
+    size_t stack_size, stack_cache;
+    struct loom_list free_stacks;
+    size_t nfree_stacks;
+
+    /* debug */
+    bool debug;
+    int64_t slow_ns;
+    loom_log_cb log_cb;
+    void *log_arg;
+
+    unsigned executor_threads;
+    struct loom_executor *executor; /* default executor, made on first use */
+};
+
+extern _Thread_local struct loom_loop *loom__tls_loop;
+
+void loom__ready_push(struct loom_loop *loop, struct loom__ready *r);
+void loom__log(struct loom_loop *loop, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int64_t loom__clock_ns(void);
+
+/* signal.c */
+int loom__signals_open(struct loom_loop *loop);
+void loom__signals_close(struct loom_loop *loop);
+/* wake-up channel for other threads */
+int loom__wakeup_open(struct loom_loop *loop);
+void loom__wakeup_close(struct loom_loop *loop);
+
+/* task.c */
+void loom__tasks_dump(struct loom_loop *loop, FILE *f);
+void loom__tasks_report(struct loom_loop *loop);
+void loom__tasks_free(struct loom_loop *loop);
+void loom__context_release(struct loom__context *c);
+
+/* stack.c */
+void loom__stacks_free(struct loom_loop *loop);
+
+/* executor.c */
+void loom__executor_free_default(struct loom_loop *loop);
+
+#endif

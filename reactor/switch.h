@@ -1,0 +1,45 @@
+/* switch.h - saving and restoring execution contexts for tasks.
+ *
+ * Two implementations, chosen at build time:
+ *  - assembly (default on x86-64 and aarch64): saves only what the ABI says a
+ *    call preserves - x86-64: rbx, rbp, r12-r15, rsp, MXCSR and the x87
+ *    control word; aarch64: x19-x29, lr, sp, d8-d15 and FPCR. No syscall.
+ *  - ucontext (-DLOOM_SWITCH_UCONTEXT, `make SWITCH=ucontext`): makecontext
+ *    and swapcontext, which also save the signal mask (one syscall a switch).
+ *
+ * The asm path builds a new context's first frame itself, which is what
+ * makecontext does minus the signal-mask bookkeeping. */
+#ifndef LOOM_REACTOR_SWITCH_H
+#define LOOM_REACTOR_SWITCH_H
+
+#include <stddef.h>
+
+#if !defined(LOOM_SWITCH_UCONTEXT) && !defined(__x86_64__) && !defined(__aarch64__)
+#define LOOM_SWITCH_UCONTEXT 1
+#endif
+
+#ifdef LOOM_SWITCH_UCONTEXT
+#include <ucontext.h>
+struct loom__ctx {
+    ucontext_t uc;
+    void (*entry)(void *);
+    void *arg;
+};
+#else
+struct loom__ctx {
+    void *sp; /* saved stack pointer; the registers sit on the stack below it */
+};
+#endif
+
+/* Prepare ctx to run entry(arg) on [stack_lo, stack_lo + size) when first
+ * switched to. entry must never return. */
+void loom__ctx_make(struct loom__ctx *ctx, void *stack_lo, size_t size, void (*entry)(void *),
+                    void *arg);
+
+/* Save the current context into from and resume to. */
+void loom__ctx_switch(struct loom__ctx *from, struct loom__ctx *to);
+
+/* "asm" or "ucontext". */
+const char *loom__ctx_kind(void);
+
+#endif

@@ -1,0 +1,491 @@
+/* task.c - stackful tasks: spawn, the scheduler step, park/wake, cancel, join,
+ * sleep, context variables, and loom_run.
+ *
+ * Every switch goes task <-> scheduler (the context that called
+ * loom_loop_run), never task -> task: one switch to park, one to resume. */
+#include "reactor/task_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef LOOM_ASAN
+#include <sanitizer/common_interface_defs.h>
+#endif
+#ifdef LOOM_TSAN
+void *__tsan_get_current_fiber(void);
+void *__tsan_create_fiber(unsigned flags);
+void __tsan_destroy_fiber(void *fiber);
+void __tsan_switch_to_fiber(void *fiber, unsigned flags);
+#endif
+
+/* --- switching, with the sanitizers told about every stack change --- */
+
+static void switch_in(struct loom_loop *loop, struct loom_task *t)
+{
+#ifdef LOOM_ASAN
+    void *fake = NULL;
+    __sanitizer_start_switch_fiber(&fake, t->stack->lo, t->stack->size);
+#endif
+#ifdef LOOM_TSAN
+    loop->sched_fiber = __tsan_get_current_fiber();
+    __tsan_switch_to_fiber(t->tsan_fiber, 0);
+#endif
+    loom__ctx_switch(&loop->sched_ctx, &t->ctx);
+#ifdef LOOM_ASAN
+    __sanitizer_finish_switch_fiber(fake, NULL, NULL);
+#endif
+}
+
+static void switch_out(struct loom_task *t, bool final)
+{
+    struct loom_loop *loop = t->loop;
+#ifdef LOOM_ASAN
+    __sanitizer_start_switch_fiber(final ? NULL : &t->asan_fake_stack, loop->sched_stack,
+                                   loop->sched_stack_size);
+#else
+    (void)final;
+#endif
+#ifdef LOOM_TSAN
+    __tsan_switch_to_fiber(loop->sched_fiber, 0);
+#endif
+    loom__ctx_switch(&t->ctx, &loop->sched_ctx);
+#ifdef LOOM_ASAN
+    __sanitizer_finish_switch_fiber(t->asan_fake_stack, &loop->sched_stack,
+                                    &loop->sched_stack_size);
+#endif
+}
+
+/* --- records --- */
+
+static void context_ref(struct loom__context *c)
+{
+    if (c)
+        c->refs++;
+}
+
+void loom__context_release(struct loom__context *c)
+{
+    if (c && --c->refs == 0)
+        free(c);
+}
+
+static void task_free(struct loom_task *t)
+{
+    struct loom_loop *loop = t->loop;
+    loom_list_remove(&t->all_node);
+    loom__context_release(t->context);
+#ifdef LOOM_TSAN
+    __tsan_destroy_fiber(t->tsan_fiber);
+#endif
+    if (loop->nfree_tasks < 4096) {
+        loom_list_push_front(&loop->free_tasks, &t->all_node);
+        loop->nfree_tasks++;
+    } else {
+        free(t);
+    }
+}
+
+static void task_unref(struct loom_task *t)
+{
+    if (--t->refs == 0)
+        task_free(t);
+}
+
+struct loom_task *loom_task_ref(struct loom_task *t)
+{
+    t->refs++;
+    return t;
+}
+
+void loom_task_release(struct loom_task *t)
+{
+    if (t)
+        task_unref(t);
+}
+
+/* --- the scheduler side --- */
+
+static void task_entry(void *p);
+
+static void task_step(struct loom__ready *r)
+{
+    struct loom_task *t = loom__container_of(r, struct loom_task, ready);
+    struct loom_loop *loop = t->loop;
+    int64_t t0 = loop->debug ? loom__clock_ns() : 0;
+    loop->current = t;
+    t->state = LOOM__TASK_RUNNING;
+    switch_in(loop, t);
+    loop->current = NULL;
+    if (loop->debug) {
+        int64_t dt = loom__clock_ns() - t0;
+        if (dt > loop->slow_ns)
+            loom__log(loop, "Executing <Task name='%s'> took %.3f seconds", t->name, dt / 1e9);
+    }
+    if (t->state == LOOM__TASK_DONE) {
+        loom__stack_put(loop, t->stack);
+        t->stack = NULL;
+        task_unref(t); /* the loop's reference */
+    }
+}
+
+static void park_timeout(struct loom_timer *timer)
+{
+    loom__task_wake(timer->data, -ETIMEDOUT);
+}
+
+int loom_task_spawn(struct loom_loop *loop, loom_task_fn fn, void *arg,
+                    const struct loom_task_options *opt, struct loom_task **out)
+{
+    if (!loop && !(loop = loom__tls_loop))
+        return -EINVAL;
+    struct loom_task *t;
+    struct loom_list *n = loom_list_pop_front(&loop->free_tasks);
+    if (n) {
+        loop->nfree_tasks--;
+        t = loom_list_entry(n, struct loom_task, all_node);
+    } else if (!(t = malloc(sizeof(*t)))) {
+        return -ENOMEM;
+    }
+    int rc = loom__stack_get(loop, opt ? opt->stack_size : 0, &t->stack);
+    if (rc < 0) {
+        free(t);
+        return rc;
+    }
+    loom_future_init(&t->fut);
+    t->loop = loop;
+    t->fn = fn;
+    t->arg = arg;
+    t->state = LOOM__TASK_READY;
+    t->wake_code = 0;
+    t->cancel_pending = t->joined = false;
+    t->refs = out ? 2 : 1;
+    t->id = ++loop->next_task_id;
+    t->group = NULL;
+    t->asan_fake_stack = NULL;
+    loom_list_init(&t->group_node);
+    loom_timer_init(loop, &t->timer, park_timeout);
+    t->timer.data = t;
+    struct loom_task *parent = loop->current;
+    t->context = parent ? parent->context : loop->root_ctx;
+    context_ref(t->context);
+    if (opt && opt->name)
+        snprintf(t->name, sizeof(t->name), "%s", opt->name);
+    else
+        snprintf(t->name, sizeof(t->name), "Task-%llu", (unsigned long long)t->id);
+#ifdef LOOM_TSAN
+    t->tsan_fiber = __tsan_create_fiber(0);
+#endif
+    loom__ctx_make(&t->ctx, t->stack->lo, t->stack->size, task_entry, t);
+    loom_list_push_back(&loop->tasks, &t->all_node);
+    loop->ntasks_live++;
+    t->ready.run = task_step;
+    loom__ready_push(loop, &t->ready);
+    if (out)
+        *out = t;
+    return 0;
+}
+
+struct loom_task *loom_spawn(loom_task_fn fn, void *arg, const char *name)
+{
+    struct loom_task_options opt = {.name = name};
+    struct loom_task *t = NULL;
+    return loom_task_spawn(NULL, fn, arg, &opt, &t) == 0 ? t : NULL;
+}
+
+/* --- the task side --- */
+
+static void task_entry(void *p)
+{
+    struct loom_task *t = p;
+    struct loom_loop *loop = t->loop;
+#ifdef LOOM_ASAN
+    __sanitizer_finish_switch_fiber(NULL, &loop->sched_stack, &loop->sched_stack_size);
+#endif
+    intptr_t result;
+    if (t->cancel_pending) { /* cancelled before it ever ran */
+        t->cancel_pending = false;
+        result = -ECANCELED;
+    } else {
+        result = t->fn(t->arg);
+    }
+    t->state = LOOM__TASK_DONE;
+    loop->ntasks_live--;
+    loom_future_set_result(&t->fut, result);
+    switch_out(t, true);
+    __builtin_unreachable();
+}
+
+struct loom_task *loom__task_current(void)
+{
+    return loom__tls_loop ? loom__tls_loop->current : NULL;
+}
+
+struct loom_task *loom_task_current(void) { return loom__task_current(); }
+
+static int resume_code(struct loom_task *t)
+{
+    int code = t->wake_code;
+    if (t->cancel_pending) {
+        t->cancel_pending = false;
+        code = -ECANCELED;
+    }
+    return code;
+}
+
+int loom__task_park(struct loom_task *t, int64_t deadline)
+{
+    if (t->cancel_pending) {
+        t->cancel_pending = false;
+        return -ECANCELED;
+    }
+    if (deadline >= 0) {
+        int rc = loom_timer_start_at(&t->timer, deadline);
+        if (rc < 0)
+            return rc;
+    }
+    t->state = LOOM__TASK_PARKED;
+    t->wake_code = 0;
+    switch_out(t, false);
+    loom_timer_stop(&t->timer);
+    return resume_code(t);
+}
+
+void loom__task_wake(struct loom_task *t, int code)
+{
+    if (t->state != LOOM__TASK_PARKED)
+        return;
+    t->state = LOOM__TASK_READY;
+    t->wake_code = code;
+    loom__ready_push(t->loop, &t->ready);
+}
+
+int64_t loom__deadline(struct loom_loop *loop, int64_t timeout_ns)
+{
+    return timeout_ns < 0 ? -1 : loop->now + timeout_ns;
+}
+
+int loom_yield(void)
+{
+    struct loom_task *t = loom__task_current();
+    if (!t)
+        return -EPERM;
+    if (t->cancel_pending) {
+        t->cancel_pending = false;
+        return -ECANCELED;
+    }
+    t->state = LOOM__TASK_PARKED;
+    loom__task_wake(t, 0); /* to the back of the ready queue */
+    switch_out(t, false);
+    return resume_code(t);
+}
+
+int loom_sleep(int64_t ns)
+{
+    struct loom_task *t = loom__task_current();
+    if (!t)
+        return -EPERM;
+    if (ns <= 0)
+        return loom_yield();
+    int rc = loom__task_park(t, t->loop->now + ns);
+    return rc == -ETIMEDOUT ? 0 : rc;
+}
+
+bool loom_task_cancel(struct loom_task *t)
+{
+    if (t->state == LOOM__TASK_DONE)
+        return false;
+    if (t->state == LOOM__TASK_PARKED)
+        loom__task_wake(t, -ECANCELED);
+    else
+        t->cancel_pending = true;
+    return true;
+}
+
+/* --- waiting for a task --- */
+
+static void wake_waiter(struct loom_future *f, void *arg)
+{
+    (void)f;
+    loom__task_wake(arg, 0);
+}
+
+int loom__task_wait_done(struct loom_task *self, struct loom_task *t, int64_t deadline)
+{
+    if (t->state == LOOM__TASK_DONE)
+        return 0;
+    struct loom_future_callback cb;
+    loom__future_on_done(&t->fut, &cb, wake_waiter, self);
+    int rc = 0;
+    while (t->state != LOOM__TASK_DONE && rc == 0)
+        rc = loom__task_park(self, deadline);
+    loom_future_remove_done_callback(&cb);
+    return t->state == LOOM__TASK_DONE && rc != -ECANCELED ? 0 : rc;
+}
+
+intptr_t loom_task_join(struct loom_task *t)
+{
+    struct loom_task *self = loom__task_current();
+    if (!self)
+        return -EPERM;
+    int rc = loom__task_wait_done(self, t, -1);
+    if (rc == -ECANCELED) {
+        loom_task_cancel(t); /* asyncio: cancelling an await cancels what it awaits */
+        loom__task_wait_done(self, t, -1); /* a second cancel abandons the wait */
+        task_unref(t);
+        return -ECANCELED;
+    }
+    intptr_t result = t->fut.result;
+    t->joined = true;
+    task_unref(t);
+    return result;
+}
+
+bool loom_task_done(const struct loom_task *t) { return t->state == LOOM__TASK_DONE; }
+
+bool loom_task_cancelled(const struct loom_task *t)
+{
+    return t->state == LOOM__TASK_DONE && t->fut.result == -ECANCELED;
+}
+
+intptr_t loom_task_result(const struct loom_task *t)
+{
+    if (t->state != LOOM__TASK_DONE)
+        return -EAGAIN;
+    ((struct loom_task *)t)->joined = true;
+    return t->fut.result;
+}
+
+const char *loom_task_name(const struct loom_task *t) { return t->name; }
+
+void loom_task_set_name(struct loom_task *t, const char *name)
+{
+    snprintf(t->name, sizeof(t->name), "%s", name ? name : "");
+}
+
+struct loom_future *loom_task_future(struct loom_task *t) { return &t->fut; }
+
+/* --- introspection --- */
+
+static const char *state_name(const struct loom_task *t)
+{
+    static const char *const names[] = {"ready", "running", "parked", "done"};
+    if (t->state == LOOM__TASK_DONE && t->fut.result == -ECANCELED)
+        return "cancelled";
+    return names[t->state];
+}
+
+size_t loom_task_all(struct loom_loop *loop, struct loom_task **out, size_t max)
+{
+    size_t n = 0;
+    struct loom_list *it;
+    loom_list_foreach(it, &loop->tasks)
+    {
+        struct loom_task *t = loom_list_entry(it, struct loom_task, all_node);
+        if (t->state == LOOM__TASK_DONE)
+            continue;
+        if (n < max)
+            out[n] = t;
+        n++;
+    }
+    return n;
+}
+
+void loom__tasks_dump(struct loom_loop *loop, FILE *f)
+{
+    struct loom_list *it;
+    loom_list_foreach(it, &loop->tasks)
+    {
+        struct loom_task *t = loom_list_entry(it, struct loom_task, all_node);
+        fprintf(f, "  <Task %s name='%s'", state_name(t), t->name);
+        if (t->state == LOOM__TASK_DONE)
+            fprintf(f, " result=%ld", (long)t->fut.result);
+        if (t->cancel_pending)
+            fprintf(f, " cancelling");
+        fprintf(f, ">\n");
+    }
+}
+
+void loom_task_dump_all(struct loom_loop *loop, FILE *f)
+{
+    if (!loop && !(loop = loom__tls_loop))
+        return;
+    loom__tasks_dump(loop, f);
+}
+
+void loom__tasks_report(struct loom_loop *loop)
+{
+    struct loom_list *it;
+    loom_list_foreach(it, &loop->tasks)
+    {
+        struct loom_task *t = loom_list_entry(it, struct loom_task, all_node);
+        if (t->state != LOOM__TASK_DONE)
+            loom__log(loop, "Task was destroyed but it is pending: <Task %s name='%s'>",
+                      state_name(t), t->name);
+        else if (!t->joined)
+            loom__log(loop, "Task result was never retrieved: <Task %s name='%s' result=%ld>",
+                      state_name(t), t->name, (long)t->fut.result);
+    }
+}
+
+void loom__tasks_free(struct loom_loop *loop)
+{
+    struct loom_list *n;
+    while ((n = loom_list_pop_front(&loop->tasks))) {
+        struct loom_task *t = loom_list_entry(n, struct loom_task, all_node);
+        loom__context_release(t->context);
+        free(t);
+    }
+    while ((n = loom_list_pop_front(&loop->free_tasks)))
+        free(loom_list_entry(n, struct loom_task, all_node));
+    loom__context_release(loop->root_ctx);
+    loop->root_ctx = NULL;
+}
+
+/* --- context variables: copy-on-write arrays shared by reference --- */
+
+static struct loom__context **current_context(void)
+{
+    struct loom_loop *loop = loom__tls_loop;
+    if (!loop)
+        return NULL;
+    return loop->current ? &loop->current->context : &loop->root_ctx;
+}
+
+void *loom_ctxvar_get(const struct loom_ctxvar *var)
+{
+    struct loom__context **cp = current_context();
+    if (cp && *cp)
+        for (size_t i = 0; i < (*cp)->n; i++)
+            if ((*cp)->e[i].var == var)
+                return (*cp)->e[i].value;
+    return var->default_value;
+}
+
+int loom_ctxvar_set(const struct loom_ctxvar *var, void *value)
+{
+    struct loom__context **cp = current_context();
+    if (!cp)
+        return -EPERM;
+    struct loom__context *old = *cp;
+    size_t n = old ? old->n : 0;
+    for (size_t i = 0; i < n; i++) {
+        if (old->e[i].var == var && old->refs == 1) {
+            old->e[i].value = value; /* not shared: change in place */
+            return 0;
+        }
+    }
+    struct loom__context *c = malloc(sizeof(*c) + (n + 1) * sizeof(c->e[0]));
+    if (!c)
+        return -ENOMEM;
+    c->refs = 1;
+    c->n = 0;
+    for (size_t i = 0; i < n; i++)
+        if (old->e[i].var != var)
+            c->e[c->n++] = old->e[i];
+    c->e[c->n].var = var;
+    c->e[c->n++].value = value;
+    loom__context_release(old);
+    *cp = c;
+    return 0;
+}

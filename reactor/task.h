@@ -1,0 +1,189 @@
+/* task.h - tasks (stackful coroutines) and the asyncio-style combinators.
+ *
+ * A task runs a function on its own stack and can suspend anywhere without
+ * blocking the thread: sleeping, waiting for I/O, locks or other tasks. A task
+ * is a future: its function's return value (intptr_t, negative = error) is its
+ * result. Calls documented "Suspends" may only be made from inside a task and
+ * can end in -ECANCELED (the task was cancelled) or -ETIMEDOUT.
+ *
+ * Handles: loom_task_spawn() gives the caller one reference, released by
+ * loom_task_join(), loom_wait_for(), loom_gather() or loom_task_release(). A
+ * task keeps running when its handle is released (it is then "detached"). */
+#ifndef LOOM_REACTOR_TASK_H
+#define LOOM_REACTOR_TASK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "reactor/future.h"
+#include "reactor/loop.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#pragma GCC visibility push(default)
+
+struct loom_task;
+typedef intptr_t (*loom_task_fn)(void *arg);
+
+/* Options for loom_task_spawn(); NULL means all defaults. */
+struct loom_task_options {
+    const char *name;  /* copied (up to 47 bytes); NULL: "Task-N" */
+    size_t stack_size; /* 0: the loop's default (256 KiB, committed as touched) */
+};
+
+enum loom_wait_mode { LOOM_ALL_COMPLETED = 0, LOOM_FIRST_COMPLETED, LOOM_FIRST_EXCEPTION };
+
+/* loom_gather() flags */
+enum { LOOM_GATHER_ALL = 1 }; /* like return_exceptions=True: wait for all, keep every status */
+
+/* --- running a program --- */
+
+/* asyncio.run: make a loop (options from the environment), run main(arg) as a
+ * task until it finishes, cancel and finish what is left, free the loop.
+ * Returns main's result, or a negative error if the loop could not run. */
+intptr_t loom_run(loom_task_fn main, void *arg);
+intptr_t loom_run_with(const struct loom_loop_options *opt, loom_task_fn main, void *arg);
+
+/* Run loop until t is done; returns its result and releases the handle.
+ * LOOM_EDEADLOCK if nothing is left that could finish it. */
+intptr_t loom_loop_run_until_complete(struct loom_loop *loop, struct loom_task *t);
+
+/* --- tasks --- */
+
+/* Start fn(arg) as a task on loop (NULL: the loop running on this thread). It
+ * first runs on the next loop iteration. out (may be NULL: detached) receives a
+ * handle. Returns 0, -EINVAL (no loop), -ENOMEM or -EAGAIN (no stack). */
+int loom_task_spawn(struct loom_loop *loop, loom_task_fn fn, void *arg,
+                    const struct loom_task_options *opt, struct loom_task **out);
+
+/* Shorthand: spawn on the current loop with a name (NULL allowed). NULL on failure. */
+struct loom_task *loom_spawn(loom_task_fn fn, void *arg, const char *name);
+
+/* Wait for t and return its result; releases the handle. If the caller is
+ * cancelled meanwhile, t is cancelled too and -ECANCELED returned once t
+ * finished. Suspends. */
+intptr_t loom_task_join(struct loom_task *t);
+
+/* Request cancellation: t gets -ECANCELED from its next (or current)
+ * suspension, once; a task that has not started never runs. Returns true if t
+ * was not finished. */
+bool loom_task_cancel(struct loom_task *t);
+
+/* Add or drop a reference to a handle. */
+struct loom_task *loom_task_ref(struct loom_task *t);
+void loom_task_release(struct loom_task *t);
+
+bool loom_task_done(const struct loom_task *t);
+/* True if t finished with -ECANCELED. */
+bool loom_task_cancelled(const struct loom_task *t);
+/* t's result once done; -EAGAIN before. */
+intptr_t loom_task_result(const struct loom_task *t);
+const char *loom_task_name(const struct loom_task *t);
+void loom_task_set_name(struct loom_task *t, const char *name);
+/* A task is a future: for done callbacks. */
+struct loom_future *loom_task_future(struct loom_task *t);
+
+/* The running task, or NULL in a callback. */
+struct loom_task *loom_task_current(void);
+
+/* Write every task with its state to f (asyncio.all_tasks + repr). */
+void loom_task_dump_all(struct loom_loop *loop, FILE *f);
+
+/* Fill out with up to max unfinished tasks of loop; returns how many exist. */
+size_t loom_task_all(struct loom_loop *loop, struct loom_task **out, size_t max);
+
+/* --- suspension --- */
+
+/* Sleep for ns; 0 yields to every other ready task once (asyncio.sleep(0)).
+ * Returns 0 or -ECANCELED. Suspends. */
+int loom_sleep(int64_t ns);
+int loom_yield(void);
+
+/* --- combinators --- */
+
+/* Wait for t at most timeout_ns; on timeout cancel t, wait for it to finish and
+ * return -ETIMEDOUT (or t's result if it finished anyway). Releases t. If the
+ * caller is cancelled, t is cancelled too. Suspends. */
+intptr_t loom_wait_for(struct loom_task *t, int64_t timeout_ns);
+
+/* A new task that waits for t and returns its result; cancelling it does not
+ * cancel t (asyncio.shield). Takes its own reference to t. NULL on ENOMEM. */
+struct loom_task *loom_shield(struct loom_task *t);
+
+/* Wait for all n tasks. Default: return the first error as soon as a task
+ * fails (the others keep running, detached), else 0. LOOM_GATHER_ALL: wait
+ * for all and return 0. results (may be NULL) gets each task's result, in
+ * input order. Releases every handle. If the caller is cancelled, every task
+ * is cancelled and -ECANCELED returned once they finished. Suspends. */
+int loom_gather(struct loom_task **tasks, size_t n, intptr_t *results, unsigned flags);
+
+/* asyncio.wait: wait until mode is satisfied or timeout_ns passes (-1: no
+ * limit). Reorders tasks so the done ones come first, in their input order,
+ * and returns how many are done. Cancels nothing, releases nothing.
+ * -ECANCELED if the caller is cancelled. Suspends. */
+int loom_wait(struct loom_task **tasks, size_t n, enum loom_wait_mode mode, int64_t timeout_ns);
+
+/* asyncio.as_completed: iterate tasks in completion order. */
+struct loom_as_completed {
+    struct loom_task **_tasks;
+    size_t _n, _yielded;
+    int64_t _deadline;
+    struct loom_list _done;
+    struct loom_future_callback *_cbs;
+    struct loom_task *_waiter;
+};
+
+/* Prepare to iterate n tasks, with an overall timeout (-1: none). 0 or -ENOMEM. */
+int loom_as_completed_init(struct loom_as_completed *it, struct loom_task **tasks, size_t n,
+                           int64_t timeout_ns);
+/* Next finished task into *out (borrowed): returns 1; 0 when all were returned;
+ * -ETIMEDOUT for each task left after the timeout (they are not cancelled);
+ * -ECANCELED. Suspends. */
+int loom_as_completed_next(struct loom_as_completed *it, struct loom_task **out);
+void loom_as_completed_close(struct loom_as_completed *it);
+
+/* Structured concurrency (asyncio.TaskGroup). */
+struct loom_taskgroup {
+    struct loom_loop *_loop;
+    struct loom_task *_parent;
+    struct loom_list _children; /* tasks, through their group link */
+    size_t _running;
+    int _error;                 /* first failure */
+    bool _joining, _closed;
+};
+
+/* Start a group owned by the current task. 0 or -EPERM outside a task. */
+int loom_taskgroup_init(struct loom_taskgroup *g);
+/* Spawn a child. When any child fails (a negative result other than
+ * -ECANCELED) the others and the owner are cancelled. 0, -ENOMEM, or the
+ * group's error once it failed. */
+int loom_taskgroup_spawn(struct loom_taskgroup *g, loom_task_fn fn, void *arg, const char *name);
+/* Wait for every child, release them, and return the first failure or 0. If
+ * the owner is cancelled while joining, the children are cancelled and waited
+ * for, and -ECANCELED returned. Suspends. */
+int loom_taskgroup_join(struct loom_taskgroup *g);
+
+/* --- context variables (contextvars) --- */
+
+/* Define one per variable with static storage: static struct loom_ctxvar v = {"name", NULL}. */
+struct loom_ctxvar {
+    const char *name;
+    void *default_value;
+};
+
+/* The value in the current task's context (or the loop's, outside tasks). */
+void *loom_ctxvar_get(const struct loom_ctxvar *var);
+/* Set the value for the current task and the tasks it spawns from now on.
+ * 0, -ENOMEM, or -EPERM when no loop runs on this thread. */
+int loom_ctxvar_set(const struct loom_ctxvar *var, void *value);
+
+#pragma GCC visibility pop
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,77 @@
+/* task_internal.h - what other loom modules need to build suspending calls.
+ *
+ * The pattern: try the operation; if it would block, link a wait record
+ * somewhere, loom__task_park(), then unlink it and look at the code. A waker
+ * calls loom__task_wake(); waking a task that is not parked does nothing, so
+ * a wait record must say itself whether it was granted something (and hand it
+ * back if the park ended in -ECANCELED or -ETIMEDOUT). */
+#ifndef LOOM_REACTOR_TASK_INTERNAL_H
+#define LOOM_REACTOR_TASK_INTERNAL_H
+
+#include "reactor/loop_internal.h"
+#include "reactor/stack_internal.h"
+#include "reactor/task.h"
+
+enum loom__task_state {
+    LOOM__TASK_READY,   /* queued to run */
+    LOOM__TASK_RUNNING,
+    LOOM__TASK_PARKED,  /* waiting for a wake */
+    LOOM__TASK_DONE,
+};
+
+struct loom__context {
+    int refs;
+    size_t n;
+    struct {
+        const struct loom_ctxvar *var;
+        void *value;
+    } e[];
+};
+
+struct loom_task {
+    struct loom_future fut;     /* result and done callbacks */
+    struct loom__ready ready;   /* on the loop's ready queue when READY */
+    struct loom_loop *loop;
+    struct loom__ctx ctx;
+    struct loom__stack *stack;  /* NULL once finished */
+    loom_task_fn fn;
+    void *arg;
+    enum loom__task_state state;
+    int wake_code;              /* what park() returns */
+    bool cancel_pending;        /* deliver -ECANCELED at the next suspension */
+    bool joined;                /* someone collected the result (debug report) */
+    int refs;                   /* the loop's while unfinished, plus handles */
+    uint64_t id;
+    struct loom_timer timer;    /* park deadline */
+    struct loom__context *context;
+    struct loom_list all_node;  /* loop->tasks */
+    struct loom_taskgroup *group;
+    struct loom_list group_node;
+    struct loom_future_callback group_cb;
+    void *asan_fake_stack;
+    void *tsan_fiber;
+    char name[48];
+};
+
+/* The running task, or NULL. */
+struct loom_task *loom__task_current(void);
+
+/* Suspend the running task t until woken or until deadline (loop time in ns,
+ * -1: none). Returns the wake code: 0, -ETIMEDOUT, or -ECANCELED (a pending
+ * cancellation wins over any wake and is delivered once). */
+int loom__task_park(struct loom_task *t, int64_t deadline);
+
+/* Make a parked task ready with code; no-op if it is not parked. */
+void loom__task_wake(struct loom_task *t, int code);
+
+/* now + timeout_ns on the current loop, or -1 for a negative timeout. */
+int64_t loom__deadline(struct loom_loop *loop, int64_t timeout_ns);
+
+/* Wait until t is done or deadline passes; 0, -ETIMEDOUT or -ECANCELED. */
+int loom__task_wait_done(struct loom_task *self, struct loom_task *t, int64_t deadline);
+
+/* Internal done callback: run at completion (use only to wake tasks). */
+void loom__future_on_done(struct loom_future *f, struct loom_future_callback *cbn,
+                          loom_future_cb cb, void *arg);
+
+#endif

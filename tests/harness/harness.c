@@ -1,0 +1,178 @@
+/* harness.c - see harness.h. */
+#include "harness.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+struct loom_loop *test_loop_new(void)
+{
+    struct loom_loop *loop = NULL;
+    int rc = loom_loop_new(&loop, NULL);
+    ck_assert_msg(rc == 0, "loom_loop_new: %s", loom_strerror(rc));
+    return loop;
+}
+
+void test_loop_free(struct loom_loop *loop)
+{
+    int rc = loom_loop_free(loop);
+    if (rc != 0)
+        loom_loop_dump(loop, stderr);
+    ck_assert_msg(rc == 0, "loop not empty at teardown: %s", loom_strerror(rc));
+}
+
+int test_fd_count(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n - 1; /* the DIR's own fd */
+}
+
+static int marked_fds = -1;
+
+void test_fd_mark(void) { marked_fds = test_fd_count(); }
+
+void test_fd_check(void)
+{
+    int now = test_fd_count();
+    ck_assert_msg(now == marked_fds, "fd leak: %d fds at start, %d at end", marked_fds, now);
+}
+
+void test_fixture_setup(void) { test_fd_mark(); }
+void test_fixture_teardown(void) { test_fd_check(); }
+
+double test_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+const char *test_build_path(const char *rel, char *buf, size_t len)
+{
+    const char *b = getenv("LOOM_BUILD");
+    snprintf(buf, len, "%s/%s", b && *b ? b : "build", rel);
+    return buf;
+}
+
+static void child_exec(char *const argv[], int in_fd, int out_fd)
+{
+    dup2(in_fd, 0);
+    dup2(out_fd, 1);
+    dup2(out_fd, 2);
+    execv(argv[0], argv);
+    fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+    _exit(127);
+}
+
+static void feed_and_collect(int in_w, const char *input, int out_r, char **out, size_t *len,
+                             size_t *cap, double deadline, bool *timed_out)
+{
+    size_t in_off = 0, in_len = input ? strlen(input) : 0;
+    if (in_w >= 0 && in_len == 0) {
+        close(in_w);
+        in_w = -1;
+    }
+    for (;;) {
+        struct pollfd p[2] = {{out_r, POLLIN, 0}, {in_w, POLLOUT, 0}};
+        int wait_ms = (int)((deadline - test_now()) * 1000);
+        if (wait_ms <= 0) {
+            *timed_out = true;
+            break;
+        }
+        if (poll(p, in_w >= 0 ? 2 : 1, wait_ms) <= 0)
+            continue;
+        if (in_w >= 0 && (p[1].revents & (POLLOUT | POLLERR | POLLHUP))) {
+            ssize_t w = write(in_w, input + in_off, in_len - in_off);
+            if (w > 0)
+                in_off += (size_t)w;
+            if (w < 0 || in_off == in_len) {
+                close(in_w);
+                in_w = -1;
+            }
+        }
+        if (p[0].revents) {
+            if (*len + 4096 + 1 > *cap) {
+                *cap = (*cap + 4096) * 2;
+                *out = realloc(*out, *cap);
+            }
+            ssize_t r = read(out_r, *out + *len, 4096);
+            if (r <= 0)
+                break;
+            *len += (size_t)r;
+        }
+    }
+    if (in_w >= 0)
+        close(in_w);
+}
+
+int test_run(char *const argv[], const char *input, double timeout_s, char **out,
+             double *elapsed)
+{
+    int in_pipe[2] = {-1, -1}, out_pipe[2];
+    ck_assert(pipe2(out_pipe, O_CLOEXEC) == 0);
+    int in_fd;
+    if (input) {
+        ck_assert(pipe2(in_pipe, O_CLOEXEC) == 0);
+        in_fd = in_pipe[0];
+    } else {
+        in_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    }
+    signal(SIGPIPE, SIG_IGN);
+    double t0 = test_now();
+    pid_t pid = fork();
+    ck_assert(pid >= 0);
+    if (pid == 0)
+        child_exec(argv, in_fd, out_pipe[1]);
+    close(in_fd);
+    close(out_pipe[1]);
+    size_t len = 0, cap = 8192;
+    *out = malloc(cap);
+    bool timed_out = false;
+    feed_and_collect(input ? in_pipe[1] : -1, input, out_pipe[0], out, &len, &cap,
+                     t0 + timeout_s, &timed_out);
+    (*out)[len] = 0;
+    close(out_pipe[0]);
+    if (timed_out)
+        kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (elapsed)
+        *elapsed = test_now() - t0;
+    if (timed_out)
+        return -1000;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+}
+
+TCase *test_tcase(Suite *s, const char *name, double timeout_s)
+{
+    TCase *tc = tcase_create(name);
+    tcase_set_timeout(tc, timeout_s);
+    suite_add_tcase(s, tc);
+    return tc;
+}
+
+int test_main(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    srunner_set_fork_status(sr, CK_FORK);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

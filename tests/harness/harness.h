@@ -1,0 +1,53 @@
+/* harness.h - shared helpers for loom's Check suites.
+ *
+ * Each test makes its own loop with test_loop_new() (the backend comes from
+ * LOOM_BACKEND, set by tests/run-suites) and ends with test_loop_free(), which
+ * asserts the loop is empty. test_fd_mark()/test_fd_check() catch fd leaks. */
+#ifndef LOOM_TESTS_HARNESS_H
+#define LOOM_TESTS_HARNESS_H
+
+#include <check.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "reactor/loop.h"
+
+/* A fresh loop on $LOOM_BACKEND; fails the test if it cannot be made. */
+struct loom_loop *test_loop_new(void);
+/* Free the loop, asserting nothing was left registered. */
+void test_loop_free(struct loom_loop *loop);
+
+/* Number of open fds of this process. */
+int test_fd_count(void);
+/* Remember the fd count; test_fd_check() asserts it is unchanged. */
+void test_fd_mark(void);
+void test_fd_check(void);
+/* A checked fixture pair doing the two above; add with tcase_add_checked_fixture. */
+void test_fixture_setup(void);
+void test_fixture_teardown(void);
+
+/* Monotonic clock in seconds. */
+double test_now(void);
+
+/* Path of a built program: "$LOOM_BUILD/<rel>" (rel like "demos/ch02/listing_2_3"). */
+const char *test_build_path(const char *rel, char *buf, size_t len);
+
+/* Run argv with stdin from /dev/null (or `input` when not NULL), capture stdout
+ * and stderr merged into *out (malloc'd, NUL-terminated), wait at most
+ * timeout_s seconds (then SIGKILL). Returns the exit status as asyncio's
+ * returncode (code, or -signal), and -1000 on timeout. *elapsed gets seconds. */
+int test_run(char *const argv[], const char *input, double timeout_s, char **out,
+             double *elapsed);
+
+/* Assert that haystack contains needle, with the output shown on failure. */
+#define ck_assert_contains(haystack, needle)                                                       \
+    ck_assert_msg(strstr((haystack), (needle)) != NULL, "expected \"%s\" in output:\n%s",         \
+                  (needle), (haystack))
+
+/* Add a TCase with a timeout (seconds, scaled by CK_TIMEOUT_MULTIPLIER by Check). */
+TCase *test_tcase(Suite *s, const char *name, double timeout_s);
+
+/* Run suite s with CK_FORK and return the process exit status. */
+int test_main(Suite *s);
+
+#endif
