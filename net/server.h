@@ -1,0 +1,114 @@
+/* server.h - stream servers (asyncio start_server + serve_forever), with
+ * connection tracking, a connection limit, idle timeouts, graceful shutdown,
+ * and multi-core serving (N loops in N threads on one SO_REUSEPORT port).
+ *
+ * Each accepted connection runs handler(stream, arg) in a task of its own
+ * (with a small stack: 32 KiB by default, committed only as it is touched).
+ * When the handler returns, the server closes the stream (loom_stream_close:
+ * one last non-blocking attempt to send what is buffered; flush first to be
+ * sure). Handlers must propagate -ECANCELED.
+ *
+ * Graceful shutdown (loom_server_shutdown(), or SIGINT/SIGTERM during
+ * loom_server_serve_forever() with handle_signals): stop accepting and close
+ * the listener; every connection's reads that would have to wait now return
+ * LOOM_EOF (data already received is still delivered, so requests already read
+ * are answered); handlers get up to grace_ns to finish, the rest are cancelled
+ * and awaited; then everything is closed. */
+#ifndef LOOM_NET_SERVER_H
+#define LOOM_NET_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "net/stream.h"
+#include "net/tcp.h"
+#include "reactor/loop.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#pragma GCC visibility push(default)
+
+struct loom_server;
+
+/* Serves one connection; the stream is borrowed (the server closes it after the
+ * return). The result is ignored except for logging in debug mode. */
+typedef intptr_t (*loom_server_handler)(struct loom_stream *s, void *arg);
+
+/* Options: zero-initialise and set what you need. */
+struct loom_server_options {
+    const char *host;          /* NULL: 127.0.0.1 */
+    int port;                  /* 0: any free port (see loom_server_port) */
+    const char *unix_path;     /* listen on this Unix socket instead of host:port */
+    int backlog;               /* <= 0: SOMAXCONN */
+    unsigned listen_flags;     /* LOOM_LISTEN_* (REUSEPORT is added for workers > 1) */
+    size_t max_connections;    /* 0: unlimited; at the limit, accepting pauses */
+    int64_t idle_timeout_ns;   /* 0: none; else every connection stream's default read
+                                  timeout: a read waiting longer gets -ETIMEDOUT */
+    int64_t grace_ns;          /* shutdown: time handlers get before cancel; 0: 5 s */
+    size_t stack_size;         /* per-connection task stack; 0: 32 KiB */
+    bool handle_signals;       /* serve_forever shuts down on SIGINT/SIGTERM */
+    /* Called once the listener accepts (in the loop's thread), e.g. to print
+     * "listening on ..."; for workers, once, by the first worker. */
+    void (*on_listening)(struct loom_server *srv, void *arg);
+};
+
+/* --- lifecycle --- */
+
+/* Listen (host/port or unix_path) and start accepting on loop, a task per
+ * connection running handler(stream, arg). *out is owned: loom_server_free()
+ * after shutdown. Returns 0, LOOM_EDNS, -EADDRINUSE, -ENOMEM... Suspends only
+ * to resolve a non-numeric host. */
+int loom_server_start(struct loom_loop *loop, const struct loom_server_options *opt,
+                      loom_server_handler handler, void *arg, struct loom_server **out);
+
+/* Run until loom_server_stop() or (with handle_signals) SIGINT/SIGTERM, then do
+ * the graceful shutdown. Returns 0, or -ECANCELED if the calling task was
+ * cancelled (the server is shut down then too, without grace). Suspends. */
+int loom_server_serve_forever(struct loom_server *srv);
+
+/* Ask serve_forever to shut down. Callable from tasks and callbacks of the
+ * server's loop; from other threads use loom_call_soon_threadsafe. */
+void loom_server_stop(struct loom_server *srv);
+
+/* Graceful shutdown now (see the top of this file); grace_ns < 0: the
+ * option's. Returns the number of handlers that had to be cancelled, or
+ * -ECANCELED. Idempotent. Suspends. */
+int loom_server_shutdown(struct loom_server *srv, int64_t grace_ns);
+
+/* Free a server that was shut down (or never served). Never suspends. */
+void loom_server_free(struct loom_server *srv);
+
+/* --- accessors --- */
+
+/* Connections currently served. */
+size_t loom_server_connections(const struct loom_server *srv);
+/* Connections accepted in total. */
+uint64_t loom_server_accepted(const struct loom_server *srv);
+/* True once shutdown began (handlers may use it to stop early). */
+bool loom_server_stopping(const struct loom_server *srv);
+/* The bound port, and the address as text ("127.0.0.1:8000"). */
+int loom_server_port(const struct loom_server *srv);
+int loom_server_name(const struct loom_server *srv, char *buf, size_t len);
+struct loom_loop *loom_server_loop(const struct loom_server *srv);
+
+/* --- multi-core --- */
+
+/* Run the server on `workers` threads, each with its own loop and its own
+ * SO_REUSEPORT listener on the same port (port 0: the first worker picks one,
+ * the others join it); the kernel spreads the connections. handler and arg are
+ * shared by all threads (handler runs concurrently in different threads).
+ * Blocks the calling thread, which waits for SIGINT/SIGTERM (if handle_signals)
+ * and then shuts every worker down gracefully. workers <= 1 runs one loop in
+ * the calling thread. loop_opt may be NULL. Returns 0 or the first error. */
+int loom_server_run(const struct loom_server_options *opt, const struct loom_loop_options *loop_opt,
+                    unsigned workers, loom_server_handler handler, void *arg);
+
+#pragma GCC visibility pop
+
+#ifdef __cplusplus
+}
+#endif
+#endif

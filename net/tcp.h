@@ -1,0 +1,130 @@
+/* tcp.h - TCP (IPv4 and IPv6) and Unix-domain sockets: connect, listen, accept,
+ * name resolution, socket options.
+ *
+ * Every fd made here is non-blocking and close-on-exec, and no write on it can
+ * raise SIGPIPE (loom writes with MSG_NOSIGNAL). Names are resolved with
+ * getaddrinfo on the loop's executor (a thread), so the loop never blocks; a
+ * cancelled or timed-out resolution leaks nothing.
+ *
+ * A listener is caller-owned: loom_tcp_listen() (or loom_unix_listen()) pairs
+ * with loom_listener_close(). loom_listener_accept() survives running out of
+ * fds (EMFILE/ENFILE): it pauses accepting for a moment with a timer and tries
+ * again instead of spinning, and it ignores connections aborted before accept. */
+#ifndef LOOM_NET_TCP_H
+#define LOOM_NET_TCP_H
+
+#include <netdb.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "net/stream.h"
+#include "reactor/loop.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#pragma GCC visibility push(default)
+
+/* Flags for loom_tcp_listen() / loom_unix_listen(). */
+enum loom_listen_flags {
+    LOOM_LISTEN_REUSEPORT = 1, /* SO_REUSEPORT: several listeners (threads) share the port */
+    LOOM_LISTEN_V6ONLY = 2,    /* an IPv6 listener takes no IPv4-mapped connections */
+    LOOM_LISTEN_UNLINK = 4,    /* Unix: remove a stale socket file first and on close */
+};
+
+/* How long accept pauses after EMFILE/ENFILE/ENOBUFS/ENOMEM before retrying. */
+#define LOOM_ACCEPT_RETRY_NS LOOM_MS(100)
+
+/* A listening socket. Caller-owned; fields with a leading _ are private. */
+struct loom_listener {
+    int fd;
+    struct loom_loop *_loop;
+    struct loom_io _io;
+    struct loom_timer _retry;     /* re-enables accepting after EMFILE */
+    struct loom_task *_waiter;    /* the task parked in accept */
+    bool _paused;                 /* out of fds: waiting for _retry */
+    unsigned _flags;
+    char _path[108];              /* Unix socket path to unlink on close */
+};
+
+/* --- resolution --- */
+
+/* getaddrinfo(host, port) on the executor, bounded by timeout_ns (-1: none).
+ * socktype SOCK_STREAM or SOCK_DGRAM; host NULL means the wildcard address
+ * (AI_PASSIVE). *out is owned: free with freeaddrinfo(). Returns 0, LOOM_EDNS
+ * (the name does not resolve), -ETIMEDOUT, -ECANCELED, -ENOMEM. Suspends. */
+int loom_resolve(const char *host, int port, int socktype, int64_t timeout_ns,
+                 struct addrinfo **out);
+
+/* --- connecting (suspend) --- */
+
+/* Connect to host:port, trying every address the name resolves to in order,
+ * within timeout_ns overall (-1: none). The stream gets TCP_NODELAY. Returns 0
+ * and an owned stream in *out, or LOOM_EDNS, the last connect error
+ * (-ECONNREFUSED, -ENETUNREACH...), -ETIMEDOUT, -ECANCELED. Suspends. */
+int loom_tcp_connect(const char *host, int port, int64_t timeout_ns, struct loom_stream **out);
+
+/* Connect to a Unix-domain stream socket at path. Same returns. Suspends. */
+int loom_unix_connect(const char *path, int64_t timeout_ns, struct loom_stream **out);
+
+/* Connect to host:port and return the connected non-blocking fd (owned) instead
+ * of a stream: for the callback transport API and for custom transports (TLS).
+ * Returns the fd or a negative error as above. Suspends. */
+int loom_tcp_connect_fd(const char *host, int port, int64_t timeout_ns);
+
+/* --- listening --- */
+
+/* Bind and listen on host:port (host NULL or "": every IPv4 address; a name
+ * binds the first address it resolves to, resolved on the executor only if it
+ * is not a numeric address; port 0: any free port, see loom_listener_port()).
+ * SO_REUSEADDR is always set. backlog <= 0: SOMAXCONN. Returns 0, LOOM_EDNS,
+ * -EADDRINUSE or another OS error; on error nothing is left open. Suspends only
+ * to resolve a name, so numeric hosts may be used outside a task. */
+int loom_tcp_listen(struct loom_loop *loop, struct loom_listener *l, const char *host, int port,
+                    int backlog, unsigned flags);
+
+/* Bind and listen on a Unix-domain socket path. 0 or -errno. Never suspends. */
+int loom_unix_listen(struct loom_loop *loop, struct loom_listener *l, const char *path, int backlog,
+                     unsigned flags);
+
+/* Adopt an already listening socket fd (made non-blocking/close-on-exec here). */
+int loom_listener_open_fd(struct loom_loop *loop, struct loom_listener *l, int fd);
+
+/* Accept one connection: the new fd (owned by the caller, non-blocking,
+ * close-on-exec, TCP_NODELAY on TCP) or -ETIMEDOUT, -ECANCELED, -EBUSY (another
+ * task is accepting), -EBADF (closed meanwhile), or an OS error. EMFILE/ENFILE
+ * pause accepting for LOOM_ACCEPT_RETRY_NS and retry; ECONNABORTED and EINTR
+ * are retried at once. Suspends. */
+int loom_listener_accept(struct loom_listener *l, int64_t timeout_ns);
+
+/* loom_listener_accept() wrapped in a stream (owned: loom_stream_close()). */
+int loom_listener_accept_stream(struct loom_listener *l, int64_t timeout_ns,
+                                struct loom_stream **out);
+
+/* Stop listening and close the fd (and unlink the Unix path with
+ * LOOM_LISTEN_UNLINK). A task waiting in accept gets -EBADF. */
+void loom_listener_close(struct loom_listener *l);
+
+/* The bound port (TCP), or a negative error. */
+int loom_listener_port(const struct loom_listener *l);
+/* The bound address as text ("127.0.0.1:8000", "[::1]:8000", the Unix path). */
+int loom_listener_name(const struct loom_listener *l, char *buf, size_t len);
+
+/* --- socket options (0 or -errno) --- */
+
+int loom_tcp_set_nodelay(int fd, bool on);
+/* Keepalive probes after idle_s seconds of silence, every interval_s, count times (0: OS default). */
+int loom_tcp_set_keepalive(int fd, bool on, int idle_s, int interval_s, int count);
+/* SO_SNDBUF / SO_RCVBUF (the kernel may double the value). */
+int loom_socket_set_buffers(int fd, int sndbuf, int rcvbuf);
+/* SO_LINGER 0: close() sends a RST instead of a FIN. */
+int loom_socket_set_linger0(int fd);
+
+#pragma GCC visibility pop
+
+#ifdef __cplusplus
+}
+#endif
+#endif
