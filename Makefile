@@ -89,6 +89,7 @@ $(LIB_SO): $(LIB_OBJ)
 	ln -sf $(SONAME) $(BUILD)/libloom.so
 
 $(BUILD)/demos/libdemo.a: $(DEMO_COMMON_OBJ)
+	@mkdir -p $(dir $@)
 	@rm -f $@
 	ar rcs $@ $^
 

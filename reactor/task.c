@@ -260,9 +260,16 @@ void loom__task_wake(struct loom_task *t, int code)
     loom__ready_push(t->loop, &t->ready);
 }
 
+/* Relative timeouts start from the real current time, not the time cached at
+ * the top of the iteration: a task that computed for a second before sleeping
+ * must still sleep the full amount (asyncio reads loop.time() afresh too). One
+ * vDSO clock read per timed wait; waits without a timeout skip it. */
 int64_t loom__deadline(struct loom_loop *loop, int64_t timeout_ns)
 {
-    return timeout_ns < 0 ? -1 : loop->now + timeout_ns;
+    if (timeout_ns < 0)
+        return -1;
+    loom_loop_update_time(loop);
+    return loop->now + timeout_ns;
 }
 
 int loom_yield(void)
@@ -287,7 +294,7 @@ int loom_sleep(int64_t ns)
         return -EPERM;
     if (ns <= 0)
         return loom_yield();
-    int rc = loom__task_park(t, t->loop->now + ns);
+    int rc = loom__task_park(t, loom__deadline(t->loop, ns));
     return rc == -ETIMEDOUT ? 0 : rc;
 }
 
