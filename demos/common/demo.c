@@ -1,0 +1,282 @@
+/* demo.c - see demo.h. */
+#include "../demo.h" /* demos/demo.h; the Makefile adds -Idemos only for programs */
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static int demo_argc;
+static char **demo_argv;
+static double scale = 1.0;
+
+static const char common_help[] =
+    "\nCommon options:\n"
+    "  --scale F   multiply every duration by F (default 1 = the book's timings;\n"
+    "              also $DEMO_SCALE). Ratios between durations are kept.\n"
+    "  --help      show this text\n";
+
+static void set_scale(const char *s, const char *usage)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (*end || !(v > 0)) {
+        fprintf(stderr, "bad scale '%s'\n%s%s", s, usage, common_help);
+        exit(2);
+    }
+    scale = v;
+}
+
+/* Accept "--name" when the usage text mentions it as a whole word. */
+static bool known_option(const char *usage, const char *arg)
+{
+    size_t n = strlen(arg);
+    for (const char *p = strstr(usage, arg); p; p = strstr(p + 1, arg)) {
+        char after = p[n];
+        if (after != '-' && after != '_' && !(after >= 'a' && after <= 'z'))
+            return true;
+    }
+    return false;
+}
+
+void demo_init(int argc, char **argv, const char *usage)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0); /* keep line order with stderr and children */
+    demo_argc = argc;
+    demo_argv = argv;
+    const char *env = getenv("DEMO_SCALE");
+    if (env && *env)
+        set_scale(env, usage);
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            printf("%s%s", usage, common_help);
+            exit(0);
+        } else if (!strcmp(argv[i], "--scale") && i + 1 < argc) {
+            set_scale(argv[++i], usage);
+        } else if (strncmp(argv[i], "--", 2) == 0 && known_option(usage, argv[i])) {
+            continue;
+        } else if (i > 1 && strncmp(argv[i - 1], "--", 2) == 0 && known_option(usage, argv[i - 1])) {
+            continue; /* the value of the option before */
+        } else {
+            fprintf(stderr, "unknown argument '%s'\n%s%s", argv[i], usage, common_help);
+            exit(2);
+        }
+    }
+}
+
+const char *demo_arg_str(const char *name, const char *def)
+{
+    for (int i = 1; i + 1 < demo_argc; i++)
+        if (!strcmp(demo_argv[i], name))
+            return demo_argv[i + 1];
+    return def;
+}
+
+long demo_arg_long(const char *name, long def)
+{
+    const char *s = demo_arg_str(name, NULL);
+    return s ? strtol(s, NULL, 10) : def;
+}
+
+bool demo_arg_flag(const char *name)
+{
+    for (int i = 1; i < demo_argc; i++)
+        if (!strcmp(demo_argv[i], name))
+            return true;
+    return false;
+}
+
+double demo_scale(void) { return scale; }
+
+int64_t demo_sec(double seconds) { return LOOM_SEC(seconds * scale); }
+
+static double clock_s(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+double demo_now(void) { return clock_s(CLOCK_MONOTONIC); }
+
+double demo_thread_cpu(void) { return clock_s(CLOCK_THREAD_CPUTIME_ID); }
+
+int demo_fib_n(int book_n)
+{
+    int n = book_n + 5 + (int)lround(log(scale) / log(1.6180339887));
+    return n < 20 ? 20 : n;
+}
+
+int demo_thread_count(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    if (!d)
+        return -errno;
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+intptr_t demo_delay(int seconds)
+{
+    printf("Starting sleep for %d sec...\n", seconds);
+    int rc = loom_sleep(demo_sec(seconds));
+    if (rc < 0)
+        return rc; /* cancelled: asyncio's CancelledError propagates, no End line */
+    printf("End sleeping for %d sec.\n", seconds);
+    return seconds;
+}
+
+intptr_t demo_delay_task(void *arg) { return demo_delay((int)(intptr_t)arg); }
+
+intptr_t demo_timed(const char *name, const char *args, loom_task_fn fn, void *arg)
+{
+    printf("Calling %s with arguments %s\n", name, args);
+    double t0 = demo_now();
+    intptr_t r = fn(arg);
+    printf("%s completed in %.4f sec.\n", name, demo_now() - t0);
+    return r;
+}
+
+long demo_count_to(long n)
+{
+    volatile long counter = 0;
+    while (counter < n)
+        counter = counter + 1;
+    return counter;
+}
+
+long demo_cpu_count(double seconds) { return (long)(seconds * scale * 3e9); }
+
+/* --- HTTP --- */
+
+struct conn {
+    struct demo_http *s;
+    int fd;
+};
+
+static void *serve_one(void *arg)
+{
+    struct conn *c = arg;
+    char buf[2048] = "";
+    size_t got = 0;
+    while (got < sizeof buf - 1 && !strstr(buf, "\r\n\r\n")) {
+        ssize_t r = read(c->fd, buf + got, sizeof buf - 1 - got);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+        buf[got] = 0;
+    }
+    if (c->s->delay_s > 0)
+        nanosleep(&(struct timespec){(time_t)c->s->delay_s,
+                                     (long)((c->s->delay_s - (time_t)c->s->delay_s) * 1e9)},
+                  NULL);
+    static const char reply[] = "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n"
+                                "Content-Length: 3\r\nConnection: close\r\n\r\nok\n";
+    ssize_t w = write(c->fd, reply, sizeof reply - 1);
+    (void)w;
+    close(c->fd);
+    pthread_mutex_lock(&c->s->mu);
+    if (--c->s->active == 0)
+        pthread_cond_broadcast(&c->s->idle);
+    pthread_mutex_unlock(&c->s->mu);
+    free(c);
+    return NULL;
+}
+
+static void *accept_loop(void *arg)
+{
+    struct demo_http *s = arg;
+    for (;;) {
+        int fd = accept4(s->fd, NULL, NULL, SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            return NULL; /* shut down */
+        }
+        struct conn *c = malloc(sizeof *c);
+        pthread_t t;
+        pthread_mutex_lock(&s->mu);
+        s->active++;
+        pthread_mutex_unlock(&s->mu);
+        *c = (struct conn){s, fd};
+        if (pthread_create(&t, NULL, serve_one, c) == 0)
+            pthread_detach(t);
+        else
+            serve_one(c);
+    }
+}
+
+int demo_http_start(struct demo_http *s, double delay_s)
+{
+    memset(s, 0, sizeof *s);
+    s->delay_s = delay_s;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    s->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s->fd < 0)
+        return -errno;
+    if (bind(s->fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(s->fd, 128) < 0 ||
+        getsockname(s->fd, (struct sockaddr *)&a, &len) < 0) {
+        int err = -errno;
+        close(s->fd);
+        return err;
+    }
+    s->port = ntohs(a.sin_port);
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->idle, NULL);
+    int rc = pthread_create(&s->thread, NULL, accept_loop, s);
+    if (rc != 0) {
+        close(s->fd);
+        return -rc;
+    }
+    return 0;
+}
+
+void demo_http_stop(struct demo_http *s)
+{
+    shutdown(s->fd, SHUT_RDWR); /* wakes the blocked accept() */
+    pthread_join(s->thread, NULL);
+    close(s->fd);
+    pthread_mutex_lock(&s->mu);
+    while (s->active > 0)
+        pthread_cond_wait(&s->idle, &s->mu);
+    pthread_mutex_unlock(&s->mu);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->idle);
+}
+
+int demo_http_get(int port, const char *path)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    char req[512], resp[512];
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: 127.0.0.1:%d\r\n\r\n", path, port);
+    size_t got = 0;
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0 || write(fd, req, (size_t)n) != n)
+        goto fail;
+    for (ssize_t r; got < sizeof resp - 1 && (r = read(fd, resp + got, sizeof resp - 1 - got)) > 0;)
+        got += (size_t)r;
+    resp[got] = 0;
+    close(fd);
+    int major, minor, status;
+    if (sscanf(resp, "HTTP/%d.%d %d", &major, &minor, &status) != 3)
+        return -EPROTO;
+    return status;
+fail:;
+    int err = -errno;
+    close(fd);
+    return err;
+}

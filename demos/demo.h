@@ -1,0 +1,108 @@
+/* demo.h - helpers shared by the book-listing demos (demos/chNN/listing_N_M.c).
+ *
+ * Arguments: demo_init() handles --help and the common time scale (--scale F or
+ * $DEMO_SCALE: every duration a demo sleeps or waits is multiplied by F, so the
+ * smoke tests can run the book's timings ten times faster with the ratios kept).
+ * The util/ helpers of the book live here too: delay(n) of listing 2.6 and the
+ * async_timed wrapper of listing 2.16. There is no HTTP module yet, so the
+ * listings that fetch a URL use the tiny blocking HTTP server and client below. */
+#ifndef LOOM_DEMOS_DEMO_H
+#define LOOM_DEMOS_DEMO_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "reactor/error.h"
+#include "reactor/task.h"
+
+/* Print where and why rc (a negative loom/errno code) failed, then exit(1). */
+#define DEMO_CHECK(rc)                                                                             \
+    do {                                                                                           \
+        long demo_rc_ = (long)(rc);                                                                \
+        if (demo_rc_ < 0) {                                                                        \
+            fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #rc,                            \
+                    loom_strerror((int)demo_rc_));                                                 \
+            exit(1);                                                                               \
+        }                                                                                          \
+    } while (0)
+
+/* --- arguments --- */
+
+/* Parse the command line. usage is the demo's help text; every "--option" it
+ * mentions is accepted (read them with demo_arg_*), as are --help (prints usage
+ * plus the common options, exits 0) and --scale F. Anything else exits 2. */
+void demo_init(int argc, char **argv, const char *usage);
+/* The value after --name, or def when absent. */
+const char *demo_arg_str(const char *name, const char *def);
+long demo_arg_long(const char *name, long def);
+/* Whether --name was given. */
+bool demo_arg_flag(const char *name);
+
+/* --- time --- */
+
+/* The time scale factor (default 1 = the book's timings). */
+double demo_scale(void);
+/* seconds * scale, in loom nanoseconds (for loom_sleep, wait_for, ...). */
+int64_t demo_sec(double seconds);
+/* Monotonic wall clock in seconds, and this thread's CPU time in seconds. */
+double demo_now(void);
+double demo_thread_cpu(void);
+
+/* Threads alive in this process (entries of /proc/self/task; -errno on failure). */
+int demo_thread_count(void);
+
+/* The fib() size for the book's fib(book_n). C runs the naive fib ~250x faster
+ * than CPython, so at scale 1 the demos use book_n + 5 (fib(45): about a second,
+ * as the book's jobs take seconds); the scale shifts that by log(scale)/log(phi),
+ * so scale 0.1 gives exactly the book's sizes. Never below 20. */
+int demo_fib_n(int book_n);
+
+/* --- util/delay_functions.py (listing 2.6) --- */
+
+/* Print "Starting sleep for N sec...", sleep N (scaled) seconds, print "End
+ * sleeping for N sec." and return N. Returns -ECANCELED without the End line if
+ * the sleep was cancelled. Suspends. */
+intptr_t demo_delay(int seconds);
+/* The same as a task function: arg is (void *)(intptr_t)seconds. */
+intptr_t demo_delay_task(void *arg);
+
+/* --- util/async_timed.py (listing 2.16) --- */
+
+/* Print "Calling <name> with arguments <args>", run fn(arg) in the calling task,
+ * print "<name> completed in X.XXXX sec." and return fn's result. */
+intptr_t demo_timed(const char *name, const char *args, loom_task_fn fn, void *arg);
+
+/* --- CPU work the compiler cannot elide (listings 2.18, 2.19, 2.23) --- */
+
+/* Count up to n through a volatile counter; returns n. */
+long demo_count_to(long n);
+/* A count that takes about `seconds` (scaled) of CPU: the book counts to 1e8 in
+ * ~3.9 s of Python; C counts ~3e9 a second through a volatile on current x86-64,
+ * so demos ask for the book's seconds rather than its count. */
+long demo_cpu_count(double seconds);
+
+/* --- a tiny blocking HTTP/1.0 server and client on 127.0.0.1 (no HTTP module yet) --- */
+
+struct demo_http {
+    int fd;              /* listening socket */
+    int port;            /* the port it got (bound to 127.0.0.1:0) */
+    double delay_s;      /* latency added before each answer, already scaled */
+    pthread_t thread;    /* accept loop; a thread per connection */
+    pthread_mutex_t mu;
+    pthread_cond_t idle;
+    int active;          /* connections being answered */
+};
+
+/* Start the server in a thread: every request gets "200 OK" after delay_s
+ * seconds (not scaled here). Returns 0 or -errno. */
+int demo_http_start(struct demo_http *s, double delay_s);
+/* Stop accepting, wait for the answers in flight, close. */
+void demo_http_stop(struct demo_http *s);
+/* A plain blocking GET of http://127.0.0.1:port/path: returns the status code
+ * or -errno. Blocks the calling thread (and with it the loop, if called in a task). */
+int demo_http_get(int port, const char *path);
+
+#endif
