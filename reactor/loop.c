@@ -299,10 +299,13 @@ void loom_timer_stop(struct loom_timer *t)
 
 bool loom_timer_active(const struct loom_timer *t) { return loom__heap_contains(&t->_node); }
 
+/* Fire the timers due now that were started before this pass: one restarted
+ * with no delay from its own callback waits for the next iteration. */
 static void run_timers(struct loom_loop *loop)
 {
     struct loom_heap_node *n;
-    while ((n = loom__heap_min(&loop->timers)) && n->key <= loop->now) {
+    uint64_t limit = loop->timers.next_seq;
+    while ((n = loom__heap_min(&loop->timers)) && n->key <= loop->now && n->seq < limit) {
         struct loom_timer *t = loom__container_of(n, struct loom_timer, _node);
         loom_timer_stop(t);
         t->cb(t);
