@@ -50,8 +50,9 @@ struct loom_server_options {
     int64_t grace_ns;          /* shutdown: time handlers get before cancel; 0: 5 s */
     size_t stack_size;         /* per-connection task stack; 0: 32 KiB */
     bool handle_signals;       /* serve_forever shuts down on SIGINT/SIGTERM */
-    /* Called once the listener accepts (in the loop's thread), e.g. to print
-     * "listening on ..."; for workers, once, by the first worker. */
+    /* Called with the handler's arg once the listener accepts, e.g. to print
+     * "listening on ..." (loom_server_name). With workers > 1: once, from the
+     * thread that called loom_server_run, after every worker listens. */
     void (*on_listening)(struct loom_server *srv, void *arg);
 };
 
@@ -78,7 +79,8 @@ void loom_server_stop(struct loom_server *srv);
  * -ECANCELED. Idempotent. Suspends. */
 int loom_server_shutdown(struct loom_server *srv, int64_t grace_ns);
 
-/* Free a server that was shut down (or never served). Never suspends. */
+/* Free a server after loom_server_shutdown() or loom_server_serve_forever()
+ * returned. Never suspends. */
 void loom_server_free(struct loom_server *srv);
 
 /* --- accessors --- */

@@ -1,0 +1,788 @@
+/* stream.c - buffered streams over a byte transport.
+ *
+ * Syscall discipline: every operation tries the transport first and only
+ * parks on -EAGAIN; the fd's watcher stays registered with the backend for
+ * the stream's life, and loom_io_stop() is lazy, so going from "waiting" to
+ * "not waiting" and back costs no syscall unless an unwanted event arrives.
+ *
+ * Memory: an idle stream holds no buffer. The read buffer is freed when it is
+ * empty and the reader is about to park, the write buffer whenever it empties,
+ * and read_some() into an empty stream reads straight into the caller's
+ * buffer. So a connection parked in a read costs only this struct. */
+#include "net/stream_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <sys/un.h>
+
+#define RBUF_MIN 8192
+
+/* --- the built-in fd transport --- */
+
+static ssize_t fd_read(void *ctx, void *buf, size_t len, unsigned *wait)
+{
+    struct loom__fd_transport *t = ctx;
+    ssize_t n = read(t->fd, buf, len);
+    if (n >= 0)
+        return n;
+    *wait = LOOM_READABLE;
+    return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+}
+
+static ssize_t fd_writev(void *ctx, const struct iovec *iov, int iovcnt, unsigned *wait)
+{
+    struct loom__fd_transport *t = ctx;
+    ssize_t n;
+    if (t->is_socket) {
+        struct msghdr m = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt};
+        n = sendmsg(t->fd, &m, MSG_NOSIGNAL);
+    } else {
+        n = writev(t->fd, iov, iovcnt);
+    }
+    if (n >= 0)
+        return n;
+    *wait = LOOM_WRITABLE;
+    return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+}
+
+static int fd_shutdown_write(void *ctx)
+{
+    struct loom__fd_transport *t = ctx;
+    if (t->is_socket)
+        return shutdown(t->fd, SHUT_WR) < 0 ? -errno : 0;
+    if (t->borrow)
+        return 0; /* not ours to close: nothing else makes a pipe reader see EOF */
+    close(t->fd);
+    t->fd = -1;
+    return 0;
+}
+
+static void fd_close(void *ctx)
+{
+    struct loom__fd_transport *t = ctx;
+    if (t->fd < 0)
+        return;
+    if (t->borrow)
+        fcntl(t->fd, F_SETFL, t->orig_flags);
+    else
+        close(t->fd);
+    t->fd = -1;
+}
+
+static const struct loom_stream_ops fd_ops = {fd_read, fd_writev, fd_shutdown_write, fd_close};
+
+/* --- lifecycle --- */
+
+static void on_io(struct loom_io *io, unsigned revents);
+
+/* A stream with no transport attached yet; NULL on ENOMEM. */
+static struct loom_stream *stream_new(struct loom_loop *loop, int fd)
+{
+    struct loom_stream *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    s->loop = loop;
+    s->fd = fd;
+    s->pollable = fd >= 0;
+    s->limit = LOOM_STREAM_LIMIT;
+    s->timeout = -1;
+    s->high = LOOM_STREAM_HIGH_WATER;
+    s->low = LOOM_STREAM_LOW_WATER;
+    s->rdir = LOOM_READABLE;
+    s->wdir = LOOM_WRITABLE;
+    if (fd >= 0 && loom_io_init(loop, &s->io, fd, on_io) < 0) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+int loom_stream_open(struct loom_loop *loop, int fd, const struct loom_stream_ops *ops, void *ctx,
+                     unsigned flags, struct loom_stream **out)
+{
+    struct loom_stream *s = stream_new(loop, fd);
+    if (!s) {
+        ops->close(ctx);
+        return -ENOMEM;
+    }
+    s->ops = ops;
+    s->ctx = ctx;
+    *out = s;
+    return 0;
+}
+
+/* Files and devices such as /dev/null never block and cannot be polled (epoll
+ * refuses them), so the stream reads and writes them without waiting. */
+static bool fd_pollable(int fd, bool *is_socket)
+{
+    struct stat st;
+    *is_socket = false;
+    if (fstat(fd, &st) < 0)
+        return true;
+    *is_socket = S_ISSOCK(st.st_mode);
+    if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISBLK(st.st_mode))
+        return false;
+    return !S_ISCHR(st.st_mode) || isatty(fd);
+}
+
+/* Writing to a pipe whose reader is gone raises SIGPIPE; sockets avoid it with
+ * MSG_NOSIGNAL, pipes cannot, so the default disposition is turned into
+ * "ignore" (what libuv and Python do). A handler the program set is kept. */
+static void ignore_sigpipe(void)
+{
+    struct sigaction old;
+    if (sigaction(SIGPIPE, NULL, &old) == 0 && old.sa_handler == SIG_DFL) {
+        struct sigaction ign = {.sa_handler = SIG_IGN};
+        sigaction(SIGPIPE, &ign, NULL);
+    }
+}
+
+int loom_stream_open_fd(struct loom_loop *loop, int fd, unsigned flags, struct loom_stream **out)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0)
+        return -EBADF;
+    bool is_socket;
+    bool pollable = fd_pollable(fd, &is_socket);
+    struct loom__fd_transport t = {fd, is_socket, (flags & LOOM_STREAM_BORROW) != 0, fl};
+    struct loom_stream *s = stream_new(loop, pollable ? fd : -1);
+    if (!s) {
+        fd_close(&t);
+        return -ENOMEM;
+    }
+    if (!(fl & O_NONBLOCK) && pollable)
+        fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+    if (!is_socket && (fl & O_ACCMODE) != O_RDONLY)
+        ignore_sigpipe();
+    s->fdt = t;
+    s->ops = &fd_ops;
+    s->ctx = &s->fdt;
+    *out = s;
+    return 0;
+}
+
+static void stream_free(struct loom_stream *s)
+{
+    free(s->rbuf);
+    free(s->wbuf);
+    free(s);
+}
+
+void loom__stream_release(struct loom_stream *s)
+{
+    if (s->fd >= 0)
+        loom_io_close(&s->io);
+    s->ops->close(s->ctx);
+    free(s->rbuf);
+    free(s->wbuf);
+    s->rbuf = s->wbuf = NULL;
+    s->rcap = s->rstart = s->rend = s->wcap = s->wstart = s->wend = 0;
+}
+
+static void stream_shut(struct loom_stream *s)
+{
+    s->closed = true;
+    loom__stream_release(s);
+    if (s->reader)
+        loom__task_wake(s->reader, -EBADF);
+    if (s->drainer)
+        loom__task_wake(s->drainer, -EBADF);
+    if (!s->waiters)
+        stream_free(s);
+}
+
+void loom_stream_close(struct loom_stream *s)
+{
+    if (!s || s->closed)
+        return;
+    if (s->wend > s->wstart && !s->werr)
+        loom__stream_flush_now(s);
+    if (s->eof_pending && !s->eof_sent && s->wend == s->wstart && s->ops->shutdown_write)
+        s->ops->shutdown_write(s->ctx);
+    stream_shut(s);
+}
+
+void loom_stream_abort(struct loom_stream *s)
+{
+    if (!s || s->closed)
+        return;
+    if (s->ops == &fd_ops && s->fdt.is_socket && s->fdt.fd >= 0) {
+        struct linger lg = {1, 0};
+        setsockopt(s->fdt.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    }
+    stream_shut(s);
+}
+
+/* --- waiting --- */
+
+void loom__stream_update(struct loom_stream *s)
+{
+    if (s->fd < 0 || s->closed)
+        return;
+    unsigned want = 0;
+    if (s->reader || (s->on_readable && s->hook_reading))
+        want |= s->rdir;
+    if (s->wend > s->wstart && !s->werr)
+        want |= s->wdir;
+    unsigned off = (LOOM_READABLE | LOOM_WRITABLE) & ~want;
+    if (off)
+        loom_io_stop(&s->io, off);
+    if (want)
+        loom_io_start(&s->io, want);
+}
+
+static void wake_drainer(struct loom_stream *s)
+{
+    size_t pending = s->wend - s->wstart;
+    if (s->drainer && (pending <= s->drain_target || s->werr))
+        loom__task_wake(s->drainer, 0);
+}
+
+static void on_io(struct loom_io *io, unsigned revents)
+{
+    struct loom_stream *s = loom_list_entry(io, struct loom_stream, io);
+    if ((revents & s->wdir) && s->wend > s->wstart && !s->werr) {
+        loom__stream_flush_now(s);
+        if (s->closed)
+            return;
+    }
+    if (revents & s->rdir) {
+        if (s->reader)
+            loom__task_wake(s->reader, 0);
+        else if (s->on_readable && s->hook_reading)
+            s->on_readable(s); /* may close the stream */
+        if (s->closed)
+            return;
+    }
+    loom__stream_update(s);
+}
+
+/* Park the current task in *slot until woken or deadline. Returns 0,
+ * -ETIMEDOUT, -ECANCELED, -EBADF (closed meanwhile: the stream is gone),
+ * -EBUSY (someone else waits there) or -EPERM (not in a task). */
+static int park_in(struct loom_stream *s, struct loom_task **slot, int64_t deadline)
+{
+    struct loom_task *self = loom__task_current();
+    if (!self)
+        return -EPERM;
+    if (*slot)
+        return -EBUSY;
+    int64_t dl = deadline;
+    if (!s->pollable && slot == &s->reader) {
+        /* Cannot be polled and said "would block": retry soon. */
+        int64_t soon = loom_loop_now(s->loop) + LOOM_MS(1);
+        dl = deadline < 0 || soon < deadline ? soon : deadline;
+    }
+    *slot = self;
+    s->waiters++;
+    loom__stream_update(s);
+    int rc = loom__task_park(self, dl);
+    s->waiters--;
+    if (s->closed) {
+        if (!s->waiters)
+            stream_free(s);
+        return -EBADF;
+    }
+    *slot = NULL;
+    loom__stream_update(s);
+    if (rc == -ETIMEDOUT && dl != deadline)
+        rc = 0;
+    return rc;
+}
+
+static int64_t read_deadline(struct loom_stream *s, int64_t timeout_ns)
+{
+    return loom__deadline(s->loop, timeout_ns < 0 ? s->timeout : timeout_ns);
+}
+
+/* --- reading --- */
+
+static size_t avail(const struct loom_stream *s) { return s->rend - s->rstart; }
+
+static void consume(struct loom_stream *s, size_t n)
+{
+    s->rstart += n;
+    if (s->rstart == s->rend)
+        s->rstart = s->rend = 0;
+}
+
+/* Make room for more input, keeping the buffer at most max(maxcap, RBUF_MIN). */
+static int make_room(struct loom_stream *s, size_t maxcap)
+{
+    if (s->rend < s->rcap)
+        return 0;
+    if (s->rstart > 0) {
+        memmove(s->rbuf, s->rbuf + s->rstart, avail(s));
+        s->rend -= s->rstart;
+        s->rstart = 0;
+        return 0;
+    }
+    size_t cap = maxcap > RBUF_MIN ? maxcap : RBUF_MIN;
+    if (s->rcap >= cap)
+        return LOOM_ELIMIT;
+    size_t n = s->rcap ? s->rcap * 2 : RBUF_MIN;
+    n = n > cap ? cap : n;
+    char *b = realloc(s->rbuf, n);
+    if (!b)
+        return -ENOMEM;
+    s->rbuf = b;
+    s->rcap = n;
+    return 0;
+}
+
+/* Wait for the transport to be readable; frees an empty buffer first. */
+static int wait_readable(struct loom_stream *s, int64_t deadline)
+{
+    if (s->stop_reading)
+        return LOOM_EOF;
+    if (deadline >= 0 && deadline <= loom_loop_now(s->loop))
+        return -ETIMEDOUT;
+    if (s->rbuf && !avail(s)) {
+        free(s->rbuf);
+        s->rbuf = NULL;
+        s->rcap = s->rstart = s->rend = 0;
+    }
+    return park_in(s, &s->reader, deadline);
+}
+
+/* Read more into the buffer: 0 when at least one byte was added, else
+ * LOOM_EOF, LOOM_ELIMIT (buffer at maxcap), or an error. */
+static int fill(struct loom_stream *s, size_t maxcap, int64_t deadline)
+{
+    for (;;) {
+        if (s->closed)
+            return -EBADF;
+        if (s->rerr)
+            return s->rerr;
+        if (s->eof)
+            return LOOM_EOF;
+        int rc = make_room(s, maxcap);
+        if (rc < 0)
+            return rc;
+        unsigned wait = LOOM_READABLE;
+        ssize_t n = s->ops->read(s->ctx, s->rbuf + s->rend, s->rcap - s->rend, &wait);
+        if (n > 0) {
+            s->rend += (size_t)n;
+            return 0;
+        }
+        if (n == 0) {
+            s->eof = true;
+            return LOOM_EOF;
+        }
+        if (n == -EINTR)
+            continue;
+        if (n != -EAGAIN)
+            return s->rerr = (int)n;
+        s->rdir = wait;
+        rc = wait_readable(s, deadline);
+        if (rc < 0)
+            return rc;
+    }
+}
+
+ssize_t loom_stream_read_some(struct loom_stream *s, void *buf, size_t len, int64_t timeout_ns)
+{
+    int64_t deadline = read_deadline(s, timeout_ns);
+    while (!avail(s)) {
+        if (s->closed)
+            return -EBADF;
+        if (s->rerr || s->eof)
+            return s->rerr ? s->rerr : LOOM_EOF;
+        /* Empty buffer: read straight into the caller's memory. */
+        unsigned wait = LOOM_READABLE;
+        ssize_t n = s->ops->read(s->ctx, buf, len, &wait);
+        if (n > 0)
+            return n;
+        if (n == 0) {
+            s->eof = true;
+            return LOOM_EOF;
+        }
+        if (n == -EINTR)
+            continue;
+        if (n != -EAGAIN)
+            return s->rerr = (int)n;
+        s->rdir = wait;
+        int rc = wait_readable(s, deadline);
+        if (rc < 0)
+            return rc;
+    }
+    size_t n = avail(s) < len ? avail(s) : len;
+    memcpy(buf, s->rbuf + s->rstart, n);
+    consume(s, n);
+    return (ssize_t)n;
+}
+
+ssize_t loom_stream_read_view(struct loom_stream *s, const void **data, size_t max,
+                              int64_t timeout_ns)
+{
+    int64_t deadline = read_deadline(s, timeout_ns);
+    if (!avail(s)) {
+        int rc = fill(s, 0, deadline);
+        if (rc < 0)
+            return rc;
+    }
+    size_t n = avail(s) < max ? avail(s) : max;
+    *data = s->rbuf + s->rstart;
+    s->rstart += n; /* not consume(): the view must stay where it is */
+    return (ssize_t)n;
+}
+
+ssize_t loom_stream_read(struct loom_stream *s, void *buf, size_t len, int64_t timeout_ns)
+{
+    int64_t deadline = read_deadline(s, timeout_ns);
+    for (;;) {
+        if (avail(s) > len)
+            return LOOM_ELIMIT;
+        int rc = fill(s, len + 1, deadline);
+        if (rc == LOOM_EOF && !s->closed)
+            break;
+        if (rc < 0)
+            return rc;
+    }
+    size_t n = avail(s);
+    if (n)
+        memcpy(buf, s->rbuf + s->rstart, n);
+    consume(s, n);
+    return (ssize_t)n;
+}
+
+ssize_t loom_stream_readexactly(struct loom_stream *s, void *buf, size_t n, int64_t timeout_ns)
+{
+    int64_t deadline = read_deadline(s, timeout_ns);
+    while (avail(s) < n) {
+        int rc = fill(s, n, deadline);
+        if (rc < 0)
+            return rc;
+    }
+    memcpy(buf, s->rbuf + s->rstart, n);
+    consume(s, n);
+    return (ssize_t)n;
+}
+
+/* Find sep in the buffer from offset from; the index after it, or 0. */
+static size_t find_sep(struct loom_stream *s, const void *sep, size_t seplen, size_t from)
+{
+    const char *base = s->rbuf + s->rstart;
+    size_t have = avail(s);
+    while (from + seplen <= have) {
+        const char *p = memchr(base + from, *(const char *)sep, have - from - seplen + 1);
+        if (!p)
+            return 0;
+        if (!memcmp(p, sep, seplen))
+            return (size_t)(p - base) + seplen;
+        from = (size_t)(p - base) + 1;
+    }
+    return 0;
+}
+
+/* Wait until sep is buffered within limit bytes: its end offset, LOOM_ELIMIT,
+ * LOOM_EOF (with data maybe buffered), or an error. */
+static ssize_t wait_sep(struct loom_stream *s, const void *sep, size_t seplen, size_t limit,
+                        int64_t deadline)
+{
+    size_t scanned = 0;
+    for (;;) {
+        size_t from = scanned >= seplen ? scanned - seplen + 1 : 0;
+        size_t end = find_sep(s, sep, seplen, from);
+        if (end)
+            return end > limit ? LOOM_ELIMIT : (ssize_t)end;
+        scanned = avail(s);
+        if (scanned >= limit)
+            return LOOM_ELIMIT;
+        int rc = fill(s, limit, deadline);
+        if (rc < 0)
+            return rc;
+    }
+}
+
+ssize_t loom_stream_readuntil(struct loom_stream *s, const void *sep, size_t seplen, char *buf,
+                              size_t cap, int64_t timeout_ns)
+{
+    if (seplen == 0 || cap < 2)
+        return -EINVAL;
+    ssize_t end = wait_sep(s, sep, seplen, cap - 1, read_deadline(s, timeout_ns));
+    if (end < 0)
+        return end;
+    memcpy(buf, s->rbuf + s->rstart, (size_t)end);
+    buf[end] = '\0';
+    consume(s, (size_t)end);
+    return end;
+}
+
+ssize_t loom_stream_readline(struct loom_stream *s, char *buf, size_t cap, int64_t timeout_ns)
+{
+    if (cap < 2)
+        return -EINVAL;
+    ssize_t end = wait_sep(s, "\n", 1, cap - 1, read_deadline(s, timeout_ns));
+    if (end == LOOM_EOF && avail(s) > 0 && !s->closed)
+        end = (ssize_t)avail(s); /* the last line, unterminated */
+    if (end < 0)
+        return end;
+    memcpy(buf, s->rbuf + s->rstart, (size_t)end);
+    buf[end] = '\0';
+    consume(s, (size_t)end);
+    return end;
+}
+
+ssize_t loom_stream_readline_view(struct loom_stream *s, const char **line, int64_t timeout_ns)
+{
+    ssize_t end = wait_sep(s, "\n", 1, s->limit, read_deadline(s, timeout_ns));
+    if (end == LOOM_EOF && avail(s) > 0 && !s->closed)
+        end = (ssize_t)avail(s);
+    if (end < 0)
+        return end;
+    *line = s->rbuf + s->rstart;
+    s->rstart += (size_t)end;
+    return end;
+}
+
+void loom_stream_stop_reading(struct loom_stream *s)
+{
+    s->stop_reading = true;
+    if (s->reader)
+        loom__task_wake(s->reader, 0);
+}
+
+/* --- writing --- */
+
+static void set_werr(struct loom_stream *s, int err)
+{
+    s->werr = err;
+    free(s->wbuf); /* nobody will take it now */
+    s->wbuf = NULL;
+    s->wcap = s->wstart = s->wend = 0;
+}
+
+int loom__stream_flush_now(struct loom_stream *s)
+{
+    while (s->wend > s->wstart && !s->werr) {
+        struct iovec iov = {s->wbuf + s->wstart, s->wend - s->wstart};
+        unsigned wait = LOOM_WRITABLE;
+        ssize_t n = s->ops->writev(s->ctx, &iov, 1, &wait);
+        if (n == -EINTR)
+            continue;
+        if (n == -EAGAIN) {
+            s->wdir = wait;
+            break;
+        }
+        if (n < 0) {
+            set_werr(s, (int)n);
+            break;
+        }
+        s->wstart += (size_t)n;
+    }
+    if (s->wend == s->wstart && s->wbuf) {
+        free(s->wbuf);
+        s->wbuf = NULL;
+        s->wcap = s->wstart = s->wend = 0;
+    }
+    if (!s->wend && s->eof_pending && !s->eof_sent && !s->werr) {
+        s->eof_sent = true;
+        if (s->ops->shutdown_write)
+            s->ops->shutdown_write(s->ctx);
+    }
+    wake_drainer(s);
+    if (s->on_write)
+        s->on_write(s);
+    return s->werr;
+}
+
+static int append(struct loom_stream *s, const struct iovec *iov, int iovcnt, size_t skip)
+{
+    size_t total = 0;
+    for (int i = 0; i < iovcnt; i++)
+        total += iov[i].iov_len;
+    total -= skip;
+    if (s->wstart && s->wstart >= s->wcap / 2) {
+        memmove(s->wbuf, s->wbuf + s->wstart, s->wend - s->wstart);
+        s->wend -= s->wstart;
+        s->wstart = 0;
+    }
+    if (s->wend + total > s->wcap) {
+        size_t n = s->wcap ? s->wcap : 4096;
+        while (n < s->wend + total)
+            n *= 2;
+        char *b = realloc(s->wbuf, n);
+        if (!b)
+            return -ENOMEM;
+        s->wbuf = b;
+        s->wcap = n;
+    }
+    for (int i = 0; i < iovcnt; i++) {
+        size_t off = skip < iov[i].iov_len ? skip : iov[i].iov_len;
+        skip -= off;
+        memcpy(s->wbuf + s->wend, (const char *)iov[i].iov_base + off, iov[i].iov_len - off);
+        s->wend += iov[i].iov_len - off;
+    }
+    return 0;
+}
+
+int loom_stream_writev(struct loom_stream *s, const struct iovec *iov, int iovcnt)
+{
+    if (s->closed)
+        return -EBADF;
+    if (s->werr)
+        return s->werr;
+    if (s->eof_pending)
+        return -ESHUTDOWN;
+    size_t done = 0;
+    if (s->wend == s->wstart) {
+        /* Nothing queued: try the transport first (the common case costs one syscall). */
+        unsigned wait = LOOM_WRITABLE;
+        ssize_t n;
+        do
+            n = s->ops->writev(s->ctx, iov, iovcnt, &wait);
+        while (n == -EINTR);
+        if (n < 0 && n != -EAGAIN) {
+            set_werr(s, (int)n);
+            if (s->on_write)
+                s->on_write(s);
+            return (int)n;
+        }
+        if (n == -EAGAIN)
+            s->wdir = wait;
+        done = n > 0 ? (size_t)n : 0;
+    }
+    int rc = append(s, iov, iovcnt, done);
+    if (rc < 0)
+        return rc;
+    if (s->wend > s->wstart) {
+        loom__stream_update(s);
+        if (s->on_write)
+            s->on_write(s);
+    }
+    return 0;
+}
+
+int loom_stream_write(struct loom_stream *s, const void *buf, size_t len)
+{
+    struct iovec iov = {(void *)buf, len};
+    return len ? loom_stream_writev(s, &iov, 1) : (s->closed ? -EBADF : s->werr);
+}
+
+/* Wait until at most target bytes are pending. */
+static int wait_written(struct loom_stream *s, size_t target, int64_t timeout_ns)
+{
+    int64_t deadline = loom__deadline(s->loop, timeout_ns);
+    while (!s->werr && s->wend - s->wstart > target) {
+        s->drain_target = target;
+        int rc = park_in(s, &s->drainer, deadline);
+        if (rc < 0)
+            return rc;
+    }
+    return s->werr;
+}
+
+int loom_stream_drain(struct loom_stream *s, int64_t timeout_ns)
+{
+    if (s->closed)
+        return -EBADF;
+    if (s->werr || s->wend - s->wstart <= s->high)
+        return s->werr;
+    return wait_written(s, s->low, timeout_ns);
+}
+
+int loom_stream_flush(struct loom_stream *s, int64_t timeout_ns)
+{
+    if (s->closed)
+        return -EBADF;
+    return wait_written(s, 0, timeout_ns);
+}
+
+int loom_stream_write_eof(struct loom_stream *s)
+{
+    if (s->closed)
+        return -EBADF;
+    if (s->werr)
+        return s->werr;
+    if (s->eof_pending)
+        return 0;
+    s->eof_pending = true;
+    if (s->wend == s->wstart) {
+        s->eof_sent = true;
+        return s->ops->shutdown_write ? s->ops->shutdown_write(s->ctx) : -ENOTSUP;
+    }
+    return 0;
+}
+
+/* --- settings and accessors --- */
+
+void loom_stream_set_limit(struct loom_stream *s, size_t limit) { s->limit = limit ? limit : 1; }
+
+void loom_stream_set_write_limits(struct loom_stream *s, size_t high, size_t low)
+{
+    if (!high && !low) {
+        high = LOOM_STREAM_HIGH_WATER;
+        low = LOOM_STREAM_LOW_WATER;
+    }
+    s->high = high;
+    s->low = low <= high ? low : high;
+}
+
+void loom_stream_set_timeout(struct loom_stream *s, int64_t timeout_ns) { s->timeout = timeout_ns; }
+size_t loom_stream_buffered(const struct loom_stream *s) { return s->rend - s->rstart; }
+size_t loom_stream_write_buffered(const struct loom_stream *s) { return s->wend - s->wstart; }
+bool loom_stream_at_eof(const struct loom_stream *s) { return s->eof; }
+int loom_stream_write_error(const struct loom_stream *s) { return s->werr; }
+struct loom_loop *loom_stream_loop(const struct loom_stream *s) { return s->loop; }
+
+int loom_stream_fd(const struct loom_stream *s)
+{
+    return s->ops == &fd_ops ? s->fdt.fd : s->fd;
+}
+
+int loom_sockaddr_format(const struct sockaddr *sa, socklen_t salen, char *buf, size_t len)
+{
+    char host[INET6_ADDRSTRLEN];
+    int n;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+        n = snprintf(buf, len, "%s:%u", host, ntohs(in->sin_port));
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+        n = snprintf(buf, len, "[%s]:%u", host, ntohs(in6->sin6_port));
+    } else if (sa->sa_family == AF_UNIX) {
+        const struct sockaddr_un *un = (const struct sockaddr_un *)sa;
+        size_t plen = salen > offsetof(struct sockaddr_un, sun_path)
+                          ? salen - offsetof(struct sockaddr_un, sun_path) : 0;
+        if (plen && un->sun_path[0] == '\0') /* abstract namespace */
+            n = snprintf(buf, len, "@%.*s", (int)plen - 1, un->sun_path + 1);
+        else
+            n = snprintf(buf, len, "%.*s", (int)strnlen(un->sun_path, plen), un->sun_path);
+    } else {
+        return -EAFNOSUPPORT;
+    }
+    return n < 0 || (size_t)n >= len ? -ENOSPC : 0;
+}
+
+static int sock_name(const struct loom_stream *s, char *buf, size_t len, bool peer)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    int fd = loom_stream_fd(s);
+    int rc = peer ? getpeername(fd, (struct sockaddr *)&ss, &sl)
+                  : getsockname(fd, (struct sockaddr *)&ss, &sl);
+    if (rc < 0)
+        return -errno;
+    return loom_sockaddr_format((struct sockaddr *)&ss, sl, buf, len);
+}
+
+int loom_stream_peername(const struct loom_stream *s, char *buf, size_t len)
+{
+    return sock_name(s, buf, len, true);
+}
+
+int loom_stream_sockname(const struct loom_stream *s, char *buf, size_t len)
+{
+    return sock_name(s, buf, len, false);
+}

@@ -1,0 +1,67 @@
+/* stream_internal.h - the stream's insides, for net/ modules built on it
+ * (transport.c reuses the write path and the fd watcher). */
+#ifndef LOOM_NET_STREAM_INTERNAL_H
+#define LOOM_NET_STREAM_INTERNAL_H
+
+#include "net/stream.h"
+#include "reactor/task_internal.h"
+
+/* The built-in transport over a plain fd. */
+struct loom__fd_transport {
+    int fd;
+    bool is_socket;   /* use send(MSG_NOSIGNAL) */
+    bool borrow;      /* do not close; put back orig_flags */
+    int orig_flags;   /* F_GETFL at open */
+};
+
+struct loom_stream {
+    struct loom_loop *loop;
+    const struct loom_stream_ops *ops;
+    void *ctx;
+    int fd;                       /* polled fd, -1: none */
+    bool pollable;                /* false: regular file, /dev/null... never wait on it */
+    struct loom_io io;
+    struct loom__fd_transport fdt; /* ctx for the built-in ops */
+
+    /* read side: rbuf[rstart, rend) is buffered data; freed when empty before a wait */
+    char *rbuf;
+    size_t rcap, rstart, rend;
+    size_t limit;
+    int64_t timeout;              /* default read timeout, -1: none */
+    int rerr;                     /* sticky read error */
+    bool eof;                     /* the transport returned 0 */
+    bool stop_reading;            /* reads that would wait return LOOM_EOF */
+    struct loom_task *reader;     /* parked reader */
+    unsigned rdir;                /* what the reader waits for */
+
+    /* write side: wbuf[wstart, wend) is pending output; freed when empty */
+    char *wbuf;
+    size_t wcap, wstart, wend;
+    size_t high, low;
+    int werr;                     /* sticky write error */
+    bool eof_pending, eof_sent;   /* write_eof asked / done */
+    unsigned wdir;                /* what the flush waits for (LOOM_WRITABLE normally) */
+    struct loom_task *drainer;    /* parked in drain/flush */
+    size_t drain_target;          /* wake the drainer at or below this */
+
+    /* lifecycle */
+    int waiters;                  /* tasks inside a wait; the memory outlives them */
+    bool closed;
+
+    /* Callback mode (transport.c): when set, readiness for reading calls
+     * on_readable instead of waking a task, and write progress / errors call
+     * on_write. hook_reading says whether to poll for reading at all. */
+    void (*on_readable)(struct loom_stream *s);
+    void (*on_write)(struct loom_stream *s);
+    void *hook_arg;
+    bool hook_reading;
+};
+
+/* Recompute what the watcher should wait for. */
+void loom__stream_update(struct loom_stream *s);
+/* Write out as much of the buffer as the transport takes now; 0 or the write error. */
+int loom__stream_flush_now(struct loom_stream *s);
+/* Close the transport and release the buffers (the struct stays). */
+void loom__stream_release(struct loom_stream *s);
+
+#endif

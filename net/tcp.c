@@ -1,0 +1,477 @@
+/* tcp.c - TCP and Unix-domain sockets: resolve, connect, listen, accept. */
+#include "net/tcp.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "reactor/executor.h"
+#include "reactor/task_internal.h"
+
+/* --- resolution ---
+ *
+ * getaddrinfo blocks, so it runs on the executor. The job belongs to a small
+ * helper task rather than to the caller: when the caller times out or is
+ * cancelled it just marks the job abandoned and leaves, and the helper frees
+ * the result whenever the thread is done. So nothing leaks and the caller
+ * never waits for a slow DNS server it gave up on. */
+
+struct resolve_job {
+    char host[256];
+    char port[8];
+    int socktype;
+    bool passive;
+    int rc;                  /* 0 or LOOM_EDNS / -ENOMEM */
+    struct addrinfo *res;
+    bool abandoned;          /* the caller left; the helper frees everything */
+};
+
+static intptr_t resolve_blocking(void *arg)
+{
+    struct resolve_job *j = arg;
+    struct addrinfo hints = {.ai_socktype = j->socktype, .ai_flags = AI_ADDRCONFIG};
+    if (j->passive)
+        hints.ai_flags |= AI_PASSIVE;
+    int rc = getaddrinfo(j->passive ? NULL : j->host, j->port, &hints, &j->res);
+    if (rc == EAI_MEMORY)
+        return -ENOMEM;
+    if (rc == EAI_SYSTEM)
+        return errno ? -errno : LOOM_EDNS;
+    return rc ? LOOM_EDNS : 0;
+}
+
+static intptr_t resolve_helper(void *arg)
+{
+    struct resolve_job *j = arg;
+    intptr_t rc = loom_to_thread(resolve_blocking, j);
+    /* Only loop teardown cancels this task; then the result may be lost, but
+     * the executor is being freed with it, so there is nothing to wait for. */
+    j->rc = rc == -ECANCELED ? LOOM_EDNS : (int)rc;
+    if (j->abandoned) {
+        if (j->res)
+            freeaddrinfo(j->res);
+        free(j);
+    }
+    return 0;
+}
+
+int loom_resolve(const char *host, int port, int socktype, int64_t timeout_ns,
+                 struct addrinfo **out)
+{
+    struct loom_task *self = loom__task_current();
+    if (!self)
+        return -EPERM;
+    struct resolve_job *j = calloc(1, sizeof(*j));
+    if (!j)
+        return -ENOMEM;
+    j->passive = !host || !*host;
+    snprintf(j->host, sizeof j->host, "%s", j->passive ? "" : host);
+    snprintf(j->port, sizeof j->port, "%d", port);
+    j->socktype = socktype;
+    struct loom_task_options o = {.name = "resolve", .stack_size = 32 * 1024};
+    struct loom_task *helper;
+    int rc = loom_task_spawn(self->loop, resolve_helper, j, &o, &helper);
+    if (rc < 0) {
+        free(j);
+        return rc;
+    }
+    rc = loom__task_wait_done(self, helper, loom__deadline(self->loop, timeout_ns));
+    if (rc < 0 && !loom_task_done(helper)) {
+        j->abandoned = true; /* the helper frees j and its result */
+        loom_task_release(helper);
+        return rc;
+    }
+    loom_task_release(helper);
+    rc = rc < 0 ? rc : j->rc;
+    *out = j->res;
+    if (rc < 0 && j->res)
+        freeaddrinfo(j->res);
+    free(j);
+    return rc;
+}
+
+/* A numeric host (or NULL/"") resolves without a thread. 1 if it was numeric. */
+static int resolve_numeric(const char *host, int port, struct sockaddr_storage *ss, socklen_t *len)
+{
+    memset(ss, 0, sizeof(*ss));
+    struct sockaddr_in *in = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+    if (!host || !*host) {
+        in->sin_family = AF_INET;
+        in->sin_port = htons((uint16_t)port);
+        *len = sizeof(*in);
+        return 1;
+    }
+    if (inet_pton(AF_INET, host, &in->sin_addr) == 1) {
+        in->sin_family = AF_INET;
+        in->sin_port = htons((uint16_t)port);
+        *len = sizeof(*in);
+        return 1;
+    }
+    if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t)port);
+        *len = sizeof(*in6);
+        return 1;
+    }
+    return 0;
+}
+
+/* --- connecting --- */
+
+static void wake_on_io(struct loom_io *io, unsigned revents) { loom__task_wake(io->data, 0); }
+
+/* Connect one socket to sa within deadline. The fd, or -errno. Suspends. */
+static int connect_one(struct loom_task *self, const struct sockaddr *sa, socklen_t len,
+                       int64_t deadline)
+{
+    int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    int rc = 0;
+    if (connect(fd, sa, len) < 0) {
+        rc = -errno;
+        if (rc == -EINPROGRESS || rc == -EAGAIN) {
+            struct loom_io io;
+            rc = loom_io_init(self->loop, &io, fd, wake_on_io);
+            if (rc == 0) {
+                io.data = self;
+                loom_io_start(&io, LOOM_WRITABLE);
+                rc = loom__task_park(self, deadline);
+                loom_io_close(&io);
+            }
+            int err = 0;
+            socklen_t el = sizeof err;
+            if (rc == 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
+                err = errno;
+            if (rc == 0)
+                rc = -err;
+        }
+    }
+    if (rc < 0) {
+        close(fd);
+        return rc;
+    }
+    if (sa->sa_family != AF_UNIX)
+        loom_tcp_set_nodelay(fd, true);
+    return fd;
+}
+
+int loom_tcp_connect_fd(const char *host, int port, int64_t timeout_ns)
+{
+    struct loom_task *self = loom__task_current();
+    if (!self)
+        return -EPERM;
+    int64_t deadline = loom__deadline(self->loop, timeout_ns);
+    struct sockaddr_storage ss;
+    socklen_t len;
+    if (host && *host && resolve_numeric(host, port, &ss, &len))
+        return connect_one(self, (struct sockaddr *)&ss, len, deadline);
+    struct addrinfo *res;
+    int rc = loom_resolve(host && *host ? host : "localhost", port, SOCK_STREAM, timeout_ns, &res);
+    if (rc < 0)
+        return rc;
+    rc = LOOM_EDNS;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        rc = connect_one(self, ai->ai_addr, ai->ai_addrlen, deadline);
+        if (rc >= 0 || rc == -ECANCELED || rc == -ETIMEDOUT)
+            break;
+    }
+    freeaddrinfo(res);
+    return rc;
+}
+
+static int fd_to_stream(int fd, struct loom_stream **out)
+{
+    if (fd < 0)
+        return fd;
+    struct loom_loop *loop = loom_loop_current();
+    return loom_stream_open_fd(loop, fd, 0, out);
+}
+
+int loom_tcp_connect(const char *host, int port, int64_t timeout_ns, struct loom_stream **out)
+{
+    return fd_to_stream(loom_tcp_connect_fd(host, port, timeout_ns), out);
+}
+
+static int unix_addr(const char *path, struct sockaddr_un *un, socklen_t *len)
+{
+    size_t n = strlen(path);
+    if (n >= sizeof un->sun_path)
+        return -ENAMETOOLONG;
+    memset(un, 0, sizeof(*un));
+    un->sun_family = AF_UNIX;
+    memcpy(un->sun_path, path, n);
+    if (path[0] == '@') /* abstract namespace, Linux */
+        un->sun_path[0] = '\0';
+    *len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + (path[0] != '@'));
+    return 0;
+}
+
+int loom_unix_connect(const char *path, int64_t timeout_ns, struct loom_stream **out)
+{
+    struct loom_task *self = loom__task_current();
+    if (!self)
+        return -EPERM;
+    struct sockaddr_un un;
+    socklen_t len;
+    int rc = unix_addr(path, &un, &len);
+    if (rc < 0)
+        return rc;
+    int64_t deadline = loom__deadline(self->loop, timeout_ns);
+    return fd_to_stream(connect_one(self, (struct sockaddr *)&un, len, deadline), out);
+}
+
+/* --- listening --- */
+
+static void listener_io(struct loom_io *io, unsigned revents)
+{
+    struct loom_listener *l = io->data;
+    if (l->_waiter)
+        loom__task_wake(l->_waiter, 0);
+    else
+        loom_io_stop(&l->_io, LOOM_READABLE);
+}
+
+static void listener_retry(struct loom_timer *t)
+{
+    struct loom_listener *l = t->data;
+    l->_paused = false;
+    if (l->_waiter)
+        loom__task_wake(l->_waiter, 0);
+}
+
+static int listener_setup(struct loom_loop *loop, struct loom_listener *l, int fd, unsigned flags)
+{
+    memset(l, 0, sizeof(*l));
+    l->fd = fd;
+    l->_loop = loop;
+    l->_flags = flags;
+    int rc = loom_io_init(loop, &l->_io, fd, listener_io);
+    if (rc < 0)
+        return rc;
+    l->_io.data = l;
+    loom_timer_init(loop, &l->_retry, listener_retry);
+    l->_retry.data = l;
+    return 0;
+}
+
+/* socket + options + bind + listen; the fd or -errno. */
+static int bind_listen(const struct sockaddr *sa, socklen_t len, int backlog, unsigned flags)
+{
+    int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    int one = 1, zero = 0;
+    if (sa->sa_family != AF_UNIX)
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if ((flags & LOOM_LISTEN_REUSEPORT) &&
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0)
+        goto fail;
+    if (sa->sa_family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, (flags & LOOM_LISTEN_V6ONLY) ? &one : &zero,
+                   sizeof one);
+    if (bind(fd, sa, len) < 0 || listen(fd, backlog > 0 ? backlog : SOMAXCONN) < 0)
+        goto fail;
+    return fd;
+fail:;
+    int err = -errno;
+    close(fd);
+    return err;
+}
+
+int loom_tcp_listen(struct loom_loop *loop, struct loom_listener *l, const char *host, int port,
+                    int backlog, unsigned flags)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    int fd;
+    if (resolve_numeric(host, port, &ss, &len)) {
+        fd = bind_listen((struct sockaddr *)&ss, len, backlog, flags);
+    } else {
+        struct addrinfo *res;
+        int rc = loom_resolve(host, port, SOCK_STREAM, -1, &res);
+        if (rc < 0)
+            return rc;
+        fd = bind_listen(res->ai_addr, res->ai_addrlen, backlog, flags);
+        freeaddrinfo(res);
+    }
+    if (fd < 0)
+        return fd;
+    int rc = listener_setup(loop, l, fd, flags);
+    if (rc < 0)
+        close(fd);
+    return rc;
+}
+
+int loom_unix_listen(struct loom_loop *loop, struct loom_listener *l, const char *path, int backlog,
+                     unsigned flags)
+{
+    struct sockaddr_un un;
+    socklen_t len;
+    int rc = unix_addr(path, &un, &len);
+    if (rc < 0)
+        return rc;
+    if ((flags & LOOM_LISTEN_UNLINK) && path[0] != '@')
+        unlink(path);
+    int fd = bind_listen((struct sockaddr *)&un, len, backlog, flags);
+    if (fd < 0)
+        return fd;
+    rc = listener_setup(loop, l, fd, flags);
+    if (rc < 0) {
+        close(fd);
+        return rc;
+    }
+    if ((flags & LOOM_LISTEN_UNLINK) && path[0] != '@')
+        snprintf(l->_path, sizeof l->_path, "%s", path);
+    return 0;
+}
+
+int loom_listener_open_fd(struct loom_loop *loop, struct loom_listener *l, int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0)
+        return -EBADF;
+    fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    return listener_setup(loop, l, fd, 0);
+}
+
+/* Out of fds or memory: stop polling (level-triggered readiness would spin)
+ * and let a timer resume accepting, by when some connection may have closed. */
+static bool accept_pause(int err)
+{
+    return err == -EMFILE || err == -ENFILE || err == -ENOBUFS || err == -ENOMEM;
+}
+
+int loom_listener_accept(struct loom_listener *l, int64_t timeout_ns)
+{
+    struct loom_task *self = loom__task_current();
+    if (!self)
+        return -EPERM;
+    if (l->fd < 0)
+        return -EBADF;
+    if (l->_waiter)
+        return -EBUSY;
+    int64_t deadline = loom__deadline(l->_loop, timeout_ns);
+    for (;;) {
+        int fd = l->_paused ? -EAGAIN : accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) {
+            loom_tcp_set_nodelay(fd, true); /* fails harmlessly on Unix sockets */
+            return fd;
+        }
+        int err = l->_paused ? -EAGAIN : -errno;
+        if (err == -ECONNABORTED || err == -EINTR || err == -EPROTO)
+            continue;
+        if (accept_pause(err)) {
+            l->_paused = true;
+            loom_timer_start(&l->_retry, LOOM_ACCEPT_RETRY_NS);
+        } else if (err != -EAGAIN && err != -EWOULDBLOCK) {
+            return err;
+        }
+        l->_waiter = self;
+        if (!l->_paused)
+            loom_io_start(&l->_io, LOOM_READABLE);
+        int rc = loom__task_park(self, deadline);
+        l->_waiter = NULL;
+        loom_io_stop(&l->_io, LOOM_READABLE);
+        if (rc < 0)
+            return rc;
+        if (l->fd < 0)
+            return -EBADF;
+    }
+}
+
+int loom_listener_accept_stream(struct loom_listener *l, int64_t timeout_ns,
+                                struct loom_stream **out)
+{
+    int fd = loom_listener_accept(l, timeout_ns);
+    if (fd < 0)
+        return fd;
+    return loom_stream_open_fd(l->_loop, fd, 0, out);
+}
+
+void loom_listener_close(struct loom_listener *l)
+{
+    if (l->fd < 0)
+        return;
+    loom_timer_stop(&l->_retry);
+    loom_io_close(&l->_io);
+    close(l->fd);
+    l->fd = -1;
+    l->_paused = false;
+    if (l->_waiter)
+        loom__task_wake(l->_waiter, 0);
+    if (l->_path[0])
+        unlink(l->_path);
+    l->_path[0] = '\0';
+}
+
+int loom_listener_port(const struct loom_listener *l)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getsockname(l->fd, (struct sockaddr *)&ss, &len) < 0)
+        return -errno;
+    if (ss.ss_family == AF_INET)
+        return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    if (ss.ss_family == AF_INET6)
+        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    return -EAFNOSUPPORT;
+}
+
+int loom_listener_name(const struct loom_listener *l, char *buf, size_t len)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (getsockname(l->fd, (struct sockaddr *)&ss, &sl) < 0)
+        return -errno;
+    return loom_sockaddr_format((struct sockaddr *)&ss, sl, buf, len);
+}
+
+/* --- options --- */
+
+int loom_tcp_set_nodelay(int fd, bool on)
+{
+    int v = on;
+    return setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, sizeof v) < 0 ? -errno : 0;
+}
+
+int loom_tcp_set_keepalive(int fd, bool on, int idle_s, int interval_s, int count)
+{
+    int v = on;
+    if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &v, sizeof v) < 0)
+        return -errno;
+#ifdef TCP_KEEPIDLE
+    if (on && idle_s > 0 && setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle_s, sizeof idle_s) < 0)
+        return -errno;
+    if (on && interval_s > 0 &&
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval_s, sizeof interval_s) < 0)
+        return -errno;
+    if (on && count > 0 && setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count) < 0)
+        return -errno;
+#endif
+    return 0;
+}
+
+int loom_socket_set_buffers(int fd, int sndbuf, int rcvbuf)
+{
+    if (sndbuf > 0 && setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf) < 0)
+        return -errno;
+    if (rcvbuf > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf) < 0)
+        return -errno;
+    return 0;
+}
+
+int loom_socket_set_linger0(int fd)
+{
+    struct linger lg = {1, 0};
+    return setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg) < 0 ? -errno : 0;
+}
