@@ -15,7 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <sys/types.h>
+
 #include "reactor/error.h"
+#include "reactor/future.h"
+#include "reactor/loop.h"
 #include "reactor/task.h"
 
 /* Print where and why rc (a negative loom/errno code) failed, then exit(1). */
@@ -104,5 +108,38 @@ void demo_http_stop(struct demo_http *s);
 /* A plain blocking GET of http://127.0.0.1:port/path: returns the status code
  * or -errno. Blocks the calling thread (and with it the loop, if called in a task). */
 int demo_http_get(int port, const char *path);
+
+/* --- sockets for tasks on the callback layer (until net/ streams are ready) ---
+ * A task waits for fd readiness by starting a level-triggered loom_io watcher
+ * whose callback resolves a future the task awaits. Always try the syscall
+ * first; wait only on EAGAIN. */
+
+struct demo_fd {
+    struct loom_io io;        /* the watcher (io.fd is the socket) */
+    struct loom_future ready; /* resolved with the readiness bits */
+    char buf[1024];           /* readline buffer */
+    size_t len;               /* bytes in buf */
+};
+
+/* A non-blocking TCP listener on host:port (0 picks a free port, put in *bound).
+ * Returns the fd or -errno. */
+int demo_listen(const char *host, int port, int *bound);
+/* Watch fd (made non-blocking) on the current loop. 0 or -errno. */
+int demo_fd_init(struct demo_fd *w, int fd);
+/* Stop watching and close the fd. */
+void demo_fd_close(struct demo_fd *w);
+/* Wait until fd is ready for events. 0 or -ECANCELED. Suspends. */
+int demo_fd_wait(struct demo_fd *w, unsigned events);
+/* Accept one connection (non-blocking fd) and its peer. fd or -errno. Suspends. */
+int demo_fd_accept(struct demo_fd *w, char *ip, size_t iplen, int *port);
+/* Read one line including its '\n' into line (NUL-terminated): its length, 0 at
+ * EOF, LOOM_ELIMIT if longer than the buffer or cap, or -errno. Suspends. */
+ssize_t demo_fd_readline(struct demo_fd *w, char *line, size_t cap);
+/* A blocking TCP connection to 127.0.0.1:port (for client threads). fd or -errno. */
+int demo_connect(int port);
+/* The local port of a connected socket, or -errno. */
+int demo_local_port(int fd);
+/* Write all of buf. 0 or -errno. Suspends. */
+int demo_fd_write_all(struct demo_fd *w, const void *buf, size_t len);
 
 #endif

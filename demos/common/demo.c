@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -255,17 +256,39 @@ void demo_http_stop(struct demo_http *s)
     pthread_cond_destroy(&s->idle);
 }
 
-int demo_http_get(int port, const char *path)
+int demo_connect(int port)
 {
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -errno;
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+        int err = -errno;
+        close(fd);
+        return err;
+    }
+    return fd;
+}
+
+int demo_local_port(int fd)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+    if (getsockname(fd, (struct sockaddr *)&a, &len) < 0)
+        return -errno;
+    return ntohs(a.sin_port);
+}
+
+int demo_http_get(int port, const char *path)
+{
+    int fd = demo_connect(port);
+    if (fd < 0)
+        return fd;
     char req[512], resp[512];
     int n = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: 127.0.0.1:%d\r\n\r\n", path, port);
     size_t got = 0;
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0 || write(fd, req, (size_t)n) != n)
+    if (write(fd, req, (size_t)n) != n)
         goto fail;
     for (ssize_t r; got < sizeof resp - 1 && (r = read(fd, resp + got, sizeof resp - 1 - got)) > 0;)
         got += (size_t)r;
@@ -279,4 +302,140 @@ fail:;
     int err = -errno;
     close(fd);
     return err;
+}
+
+/* --- sockets for tasks --- */
+
+int demo_listen(const char *host, int port, int *bound)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    socklen_t len = sizeof a;
+    if (inet_pton(AF_INET, host, &a.sin_addr) != 1)
+        return -EINVAL;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
+    if (fd < 0)
+        return -errno;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+        bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, SOMAXCONN) < 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &len) < 0) {
+        int err = -errno;
+        close(fd);
+        return err;
+    }
+    if (bound)
+        *bound = ntohs(a.sin_port);
+    return fd;
+}
+
+static void fd_ready(struct loom_io *io, unsigned revents)
+{
+    struct demo_fd *w = io->data;
+    loom_io_stop(io, LOOM_READABLE | LOOM_WRITABLE);
+    loom_future_set_result(&w->ready, revents);
+}
+
+int demo_fd_init(struct demo_fd *w, int fd)
+{
+    struct loom_loop *loop = loom_loop_current();
+    if (!loop)
+        return -EPERM;
+    w->len = 0;
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+        return -errno;
+    int rc = loom_io_init(loop, &w->io, fd, fd_ready);
+    w->io.data = w;
+    return rc;
+}
+
+void demo_fd_close(struct demo_fd *w)
+{
+    int fd = w->io.fd;
+    loom_io_close(&w->io);
+    close(fd);
+}
+
+int demo_fd_wait(struct demo_fd *w, unsigned events)
+{
+    loom_future_init(&w->ready);
+    loom_io_start(&w->io, events);
+    intptr_t r = loom_future_await(&w->ready, LOOM_FOREVER);
+    if (r < 0) {
+        loom_io_stop(&w->io, events);
+        return (int)r;
+    }
+    return 0;
+}
+
+int demo_fd_accept(struct demo_fd *w, char *ip, size_t iplen, int *port)
+{
+    for (;;) {
+        struct sockaddr_in a;
+        socklen_t len = sizeof a;
+        int fd = accept4(w->io.fd, (struct sockaddr *)&a, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) {
+            inet_ntop(AF_INET, &a.sin_addr, ip, (socklen_t)iplen);
+            *port = ntohs(a.sin_port);
+            return fd;
+        }
+        if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+            return -errno;
+        int rc = errno == EAGAIN ? demo_fd_wait(w, LOOM_READABLE) : 0;
+        if (rc < 0)
+            return rc;
+    }
+}
+
+/* Move one line (or, at EOF, the rest) from w->buf to line. */
+static ssize_t take_line(struct demo_fd *w, char *line, size_t cap, size_t n)
+{
+    if (n + 1 > cap)
+        return LOOM_ELIMIT;
+    memcpy(line, w->buf, n);
+    line[n] = 0;
+    memmove(w->buf, w->buf + n, w->len - n);
+    w->len -= n;
+    return (ssize_t)n;
+}
+
+ssize_t demo_fd_readline(struct demo_fd *w, char *line, size_t cap)
+{
+    for (;;) {
+        char *nl = memchr(w->buf, '\n', w->len);
+        if (nl)
+            return take_line(w, line, cap, (size_t)(nl - w->buf) + 1);
+        if (w->len == sizeof w->buf)
+            return LOOM_ELIMIT;
+        ssize_t r = read(w->io.fd, w->buf + w->len, sizeof w->buf - w->len);
+        if (r == 0)
+            return take_line(w, line, cap, w->len); /* EOF: the rest, 0 if none */
+        if (r > 0) {
+            w->len += (size_t)r;
+            continue;
+        }
+        if (errno != EAGAIN && errno != EINTR)
+            return -errno;
+        int rc = errno == EAGAIN ? demo_fd_wait(w, LOOM_READABLE) : 0;
+        if (rc < 0)
+            return rc;
+    }
+}
+
+int demo_fd_write_all(struct demo_fd *w, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t r = send(w->io.fd, p, len, MSG_NOSIGNAL);
+        if (r > 0) {
+            p += r;
+            len -= (size_t)r;
+            continue;
+        }
+        if (errno != EAGAIN && errno != EINTR)
+            return -errno;
+        int rc = errno == EAGAIN ? demo_fd_wait(w, LOOM_WRITABLE) : 0;
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
 }
