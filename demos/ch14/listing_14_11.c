@@ -21,7 +21,7 @@ static const char usage[] =
 
 struct custom_future {
     bool is_finished;
-    long result = 0;
+    long result;
     void (*done_callback)(struct custom_future *f, void *arg);
     void *cb_arg;
 };
