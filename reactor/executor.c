@@ -26,6 +26,7 @@ struct loom_executor {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     struct loom_list queue;
+    size_t queued;                  /* jobs in queue */
     unsigned max, started, idle;
     bool shutdown, cancel_queued;
     pthread_t *threads;
@@ -58,6 +59,7 @@ static void *worker(void *arg)
             continue;
         }
         struct job *j = loom_list_entry(n, struct job, node);
+        ex->queued--;
         bool cancel = ex->shutdown && ex->cancel_queued;
         pthread_mutex_unlock(&ex->lock);
         j->result = cancel ? -ECANCELED : j->fn(j->arg);
@@ -95,10 +97,12 @@ int loom_executor_new(struct loom_executor **out, unsigned threads)
     return 0;
 }
 
-/* Called with the lock held. */
+/* Called with the lock held, before queueing one more job: start a thread
+ * unless an idle one is left for it (idle ones may not have woken yet for the
+ * jobs already queued). */
 static int maybe_start_thread(struct loom_executor *ex)
 {
-    if (ex->idle > 0 || ex->started == ex->max)
+    if (ex->idle > ex->queued || ex->started == ex->max)
         return 0;
     sigset_t all, old;
     sigfillset(&all);
@@ -137,6 +141,7 @@ static int submit(struct loom_executor *ex, struct job *j)
     int rc = ex->shutdown ? -ESHUTDOWN : maybe_start_thread(ex);
     if (rc == 0) {
         loom_list_push_back(&ex->queue, &j->node);
+        ex->queued++;
         pthread_cond_signal(&ex->cond);
     }
     pthread_mutex_unlock(&ex->lock);
@@ -148,8 +153,10 @@ static void abandon(struct loom_executor *ex, struct job *j)
 {
     pthread_mutex_lock(&ex->lock);
     bool queued = loom_list_linked(&j->node);
-    if (queued)
+    if (queued) {
         loom_list_remove(&j->node);
+        ex->queued--;
+    }
     pthread_mutex_unlock(&ex->lock);
     if (queued) {
         j->loop->active--;
