@@ -1,0 +1,288 @@
+/* check_app_load.c - loom-load driving real servers: loom-echo (pipe mode, and
+ * the TTY mode under tmux with `q` and Ctrl-C), and a Python HTTP/1.1 server. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness/harness.h"
+
+struct server {
+    pid_t pid;
+    int port;
+    int out; /* the server's stdout */
+};
+
+/* Start argv with stdout on a pipe; wait (<= 10 s) for "listening on HOST:PORT". */
+static void server_start(struct server *srv, char *const argv[])
+{
+    int p[2];
+    ck_assert(pipe2(p, O_CLOEXEC) == 0);
+    srv->pid = fork();
+    ck_assert(srv->pid >= 0);
+    if (srv->pid == 0) {
+        dup2(p[1], 1);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    close(p[1]);
+    srv->out = p[0];
+    char line[256];
+    size_t len = 0;
+    double deadline = test_now() + 10;
+    while (len < sizeof(line) - 1 && test_now() < deadline) {
+        struct pollfd pf = {srv->out, POLLIN, 0};
+        if (poll(&pf, 1, 100) <= 0)
+            continue;
+        if (read(srv->out, line + len, 1) != 1)
+            break;
+        if (line[len++] == '\n')
+            break;
+    }
+    line[len] = 0;
+    const char *colon = strrchr(line, ':');
+    ck_assert_msg(strncmp(line, "listening on ", 13) == 0 && colon, "%s did not start: '%s'",
+                  argv[0], line);
+    srv->port = atoi(colon + 1);
+    ck_assert_int_gt(srv->port, 0);
+}
+
+/* SIGTERM and wait (<= 10 s); returns the exit status. */
+static int server_stop(struct server *srv)
+{
+    kill(srv->pid, SIGTERM);
+    int status = 0;
+    double deadline = test_now() + 10;
+    while (waitpid(srv->pid, &status, WNOHANG) == 0) {
+        if (test_now() > deadline) {
+            kill(srv->pid, SIGKILL);
+            waitpid(srv->pid, &status, 0);
+            ck_abort_msg("server did not stop on SIGTERM");
+        }
+        usleep(10000);
+    }
+    close(srv->out);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+}
+
+static void start_echo(struct server *srv)
+{
+    char path[512];
+    char *argv[] = {(char *)test_build_path("bin/loom-echo", path, sizeof(path)), "--host",
+                    "127.0.0.1", "--port", "0", NULL};
+    server_start(srv, argv);
+}
+
+static int run_load(char *out_argv[], char **out, double timeout)
+{
+    double elapsed;
+    return test_run(out_argv, NULL, timeout, out, &elapsed);
+}
+
+START_TEST(echo_pipe_mode)
+{
+    struct server srv;
+    start_echo(&srv);
+    char path[512], target[64];
+    snprintf(target, sizeof(target), "127.0.0.1:%d", srv.port);
+    char *argv[] = {(char *)test_build_path("bin/loom-load", path, sizeof(path)), "-n", "5000",
+                    "-c", "20", "-s", "100", target, NULL};
+    char *out;
+    int rc = run_load(argv, &out, 60);
+    ck_assert_msg(rc == 0, "loom-load exit %d:\n%s", rc, out);
+    ck_assert_contains(out, "loom-load: 5000 of 5000 requests");
+    ck_assert_contains(out, "done 5000, errors 0");
+    ck_assert_contains(out, "latency: min");
+    free(out);
+    ck_assert_int_eq(server_stop(&srv), 0);
+}
+END_TEST
+
+static void start_http(struct server *srv)
+{
+    char *argv[] = {"python3", "tests/tools/http_keepalive.py", "0", NULL};
+    server_start(srv, argv);
+}
+
+START_TEST(http_keepalive_mode)
+{
+    struct server srv;
+    start_http(&srv);
+    char path[512], target[64];
+    snprintf(target, sizeof(target), "127.0.0.1:%d", srv.port);
+    char *argv[] = {(char *)test_build_path("bin/loom-load", path, sizeof(path)), "-m", "http",
+                    "-n", "500", "-c", "5", target, NULL};
+    char *out;
+    int rc = run_load(argv, &out, 60);
+    ck_assert_msg(rc == 0, "loom-load exit %d:\n%s", rc, out);
+    ck_assert_contains(out, "done 500, errors 0");
+    free(out);
+    char *bad[] = {argv[0], "-m", "http", "-n", "10", "-c", "2", "-p", "/missing", target, NULL};
+    rc = run_load(bad, &out, 60);
+    ck_assert_msg(rc == 1, "a 404 must count as an error (exit %d):\n%s", rc, out);
+    ck_assert_contains(out, "HTTP error statuses: 10 (last 404)");
+    free(out);
+    server_stop(&srv);
+}
+END_TEST
+
+START_TEST(refused_and_bad_args)
+{
+    char path[512];
+    char *argv[] = {(char *)test_build_path("bin/loom-load", path, sizeof(path)), "-n", "5",
+                    "127.0.0.1:1", NULL};
+    char *out;
+    int rc = run_load(argv, &out, 30);
+    ck_assert_int_eq(rc, 1);
+    ck_assert_contains(out, "errors 5");
+    ck_assert_contains(out, "Connection refused");
+    free(out);
+    char *bad[] = {argv[0], "-c", "0", "127.0.0.1:80", NULL};
+    ck_assert_int_eq(run_load(bad, &out, 10), 2);
+    ck_assert_contains(out, "usage: loom-load");
+    free(out);
+    char *help[] = {argv[0], "--help", NULL};
+    ck_assert_int_eq(run_load(help, &out, 10), 0);
+    free(out);
+}
+END_TEST
+
+/* SIGINT in pipe mode: cancels cleanly and prints the summary. */
+START_TEST(sigint_cancels)
+{
+    struct server srv;
+    start_echo(&srv);
+    char path[512], target[64];
+    snprintf(target, sizeof(target), "127.0.0.1:%d", srv.port);
+    char *argv[] = {(char *)test_build_path("bin/loom-load", path, sizeof(path)), "-n",
+                    "1000000000", "-c", "10", target, NULL};
+    struct server load;
+    int p[2];
+    ck_assert(pipe(p) == 0);
+    load.pid = fork();
+    if (load.pid == 0) {
+        dup2(p[1], 1);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(p[1]);
+    char buf[8192];
+    size_t len = 0;
+    double deadline = test_now() + 15;
+    while (!strstr(buf, "progress:") && test_now() < deadline && len < sizeof(buf) - 1) {
+        struct pollfd pf = {p[0], POLLIN, 0};
+        if (poll(&pf, 1, 100) > 0) {
+            ssize_t r = read(p[0], buf + len, sizeof(buf) - 1 - len);
+            if (r <= 0)
+                break;
+            len += (size_t)r;
+        }
+        buf[len] = 0;
+    }
+    ck_assert_msg(strstr(buf, "progress:"), "no progress line: %s", buf);
+    kill(load.pid, SIGINT);
+    while (len < sizeof(buf) - 1) {
+        struct pollfd pf = {p[0], POLLIN, 0};
+        if (poll(&pf, 1, 10000) <= 0)
+            break;
+        ssize_t r = read(p[0], buf + len, sizeof(buf) - 1 - len);
+        if (r <= 0)
+            break;
+        len += (size_t)r;
+    }
+    buf[len] = 0;
+    close(p[0]);
+    int status;
+    ck_assert_int_eq(waitpid(load.pid, &status, 0), load.pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status %d", status);
+    ck_assert_contains(buf, "loom-load: cancelled after");
+    ck_assert_int_eq(server_stop(&srv), 0);
+}
+END_TEST
+
+/* Run a shell command, return its stdout (malloc'd). */
+static char *sh(const char *cmd)
+{
+    char *argv[] = {"/bin/sh", "-c", (char *)cmd, NULL};
+    char *out;
+    double e;
+    test_run(argv, NULL, 20, &out, &e);
+    return out;
+}
+
+/* Poll the tmux pane until it contains every needle (<= timeout_s); returns the
+ * last capture (malloc'd). tmux runs on a private socket (-L loomtest). */
+static char *pane_wait(const char *session, const char *n1, const char *n2, double timeout_s)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof(cmd), "tmux -L loomtest capture-pane -p -t %s", session);
+    double deadline = test_now() + timeout_s;
+    for (;;) {
+        char *pane = sh(cmd);
+        if ((strstr(pane, n1) && strstr(pane, n2)) || test_now() > deadline)
+            return pane;
+        free(pane);
+        usleep(100000);
+    }
+}
+
+static void tty_cancel_with(const char *key, const char *session)
+{
+    struct server srv;
+    start_echo(&srv);
+    char path[512], cmd[1024];
+    test_build_path("bin/loom-load", path, sizeof(path));
+    /* After loom-load: its status, and whether the terminal is back in canonical mode. */
+    snprintf(cmd, sizeof(cmd),
+             "tmux -L loomtest new-session -d -s %s -x 160 -y 20 "
+             "'%s -n 1000000000 -c 10 127.0.0.1:%d; echo EXIT=$?; "
+             "stty -a | grep -o -- \"[-]*icanon\"; sleep 30'",
+             session, path, srv.port);
+    free(sh(cmd));
+    char *pane = pane_wait(session, "req/s", "(q: quit)", 15);
+    ck_assert_msg(strstr(pane, "req/s") && strstr(pane, "(q: quit)"),
+                  "no progress bar on the terminal:\n%s", pane);
+    free(pane);
+    snprintf(cmd, sizeof(cmd), "tmux -L loomtest send-keys -t %s %s", session, key);
+    free(sh(cmd));
+    pane = pane_wait(session, "EXIT=", "icanon", 15);
+    snprintf(cmd, sizeof(cmd), "tmux -L loomtest kill-session -t %s", session);
+    free(sh(cmd));
+    ck_assert_contains(pane, "loom-load: cancelled after");
+    ck_assert_contains(pane, "EXIT=1");
+    ck_assert_msg(!strstr(pane, "-icanon"), "terminal left in raw mode:\n%s", pane);
+    free(pane);
+    ck_assert_int_eq(server_stop(&srv), 0);
+}
+
+START_TEST(tty_q_cancels)
+{
+    tty_cancel_with("q", "loadq");
+}
+END_TEST
+
+START_TEST(tty_ctrl_c_cancels)
+{
+    tty_cancel_with("C-c", "loadc");
+}
+END_TEST
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    Suite *s = suite_create("app_load");
+    TCase *tc = test_tcase(s, "pipe", 120);
+    tcase_add_test(tc, echo_pipe_mode);
+    tcase_add_test(tc, http_keepalive_mode);
+    tcase_add_test(tc, refused_and_bad_args);
+    tcase_add_test(tc, sigint_cancels);
+    tc = test_tcase(s, "tty", 120);
+    tcase_add_test(tc, tty_q_cancels);
+    tcase_add_test(tc, tty_ctrl_c_cancels);
+    return test_main(s);
+}
