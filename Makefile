@@ -70,44 +70,62 @@ TEST_TOOL_BIN := $(TEST_TOOL_C:tests/tools/%.c=$(BUILD)/tests/tools/%)
 BACKENDS := $(shell uname -s | grep -qi linux && echo epoll) poll \
             $(shell test -e /usr/include/sys/event.h && echo kqueue)
 
+# Quiet by default; V=1 shows the commands.
+ifeq ($(V),1)
+Q :=
+say = @true
+else
+Q := @
+say = @printf '  %-6s %s\n' $(1) $(2)
+endif
+
 all: $(LIB_A) $(LIB_SO) $(DEMO_BIN) $(APP_BIN) $(TEST_BIN) $(TEST_TOOL_BIN)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(call say,CC,$<)
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/obj/%.o: %.S
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(call say,AS,$<)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 $(LIB_A): $(LIB_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	$(call say,AR,$@)
+	$(Q)ar rcs $@ $^
 
 $(LIB_SO): $(LIB_OBJ)
-	$(CC) -shared -Wl,-soname,$(SONAME) -o $@ $^ $(LDLIBS)
-	ln -sf $(SONAME) $(BUILD)/libloom.so
+	$(call say,LD,$@)
+	$(Q)$(CC) -shared -Wl,-soname,$(SONAME) -o $@ $^ $(LDLIBS)
+	$(Q)ln -sf $(SONAME) $(BUILD)/libloom.so
 
 $(BUILD)/demos/libdemo.a: $(DEMO_COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	@rm -f $@
-	ar rcs $@ $^
+	$(call say,AR,$@)
+	$(Q)ar rcs $@ $^
 
 $(BUILD)/demos/%: demos/%.c $(LIB_A) $(BUILD)/demos/libdemo.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Idemos -o $@ $< $(BUILD)/demos/libdemo.a $(LIB_A) $(LDLIBS)
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -Idemos -o $@ $< $(BUILD)/demos/libdemo.a $(LIB_A) $(LDLIBS)
 
 $(BUILD)/bin/%: demos/apps/%.c $(LIB_A) $(BUILD)/demos/libdemo.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Idemos -o $@ $< $(BUILD)/demos/libdemo.a $(LIB_A) $(LDLIBS)
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -Idemos -o $@ $< $(BUILD)/demos/libdemo.a $(LIB_A) $(LDLIBS)
 
 $(BUILD)/tests/%: tests/%.c $(TEST_HARNESS_OBJ) $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests -o $@ $< $(TEST_HARNESS_OBJ) $(LIB_A) $(CHECK_LIBS) $(LDLIBS)
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests -o $@ $< $(TEST_HARNESS_OBJ) $(LIB_A) $(CHECK_LIBS) $(LDLIBS)
 
 $(BUILD)/tests/tools/%: tests/tools/%.c $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests -o $@ $< $(LIB_A) $(LDLIBS)
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests -o $@ $< $(LIB_A) $(LDLIBS)
 
 -include $(LIB_OBJ:.o=.d) $(DEMO_COMMON_OBJ:.o=.d) $(TEST_HARNESS_OBJ:.o=.d)
 
@@ -144,7 +162,7 @@ qemu-aarch64: deps-check
 	@mkdir -p build/aarch64
 	$(QEMU_CC) -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Wno-unused-parameter -pthread -I. \
 	  -static -o build/aarch64/switch_test tests/switch_test.c \
-	  $(filter-out reactor/switch.c,$(wildcard reactor/*.c)) reactor/switch.c reactor/switch_aarch64.S
+	  $(filter-out reactor/switch.c,$(wildcard reactor/*.c)) reactor/switch.c reactor/switch_aarch64.S -lm
 	qemu-aarch64 build/aarch64/switch_test
 
 # --- install ---
