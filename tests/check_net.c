@@ -1,0 +1,290 @@
+/* check_net.c - sockets: connect over IPv4, IPv6, names and Unix paths,
+ * refused connections, resolution timeouts that leak nothing, accept that
+ * survives EMFILE, a peer reset in the middle of a write, socket options. */
+#include "harness/harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "net/stream.h"
+#include "net/tcp.h"
+#include "reactor/task.h"
+
+static intptr_t run_main(loom_task_fn fn, void *arg)
+{
+    struct loom_loop *loop = test_loop_new();
+    struct loom_task *t;
+    ck_assert_int_eq(loom_task_spawn(loop, fn, arg, NULL, &t), 0);
+    intptr_t r = loom_loop_run_until_complete(loop, t);
+    test_loop_free(loop);
+    return r;
+}
+
+struct accept_one {
+    struct loom_listener *l;
+    struct loom_stream *s;
+};
+
+/* Accept one connection, answer one line with "echo: <line>", close. */
+static intptr_t serve_one(void *arg)
+{
+    struct accept_one *a = arg;
+    int rc = loom_listener_accept_stream(a->l, LOOM_SEC(5), &a->s);
+    if (rc < 0)
+        return rc;
+    char line[128], out[160];
+    ssize_t n = loom_stream_readline(a->s, line, sizeof line, LOOM_SEC(5));
+    if (n > 0) {
+        int m = snprintf(out, sizeof out, "echo: %s", line);
+        loom_stream_write(a->s, out, (size_t)m);
+        n = loom_stream_flush(a->s, LOOM_SEC(5));
+    }
+    loom_stream_close(a->s);
+    return n < 0 ? n : 0;
+}
+
+/* Listen on host, connect to connect_host, one round trip. */
+static void round_trip(const char *host, const char *connect_host, unsigned flags)
+{
+    struct loom_listener l;
+    ck_assert_int_eq(loom_tcp_listen(loom_loop_current(), &l, host, 0, 0, flags), 0);
+    int port = loom_listener_port(&l);
+    ck_assert_int_gt(port, 0);
+    ck_assert_int_ne(fcntl(l.fd, F_GETFD) & FD_CLOEXEC, 0);
+    struct accept_one a = {&l, NULL};
+    struct loom_task *srv = loom_spawn(serve_one, &a, "server");
+    struct loom_stream *c;
+    ck_assert_int_eq(loom_tcp_connect(connect_host, port, LOOM_SEC(5), &c), 0);
+    int fd = loom_stream_fd(c);
+    ck_assert_int_ne(fcntl(fd, F_GETFL) & O_NONBLOCK, 0);
+    ck_assert_int_ne(fcntl(fd, F_GETFD) & FD_CLOEXEC, 0);
+    int nd = 0;
+    socklen_t len = sizeof nd;
+    getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &nd, &len);
+    ck_assert_int_eq(nd, 1);
+    char buf[128];
+    ck_assert_int_eq(loom_stream_peername(c, buf, sizeof buf), 0);
+    char want[64];
+    snprintf(want, sizeof want, ":%d", port);
+    ck_assert_contains(buf, want);
+    ck_assert_int_eq(loom_stream_write(c, "hi\n", 3), 0);
+    ck_assert_int_eq(loom_stream_readline(c, buf, sizeof buf, LOOM_SEC(5)), 9);
+    ck_assert_str_eq(buf, "echo: hi\n");
+    ck_assert_int_eq(loom_stream_readline(c, buf, sizeof buf, LOOM_SEC(5)), LOOM_EOF);
+    ck_assert_int_eq(loom_task_join(srv), 0);
+    loom_stream_close(c);
+    loom_listener_close(&l);
+}
+
+static intptr_t ipv4_main(void *arg)
+{
+    round_trip("127.0.0.1", "127.0.0.1", 0);
+    round_trip("127.0.0.1", "localhost", 0); /* resolved on the executor */
+    round_trip("127.0.0.1", "127.0.0.1", LOOM_LISTEN_REUSEPORT);
+    return 0;
+}
+
+static bool have_ipv6(void)
+{
+    int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+    bool ok = bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    close(fd);
+    return ok;
+}
+
+static intptr_t ipv6_main(void *arg)
+{
+    if (!have_ipv6())
+        return 0; /* no ::1 in this sandbox */
+    round_trip("::1", "::1", LOOM_LISTEN_V6ONLY);
+    return 0;
+}
+
+static intptr_t unix_main(void *arg)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/loom-net-%d.sock", (int)getpid());
+    struct loom_listener l;
+    ck_assert_int_eq(loom_unix_listen(loom_loop_current(), &l, path, 0, LOOM_LISTEN_UNLINK), 0);
+    struct accept_one a = {&l, NULL};
+    struct loom_task *srv = loom_spawn(serve_one, &a, "server");
+    struct loom_stream *c;
+    ck_assert_int_eq(loom_unix_connect(path, LOOM_SEC(5), &c), 0);
+    char buf[128];
+    ck_assert_int_eq(loom_stream_peername(c, buf, sizeof buf), 0);
+    ck_assert_str_eq(buf, path);
+    ck_assert_int_eq(loom_stream_write(c, "unix\n", 5), 0);
+    ck_assert_int_eq(loom_stream_readline(c, buf, sizeof buf, LOOM_SEC(5)), 11);
+    ck_assert_int_eq(loom_task_join(srv), 0);
+    loom_stream_close(c);
+    loom_listener_close(&l);
+    ck_assert_int_ne(access(path, F_OK), 0); /* unlinked */
+    ck_assert_int_eq(loom_unix_connect(path, LOOM_SEC(5), &c), -ENOENT);
+    return 0;
+}
+
+static intptr_t errors_main(void *arg)
+{
+    /* A port nobody listens on: bind one, close it, connect. */
+    struct loom_listener l;
+    ck_assert_int_eq(loom_tcp_listen(loom_loop_current(), &l, "127.0.0.1", 0, 0, 0), 0);
+    int port = loom_listener_port(&l);
+    loom_listener_close(&l);
+    struct loom_stream *c;
+    ck_assert_int_eq(loom_tcp_connect("127.0.0.1", port, LOOM_SEC(5), &c), -ECONNREFUSED);
+    ck_assert_int_eq(loom_tcp_connect("no-such-host.invalid", 80, LOOM_SEC(5), &c), LOOM_EDNS);
+    /* A resolution abandoned at once (timeout 0) or cancelled leaks nothing (LSan). */
+    struct addrinfo *res;
+    ck_assert_int_eq(loom_resolve("localhost", 80, SOCK_STREAM, 0, &res), -ETIMEDOUT);
+    ck_assert_int_eq(loom_resolve("localhost", 80, SOCK_STREAM, LOOM_SEC(5), &res), 0);
+    freeaddrinfo(res);
+    /* Listening twice on one port without REUSEPORT. */
+    ck_assert_int_eq(loom_tcp_listen(loom_loop_current(), &l, "127.0.0.1", 0, 0, 0), 0);
+    struct loom_listener l2;
+    ck_assert_int_eq(loom_tcp_listen(loom_loop_current(), &l2, "127.0.0.1", loom_listener_port(&l),
+                                     0, 0),
+                     -EADDRINUSE);
+    /* Accept with a timeout. */
+    ck_assert_int_eq(loom_listener_accept(&l, LOOM_MS(20)), -ETIMEDOUT);
+    loom_listener_close(&l);
+    /* Let the abandoned resolution finish before the loop is checked for leftovers. */
+    loom_sleep(LOOM_MS(100));
+    return 0;
+}
+
+/* Accept while the process is out of fds: accepting pauses (no spin) and
+ * recovers once fds are free again. */
+static intptr_t emfile_main(void *arg)
+{
+    struct loom_listener l;
+    ck_assert_int_eq(loom_tcp_listen(loom_loop_current(), &l, "127.0.0.1", 0, 0, 0), 0);
+    int port = loom_listener_port(&l);
+    /* A blocking client connect completes in the kernel backlog without accept. */
+    int cfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    ck_assert_int_eq(connect(cfd, (struct sockaddr *)&a, sizeof a), 0);
+    /* Use up every fd. */
+    int hog[4096], nhog = 0;
+    while (nhog < 4096) {
+        int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            break;
+        hog[nhog++] = fd;
+    }
+    ck_assert_int_lt(nhog, 4096);
+    double t0 = test_now();
+    struct rusage r0, r1;
+    getrusage(RUSAGE_SELF, &r0);
+    ck_assert_int_eq(loom_listener_accept(&l, LOOM_MS(350)), -ETIMEDOUT);
+    getrusage(RUSAGE_SELF, &r1);
+    double cpu = (double)(r1.ru_utime.tv_sec - r0.ru_utime.tv_sec) +
+                 (r1.ru_utime.tv_usec - r0.ru_utime.tv_usec) / 1e6 +
+                 (double)(r1.ru_stime.tv_sec - r0.ru_stime.tv_sec) +
+                 (r1.ru_stime.tv_usec - r0.ru_stime.tv_usec) / 1e6;
+    ck_assert_msg(cpu < 0.15, "accept spun: %.3f s CPU in %.3f s", cpu, test_now() - t0);
+    /* Free fds: the paused accept resumes within the retry period. */
+    for (int i = 0; i < nhog; i++)
+        close(hog[i]);
+    int fd = loom_listener_accept(&l, LOOM_SEC(2));
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    close(cfd);
+    loom_listener_close(&l);
+    return 0;
+}
+
+/* The peer resets the connection while we write: an error, no SIGPIPE. */
+static intptr_t rst_main(void *arg)
+{
+    struct loom_listener l;
+    ck_assert_int_eq(loom_tcp_listen(loom_loop_current(), &l, "127.0.0.1", 0, 0, 0), 0);
+    struct loom_stream *c, *s;
+    ck_assert_int_eq(loom_tcp_connect("127.0.0.1", loom_listener_port(&l), LOOM_SEC(5), &c), 0);
+    ck_assert_int_eq(loom_listener_accept_stream(&l, LOOM_SEC(5), &s), 0);
+    static char chunk[65536];
+    ck_assert_int_eq(loom_stream_write(s, chunk, sizeof chunk), 0);
+    loom_stream_abort(c); /* RST */
+    int rc = 0;
+    for (int i = 0; i < 1000 && rc == 0; i++) {
+        rc = loom_stream_write(s, chunk, sizeof chunk);
+        if (rc == 0)
+            rc = loom_stream_drain(s, LOOM_SEC(2));
+    }
+    ck_assert_msg(rc == -ECONNRESET || rc == -EPIPE, "got %s", loom_errname(rc));
+    char buf[16];
+    ssize_t n = loom_stream_read_some(s, buf, sizeof buf, LOOM_SEC(2));
+    ck_assert(n == -ECONNRESET || n == LOOM_EOF);
+    loom_stream_close(s);
+    loom_listener_close(&l);
+    return 0;
+}
+
+static intptr_t options_main(void *arg)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_eq(loom_tcp_set_nodelay(fd, true), 0);
+    ck_assert_int_eq(loom_tcp_set_keepalive(fd, true, 30, 5, 3), 0);
+    ck_assert_int_eq(loom_socket_set_buffers(fd, 65536, 65536), 0);
+    ck_assert_int_eq(loom_socket_set_linger0(fd), 0);
+    close(fd);
+    ck_assert_int_eq(loom_tcp_set_nodelay(-1, true), -EBADF);
+    return 0;
+}
+
+START_TEST(test_ipv4) { ck_assert_int_eq(run_main(ipv4_main, NULL), 0); }
+END_TEST
+START_TEST(test_ipv6) { ck_assert_int_eq(run_main(ipv6_main, NULL), 0); }
+END_TEST
+START_TEST(test_unix) { ck_assert_int_eq(run_main(unix_main, NULL), 0); }
+END_TEST
+START_TEST(test_errors) { ck_assert_int_eq(run_main(errors_main, NULL), 0); }
+END_TEST
+START_TEST(test_emfile)
+{
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    rl.rlim_cur = 256; /* small, so running out is quick */
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    ck_assert_int_eq(run_main(emfile_main, NULL), 0);
+}
+END_TEST
+START_TEST(test_rst)
+{
+    signal(SIGPIPE, SIG_DFL);
+    ck_assert_int_eq(run_main(rst_main, NULL), 0);
+}
+END_TEST
+START_TEST(test_options) { ck_assert_int_eq(run_main(options_main, NULL), 0); }
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("net");
+    struct {
+        const char *name;
+        const TTest *fn;
+    } cases[] = {
+        {"ipv4", test_ipv4},     {"ipv6", test_ipv6}, {"unix", test_unix},
+        {"errors", test_errors}, {"emfile", test_emfile}, {"rst", test_rst},
+        {"options", test_options},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        TCase *tc = test_tcase(s, cases[i].name, 20);
+        tcase_add_checked_fixture(tc, test_fixture_setup, test_fixture_teardown);
+        tcase_add_test(tc, cases[i].fn);
+    }
+    return test_main(s);
+}
