@@ -1,0 +1,363 @@
+/* pg.c - connections, waiting on libpq's socket, queries, results.
+ *
+ * libpq runs in non-blocking mode: we send with PQsend*, flush with PQflush
+ * and feed input with PQconsumeInput whenever the socket is ready, then take
+ * results while PQisBusy() says they are complete. The watcher stays
+ * registered between waits (level-triggered) and is re-created only when
+ * libpq changes sockets (during connect, or when the connection dies). */
+#include "db/pg_internal.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reactor/executor.h"
+#include "reactor/task_internal.h"
+
+static void copy_msg(char *dst, const char *src)
+{
+    snprintf(dst, LOOM_PG_ERRMSG, "%s", src ? src : "");
+    size_t n = strlen(dst);
+    while (n > 0 && (dst[n - 1] == '\n' || dst[n - 1] == ' '))
+        dst[--n] = 0;
+}
+
+int loom__pg_set_error(struct loom_pg *c, int code, const char *sqlstate, const char *msg)
+{
+    snprintf(c->_sqlstate, sizeof c->_sqlstate, "%s", sqlstate ? sqlstate : "");
+    copy_msg(c->_msg, msg);
+    c->_detail[0] = 0;
+    return code;
+}
+
+int loom__pg_result_error(struct loom_pg *c, const PGresult *res)
+{
+    const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+    loom__pg_set_error(c, LOOM_EPG, PQresultErrorField(res, PG_DIAG_SQLSTATE),
+                       msg ? msg : PQresultErrorMessage(res));
+    copy_msg(c->_detail, PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL));
+    return LOOM_EPG;
+}
+
+static void on_io(struct loom_io *io, unsigned revents)
+{
+    loom_io_stop(io, LOOM_READABLE | LOOM_WRITABLE);
+    if (io->data)
+        loom__task_wake(io->data, 0);
+}
+
+/* Follow libpq's socket: (re)create the watcher when the fd changed or force. */
+static int watch_socket(struct loom_pg *c, bool force)
+{
+    int fd = c->_pg ? PQsocket(c->_pg) : -1;
+    if (fd == c->_io.fd && !force)
+        return 0;
+    if (c->_io.fd >= 0)
+        loom_io_close(&c->_io);
+    c->_io.fd = -1;
+    if (fd < 0)
+        return 0;
+    int rc = loom_io_init(c->_loop, &c->_io, fd, on_io);
+    if (rc < 0)
+        c->_io.fd = -1;
+    return rc;
+}
+
+void loom__pg_drop(struct loom_pg *c)
+{
+    if (c->_io.fd >= 0)
+        loom_io_close(&c->_io);
+    c->_io.fd = -1;
+    if (c->_pg)
+        PQfinish(c->_pg);
+    c->_pg = NULL;
+    c->_depth = 0;
+}
+
+int loom__pg_conn_error(struct loom_pg *c)
+{
+    loom__pg_set_error(c, LOOM_EPG, "", c->_pg ? PQerrorMessage(c->_pg) : "connection closed");
+    if (c->_pg && PQstatus(c->_pg) != CONNECTION_BAD)
+        return LOOM_EPG;
+    if (!c->_sqlstate[0])
+        snprintf(c->_sqlstate, sizeof c->_sqlstate, "08006");
+    loom__pg_drop(c);
+    return -ECONNRESET;
+}
+
+int loom__pg_wait_fd(struct loom_pg *c, unsigned ev, int64_t deadline)
+{
+    struct loom_task *t = loom__task_current();
+    if (c->_io.fd < 0)
+        return -ECONNRESET;
+    c->_io.data = t;
+    loom_io_start(&c->_io, ev);
+    int rc = loom__task_park(t, deadline);
+    loom_io_stop(&c->_io, LOOM_READABLE | LOOM_WRITABLE);
+    c->_io.data = NULL;
+    return rc;
+}
+
+int loom__pg_wait_ready(struct loom_pg *c, int64_t deadline)
+{
+    for (;;) {
+        int f = PQflush(c->_pg);
+        if (f < 0)
+            return loom__pg_conn_error(c);
+        if (f == 0 && !PQisBusy(c->_pg))
+            return 0;
+        int rc = loom__pg_wait_fd(c, f ? LOOM_READABLE | LOOM_WRITABLE : LOOM_READABLE, deadline);
+        if (rc < 0)
+            return rc;
+        if (!PQconsumeInput(c->_pg))
+            return loom__pg_conn_error(c);
+    }
+}
+
+int loom__pg_begin_op(struct loom_pg *c)
+{
+    if (!loom__task_current())
+        return -EPERM;
+    if (!c->_pg)
+        return loom__pg_set_error(c, -ECONNRESET, "08003", "connection is closed");
+    if (c->_busy)
+        return -EBUSY;
+    c->_busy = true;
+    c->_sqlstate[0] = c->_msg[0] = c->_detail[0] = 0;
+    return 0;
+}
+
+ssize_t loom__pg_end_op(struct loom_pg *c, ssize_t rc)
+{
+    c->_busy = false;
+    if (c->_pg && PQstatus(c->_pg) == CONNECTION_BAD) {
+        loom__pg_conn_error(c);
+        if (rc >= 0 || rc == LOOM_EPG)
+            rc = -ECONNRESET;
+    }
+    return rc;
+}
+
+ssize_t loom__pg_rows(const PGresult *res)
+{
+    if (PQresultStatus(res) == PGRES_TUPLES_OK || PQresultStatus(res) == PGRES_SINGLE_TUPLE)
+        return PQntuples(res);
+    return atol(PQcmdTuples((PGresult *)res));
+}
+
+/* --- cancellation: PQcancel blocks (it opens a new connection), so it runs
+ * on an executor thread; the request and the thread share a refcount so a
+ * second cancellation of the waiting task cannot free it under the thread. */
+
+struct cancel_req {
+    PGcancel *pc;
+    atomic_int refs;
+};
+
+static void cancel_req_put(struct cancel_req *q)
+{
+    if (atomic_fetch_sub(&q->refs, 1) == 1) {
+        PQfreeCancel(q->pc);
+        free(q);
+    }
+}
+
+static intptr_t cancel_job(void *arg)
+{
+    struct cancel_req *q = arg;
+    char err[256];
+    int ok = PQcancel(q->pc, err, sizeof err);
+    cancel_req_put(q);
+    return ok ? 0 : -EIO;
+}
+
+void loom__pg_send_cancel(struct loom_pg *c)
+{
+    struct cancel_req *q = malloc(sizeof *q);
+    if (q && (q->pc = PQgetCancel(c->_pg))) {
+        atomic_init(&q->refs, 2);
+        /* if this task is cancelled again meanwhile, the job keeps its reference */
+        loom_to_thread(cancel_job, q);
+        cancel_req_put(q);
+    } else {
+        free(q);
+    }
+}
+
+void loom__pg_cancel(struct loom_pg *c)
+{
+    loom__pg_send_cancel(c);
+    loom__pg_drain(c);
+}
+
+void loom__pg_drain(struct loom_pg *c)
+{
+    int64_t deadline = loom__deadline(c->_loop, LOOM__PG_CANCEL_GRACE);
+    while (c->_pg) {
+        if (loom__pg_wait_ready(c, deadline) < 0) {
+            loom__pg_drop(c);
+            break;
+        }
+        PGresult *res = PQgetResult(c->_pg);
+        if (!res)
+            break;
+        PQclear(res);
+    }
+}
+
+ssize_t loom__pg_collect(struct loom_pg *c, struct loom_pg_result *r)
+{
+    ssize_t out = 0;
+    for (;;) {
+        int rc = loom__pg_wait_ready(c, -1);
+        if (rc == -ECANCELED || rc == -ETIMEDOUT) {
+            loom__pg_cancel(c);
+            return rc;
+        }
+        if (rc < 0)
+            return rc;
+        PGresult *res = PQgetResult(c->_pg);
+        if (!res)
+            return out;
+        ExecStatusType st = PQresultStatus(res);
+        if (st == PGRES_FATAL_ERROR || st == PGRES_BAD_RESPONSE || st == PGRES_NONFATAL_ERROR) {
+            if (out >= 0)
+                out = loom__pg_result_error(c, res);
+            PQclear(res);
+            continue;
+        }
+        if (out >= 0)
+            out = loom__pg_rows(res);
+        if (r && out >= 0) {
+            PQclear(r->_res);
+            r->_res = res;
+        } else {
+            PQclear(res);
+        }
+    }
+}
+
+/* --- connect --- */
+
+static int connect_fail(struct loom_pg *c, int rc)
+{
+    if (rc == -ETIMEDOUT)
+        loom__pg_set_error(c, rc, "08001", "timeout expired while connecting");
+    else if (rc == -ECANCELED)
+        loom__pg_set_error(c, rc, "", "connect cancelled");
+    else if (rc == LOOM_EPG)
+        loom__pg_set_error(c, rc, "08001", PQerrorMessage(c->_pg));
+    loom__pg_drop(c);
+    return rc;
+}
+
+int loom_pg_connect(struct loom_pg *c, const char *conninfo, int64_t timeout_ns)
+{
+    memset(c, 0, sizeof *c);
+    c->_io.fd = -1;
+    loom_list_init(&c->_pool_node);
+    if (!loom__task_current())
+        return -EPERM;
+    c->_loop = loom_loop_current();
+    const char *keys[] = {"dbname", NULL}, *vals[] = {conninfo, NULL};
+    c->_pg = PQconnectStartParams(keys, vals, 1);
+    if (!c->_pg)
+        return loom__pg_set_error(c, -ENOMEM, "", "out of memory");
+    if (PQstatus(c->_pg) == CONNECTION_BAD)
+        return connect_fail(c, LOOM_EPG);
+    int64_t deadline = loom__deadline(c->_loop, timeout_ns);
+    PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+    while (st != PGRES_POLLING_OK) {
+        if (st == PGRES_POLLING_FAILED)
+            return connect_fail(c, LOOM_EPG);
+        /* libpq may have switched sockets (next address, SSL retry): re-register */
+        int rc = watch_socket(c, true);
+        if (rc == 0)
+            rc = loom__pg_wait_fd(c, st == PGRES_POLLING_READING ? LOOM_READABLE
+                                                                 : LOOM_WRITABLE, deadline);
+        if (rc < 0)
+            return connect_fail(c, rc);
+        st = PQconnectPoll(c->_pg);
+    }
+    if (PQsetnonblocking(c->_pg, 1) < 0 || watch_socket(c, true) < 0)
+        return connect_fail(c, LOOM_EPG);
+    return 0;
+}
+
+void loom_pg_close(struct loom_pg *c)
+{
+    loom__pg_drop(c);
+    loom__pg_stmts_free(c);
+}
+
+/* --- accessors --- */
+
+const char *loom_pg_sqlstate(const struct loom_pg *c) { return c->_sqlstate; }
+const char *loom_pg_errmsg(const struct loom_pg *c) { return c->_msg; }
+const char *loom_pg_errdetail(const struct loom_pg *c) { return c->_detail; }
+bool loom_pg_broken(const struct loom_pg *c) { return c->_pg == NULL; }
+int loom_pg_server_version(const struct loom_pg *c) { return c->_pg ? PQserverVersion(c->_pg) : 0; }
+int loom_pg_backend_pid(const struct loom_pg *c) { return c->_pg ? PQbackendPID(c->_pg) : 0; }
+PGconn *loom_pg_raw(struct loom_pg *c) { return c->_pg; }
+int loom_pg_depth(const struct loom_pg *c) { return c->_depth; }
+
+/* --- results --- */
+
+void loom_pg_result_clear(struct loom_pg_result *r)
+{
+    PQclear(r->_res);
+    r->_res = NULL;
+}
+
+int loom_pg_nrows(const struct loom_pg_result *r) { return r->_res ? PQntuples(r->_res) : 0; }
+int loom_pg_ncols(const struct loom_pg_result *r) { return r->_res ? PQnfields(r->_res) : 0; }
+
+int loom_pg_col(const struct loom_pg_result *r, const char *name)
+{
+    return r->_res ? PQfnumber(r->_res, name) : -1;
+}
+
+const char *loom_pg_colname(const struct loom_pg_result *r, int col)
+{
+    const char *n = r->_res ? PQfname(r->_res, col) : NULL;
+    return n ? n : "";
+}
+
+const char *loom_pg_status(const struct loom_pg_result *r)
+{
+    return r->_res ? PQcmdStatus(r->_res) : "";
+}
+
+bool loom_pg_isnull(const struct loom_pg_result *r, int row, int col)
+{
+    return !r->_res || row < 0 || row >= PQntuples(r->_res) || col < 0 ||
+           col >= PQnfields(r->_res) || PQgetisnull(r->_res, row, col);
+}
+
+const char *loom_pg_text(const struct loom_pg_result *r, int row, int col)
+{
+    return loom_pg_isnull(r, row, col) ? "" : PQgetvalue(r->_res, row, col);
+}
+
+int loom_pg_int(const struct loom_pg_result *r, int row, int col)
+{
+    return (int)strtol(loom_pg_text(r, row, col), NULL, 10);
+}
+
+int64_t loom_pg_int64(const struct loom_pg_result *r, int row, int col)
+{
+    return strtoll(loom_pg_text(r, row, col), NULL, 10);
+}
+
+double loom_pg_double(const struct loom_pg_result *r, int row, int col)
+{
+    return strtod(loom_pg_text(r, row, col), NULL);
+}
+
+bool loom_pg_bool(const struct loom_pg_result *r, int row, int col)
+{
+    const char *t = loom_pg_text(r, row, col);
+    return t[0] == 't' || t[0] == 'T' || t[0] == '1' || t[0] == 'y' || t[0] == 'Y';
+}

@@ -1,0 +1,290 @@
+/* pg.h - PostgreSQL from tasks: a libpq adapter driven by the reactor, and a pool.
+ *
+ * Every call marked "Suspends" must run inside a task; it waits for the
+ * server without blocking the thread and can end in -ECANCELED (or
+ * -ETIMEDOUT where a timeout applies). A connection runs one operation at a
+ * time: a second task using it meanwhile gets -EBUSY.
+ *
+ * Errors: LOOM_EPG means the server (or libpq) reported an error: its
+ * SQLSTATE, message and detail are kept on the connection until the next
+ * operation (loom_pg_sqlstate / loom_pg_errmsg / loom_pg_errdetail).
+ * -ECONNRESET means the connection was lost (loom_pg_broken() is then true);
+ * -ETIMEDOUT a connect timeout. Cancelling a task in the middle of a query
+ * sends a cancel request to the server, waits (at most 5 s) for the server
+ * to stop the query and returns -ECANCELED with the connection usable; if the
+ * server does not answer in time the connection is closed (broken).
+ *
+ * Parameters are text (NULL = SQL NULL), as in psql; results are text with
+ * typed accessors. loom_pg_query() prepares each distinct SQL text once per
+ * connection and reuses the statement afterwards, as asyncpg does. */
+#ifndef LOOM_DB_PG_H
+#define LOOM_DB_PG_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "reactor/list.h"
+#include "reactor/loop.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#pragma GCC visibility push(default)
+
+enum {
+    LOOM_PG_STMT_CACHE = 256,  /* prepared statements kept per connection */
+    LOOM_PG_ERRMSG = 512,      /* bytes kept of an error message / detail */
+};
+
+struct loom_pg_stmt;
+struct loom_pg_pool;
+
+/* A connection. Caller-owned; fields with a leading _ are private. */
+struct loom_pg {
+    PGconn *_pg;
+    struct loom_loop *_loop;
+    struct loom_io _io;            /* watcher on libpq's socket (fd -1: none) */
+    bool _busy;                    /* an operation is running */
+    int _depth;                    /* transaction nesting: 0 none, 1 BEGIN, >1 savepoints */
+    struct loom_pg_stmt *_stmts;   /* statement cache, open addressing */
+    unsigned _nstmts;
+    unsigned _stmt_seq;            /* names loom_s<N> */
+    struct loom_pg_pool *_pool;    /* owning pool, or NULL */
+    struct loom_list _pool_node;   /* on the pool's idle list */
+    bool _reset_pending;           /* pool: a ROLLBACK was sent, its result not read */
+    char _sqlstate[6];
+    char _msg[LOOM_PG_ERRMSG];
+    char _detail[LOOM_PG_ERRMSG];
+};
+
+/* A result. Zero-initialise (or let a query fill it); free with loom_pg_result_clear(). */
+struct loom_pg_result {
+    PGresult *_res;
+};
+
+/* A server-side cursor (DECLARE ... CURSOR), fetched in batches. */
+struct loom_pg_cursor {
+    struct loom_pg *_c;
+    struct loom_pg_result _batch; /* the current batch */
+    int _row;                     /* next row of _batch */
+    int _prefetch;                /* rows per FETCH */
+    bool _end;
+    char _name[32];
+};
+
+/* A query streamed one row at a time (libpq single-row mode): flat memory. */
+struct loom_pg_stream {
+    struct loom_pg *_c;
+    struct loom_pg_result _row;   /* the current row */
+    bool _end;
+};
+
+/* A notification from LISTEN. Free with loom_pg_notify_clear(). */
+struct loom_pg_notify {
+    const char *channel; /* views into _n */
+    const char *payload;
+    int pid;             /* the notifying backend */
+    PGnotify *_n;
+};
+
+/* Fills params (nparams entries) for row i of an executemany; the strings
+ * must stay valid until the next call. Return 0, or a negative code to stop. */
+typedef int (*loom_pg_row_cb)(void *arg, size_t i, const char **params);
+
+/* Fills buf with up to cap bytes of COPY data; returns the count, 0 at the
+ * end, or a negative code to abort the COPY. */
+typedef ssize_t (*loom_pg_copy_cb)(void *arg, char *buf, size_t cap);
+
+/* --- connections --- */
+
+/* Connect with a libpq conninfo string ("host=... dbname=..." or a URI)
+ * without blocking, giving up after timeout_ns (-1: libpq's own
+ * connect_timeout only). Returns 0, LOOM_EPG (errmsg says why: refused,
+ * authentication, ...), -ETIMEDOUT, -ECANCELED or -ENOMEM. On failure
+ * nothing needs closing and the error accessors still work. Suspends. */
+int loom_pg_connect(struct loom_pg *c, const char *conninfo, int64_t timeout_ns);
+
+/* Close the connection (an open transaction is rolled back by the server). */
+void loom_pg_close(struct loom_pg *c);
+
+/* --- queries --- */
+
+/* Run sql with nparams text parameters ($1..$n), through the prepared-
+ * statement cache. r (may be NULL) receives the rows: clear it afterwards.
+ * Returns the rows returned (SELECT, RETURNING) or affected (INSERT, UPDATE,
+ * DELETE, ...), else 0; LOOM_EPG, -ECONNRESET, -EBUSY, -ECANCELED. Suspends. */
+ssize_t loom_pg_query(struct loom_pg *c, struct loom_pg_result *r, const char *sql, int nparams,
+                      const char *const *params);
+
+/* Like loom_pg_query but never prepares (one-off statements). Suspends. */
+ssize_t loom_pg_query_once(struct loom_pg *c, struct loom_pg_result *r, const char *sql,
+                           int nparams, const char *const *params);
+
+/* Run one or more ;-separated statements without parameters (simple query
+ * protocol); r gets the last statement's result. Returns as loom_pg_query. Suspends. */
+ssize_t loom_pg_exec(struct loom_pg *c, struct loom_pg_result *r, const char *sql);
+
+/* Prepare sql as the named statement. 0, LOOM_EPG, ... Suspends. */
+int loom_pg_prepare(struct loom_pg *c, const char *name, const char *sql, int nparams);
+
+/* Run a named prepared statement. Returns as loom_pg_query. Suspends. */
+ssize_t loom_pg_exec_prepared(struct loom_pg *c, struct loom_pg_result *r, const char *name,
+                              int nparams, const char *const *params);
+
+/* --- transactions: BEGIN at depth 0, SAVEPOINTs inside --- */
+
+/* Start a transaction, or a savepoint inside one. 0 or an error. Suspends. */
+int loom_pg_begin(struct loom_pg *c);
+/* Commit (or release the savepoint). 0 or an error; on error the level is rolled back. Suspends. */
+int loom_pg_commit(struct loom_pg *c);
+/* Roll back the innermost level. 0 or an error. Suspends. */
+int loom_pg_rollback(struct loom_pg *c);
+/* End the innermost level by rc: commit when rc >= 0, else roll back and
+ * return rc unchanged (the natural tail of a block). Suspends. */
+int loom_pg_end(struct loom_pg *c, int rc);
+/* Run fn(c, arg) inside begin/end; returns fn's result or the commit error. Suspends. */
+int loom_pg_transaction(struct loom_pg *c, int (*fn)(struct loom_pg *c, void *arg), void *arg);
+/* Current nesting depth (0: no transaction). */
+int loom_pg_depth(const struct loom_pg *c);
+
+/* --- streaming --- */
+
+/* Declare a server-side cursor for sql (must be inside a transaction),
+ * fetching prefetch rows per round trip (0: 50). 0 or an error. Suspends. */
+int loom_pg_cursor_open(struct loom_pg *c, struct loom_pg_cursor *cur, const char *sql,
+                        int nparams, const char *const *params, int prefetch);
+/* Advance to the next row: 1 (read it with loom_pg_cursor_result(), row
+ * loom_pg_cursor_row()), 0 at the end, or an error. Suspends. */
+int loom_pg_cursor_next(struct loom_pg_cursor *cur);
+/* Skip n rows on the server (MOVE FORWARD n); returns how many were skipped. Suspends. */
+ssize_t loom_pg_cursor_move(struct loom_pg_cursor *cur, long n);
+/* Fetch up to n rows into r (FETCH n); returns the count. Suspends. */
+ssize_t loom_pg_cursor_fetch(struct loom_pg_cursor *cur, long n, struct loom_pg_result *r);
+/* The batch holding the current row, and its index. Views until the next call. */
+const struct loom_pg_result *loom_pg_cursor_result(const struct loom_pg_cursor *cur);
+int loom_pg_cursor_row(const struct loom_pg_cursor *cur);
+/* CLOSE the cursor and free its batch (0 or an error). Suspends. */
+int loom_pg_cursor_close(struct loom_pg_cursor *cur);
+
+/* Start sql in single-row mode. 0 or an error. Suspends. */
+int loom_pg_stream_open(struct loom_pg *c, struct loom_pg_stream *st, const char *sql,
+                        int nparams, const char *const *params);
+/* Next row: 1 (row 0 of loom_pg_stream_result()), 0 at the end, or an error. Suspends. */
+int loom_pg_stream_next(struct loom_pg_stream *st);
+const struct loom_pg_result *loom_pg_stream_result(const struct loom_pg_stream *st);
+/* Finish: if rows are left, the query is cancelled on the server. Suspends. */
+int loom_pg_stream_close(struct loom_pg_stream *st);
+
+/* --- bulk --- */
+
+/* Run sql once per row i < nrows in pipeline mode, parameters from cb, all in
+ * one implicit transaction (all or nothing). Returns the total rows affected
+ * or the first error. Suspends. */
+ssize_t loom_pg_executemany(struct loom_pg *c, const char *sql, int nparams, size_t nrows,
+                            loom_pg_row_cb cb, void *arg);
+/* COPY ... FROM STDIN with data from cb. Returns the rows copied. Suspends. */
+ssize_t loom_pg_copy_in(struct loom_pg *c, const char *sql, loom_pg_copy_cb cb, void *arg);
+
+/* --- LISTEN/NOTIFY --- */
+
+/* LISTEN on channel (an identifier, quoted for you). Suspends. */
+int loom_pg_listen(struct loom_pg *c, const char *channel);
+/* Wait for a notification (at most timeout_ns, -1: forever). 0 (fill *n),
+ * -ETIMEDOUT, -ECANCELED, -ECONNRESET. Suspends. */
+int loom_pg_notify_wait(struct loom_pg *c, struct loom_pg_notify *n, int64_t timeout_ns);
+void loom_pg_notify_clear(struct loom_pg_notify *n);
+
+/* --- results (views stay valid until the result is cleared) --- */
+
+void loom_pg_result_clear(struct loom_pg_result *r);
+int loom_pg_nrows(const struct loom_pg_result *r);
+int loom_pg_ncols(const struct loom_pg_result *r);
+/* Column index by name, or -1. */
+int loom_pg_col(const struct loom_pg_result *r, const char *name);
+const char *loom_pg_colname(const struct loom_pg_result *r, int col);
+/* The command status tag ("INSERT 0 1", "CREATE TABLE"). */
+const char *loom_pg_status(const struct loom_pg_result *r);
+bool loom_pg_isnull(const struct loom_pg_result *r, int row, int col);
+/* Text of a field ("" for NULL). */
+const char *loom_pg_text(const struct loom_pg_result *r, int row, int col);
+/* Typed fields: NULL or unparsable text reads as 0 / false. */
+int loom_pg_int(const struct loom_pg_result *r, int row, int col);
+int64_t loom_pg_int64(const struct loom_pg_result *r, int row, int col);
+double loom_pg_double(const struct loom_pg_result *r, int row, int col);
+bool loom_pg_bool(const struct loom_pg_result *r, int row, int col);
+
+/* --- connection accessors --- */
+
+/* SQLSTATE of the last error ("23505"), "" if none. */
+const char *loom_pg_sqlstate(const struct loom_pg *c);
+/* Message and detail of the last error, "" if none. */
+const char *loom_pg_errmsg(const struct loom_pg *c);
+const char *loom_pg_errdetail(const struct loom_pg *c);
+/* True once the connection was lost. */
+bool loom_pg_broken(const struct loom_pg *c);
+/* The server version as an integer (150004), 0 if not connected. */
+int loom_pg_server_version(const struct loom_pg *c);
+/* The server process id serving this connection. */
+int loom_pg_backend_pid(const struct loom_pg *c);
+/* The libpq connection, for what this API does not cover (do not close it). */
+PGconn *loom_pg_raw(struct loom_pg *c);
+
+/* --- pool --- */
+
+struct loom_pg_pool_options {
+    const char *conninfo;
+    int min_size;               /* opened by loom_pg_pool_open (default 1) */
+    int max_size;               /* at most this many connections (default 10) */
+    int64_t connect_timeout_ns; /* per connect (default 10 s) */
+};
+
+/* A pool of connections. Caller-owned; private fields. */
+struct loom_pg_pool {
+    char *_conninfo;
+    int _min, _max;
+    int64_t _connect_timeout;
+    int _total;                 /* connections open or being opened */
+    int _in_use;
+    struct loom_list _idle;     /* struct loom_pg via _pool_node */
+    struct loom_list _waiters;  /* acquirers waiting */
+    struct loom_task *_closer;  /* waiting in loom_pg_pool_close */
+    bool _closing;
+    char _errmsg[LOOM_PG_ERRMSG]; /* why the last connect failed */
+};
+
+/* Open the pool and its min_size connections. 0, or the first connect error
+ * (nothing to close then). Suspends. */
+int loom_pg_pool_open(struct loom_pg_pool *p, const struct loom_pg_pool_options *opt);
+
+/* Get a connection within timeout_ns (-1: forever): an idle one (checked
+ * alive), a new one while fewer than max_size exist, else wait for a release.
+ * 0 and *out, -ETIMEDOUT, -ECANCELED (nothing leaks), -ESHUTDOWN, or a
+ * connect error. Suspends. */
+int loom_pg_pool_acquire(struct loom_pg_pool *p, struct loom_pg **out, int64_t timeout_ns);
+
+/* Give c back. An open transaction is rolled back; a broken connection is
+ * closed and replaced on demand. Never suspends. */
+void loom_pg_pool_release(struct loom_pg_pool *p, struct loom_pg *c);
+
+/* Stop handing out connections, close the idle ones and wait at most
+ * timeout_ns for those in use. 0, or -ETIMEDOUT with some still in use (they
+ * are closed when released; call again later). Suspends. */
+int loom_pg_pool_close(struct loom_pg_pool *p, int64_t timeout_ns);
+
+/* Why the pool's last connect failed (libpq's message), "" if none. */
+const char *loom_pg_pool_errmsg(const struct loom_pg_pool *p);
+
+/* Connections open (idle + in use), and in use. */
+int loom_pg_pool_size(const struct loom_pg_pool *p);
+int loom_pg_pool_in_use(const struct loom_pg_pool *p);
+
+#pragma GCC visibility pop
+
+#ifdef __cplusplus
+}
+#endif
+#endif

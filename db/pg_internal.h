@@ -1,0 +1,46 @@
+/* pg_internal.h - what db/pg*.c share: operation bracketing, waiting on
+ * libpq's socket, reading results, cancelling. */
+#ifndef LOOM_DB_PG_INTERNAL_H
+#define LOOM_DB_PG_INTERNAL_H
+
+#include "db/pg.h"
+
+/* How long a cancelled query may take to stop before the connection is dropped. */
+#define LOOM__PG_CANCEL_GRACE LOOM_SEC(5)
+
+/* Start an operation: -EPERM outside a task, -ECONNRESET if closed, -EBUSY if
+ * one runs; else marks c busy and clears the last error. */
+int loom__pg_begin_op(struct loom_pg *c);
+/* End an operation started by loom__pg_begin_op; passes rc through. */
+ssize_t loom__pg_end_op(struct loom_pg *c, ssize_t rc);
+
+/* Wait for ev on libpq's socket until deadline: 0, -ETIMEDOUT, -ECANCELED. */
+int loom__pg_wait_fd(struct loom_pg *c, unsigned ev, int64_t deadline);
+/* Flush output and read input until a result can be taken without blocking. */
+int loom__pg_wait_ready(struct loom_pg *c, int64_t deadline);
+/* Read every result of the command just sent; r (may be NULL) keeps the last
+ * good one. Returns rows as loom_pg_query, or an error (a cancellation is
+ * forwarded to the server first, see loom__pg_cancel). */
+ssize_t loom__pg_collect(struct loom_pg *c, struct loom_pg_result *r);
+/* Ask the server to cancel the running command and drain its results (at
+ * most LOOM__PG_CANCEL_GRACE); drops the connection if that fails. */
+void loom__pg_cancel(struct loom_pg *c);
+/* Send a cancel request for the running command (from an executor thread). */
+void loom__pg_send_cancel(struct loom_pg *c);
+/* Read and drop the rest of the current command's results (at most
+ * LOOM__PG_CANCEL_GRACE); drops the connection if that fails. */
+void loom__pg_drain(struct loom_pg *c);
+/* Record libpq's connection error; -ECONNRESET if the connection is gone, else LOOM_EPG. */
+int loom__pg_conn_error(struct loom_pg *c);
+/* Record the error of a result; returns LOOM_EPG. */
+int loom__pg_result_error(struct loom_pg *c, const PGresult *res);
+/* Record an error message of our own; returns code. */
+int loom__pg_set_error(struct loom_pg *c, int code, const char *sqlstate, const char *msg);
+/* Close the libpq connection (it is broken from now on). */
+void loom__pg_drop(struct loom_pg *c);
+/* Free the prepared-statement cache (the server side goes with the session). */
+void loom__pg_stmts_free(struct loom_pg *c);
+/* Rows in a result as loom_pg_query reports them. */
+ssize_t loom__pg_rows(const PGresult *res);
+
+#endif
