@@ -19,6 +19,7 @@ static pthread_barrier_t counted; /* keeps the thread alive until main has count
 static void *hello_from_thread(void *arg)
 {
     char name[16];
+    pthread_setname_np(pthread_self(), "Thread-1"); /* Python's name for the first new thread */
     pthread_getname_np(pthread_self(), name, sizeof name);
     printf("Hello from thread %s (tid %d)!\n", name, gettid());
     pthread_barrier_wait(&counted);
@@ -33,7 +34,6 @@ int main(int argc, char **argv)
 
     pthread_t hello_thread;
     DEMO_CHECK(-pthread_create(&hello_thread, NULL, hello_from_thread, NULL));
-    pthread_setname_np(hello_thread, "Thread-1");
 
     int total_threads = demo_thread_count();
     char thread_name[16];
