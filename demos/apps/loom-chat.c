@@ -7,7 +7,8 @@
  * chat" and the user is removed (the book forgets to remove them).
  *
  * A client that stops reading cannot stall the room: writes never wait, and a
- * client whose outgoing queue passes --max-queue bytes is dropped. */
+ * client whose outgoing queue passes --max-queue bytes is dropped (the socket's
+ * kernel send buffer is limited to the same size). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "demo.h"
 #include "net/server.h"
 #include "net/stream.h"
+#include "net/tcp.h"
 #include "reactor/list.h"
 
 static const char usage[] =
@@ -118,6 +120,8 @@ static intptr_t client(struct loom_stream *s, void *arg)
 {
     struct user u = {.s = s, .task = loom_task_current()};
     loom_list_init(&u.node);
+    /* Bound the kernel's share too, so a stalled reader is noticed after ~200 KiB. */
+    loom_socket_set_buffers(loom_stream_fd(s), (int)room.max_queue, 0);
     int rc = handshake(s, &u);
     if (rc < 0) {
         loom_stream_flush(s, LOOM_SEC(1));
