@@ -138,6 +138,7 @@ TSAN_SUITES ?= check_executor check_threadsafe
 
 test: deps-check
 	@$(MAKE) --no-print-directory all
+	@tests/check-exports $(LIB_SO)
 	@$(MAKE) --no-print-directory test-run
 
 # Runs every suite once per backend; a suite may restrict itself by reading LOOM_BACKEND.
