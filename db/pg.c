@@ -241,6 +241,8 @@ ssize_t loom__pg_collect(struct loom_pg *c, struct loom_pg_result *r)
 
 /* --- connect --- */
 
+static void ignore_notice(void *arg, const char *message) {}
+
 static int connect_fail(struct loom_pg *c, int rc)
 {
     if (rc == -ETIMEDOUT)
@@ -281,6 +283,7 @@ int loom_pg_connect(struct loom_pg *c, const char *conninfo, int64_t timeout_ns)
             return connect_fail(c, rc);
         st = PQconnectPoll(c->_pg);
     }
+    PQsetNoticeProcessor(c->_pg, ignore_notice, NULL); /* a library never prints */
     if (PQsetnonblocking(c->_pg, 1) < 0 || watch_socket(c, true) < 0)
         return connect_fail(c, LOOM_EPG);
     return 0;

@@ -85,10 +85,15 @@ static bool make_ready(struct loom_pg *c)
     if (c->_reset_pending) {
         c->_reset_pending = false;
         loom__pg_drain(c);
-    } else if (c->_pg) {
-        struct pollfd pfd = {PQsocket(c->_pg), POLLIN, 0};
-        if (poll(&pfd, 1, 0) > 0 && !PQconsumeInput(c->_pg))
-            loom__pg_conn_error(c);
+    } else {
+        /* a dead server leaves the idle socket readable: a last notice, then EOF */
+        for (int i = 0; i < 4 && c->_pg; i++) {
+            struct pollfd pfd = {PQsocket(c->_pg), POLLIN, 0};
+            if (poll(&pfd, 1, 0) <= 0)
+                break;
+            if (!PQconsumeInput(c->_pg))
+                loom__pg_conn_error(c);
+        }
     }
     if (c->_pg && PQstatus(c->_pg) == CONNECTION_BAD)
         loom__pg_conn_error(c);
