@@ -601,6 +601,8 @@ static int append(struct loom_stream *s, const struct iovec *iov, int iovcnt, si
     for (int i = 0; i < iovcnt; i++)
         total += iov[i].iov_len;
     total -= skip;
+    if (!total)
+        return 0;
     if (s->wstart && s->wstart >= s->wcap / 2) {
         memmove(s->wbuf, s->wbuf + s->wstart, s->wend - s->wstart);
         s->wend -= s->wstart;

@@ -97,7 +97,7 @@ static int handshake(struct loom_stream *s, struct user *u)
         loom_stream_write(s, "Name taken\n", 11);
         return -EEXIST;
     }
-    snprintf(u->name, sizeof u->name, "%s", name);
+    memcpy(u->name, name, strnlen(name, NAME_MAX_LEN)); /* length checked above */
     return 0;
 }
 
