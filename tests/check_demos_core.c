@@ -75,10 +75,10 @@ static double number_after(const char *out, const char *prefix, int k)
     return strtod(p + strlen(prefix), NULL);
 }
 
-#define ASSERT_NEAR(x, want, tol)                                                                  \
-    ck_assert_msg((x) >= (want) - (tol) && (x) <= (want) + (tol),                                  \
-                  "%s = %.4f, expected %.4f +- %.4f", #x, (double)(x), (double)(want),            \
-                  (double)(tol))
+/* A duration: never (much) shorter than scheduled, and below the wrong answer. */
+#define ASSERT_SECS(x, lo, hi)                                                                     \
+    ck_assert_msg((x) >= (lo) - 0.005 && (x) < (hi), "%s = %.4f s, expected [%.3f, %.3f)", #x,    \
+                  (double)(x), (double)(lo), (double)(hi))
 
 /* --- chapter 1 --- */
 
@@ -132,7 +132,7 @@ static bool machine_busy(void)
 
 static bool threads_parallel(double *wall, double *sum)
 {
-    char *out = run_demo("demos/ch01/listing_1_6", "0.3", NULL, NULL);
+    char *out = run_demo("demos/ch01/listing_1_6", "0.15", NULL, NULL);
     ck_assert_int_eq(count(out, "fib(4"), 2);
     *wall = number_after(out, "Threads completed in ", 0);
     *sum = number_after(out, "Sum of the jobs' CPU time: ", 0);
@@ -144,7 +144,7 @@ START_TEST(test_1_6)
 {
     double wall = 0, sum = 0;
     bool ok = false;
-    for (int i = 0; i < 4 && !ok; i++)
+    for (int i = 0; i < (machine_busy() ? 1 : 3) && !ok; i++)
         ok = threads_parallel(&wall, &sum);
     if (!ok && machine_busy()) {
         fprintf(stderr, "test_1_6: machine busy, parallelism not observable (%.3f/%.3f)\n", wall,
@@ -157,7 +157,7 @@ END_TEST
 
 static bool all_three(double *seq, double *thr, double *proc)
 {
-    char *out = run_demo("demos/ch01/listing_1_6a", "0.3", NULL, NULL);
+    char *out = run_demo("demos/ch01/listing_1_6a", "0.15", NULL, NULL);
     ck_assert_int_eq(count(out, " is "), 6);
     *seq = number_after(out, "Sequential completed in ", 0);
     *thr = number_after(out, "Threads completed in ", 0);
@@ -170,7 +170,7 @@ START_TEST(test_1_6a)
 {
     double seq = 0, thr = 0, proc = 0;
     bool ok = false;
-    for (int i = 0; i < 4 && !ok; i++)
+    for (int i = 0; i < (machine_busy() ? 1 : 3) && !ok; i++)
         ok = all_three(&seq, &thr, &proc);
     if (!ok && machine_busy()) {
         fprintf(stderr, "test_1_6a: machine busy, parallelism not observable\n");
@@ -186,7 +186,7 @@ START_TEST(test_1_7)
     char *out = run_demo("demos/ch01/listing_1_7", "0.2", NULL, NULL);
     ck_assert_int_eq(count(out, "200\n"), 2);
     double t = number_after(out, "Execution of read_example took ", 0);
-    ASSERT_NEAR(t, 0.25, 0.06);
+    ASSERT_SECS(t, 0.2, 0.4); /* concurrent would be 0.1 */
     free(out);
 }
 END_TEST
@@ -200,7 +200,7 @@ START_TEST(test_1_7a)
         ck_assert_contains(out, want);
     }
     double t = number_after(out, "threaded requests took ", 0);
-    ck_assert_msg(t >= 0.095 && t < 0.3, "10 threads took %.3f s, one request is 0.1 s", t);
+    ASSERT_SECS(t, 0.1, 0.35); /* one request, not ten (1 s) */
     free(out);
 }
 END_TEST
@@ -228,7 +228,7 @@ START_TEST(test_2_5)
     double t;
     char *out = run_demo("demos/ch02/listing_2_5", SCALE, &t, NULL);
     ck_assert_str_eq(out, "Hello World!\n");
-    ck_assert_msg(t >= 0.1 && t < 0.5, "took %.3f s", t);
+    ck_assert_msg(t >= 0.1 && t < 1.0, "took %.3f s", t);
     free(out);
 }
 END_TEST
@@ -248,7 +248,7 @@ START_TEST(test_2_7)
 {
     char *out = run_demo("demos/ch02/listing_2_7", SCALE, NULL, NULL);
     IN_ORDER(out, "one_plus_one = 2\n", "Hello World!\n");
-    ASSERT_NEAR(number_after(out, "Finished in ", 0), 0.1, 0.05);
+    ASSERT_SECS(number_after(out, "Finished in ", 0), 0.1, 0.35);
     free(out);
 }
 END_TEST
@@ -268,7 +268,7 @@ START_TEST(test_2_9)
     const char *s = "Starting sleep for 3 sec...\n", *e = "End sleeping for 3 sec.\n";
     IN_ORDER(out, s, s, s, e, e, e); /* all three start before any ends */
     double total = number_after(out, "Total time: ", 0);
-    ASSERT_NEAR(total, 0.3, 0.08); /* the longest task, not the sum (0.9) */
+    ASSERT_SECS(total, 0.3, 0.6); /* the longest task, not the sum (0.9) */
     free(out);
 }
 END_TEST
@@ -279,7 +279,7 @@ START_TEST(test_2_10)
     const char *s = "Starting sleep for 3 sec...\n", *e = "End sleeping for 3 sec.\n";
     const char *o = "Other code is executed while I'm waiting!\n";
     IN_ORDER(out, s, s, o, o, e, e);
-    ASSERT_NEAR(number_after(out, "Total time: ", 0), 0.3, 0.08);
+    ASSERT_SECS(number_after(out, "Total time: ", 0), 0.3, 0.6);
     free(out);
 }
 END_TEST
@@ -291,7 +291,7 @@ START_TEST(test_2_11)
     IN_ORDER(out, "Starting sleep for 10 sec...", "Cancelling the task after 5 sec.",
              "Task is not done", "Task was cancelled.\n");
     ck_assert_int_eq(count(out, "End sleeping"), 0);
-    ASSERT_NEAR(number_after(out, "Total time: ", 0), 0.6, 0.1);
+    ASSERT_SECS(number_after(out, "Total time: ", 0), 0.6, 0.95); /* not 1.0 */
     free(out);
 }
 END_TEST
@@ -301,7 +301,7 @@ START_TEST(test_2_12)
     char *out = run_demo("demos/ch02/listing_2_12", SCALE, NULL, NULL);
     IN_ORDER(out, "Starting sleep for 3 sec...", "Timeout!\n", "Task was cancelled? True\n");
     ck_assert_int_eq(count(out, "End sleeping"), 0);
-    ASSERT_NEAR(number_after(out, "Total time: ", 0), 0.1, 0.05); /* the timeout, not 0.3 */
+    ASSERT_SECS(number_after(out, "Total time: ", 0), 0.1, 0.28); /* the timeout, not 0.3 */
     free(out);
 }
 END_TEST
@@ -312,7 +312,7 @@ START_TEST(test_2_13)
     IN_ORDER(out, "Starting sleep for 10 sec...",
              "Task took longer than five seconds, it will finish soon!\n",
              "End sleeping for 10 sec.\n", "10\n");
-    ASSERT_NEAR(number_after(out, "Total time: ", 0), 1.0, 0.1); /* shielded: it ran to the end */
+    ASSERT_SECS(number_after(out, "Total time: ", 0), 1.0, 1.4); /* shielded: ran to the end */
     free(out);
 }
 END_TEST
@@ -331,7 +331,7 @@ START_TEST(test_2_15)
     double t;
     char *out = run_demo("demos/ch02/listing_2_15", SCALE, &t, NULL);
     ck_assert_str_eq(out, "Is the future done? False\nIs the future done? True\nvalue = 42\n");
-    ck_assert_msg(t >= 0.1 && t < 0.5, "took %.3f s", t);
+    ck_assert_msg(t >= 0.1 && t < 1.0, "took %.3f s", t);
     free(out);
 }
 END_TEST
@@ -341,9 +341,9 @@ START_TEST(test_2_16)
     char *out = run_demo("demos/ch02/listing_2_16", SCALE, NULL, NULL);
     const char *p = IN_ORDER(out, "Calling delay with arguments (1,) {}\n", "Starting sleep for 1",
                              "End sleeping for 1", "delay completed in ");
-    ASSERT_NEAR(strtod(p, NULL), 0.1, 0.05);
+    ASSERT_SECS(strtod(p, NULL), 0.1, 0.25);
     p = IN_ORDER(p, "Calling delay with arguments (2,) {}\n", "delay completed in ");
-    ASSERT_NEAR(strtod(p, NULL), 0.2, 0.05);
+    ASSERT_SECS(strtod(p, NULL), 0.2, 0.35);
     ck_assert_msg(strstr(p, " sec.\n") == p + 6, "4 decimals then \" sec.\": %s", p);
     free(out);
 }
@@ -355,9 +355,9 @@ START_TEST(test_2_17)
     IN_ORDER(out, "Calling main", "Calling delay with arguments (2,) {}",
              "Calling delay with arguments (3,) {}", "End sleeping for 2", "End sleeping for 3",
              "main completed in ");
-    ASSERT_NEAR(number_after(out, "delay completed in ", 0), 0.2, 0.05);
-    ASSERT_NEAR(number_after(out, "delay completed in ", 1), 0.3, 0.05);
-    ASSERT_NEAR(number_after(out, "main completed in ", 0), 0.3, 0.05); /* not 0.5 */
+    ASSERT_SECS(number_after(out, "delay completed in ", 0), 0.2, 0.35);
+    ASSERT_SECS(number_after(out, "delay completed in ", 1), 0.3, 0.45);
+    ASSERT_SECS(number_after(out, "main completed in ", 0), 0.3, 0.48); /* not 0.5 */
     free(out);
 }
 END_TEST
@@ -370,7 +370,7 @@ START_TEST(test_2_18)
     double a = number_after(out, d, 0), b = number_after(out, d, 1);
     double m = number_after(out, "main completed in ", 0);
     ck_assert_msg(a > 0.02 && b > 0.02, "CPU work took %.4f and %.4f s: elided?", a, b);
-    ASSERT_NEAR(m, a + b, 0.05 + 0.1 * (a + b)); /* serial: the sum */
+    ASSERT_SECS(m, a + b, a + b + 0.1); /* serial: the sum */
     free(out);
 }
 END_TEST
@@ -384,8 +384,8 @@ START_TEST(test_2_19)
     double a = number_after(out, d, 0), b = number_after(out, d, 1);
     double s = number_after(out, "delay completed in ", 0);
     double m = number_after(out, "main completed in ", 0);
-    ASSERT_NEAR(s, 0.2, 0.05);                         /* the sleep is not shortened */
-    ASSERT_NEAR(m, a + b + 0.2, 0.06 + 0.1 * (a + b)); /* CPU + sleep, not max */
+    ASSERT_SECS(s, 0.2, 0.35);           /* the sleep is not shortened */
+    ASSERT_SECS(m, a + b + 0.2, a + b + 0.35); /* CPU + sleep, not max */
     free(out);
 }
 END_TEST
@@ -396,7 +396,7 @@ START_TEST(test_2_20)
     const char *c = "Calling get_example_status", *d = "get_example_status completed in ";
     IN_ORDER(out, "Calling main", c, d, "status: 200", c, d, "status: 200", c, d, "status: 200",
              "main completed in ");
-    ASSERT_NEAR(number_after(out, "main completed in ", 0), 0.3, 0.1); /* 3 x 0.1 s: serial */
+    ASSERT_SECS(number_after(out, "main completed in ", 0), 0.3, 0.6); /* 3 x 0.1 s */
     free(out);
 }
 END_TEST
@@ -490,7 +490,7 @@ START_TEST(test_14_5)
     IN_ORDER(out, "stackless 1: Sleeping!", "stackless 2: Sleeping!", "stackful: Sleeping!",
              "stackless 1: Finished!", "stackless 2: Finished!", "stackful: Finished!",
              "states: -1 -1");
-    ASSERT_NEAR(number_after(out, "total ", 0), 0.1, 0.05); /* they slept side by side */
+    ASSERT_SECS(number_after(out, "total ", 0), 0.1, 0.28); /* side by side, not 0.3 */
     free(out);
 }
 END_TEST
@@ -524,7 +524,7 @@ START_TEST(test_14_11)
              "Coroutine: got 40", "Loop: timer fired, setting the future to 2",
              "Coroutine: got 2, returning 42", "Task finished with result 42",
              "task finished? True");
-    ASSERT_NEAR(number_after(out, "Loop done in ", 0), 0.2, 0.05);
+    ASSERT_SECS(number_after(out, "Loop done in ", 0), 0.2, 0.4);
     free(out);
 }
 END_TEST
