@@ -78,8 +78,10 @@ static intptr_t start_server(void *arg)
         char ip[64];
         int peer_port, cfd = demo_fd_accept(&server, ip, sizeof ip, &peer_port);
         struct demo_fd *conn = malloc(sizeof *conn);
-        if ((rc = cfd) < 0 || (rc = demo_fd_init(conn, cfd)) < 0)
+        if ((rc = cfd) < 0 || (rc = conn ? demo_fd_init(conn, cfd) : -ENOMEM) < 0) {
+            free(conn);
             break;
+        }
         snprintf(conn->buf, sizeof conn->buf, "('%s', %d)", ip, peer_port);
         struct loom_task *t = loom_spawn(client_connected, conn, "client_connected");
         if (nserved < 64 && cfg->nclients > 0)

@@ -87,8 +87,10 @@ static intptr_t start_server(void *arg)
         char ip[64];
         int peer_port, cfd = demo_fd_accept(&server, ip, sizeof ip, &peer_port);
         struct demo_fd *conn = malloc(sizeof *conn);
-        if ((rc = cfd) < 0 || (rc = demo_fd_init(conn, cfd)) < 0)
+        if ((rc = cfd) < 0 || (rc = conn ? demo_fd_init(conn, cfd) : -ENOMEM) < 0) {
+            free(conn);
             break;
+        }
         active++;
         loom_task_release(loom_spawn(connected, conn, "connected"));
     }
