@@ -1,0 +1,223 @@
+/* proc.h - subprocesses with pipes as streams, a process pool, shared memory.
+ *
+ * Subprocesses (asyncio.create_subprocess_exec): loom_proc_spawn() starts a
+ * program with posix_spawn; each of its standard fds is inherited, a pipe
+ * (exposed as a struct loom_stream from net/stream.h), /dev/null, or (stderr
+ * only) merged into stdout. The child gets only fds 0-2 (every loom fd is
+ * CLOEXEC), an empty signal mask and default signal dispositions (the loop
+ * blocks the signals it watches through signalfd; a child must not inherit that).
+ *
+ * Reaping: on Linux >= 5.3 each child has a pidfd (pidfd_open) watched by the
+ * loop; elsewhere, or with LOOM_PROC_NO_PIDFD=1 in the environment, a SIGCHLD
+ * watcher per child calls waitpid(pid, WNOHANG) (do not reap loom's children
+ * with waitpid(-1) yourself). The child is reaped by the loop the moment it
+ * exits, whether or not a task waits for it, so it never stays a zombie while
+ * the loop runs. A cancelled or timed-out wait changes nothing: the process
+ * object keeps watching the child. loom_proc_close() on a child that is still
+ * running kills it with SIGKILL and reaps it before returning (asyncio's
+ * transport close also kills): an object that was closed leaves no process and
+ * no zombie behind. A live child keeps the loop running (like an I/O watcher).
+ *
+ * Exit status follows asyncio's returncode: the exit code, or minus the signal
+ * number that killed the child. Because -15 would collide with -errno codes,
+ * wait() returns 0 and hands the returncode through an out parameter.
+ *
+ * Process pool: N forked workers (fork, no exec). A job names its function by
+ * pointer, which is valid in the workers because they are forks of the same
+ * binary image: pass only functions of this program (or of libraries loaded
+ * before the pool started), never a pointer received from elsewhere.
+ * Inputs and results are byte strings copied through a socketpair.
+ *
+ * Shared memory: anonymous MAP_SHARED regions created before fork (a pool's
+ * initializer argument, or a plain fork()) are shared by parent and children;
+ * each region carries a process-shared, robust mutex. */
+#ifndef LOOM_PROC_PROC_H
+#define LOOM_PROC_PROC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "net/stream.h"
+#include "reactor/loop.h"
+#include "reactor/task.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#pragma GCC visibility push(default)
+
+/* What a child's standard fd is connected to. */
+enum loom_proc_stdio {
+    LOOM_PROC_INHERIT = 0, /* the parent's own fd */
+    LOOM_PROC_PIPE,        /* a pipe, exposed as a stream on struct loom_proc */
+    LOOM_PROC_DEVNULL,     /* /dev/null */
+    LOOM_PROC_STDOUT,      /* stderr only: the same as stdout (2>&1) */
+};
+
+/* Default cap on what communicate() collects per stream. */
+enum { LOOM_PROC_OUTPUT_LIMIT = 512 * 1024 * 1024 };
+
+/* Options for loom_proc_spawn(); zero-initialise and set what you need. */
+struct loom_proc_options {
+    const char *const *argv;    /* required; argv[0] is searched in $PATH unless it has a '/' */
+    const char *const *env;     /* NULL: inherit the parent's environment */
+    const char *cwd;            /* NULL: the parent's */
+    enum loom_proc_stdio in, out, err;
+    size_t output_limit;        /* communicate(): max bytes per stream; 0: LOOM_PROC_OUTPUT_LIMIT */
+};
+
+struct loom__child;
+
+/* A child process. Caller-owned; the streams are owned by the process object
+ * (closed by loom_proc_close) unless the caller closes one and sets it NULL. */
+struct loom_proc {
+    pid_t pid;
+    struct loom_stream *in;     /* LOOM_PROC_PIPE stdin: write to the child, else NULL */
+    struct loom_stream *out;    /* LOOM_PROC_PIPE stdout, else NULL */
+    struct loom_stream *err;    /* LOOM_PROC_PIPE stderr, else NULL */
+    struct loom_loop *_loop;
+    struct loom__child *_child; /* reaping state (allocated: outlives nothing) */
+    size_t _limit;
+};
+
+/* Bytes owned by the caller (free(b->data) when done). */
+struct loom_bytes {
+    void *data;
+    size_t len;
+};
+
+/* --- subprocess lifecycle --- */
+
+/* Start opt->argv as a child of this process, watched by loop (NULL: the current
+ * loop). Returns 0, -EINVAL, -ENOENT/-EACCES (exec failed: no child is left),
+ * -ENOMEM, -EMFILE or another -errno; on failure nothing is left to close. */
+int loom_proc_spawn(struct loom_loop *loop, struct loom_proc *p, const struct loom_proc_options *opt);
+
+/* Close the pipes and release the object. A child still running is killed
+ * (SIGKILL) and reaped first, so nothing survives. Never suspends. */
+void loom_proc_close(struct loom_proc *p);
+
+/* --- subprocess operations --- */
+
+/* Wait until the child exited, at most timeout_ns (-1: no limit). Returns 0 and
+ * stores the returncode in *returncode (may be NULL); -ETIMEDOUT or -ECANCELED
+ * leave the child running and watched. Suspends (not if it already exited). */
+int loom_proc_wait(struct loom_proc *p, int64_t timeout_ns, int *returncode);
+
+/* asyncio's returncode: true and *returncode set once the child was reaped. */
+bool loom_proc_returncode(const struct loom_proc *p, int *returncode);
+
+/* Send signum to the child. 0, or -ESRCH if it was already reaped. */
+int loom_proc_send_signal(struct loom_proc *p, int signum);
+/* SIGTERM / SIGKILL. */
+int loom_proc_terminate(struct loom_proc *p);
+int loom_proc_kill(struct loom_proc *p);
+
+/* Write input (may be NULL/0) to stdin and close it, while reading stdout and
+ * stderr to their ends concurrently (no pipe can fill up and deadlock), then
+ * wait for the child. out/err (may be NULL; ignored for non-piped streams) get
+ * the collected bytes, owned by the caller. Returns 0, or LOOM_ELIMIT (output
+ * over the limit), -ETIMEDOUT, -ECANCELED, a stream error; on error nothing is
+ * returned in out/err and the child keeps running. Suspends. */
+int loom_proc_communicate(struct loom_proc *p, const void *input, size_t len,
+                          struct loom_bytes *out, struct loom_bytes *err, int64_t timeout_ns);
+
+/* --- process pool --- */
+
+/* A job function, run in a worker: read in, put a malloc'd result in *out (may
+ * stay NULL/0). Return 0, or a negative code that becomes the job's error.
+ * state is what the initializer stored for this worker. */
+typedef int (*loom_pool_fn)(const void *in, size_t len, struct loom_bytes *out, void *state);
+/* Per-worker initializer, run once in each new worker before any job; arg is
+ * the pool option's init_arg; *state is handed to every job. Nonzero: the
+ * worker exits (its jobs fail with LOOM_ECHILD). */
+typedef int (*loom_pool_init_fn)(void *arg, void **state);
+/* Progress: called on the loop whenever a job finishes. */
+typedef void (*loom_pool_progress_cb)(void *arg, size_t done, size_t submitted);
+
+struct loom_pool_options {
+    unsigned workers;           /* 0: online CPUs */
+    loom_pool_init_fn init;     /* may be NULL */
+    void *init_arg;
+    loom_pool_progress_cb progress; /* may be NULL */
+    void *progress_arg;
+    size_t max_message;         /* bound on one input or result; 0: 1 GiB */
+};
+
+struct loom_pool;
+struct loom_pool_job;
+
+/* Fork the workers (the caller's loop must be running: call from a task).
+ * Returns 0 and *out, or -ENOMEM / -errno (no worker is left on failure). */
+int loom_pool_new(const struct loom_pool_options *opt, struct loom_pool **out);
+
+/* Stop the pool. cancel false: wait until every job ran; true: fail queued jobs
+ * with -ECANCELED and kill the workers (running jobs fail with -ECANCELED).
+ * Workers are reaped either way. 0 or -ECANCELED (then the pool is cancelled
+ * and closed anyway). Suspends. Jobs stay readable until freed. */
+int loom_pool_shutdown(struct loom_pool *pool, bool cancel);
+
+/* Free a pool after loom_pool_shutdown (or kill and reap what is left). Never suspends. */
+void loom_pool_free(struct loom_pool *pool);
+
+/* Queue fn(in) (in is copied). *job is owned: loom_pool_job_free. Never
+ * suspends. 0, -ENOMEM, -EMSGSIZE (over max_message), -ESHUTDOWN. */
+int loom_pool_submit(struct loom_pool *pool, loom_pool_fn fn, const void *in, size_t len,
+                     struct loom_pool_job **job);
+
+/* Wait for a job. Returns 0, fn's negative code, LOOM_ECHILD (its worker died:
+ * loom_pool_job_worker_status tells how), -ECANCELED (the pool was cancelled),
+ * or -ETIMEDOUT / -ECANCELED for this wait (the job goes on). Suspends. */
+int loom_pool_job_wait(struct loom_pool_job *job, int64_t timeout_ns);
+
+/* The job's result bytes, a view valid until loom_pool_job_free (NULL if none). */
+const void *loom_pool_job_result(const struct loom_pool_job *job, size_t *len);
+/* Take ownership of the result (the job keeps none). */
+struct loom_bytes loom_pool_job_take(struct loom_pool_job *job);
+bool loom_pool_job_done(const struct loom_pool_job *job);
+/* The pid of the worker running (or that ran) it, 0 before it started. */
+pid_t loom_pool_job_worker(const struct loom_pool_job *job);
+/* For LOOM_ECHILD: the dead worker's returncode (-9 for SIGKILL). */
+int loom_pool_job_worker_status(const struct loom_pool_job *job);
+/* Forget a job; a pending one still runs, its result is dropped. */
+void loom_pool_job_free(struct loom_pool_job *job);
+
+/* submit + wait + take: the result into *out (owned). Suspends. */
+int loom_pool_apply(struct loom_pool *pool, loom_pool_fn fn, const void *in, size_t len,
+                    struct loom_bytes *out, int64_t timeout_ns);
+
+/* Ordered map: run fn on each of the n inputs, sending chunk inputs per message
+ * (0: 1), and store results in outs[i] (owned) in input order. Returns 0 or the
+ * first error (every job is waited for; outs are freed on error). Suspends. */
+int loom_pool_map(struct loom_pool *pool, loom_pool_fn fn, const struct loom_bytes *ins, size_t n,
+                  size_t chunk, struct loom_bytes *outs);
+
+/* The pids of the current workers into pids (up to max); returns the count. */
+size_t loom_pool_workers(const struct loom_pool *pool, pid_t *pids, size_t max);
+
+/* --- shared memory --- */
+
+struct loom_shared;
+
+/* A zeroed shared region of size bytes with its own process-shared robust
+ * mutex. Create it before forking. Returns 0 or -errno. */
+int loom_shared_new(size_t size, struct loom_shared **out);
+/* Unmap (in this process only). */
+void loom_shared_free(struct loom_shared *sh);
+/* The data (aligned to 64 bytes) and its size. */
+void *loom_shared_data(struct loom_shared *sh);
+size_t loom_shared_size(const struct loom_shared *sh);
+/* The region's lock: blocks the thread (keep critical sections short). If the
+ * previous owner died holding it, the lock is recovered and 0 returned. */
+int loom_shared_lock(struct loom_shared *sh);
+int loom_shared_unlock(struct loom_shared *sh);
+
+#pragma GCC visibility pop
+
+#ifdef __cplusplus
+}
+#endif
+#endif
