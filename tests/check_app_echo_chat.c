@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 /* --- running a server --- */
@@ -302,6 +304,82 @@ START_TEST(test_chat)
 }
 END_TEST
 
+/* Read the pty master until want shows up (5 s); the output so far in buf. */
+static bool pty_wait(int master, char *buf, size_t cap, size_t *len, const char *want)
+{
+    double deadline = test_now() + 5;
+    while (test_now() < deadline) {
+        buf[*len] = '\0';
+        if (strstr(buf, want))
+            return true;
+        struct pollfd pf = {master, POLLIN, 0};
+        if (poll(&pf, 1, 50) > 0) {
+            ssize_t r = read(master, buf + *len, cap - 1 - *len);
+            if (r <= 0)
+                return false;
+            *len += (size_t)r;
+        }
+    }
+    return false;
+}
+
+/* The TUI on a real (pseudo-)terminal: messages drawn above, typing at the bottom,
+ * Ctrl-D quits and the terminal is back in canonical mode. */
+START_TEST(test_chat_tui)
+{
+    struct server s;
+    const char *args[] = {"--port", "0", NULL};
+    server_start(&s, "bin/loom-chat", args);
+    int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    ck_assert_int_ge(master, 0);
+    ck_assert_int_eq(grantpt(master) | unlockpt(master), 0);
+    int slave = open(ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
+    struct winsize ws = {.ws_row = 12, .ws_col = 60};
+    ioctl(master, TIOCSWINSZ, &ws);
+    char port[16], client[256];
+    snprintf(port, sizeof port, "%d", s.port);
+    test_build_path("bin/loom-chat-client", client, sizeof client);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        setsid();
+        dup2(slave, 0);
+        dup2(slave, 1);
+        dup2(slave, 2);
+        execl(client, client, "--port", port, "--name", "eve", (char *)NULL);
+        _exit(127);
+    }
+    static char buf[65536];
+    size_t len = 0;
+    ck_assert_msg(pty_wait(master, buf, sizeof buf, &len, "eve connected!"), "%s", buf);
+    ck_assert_int_eq(write(master, "hi all\r", 7), 7);
+    ck_assert_msg(pty_wait(master, buf, sizeof buf, &len, "eve: hi all"), "%s", buf);
+    ck_assert_contains(buf, "\0337"); /* redrawn with the cursor saved and restored */
+    ck_assert_contains(buf, "\0338");
+    ck_assert_contains(buf, "\033[12;0H"); /* the input line at the bottom row */
+    ck_assert_int_eq(write(master, "\x04", 1), 1); /* Ctrl-D */
+    int status = 0;
+    pid_t got = 0;
+    for (int i = 0; i < 500 && (got = waitpid(pid, &status, WNOHANG)) == 0; i++) {
+        struct pollfd pf = {master, POLLIN, 0}; /* keep the pty drained */
+        if (poll(&pf, 1, 10) > 0 && read(master, buf, sizeof buf - 1) <= 0)
+            usleep(10000);
+    }
+    if (got == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        ck_abort_msg("the client did not exit on Ctrl-D");
+    }
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    struct termios t;
+    ck_assert_int_eq(tcgetattr(slave, &t), 0);
+    ck_assert(t.c_lflag & ICANON); /* restored */
+    close(slave);
+    close(master);
+    ck_assert_int_eq(server_stop(&s, SIGTERM, 10), 0);
+}
+END_TEST
+
 START_TEST(test_help)
 {
     const char *progs[] = {"bin/loom-echo", "bin/loom-chat", "bin/loom-chat-client"};
@@ -329,6 +407,7 @@ int main(void)
         {"echo_poll_workers", test_echo_poll_workers},
         {"echo_graceful", test_echo_graceful},
         {"chat", test_chat},
+        {"chat_tui", test_chat_tui},
         {"help", test_help},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
