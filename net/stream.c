@@ -675,6 +675,18 @@ static int wait_written(struct loom_stream *s, size_t target, int64_t timeout_ns
 {
     int64_t deadline = loom__deadline(s->loop, timeout_ns);
     while (!s->werr && s->wend - s->wstart > target) {
+        if (!s->pollable) {
+            /* No watcher flushes for us: retry now and every millisecond. */
+            loom__stream_flush_now(s);
+            if (s->werr || s->wend - s->wstart <= target)
+                break;
+            if (deadline >= 0 && loom_loop_now(s->loop) >= deadline)
+                return -ETIMEDOUT;
+            int rc = loom_sleep(LOOM_MS(1));
+            if (rc < 0)
+                return rc;
+            continue;
+        }
         s->drain_target = target;
         int rc = park_in(s, &s->drainer, deadline);
         if (rc < 0)
