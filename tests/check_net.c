@@ -164,6 +164,43 @@ static intptr_t errors_main(void *arg)
     return 0;
 }
 
+static intptr_t connect_task(void *arg)
+{
+    struct loom_stream *c;
+    int rc = loom_tcp_connect("127.0.0.1", (int)(intptr_t)arg, -1, &c);
+    if (rc == 0)
+        loom_stream_close(c);
+    return rc;
+}
+
+/* A listener whose accept queue is full drops SYNs: connects hang until their
+ * timeout or a cancel, and leave no fd behind (the fixture counts them). */
+static intptr_t connect_timeout_main(void *arg)
+{
+    struct loom_listener l;
+    ck_assert_int_eq(loom_tcp_listen(loom_loop_current(), &l, "127.0.0.1", 0, 1, 0), 0);
+    int port = loom_listener_port(&l);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int fill[8];
+    for (int i = 0; i < 8; i++) {
+        fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        connect(fill[i], (struct sockaddr *)&a, sizeof a);
+    }
+    loom_sleep(LOOM_MS(20));
+    struct loom_stream *c;
+    double t0 = test_now();
+    ck_assert_int_eq(loom_tcp_connect("127.0.0.1", port, LOOM_MS(100), &c), -ETIMEDOUT);
+    ck_assert(test_now() - t0 >= 0.09);
+    struct loom_task *t = loom_spawn(connect_task, (void *)(intptr_t)port, "connect");
+    loom_sleep(LOOM_MS(10));
+    ck_assert_int_eq(loom_wait_for(t, 0), -ETIMEDOUT); /* cancelled mid-connect */
+    for (int i = 0; i < 8; i++)
+        close(fill[i]);
+    loom_listener_close(&l);
+    return 0;
+}
+
 /* Accept while the process is out of fds: accepting pauses (no spin) and
  * recovers once fds are free again. */
 static intptr_t emfile_main(void *arg)
@@ -252,6 +289,8 @@ START_TEST(test_unix) { ck_assert_int_eq(run_main(unix_main, NULL), 0); }
 END_TEST
 START_TEST(test_errors) { ck_assert_int_eq(run_main(errors_main, NULL), 0); }
 END_TEST
+START_TEST(test_connect_timeout) { ck_assert_int_eq(run_main(connect_timeout_main, NULL), 0); }
+END_TEST
 START_TEST(test_emfile)
 {
     struct rlimit rl;
@@ -279,7 +318,7 @@ int main(void)
     } cases[] = {
         {"ipv4", test_ipv4},     {"ipv6", test_ipv6}, {"unix", test_unix},
         {"errors", test_errors}, {"emfile", test_emfile}, {"rst", test_rst},
-        {"options", test_options},
+        {"options", test_options}, {"connect_timeout", test_connect_timeout},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         TCase *tc = test_tcase(s, cases[i].name, 20);
