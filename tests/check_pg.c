@@ -383,6 +383,7 @@ static intptr_t stream_main(void *arg)
     long grew = rss_kb() - rss0;
     ck_assert_int_eq(loom_pg_stream_close(&st), 0);
     ck_assert_int_eq(n, 1000000);
+    ck_assert_int_eq(sum, 2999998); /* sum of g % 7 */
     ck_assert_msg(grew < 4096, "RSS grew %ld KiB over 900,000 rows", grew);
     /* stopping early cancels the rest; the connection stays usable */
     ck_assert_int_eq(loom_pg_stream_open(&c, &st, "SELECT generate_series(1, 50000000)",
