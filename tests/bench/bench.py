@@ -413,6 +413,11 @@ def main():
     t0 = time.time()
     rep = Report()
     info = machine()
+    load1 = os.getloadavg()[0]
+    if load1 > NCPU / 2:
+        info += (f" Warning: the machine was busy (load {load1:.1f} on {NCPU} CPUs), so "
+                 "wall-clock figures (echo round trips/s) are depressed and noisy; the CPU-time "
+                 "figures suffer less.")
     rep.text(info)
     if "micro" in PARTS:
         part_micro(rep)
