@@ -384,6 +384,7 @@ int loom__pool_job_new(struct loom_pool *pool, loom_pool_fn fn, void *in, size_t
     pool->submitted++;
     for (unsigned i = 0; i < pool->n; i++)
         if (pool->w[i].idle) {
+            pool->w[i].idle = false; /* the next job goes to another idle driver */
             loom__task_wake(pool->w[i].driver, 0);
             break;
         }
