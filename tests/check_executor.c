@@ -11,14 +11,6 @@
 #include "reactor/executor.h"
 #include "reactor/task.h"
 
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-#define UNDER_SANITIZER 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
-#define UNDER_SANITIZER 1
-#endif
-#endif
-
 /* Run fn(arg) as the main task of a fresh loop. */
 static intptr_t run_main_opt(const struct loom_loop_options *opt, loom_task_fn fn, void *arg)
 {
@@ -224,11 +216,7 @@ END_TEST
 
 /* --- stress: many jobs through four threads --- */
 
-#ifdef UNDER_SANITIZER
-#define NJOBS 20000
-#else
 #define NJOBS 100000
-#endif
 #define NSUBMITTERS 200
 
 static atomic_long job_sum;

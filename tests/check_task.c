@@ -722,7 +722,16 @@ END_TEST
 
 /* --- many tasks --- */
 
+#if defined(__SANITIZE_THREAD__)
+#define NTASKS 5000 /* TSan supports at most 8128 threads and fibers */
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define NTASKS 5000
+#endif
+#endif
+#ifndef NTASKS
 #define NTASKS 100000
+#endif
 static int many_done;
 
 static intptr_t many_task(void *arg)
