@@ -353,6 +353,22 @@ static int wait_readable(struct loom_stream *s, int64_t deadline)
     return park_in(s, &s->reader, deadline);
 }
 
+/* After a short read from a plain fd the kernel buffer is most likely empty, so
+ * the next read would only say EAGAIN: wait for readiness first instead (the
+ * watcher is level-triggered, so data that did arrive is reported at once).
+ * This saves a syscall per request/response round trip. Not when shutting
+ * down (data already in the kernel must still be read) or when not waiting. */
+static int maybe_wait_first(struct loom_stream *s, int64_t deadline)
+{
+    if (!s->rshort)
+        return 0;
+    s->rshort = false;
+    if (s->ops != &fd_ops || !s->pollable || s->stop_reading ||
+        (deadline >= 0 && deadline <= loom_loop_now(s->loop)))
+        return 0;
+    return wait_readable(s, deadline);
+}
+
 /* Read more into the buffer: 0 when at least one byte was added, else
  * LOOM_EOF, LOOM_ELIMIT (buffer at maxcap), or an error. */
 static int fill(struct loom_stream *s, size_t maxcap, int64_t deadline)
@@ -367,10 +383,16 @@ static int fill(struct loom_stream *s, size_t maxcap, int64_t deadline)
         int rc = make_room(s, maxcap);
         if (rc < 0)
             return rc;
+        if ((rc = maybe_wait_first(s, deadline)) < 0)
+            return rc;
+        if ((rc = make_room(s, maxcap)) < 0) /* the wait may have freed the buffer */
+            return rc;
         unsigned wait = LOOM_READABLE;
-        ssize_t n = s->ops->read(s->ctx, s->rbuf + s->rend, s->rcap - s->rend, &wait);
+        size_t room = s->rcap - s->rend;
+        ssize_t n = s->ops->read(s->ctx, s->rbuf + s->rend, room, &wait);
         if (n > 0) {
             s->rend += (size_t)n;
+            s->rshort = (size_t)n < room;
             return 0;
         }
         if (n == 0) {
@@ -396,11 +418,18 @@ ssize_t loom_stream_read_some(struct loom_stream *s, void *buf, size_t len, int6
             return -EBADF;
         if (s->rerr || s->eof)
             return s->rerr ? s->rerr : LOOM_EOF;
+        int rc = maybe_wait_first(s, deadline);
+        if (rc < 0)
+            return rc;
+        if (avail(s))
+            break;
         /* Empty buffer: read straight into the caller's memory. */
         unsigned wait = LOOM_READABLE;
         ssize_t n = s->ops->read(s->ctx, buf, len, &wait);
-        if (n > 0)
+        if (n > 0) {
+            s->rshort = (size_t)n < len;
             return n;
+        }
         if (n == 0) {
             s->eof = true;
             return LOOM_EOF;
@@ -410,7 +439,7 @@ ssize_t loom_stream_read_some(struct loom_stream *s, void *buf, size_t len, int6
         if (n != -EAGAIN)
             return s->rerr = (int)n;
         s->rdir = wait;
-        int rc = wait_readable(s, deadline);
+        rc = wait_readable(s, deadline);
         if (rc < 0)
             return rc;
     }

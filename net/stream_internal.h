@@ -31,6 +31,7 @@ struct loom_stream {
     int rerr;                     /* sticky read error */
     bool eof;                     /* the transport returned 0 */
     bool stop_reading;            /* reads that would wait return LOOM_EOF */
+    bool rshort;                  /* the last fd read was short: the socket is likely drained */
     struct loom_task *reader;     /* parked reader */
     unsigned rdir;                /* what the reader waits for */
 
