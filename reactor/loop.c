@@ -382,10 +382,14 @@ void loom_io_close(struct loom_io *io)
         loop->fds[io->fd] = NULL;
 }
 
+/* Works on a snapshot: a watcher re-queued by a failure callback waits for the
+ * next iteration instead of failing again in a loop here. */
 static void apply_changes(struct loom_loop *loop)
 {
-    struct loom_list *n;
-    while ((n = loom_list_pop_front(&loop->changes))) {
+    struct loom_list batch, *n;
+    loom_list_init(&batch);
+    loom_list_splice(&batch, &loop->changes);
+    while ((n = loom_list_pop_front(&batch))) {
         struct loom_io *io = loom_list_entry(n, struct loom_io, _change);
         io->_queued = false;
         unsigned want = io->_events;

@@ -91,6 +91,11 @@ static void stack_unmap(struct loom__stack *s)
 #ifdef LOOM_HAVE_VALGRIND
     VALGRIND_STACK_DEREGISTER(s->valgrind_id);
 #endif
+#ifdef LOOM_ASAN
+    /* Frames that never returned (the task's entry) leave poison behind; the
+     * next mapping at this address must not inherit it. */
+    ASAN_UNPOISON_MEMORY_REGION(s->lo, s->size);
+#endif
     munmap(s->map, s->map_size);
 }
 

@@ -441,6 +441,9 @@ void loom__tasks_free(struct loom_loop *loop)
     while ((n = loom_list_pop_front(&loop->tasks))) {
         struct loom_task *t = loom_list_entry(n, struct loom_task, all_node);
         loom__context_release(t->context);
+#ifdef LOOM_TSAN
+        __tsan_destroy_fiber(t->tsan_fiber);
+#endif
         free(t);
     }
     while ((n = loom_list_pop_front(&loop->free_tasks)))

@@ -365,6 +365,39 @@ START_TEST(test_io_fd_reuse_after_lazy_stop)
 }
 END_TEST
 
+/* A regular file cannot be watched with epoll (EPERM): the failure is reported
+ * as readiness, once per iteration even if the callback asks again. */
+static void rearm(struct loom_io *io, unsigned revents)
+{
+    struct io_rec *r = io->data;
+    r->calls++;
+    r->last = revents;
+    loom_io_start(io, LOOM_READABLE);
+}
+
+START_TEST(test_io_unwatchable_fd)
+{
+    test_fd_mark();
+    struct loom_loop *loop = test_loop_new();
+    FILE *f = tmpfile();
+    ck_assert_ptr_nonnull(f);
+    struct loom_io io;
+    struct io_rec rec = {0};
+    ck_assert_int_eq(loom_io_init(loop, &io, fileno(f), rearm), 0);
+    io.data = &rec;
+    loom_io_start(&io, LOOM_READABLE);
+    loom_loop_run(loop, LOOM_RUN_NOWAIT);
+    ck_assert_int_eq(rec.calls, 1);
+    ck_assert(rec.last & LOOM_READABLE);
+    loom_loop_run(loop, LOOM_RUN_NOWAIT);
+    ck_assert_int_eq(rec.calls, 2);
+    loom_io_close(&io);
+    fclose(f);
+    test_loop_free(loop);
+    test_fd_check();
+}
+END_TEST
+
 /* --- run modes, stop, free --- */
 
 START_TEST(test_run_modes)
@@ -758,6 +791,7 @@ int main(void)
     tcase_add_test(tc, test_io_readable_writable);
     tcase_add_test(tc, test_io_close_pending);
     tcase_add_test(tc, test_io_fd_reuse_after_lazy_stop);
+    tcase_add_test(tc, test_io_unwatchable_fd);
     tc = test_tcase(s, "run", 10);
     tcase_add_test(tc, test_run_modes);
     tcase_add_test(tc, test_loop_stop);
