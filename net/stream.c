@@ -58,8 +58,14 @@ static int fd_shutdown_write(void *ctx)
     struct loom__fd_transport *t = ctx;
     if (t->is_socket)
         return shutdown(t->fd, SHUT_WR) < 0 ? -errno : 0;
-    if (t->borrow)
-        return 0; /* not ours to close: nothing else makes a pipe reader see EOF */
+    if (t->borrow || (t->orig_flags & O_ACCMODE) != O_WRONLY)
+        return -ENOTSUP; /* a borrowed fd or a TTY: not ours to close */
+    /* A pipe's reader sees EOF only when the write end is closed. The watcher
+     * goes first, so the loop never holds a number the kernel may reuse. */
+    struct loom_stream *s = loom_list_entry(t, struct loom_stream, fdt);
+    if (s->fd >= 0)
+        loom_io_close(&s->io);
+    s->fd = -1;
     close(t->fd);
     t->fd = -1;
     return 0;

@@ -151,7 +151,9 @@ int loom_stream_drain(struct loom_stream *s, int64_t timeout_ns);
 int loom_stream_flush(struct loom_stream *s, int64_t timeout_ns);
 
 /* Half-close: once the buffer is flushed, shut down the write side (the peer
- * reads EOF); reading goes on. Returns 0 or -errno; never suspends. */
+ * reads EOF); reading goes on. On a socket: shutdown(SHUT_WR); on an owned
+ * write-only pipe: the fd is closed. Returns 0, -ENOTSUP (a borrowed fd, a
+ * TTY) or -errno; never suspends. */
 int loom_stream_write_eof(struct loom_stream *s);
 
 /* --- settings and accessors --- */
