@@ -30,20 +30,36 @@ intptr_t loom_loop_run_until_complete(struct loom_loop *loop, struct loom_task *
     return result;
 }
 
+/* Cancel the unfinished tasks with ids above *upto, once each. */
+static void cancel_new(struct loom_loop *loop, uint64_t *upto)
+{
+    struct loom_list *it;
+    loom_list_foreach(it, &loop->tasks)
+    {
+        struct loom_task *t = loom_list_entry(it, struct loom_task, all_node);
+        if (t->state != LOOM__TASK_DONE && t->id > *upto)
+            loom_task_cancel(t);
+    }
+    *upto = loop->next_task_id;
+}
+
 /* Cancel every unfinished task and run until they are gone (asyncio.run's
- * _cancel_all_tasks). Gives up when nothing is left that could make progress. */
+ * _cancel_all_tasks). Each task is cancelled once, so its cleanup may still
+ * suspend; tasks that ignore it are cancelled again every iteration after a
+ * grace period of loop time (or when they are stuck), at most 100 times. */
 static void cancel_all(struct loom_loop *loop)
 {
-    for (int round = 0; loop->ntasks_live > 0 && round < 100; round++) {
-        struct loom_list *it;
-        loom_list_foreach(it, &loop->tasks)
-        {
-            struct loom_task *t = loom_list_entry(it, struct loom_task, all_node);
-            if (t->state != LOOM__TASK_DONE)
-                loom_task_cancel(t);
-        }
-        if (loom_loop_run(loop, LOOM_RUN_ONCE) < 0)
+    uint64_t upto = 0;
+    int64_t grace_end = loom__clock_ns() + LOOM_MS(500);
+    for (int round = 0; loop->ntasks_live > 0 && round < 100;) {
+        cancel_new(loop, &upto);
+        int rc = loom_loop_run(loop, LOOM_RUN_ONCE);
+        if (rc < 0)
             break;
+        if (rc == 0 || loop->now >= grace_end) {
+            upto = 0; /* stuck or past the grace period: cancel what is left again */
+            round++;
+        }
     }
 }
 

@@ -111,6 +111,45 @@ START_TEST(test_loom_run)
 }
 END_TEST
 
+/* loom_run cancels what is left once: a task's cleanup may still suspend. */
+static int cleanup_done, cancels_seen;
+
+static intptr_t graceful(void *arg)
+{
+    if (loom_sleep(LOOM_SEC(100)) != -ECANCELED)
+        return -EPROTO;
+    if (loom_sleep(LOOM_MS(20)) == 0 && loom_yield() == 0) /* cleanup that waits */
+        cleanup_done = 1;
+    return -ECANCELED;
+}
+
+static intptr_t stubborn(void *arg)
+{
+    while (cancels_seen < 3) /* ignores two cancellations */
+        if (loom_sleep(LOOM_MS(10)) == -ECANCELED)
+            cancels_seen++;
+    return 0;
+}
+
+static intptr_t leave_tasks_main(void *arg)
+{
+    loom_task_release(loom_spawn(graceful, NULL, NULL));
+    loom_task_release(loom_spawn(stubborn, NULL, NULL));
+    loom_yield();
+    return 3;
+}
+
+START_TEST(test_loom_run_cancels_leftovers_once)
+{
+    double t0 = test_now();
+    ck_assert_int_eq(loom_run(leave_tasks_main, NULL), 3);
+    double dt = test_now() - t0;
+    ck_assert_int_eq(cleanup_done, 1);
+    ck_assert_int_eq(cancels_seen, 3);
+    ck_assert_msg(dt > 0.3 && dt < 5, "loom_run took %.3f s", dt); /* the grace period */
+}
+END_TEST
+
 /* --- sleep and yield --- */
 
 static intptr_t sleep_order_main(void *arg)
@@ -1035,6 +1074,7 @@ int main(void)
     TCase *tc = test_tcase(s, "spawn_join", 10);
     tcase_add_test(tc, test_spawn_join);
     tcase_add_test(tc, test_loom_run);
+    tcase_add_test(tc, test_loom_run_cancels_leftovers_once);
     tc = test_tcase(s, "sleep_yield", 10);
     tcase_add_test(tc, test_sleep_order);
     tcase_add_test(tc, test_yield_order);
