@@ -115,7 +115,8 @@ int loom_listener_name(const struct loom_listener *l, char *buf, size_t len);
 /* --- socket options (0 or -errno) --- */
 
 int loom_tcp_set_nodelay(int fd, bool on);
-/* Keepalive probes after idle_s seconds of silence, every interval_s, count times (0: OS default). */
+/* Keepalive: probes after idle_s seconds of silence, every interval_s, count times
+ * (0: the OS default). */
 int loom_tcp_set_keepalive(int fd, bool on, int idle_s, int interval_s, int count);
 /* SO_SNDBUF / SO_RCVBUF (the kernel may double the value). */
 int loom_socket_set_buffers(int fd, int sndbuf, int rcvbuf);

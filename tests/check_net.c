@@ -17,6 +17,7 @@
 
 #include "net/stream.h"
 #include "net/tcp.h"
+#include "net/transport.h"
 #include "reactor/task.h"
 
 static intptr_t run_main(loom_task_fn fn, void *arg)
@@ -269,6 +270,47 @@ static intptr_t rst_main(void *arg)
     return 0;
 }
 
+/* Listing 8.1 style: a protocol that sends a request on connect, collects the
+ * answer and ends at EOF. */
+struct collect {
+    char buf[256];
+    size_t len;
+    int lost;
+};
+
+static void c_made(struct loom_transport *t, void *arg) { loom_transport_write(t, "GET\n", 4); }
+static void c_data(struct loom_transport *t, const void *d, size_t n, void *arg)
+{
+    struct collect *c = arg;
+    memcpy(c->buf + c->len, d, n);
+    c->len += n;
+}
+static void c_lost(struct loom_transport *t, int err, void *arg)
+{
+    ((struct collect *)arg)->lost = err ? err : 1;
+}
+static const struct loom_protocol collect_proto = {c_made, c_data, NULL, c_lost, NULL, NULL};
+
+static intptr_t transport_connect_main(void *arg)
+{
+    struct loom_listener l;
+    ck_assert_int_eq(loom_tcp_listen(loom_loop_current(), &l, "127.0.0.1", 0, 0, 0), 0);
+    struct accept_one a = {&l, NULL};
+    struct loom_task *srv = loom_spawn(serve_one, &a, "server");
+    struct collect c = {0};
+    ck_assert_int_eq(loom_transport_connect("127.0.0.1", loom_listener_port(&l), LOOM_SEC(5),
+                                            &collect_proto, &c, NULL),
+                     0);
+    for (int i = 0; i < 500 && !c.lost; i++)
+        loom_sleep(LOOM_MS(2));
+    ck_assert_int_eq(c.lost, 1);
+    ck_assert_int_eq(c.len, 10);
+    ck_assert(!memcmp(c.buf, "echo: GET\n", 10));
+    ck_assert_int_eq(loom_task_join(srv), 0);
+    loom_listener_close(&l);
+    return 0;
+}
+
 static intptr_t options_main(void *arg)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -306,6 +348,8 @@ START_TEST(test_rst)
     ck_assert_int_eq(run_main(rst_main, NULL), 0);
 }
 END_TEST
+START_TEST(test_transport_connect) { ck_assert_int_eq(run_main(transport_connect_main, NULL), 0); }
+END_TEST
 START_TEST(test_options) { ck_assert_int_eq(run_main(options_main, NULL), 0); }
 END_TEST
 
@@ -319,6 +363,7 @@ int main(void)
         {"ipv4", test_ipv4},     {"ipv6", test_ipv6}, {"unix", test_unix},
         {"errors", test_errors}, {"emfile", test_emfile}, {"rst", test_rst},
         {"options", test_options}, {"connect_timeout", test_connect_timeout},
+        {"transport_connect", test_transport_connect},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         TCase *tc = test_tcase(s, cases[i].name, 20);

@@ -220,6 +220,27 @@ static intptr_t serve_forever_main(void *arg)
     return 0;
 }
 
+static intptr_t unix_main(void *arg)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/loom-srv-%d.sock", (int)getpid());
+    struct loom_server_options o = {.unix_path = path};
+    struct loom_server *srv;
+    ck_assert_int_eq(loom_server_start(loom_loop_current(), &o, line_echo, NULL, &srv), 0);
+    char name[128];
+    ck_assert_int_eq(loom_server_name(srv, name, sizeof name), 0);
+    ck_assert_str_eq(name, path);
+    struct loom_stream *c;
+    ck_assert_int_eq(loom_unix_connect(path, LOOM_SEC(5), &c), 0);
+    ck_assert_int_eq(loom_stream_write(c, "over unix\n", 10), 0);
+    expect_line(c, "over unix\n");
+    loom_stream_close(c);
+    ck_assert_int_eq(loom_server_shutdown(srv, LOOM_SEC(1)), 0);
+    loom_server_free(srv);
+    ck_assert_int_ne(access(path, F_OK), 0);
+    return 0;
+}
+
 /* --- backpressure: a client that never reads --- */
 
 static size_t max_buffered;
@@ -361,6 +382,8 @@ START_TEST(test_shutdown) { ck_assert_int_eq(run_main(shutdown_main, NULL), 0); 
 END_TEST
 START_TEST(test_serve_forever) { ck_assert_int_eq(run_main(serve_forever_main, NULL), 0); }
 END_TEST
+START_TEST(test_unix) { ck_assert_int_eq(run_main(unix_main, NULL), 0); }
+END_TEST
 START_TEST(test_backpressure) { ck_assert_int_eq(run_main(backpressure_main, NULL), 0); }
 END_TEST
 
@@ -398,7 +421,7 @@ int main(void)
         {"basic", test_basic, 20},           {"max_conns", test_max_conns, 20},
         {"idle", test_idle, 20},             {"shutdown", test_shutdown, 20},
         {"serve_forever", test_serve_forever, 20}, {"backpressure", test_backpressure, 20},
-        {"many", test_many, 60},
+        {"unix", test_unix, 20},             {"many", test_many, 60},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         TCase *tc = test_tcase(s, cases[i].name, cases[i].timeout);

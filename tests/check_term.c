@@ -144,7 +144,8 @@ START_TEST(test_ansi)
     loom_term_scroll_region(f, 1, 23);
     loom_term_scroll_region(f, 0, 0);
     fclose(f);
-    ck_assert_str_eq(buf, "\0337\0338\033[H\033[2K\033[0G\033[1D\033[24;0H\033[3;7H\033[1;23r\033[r");
+    ck_assert_str_eq(buf, "\0337\0338\033[H\033[2K\033[0G\033[1D"
+                          "\033[24;0H\033[3;7H\033[1;23r\033[r");
     free(buf);
 }
 END_TEST

@@ -55,7 +55,8 @@ static void send_to(struct user *u, const char *msg, size_t len)
 {
     if (u->dropped)
         return;
-    if (loom_stream_write(u->s, msg, len) < 0 || loom_stream_write_buffered(u->s) > room.max_queue) {
+    if (loom_stream_write(u->s, msg, len) < 0 ||
+        loom_stream_write_buffered(u->s) > room.max_queue) {
         u->dropped = true;
         loom_task_cancel(u->task);
     }

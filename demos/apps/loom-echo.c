@@ -16,7 +16,7 @@ static const char usage[] =
     "  --port N             port (default 8000; 0 picks a free one)\n"
     "  --workers N          N threads, each with its own loop, sharing the port (default 1)\n"
     "  --backend NAME       epoll, poll or kqueue (default: $LOOM_BACKEND or the best)\n"
-    "  --max-connections N  at most N clients at once; more wait in the backlog (default: no limit)\n"
+    "  --max-connections N  at most N clients at once; others wait (default: no limit)\n"
     "  --idle-timeout SEC   drop a client silent for SEC seconds (default: never)\n"
     "  --grace SEC          on SIGINT/SIGTERM, time given to finish (default 5)\n"
     "SIGINT/SIGTERM: stop accepting, answer what was already received, exit 0.";
