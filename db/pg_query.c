@@ -52,24 +52,34 @@ static struct loom_pg_stmt *stmt_slot(struct loom_pg *c, const char *sql, uint32
     }
 }
 
+/* Prepare sql under a new name for slot s; on failure the slot has no name. */
+static ssize_t stmt_prepare(struct loom_pg *c, struct loom_pg_stmt *s, const char *sql,
+                            int nparams)
+{
+    snprintf(s->name, sizeof s->name, "loom_s%u", c->_stmt_seq++);
+    ssize_t rc = PQsendPrepare(c->_pg, s->name, sql, nparams, NULL) ? loom__pg_collect(c, NULL)
+                                                                     : loom__pg_conn_error(c);
+    if (rc < 0 || !c->_pg) {
+        s->name[0] = 0;
+        return rc < 0 ? rc : -ECONNRESET;
+    }
+    return 0;
+}
+
 /* Prepare sql into free slot s and remember it. 0 or an error. */
 static ssize_t stmt_add(struct loom_pg *c, struct loom_pg_stmt *s, const char *sql, uint32_t h,
                         int nparams)
 {
-    char name[16];
-    snprintf(name, sizeof name, "loom_s%u", c->_stmt_seq++);
     char *copy = strdup(sql);
     if (!copy)
         return -ENOMEM;
-    ssize_t rc = PQsendPrepare(c->_pg, name, sql, nparams, NULL) ? loom__pg_collect(c, NULL)
-                                                                  : loom__pg_conn_error(c);
-    if (rc < 0 || !c->_pg) {
+    ssize_t rc = stmt_prepare(c, s, sql, nparams);
+    if (rc < 0) {
         free(copy);
-        return rc < 0 ? rc : -ECONNRESET;
+        return rc;
     }
     s->sql = copy;
     s->hash = h;
-    memcpy(s->name, name, sizeof name);
     c->_nstmts++;
     return 0;
 }
@@ -78,6 +88,14 @@ static ssize_t send_unnamed(struct loom_pg *c, struct loom_pg_result *r, const c
                             const char *const *params)
 {
     if (!PQsendQueryParams(c->_pg, sql, n, NULL, params, NULL, NULL, 0))
+        return loom__pg_conn_error(c);
+    return loom__pg_collect(c, r);
+}
+
+static ssize_t run_stmt(struct loom_pg *c, struct loom_pg_result *r, struct loom_pg_stmt *s,
+                        int nparams, const char *const *params)
+{
+    if (!PQsendQueryPrepared(c->_pg, s->name, nparams, params, NULL, NULL, 0))
         return loom__pg_conn_error(c);
     return loom__pg_collect(c, r);
 }
@@ -95,10 +113,17 @@ ssize_t loom_pg_query(struct loom_pg *c, struct loom_pg_result *r, const char *s
     } else {
         if (!s->sql)
             rc = stmt_add(c, s, sql, h, nparams);
-        if (rc == 0 && !PQsendQueryPrepared(c->_pg, s->name, nparams, params, NULL, NULL, 0))
-            rc = loom__pg_conn_error(c);
-        else if (rc == 0)
-            rc = loom__pg_collect(c, r);
+        else if (!s->name[0])
+            rc = stmt_prepare(c, s, sql, nparams);
+        if (rc == 0)
+            rc = run_stmt(c, r, s, nparams, params);
+        /* DDL changed the statement's result type: prepare it afresh, once */
+        if (rc == LOOM_EPG && strcmp(c->_sqlstate, "0A000") == 0 && c->_pg &&
+            PQtransactionStatus(c->_pg) == PQTRANS_IDLE) {
+            rc = stmt_prepare(c, s, sql, nparams);
+            if (rc == 0)
+                rc = run_stmt(c, r, s, nparams, params);
+        }
     }
     return loom__pg_end_op(c, rc);
 }

@@ -34,14 +34,15 @@ ssize_t loom_pg_cursor_fetch(struct loom_pg_cursor *cur, long n, struct loom_pg_
 {
     char sql[80];
     snprintf(sql, sizeof sql, "FETCH FORWARD %ld FROM %s", n, cur->_name);
-    return loom_pg_query(cur->_c, r, sql, 0, NULL);
+    /* cursor names are one-off: keep them out of the statement cache */
+    return loom_pg_query_once(cur->_c, r, sql, 0, NULL);
 }
 
 ssize_t loom_pg_cursor_move(struct loom_pg_cursor *cur, long n)
 {
     char sql[80];
     snprintf(sql, sizeof sql, "MOVE FORWARD %ld IN %s", n, cur->_name);
-    return loom_pg_query(cur->_c, NULL, sql, 0, NULL);
+    return loom_pg_query_once(cur->_c, NULL, sql, 0, NULL);
 }
 
 int loom_pg_cursor_next(struct loom_pg_cursor *cur)

@@ -106,6 +106,14 @@ static intptr_t query_main(void *arg)
     ck_assert_str_eq(loom_pg_sqlstate(&c), "");
     loom_pg_result_clear(&r);
     exec_ok(&c, "DROP TABLE t_q");
+    /* a cached statement whose result type changed under it is prepared again */
+    exec_ok(&c, "DROP TABLE IF EXISTS t_q2; CREATE TABLE t_q2(a int); INSERT INTO t_q2 VALUES(1)");
+    ck_assert_int_eq(loom_pg_query(&c, NULL, "SELECT * FROM t_q2", 0, NULL), 1);
+    exec_ok(&c, "ALTER TABLE t_q2 ADD b int");
+    ck_assert_int_eq(loom_pg_query(&c, &r, "SELECT * FROM t_q2", 0, NULL), 1);
+    ck_assert_int_eq(loom_pg_ncols(&r), 2);
+    loom_pg_result_clear(&r);
+    exec_ok(&c, "DROP TABLE t_q2");
     loom_pg_close(&c);
     return 0;
 }
@@ -268,6 +276,37 @@ static intptr_t exhaust_main(void *arg)
 }
 
 START_TEST(pool_exhaustion) { ck_assert_int_eq(run_main(exhaust_main, NULL), 0); }
+END_TEST
+
+/* --- pool: close waits (bounded) for connections in use --- */
+
+static intptr_t hold_then_release(void *arg)
+{
+    struct loom_pg *c = arg;
+    loom_sleep(LOOM_MS(200));
+    loom_pg_pool_release(&pool, c);
+    return 0;
+}
+
+static intptr_t close_main(void *arg)
+{
+    struct loom_pg_pool_options o = {.conninfo = dsn(), .max_size = 2};
+    ck_assert_int_eq(loom_pg_pool_open(&pool, &o), 0);
+    struct loom_pg *a;
+    ck_assert_int_eq(loom_pg_pool_acquire(&pool, &a, LOOM_SEC(5)), 0);
+    ck_assert_int_eq(loom_pg_pool_close(&pool, LOOM_MS(50)), -ETIMEDOUT);
+    ck_assert_int_eq(loom_pg_pool_size(&pool), 1);
+    struct loom_task *t = loom_spawn(hold_then_release, a, "holder");
+    double t0 = test_now();
+    ck_assert_int_eq(loom_pg_pool_close(&pool, LOOM_SEC(5)), 0);
+    double dt = test_now() - t0;
+    ck_assert_msg(dt > 0.1 && dt < 1.0, "close waited %.3f s", dt);
+    ck_assert_int_eq(loom_pg_pool_size(&pool), 0);
+    ck_assert_int_eq(loom_task_join(t), 0);
+    return 0;
+}
+
+START_TEST(pool_close) { ck_assert_int_eq(run_main(close_main, NULL), 0); }
 END_TEST
 
 /* --- cancelling a task mid-query --- */
@@ -528,7 +567,8 @@ int main(void)
     } cases[] = {
         {"connect_errors", connect_errors, 20}, {"query", query, 20},
         {"transactions", transactions, 20},     {"pool_many", pool_many, 60},
-        {"pool_exhaustion", pool_exhaustion, 20}, {"cancel_query", cancel_query, 20},
+        {"pool_exhaustion", pool_exhaustion, 20}, {"pool_close", pool_close, 20},
+        {"cancel_query", cancel_query, 20},
         {"server_restart", server_restart, 60}, {"stream_million", stream_million, 60},
         {"bulk", bulk, 60},                      {"listen_notify", listen_notify, 20},
     };
