@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -24,8 +25,10 @@ struct server {
     int out;          /* its stdout */
 };
 
-/* Start a built program with args, wait for "listening on HOST:PORT" (5 s). */
-static void server_start(struct server *s, const char *prog, const char *const *args)
+/* Start a built program with args, wait for "listening on HOST:PORT" (5 s).
+ * nofile > 0 limits its fds (RLIMIT_NOFILE). */
+static void server_start_limited(struct server *s, const char *prog, const char *const *args,
+                                 int nofile)
 {
     char path[256];
     test_build_path(prog, path, sizeof path);
@@ -40,6 +43,9 @@ static void server_start(struct server *s, const char *prog, const char *const *
     ck_assert_int_ge(s->pid, 0);
     if (s->pid == 0) {
         dup2(p[1], 1);
+        struct rlimit rl = {(rlim_t)nofile, (rlim_t)nofile};
+        if (nofile > 0)
+            setrlimit(RLIMIT_NOFILE, &rl);
         execv(path, argv);
         _exit(127);
     }
@@ -61,6 +67,11 @@ static void server_start(struct server *s, const char *prog, const char *const *
     ck_assert_msg(!strncmp(line, "listening on 127.0.0.1:", 23) && colon, "got \"%s\"", line);
     s->port = atoi(colon + 1);
     ck_assert_int_gt(s->port, 0);
+}
+
+static void server_start(struct server *s, const char *prog, const char *const *args)
+{
+    server_start_limited(s, prog, args, 0);
 }
 
 /* Send sig and wait (bounded) for the exit; returns the exit code or -signal. */
@@ -212,6 +223,36 @@ START_TEST(test_echo_poll_workers)
     python(echo_many_py, &s, "all good");
     python(echo_dribble_py, &s, "dribble ok");
     ck_assert_int_eq(server_stop(&s, SIGINT, 10), 0);
+}
+END_TEST
+
+/* loom-echo with 16 fds: accept runs out (EMFILE), pauses without spinning, and
+ * serves the waiting clients once others leave. */
+static const char echo_emfile_py[] =
+    "import socket, sys, time\n"
+    "port, pid = int(sys.argv[1]), int(sys.argv[2])\n"
+    "def cpu(): f = open('/proc/%d/stat' % pid).read().rsplit(')', 1)[1].split(); "
+    "return (int(f[11]) + int(f[12])) / 100\n"
+    "socks = [socket.create_connection(('127.0.0.1', port)) for _ in range(20)]\n"
+    "for s in socks: s.sendall(b'ping'); s.settimeout(0.3)\n"
+    "served, waiting = [], []\n"
+    "for s in socks:\n"
+    "    try: assert s.recv(10) == b'ping'; served.append(s)\n"
+    "    except socket.timeout: waiting.append(s)\n"
+    "assert served and waiting, (len(served), len(waiting))\n"
+    "c0 = cpu(); time.sleep(0.5); spent = cpu() - c0\n"
+    "assert spent < 0.2, 'spinning: %.2f s CPU' % spent\n"
+    "for s in served: s.close()\n"
+    "for s in waiting: s.settimeout(5); assert s.recv(10) == b'ping'; s.close()\n"
+    "print('served', len(served), 'then', len(waiting))\n";
+
+START_TEST(test_echo_emfile)
+{
+    struct server s;
+    const char *args[] = {"--port", "0", NULL};
+    server_start_limited(&s, "bin/loom-echo", args, 16);
+    python(echo_emfile_py, &s, "then");
+    ck_assert_int_eq(server_stop(&s, SIGTERM, 10), 0);
 }
 END_TEST
 
@@ -406,6 +447,7 @@ int main(void)
         {"echo", test_echo},
         {"echo_poll_workers", test_echo_poll_workers},
         {"echo_graceful", test_echo_graceful},
+        {"echo_emfile", test_echo_emfile},
         {"chat", test_chat},
         {"chat_tui", test_chat_tui},
         {"help", test_help},
