@@ -42,17 +42,26 @@ static void kqueue_destroy(void *state)
     free(s);
 }
 
-static int change(struct kqueue_state *s, int fd, unsigned old, unsigned mask)
+/* One filter per kevent() call: with no event list, kevent() stops at the first
+ * failing change, so a batched delete of an absent READ filter would leave the
+ * WRITE filter registered. */
+static int change_one(struct kqueue_state *s, int fd, short filter, int on)
 {
-    struct kevent ch[2];
-    int n = 0;
-    if ((mask ^ old) & LOOM_READABLE)
-        EV_SET(&ch[n++], fd, EVFILT_READ, (mask & LOOM_READABLE) ? EV_ADD : EV_DELETE, 0, 0, 0);
-    if ((mask ^ old) & LOOM_WRITABLE)
-        EV_SET(&ch[n++], fd, EVFILT_WRITE, (mask & LOOM_WRITABLE) ? EV_ADD : EV_DELETE, 0, 0, 0);
-    if (n && kevent(s->kq, ch, n, NULL, 0, NULL) < 0 && errno != ENOENT)
+    struct kevent ch;
+    EV_SET(&ch, fd, filter, on ? EV_ADD : EV_DELETE, 0, 0, 0);
+    if (kevent(s->kq, &ch, 1, NULL, 0, NULL) < 0 && errno != ENOENT)
         return -errno;
     return 0;
+}
+
+static int change(struct kqueue_state *s, int fd, unsigned old, unsigned mask)
+{
+    int rc_read = 0, rc_write = 0;
+    if ((mask ^ old) & LOOM_READABLE)
+        rc_read = change_one(s, fd, EVFILT_READ, (mask & LOOM_READABLE) != 0);
+    if ((mask ^ old) & LOOM_WRITABLE)
+        rc_write = change_one(s, fd, EVFILT_WRITE, (mask & LOOM_WRITABLE) != 0);
+    return rc_read < 0 ? rc_read : rc_write;
 }
 
 static int kqueue_add(void *state, int fd, unsigned mask) { return change(state, fd, 0, mask); }

@@ -1033,6 +1033,18 @@ START_TEST(test_stack_guard_kind)
 }
 END_TEST
 
+/* The build's switch: assembly by default on x86-64 and aarch64, ucontext on request. */
+START_TEST(test_switch_kind)
+{
+#if defined(LOOM_SWITCH_UCONTEXT)
+    ck_assert_str_eq(loom__ctx_kind(), "ucontext");
+#else
+    ck_assert_str_eq(loom__ctx_kind(), "asm");
+#endif
+    ck_assert_int_eq(run_main(spawn_join_main, NULL), 1);
+}
+END_TEST
+
 START_TEST(test_spawn_enomem)
 {
     struct loom_loop *loop = test_loop_new();
@@ -1110,6 +1122,7 @@ int main(void)
     tc = test_tcase(s, "stack", 20);
     tcase_add_test_raise_signal(tc, test_stack_overflow_guard, SIGSEGV);
     tcase_add_test(tc, test_stack_reuse);
+    tcase_add_test(tc, test_switch_kind);
     tcase_add_test(tc, test_stack_guard_kind);
     tcase_add_test(tc, test_spawn_enomem);
     return test_main(s);
