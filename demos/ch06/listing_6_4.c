@@ -18,7 +18,9 @@ static const char usage[] =
 
 static int count(const void *in, size_t len, struct loom_bytes *out, void *state)
 {
-    long count_to = strtol(in, NULL, 10);
+    char text[32]; /* the input is bytes, not a C string */
+    snprintf(text, sizeof(text), "%.*s", (int)len, (const char *)in);
+    long count_to = strtol(text, NULL, 10);
     double start = demo_now();
     long counter = demo_count_to(count_to);
     printf("Finished counting to %ld in %.4f s\n", count_to, demo_now() - start);
