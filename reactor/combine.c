@@ -267,17 +267,22 @@ void loom_as_completed_close(struct loom_as_completed *it)
 
 /* --- TaskGroup --- */
 
+static void group_cancel_children(struct loom_taskgroup *g)
+{
+    struct loom_list *it;
+    loom_list_foreach(it, &g->_children)
+    {
+        loom_task_cancel(loom_list_entry(it, struct loom_task, group_node));
+    }
+}
+
 static void group_child_done(struct loom_future *f, void *arg)
 {
     struct loom_taskgroup *g = arg;
     g->_running--;
     if (is_failure(f->result) && !g->_error) {
         g->_error = (int)f->result;
-        struct loom_list *it;
-        loom_list_foreach(it, &g->_children)
-        {
-            loom_task_cancel(loom_list_entry(it, struct loom_task, group_node));
-        }
+        group_cancel_children(g);
         if (!g->_joining)
             loom_task_cancel(g->_parent); /* the owner is still in the body: stop it too */
     }
@@ -293,6 +298,7 @@ int loom_taskgroup_init(struct loom_taskgroup *g)
     memset(g, 0, sizeof(*g));
     g->_loop = self->loop;
     g->_parent = self;
+    g->_owner_cancels = self->cancels;
     loom_list_init(&g->_children);
     return 0;
 }
@@ -321,15 +327,14 @@ int loom_taskgroup_join(struct loom_taskgroup *g)
     if (self != g->_parent)
         return -EPERM;
     g->_joining = true;
-    bool cancelled = false;
+    /* Owner cancelled from outside while in the body: cancel the children. */
+    bool cancelled = self->cancels != g->_owner_cancels && !g->_error;
+    if (cancelled)
+        group_cancel_children(g);
     while (g->_running > 0) {
         if (loom__task_park(self, -1) == -ECANCELED && !cancelled) {
             cancelled = true;
-            struct loom_list *it;
-            loom_list_foreach(it, &g->_children)
-            {
-                loom_task_cancel(loom_list_entry(it, struct loom_task, group_node));
-            }
+            group_cancel_children(g);
         }
     }
     g->_closed = true;

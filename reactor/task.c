@@ -159,6 +159,7 @@ int loom_task_spawn(struct loom_loop *loop, loom_task_fn fn, void *arg,
     t->state = LOOM__TASK_READY;
     t->wake_code = 0;
     t->cancel_pending = t->joined = false;
+    t->cancels = 0;
     t->refs = out ? 2 : 1;
     t->id = ++loop->next_task_id;
     t->group = NULL;
@@ -302,6 +303,7 @@ bool loom_task_cancel(struct loom_task *t)
 {
     if (t->state == LOOM__TASK_DONE)
         return false;
+    t->cancels++;
     if (t->state == LOOM__TASK_PARKED)
         loom__task_wake(t, -ECANCELED);
     else

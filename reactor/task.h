@@ -153,6 +153,7 @@ struct loom_taskgroup {
     struct loom_list _children; /* tasks, through their group link */
     size_t _running;
     int _error;                 /* first failure */
+    unsigned _owner_cancels;    /* the owner's cancellation count at init */
     bool _joining, _closed;
 };
 
@@ -163,8 +164,9 @@ int loom_taskgroup_init(struct loom_taskgroup *g);
  * group's error once it failed. */
 int loom_taskgroup_spawn(struct loom_taskgroup *g, loom_task_fn fn, void *arg, const char *name);
 /* Wait for every child, release them, and return the first failure or 0. If
- * the owner is cancelled while joining, the children are cancelled and waited
- * for, and -ECANCELED returned. Suspends. */
+ * the owner is cancelled while joining, or was cancelled from outside since
+ * init (its body got -ECANCELED), the children are cancelled and waited for,
+ * and -ECANCELED returned. Suspends. */
 int loom_taskgroup_join(struct loom_taskgroup *g);
 
 /* --- context variables (contextvars) --- */

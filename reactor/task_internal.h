@@ -40,6 +40,7 @@ struct loom_task {
     int wake_code;              /* what park() returns */
     bool cancel_pending;        /* deliver -ECANCELED at the next suspension */
     bool joined;                /* someone collected the result (debug report) */
+    unsigned cancels;           /* cancellation requests so far (TaskGroup) */
     int refs;                   /* the loop's while unfinished, plus handles */
     uint64_t id;
     struct loom_timer timer;    /* park deadline */

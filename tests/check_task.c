@@ -603,9 +603,36 @@ static intptr_t group_main(void *arg)
     return 0;
 }
 
+/* The owner is cancelled from outside while in the body: leaving the group
+ * cancels the children (asyncio's __aexit__ with CancelledError). */
+static intptr_t group_owner(void *arg)
+{
+    struct loom_taskgroup g;
+    ck_assert_int_eq(loom_taskgroup_init(&g), 0);
+    ck_assert_int_eq(loom_taskgroup_spawn(&g, group_child, (void *)10000, "a"), 0);
+    ck_assert_int_eq(loom_taskgroup_spawn(&g, group_child, (void *)10000, "b"), 0);
+    int body = loom_sleep(LOOM_SEC(10));
+    double t0 = test_now();
+    int rc = loom_taskgroup_join(&g);
+    ck_assert(test_now() - t0 < 5);
+    return body == -ECANCELED ? rc : -EPROTO;
+}
+
+static intptr_t group_owner_cancelled_main(void *arg)
+{
+    group_cancelled = 0;
+    struct loom_task *owner = loom_spawn(group_owner, NULL, "owner");
+    ck_assert_int_eq(loom_sleep(LOOM_MS(5)), 0);
+    loom_task_cancel(owner);
+    ck_assert_int_eq(loom_task_join(owner), -ECANCELED);
+    ck_assert_int_eq(group_cancelled, 2);
+    return 0;
+}
+
 START_TEST(test_taskgroup)
 {
     ck_assert_int_eq(run_main(group_main, NULL), 0);
+    ck_assert_int_eq(run_main(group_owner_cancelled_main, NULL), 0);
     struct loom_taskgroup g;
     ck_assert_int_eq(loom_taskgroup_init(&g), -EPERM);
 }
