@@ -328,6 +328,12 @@ const char *loom_pg_colname(const struct loom_pg_result *r, int col)
     return n ? n : "";
 }
 
+bool loom_pg_has_rows(const struct loom_pg_result *r)
+{
+    ExecStatusType st = r->_res ? PQresultStatus(r->_res) : PGRES_EMPTY_QUERY;
+    return st == PGRES_TUPLES_OK || st == PGRES_SINGLE_TUPLE;
+}
+
 const char *loom_pg_status(const struct loom_pg_result *r)
 {
     return r->_res ? PQcmdStatus(r->_res) : "";

@@ -206,6 +206,8 @@ int loom_pg_ncols(const struct loom_pg_result *r);
 /* Column index by name, or -1. */
 int loom_pg_col(const struct loom_pg_result *r, const char *name);
 const char *loom_pg_colname(const struct loom_pg_result *r, int col);
+/* Whether the result is a row set (SELECT, RETURNING, FETCH, SHOW), even an empty one. */
+bool loom_pg_has_rows(const struct loom_pg_result *r);
 /* The command status tag ("INSERT 0 1", "CREATE TABLE"). */
 const char *loom_pg_status(const struct loom_pg_result *r);
 bool loom_pg_isnull(const struct loom_pg_result *r, int row, int col);
