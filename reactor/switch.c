@@ -44,16 +44,24 @@ void loom__ctx_make(struct loom__ctx *ctx, void *stack_lo, size_t size, void (*e
 {
     uintptr_t top = ((uintptr_t)stack_lo + size) & ~(uintptr_t)15;
 #if defined(__x86_64__)
-    /* See switch_x86_64.S for the layout; slots are 8 bytes. */
+    /* See switch_x86_64.S for the layout; slots are 8 bytes. The FP control
+     * state is the creator's, as a new thread inherits it (and makecontext). */
+    uint32_t mxcsr;
+    uint16_t cw;
+    __asm__ volatile("stmxcsr %0" : "=m"(mxcsr));
+    __asm__ volatile("fnstcw %0" : "=m"(cw));
     uint64_t *f = (uint64_t *)(top - 64);
     memset(f, 0, 64);
-    f[0] = 0x1F80 | ((uint64_t)0x037F << 32); /* default MXCSR, x87 CW */
+    f[0] = mxcsr | ((uint64_t)cw << 32);
     f[3] = (uint64_t)(uintptr_t)entry;        /* r13 */
     f[4] = (uint64_t)(uintptr_t)arg;          /* r12 */
     f[7] = (uint64_t)(uintptr_t)loom__switch_trampoline;
 #elif defined(__aarch64__)
+    uint64_t fpcr;
+    __asm__ volatile("mrs %0, fpcr" : "=r"(fpcr)); /* the creator's, as above */
     uint64_t *f = (uint64_t *)(top - 176);
     memset(f, 0, 176);
+    f[20] = fpcr;
     f[0] = (uint64_t)(uintptr_t)arg;   /* x19 */
     f[1] = (uint64_t)(uintptr_t)entry; /* x20 */
     f[11] = (uint64_t)(uintptr_t)loom__switch_trampoline; /* x30 */

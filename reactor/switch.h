@@ -8,7 +8,9 @@
  *    and swapcontext, which also save the signal mask (one syscall a switch).
  *
  * The asm path builds a new context's first frame itself, which is what
- * makecontext does minus the signal-mask bookkeeping. */
+ * makecontext does minus the signal-mask bookkeeping. Either way a new task
+ * starts with the FP control state (rounding mode, exception masks) of the
+ * code that spawned it, as a new thread does; afterwards each task keeps its own. */
 #ifndef LOOM_REACTOR_SWITCH_H
 #define LOOM_REACTOR_SWITCH_H
 

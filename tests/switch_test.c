@@ -3,8 +3,9 @@
  *
  * Checks that tasks switch many times, that values the compiler keeps in
  * callee-saved integer and FP registers survive a switch, that each task keeps
- * its own FP control state (rounding mode), that task stacks are aligned as
- * the ABI requires, and that the scheduler's own state is untouched. Prints
+ * its own FP control state (rounding mode, inherited from its spawner), that
+ * task stacks are aligned as the ABI requires, and that the scheduler's own
+ * state is untouched. Prints
  * "N passed, M failed" and exits non-zero on a failure. */
 #include <fenv.h>
 #include <stdint.h>
@@ -107,6 +108,17 @@ static intptr_t default_rounding_task(void *arg)
     return 0;
 }
 
+/* A new task starts with its spawner's FP control state, as a thread does. */
+static intptr_t report_rounding(void *arg) { return fegetround(); }
+
+static intptr_t spawn_with_rounding(void *arg)
+{
+    fesetround((int)(intptr_t)arg);
+    intptr_t child = loom_task_join(loom_spawn(report_rounding, NULL, NULL));
+    fesetround(FE_TONEAREST);
+    return child;
+}
+
 /* --- stack alignment, varargs with doubles, deep frames --- */
 
 __attribute__((noinline)) static int deep(int n)
@@ -135,6 +147,8 @@ static intptr_t alignment_task(void *arg)
 
 static intptr_t main_task(void *arg)
 {
+    check(fegetround() == FE_TOWARDZERO, "the main task inherits the caller's rounding mode");
+    fesetround(FE_TONEAREST);
     struct loom_task *t[NPING];
     for (int i = 0; i < NPING; i++)
         t[i] = loom_spawn(ping, (void *)(intptr_t)i, NULL);
@@ -160,6 +174,9 @@ static intptr_t main_task(void *arg)
     check(loom_gather(fp, 3, NULL, 0) == 0, "rounding tasks finish");
     check(round_errors == 0, "each task keeps its own rounding mode");
     check(fegetround() == before, "the caller's rounding mode is untouched");
+    check(loom_task_join(loom_spawn(spawn_with_rounding, (void *)(intptr_t)FE_UPWARD, NULL)) ==
+              FE_UPWARD,
+          "a new task inherits its spawner's rounding mode");
 
     check(loom_task_join(loom_spawn(alignment_task, NULL, NULL)) == 1,
           "task stacks are 16-byte aligned; FP varargs and deep frames work");
