@@ -17,6 +17,17 @@
 #include <termios.h>
 #include <unistd.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+#ifndef UNDER_ASAN
+#define UNDER_ASAN 0
+#endif
+
 /* --- running a server --- */
 
 struct server {
@@ -106,20 +117,6 @@ static void python(const char *script, struct server *s, const char *expect)
     ck_assert_msg(rc == 0, "python exit %d:\n%s", rc, out);
     ck_assert_contains(out, expect);
     free(out);
-}
-
-static long server_rss_kib(pid_t pid)
-{
-    char path[64], line[128];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    long v = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %ld", &v) == 1)
-            break;
-    if (f)
-        fclose(f);
-    return v;
 }
 
 /* --- loom-echo --- */
@@ -304,6 +301,9 @@ static const char chat_slow_py[] =
     "    if rcvbuf: s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)\n"
     "    s.connect(('127.0.0.1', port)); f = s.makefile('rb')\n"
     "    s.sendall(b'CONNECT ' + name.encode() + b'\\n'); return s, f\n"
+    "def rss(): return int([l.split()[1] for l in open('/proc/%d/status' % pid)\n"
+    "                       if l.startswith('VmRSS')][0])\n"
+    "rss0 = rss()\n"
     "slow, _ = join('slow', 4096)  # never reads\n"
     "a, af = join('talker')\n"
     "msg = b'z' * 900 + b'\\n'\n"
@@ -315,18 +315,20 @@ static const char chat_slow_py[] =
     "        if l.startswith(b'talker: '): break\n"
     "        if l == b'slow has left the chat\\n': seen_left = True\n"
     "assert seen_left, 'slow reader was not dropped'\n"
-    "rss = int([l.split()[1] for l in open('/proc/%d/status' % pid) if l.startswith('VmRSS')][0])\n"
-    "assert rss < 40000, rss\n"
-    "print('room kept moving', round(time.time() - t, 2), 's; server rss', rss, 'KiB')\n";
+    "grew = rss() - rss0\n"
+    "import os  # ASan keeps freed memory in quarantine: RSS says nothing there\n"
+    "assert grew < 8000 or os.environ.get('LOOM_ASAN'), grew  # 2.7 MB went through\n"
+    "print('room kept moving', round(time.time() - t, 2), 's; server RSS grew', grew, 'KiB')\n";
 
 START_TEST(test_chat)
 {
     struct server s;
     const char *args[] = {"--port", "0", "--idle-timeout", "0.5", NULL};
     server_start(&s, "bin/loom-chat", args);
+    if (UNDER_ASAN)
+        setenv("LOOM_ASAN", "1", 1);
     python(chat_py, &s, "chat ok");
     python(chat_slow_py, &s, "room kept moving");
-    ck_assert_int_lt(server_rss_kib(s.pid), 40000);
     /* The client with a pipe: joins, sends, half-closes, prints until the server closes. */
     char port[16], client[256];
     snprintf(port, sizeof port, "%d", s.port);
