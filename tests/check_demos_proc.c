@@ -6,6 +6,7 @@
  * generated ngram file. Run once (tests/run-suites runs check_demos_* on the
  * first backend only). */
 #include "harness/harness.h"
+#include "harness/pg.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -274,6 +275,19 @@ START_TEST(test_6_10_to_6_13)
 }
 END_TEST
 
+/* 6.15 against the throwaway cluster (the `products` database of chapter 5). */
+START_TEST(test_6_15)
+{
+    double t;
+    int st;
+    char *out = run_with("demos/ch06/listing_6_15", NULL, &st, &t, "--processes", "3",
+                         "--queries", "500", NULL);
+    ck_assert_msg(st == 0, "6.15 exited %d:\n%s", st, out);
+    IN_ORDER(out, "Products selected from database: 1500.", "Time: ");
+    free(out);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("demos_proc");
@@ -289,5 +303,13 @@ int main(void)
     tcase_add_test(tc, test_6_6);
     tcase_add_test(tc, test_6_7_to_6_9);
     tcase_add_test(tc, test_6_10_to_6_13);
-    return test_main(s);
+    if (test_pg_start() == 0) {
+        tc = test_tcase(s, "chapter6_pg", 60);
+        tcase_add_test(tc, test_6_15);
+    } else {
+        fprintf(stderr, "check_demos_proc: no PostgreSQL, listing 6.15 not tested\n");
+    }
+    int rc = test_main(s);
+    test_pg_stop();
+    return rc;
 }
