@@ -695,6 +695,120 @@ START_TEST(test_8_14)
 }
 END_TEST
 
+/* --- the TTY path, under tmux (a private server per test) --- */
+
+static char *sh(const char *cmd)
+{
+    char *argv[] = {"/bin/sh", "-c", (char *)cmd, NULL};
+    char *out = NULL;
+    test_run(argv, NULL, 20, &out, NULL);
+    return out;
+}
+
+static bool have_tmux(void)
+{
+    char *out = sh("command -v tmux >/dev/null && echo yes");
+    bool yes = strstr(out, "yes") != NULL;
+    free(out);
+    return yes;
+}
+
+/* tmux on its own socket; cmd is a tmux subcommand. */
+static char *tmux(const char *fmt, ...)
+{
+    char sub[1024], cmd[1200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(sub, sizeof sub, fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof cmd, "tmux -L loomnet%d %s", (int)getpid(), sub);
+    return sh(cmd);
+}
+
+/* Capture the pane until it contains needle (<= 10 s); returns the capture. */
+static char *pane_wait(const char *needle)
+{
+    double deadline = test_now() + 10;
+    for (;;) {
+        char *pane = tmux("capture-pane -p -t demo");
+        if (strstr(pane, needle) || test_now() > deadline)
+            return pane;
+        free(pane);
+        usleep(50000);
+    }
+}
+
+/* Start rel (with args) in a 80x10 tmux session; after it exits the pane shows
+ * EXIT=<status> and whether the terminal is back in canonical mode. */
+static void tmux_start(const char *rel, const char *args)
+{
+    char path[512];
+    test_build_path(rel, path, sizeof path);
+    free(tmux("new-session -d -s demo -x 80 -y 10 '%s %s; echo EXIT=$?; "
+              "stty -a | grep -o -- \"[-]*icanon\"; sleep 30'", path, args));
+}
+
+static void tmux_finish(void)
+{
+    char *pane = pane_wait("icanon");
+    free(tmux("kill-server"));
+    ck_assert_contains(pane, "EXIT=0");
+    ck_assert_msg(!strstr(pane, "-icanon"), "terminal left in cbreak mode:\n%s", pane);
+    free(pane);
+}
+
+/* The line editor on a real terminal: cbreak mode, our own echo, backspace. */
+START_TEST(test_8_8_tty)
+{
+    if (!have_tmux())
+        return;
+    tmux_start("demos/ch08/listing_8_8", "");
+    free(pane_wait(">"));
+    free(tmux("send-keys -t demo abc BSpace d"));
+    char *pane = pane_wait("> abd");
+    ck_assert_msg(strstr(pane, "> abd") && !strstr(pane, "abc"), "echo is wrong:\n%s", pane);
+    free(pane);
+    free(tmux("send-keys -t demo Enter quit Enter"));
+    pane = pane_wait("Bye.");
+    IN_ORDER(pane, "You entered: abd", "You entered: quit", "Bye.");
+    free(pane);
+    tmux_finish();
+}
+END_TEST
+
+/* The chat client on a real terminal: messages at the top, input on the bottom row. */
+START_TEST(test_8_14_tty)
+{
+    if (!have_tmux())
+        return;
+    struct proc srv;
+    proc_start(&srv, "demos/ch08/listing_8_13", "--port", "0", NULL);
+    char args[32];
+    snprintf(args, sizeof args, "--port %d", proc_port(&srv));
+    tmux_start("demos/ch08/listing_8_14", args);
+    free(pane_wait("Enter username:"));
+    free(tmux("send-keys -t demo alice Enter"));
+    free(pane_wait("alice connected!"));
+    free(tmux("send-keys -t demo hello Enter"));
+    free(pane_wait("alice: hello"));
+    free(tmux("send-keys -t demo 'half a lin'"));
+    char *pane = pane_wait("half a lin");
+    /* rows 1-3: the messages; row 10 (the last line): what is being typed */
+    IN_ORDER(pane, "Welcome! Users connected: 1!\nalice connected!\nalice: hello\n");
+    int row = 1;
+    for (const char *q = pane; q < strstr(pane, "half a lin"); q++)
+        row += *q == '\n';
+    ck_assert_msg(strncmp(pane, "Welcome!", 8) == 0 && row == 10, "layout (input on row %d):\n%s",
+                  row, pane);
+    free(pane);
+    kill(srv.pid, SIGTERM);
+    free(pane_wait("Server closed connection."));
+    ck_assert_int_eq(proc_wait(&srv, 10), 0);
+    proc_free(&srv);
+    tmux_finish();
+}
+END_TEST
+
 /* --- every demo answers --help --- */
 
 static const char *const all_demos[] = {
@@ -747,6 +861,9 @@ int main(void)
     tcase_add_test(ch8, test_8_13);
     tcase_add_test(ch8, test_8_13_idle);
     tcase_add_test(ch8, test_8_14);
+    TCase *tty = test_tcase(s, "tty", 30);
+    tcase_add_test(tty, test_8_8_tty);
+    tcase_add_test(tty, test_8_14_tty);
     TCase *help = test_tcase(s, "help", 30);
     tcase_add_loop_test(help, test_help, 0, sizeof all_demos / sizeof all_demos[0]);
     return test_main(s);
