@@ -55,8 +55,7 @@ static intptr_t run_main(loom_task_fn fn, void *arg)
     struct loom_task *t;
     ck_assert_int_eq(loom_task_spawn(loop, fn, arg, NULL, &t), 0);
     intptr_t r = loom_loop_run_until_complete(loop, t);
-    while (loom_loop_run(loop, LOOM_RUN_NOWAIT) > 0 && zombie_children() < 0)
-        ;
+    loom_loop_run(loop, LOOM_RUN_DEFAULT); /* what finishes in the background (pool drivers) */
     test_loop_free(loop);
     return r;
 }
@@ -563,6 +562,87 @@ START_TEST(test_pool_worker_killed)
 }
 END_TEST
 
+static int nap(const void *in, size_t len, struct loom_bytes *out, void *state)
+{
+    usleep(300 * 1000);
+    return 0;
+}
+
+static intptr_t inner_main(void *arg)
+{
+    int rc = loom_sleep(LOOM_MS(20));
+    return rc < 0 ? rc : 42;
+}
+
+/* A job that runs an event loop of its own inside the worker (listing 6.15). */
+static int own_loop(const void *in, size_t len, struct loom_bytes *out, void *state)
+{
+    intptr_t r = loom_run(inner_main, NULL);
+    if (r < 0)
+        return (int)r;
+    out->data = malloc(1);
+    if (!out->data)
+        return -ENOMEM;
+    *(char *)out->data = (char)r;
+    out->len = 1;
+    return 0;
+}
+
+static intptr_t pool_more_main(void *arg)
+{
+    struct loom_pool_options o = {.workers = 4};
+    struct loom_pool *pool;
+    ck_assert_int_eq(loom_pool_new(&o, &pool), 0);
+    /* four 0.3 s jobs on four workers overlap */
+    struct loom_pool_job *jobs[4];
+    double t0 = test_now();
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(loom_pool_submit(pool, nap, NULL, 0, &jobs[i]), 0);
+    pid_t seen[4];
+    for (int i = 0; i < 4; i++) {
+        ck_assert_int_eq(loom_pool_job_wait(jobs[i], LOOM_SEC(10)), 0);
+        seen[i] = loom_pool_job_worker(jobs[i]);
+        loom_pool_job_free(jobs[i]);
+    }
+    double t = test_now() - t0;
+    ck_assert_msg(t < 1.0, "4 x 0.3 s jobs on 4 workers took %.3f s", t);
+    for (int i = 0; i < 4; i++)
+        for (int j = i + 1; j < 4; j++)
+            ck_assert_int_ne(seen[i], seen[j]);
+    /* a worker may run its own loop */
+    struct loom_bytes r = {0};
+    ck_assert_int_eq(loom_pool_apply(pool, own_loop, NULL, 0, &r, LOOM_SEC(10)), 0);
+    ck_assert_uint_eq(r.len, 1);
+    ck_assert_int_eq(*(char *)r.data, 42);
+    free(r.data);
+    /* a bounded wait times out and the job goes on; freeing it while it runs is fine */
+    struct loom_pool_job *job;
+    ck_assert_int_eq(loom_pool_submit(pool, nap, NULL, 0, &job), 0);
+    ck_assert_int_eq(loom_pool_job_wait(job, LOOM_MS(10)), -ETIMEDOUT);
+    ck_assert(!loom_pool_job_done(job));
+    loom_pool_job_free(job);
+    ck_assert_int_eq(loom_pool_shutdown(pool, false), 0);
+    ck_assert_int_eq(loom_pool_submit(pool, nap, NULL, 0, &job), -ESHUTDOWN);
+    loom_pool_free(pool);
+    /* freeing a pool without shutdown kills its workers; the loop reaps them */
+    ck_assert_int_eq(loom_pool_new(&o, &pool), 0);
+    ck_assert_int_eq(loom_pool_submit(pool, nap, NULL, 0, &job), 0);
+    loom_sleep(LOOM_MS(20));
+    loom_pool_free(pool);
+    ck_assert_int_eq(loom_pool_job_wait(job, LOOM_SEC(5)), -ECANCELED);
+    loom_pool_job_free(job);
+    return 0;
+}
+
+START_TEST(test_pool_parallel_and_lifecycle)
+{
+    test_fd_mark();
+    ck_assert_int_eq(run_main(pool_more_main, NULL), 0);
+    ck_assert_int_eq(zombie_children(), 0);
+    test_fd_check();
+}
+END_TEST
+
 /* --- shared memory --- */
 
 START_TEST(test_shared_counter_exact)
@@ -636,6 +716,7 @@ int main(void)
     tcase_add_test(tc, test_pool_basic);
     tcase_add_checked_fixture(tc, test_fixture_setup, test_fixture_teardown);
     tcase_add_test(tc, test_pool_worker_killed);
+    tcase_add_test(tc, test_pool_parallel_and_lifecycle);
     tc = test_tcase(s, "shared", 30);
     tcase_add_test(tc, test_shared_counter_exact);
     tcase_add_test(tc, test_shared_lock_owner_died);
