@@ -26,7 +26,10 @@
  * pointer, which is valid in the workers because they are forks of the same
  * binary image: pass only functions of this program (or of libraries loaded
  * before the pool started), never a pointer received from elsewhere.
- * Inputs and results are byte strings copied through a socketpair.
+ * Inputs and results are byte strings copied through a socketpair; a job's
+ * input is not NUL-terminated. Workers start with default signal handling
+ * and only fds 0-2 plus their socket; a job may run a loop of its own
+ * (loom_run) in the worker. Output a job prints is flushed after each job.
  *
  * Shared memory: anonymous MAP_SHARED regions created before fork (a pool's
  * initializer argument, or a plain fork()) are shared by parent and children;
@@ -160,7 +163,10 @@ int loom_pool_new(const struct loom_pool_options *opt, struct loom_pool **out);
  * and closed anyway). Suspends. Jobs stay readable until freed. */
 int loom_pool_shutdown(struct loom_pool *pool, bool cancel);
 
-/* Free a pool after loom_pool_shutdown (or kill and reap what is left). Never suspends. */
+/* Free the pool. After loom_pool_shutdown it is gone at once; without one,
+ * queued jobs fail with -ECANCELED and the per-worker tasks are cancelled:
+ * they kill and reap their workers (running jobs fail with -ECANCELED) on the
+ * next loop iterations, so keep the loop running. Never suspends. */
 void loom_pool_free(struct loom_pool *pool);
 
 /* Queue fn(in) (in is copied). *job is owned: loom_pool_job_free. Never
@@ -182,7 +188,8 @@ bool loom_pool_job_done(const struct loom_pool_job *job);
 pid_t loom_pool_job_worker(const struct loom_pool_job *job);
 /* For LOOM_ECHILD: the dead worker's returncode (-9 for SIGKILL). */
 int loom_pool_job_worker_status(const struct loom_pool_job *job);
-/* Forget a job; a pending one still runs, its result is dropped. */
+/* Forget a job: a queued one is dropped (never runs), a running one finishes
+ * and its result is discarded. */
 void loom_pool_job_free(struct loom_pool_job *job);
 
 /* submit + wait + take: the result into *out (owned). Suspends. */
