@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "demo.h"
@@ -19,11 +20,23 @@ static const char usage[] =
     "(default: one per CPU), reduces in the parent, prints the top words, the time and\n"
     "the speed-up over a 1-worker pool (skipped with --no-baseline).\n";
 
+/* A chunk travels as (offset, length) into the file: the workers are forks
+ * made after the file was mapped, so they read the same pages (no copy). */
+struct chunk {
+    size_t off, len;
+};
+
+static const struct ngram_file *input;
+
 static int map_frequencies(const void *in, size_t len, struct loom_bytes *out, void *state)
 {
+    struct chunk c;
+    if (len != sizeof(c))
+        return -EINVAL;
+    memcpy(&c, in, sizeof(c));
     struct freq f;
     freq_init(&f);
-    int rc = freq_ngram(&f, in, len);
+    int rc = freq_ngram(&f, input->data + c.off, c.len);
     char *text = NULL;
     if (rc == 0 && (rc = freq_dump(&f, &text, &out->len)) == 0)
         out->data = text;
@@ -43,8 +56,10 @@ static double map_reduce(const struct ngram_file *in, unsigned workers, struct f
     struct loom_pool_options opt = {.workers = workers};
     struct loom_pool *pool;
     DEMO_CHECK(loom_pool_new(&opt, &pool));
-    for (size_t i = 0; i < n; i++)
-        DEMO_CHECK(loom_pool_submit(pool, map_frequencies, start[i], length[i], &jobs[i]));
+    for (size_t i = 0; i < n; i++) {
+        struct chunk c = {(size_t)(start[i] - in->data), length[i]};
+        DEMO_CHECK(loom_pool_submit(pool, map_frequencies, &c, sizeof(c), &jobs[i]));
+    }
     freq_init(result);
     for (size_t i = 0; i < n; i++) { /* reduce in the parent, in order */
         DEMO_CHECK(loom_pool_job_wait(jobs[i], -1));
@@ -68,6 +83,7 @@ static intptr_t amain(void *arg)
 {
     struct ngram_file in;
     DEMO_CHECK(ngram_open(&in));
+    input = &in;
     long cpus = demo_arg_long("--workers", sysconf(_SC_NPROCESSORS_ONLN));
     struct freq f;
     double base = 0;
