@@ -14,7 +14,6 @@
 #include "net/stream_internal.h"
 #include "reactor/task_internal.h"
 
-#define DEFAULT_STACK (32 * 1024)
 #define DEFAULT_GRACE LOOM_SEC(5)
 
 struct conn {
@@ -126,8 +125,6 @@ int loom_server_start(struct loom_loop *loop, const struct loom_server_options *
         return -ENOMEM;
     srv->loop = loop;
     srv->opt = *opt;
-    if (!srv->opt.stack_size)
-        srv->opt.stack_size = DEFAULT_STACK;
     if (!srv->opt.grace_ns)
         srv->opt.grace_ns = DEFAULT_GRACE;
     srv->handler = handler;

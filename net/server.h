@@ -2,8 +2,11 @@
  * connection tracking, a connection limit, idle timeouts, graceful shutdown,
  * and multi-core serving (N loops in N threads on one SO_REUSEPORT port).
  *
- * Each accepted connection runs handler(stream, arg) in a task of its own
- * (with a small stack: 32 KiB by default, committed only as it is touched).
+ * Each accepted connection runs handler(stream, arg) in a task of its own. Its
+ * stack is committed only as it is touched, so an idle connection costs a page
+ * or two of stack plus ~0.5 KiB; stacks of the loop's default size are cached
+ * and reused, so programs serving many short connections should size the
+ * loop's default (loom_loop_options.stack_size) rather than stack_size here.
  * When the handler returns, the server closes the stream (loom_stream_close:
  * one last non-blocking attempt to send what is buffered; flush first to be
  * sure). Handlers must propagate -ECANCELED.
@@ -48,7 +51,8 @@ struct loom_server_options {
     int64_t idle_timeout_ns;   /* 0: none; else every connection stream's default read
                                   timeout: a read waiting longer gets -ETIMEDOUT */
     int64_t grace_ns;          /* shutdown: time handlers get before cancel; 0: 5 s */
-    size_t stack_size;         /* per-connection task stack; 0: 32 KiB */
+    size_t stack_size;         /* per-connection task stack; 0: the loop's default (cached,
+                                  so cheaper than any other size, which is mapped per task) */
     bool handle_signals;       /* serve_forever shuts down on SIGINT/SIGTERM */
     /* Called with the handler's arg once the listener accepts, e.g. to print
      * "listening on ..." (loom_server_name). With workers > 1: once, from the

@@ -164,7 +164,10 @@ int main(int argc, char **argv)
         .handle_signals = true,
         .on_listening = on_listening,
     };
-    struct loom_loop_options lo = {.backend = demo_arg_str("--backend", NULL)};
+    /* Connection tasks use the loop's default stack, which is cached for reuse:
+     * 64 KiB is plenty for a handler, and only the touched pages cost memory. */
+    struct loom_loop_options lo = {.backend = demo_arg_str("--backend", NULL),
+                                   .stack_size = 64 * 1024};
     int rc = loom_server_run(&opt, &lo, 1, client, NULL);
     if (rc < 0) {
         fprintf(stderr, "loom-chat: %s\n", loom_strerror(rc));

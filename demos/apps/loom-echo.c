@@ -59,7 +59,10 @@ int main(int argc, char **argv)
         .handle_signals = true,
         .on_listening = on_listening,
     };
-    struct loom_loop_options lo = {.backend = demo_arg_str("--backend", NULL)};
+    /* Connection tasks use the loop's default stack, which is cached for reuse:
+     * 64 KiB is plenty for a handler, and only the touched pages cost memory. */
+    struct loom_loop_options lo = {.backend = demo_arg_str("--backend", NULL),
+                                   .stack_size = 64 * 1024};
     long workers = demo_arg_long("--workers", 1);
     int rc = loom_server_run(&opt, &lo, workers > 0 ? (unsigned)workers : 1, echo, NULL);
     if (rc < 0) {
