@@ -16,6 +16,7 @@
 #include "reactor/loop.h"
 
 struct server {
+    struct loom_loop *loop;
     struct loom_io listener;
     struct loom_timer idle, deadline; /* select() timeout; --seconds */
     struct loom_signal sigint, sigterm;
@@ -29,7 +30,7 @@ static const char usage[] =
     "Listens on 127.0.0.1:8000 (--host ADDR, --port N; port 0 picks a free port). Once\n"
     "listening it prints \"listening on ADDR:PORT\" on stderr.\n"
     "Selector echo server on loom's I/O watchers; prints \"No events yet.\" after each\n"
-    "second without events. Runs S seconds (default: until SIGINT/SIGTERM), then prints\n"
+    "second (scaled) without events. Runs S seconds (default: until SIGINT/SIGTERM), then prints\n"
     "wall and CPU time: an idle selector uses ~0 CPU.\n";
 
 static void drop(struct loom_io *io)
@@ -45,7 +46,7 @@ static void drop(struct loom_io *io)
 static void on_client(struct loom_io *io, unsigned revents)
 {
     char buf[1024];
-    loom_timer_start(&S.idle, LOOM_SEC(1));
+    loom_timer_start(&S.idle, demo_sec(1));
     ssize_t n = recv(io->fd, buf, sizeof buf, 0);
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return; /* spurious wake-up: the watcher stays armed */
@@ -62,12 +63,12 @@ static void on_accept(struct loom_io *io, unsigned revents)
 {
     struct sockaddr_in peer;
     socklen_t len = sizeof peer;
-    loom_timer_start(&S.idle, LOOM_SEC(1));
+    loom_timer_start(&S.idle, demo_sec(1));
     int fd = accept4(io->fd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0)
         return; /* EAGAIN: another wake-up will come */
     struct loom_io *c = malloc(sizeof *c);
-    if (!c || S.nconns == 256 || loom_io_init(io->_loop, c, fd, on_client) < 0) {
+    if (!c || S.nconns == 256 || loom_io_init(S.loop, c, fd, on_client) < 0) {
         free(c);
         close(fd);
         return;
@@ -82,7 +83,7 @@ static void on_accept(struct loom_io *io, unsigned revents)
 static void on_idle(struct loom_timer *t)
 {
     puts("No events yet.");
-    loom_timer_start(t, LOOM_SEC(1));
+    loom_timer_start(t, demo_sec(1));
 }
 
 /* Unregister everything: with nothing left alive, loom_loop_run() returns. */
@@ -110,10 +111,11 @@ int main(int argc, char **argv)
     fprintf(stderr, "listening on %s:%d\n", host, port);
     struct loom_loop *loop;
     DEMO_CHECK(loom_loop_new(&loop, NULL));
+    S.loop = loop;
     loom_io_init(loop, &S.listener, fd, on_accept);
     loom_io_start(&S.listener, LOOM_READABLE); /* selector.register(server, EVENT_READ) */
     loom_timer_init(loop, &S.idle, on_idle);
-    loom_timer_start(&S.idle, LOOM_SEC(1));
+    loom_timer_start(&S.idle, demo_sec(1));
     loom_timer_init(loop, &S.deadline, on_deadline);
     if (seconds > 0)
         loom_timer_start(&S.deadline, LOOM_SEC(seconds));
