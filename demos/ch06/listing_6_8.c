@@ -1,8 +1,9 @@
 /* listing_6_8.c - MapReduce with a process pool (listing 6.8).
  *
  * The file is cut into chunks of 50,000 lines; each chunk is mapped to a word
- * count table in a pool worker (sent as bytes, returned as "word TAB count"
- * text), and the parent reduces by merging the tables. The same job is timed
+ * count table in a pool worker (the job names the chunk by offset and length
+ * in the mapped file, which the forked workers share; the table comes back
+ * as "word TAB count" text), and the parent reduces by merging the tables. The same job is timed
  * with a 1-worker pool first, to print the speed-up the extra cores give. */
 #include <errno.h>
 #include <stdio.h>
