@@ -265,17 +265,25 @@ START_TEST(test_stress)
 }
 END_TEST
 
+/* A TCase whose tests must leave the fd count unchanged. */
+static TCase *tcase_fd(Suite *s, const char *name, double timeout_s)
+{
+    TCase *tc = test_tcase(s, name, timeout_s);
+    tcase_add_checked_fixture(tc, test_fixture_setup, test_fixture_teardown);
+    return tc;
+}
+
 int main(void)
 {
     Suite *s = suite_create("executor");
-    TCase *tc = test_tcase(s, "results", 10);
+    TCase *tc = tcase_fd(s, "results", 10);
     tcase_add_test(tc, test_results);
     tcase_add_test(tc, test_default_executor_freed);
-    tc = test_tcase(s, "cancel", 10);
+    tc = tcase_fd(s, "cancel", 10);
     tcase_add_test(tc, test_cancel_jobs);
-    tc = test_tcase(s, "shutdown", 10);
+    tc = tcase_fd(s, "shutdown", 10);
     tcase_add_test(tc, test_shutdown);
-    tc = test_tcase(s, "stress", 60);
+    tc = tcase_fd(s, "stress", 60);
     tcase_add_test(tc, test_stress);
     return test_main(s);
 }

@@ -1107,46 +1107,54 @@ START_TEST(test_spawn_enomem)
 }
 END_TEST
 
+/* A TCase whose tests must leave the fd count unchanged. */
+static TCase *tcase_fd(Suite *s, const char *name, double timeout_s)
+{
+    TCase *tc = test_tcase(s, name, timeout_s);
+    tcase_add_checked_fixture(tc, test_fixture_setup, test_fixture_teardown);
+    return tc;
+}
+
 int main(void)
 {
     Suite *s = suite_create("task");
-    TCase *tc = test_tcase(s, "spawn_join", 10);
+    TCase *tc = tcase_fd(s, "spawn_join", 10);
     tcase_add_test(tc, test_spawn_join);
     tcase_add_test(tc, test_loom_run);
     tcase_add_test(tc, test_loom_run_cancels_leftovers_once);
-    tc = test_tcase(s, "sleep_yield", 10);
+    tc = tcase_fd(s, "sleep_yield", 10);
     tcase_add_test(tc, test_sleep_order);
     tcase_add_test(tc, test_yield_order);
-    tc = test_tcase(s, "cancel", 10);
+    tc = tcase_fd(s, "cancel", 10);
     tcase_add_test(tc, test_cancel_basic);
     tcase_add_test(tc, test_cancel_parked_in_combinators);
-    tc = test_tcase(s, "shield", 10);
+    tc = tcase_fd(s, "shield", 10);
     tcase_add_test(tc, test_shield);
-    tc = test_tcase(s, "wait_for", 10);
+    tc = tcase_fd(s, "wait_for", 10);
     tcase_add_test(tc, test_wait_for);
-    tc = test_tcase(s, "gather", 10);
+    tc = tcase_fd(s, "gather", 10);
     tcase_add_test(tc, test_gather);
-    tc = test_tcase(s, "wait", 10);
+    tc = tcase_fd(s, "wait", 10);
     tcase_add_test(tc, test_wait);
-    tc = test_tcase(s, "as_completed", 10);
+    tc = tcase_fd(s, "as_completed", 10);
     tcase_add_test(tc, test_as_completed);
-    tc = test_tcase(s, "taskgroup", 10);
+    tc = tcase_fd(s, "taskgroup", 10);
     tcase_add_test(tc, test_taskgroup);
-    tc = test_tcase(s, "ctxvar", 10);
+    tc = tcase_fd(s, "ctxvar", 10);
     tcase_add_test(tc, test_ctxvar);
-    tc = test_tcase(s, "future", 10);
+    tc = tcase_fd(s, "future", 10);
     tcase_add_test(tc, test_future_without_loop);
     tcase_add_test(tc, test_future_done_callbacks_scheduled);
     tcase_add_test(tc, test_future_await);
-    tc = test_tcase(s, "many", 40);
+    tc = tcase_fd(s, "many", 40);
     tcase_add_test(tc, test_many_tasks);
-    tc = test_tcase(s, "run_until_complete", 10);
+    tc = tcase_fd(s, "run_until_complete", 10);
     tcase_add_test(tc, test_deadlock);
-    tc = test_tcase(s, "debug", 10);
+    tc = tcase_fd(s, "debug", 10);
     tcase_add_test(tc, test_debug_slow_step);
     tcase_add_test(tc, test_debug_report_at_free);
     tcase_add_test(tc, test_dump_all);
-    tc = test_tcase(s, "stack", 20);
+    tc = tcase_fd(s, "stack", 20);
     tcase_add_test_raise_signal(tc, test_stack_overflow_guard, SIGSEGV);
     tcase_add_test(tc, test_stack_reuse);
     tcase_add_test(tc, test_switch_kind);
