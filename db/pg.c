@@ -260,6 +260,7 @@ int loom_pg_connect(struct loom_pg *c, const char *conninfo, int64_t timeout_ns)
     memset(c, 0, sizeof *c);
     c->_io.fd = -1;
     loom_list_init(&c->_pool_node);
+    loom_list_init(&c->_pipe);
     if (!loom__task_current())
         return -EPERM;
     c->_loop = loom_loop_current();

@@ -56,6 +56,9 @@ struct loom_pg {
     struct loom_pg_pool *_pool;    /* owning pool, or NULL */
     struct loom_list _pool_node;   /* on the pool's idle list */
     bool _reset_pending;           /* pool: a ROLLBACK was sent, its result not read */
+    struct loom_list _pipe;        /* pool query: requests in flight, oldest first */
+    int _pipe_len;
+    struct loom_task *_reader;     /* pool query: the task reading results, or NULL */
     char _sqlstate[6];
     char _msg[LOOM_PG_ERRMSG];
     char _detail[LOOM_PG_ERRMSG];
@@ -81,6 +84,13 @@ struct loom_pg_stream {
     struct loom_pg *_c;
     struct loom_pg_result _row;   /* the current row */
     bool _end;
+};
+
+/* An error kept apart from any connection (loom_pg_pool_query). */
+struct loom_pg_error {
+    char sqlstate[6];
+    char msg[LOOM_PG_ERRMSG];
+    char detail[LOOM_PG_ERRMSG];
 };
 
 /* A notification from LISTEN. Free with loom_pg_notify_clear(). */
@@ -253,6 +263,7 @@ struct loom_pg_pool {
     int _in_use;
     struct loom_list _idle;     /* struct loom_pg via _pool_node */
     struct loom_list _waiters;  /* acquirers waiting */
+    struct loom_list _shared;   /* connections pipelining loom_pg_pool_query()s */
     struct loom_task *_closer;  /* waiting in loom_pg_pool_close */
     bool _closing;
     char _errmsg[LOOM_PG_ERRMSG]; /* why the last connect failed */
@@ -267,6 +278,17 @@ int loom_pg_pool_open(struct loom_pg_pool *p, const struct loom_pg_pool_options 
  * 0 and *out, -ETIMEDOUT, -ECANCELED (nothing leaks), -ESHUTDOWN, or a
  * connect error. Suspends. */
 int loom_pg_pool_acquire(struct loom_pg_pool *p, struct loom_pg **out, int64_t timeout_ns);
+
+/* Run one statement on the pool without holding a connection: queries of
+ * many tasks are pipelined on the pool's connections (each with its own Sync,
+ * so one failing does not affect the others) and go through the statement
+ * cache. r (may be NULL) gets the rows, err (may be NULL) the error. Returns
+ * as loom_pg_query, or an acquire error. A cancelled caller gets -ECANCELED
+ * at once; its statement still runs and its result is dropped (no cancel
+ * request: the backend is shared). Use acquire for transactions. Suspends. */
+ssize_t loom_pg_pool_query(struct loom_pg_pool *p, struct loom_pg_result *r,
+                           struct loom_pg_error *err, const char *sql, int nparams,
+                           const char *const *params);
 
 /* Give c back. An open transaction is rolled back; a broken connection is
  * closed and replaced on demand. Never suspends. */

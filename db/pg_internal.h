@@ -40,6 +40,12 @@ int loom__pg_set_error(struct loom_pg *c, int code, const char *sqlstate, const 
 void loom__pg_drop(struct loom_pg *c);
 /* Free the prepared-statement cache (the server side goes with the session). */
 void loom__pg_stmts_free(struct loom_pg *c);
+/* The cached statement for sql, named; *prepare says it must be prepared
+ * first (it is counted as prepared already: forget it if that fails). NULL:
+ * run unnamed (cache full or no memory). */
+struct loom_pg_stmt *loom__pg_stmt_for(struct loom_pg *c, const char *sql, bool *prepare);
+const char *loom__pg_stmt_name(const struct loom_pg_stmt *s);
+void loom__pg_stmt_forget(struct loom_pg_stmt *s);
 /* Rows in a result as loom_pg_query reports them. */
 ssize_t loom__pg_rows(const PGresult *res);
 

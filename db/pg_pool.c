@@ -200,6 +200,7 @@ int loom_pg_pool_open(struct loom_pg_pool *p, const struct loom_pg_pool_options 
     memset(p, 0, sizeof *p);
     loom_list_init(&p->_idle);
     loom_list_init(&p->_waiters);
+    loom_list_init(&p->_shared);
     p->_max = opt->max_size > 0 ? opt->max_size : 10;
     p->_min = opt->min_size > 0 ? opt->min_size : 1;
     if (p->_min > p->_max)

@@ -84,6 +84,29 @@ static ssize_t stmt_add(struct loom_pg *c, struct loom_pg_stmt *s, const char *s
     return 0;
 }
 
+struct loom_pg_stmt *loom__pg_stmt_for(struct loom_pg *c, const char *sql, bool *prepare)
+{
+    uint32_t h = fnv1a(sql);
+    struct loom_pg_stmt *s = stmt_slot(c, sql, h);
+    *prepare = false;
+    if (!s || (!s->sql && c->_nstmts >= LOOM_PG_STMT_CACHE))
+        return NULL;
+    if (!s->sql) {
+        if (!(s->sql = strdup(sql)))
+            return NULL;
+        s->hash = h;
+        c->_nstmts++;
+    }
+    if (!s->name[0]) {
+        snprintf(s->name, sizeof s->name, "loom_s%u", c->_stmt_seq++);
+        *prepare = true;
+    }
+    return s;
+}
+
+const char *loom__pg_stmt_name(const struct loom_pg_stmt *s) { return s->name; }
+void loom__pg_stmt_forget(struct loom_pg_stmt *s) { s->name[0] = 0; }
+
 static ssize_t send_unnamed(struct loom_pg *c, struct loom_pg_result *r, const char *sql, int n,
                             const char *const *params)
 {

@@ -1,0 +1,288 @@
+/* pg_pipe.c - loom_pg_pool_query(): many tasks' statements pipelined on the
+ * pool's connections.
+ *
+ * A shared connection sits in libpq pipeline mode with a FIFO of requests.
+ * A caller sends its own commands at once ([Parse] Bind/Execute Sync) and
+ * queues a request. No task is dedicated to reading: the caller whose
+ * request is oldest reads results for everyone, hands each finished request
+ * to its owner (wake), and when its own is done passes the reading on to the
+ * owner of the next live request. A request whose owner was cancelled stays
+ * queued (its commands are on the wire) and its result is dropped on
+ * arrival. When the queue empties the connection leaves pipeline mode and
+ * goes back to the pool. Cost: one wake per query instead of a round trip
+ * per query per connection. */
+#include "db/pg_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reactor/task_internal.h"
+
+struct request {
+    struct loom_list node;
+    struct loom_task *owner;   /* NULL: abandoned (the reader frees it) */
+    struct loom_pg_stmt *stmt; /* forget it if our Parse fails */
+    PGresult *res;
+    ssize_t rc;
+    bool parse_pending;        /* a Parse result comes before the Execute one */
+    bool done;
+    struct loom_pg_error err;
+};
+
+static void req_error(struct request *q, const PGresult *res, const char *fallback)
+{
+    const char *st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *m = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    const char *d = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
+    snprintf(q->err.sqlstate, sizeof q->err.sqlstate, "%s", st ? st : "");
+    snprintf(q->err.msg, sizeof q->err.msg, "%s", m ? m : fallback);
+    snprintf(q->err.detail, sizeof q->err.detail, "%s", d ? d : "");
+}
+
+static void req_free(struct request *q)
+{
+    PQclear(q->res);
+    free(q);
+}
+
+static void complete(struct loom_pg *c, struct request *q)
+{
+    loom_list_remove(&q->node);
+    c->_pipe_len--;
+    q->done = true;
+    if (q->owner)
+        loom__task_wake(q->owner, 0);
+    else
+        req_free(q);
+}
+
+/* Route one result to the oldest request. */
+static void route(struct loom_pg *c, PGresult *res)
+{
+    struct request *q = loom_list_entry(c->_pipe.next, struct request, node);
+    ExecStatusType st = PQresultStatus(res);
+    if (st == PGRES_PIPELINE_SYNC) {
+        PQclear(res);
+        complete(c, q);
+        return;
+    }
+    if (q->parse_pending) {
+        q->parse_pending = false;
+        if (st == PGRES_FATAL_ERROR) {
+            loom__pg_stmt_forget(q->stmt);
+            req_error(q, res, "prepare failed");
+            q->rc = LOOM_EPG;
+        }
+        PQclear(res);
+        return;
+    }
+    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+        q->rc = loom__pg_rows(res);
+        PQclear(q->res);
+        q->res = res;
+        return;
+    }
+    if (st != PGRES_PIPELINE_ABORTED || q->rc == 0) {
+        req_error(q, res, "statement aborted");
+        q->rc = LOOM_EPG;
+    }
+    PQclear(res);
+}
+
+/* Leave shared mode and give the connection back (or drop it, when broken). */
+static void give_back(struct loom_pg_pool *p, struct loom_pg *c)
+{
+    loom_list_remove(&c->_pool_node);
+    c->_busy = false;
+    c->_reader = NULL;
+    if (c->_pg && PQexitPipelineMode(c->_pg) != 1)
+        loom__pg_drop(c);
+    loom_pg_pool_release(p, c);
+}
+
+/* The connection failed: every request fails with code. */
+static void fail_all(struct loom_pg_pool *p, struct loom_pg *c, int code)
+{
+    char msg[LOOM_PG_ERRMSG];
+    snprintf(msg, sizeof msg, "%s", c->_pg ? PQerrorMessage(c->_pg) : "connection lost");
+    loom__pg_drop(c);
+    while (!loom_list_empty(&c->_pipe)) {
+        struct request *q = loom_list_entry(c->_pipe.next, struct request, node);
+        req_error(q, NULL, msg);
+        snprintf(q->err.sqlstate, sizeof q->err.sqlstate, "08006");
+        q->rc = code;
+        complete(c, q);
+    }
+    give_back(p, c);
+}
+
+/* Read until me is done (me NULL: until the queue is empty). 0, -ECANCELED,
+ * or -ECONNRESET. */
+static int read_for(struct loom_pg *c, struct request *me, struct loom_task *self)
+{
+    int rc = 0;
+    c->_reader = self;
+    while (rc == 0 && (me ? !me->done : !loom_list_empty(&c->_pipe))) {
+        int f = PQflush(c->_pg);
+        if (f < 0) {
+            rc = -ECONNRESET;
+        } else if (!PQisBusy(c->_pg)) {
+            PGresult *res = PQgetResult(c->_pg);
+            if (res) /* NULL: the end of one command's results */
+                route(c, res);
+        } else if ((rc = loom__pg_wait_fd(c, f ? LOOM_READABLE | LOOM_WRITABLE : LOOM_READABLE,
+                                          -1)) == 0 &&
+                   !PQconsumeInput(c->_pg)) {
+            rc = -ECONNRESET;
+        }
+    }
+    c->_reader = NULL;
+    return rc;
+}
+
+/* Pass reading on to the next live owner; false if there is none. */
+static bool hand_over(struct loom_pg *c)
+{
+    c->_reader = NULL;
+    for (struct loom_list *n = c->_pipe.next; n != &c->_pipe; n = n->next) {
+        struct request *q = loom_list_entry(n, struct request, node);
+        if (q->owner) {
+            loom__task_wake(q->owner, 0);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* After our request: give the connection back, or the reading to someone,
+ * or (only abandoned requests left) read them out ourselves. */
+static void leave(struct loom_pg_pool *p, struct loom_pg *c, struct loom_task *self)
+{
+    if (!loom_list_empty(&c->_pipe) && !c->_reader && !hand_over(c)) {
+        int rc = read_for(c, NULL, self);
+        if (rc < 0) {
+            fail_all(p, c, rc);
+            return;
+        }
+    }
+    if (loom_list_empty(&c->_pipe))
+        give_back(p, c);
+}
+
+/* Wait for q's result, reading when it is our turn. Only the reader touches
+ * the connection afterwards (a woken owner may find it given back already).
+ * Returns q's code, or -ECANCELED with q freed or abandoned to the reader. */
+static ssize_t await_req(struct loom_pg_pool *p, struct loom_pg *c, struct request *q)
+{
+    struct loom_task *self = q->owner;
+    for (;;) {
+        bool reading = !c->_reader;
+        int rc = reading ? read_for(c, q, self) : loom__task_park(self, -1);
+        if (rc == -ECONNRESET) {
+            fail_all(p, c, -ECONNRESET); /* completes q too */
+            return q->rc;
+        }
+        if (rc == -ECANCELED && q->done) { /* finished as we were cancelled: cancel wins */
+            req_free(q);
+            return -ECANCELED;
+        }
+        if (rc == -ECANCELED) {
+            q->owner = NULL; /* abandoned: dropped when its result arrives */
+            if (reading && !hand_over(c))
+                fail_all(p, c, -ECANCELED); /* nobody left to read: drop the connection */
+            else if (!reading && !c->_reader)
+                leave(p, c, self); /* the reading was handed to us as we were cancelled */
+            return -ECANCELED;
+        }
+        if (q->done) {
+            if (reading)
+                leave(p, c, self);
+            return q->rc;
+        }
+    }
+}
+
+/* The shared connection with the shortest queue, or a new one. */
+static int pick(struct loom_pg_pool *p, struct loom_pg **out)
+{
+    struct loom_pg *best = NULL;
+    for (struct loom_list *n = p->_shared.next; n != &p->_shared; n = n->next) {
+        struct loom_pg *c = loom_list_entry(n, struct loom_pg, _pool_node);
+        if (!best || c->_pipe_len < best->_pipe_len)
+            best = c;
+    }
+    bool can_grow = !loom_list_empty(&p->_idle) || p->_total < p->_max;
+    if (best && (best->_pipe_len == 0 || !can_grow)) {
+        *out = best;
+        return 0;
+    }
+    struct loom_pg *c;
+    int rc = loom_pg_pool_acquire(p, &c, LOOM_SEC(30));
+    if (rc < 0)
+        return rc;
+    if (PQenterPipelineMode(c->_pg) != 1) {
+        loom__pg_conn_error(c);
+        loom_pg_pool_release(p, c);
+        return -ECONNRESET;
+    }
+    c->_busy = true;
+    loom_list_push_back(&p->_shared, &c->_pool_node);
+    *out = c;
+    return 0;
+}
+
+static bool send_req(struct loom_pg *c, struct request *q, const char *sql, int n,
+                     const char *const *params)
+{
+    bool prepare;
+    q->stmt = loom__pg_stmt_for(c, sql, &prepare);
+    if (!q->stmt)
+        return PQsendQueryParams(c->_pg, sql, n, NULL, params, NULL, NULL, 0) &&
+               PQpipelineSync(c->_pg);
+    const char *name = loom__pg_stmt_name(q->stmt);
+    if (prepare && !PQsendPrepare(c->_pg, name, sql, n, NULL))
+        return false;
+    q->parse_pending = prepare;
+    return PQsendQueryPrepared(c->_pg, name, n, params, NULL, NULL, 0) && PQpipelineSync(c->_pg);
+}
+
+ssize_t loom_pg_pool_query(struct loom_pg_pool *p, struct loom_pg_result *r,
+                           struct loom_pg_error *err, const char *sql, int nparams,
+                           const char *const *params)
+{
+    struct loom_task *self = loom__task_current();
+    if (!self)
+        return -EPERM;
+    struct request *q = calloc(1, sizeof *q);
+    if (!q)
+        return -ENOMEM;
+    q->owner = self;
+    struct loom_pg *c;
+    ssize_t rc = pick(p, &c);
+    if (rc == 0) {
+        bool sent = send_req(c, q, sql, nparams, params);
+        loom_list_push_back(&c->_pipe, &q->node);
+        c->_pipe_len++;
+        if (!sent) {
+            fail_all(p, c, -ECONNRESET); /* completes q (we still own it) */
+            rc = q->rc;
+        } else {
+            if (PQflush(c->_pg) == 1 && c->_reader)
+                loom__task_wake(c->_reader, 0); /* it flushes the rest as it reads */
+            rc = await_req(p, c, q);
+            if (rc == -ECANCELED)
+                return rc; /* q was freed or now belongs to the reader */
+        }
+    }
+    if (err)
+        *err = q->err;
+    if (r && rc >= 0) {
+        PQclear(r->_res);
+        r->_res = q->res;
+        q->res = NULL;
+    }
+    req_free(q);
+    return rc;
+}
