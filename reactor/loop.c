@@ -252,7 +252,7 @@ int loom_call_at(struct loom_loop *loop, int64_t when_ns, loom_callback cb, void
 int loom_call_later(struct loom_loop *loop, int64_t delay_ns, loom_callback cb, void *arg,
                     struct loom_handle **out)
 {
-    return loom_call_at(loop, loop->now + (delay_ns > 0 ? delay_ns : 0), cb, arg, out);
+    return loom_call_at(loop, loom__time_add(loop->now, delay_ns > 0 ? delay_ns : 0), cb, arg, out);
 }
 
 void loom_handle_cancel(struct loom_handle *h)
@@ -286,7 +286,7 @@ int loom_timer_start_at(struct loom_timer *t, int64_t when_ns)
 
 int loom_timer_start(struct loom_timer *t, int64_t delay_ns)
 {
-    return loom_timer_start_at(t, t->_loop->now + (delay_ns > 0 ? delay_ns : 0));
+    return loom_timer_start_at(t, loom__time_add(t->_loop->now, delay_ns > 0 ? delay_ns : 0));
 }
 
 void loom_timer_stop(struct loom_timer *t)

@@ -102,6 +102,12 @@ void loom__ready_push(struct loom_loop *loop, struct loom__ready *r);
 void loom__log(struct loom_loop *loop, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int64_t loom__clock_ns(void);
 
+/* now + delay_ns, saturating: a huge delay means "never", not a wrapped past time. */
+static inline int64_t loom__time_add(int64_t now, int64_t delay_ns)
+{
+    return delay_ns > INT64_MAX - now ? INT64_MAX : now + delay_ns;
+}
+
 /* signal.c */
 int loom__signals_open(struct loom_loop *loop);
 void loom__signals_close(struct loom_loop *loop);

@@ -270,7 +270,7 @@ int64_t loom__deadline(struct loom_loop *loop, int64_t timeout_ns)
     if (timeout_ns < 0)
         return -1;
     loom_loop_update_time(loop);
-    return loop->now + timeout_ns;
+    return loom__time_add(loop->now, timeout_ns);
 }
 
 int loom_yield(void)

@@ -97,6 +97,25 @@ START_TEST(test_handle_cancel)
 }
 END_TEST
 
+/* A huge delay means "never", not a wrapped deadline in the past. */
+START_TEST(test_call_later_huge_delay)
+{
+    struct loom_loop *loop = test_loop_new();
+    reset();
+    struct loom_handle *h;
+    ck_assert_int_eq(loom_call_later(loop, INT64_MAX, note, (void *)1, &h), 0);
+    ck_assert_int_eq(loom_loop_run(loop, LOOM_RUN_NOWAIT), 1);
+    ck_assert_int_eq(norder, 0);
+    loom_handle_cancel(h);
+    struct loom_timer t;
+    loom_timer_init(loop, &t, NULL);
+    ck_assert_int_eq(loom_timer_start(&t, INT64_MAX - 1), 0);
+    ck_assert_int_eq(loom_loop_run(loop, LOOM_RUN_NOWAIT), 1);
+    loom_timer_stop(&t);
+    test_loop_free(loop);
+}
+END_TEST
+
 /* --- timers --- */
 
 static int timer_fired;
@@ -792,6 +811,7 @@ int main(void)
     tc = tcase_fd(s, "call_later", 10);
     tcase_add_test(tc, test_call_later_order);
     tcase_add_test(tc, test_handle_cancel);
+    tcase_add_test(tc, test_call_later_huge_delay);
     tc = tcase_fd(s, "timers", 40);
     tcase_add_test(tc, test_timer_start_stop_restart);
     tcase_add_test(tc, test_million_timers);

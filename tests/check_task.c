@@ -252,6 +252,18 @@ static intptr_t catch_cancel_once(void *arg)
     return 5;
 }
 
+static intptr_t sleep_forever(void *arg) { return loom_sleep(INT64_MAX); }
+
+static intptr_t huge_sleep_main(void *arg)
+{
+    struct loom_task *t = loom_spawn(sleep_forever, NULL, NULL);
+    ck_assert_int_eq(loom_sleep(LOOM_MS(5)), 0);
+    ck_assert(!loom_task_done(t)); /* not a deadline wrapped into the past */
+    loom_task_cancel(t);
+    ck_assert_int_eq(loom_task_join(t), -ECANCELED);
+    return 0;
+}
+
 static intptr_t cancel_once_main(void *arg)
 {
     struct loom_task *t = loom_spawn(catch_cancel_once, NULL, NULL);
@@ -276,6 +288,7 @@ START_TEST(test_cancel_basic)
     ck_assert_int_eq(run_main(cancel_before_run_main, NULL), 0);
     ck_assert_int_eq(run_main(cancel_once_main, NULL), 0);
     ck_assert_int_eq(run_main(self_cancel, NULL), 0);
+    ck_assert_int_eq(run_main(huge_sleep_main, NULL), 0);
 }
 END_TEST
 
