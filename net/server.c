@@ -70,7 +70,7 @@ static int conn_start(struct loom_server *srv, int fd)
         close(fd);
         return -ENOMEM;
     }
-    int rc = loom_stream_open_fd(srv->loop, fd, 0, &c->s);
+    int rc = loom__stream_open_socket(srv->loop, fd, &c->s);
     if (rc < 0) {
         free(c);
         return rc;

@@ -151,13 +151,10 @@ static void ignore_sigpipe(void)
     }
 }
 
-int loom_stream_open_fd(struct loom_loop *loop, int fd, unsigned flags, struct loom_stream **out)
+/* A stream over fd whose nature is known (fl: its F_GETFL flags). */
+static int open_known(struct loom_loop *loop, int fd, unsigned flags, int fl, bool is_socket,
+                      bool pollable, struct loom_stream **out)
 {
-    int fl = fcntl(fd, F_GETFL);
-    if (fl < 0)
-        return -EBADF;
-    bool is_socket;
-    bool pollable = fd_pollable(fd, &is_socket);
     struct loom__fd_transport t = {fd, is_socket, (flags & LOOM_STREAM_BORROW) != 0, fl};
     struct loom_stream *s = stream_new(loop, pollable ? fd : -1);
     if (!s) {
@@ -173,6 +170,21 @@ int loom_stream_open_fd(struct loom_loop *loop, int fd, unsigned flags, struct l
     s->ctx = &s->fdt;
     *out = s;
     return 0;
+}
+
+int loom_stream_open_fd(struct loom_loop *loop, int fd, unsigned flags, struct loom_stream **out)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0)
+        return -EBADF;
+    bool is_socket;
+    bool pollable = fd_pollable(fd, &is_socket);
+    return open_known(loop, fd, flags, fl, is_socket, pollable, out);
+}
+
+int loom__stream_open_socket(struct loom_loop *loop, int fd, struct loom_stream **out)
+{
+    return open_known(loop, fd, 0, O_RDWR | O_NONBLOCK, true, true, out);
 }
 
 static void stream_free(struct loom_stream *s)

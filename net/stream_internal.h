@@ -58,6 +58,10 @@ struct loom_stream {
     bool hook_reading;
 };
 
+/* loom_stream_open_fd for a socket made non-blocking by loom (accept4/socket
+ * flags): skips the fstat and fcntl calls. */
+int loom__stream_open_socket(struct loom_loop *loop, int fd, struct loom_stream **out);
+
 /* Recompute what the watcher should wait for. */
 void loom__stream_update(struct loom_stream *s);
 /* Write out as much of the buffer as the transport takes now; 0 or the write error. */

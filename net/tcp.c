@@ -12,6 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "net/stream_internal.h"
 #include "reactor/executor.h"
 #include "reactor/task_internal.h"
 
@@ -192,8 +193,7 @@ static int fd_to_stream(int fd, struct loom_stream **out)
 {
     if (fd < 0)
         return fd;
-    struct loom_loop *loop = loom_loop_current();
-    return loom_stream_open_fd(loop, fd, 0, out);
+    return loom__stream_open_socket(loom_loop_current(), fd, out);
 }
 
 int loom_tcp_connect(const char *host, int port, int64_t timeout_ns, struct loom_stream **out)
@@ -395,7 +395,7 @@ int loom_listener_accept_stream(struct loom_listener *l, int64_t timeout_ns,
     int fd = loom_listener_accept(l, timeout_ns);
     if (fd < 0)
         return fd;
-    return loom_stream_open_fd(l->_loop, fd, 0, out);
+    return loom__stream_open_socket(l->_loop, fd, out);
 }
 
 void loom_listener_close(struct loom_listener *l)
