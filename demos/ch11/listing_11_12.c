@@ -1,0 +1,96 @@
+/* listing_11_12.c - an upload server built on FileUpload (listing 11.12).
+ *
+ * Every connection gets a FileUpload (listing 11.11): one task reads until
+ * EOF and sets an event, another waits on that event and prints what was
+ * uploaded. Try: cat file | nc 127.0.0.1 9000. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "demo.h"
+#include "net/server.h"
+#include "net/stream.h"
+#include "reactor/task.h"
+#include "sync/sync.h"
+
+static const char usage[] =
+    "usage: listing_11_12 [--port P] [--once]\n"
+    "Upload server on 127.0.0.1:P (default 9000; 0 picks one; \"listening on ADDR:PORT\" goes to\n"
+    "stderr). Prints each upload once the client closes its side. --once: stop after one.\n";
+
+struct file_upload {
+    struct loom_stream *reader;
+    struct loom_event finished;
+    char *contents;
+    size_t len, cap;
+};
+
+static struct loom_server *srv;
+
+static intptr_t accept_upload(void *arg)
+{
+    struct file_upload *u = arg;
+    ssize_t n = 0;
+    do {
+        u->len += (size_t)n;
+        if (u->cap - u->len < 1024 && !(u->contents = realloc(u->contents, u->cap += 65536)))
+            return -ENOMEM;
+    } while ((n = loom_stream_read_some(u->reader, u->contents + u->len, u->cap - u->len - 1,
+                                        -1)) > 0);
+    u->contents[u->len] = '\0';
+    loom_event_set(&u->finished);
+    return n == LOOM_EOF ? 0 : n;
+}
+
+/* FileServer.dump_contents_on_complete */
+static intptr_t dump_contents_on_complete(void *arg)
+{
+    struct file_upload *u = arg;
+    int rc = loom_event_wait(&u->finished, -1);
+    if (rc == 0)
+        printf("%s", u->contents);
+    fflush(stdout);
+    return rc;
+}
+
+/* FileServer.client_connected: the server closes the stream when this returns. */
+static intptr_t client_connected(struct loom_stream *s, void *arg)
+{
+    struct file_upload u = {.reader = s};
+    loom_event_init(&u.finished);
+    struct loom_task *listen = loom_spawn(accept_upload, &u, "upload");
+    struct loom_task *dump = loom_spawn(dump_contents_on_complete, &u, "dump");
+    intptr_t rc = loom_task_join(dump);
+    if (rc < 0)
+        loom_task_cancel(listen);
+    loom_task_join(listen);
+    loom_event_close(&u.finished);
+    free(u.contents);
+    if (demo_arg_flag("--once"))
+        loom_server_stop(srv);
+    return rc;
+}
+
+static void on_listening(struct loom_server *s, void *arg)
+{
+    char name[64];
+    loom_server_name(s, name, sizeof name);
+    fprintf(stderr, "listening on %s\n", name);
+}
+
+static intptr_t main_task(void *arg)
+{
+    struct loom_server_options opt = {.port = (int)demo_arg_long("--port", 9000),
+                                      .handle_signals = true,
+                                      .on_listening = on_listening};
+    DEMO_CHECK(loom_server_start(loom_loop_current(), &opt, client_connected, NULL, &srv));
+    int rc = loom_server_serve_forever(srv);
+    loom_server_free(srv);
+    return rc < 0 ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    demo_init(argc, argv, usage);
+    return (int)loom_run(main_task, NULL);
+}
