@@ -263,11 +263,12 @@ START_TEST(test_3_2)
     struct proc p;
     proc_start(&p, "demos/ch03/listing_3_2", "--port", "0", NULL);
     int fd = cli_connect(proc_port(&p));
-    const char *pieces[] = {"he", "ll", "o\r", "\n"}; /* dribbled: recv(2) sees each */
+    /* dribbled: each recv(2) sees one piece */
+    const char *pieces[] = {"he", "ll", "o\r", "\n"}, *shown[] = {"he", "ll", "o\\r", "\\n"};
     for (int i = 0; i < 4; i++) {
         cli_send(fd, pieces[i]);
         char want[32];
-        snprintf(want, sizeof want, "I got data: b'%s'!", i == 2 ? "o\\r" : i == 3 ? "\\n" : pieces[i]);
+        snprintf(want, sizeof want, "I got data: b'%s'!", shown[i]);
         proc_expect(&p, want);
     }
     cli_expect_line(fd, "hello\r\n");

@@ -44,6 +44,8 @@ static intptr_t main_task(void *arg)
     struct loom_listener l;
     const char *host = demo_arg_str("--host", "127.0.0.1");
     long max_clients = demo_arg_long("--clients", 0), n = 0;
+    if (max_clients > MAX_CLIENTS)
+        max_clients = MAX_CLIENTS;
     static struct loom_task *tasks[MAX_CLIENTS];
     DEMO_CHECK(loom_tcp_listen(loom_loop_current(), &l, host,
                                (int)demo_arg_long("--port", 8000), 0, 0));
@@ -62,8 +64,8 @@ static intptr_t main_task(void *arg)
             loom_stream_close(s);
             continue;
         }
-        if (max_clients > 0 && n < MAX_CLIENTS)
-            tasks[n++] = t;  /* joined below */
+        if (max_clients > 0)
+            tasks[n++] = t; /* joined below */
         else
             loom_task_release(t); /* detached, like create_task without a reference */
     }
