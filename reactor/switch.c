@@ -1,6 +1,7 @@
 /* switch.c - building first frames for the asm switch, and the ucontext fallback. */
 #include "reactor/switch.h"
 
+#include <signal.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -27,8 +28,13 @@ void loom__ctx_make(struct loom__ctx *ctx, void *stack_lo, size_t size, void (*e
                 (unsigned)(p & 0xffffffffu));
 }
 
+/* swapcontext also installs to's saved signal mask; keep the thread's current
+ * one instead, as the asm switch does: signal.c blocks signals for signalfd
+ * from whatever context watches them, and a task or the scheduler switching
+ * back to a stale mask would unblock them (one more syscall per switch). */
 void loom__ctx_switch(struct loom__ctx *from, struct loom__ctx *to)
 {
+    pthread_sigmask(SIG_SETMASK, NULL, &to->uc.uc_sigmask);
     swapcontext(&from->uc, &to->uc);
 }
 

@@ -652,6 +652,41 @@ START_TEST(test_signal_wakes_parked_task)
 }
 END_TEST
 
+/* A signal watched from inside a task stays blocked (signalfd) in every
+ * context: the ucontext switch must not restore a stale signal mask. */
+static intptr_t watch_in_task(void *arg)
+{
+    struct loom_signal *s = arg;
+    loom_future_init(&sig_future);
+    ck_assert_int_eq(loom_signal_start(s, SIGUSR1), 0);
+    ck_assert_int_eq(loom_yield(), 0); /* back to the scheduler and here again */
+    loom_call_soon(loom_loop_current(), send_usr1, NULL); /* sent from the scheduler */
+    return loom_future_await(&sig_future, LOOM_SEC(10));
+}
+
+static intptr_t raise_in_task(void *arg)
+{
+    kill(getpid(), SIGUSR1);
+    return loom_future_await(&sig_future, LOOM_SEC(10));
+}
+
+START_TEST(test_signal_watched_from_task)
+{
+    struct loom_loop *loop = test_loop_new();
+    struct loom_signal s;
+    loom_signal_init(loop, &s, sig_to_future);
+    struct loom_task *t;
+    ck_assert_int_eq(loom_task_spawn(loop, watch_in_task, &s, NULL, &t), 0);
+    ck_assert_int_eq(loom_loop_run_until_complete(loop, t), SIGUSR1);
+    /* Watched from a callback, raised inside a task made before the watch. */
+    loom_future_init(&sig_future);
+    ck_assert_int_eq(loom_task_spawn(loop, raise_in_task, NULL, NULL, &t), 0);
+    ck_assert_int_eq(loom_signal_start(&s, SIGUSR1), 0);
+    ck_assert_int_eq(loom_loop_run_until_complete(loop, t), SIGUSR1);
+    test_loop_free(loop);
+}
+END_TEST
+
 /* Stopping a watcher restores the default disposition; two watchers share a signal. */
 START_TEST(test_signal_two_watchers)
 {
@@ -830,6 +865,7 @@ int main(void)
     tc = tcase_fd(s, "signals", 20);
     tcase_add_test(tc, test_signal_delivered_on_loop);
     tcase_add_test(tc, test_signal_wakes_parked_task);
+    tcase_add_test(tc, test_signal_watched_from_task);
     tcase_add_test(tc, test_signal_two_watchers);
     tc = tcase_fd(s, "backend", 10);
     tcase_add_test(tc, test_backend_selection);
