@@ -316,6 +316,8 @@ int loom_pool_shutdown(struct loom_pool *pool, bool cancel)
 {
     if (pool->shut)
         return 0;
+    if (pool->closing)
+        return -EBUSY; /* another task is shutting it down */
     pool->closing = true;
     pool->cancelled = cancel;
     if (cancel)

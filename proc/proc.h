@@ -159,8 +159,9 @@ int loom_pool_new(const struct loom_pool_options *opt, struct loom_pool **out);
 
 /* Stop the pool. cancel false: wait until every job ran; true: fail queued jobs
  * with -ECANCELED and kill the workers (running jobs fail with -ECANCELED).
- * Workers are reaped either way. 0 or -ECANCELED (then the pool is cancelled
- * and closed anyway). Suspends. Jobs stay readable until freed. */
+ * Workers are reaped either way. 0, -EBUSY (another task is already shutting
+ * it down), or -ECANCELED (then the pool is cancelled and closed anyway).
+ * Suspends. Jobs stay readable until freed. */
 int loom_pool_shutdown(struct loom_pool *pool, bool cancel);
 
 /* Free the pool. After loom_pool_shutdown it is gone at once; without one,
