@@ -144,6 +144,18 @@ static void worker_stop(struct worker *w, bool kill_it)
     loom__child_close(&w->child); /* reaps (blocking, brief) if still there */
 }
 
+/* Without suspending: close the socket, SIGKILL and reap (brief, blocking). */
+static void worker_kill_now(struct worker *w)
+{
+    if (!w->alive)
+        return;
+    loom_io_close(&w->io);
+    close(w->fd);
+    w->fd = -1;
+    w->alive = false;
+    loom__child_close(&w->child);
+}
+
 /* Move len bytes over the worker's socket, parking while it would block.
  * 0, LOOM_EOF, -errno, or -ECANCELED. */
 static int sock_io(struct worker *w, void *buf, size_t len, bool wr)
@@ -205,7 +217,7 @@ static int run_job(struct worker *w, struct loom_pool_job *job)
     int status = 0;
     rc = exchange(w, job, &status);
     if (rc == 0)
-        return status;
+        return status > 0 ? 0 : status; /* a job function returns 0 or < 0 */
     /* The worker died (EOF, EPIPE, ECONNRESET), the protocol broke, or we were
      * cancelled: either way this worker is done; a new one takes the next job. */
     worker_stop(w, rc != LOOM_EOF && rc != -EPIPE && rc != -ECONNRESET);
@@ -252,7 +264,6 @@ static intptr_t driver(void *arg)
 }
 
 /* --- lifecycle --- */
-
 
 static int start_drivers(struct loom_pool *pool)
 {
@@ -357,8 +368,10 @@ void loom_pool_free(struct loom_pool *pool)
             loom_task_cancel(pool->w[i].driver);
             loom_task_release(pool->w[i].driver);
             pool->w[i].driver = NULL;
-            if (!pool->w[i].started)
-                pool->refs--; /* it will never run */
+            if (!pool->w[i].started) { /* it will never run: stop its worker here */
+                worker_kill_now(&pool->w[i]);
+                pool->refs--;
+            }
         }
     }
     pool_unref(pool);

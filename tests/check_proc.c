@@ -631,6 +631,13 @@ static intptr_t pool_more_main(void *arg)
     loom_pool_free(pool);
     ck_assert_int_eq(loom_pool_job_wait(job, LOOM_SEC(5)), -ECANCELED);
     loom_pool_job_free(job);
+    /* ...also before its worker tasks ever ran */
+    ck_assert_int_eq(loom_pool_new(&o, &pool), 0);
+    pid_t pids[4];
+    ck_assert_uint_eq(loom_pool_workers(pool, pids, 4), 4);
+    loom_pool_free(pool);
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(kill(pids[i], 0), -1); /* killed and reaped already */
     return 0;
 }
 
