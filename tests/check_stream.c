@@ -357,6 +357,79 @@ END_TEST
 START_TEST(test_names) { ck_assert_int_eq(run_main(names_main, NULL), 0); }
 END_TEST
 
+/* --- a custom transport (what TLS will plug in): XOR over a socketpair --- */
+
+struct xor_ctx {
+    int fd;
+    int closed;
+};
+
+static ssize_t xor_read(void *ctx, void *buf, size_t len, unsigned *wait)
+{
+    struct xor_ctx *x = ctx;
+    ssize_t n = read(x->fd, buf, len);
+    if (n < 0) {
+        *wait = LOOM_READABLE;
+        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    }
+    for (ssize_t i = 0; i < n; i++)
+        ((char *)buf)[i] ^= 0x5a;
+    return n;
+}
+
+static ssize_t xor_writev(void *ctx, const struct iovec *iov, int iovcnt, unsigned *wait)
+{
+    struct xor_ctx *x = ctx;
+    char tmp[4096];
+    size_t n = iov[0].iov_len < sizeof tmp ? iov[0].iov_len : sizeof tmp; /* partial is fine */
+    for (size_t i = 0; i < n; i++)
+        tmp[i] = ((const char *)iov[0].iov_base)[i] ^ 0x5a;
+    ssize_t w = send(x->fd, tmp, n, MSG_NOSIGNAL);
+    if (w < 0) {
+        *wait = LOOM_WRITABLE;
+        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    }
+    return w;
+}
+
+static int xor_shutdown(void *ctx) { return shutdown(((struct xor_ctx *)ctx)->fd, SHUT_WR); }
+static void xor_close(void *ctx)
+{
+    struct xor_ctx *x = ctx;
+    close(x->fd);
+    x->closed++;
+}
+
+static const struct loom_stream_ops xor_ops = {xor_read, xor_writev, xor_shutdown, xor_close};
+
+static intptr_t custom_main(void *arg)
+{
+    int sv[2];
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv), 0);
+    struct xor_ctx xa = {sv[0], 0}, xb = {sv[1], 0};
+    struct loom_stream *a, *b;
+    ck_assert_int_eq(loom_stream_open(loom_loop_current(), sv[0], &xor_ops, &xa, 0, &a), 0);
+    ck_assert_int_eq(loom_stream_open(loom_loop_current(), sv[1], &xor_ops, &xb, 0, &b), 0);
+    static char big[300000];
+    memset(big, 'q', sizeof big);
+    big[sizeof big - 1] = '\n';
+    ck_assert_int_eq(loom_stream_write(a, big, sizeof big), 0); /* many partial writes */
+    char *got = malloc(sizeof big + 1);
+    ck_assert_int_eq(loom_stream_readline(b, got, sizeof big + 1, LOOM_SEC(5)), sizeof big);
+    ck_assert(!memcmp(got, big, sizeof big));
+    ck_assert_int_eq(loom_stream_write_eof(a), 0);
+    ck_assert_int_eq(loom_stream_read_some(b, got, 10, LOOM_SEC(5)), LOOM_EOF);
+    ck_assert_int_eq(loom_stream_fd(a), sv[0]);
+    free(got);
+    loom_stream_close(a);
+    loom_stream_close(b);
+    ck_assert_int_eq(xa.closed + xb.closed, 2);
+    return 0;
+}
+
+START_TEST(test_custom_transport) { ck_assert_int_eq(run_main(custom_main, NULL), 0); }
+END_TEST
+
 /* --- transports and protocols --- */
 
 struct proto_log {
@@ -470,6 +543,7 @@ int main(void)
         {"half_close", test_half_close},         {"epipe", test_epipe},
         {"pipe_file", test_pipe_file},           {"names", test_names},
         {"transport", test_transport},           {"transport_flow", test_transport_flow},
+        {"custom_transport", test_custom_transport},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         TCase *tc = test_tcase(s, cases[i].name, 20);
