@@ -232,6 +232,13 @@ int test_pg_start(void)
 
 bool test_pg_owned(void) { return owned; }
 
+const char *test_pg_datadir(void)
+{
+    static char dir[160];
+    snprintf(dir, sizeof dir, "%s/data", topdir);
+    return owned ? dir : "";
+}
+
 void test_pg_stop(void)
 {
     if (!owned || getpid() != owner_pid || watchdog_fd < 0)

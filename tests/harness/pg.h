@@ -20,6 +20,8 @@ int test_pg_start(void);
 void test_pg_stop(void);
 /* DSN of database db on the cluster, into buf ("host=127.0.0.1 port=.. dbname=db ..."). */
 const char *test_pg_dsn(const char *db, char *buf, unsigned len);
+/* The cluster's data directory ("" unless owned). */
+const char *test_pg_datadir(void);
 /* True when this harness owns the server (so it may stop and restart it). */
 bool test_pg_owned(void);
 /* Run pg_ctl with mode "stop -m immediate", "start", ...; 0 on success. Owned servers only. */
