@@ -1,6 +1,9 @@
 /* check_pg.c - the PostgreSQL adapter and pool against a real server (the
  * harness's throwaway cluster, or $LOOM_PG_DSN). */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +59,19 @@ static intptr_t connect_errors_main(void *arg)
     } else if (rc == 0) {
         loom_pg_close(&c);
     }
+    /* a server that accepts TCP but never answers: the timeout ends the connect */
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t slen = sizeof sa;
+    ck_assert(bind(lfd, (struct sockaddr *)&sa, sizeof sa) == 0 && listen(lfd, 4) == 0);
+    ck_assert(getsockname(lfd, (struct sockaddr *)&sa, &slen) == 0);
+    snprintf(bad, sizeof bad, "%s port=%d", dsn(), ntohs(sa.sin_port));
+    double t0 = test_now();
+    ck_assert_int_eq(loom_pg_connect(&c, bad, LOOM_MS(300)), -ETIMEDOUT);
+    double dt = test_now() - t0;
+    ck_assert_msg(dt > 0.25 && dt < 2.0, "connect timeout took %.3f s", dt);
+    ck_assert_msg(strstr(loom_pg_errmsg(&c), "timeout"), "msg: %s", loom_pg_errmsg(&c));
+    close(lfd);
     snprintf(bad, sizeof bad, "%s dbname=no_such_db", dsn());
     ck_assert_int_eq(loom_pg_connect(&c, bad, LOOM_SEC(5)), LOOM_EPG);
     ck_assert_msg(strstr(loom_pg_errmsg(&c), "no_such_db"), "msg: %s", loom_pg_errmsg(&c));
