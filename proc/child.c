@@ -18,9 +18,13 @@
 #define SYS_pidfd_open 434
 #endif
 
+/* The reaper unlinks the record and fills it in, so a waiter never has to
+ * touch the child record again after the reap (it may be freed by then). */
 struct loom__child_waiter {
     struct loom_list node;
     struct loom_task *task;
+    bool done;
+    int status;
 };
 
 static int pidfd_open_compat(pid_t pid)
@@ -76,9 +80,10 @@ static bool reap(struct loom__child *c, bool block)
     c->status = r < 0 ? 255 : returncode(st); /* r < 0: someone else reaped it (ECHILD) */
     unwatch(c);
     struct loom_list *it;
-    loom_list_foreach(it, &c->waiters)
-    {
+    while ((it = loom_list_pop_front(&c->waiters)) != NULL) {
         struct loom__child_waiter *w = loom_list_entry(it, struct loom__child_waiter, node);
+        w->done = true;
+        w->status = c->status;
         loom__task_wake(w->task, 0);
     }
     if (c->on_exit)
@@ -136,20 +141,28 @@ int loom__child_watch(struct loom_loop *loop, struct loom__child *c, pid_t pid)
 #if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
 #pragma GCC diagnostic ignored "-Wdangling-pointer"
 #endif
-int loom__child_wait(struct loom__child *c, int64_t deadline)
+int loom__child_wait(struct loom__child *c, int64_t deadline, int *status)
 {
-    if (c->exited)
+    if (c->exited) {
+        if (status)
+            *status = c->status;
         return 0;
+    }
     struct loom_task *self = loom__task_current();
     if (!self)
         return -EPERM;
     struct loom__child_waiter w = {.task = self};
     loom_list_push_back(&c->waiters, &w.node);
     int rc = 0;
-    while (!c->exited && rc == 0)
+    while (!w.done && rc == 0)
         rc = loom__task_park(self, deadline);
-    loom_list_remove(&w.node);
-    return c->exited ? 0 : rc;
+    if (!w.done) {
+        loom_list_remove(&w.node);
+        return rc;
+    }
+    if (status)
+        *status = w.status;
+    return 0;
 }
 
 void loom__child_close(struct loom__child *c)

@@ -139,7 +139,7 @@ static void worker_stop(struct worker *w, bool kill_it)
     w->alive = false;
     if (kill_it)
         kill(w->child.pid, SIGKILL);
-    if (loom__child_wait(&w->child, loom__deadline(w->pool->loop, LOOM_SEC(1))) < 0)
+    if (loom__child_wait(&w->child, loom__deadline(w->pool->loop, LOOM_SEC(1)), NULL) < 0)
         kill(w->child.pid, SIGKILL);
     loom__child_close(&w->child); /* reaps (blocking, brief) if still there */
 }

@@ -31,8 +31,10 @@ struct loom__child {
 /* Start watching pid (our child). 0 or -errno (then pid is killed and reaped). */
 int loom__child_watch(struct loom_loop *loop, struct loom__child *c, pid_t pid);
 
-/* Wait until reaped or deadline (loop time, -1 none): 0, -ETIMEDOUT, -ECANCELED. Suspends. */
-int loom__child_wait(struct loom__child *c, int64_t deadline);
+/* Wait until reaped or deadline (loop time, -1 none): 0 and *status (may be
+ * NULL), -ETIMEDOUT, -ECANCELED. After a reap the wait touches c no more, so
+ * c may be closed and freed by another task meanwhile. Suspends. */
+int loom__child_wait(struct loom__child *c, int64_t deadline, int *status);
 
 /* Stop watching; a child still running is SIGKILLed and reaped (blocking, brief). */
 void loom__child_close(struct loom__child *c);

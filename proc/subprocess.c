@@ -195,10 +195,7 @@ int loom_proc_wait(struct loom_proc *p, int64_t timeout_ns, int *returncode)
 {
     if (!p->_child)
         return -EINVAL;
-    int rc = loom__child_wait(p->_child, loom__deadline(p->_loop, timeout_ns));
-    if (rc == 0 && returncode)
-        *returncode = p->_child->status;
-    return rc;
+    return loom__child_wait(p->_child, loom__deadline(p->_loop, timeout_ns), returncode);
 }
 
 bool loom_proc_returncode(const struct loom_proc *p, int *returncode)

@@ -412,6 +412,34 @@ static intptr_t cancel_main(void *arg)
     return 0;
 }
 
+/* Closing a process while another task waits for it: the waiter gets the
+ * returncode of the kill (-9) and never touches the freed record. */
+static intptr_t wait_status(void *arg)
+{
+    int rc = 0;
+    int r = loom_proc_wait(arg, -1, &rc);
+    return r < 0 ? r : 1000 + rc;
+}
+
+static intptr_t close_while_waited_main(void *arg)
+{
+    struct loom_proc *p = malloc(sizeof(*p));
+    ck_assert_int_eq(spawn_sh(p, "exec sleep 30", LOOM_PROC_INHERIT), 0);
+    struct loom_task *t = loom_spawn(wait_status, p, "waiter");
+    ck_assert_int_eq(loom_sleep(LOOM_MS(20)), 0);
+    loom_proc_close(p);
+    free(p);
+    ck_assert_int_eq(loom_task_join(t), 1000 - SIGKILL);
+    return 0;
+}
+
+START_TEST(test_close_while_waited)
+{
+    ck_assert_int_eq(run_main(close_while_waited_main, NULL), 0);
+    ck_assert_int_eq(zombie_children(), 0);
+}
+END_TEST
+
 START_TEST(test_cancel_wait_no_zombie)
 {
     test_fd_mark();
@@ -719,6 +747,7 @@ int main(void)
     tc = test_tcase(s, "cancel", 20);
     tcase_add_test(tc, test_cancel_wait_no_zombie);
     tcase_add_test(tc, test_cancel_wait_no_zombie_sigchld);
+    tcase_add_test(tc, test_close_while_waited);
     tc = test_tcase(s, "pool", 30);
     tcase_add_test(tc, test_pool_basic);
     tcase_add_checked_fixture(tc, test_fixture_setup, test_fixture_teardown);
