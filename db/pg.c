@@ -192,19 +192,21 @@ void loom__pg_cancel(struct loom_pg *c)
     loom__pg_drain(c);
 }
 
-void loom__pg_drain(struct loom_pg *c)
+int loom__pg_drain(struct loom_pg *c)
 {
     int64_t deadline = loom__deadline(c->_loop, LOOM__PG_CANCEL_GRACE);
     while (c->_pg) {
-        if (loom__pg_wait_ready(c, deadline) < 0) {
+        int rc = loom__pg_wait_ready(c, deadline);
+        if (rc < 0) {
             loom__pg_drop(c);
-            break;
+            return rc;
         }
         PGresult *res = PQgetResult(c->_pg);
         if (!res)
-            break;
+            return 0;
         PQclear(res);
     }
+    return -ECONNRESET;
 }
 
 ssize_t loom__pg_collect(struct loom_pg *c, struct loom_pg_result *r)

@@ -28,8 +28,9 @@ void loom__pg_cancel(struct loom_pg *c);
 /* Send a cancel request for the running command (from an executor thread). */
 void loom__pg_send_cancel(struct loom_pg *c);
 /* Read and drop the rest of the current command's results (at most
- * LOOM__PG_CANCEL_GRACE); drops the connection if that fails. */
-void loom__pg_drain(struct loom_pg *c);
+ * LOOM__PG_CANCEL_GRACE); drops the connection if that fails. 0 or the error
+ * (-ECANCELED, -ETIMEDOUT, -ECONNRESET). */
+int loom__pg_drain(struct loom_pg *c);
 /* Record libpq's connection error; -ECONNRESET if the connection is gone, else LOOM_EPG. */
 int loom__pg_conn_error(struct loom_pg *c);
 /* Record the error of a result; returns LOOM_EPG. */

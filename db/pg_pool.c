@@ -79,12 +79,14 @@ static int new_conn(struct loom_pg_pool *p, struct loom_pg **out, int64_t deadli
 }
 
 /* Make an idle connection ready for a new user: finish its reset, check it
- * is alive. false: it was dropped (broken). Suspends only to finish a reset. */
-static bool make_ready(struct loom_pg *c)
+ * is alive. 1 ready, 0 dropped (broken), -ECANCELED. Suspends only to finish
+ * a reset. */
+static int make_ready(struct loom_pg *c)
 {
     if (c->_reset_pending) {
         c->_reset_pending = false;
-        loom__pg_drain(c);
+        if (loom__pg_drain(c) == -ECANCELED)
+            return -ECANCELED;
     } else {
         /* a dead server leaves the idle socket readable: a last notice, then EOF */
         for (int i = 0; i < 4 && c->_pg; i++) {
@@ -150,13 +152,15 @@ int loom_pg_pool_acquire(struct loom_pg_pool *p, struct loom_pg **out, int64_t t
             continue;
         }
         p->_in_use++;
-        if (make_ready(c)) {
+        if ((rc = make_ready(c)) == 1) {
             *out = c;
             return 0;
         }
         p->_in_use--;
         discard(p, c);
         closer_check(p);
+        if (rc < 0)
+            return rc;
     }
 }
 
