@@ -162,7 +162,7 @@ static intptr_t sleep_order_main(void *arg)
     intptr_t r[3];
     ck_assert_int_eq(loom_gather(t, 3, r, 0), 0);
     double dt = test_now() - t0;
-    ck_assert_msg(dt >= 0.059 && dt < 0.5, "3 concurrent sleeps took %.3f s", dt);
+    ck_assert_msg(dt >= 0.059 && dt < 1.0, "3 concurrent sleeps took %.3f s", dt);
     ck_assert_int_eq(r[0], 60);
     ck_assert_int_eq(r[2], 40);
     expect_order((int[]){20, 40, 60}, 3);
@@ -377,13 +377,13 @@ static intptr_t shield_user(void *arg)
 
 static intptr_t shield_main(void *arg)
 {
-    struct loom_task *inner = loom_spawn(sleeper, (void *)30, "precious");
+    struct loom_task *inner = loom_spawn(sleeper, (void *)300, "precious");
     struct loom_task *user = loom_spawn(shield_user, inner, NULL);
     ck_assert_int_eq(loom_sleep(LOOM_MS(5)), 0);
     loom_task_cancel(user);
     ck_assert_int_eq(loom_task_join(user), -ECANCELED);
     ck_assert(!loom_task_done(inner)); /* the shield kept it running */
-    ck_assert_int_eq(loom_task_join(inner), 30);
+    ck_assert_int_eq(loom_task_join(inner), 300);
     return 0;
 }
 
@@ -457,17 +457,17 @@ static intptr_t gather_main(void *arg)
 {
     struct loom_task *t[3];
     intptr_t r[3];
-    t[0] = loom_spawn(sleeper, (void *)30, NULL);
+    t[0] = loom_spawn(sleeper, (void *)300, NULL);
     t[1] = loom_spawn(failer, (void *)5, NULL);
     t[2] = loom_spawn(returner, (void *)3, NULL);
     struct loom_task *slow = loom_task_ref(t[0]);
     double t0 = test_now();
     ck_assert_int_eq(loom_gather(t, 3, r, 0), -EIO); /* the first error, at once */
-    ck_assert(test_now() - t0 < 0.025);
+    ck_assert(test_now() - t0 < 0.25);
     ck_assert_int_eq(r[0], -EAGAIN);
     ck_assert_int_eq(r[1], -EIO);
     ck_assert_int_eq(r[2], 3);
-    ck_assert_int_eq(loom_task_join(slow), 30); /* kept running */
+    ck_assert_int_eq(loom_task_join(slow), 300); /* kept running */
 
     t[0] = loom_spawn(sleeper, (void *)20, NULL);
     t[1] = loom_spawn(failer, (void *)5, NULL);
@@ -510,9 +510,9 @@ static intptr_t wait_main(void *arg)
 {
     struct loom_task *t[3];
     struct loom_task *slow, *fast, *bad;
-    t[0] = slow = loom_spawn(sleeper, (void *)40, "slow");
+    t[0] = slow = loom_spawn(sleeper, (void *)300, "slow");
     t[1] = fast = loom_spawn(sleeper, (void *)5, "fast");
-    t[2] = bad = loom_spawn(failer, (void *)20, "bad");
+    t[2] = bad = loom_spawn(failer, (void *)100, "bad");
     ck_assert_int_eq(loom_wait(t, 3, LOOM_FIRST_COMPLETED, -1), 1);
     ck_assert_ptr_eq(t[0], fast);
     ck_assert_int_eq(loom_wait(t, 3, LOOM_FIRST_EXCEPTION, -1), 2);
@@ -526,9 +526,9 @@ static intptr_t wait_main(void *arg)
     t[0] = slow = loom_spawn(sleeper, (void *)10000, NULL);
     t[1] = fast = loom_spawn(sleeper, (void *)5, NULL);
     double t0 = test_now();
-    ck_assert_int_eq(loom_wait(t, 2, LOOM_ALL_COMPLETED, LOOM_MS(30)), 1);
+    ck_assert_int_eq(loom_wait(t, 2, LOOM_ALL_COMPLETED, LOOM_MS(100)), 1);
     double dt = test_now() - t0;
-    ck_assert_msg(dt >= 0.029 && dt < 1, "wait timeout took %.3f s", dt);
+    ck_assert_msg(dt >= 0.099 && dt < 2, "wait timeout took %.3f s", dt);
     ck_assert_ptr_eq(t[0], fast);
     ck_assert(!loom_task_done(slow));
     /* FIRST_EXCEPTION with no failure waits for all (here: until the timeout). */
@@ -554,7 +554,7 @@ static intptr_t as_completed_main(void *arg)
     t[2] = loom_spawn(sleeper, (void *)10000, NULL);
     t[3] = loom_spawn(sleeper, (void *)20, NULL);
     struct loom_as_completed it;
-    ck_assert_int_eq(loom_as_completed_init(&it, t, 4, LOOM_MS(200)), 0);
+    ck_assert_int_eq(loom_as_completed_init(&it, t, 4, LOOM_MS(500)), 0);
     struct loom_task *got;
     intptr_t want[] = {10, 20, 30};
     for (int i = 0; i < 3; i++) {
