@@ -75,8 +75,13 @@ static int file_actions(const struct loom_proc_options *opt, const struct ends *
         else if (mode[i] == LOOM_PROC_STDOUT)
             rc = posix_spawn_file_actions_adddup2(fa, 1, 2);
     }
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 29)
     if (rc == 0 && opt->cwd)
         rc = posix_spawn_file_actions_addchdir_np(fa, opt->cwd);
+#else
+    if (rc == 0 && opt->cwd)
+        rc = ENOTSUP; /* no chdir file action in this libc */
+#endif
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 34)
     /* Like Python's close_fds=True: fds someone opened without CLOEXEC (not
      * loom's, which all have it) do not leak either. */
