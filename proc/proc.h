@@ -67,7 +67,7 @@ enum { LOOM_PROC_OUTPUT_LIMIT = 512 * 1024 * 1024 };
 struct loom_proc_options {
     const char *const *argv;    /* required; argv[0] is searched in $PATH unless it has a '/' */
     const char *const *env;     /* NULL: inherit the parent's environment */
-    const char *cwd;            /* NULL: the parent's */
+    const char *cwd;            /* NULL: the parent's (-ENOTSUP if libc cannot chdir in spawn) */
     enum loom_proc_stdio in, out, err;
     size_t output_limit;        /* communicate(): max bytes per stream; 0: LOOM_PROC_OUTPUT_LIMIT */
 };
