@@ -132,7 +132,7 @@ $(BUILD)/tests/tools/%: tests/tools/%.c $(LIB_A)
 # --- tests ---
 
 # Suites listed here also run under `make tsan`.
-TSAN_SUITES ?= check_executor check_threadsafe
+TSAN_SUITES ?= check_executor check_threadsafe check_tslist
 
 .PHONY: all test test-run sanitize tsan qemu-aarch64 install bench deps deps-check clean run
 

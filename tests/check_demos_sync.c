@@ -376,7 +376,7 @@ START_TEST(test_12_1_supermarket)
     char *out = run_demo("demos/ch12/listing_12_1", 0, NULL, NULL);
     ck_assert_int_eq(count(out, "finished checking out customer"), 10);
     for (int i = 0; i < 3; i++) {
-        char c[32];
+        char c[64];
         snprintf(c, sizeof c, "Cashier %d checking out customer", i);
         ck_assert_contains(out, c);
     }

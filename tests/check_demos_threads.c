@@ -1,0 +1,354 @@
+/* check_demos_threads.c - smoke tests for the demos of chapter 7 (threads).
+ *
+ * Each test runs one built demo at a small time scale (--scale 0.1) and checks
+ * the printed lines and the timing relations the listing is about, with
+ * tolerances. The servers (7.1, 7.2) listen on 127.0.0.1 port 0 and announce
+ * "listening on ADDR:PORT" on stderr; the test drives them with blocking
+ * sockets, bounded waits and SIGINT. Runs once, not per backend. */
+#include "harness/harness.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define SCALE "0.1"
+
+/* Run demos/<rel> --scale SCALE args...; *status gets the exit status. */
+static char *run_demo(const char *rel, int want_status, double *elapsed, ...)
+{
+    char path[512];
+    char *argv[16] = {(char *)test_build_path(rel, path, sizeof path), "--scale", SCALE};
+    int n = 3;
+    va_list ap;
+    va_start(ap, elapsed);
+    for (char *a; n < 15 && (a = va_arg(ap, char *));)
+        argv[n++] = a;
+    va_end(ap);
+    argv[n] = NULL;
+    char *out = NULL;
+    double t = 0;
+    int rc = test_run(argv, NULL, 60, &out, &t);
+    ck_assert_msg(rc == want_status, "%s exited with %d, output:\n%s", rel, rc, out);
+    if (elapsed)
+        *elapsed = t;
+    return out;
+}
+
+static const char *in_order(const char *out, const char *const *needles, size_t n)
+{
+    const char *p = out;
+    for (size_t i = 0; i < n; i++) {
+        const char *q = strstr(p, needles[i]);
+        ck_assert_msg(q != NULL, "expected \"%s\" (item %zu) in order in output:\n%s", needles[i],
+                      i, out);
+        p = q + strlen(needles[i]);
+    }
+    return p;
+}
+#define IN_ORDER(out, ...)                                                                         \
+    in_order((out), (const char *const[]){__VA_ARGS__},                                           \
+             sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *))
+
+static int count(const char *out, const char *needle)
+{
+    int n = 0;
+    for (const char *p = out; (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+#define ASSERT_BETWEEN(x, lo, hi) ck_assert_msg((x) >= (lo) && (x) <= (hi), "%s = %.3f", #x, (x))
+
+/* --- servers --- */
+
+struct server {
+    pid_t pid;
+    int out;      /* its stdout + stderr */
+    char buf[1 << 16];
+    size_t len;
+    int port;
+};
+
+static void read_some(struct server *s, double timeout_s)
+{
+    struct pollfd pf = {s->out, POLLIN, 0};
+    if (poll(&pf, 1, (int)(timeout_s * 1000)) <= 0)
+        return;
+    ssize_t n = read(s->out, s->buf + s->len, sizeof s->buf - 1 - s->len);
+    if (n > 0)
+        s->len += (size_t)n;
+    s->buf[s->len] = '\0';
+}
+
+static void server_start(struct server *s, const char *rel, char *const args[])
+{
+    char path[512];
+    char *argv[16] = {(char *)test_build_path(rel, path, sizeof path), "--scale", SCALE, "--port",
+                      "0"};
+    int n = 5;
+    for (int i = 0; args[i]; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    int fds[2];
+    ck_assert(pipe2(fds, O_CLOEXEC) == 0);
+    s->len = 0;
+    s->pid = fork();
+    ck_assert(s->pid >= 0);
+    if (s->pid == 0) {
+        dup2(fds[1], 1);
+        dup2(fds[1], 2);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    s->out = fds[0];
+    double t0 = test_now();
+    const char *l;
+    while (!(l = strstr(s->buf, "listening on 127.0.0.1:")) && test_now() - t0 < 10)
+        read_some(s, 0.5);
+    ck_assert_msg(l, "no listening line:\n%s", s->buf);
+    s->port = atoi(l + strlen("listening on 127.0.0.1:"));
+}
+
+/* Wait for exit (bounded), collecting output; returns the exit status. */
+static int server_wait(struct server *s, double timeout_s)
+{
+    double t0 = test_now();
+    int status = 0;
+    while (waitpid(s->pid, &status, WNOHANG) == 0) {
+        if (test_now() - t0 > timeout_s) {
+            kill(s->pid, SIGKILL);
+            waitpid(s->pid, &status, 0);
+            ck_abort_msg("server did not exit:\n%s", s->buf);
+        }
+        read_some(s, 0.05);
+    }
+    for (size_t before = ~(size_t)0; before != s->len;) {
+        before = s->len;
+        read_some(s, 0.05);
+    }
+    close(s->out);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+}
+
+/* Connect a blocking client with a receive timeout. */
+static int client(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert(connect(fd, (struct sockaddr *)&a, sizeof a) == 0);
+    struct timeval tv = {10, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    return fd;
+}
+
+static void echo_ok(int fd, const char *msg)
+{
+    char buf[64] = "";
+    ck_assert(write(fd, msg, strlen(msg)) == (ssize_t)strlen(msg));
+    size_t len = 0;
+    while (len < strlen(msg)) {
+        ssize_t n = read(fd, buf + len, sizeof buf - 1 - len);
+        ck_assert_msg(n > 0, "no echo");
+        len += (size_t)n;
+    }
+    ck_assert_str_eq(buf, msg);
+}
+
+START_TEST(test_7_1_thread_per_client)
+{
+    static struct server s;
+    server_start(&s, "demos/ch07/listing_7_1", (char *const[]){"--clients", "2", NULL});
+    int a = client(s.port), b = client(s.port);
+    echo_ok(a, "hello a\n");
+    echo_ok(b, "hello b\n");
+    close(a);
+    close(b);
+    ck_assert_int_eq(server_wait(&s, 15), 0);
+    ck_assert_int_eq(count(s.buf, "Connection from 127.0.0.1"), 2);
+    ck_assert_int_eq(count(s.buf, "Client disconnected"), 2);
+}
+END_TEST
+
+START_TEST(test_7_2_shutdown_wakes_threads)
+{
+    static struct server s;
+    server_start(&s, "demos/ch07/listing_7_2", (char *const[]){NULL});
+    int a = client(s.port), b = client(s.port);
+    echo_ok(a, "one\n");
+    echo_ok(b, "two\n");
+    kill(s.pid, SIGINT);
+    for (int i = 0; i < 2; i++) {
+        int fd = i ? b : a;
+        char buf[64] = "";
+        size_t len = 0;
+        for (ssize_t n; (n = read(fd, buf + len, sizeof buf - 1 - len)) > 0;)
+            len += (size_t)n;
+        ck_assert_str_eq(buf, "Stopping!"); /* then EOF: the socket was shut down */
+        close(fd);
+    }
+    ck_assert_int_eq(server_wait(&s, 15), 0);
+    IN_ORDER(s.buf, "Shutting down!", "shutting down!", "shutting down!",
+             "All 2 client threads stopped.");
+}
+END_TEST
+
+/* --- clients, pools, executors --- */
+
+START_TEST(test_7_3_blocking_client)
+{
+    double dt;
+    char *out = run_demo("demos/ch07/listing_7_3", 0, &dt, NULL);
+    IN_ORDER(out, "200\n", "200\n", "Two blocking requests took");
+    ASSERT_BETWEEN(dt, 0.09, 5.0);
+    free(out);
+}
+END_TEST
+
+START_TEST(test_7_4_pool_map)
+{
+    char *out = run_demo("demos/ch07/listing_7_4", 0, NULL, "--requests", "40", NULL);
+    ck_assert_int_eq(count(out, "200\n"), 80);
+    const char *p = strstr(out, "Active threads while the pool works: ");
+    ck_assert_msg(p, "%s", out);
+    ck_assert_int_ge(atoi(p + strlen("Active threads while the pool works: ")), 6);
+    p = strstr(out, "the pool was ");
+    ck_assert_msg(p, "%s", out);
+    double x = atof(p + strlen("the pool was "));
+    ck_assert_msg(x > 1.5, "pool only %.2fx faster:\n%s", x, out);
+    free(out);
+}
+END_TEST
+
+static void check_status_list(const char *out, int n)
+{
+    ck_assert_msg(out[0] == '[', "%s", out);
+    ck_assert_int_eq(count(out, "200"), n);
+    ck_assert_contains(out, "200]\nmain completed in");
+}
+
+START_TEST(test_7_5_7_7_executors)
+{
+    static const char *const demos[] = {"demos/ch07/listing_7_5", "demos/ch07/listing_7_6",
+                                        "demos/ch07/listing_7_7"};
+    for (int i = 0; i < 3; i++) {
+        double dt;
+        char *out = run_demo(demos[i], 0, &dt, NULL);
+        check_status_list(out, 100);
+        /* 100 answers of 10 ms one by one would take 1 s; the pool overlaps them. */
+        ck_assert_msg(dt < 0.9, "%s took %.2f s", demos[i], dt);
+        free(out);
+    }
+}
+END_TEST
+
+START_TEST(test_7_8_progress)
+{
+    char *out = run_demo("demos/ch07/listing_7_8", 0, NULL, "--requests", "120", NULL);
+    ck_assert_int_ge(count(out, "Requests completed: "), 2);
+    ck_assert_contains(out, "Requests completed: 120 of 120\nmain completed in");
+    free(out);
+}
+END_TEST
+
+/* --- locks and thread-safe structures --- */
+
+START_TEST(test_7_9_rlock)
+{
+    char *out = run_demo("demos/ch07/listing_7_9", 0, NULL, NULL);
+    const char *plain = strstr(out, "With a plain lock");
+    ck_assert_msg(plain, "%s", out);
+    ck_assert_int_eq(count(out, "Lock acquired.") - count(plain, "Lock acquired."), 5);
+    IN_ORDER(out, "Finished summing.", "Sum: 10", "With a plain lock", "Lock acquired.",
+             "Could not acquire lock: timed out");
+    free(out);
+}
+END_TEST
+
+START_TEST(test_7_10_threadsafe_list)
+{
+    char *out = run_demo("demos/ch07/listing_7_10", 0, NULL, NULL);
+    ck_assert_str_eq(out, "[2, 2, 2, 2, 2]\n");
+    free(out);
+}
+END_TEST
+
+/* --- CPU work: scrypt --- */
+
+static volatile long spin_sink;
+
+static void *spin(void *arg)
+{
+    long x = 0;
+    for (long i = 0; i < 100000000; i++)
+        spin_sink = x += i;
+    return NULL;
+}
+
+/* How much faster two spinning threads finish than two spins in a row, now. */
+static double parallelism_available(void)
+{
+    double t0 = test_now();
+    spin(NULL);
+    spin(NULL);
+    double serial = test_now() - t0;
+    pthread_t a, b;
+    t0 = test_now();
+    pthread_create(&a, NULL, spin, NULL);
+    pthread_create(&b, NULL, spin, NULL);
+    pthread_join(a, NULL);
+    pthread_join(b, NULL);
+    return serial / (test_now() - t0);
+}
+
+START_TEST(test_7_16_7_17_scrypt)
+{
+    char *out = run_demo("demos/ch07/listing_7_16", 0, NULL, "--count", "20", NULL);
+    ck_assert_contains(out, "Hashed 20 passwords in one thread in");
+    free(out);
+    out = run_demo("demos/ch07/listing_7_17", 0, NULL, "--count", "120", "--threads", "2", NULL);
+    IN_ORDER(out, "Hashed 120 passwords on a pool of 1 thread(s)",
+             "Hashed 120 passwords on a pool of 2 thread(s)", "Speed-up with 2 threads: ");
+    double x = atof(strstr(out, "Speed-up with 2 threads: ") + strlen("Speed-up with 2 threads: "));
+    /* Two threads must beat one, unless the machine has no second core free
+     * right now (other jobs running): then only report. */
+    double avail = parallelism_available();
+    if (avail > 1.6)
+        ck_assert_msg(x > 1.3, "2 threads only %.2fx faster (machine allows %.2fx):\n%s", x, avail,
+                      out);
+    else
+        fprintf(stderr, "7.17: speed-up %.2fx; machine busy (only %.2fx available)\n", x, avail);
+    free(out);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("demos_threads");
+    TCase *tc = test_tcase(s, "servers", 60);
+    tcase_add_test(tc, test_7_1_thread_per_client);
+    tcase_add_test(tc, test_7_2_shutdown_wakes_threads);
+    tc = test_tcase(s, "pools", 60);
+    tcase_add_test(tc, test_7_3_blocking_client);
+    tcase_add_test(tc, test_7_4_pool_map);
+    tcase_add_test(tc, test_7_5_7_7_executors);
+    tcase_add_test(tc, test_7_8_progress);
+    tc = test_tcase(s, "locks", 30);
+    tcase_add_test(tc, test_7_9_rlock);
+    tcase_add_test(tc, test_7_10_threadsafe_list);
+    tc = test_tcase(s, "cpu", 120);
+    tcase_add_test(tc, test_7_16_7_17_scrypt);
+    return test_main(s);
+}
