@@ -109,7 +109,7 @@ int loom_proc_communicate(struct loom_proc *p, const void *input, size_t len,
     int rr = run_all(t, n, deadline, p->_loop);
     rc = rc ? rc : rr;
     if (rc == 0)
-        rc = p->_child ? loom__child_wait(p->_child, deadline, NULL) : -EBADF; /* closed meanwhile */
+        rc = p->_child ? loom__child_wait(p->_child, deadline, NULL) : -EBADF; /* closed */
     for (int i = 0; i < 2; i++) {
         struct loom_bytes *dst = i ? err : out;
         if (rc == 0 && dst)

@@ -379,8 +379,8 @@ void loom_pool_free(struct loom_pool *pool)
 
 /* --- jobs --- */
 
-int loom__pool_job_new(struct loom_pool *pool, loom_pool_fn fn, void *in, size_t len, uint32_t flags,
-                   struct loom_pool_job **out)
+int loom__pool_job_new(struct loom_pool *pool, loom_pool_fn fn, void *in, size_t len,
+                       uint32_t flags, struct loom_pool_job **out)
 {
     if (pool->closing)
         return -ESHUTDOWN;

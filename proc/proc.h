@@ -97,7 +97,8 @@ struct loom_bytes {
 /* Start opt->argv as a child of this process, watched by loop (NULL: the current
  * loop). Returns 0, -EINVAL, -ENOENT/-EACCES (exec failed: no child is left),
  * -ENOMEM, -EMFILE or another -errno; on failure nothing is left to close. */
-int loom_proc_spawn(struct loom_loop *loop, struct loom_proc *p, const struct loom_proc_options *opt);
+int loom_proc_spawn(struct loom_loop *loop, struct loom_proc *p,
+                    const struct loom_proc_options *opt);
 
 /* Close the pipes and release the object. A child still running is killed
  * (SIGKILL) and reaped first, so nothing survives. Never suspends. */

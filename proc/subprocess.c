@@ -148,7 +148,8 @@ static bool options_valid(const struct loom_proc_options *opt)
            opt->out <= LOOM_PROC_DEVNULL && opt->err <= LOOM_PROC_STDOUT;
 }
 
-int loom_proc_spawn(struct loom_loop *loop, struct loom_proc *p, const struct loom_proc_options *opt)
+int loom_proc_spawn(struct loom_loop *loop, struct loom_proc *p,
+                    const struct loom_proc_options *opt)
 {
     memset(p, 0, sizeof(*p));
     if (!loop)

@@ -18,8 +18,9 @@ static const char usage[] =
     "usage: listing_6_9 [--file FILE | --mb N] [--lines L] [--group G] [--workers W]\n"
     "       [--no-baseline]\n"
     "Maps chunks of L lines (default 50000) of the ngram file in a W-process pool\n"
-    "(default: one per CPU), reduces in groups of G (default 500) in the pool, prints the top words, the time and\n"
-    "the speed-up over a 1-worker pool (skipped with --no-baseline).\n";
+    "(default: one per CPU), reduces in groups of G (default 500) in the pool, prints\n"
+    "the top words, the time and the speed-up over a 1-worker pool (skipped with\n"
+    "--no-baseline).\n";
 
 static int map_frequencies(const void *in, size_t len, struct loom_bytes *out, void *state)
 {

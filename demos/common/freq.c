@@ -137,7 +137,10 @@ static int load_fields(struct freq *f, const char *text, size_t len, int k)
 }
 
 int freq_load(struct freq *f, const char *text, size_t len) { return load_fields(f, text, len, 1); }
-int freq_ngram(struct freq *f, const char *text, size_t len) { return load_fields(f, text, len, 2); }
+int freq_ngram(struct freq *f, const char *text, size_t len)
+{
+    return load_fields(f, text, len, 2);
+}
 
 static int by_count_desc(const void *a, const void *b)
 {
