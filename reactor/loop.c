@@ -445,10 +445,11 @@ static void run_ready(struct loom_loop *loop)
             r->run(r);
             continue;
         }
+        void (*run)(struct loom__ready *) = r->run; /* r may be freed by the call */
         int64_t t0 = loom__clock_ns();
-        r->run(r);
+        run(r);
         int64_t dt = loom__clock_ns() - t0;
-        if (dt > loop->slow_ns && r->run == handle_run)
+        if (dt > loop->slow_ns && run == handle_run)
             loom__log(loop, "Executing callback took %.3f seconds", dt / 1e9);
     }
 }

@@ -754,6 +754,38 @@ START_TEST(test_future_done_callbacks_scheduled)
 }
 END_TEST
 
+static void capture_log(void *arg, const char *msg);
+
+/* A done callback may free its own record (debug mode times it without
+ * touching it afterwards; ASan checks). */
+static void free_own_record(struct loom_future *f, void *arg)
+{
+    free(arg);
+    note(1);
+    double t0 = test_now();
+    while (test_now() - t0 < 0.005) /* slow: the loop logs it */
+        ;
+}
+
+static void set_cb_fut(void *arg) { loom_future_set_result(&cb_fut, 5); }
+
+START_TEST(test_future_callback_frees_record)
+{
+    struct loom_loop *loop;
+    struct loom_loop_options opt = {.debug = 1, .slow_step_ns = LOOM_MS(1)};
+    ck_assert_int_eq(loom_loop_new(&loop, &opt), 0);
+    loom_loop_set_log(loop, capture_log, NULL);
+    norder = 0;
+    loom_future_init(&cb_fut);
+    struct loom_future_callback *rec = malloc(sizeof(*rec));
+    loom_future_add_done_callback(&cb_fut, rec, free_own_record, rec);
+    loom_call_soon(loop, set_cb_fut, NULL);
+    ck_assert_int_eq(loom_loop_run(loop, LOOM_RUN_DEFAULT), 0);
+    expect_order((int[]){1}, 1);
+    ck_assert_int_eq(loom_loop_free(loop), 0);
+}
+END_TEST
+
 static struct loom_future await_fut;
 
 static void set_await_fut(void *arg) { loom_future_set_result(&await_fut, (intptr_t)arg); }
@@ -1158,6 +1190,7 @@ int main(void)
     tc = tcase_fd(s, "future", 10);
     tcase_add_test(tc, test_future_without_loop);
     tcase_add_test(tc, test_future_done_callbacks_scheduled);
+    tcase_add_test(tc, test_future_callback_frees_record);
     tcase_add_test(tc, test_future_await);
     tc = tcase_fd(s, "many", 40);
     tcase_add_test(tc, test_many_tasks);
