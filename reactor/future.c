@@ -27,12 +27,15 @@ static void fire(struct loom_future *f, struct loom_future_callback *c)
     loom__ready_push(loop, &c->_ready);
 }
 
+/* The callbacks are taken off f first: one called at once may free f. */
 static void complete(struct loom_future *f, enum loom_future_state state, intptr_t result)
 {
     f->state = state;
     f->result = result;
-    struct loom_list *n;
-    while ((n = loom_list_pop_front(&f->_callbacks)))
+    struct loom_list pending, *n;
+    loom_list_init(&pending);
+    loom_list_splice(&pending, &f->_callbacks);
+    while ((n = loom_list_pop_front(&pending)))
         fire(f, loom_list_entry(n, struct loom_future_callback, _node));
 }
 

@@ -720,6 +720,26 @@ START_TEST(test_future_without_loop)
 }
 END_TEST
 
+/* Without a loop, a done callback runs at once and may free the future. */
+static void free_future(struct loom_future *f, void *arg)
+{
+    ck_assert_int_eq(loom_future_result(f), 8);
+    free(f);
+    note(2);
+}
+
+START_TEST(test_future_freed_by_callback)
+{
+    norder = 0;
+    struct loom_future *f = malloc(sizeof(*f));
+    struct loom_future_callback c;
+    loom_future_init(f);
+    loom_future_add_done_callback(f, &c, free_future, NULL);
+    ck_assert_int_eq(loom_future_set_result(f, 8), 0);
+    expect_order((int[]){2}, 1);
+}
+END_TEST
+
 static struct loom_future cb_fut;
 static struct loom_future_callback cb_rec;
 
@@ -1191,6 +1211,7 @@ int main(void)
     tcase_add_test(tc, test_future_without_loop);
     tcase_add_test(tc, test_future_done_callbacks_scheduled);
     tcase_add_test(tc, test_future_callback_frees_record);
+    tcase_add_test(tc, test_future_freed_by_callback);
     tcase_add_test(tc, test_future_await);
     tc = tcase_fd(s, "many", 40);
     tcase_add_test(tc, test_many_tasks);
