@@ -31,11 +31,15 @@ static void on_signal(int signum)
     }
 }
 
+/* Each watcher goes back on the loop's list before its callback runs, so a
+ * callback may stop or restart any watcher (not only its own) safely. */
 static void deliver(struct loom_loop *loop, int signum)
 {
-    struct loom_list *it, *next;
-    for (it = loop->signals.next; it != &loop->signals; it = next) {
-        next = it->next; /* the callback may stop its own watcher */
+    struct loom_list batch, *it;
+    loom_list_init(&batch);
+    loom_list_splice(&batch, &loop->signals);
+    while ((it = loom_list_pop_front(&batch))) {
+        loom_list_push_back(&loop->signals, it);
         struct loom_signal *s = loom_list_entry(it, struct loom_signal, _node);
         if (s->signum == signum)
             s->cb(s, signum);

@@ -687,6 +687,40 @@ START_TEST(test_signal_watched_from_task)
 }
 END_TEST
 
+/* A callback stopping every watcher (the usual shutdown) must not derail delivery. */
+static struct loom_signal *all_watchers[2];
+
+static void stop_all(struct loom_signal *s, int signum)
+{
+    struct sigrec *r = s->data;
+    r->count++;
+    loom_signal_stop(all_watchers[0]);
+    loom_signal_stop(all_watchers[1]);
+}
+
+START_TEST(test_signal_callback_stops_others)
+{
+    struct loom_loop *loop = test_loop_new();
+    struct loom_signal a, b;
+    struct sigrec ra = {0}, rb = {0};
+    loom_signal_init(loop, &a, stop_all);
+    loom_signal_init(loop, &b, stop_all);
+    a.data = &ra;
+    b.data = &rb;
+    all_watchers[0] = &a;
+    all_watchers[1] = &b;
+    ck_assert_int_eq(loom_signal_start(&a, SIGUSR1), 0);
+    ck_assert_int_eq(loom_signal_start(&b, SIGUSR2), 0);
+    raise(SIGUSR1);
+    for (int i = 0; i < 100 && ra.count == 0; i++)
+        loom_loop_run(loop, LOOM_RUN_ONCE);
+    ck_assert_int_eq(ra.count, 1);
+    ck_assert_int_eq(rb.count, 0);
+    ck_assert_int_eq(loom_loop_run(loop, LOOM_RUN_NOWAIT), 0); /* nothing left */
+    test_loop_free(loop);
+}
+END_TEST
+
 /* Stopping a watcher restores the default disposition; two watchers share a signal. */
 START_TEST(test_signal_two_watchers)
 {
@@ -865,6 +899,7 @@ int main(void)
     tcase_add_test(tc, test_signal_delivered_on_loop);
     tcase_add_test(tc, test_signal_wakes_parked_task);
     tcase_add_test(tc, test_signal_watched_from_task);
+    tcase_add_test(tc, test_signal_callback_stops_others);
     tcase_add_test(tc, test_signal_two_watchers);
     tc = tcase_fd(s, "backend", 10);
     tcase_add_test(tc, test_backend_selection);
