@@ -24,7 +24,9 @@
 
 #define SCALE "0.1"
 
-/* Run demos/<rel> --scale SCALE args...; *status gets the exit status. */
+static const char *demo_input; /* stdin for the next run_demo (NULL: /dev/null) */
+
+/* Run demos/<rel> --scale SCALE args...; assert the exit status. */
 static char *run_demo(const char *rel, int want_status, double *elapsed, ...)
 {
     char path[512];
@@ -38,7 +40,8 @@ static char *run_demo(const char *rel, int want_status, double *elapsed, ...)
     argv[n] = NULL;
     char *out = NULL;
     double t = 0;
-    int rc = test_run(argv, NULL, 60, &out, &t);
+    int rc = test_run(argv, demo_input, 60, &out, &t);
+    demo_input = NULL;
     ck_assert_msg(rc == want_status, "%s exited with %d, output:\n%s", rel, rc, out);
     if (elapsed)
         *elapsed = t;
@@ -285,6 +288,58 @@ START_TEST(test_7_10_threadsafe_list)
 }
 END_TEST
 
+/* --- a UI and a loop in another thread --- */
+
+START_TEST(test_7_12_key_says_hello)
+{
+    demo_input = "hxh\nq";
+    char *out = run_demo("demos/ch07/listing_7_12", 0, NULL, NULL);
+    ck_assert_int_eq(count(out, "Hello!"), 3);
+    free(out);
+}
+END_TEST
+
+START_TEST(test_7_13_stress_from_another_thread)
+{
+    char *out = run_demo("demos/ch07/listing_7_13", 0, NULL, NULL);
+    ck_assert_int_eq(count(out, "Completed "), 100); /* every 1% */
+    IN_ORDER(out, "Completed 2/200 requests (1%)", "Completed 200/200 requests (100%)",
+             "Stress test finished");
+    free(out);
+    out = run_demo("demos/ch07/listing_7_13", 0, NULL, "--requests", "400", "--cancel-after", "0",
+                   NULL);
+    IN_ORDER(out, "Cancelling from the main thread", "Stress test Operation canceled");
+    ck_assert_int_eq(count(out, "Completed 400/400"), 0);
+    free(out);
+}
+END_TEST
+
+START_TEST(test_7_14_progress_ui)
+{
+    demo_input = "\n300\n";
+    char *out = run_demo("demos/ch07/listing_7_14", 0, NULL, NULL);
+    IN_ORDER(out, "Number of requests: ", "Using the local test server", "100% (300/300)",
+             "Load test finished.");
+    free(out);
+    demo_input = "\n2000\nc";
+    out = run_demo("demos/ch07/listing_7_14", 0, NULL, NULL);
+    ck_assert_contains(out, "Load test cancelled.");
+    ck_assert_int_eq(count(out, "(2000/2000)"), 0);
+    free(out);
+}
+END_TEST
+
+START_TEST(test_7_15_loop_thread_and_ui_thread)
+{
+    demo_input = "50\n80\nq\n";
+    char *out = run_demo("demos/ch07/listing_7_15", 0, NULL, NULL);
+    IN_ORDER(out, "Loop running in a background thread", "last of 50 requests answered",
+             "50 requests done", "last of 80 requests answered", "80 requests done",
+             "Stopping the loop thread");
+    free(out);
+}
+END_TEST
+
 /* --- CPU work: scrypt --- */
 
 static volatile long spin_sink;
@@ -348,6 +403,11 @@ int main(void)
     tc = test_tcase(s, "locks", 30);
     tcase_add_test(tc, test_7_9_rlock);
     tcase_add_test(tc, test_7_10_threadsafe_list);
+    tc = test_tcase(s, "ui_threads", 60);
+    tcase_add_test(tc, test_7_12_key_says_hello);
+    tcase_add_test(tc, test_7_13_stress_from_another_thread);
+    tcase_add_test(tc, test_7_14_progress_ui);
+    tcase_add_test(tc, test_7_15_loop_thread_and_ui_thread);
     tc = test_tcase(s, "cpu", 120);
     tcase_add_test(tc, test_7_16_7_17_scrypt);
     return test_main(s);
