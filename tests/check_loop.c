@@ -838,6 +838,23 @@ START_TEST(test_debug_log)
 }
 END_TEST
 
+/* --- error codes --- */
+
+START_TEST(test_error_names)
+{
+    ck_assert_str_eq(loom_errname(-ECANCELED), "ECANCELED");
+    ck_assert_str_eq(loom_errname(-EAGAIN), "EAGAIN");
+    ck_assert_str_eq(loom_errname(LOOM_EOF), "LOOM_EOF");
+    ck_assert_str_eq(loom_errname(LOOM_EDEADLOCK), "LOOM_EDEADLOCK");
+    ck_assert_str_eq(loom_errname(0), "OK");
+    ck_assert_str_eq(loom_errname(-3999), "E?");
+    ck_assert_str_eq(loom_strerror(LOOM_EOF), "end of stream");
+    ck_assert_str_eq(loom_strerror(-ETIMEDOUT), strerror(ETIMEDOUT));
+    ck_assert_str_eq(loom_strerror(-5000), "unknown error");
+    ck_assert_str_eq(loom_strerror(0), "success");
+}
+END_TEST
+
 /* --- ref / unref, dump --- */
 
 START_TEST(test_ref_and_dump)
@@ -906,5 +923,7 @@ int main(void)
     tcase_add_test(tc, test_backend_from_env);
     tc = tcase_fd(s, "debug", 10);
     tcase_add_test(tc, test_debug_log);
+    tc = tcase_fd(s, "errors", 10);
+    tcase_add_test(tc, test_error_names);
     return test_main(s);
 }
