@@ -126,4 +126,7 @@ int loom_condition_notify(struct loom_condition *c, size_t n)
     return woken;
 }
 
-int loom_condition_notify_all(struct loom_condition *c) { return loom_condition_notify(c, SIZE_MAX); }
+int loom_condition_notify_all(struct loom_condition *c)
+{
+    return loom_condition_notify(c, SIZE_MAX);
+}

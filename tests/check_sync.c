@@ -491,7 +491,8 @@ START_TEST(test_queue_orders)
     struct {
         void (*init)(struct loom_queue *, size_t);
         int out[5];
-    } kinds[] = {{loom_queue_init, {31, 12, 20, 11, 5}}, {loom_lifo_queue_init, {5, 11, 20, 12, 31}}};
+    } kinds[] = {{loom_queue_init, {31, 12, 20, 11, 5}},
+                 {loom_lifo_queue_init, {5, 11, 20, 12, 31}}};
     for (int k = 0; k < 3; k++) {
         if (k < 2)
             kinds[k].init(&Q, 0);

@@ -112,7 +112,8 @@ int main(int argc, char **argv)
         draw(latest, total, tty);
     if (tty)
         loom_term_restore();
-    printf("%s%s\n", tty ? "\n" : "", st.result == 0 ? "Load test finished." : "Load test cancelled.");
+    printf("%s%s\n", tty ? "\n" : "",
+           st.result == 0 ? "Load test finished." : "Load test cancelled.");
     demo_stress_close(&st);
     demo_loop_thread_stop(&lt);
     demo_http_stop(&server);

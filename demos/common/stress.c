@@ -141,7 +141,10 @@ int demo_stress_start(struct demo_stress *st, struct loom_loop *loop, int port, 
     return loom_call_soon_threadsafe(loop, start_cb, st);
 }
 
-void demo_stress_cancel(struct demo_stress *st) { loom_call_soon_threadsafe(st->loop, cancel_cb, st); }
+void demo_stress_cancel(struct demo_stress *st)
+{
+    loom_call_soon_threadsafe(st->loop, cancel_cb, st);
+}
 
 bool demo_stress_wait(struct demo_stress *st, double timeout_s)
 {
