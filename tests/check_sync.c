@@ -739,6 +739,11 @@ static struct {
     unsigned char inserted[MAXITEMS], delivered[MAXITEMS];
 } M;
 
+/* How often each interesting path ran, over all phases. */
+static struct {
+    long gave_back, timed_out, cancelled, handed;
+} seen;
+
 static int prio_cmp(const void *a, const void *b)
 {
     int x = I(a) * 7919 % 13, y = I(b) * 7919 % 13; /* many ties, out of id order */
@@ -845,15 +850,18 @@ static intptr_t m_getter(void *arg)
         int rc = loom_queue_get(&Q, &item, timeout);
         if (!w->granted) {
             ck_assert_msg(rc == -ETIMEDOUT || rc == -ECANCELED, "get: %d", rc);
+            rc == -ETIMEDOUT ? seen.timed_out++ : seen.cancelled++;
             m_remove(M.getters, &M.ngetters, w);
         } else {
             M.inflight--;
             if (rc == 0) {
+                seen.handed++;
                 ck_assert_int_eq(I(item), w->item);
                 m_delivered(w->item);
                 m_admit();
             } else {
                 ck_assert_int_eq(rc, -ECANCELED);
+                seen.gave_back++;
                 m_deliver((struct mslot){w->item, w->seq}, true);
             }
         }
@@ -877,6 +885,7 @@ static intptr_t m_putter(void *arg)
             ck_assert_int_eq(rc, 0);
         } else {
             ck_assert_msg(rc == -ETIMEDOUT || rc == -ECANCELED, "put: %d", rc);
+            rc == -ETIMEDOUT ? seen.timed_out++ : seen.cancelled++;
             m_remove(M.putters, &M.nputters, w);
         }
     }
@@ -937,9 +946,19 @@ static void m_step(unsigned *seed)
     } else if (op < 85) {
         m_spawn(seed, op < 65);
     } else if (op < 95) {
-        struct mw *w = &M.w[rand_r(seed) % MAXW];
-        if (w->task)
-            loom_task_cancel(w->task);
+        /* A random live worker: waiting, granted or not started yet. */
+        for (int i = rand_r(seed) % MAXW, k = 0; k < MAXW; k++, i = (i + 1) % MAXW)
+            if (M.w[i].task && !loom_task_done(M.w[i].task)) {
+                loom_task_cancel(M.w[i].task);
+                break;
+            }
+    } else if (M.ngetters > 0 && M.nputters == 0 && !m_full()) {
+        /* Hand an item to the oldest getter and cancel it before it runs. */
+        struct mw *g = M.getters[0];
+        ck_assert_int_eq(loom_queue_put_nowait(&Q, P(M.next_item)), 0);
+        m_insert(M.next_item++);
+        ck_assert(g->granted);
+        loom_task_cancel(g->task);
     }
     ck_assert_uint_eq(loom_queue_size(&Q), M.len + M.inflight);
 }
@@ -993,6 +1012,14 @@ static intptr_t property_main(void *arg)
         loom_queue_close(&Q);
     }
     ck_assert_int_gt(delivered, OPS / 10);
+    fprintf(stderr, "queue kind %d: %d delivered, %ld handed to waiting getters, %ld given back, "
+            "%ld timeouts, %ld cancellations\n", (int)kind, delivered, seen.handed,
+            seen.gave_back, seen.timed_out, seen.cancelled);
+    /* The random mix reached every path: hand-offs, give-backs, timeouts, cancels. */
+    ck_assert_int_gt(seen.handed, 100);
+    ck_assert_int_gt(seen.gave_back, 10);
+    ck_assert_int_gt(seen.timed_out, 100);
+    ck_assert_int_gt(seen.cancelled, 100);
     return 0;
 }
 
