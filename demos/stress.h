@@ -39,7 +39,7 @@ struct demo_stress {
     struct loom_future_callback done_cb; /* signals done/result */
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    bool done;
+    bool done, closed;
     int result;            /* 0, or -ECANCELED when cancelled */
 };
 
@@ -50,7 +50,7 @@ int demo_stress_start(struct demo_stress *st, struct loom_loop *loop, int port, 
 void demo_stress_cancel(struct demo_stress *st);
 /* Block until the test finished or timeout_s passed (< 0: no limit); true if done. */
 bool demo_stress_wait(struct demo_stress *st, double timeout_s);
-/* After it finished: release it (thread-safe). */
+/* After it finished: release it (thread-safe); waits until the loop let go of st. */
 void demo_stress_close(struct demo_stress *st);
 
 #endif

@@ -128,6 +128,10 @@ static void release_cb(void *arg)
     if (st->task)
         loom_task_release(st->task);
     st->task = NULL;
+    pthread_mutex_lock(&st->mu);
+    st->closed = true; /* after this the caller may free st */
+    pthread_cond_broadcast(&st->cv);
+    pthread_mutex_unlock(&st->mu);
 }
 
 /* --- called from other threads --- */
@@ -165,5 +169,10 @@ bool demo_stress_wait(struct demo_stress *st, double timeout_s)
 
 void demo_stress_close(struct demo_stress *st)
 {
-    loom_call_soon_threadsafe(st->loop, release_cb, st);
+    if (loom_call_soon_threadsafe(st->loop, release_cb, st) < 0)
+        return;
+    pthread_mutex_lock(&st->mu);
+    while (!st->closed)
+        pthread_cond_wait(&st->cv, &st->mu);
+    pthread_mutex_unlock(&st->mu);
 }
