@@ -342,7 +342,7 @@ END_TEST
 
 /* --- CPU work: scrypt --- */
 
-static volatile long spin_sink;
+static _Thread_local volatile long spin_sink; /* per thread: no shared write */
 
 static void *spin(void *arg)
 {
