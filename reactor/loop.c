@@ -252,6 +252,7 @@ int loom_call_at(struct loom_loop *loop, int64_t when_ns, loom_callback cb, void
 int loom_call_later(struct loom_loop *loop, int64_t delay_ns, loom_callback cb, void *arg,
                     struct loom_handle **out)
 {
+    loom_loop_update_time(loop); /* the delay counts from now, not the iteration's start */
     return loom_call_at(loop, loom__time_add(loop->now, delay_ns > 0 ? delay_ns : 0), cb, arg, out);
 }
 
@@ -286,6 +287,7 @@ int loom_timer_start_at(struct loom_timer *t, int64_t when_ns)
 
 int loom_timer_start(struct loom_timer *t, int64_t delay_ns)
 {
+    loom_loop_update_time(t->_loop); /* as loom_call_later */
     return loom_timer_start_at(t, loom__time_add(t->_loop->now, delay_ns > 0 ? delay_ns : 0));
 }
 

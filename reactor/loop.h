@@ -3,7 +3,9 @@
  *
  * Time is int64_t nanoseconds of CLOCK_MONOTONIC, cached once per iteration.
  * Durations are nanoseconds too; LOOM_MS()/LOOM_SEC() build them. A timeout of
- * -1 means "no timeout". */
+ * -1 means "no timeout". A relative delay (call_later, timer_start, sleeps and
+ * timeouts) counts from a fresh clock read, as asyncio's loop.time() does, so
+ * work done earlier in the iteration does not shorten it. */
 #ifndef LOOM_REACTOR_LOOP_H
 #define LOOM_REACTOR_LOOP_H
 
