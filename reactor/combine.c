@@ -106,8 +106,11 @@ int loom_gather(struct loom_task **tasks, size_t n, intptr_t *results, unsigned 
     if (!self)
         return -EPERM;
     struct loom_future_callback small[SMALL_N], *cbs = cbs_get(small, n);
-    if (!cbs)
+    if (!cbs) { /* as documented, the handles are released on every path */
+        for (size_t i = 0; i < n; i++)
+            loom_task_release(tasks[i]);
         return -ENOMEM;
+    }
     for (size_t i = 0; i < n; i++)
         loom__future_on_done(&tasks[i]->fut, &cbs[i], wake_cb, self);
     int rc = 0, error = 0;

@@ -89,6 +89,7 @@ struct loom_loop {
     /* debug */
     bool debug;
     int64_t slow_ns;
+    int64_t last_poll;              /* loop time of the last backend poll */
     loom_log_cb log_cb;
     void *log_arg;
 

@@ -170,10 +170,22 @@ int loom_task_spawn(struct loom_loop *loop, loom_task_fn fn, void *arg,
     struct loom_task *parent = loop->current;
     t->context = parent ? parent->context : loop->root_ctx;
     context_ref(t->context);
-    if (opt && opt->name)
-        snprintf(t->name, sizeof(t->name), "%s", opt->name);
-    else
-        snprintf(t->name, sizeof(t->name), "Task-%llu", (unsigned long long)t->id);
+    if (opt && opt->name) {
+        size_t len = strnlen(opt->name, sizeof(t->name) - 1);
+        memcpy(t->name, opt->name, len);
+        t->name[len] = 0;
+    } else {
+        char d[24];
+        int k = 0;
+        uint64_t v = t->id;
+        do
+            d[k++] = (char)('0' + v % 10);
+        while ((v /= 10));
+        memcpy(t->name, "Task-", 5);
+        for (int i = 0; i < k; i++)
+            t->name[5 + i] = d[k - 1 - i];
+        t->name[5 + k] = 0;
+    }
 #ifdef LOOM_TSAN
     t->tsan_fiber = __tsan_create_fiber(0);
 #endif
