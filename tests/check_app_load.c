@@ -12,70 +12,19 @@
 
 #include "harness/harness.h"
 
-struct server {
-    pid_t pid;
-    int port;
-    int out; /* the server's stdout */
-};
-
-/* Start argv with stdout on a pipe; wait (<= 10 s) for "listening on HOST:PORT". */
-static void server_start(struct server *srv, char *const argv[])
-{
-    int p[2];
-    ck_assert(pipe2(p, O_CLOEXEC) == 0);
-    srv->pid = fork();
-    ck_assert(srv->pid >= 0);
-    if (srv->pid == 0) {
-        dup2(p[1], 1);
-        execvp(argv[0], argv);
-        _exit(127);
-    }
-    close(p[1]);
-    srv->out = p[0];
-    char line[256];
-    size_t len = 0;
-    double deadline = test_now() + 10;
-    while (len < sizeof(line) - 1 && test_now() < deadline) {
-        struct pollfd pf = {srv->out, POLLIN, 0};
-        if (poll(&pf, 1, 100) <= 0)
-            continue;
-        if (read(srv->out, line + len, 1) != 1)
-            break;
-        if (line[len++] == '\n')
-            break;
-    }
-    line[len] = 0;
-    const char *colon = strrchr(line, ':');
-    ck_assert_msg(strncmp(line, "listening on ", 13) == 0 && colon, "%s did not start: '%s'",
-                  argv[0], line);
-    srv->port = atoi(colon + 1);
-    ck_assert_int_gt(srv->port, 0);
-}
-
 /* SIGTERM and wait (<= 10 s); returns the exit status. */
-static int server_stop(struct server *srv)
+static int server_stop(struct test_server *srv)
 {
     kill(srv->pid, SIGTERM);
-    int status = 0;
-    double deadline = test_now() + 10;
-    while (waitpid(srv->pid, &status, WNOHANG) == 0) {
-        if (test_now() > deadline) {
-            kill(srv->pid, SIGKILL);
-            waitpid(srv->pid, &status, 0);
-            ck_abort_msg("server did not stop on SIGTERM");
-        }
-        usleep(10000);
-    }
-    close(srv->out);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+    return test_server_wait(srv, 10);
 }
 
-static void start_echo(struct server *srv)
+static void start_echo(struct test_server *srv)
 {
     char path[512];
     char *argv[] = {(char *)test_build_path("bin/loom-echo", path, sizeof(path)), "--host",
                     "127.0.0.1", "--port", "0", NULL};
-    server_start(srv, argv);
+    test_server_start(srv, argv);
 }
 
 static int run_load(char *out_argv[], char **out, double timeout)
@@ -86,7 +35,7 @@ static int run_load(char *out_argv[], char **out, double timeout)
 
 START_TEST(echo_pipe_mode)
 {
-    struct server srv;
+    struct test_server srv;
     start_echo(&srv);
     char path[512], target[64];
     snprintf(target, sizeof(target), "127.0.0.1:%d", srv.port);
@@ -103,15 +52,15 @@ START_TEST(echo_pipe_mode)
 }
 END_TEST
 
-static void start_http(struct server *srv)
+static void start_http(struct test_server *srv)
 {
     char *argv[] = {"python3", "tests/tools/http_keepalive.py", "0", NULL};
-    server_start(srv, argv);
+    test_server_start(srv, argv);
 }
 
 START_TEST(http_keepalive_mode)
 {
-    struct server srv;
+    struct test_server srv;
     start_http(&srv);
     char path[512], target[64];
     snprintf(target, sizeof(target), "127.0.0.1:%d", srv.port);
@@ -155,17 +104,17 @@ END_TEST
 /* SIGINT in pipe mode: cancels cleanly and prints the summary. */
 START_TEST(sigint_cancels)
 {
-    struct server srv;
+    struct test_server srv;
     start_echo(&srv);
     char path[512], target[64];
     snprintf(target, sizeof(target), "127.0.0.1:%d", srv.port);
     char *argv[] = {(char *)test_build_path("bin/loom-load", path, sizeof(path)), "-n",
                     "1000000000", "-c", "10", target, NULL};
-    struct server load;
+    pid_t load_pid;
     int p[2];
     ck_assert(pipe(p) == 0);
-    load.pid = fork();
-    if (load.pid == 0) {
+    load_pid = fork();
+    if (load_pid == 0) {
         dup2(p[1], 1);
         execv(argv[0], argv);
         _exit(127);
@@ -185,7 +134,7 @@ START_TEST(sigint_cancels)
         buf[len] = 0;
     }
     ck_assert_msg(strstr(buf, "progress:"), "no progress line: %s", buf);
-    kill(load.pid, SIGINT);
+    kill(load_pid, SIGINT);
     while (len < sizeof(buf) - 1) {
         struct pollfd pf = {p[0], POLLIN, 0};
         if (poll(&pf, 1, 10000) <= 0)
@@ -198,7 +147,7 @@ START_TEST(sigint_cancels)
     buf[len] = 0;
     close(p[0]);
     int status;
-    ck_assert_int_eq(waitpid(load.pid, &status, 0), load.pid);
+    ck_assert_int_eq(waitpid(load_pid, &status, 0), load_pid);
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status %d", status);
     ck_assert_contains(buf, "loom-load: cancelled after");
     ck_assert_int_eq(server_stop(&srv), 0);
@@ -233,7 +182,7 @@ static char *pane_wait(const char *session, const char *n1, const char *n2, doub
 
 static void tty_cancel_with(const char *key, const char *session)
 {
-    struct server srv;
+    struct test_server srv;
     start_echo(&srv);
     char path[512], cmd[1024];
     test_build_path("bin/loom-load", path, sizeof(path));

@@ -248,26 +248,8 @@ END_TEST
 
 /* --- servers --- */
 
-struct server {
-    pid_t pid;
-    int out;      /* its stdout + stderr */
-    char buf[1 << 16];
-    size_t len;
-    int port;
-};
-
-static void read_some(struct server *s, double timeout_s)
-{
-    struct pollfd pf = {s->out, POLLIN, 0};
-    if (poll(&pf, 1, (int)(timeout_s * 1000)) <= 0)
-        return;
-    ssize_t n = read(s->out, s->buf + s->len, sizeof s->buf - 1 - s->len);
-    if (n > 0)
-        s->len += (size_t)n;
-    s->buf[s->len] = '\0';
-}
-
-static void server_start(struct server *s, const char *rel, char *const args[])
+/* Start a demo server at the test scale on a free port; extra args after. */
+static void server_start(struct test_server *s, const char *rel, char *const args[])
 {
     char path[512];
     char *argv[16] = {(char *)test_build_path(rel, path, sizeof path), "--scale", SCALE, "--port",
@@ -276,46 +258,7 @@ static void server_start(struct server *s, const char *rel, char *const args[])
     for (int i = 0; args[i]; i++)
         argv[n++] = args[i];
     argv[n] = NULL;
-    int fds[2];
-    ck_assert(pipe2(fds, O_CLOEXEC) == 0);
-    s->len = 0;
-    s->pid = fork();
-    ck_assert(s->pid >= 0);
-    if (s->pid == 0) {
-        dup2(fds[1], 1);
-        dup2(fds[1], 2);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    close(fds[1]);
-    s->out = fds[0];
-    double t0 = test_now();
-    const char *l;
-    while (!(l = strstr(s->buf, "listening on 127.0.0.1:")) && test_now() - t0 < 10)
-        read_some(s, 0.5);
-    ck_assert_msg(l, "no listening line:\n%s", s->buf);
-    s->port = atoi(l + strlen("listening on 127.0.0.1:"));
-}
-
-/* Wait for exit (bounded), collecting output; returns the exit status. */
-static int server_wait(struct server *s, double timeout_s)
-{
-    double t0 = test_now();
-    int status = 0;
-    while (waitpid(s->pid, &status, WNOHANG) == 0) {
-        if (test_now() - t0 > timeout_s) {
-            kill(s->pid, SIGKILL);
-            waitpid(s->pid, &status, 0);
-            ck_abort_msg("server did not exit:\n%s", s->buf);
-        }
-        read_some(s, 0.05);
-    }
-    for (size_t before = ~(size_t)0; before != s->len;) {
-        before = s->len;
-        read_some(s, 0.05);
-    }
-    close(s->out);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+    test_server_start(s, argv);
 }
 
 /* Connect, send req, half-close, read the whole answer into resp. */
@@ -338,18 +281,18 @@ static void exchange(int port, const char *req, char *resp, size_t cap)
 
 START_TEST(test_11_12_upload_server)
 {
-    static struct server s;
+    static struct test_server s;
     server_start(&s, "demos/ch11/listing_11_12", (char *const[]){"--once", NULL});
     char resp[64];
     exchange(s.port, "uploaded line one\nuploaded line two\n", resp, sizeof resp);
-    ck_assert_int_eq(server_wait(&s, 15), 0);
+    ck_assert_int_eq(test_server_wait(&s, 15), 0);
     ck_assert_contains(s.buf, "uploaded line one\nuploaded line two\n");
 }
 END_TEST
 
 START_TEST(test_12_3_order_api)
 {
-    static struct server s;
+    static struct test_server s;
     server_start(&s, "demos/ch12/listing_12_3", (char *const[]){"--orders", "12", NULL});
     char resp[512];
     exchange(s.port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", resp, sizeof resp);
@@ -360,7 +303,7 @@ START_TEST(test_12_3_order_api)
         ck_assert_contains(resp, "HTTP/1.1 200 OK");
         ck_assert_contains(resp, "Order placed!");
     }
-    ck_assert_int_eq(server_wait(&s, 20), 0);
+    ck_assert_int_eq(test_server_wait(&s, 20), 0);
     IN_ORDER(s.buf, "Creating order queue and tasks.", "Waiting for pending queue workers",
              "Finished all pending items, canceling worker tasks...");
     ck_assert_int_eq(count(s.buf, "Processing order"), 12);

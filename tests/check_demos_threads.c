@@ -75,26 +75,8 @@ static int count(const char *out, const char *needle)
 
 /* --- servers --- */
 
-struct server {
-    pid_t pid;
-    int out;      /* its stdout + stderr */
-    char buf[1 << 16];
-    size_t len;
-    int port;
-};
-
-static void read_some(struct server *s, double timeout_s)
-{
-    struct pollfd pf = {s->out, POLLIN, 0};
-    if (poll(&pf, 1, (int)(timeout_s * 1000)) <= 0)
-        return;
-    ssize_t n = read(s->out, s->buf + s->len, sizeof s->buf - 1 - s->len);
-    if (n > 0)
-        s->len += (size_t)n;
-    s->buf[s->len] = '\0';
-}
-
-static void server_start(struct server *s, const char *rel, char *const args[])
+/* Start a demo server at the test scale on a free port; extra args after. */
+static void server_start(struct test_server *s, const char *rel, char *const args[])
 {
     char path[512];
     char *argv[16] = {(char *)test_build_path(rel, path, sizeof path), "--scale", SCALE, "--port",
@@ -103,46 +85,7 @@ static void server_start(struct server *s, const char *rel, char *const args[])
     for (int i = 0; args[i]; i++)
         argv[n++] = args[i];
     argv[n] = NULL;
-    int fds[2];
-    ck_assert(pipe2(fds, O_CLOEXEC) == 0);
-    s->len = 0;
-    s->pid = fork();
-    ck_assert(s->pid >= 0);
-    if (s->pid == 0) {
-        dup2(fds[1], 1);
-        dup2(fds[1], 2);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    close(fds[1]);
-    s->out = fds[0];
-    double t0 = test_now();
-    const char *l;
-    while (!(l = strstr(s->buf, "listening on 127.0.0.1:")) && test_now() - t0 < 10)
-        read_some(s, 0.5);
-    ck_assert_msg(l, "no listening line:\n%s", s->buf);
-    s->port = atoi(l + strlen("listening on 127.0.0.1:"));
-}
-
-/* Wait for exit (bounded), collecting output; returns the exit status. */
-static int server_wait(struct server *s, double timeout_s)
-{
-    double t0 = test_now();
-    int status = 0;
-    while (waitpid(s->pid, &status, WNOHANG) == 0) {
-        if (test_now() - t0 > timeout_s) {
-            kill(s->pid, SIGKILL);
-            waitpid(s->pid, &status, 0);
-            ck_abort_msg("server did not exit:\n%s", s->buf);
-        }
-        read_some(s, 0.05);
-    }
-    for (size_t before = ~(size_t)0; before != s->len;) {
-        before = s->len;
-        read_some(s, 0.05);
-    }
-    close(s->out);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+    test_server_start(s, argv);
 }
 
 /* Connect a blocking client with a receive timeout. */
@@ -172,14 +115,14 @@ static void echo_ok(int fd, const char *msg)
 
 START_TEST(test_7_1_thread_per_client)
 {
-    static struct server s;
+    static struct test_server s;
     server_start(&s, "demos/ch07/listing_7_1", (char *const[]){"--clients", "2", NULL});
     int a = client(s.port), b = client(s.port);
     echo_ok(a, "hello a\n");
     echo_ok(b, "hello b\n");
     close(a);
     close(b);
-    ck_assert_int_eq(server_wait(&s, 15), 0);
+    ck_assert_int_eq(test_server_wait(&s, 15), 0);
     ck_assert_int_eq(count(s.buf, "Connection from 127.0.0.1"), 2);
     ck_assert_int_eq(count(s.buf, "Client disconnected"), 2);
 }
@@ -187,7 +130,7 @@ END_TEST
 
 START_TEST(test_7_2_shutdown_wakes_threads)
 {
-    static struct server s;
+    static struct test_server s;
     server_start(&s, "demos/ch07/listing_7_2", (char *const[]){NULL});
     int a = client(s.port), b = client(s.port);
     echo_ok(a, "one\n");
@@ -202,7 +145,7 @@ START_TEST(test_7_2_shutdown_wakes_threads)
         ck_assert_str_eq(buf, "Stopping!"); /* then EOF: the socket was shut down */
         close(fd);
     }
-    ck_assert_int_eq(server_wait(&s, 15), 0);
+    ck_assert_int_eq(test_server_wait(&s, 15), 0);
     IN_ORDER(s.buf, "Shutting down!", "shutting down!", "shutting down!",
              "All 2 client threads stopped.");
 }

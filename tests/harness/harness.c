@@ -176,3 +176,65 @@ int test_main(Suite *s)
     srunner_free(sr);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
+
+void test_server_read(struct test_server *s, double timeout_s)
+{
+    struct pollfd pf = {s->out, POLLIN, 0};
+    if (poll(&pf, 1, (int)(timeout_s * 1000)) <= 0)
+        return;
+    ssize_t n = read(s->out, s->buf + s->len, sizeof s->buf - 1 - s->len);
+    if (n > 0)
+        s->len += (size_t)n;
+    s->buf[s->len] = '\0';
+}
+
+void test_server_start(struct test_server *s, char *const argv[])
+{
+    int fds[2];
+    ck_assert(pipe2(fds, O_CLOEXEC) == 0);
+    s->len = 0;
+    s->buf[0] = '\0';
+    s->pid = fork();
+    ck_assert(s->pid >= 0);
+    if (s->pid == 0) {
+        dup2(fds[1], 1);
+        dup2(fds[1], 2);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    s->out = fds[0];
+    double t0 = test_now();
+    const char *l;
+    while (!(l = strstr(s->buf, "listening on ")) || !strchr(l, '\n')) {
+        if (test_now() - t0 > 10)
+            break;
+        test_server_read(s, 0.5);
+    }
+    ck_assert_msg(l && strchr(l, '\n'), "%s printed no listening line:\n%s", argv[0], s->buf);
+    const char *eol = strchr(l, '\n'), *colon = eol;
+    while (colon > l && *colon != ':')
+        colon--;
+    s->port = atoi(colon + 1);
+    ck_assert_msg(s->port > 0, "no port in: %.*s", (int)(eol - l), l);
+}
+
+int test_server_wait(struct test_server *s, double timeout_s)
+{
+    double t0 = test_now();
+    int status = 0;
+    while (waitpid(s->pid, &status, WNOHANG) == 0) {
+        if (test_now() - t0 > timeout_s) {
+            kill(s->pid, SIGKILL);
+            waitpid(s->pid, &status, 0);
+            ck_abort_msg("server did not exit:\n%s", s->buf);
+        }
+        test_server_read(s, 0.05);
+    }
+    for (size_t before = ~(size_t)0; before != s->len;) {
+        before = s->len;
+        test_server_read(s, 0.05);
+    }
+    close(s->out);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+}

@@ -39,6 +39,24 @@ const char *test_build_path(const char *rel, char *buf, size_t len);
 int test_run(char *const argv[], const char *input, double timeout_s, char **out,
              double *elapsed);
 
+/* A program under test that serves on a port (a demo server, loom-echo...). */
+struct test_server {
+    pid_t pid;
+    int out;            /* its stdout + stderr */
+    char buf[1 << 16];  /* what it printed so far, NUL-terminated */
+    size_t len;
+    int port;           /* parsed from its "listening on HOST:PORT" line */
+};
+
+/* Start argv (argv[0] a path) with stdout and stderr on a pipe and wait (<= 10 s)
+ * for its "listening on HOST:PORT" line; fails the test if it does not come. */
+void test_server_start(struct test_server *s, char *const argv[]);
+/* Collect output for at most timeout_s seconds (returns once something came). */
+void test_server_read(struct test_server *s, double timeout_s);
+/* Wait (<= timeout_s, then SIGKILL and fail) for exit, collecting the output;
+ * returns the exit status as asyncio's returncode (code, or -signal). */
+int test_server_wait(struct test_server *s, double timeout_s);
+
 /* Assert that haystack contains needle, with the output shown on failure. */
 #define ck_assert_contains(haystack, needle)                                                       \
     ck_assert_msg(strstr((haystack), (needle)) != NULL, "expected \"%s\" in output:\n%s",         \
