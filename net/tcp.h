@@ -21,6 +21,10 @@
 #include "net/stream.h"
 #include "reactor/loop.h"
 
+/* <netdb.h> declares struct addrinfo only with POSIX feature macros; a strict
+ * -std=c11 user still compiles this header. */
+struct addrinfo;
+
 #ifdef __cplusplus
 extern "C" {
 #endif
