@@ -44,29 +44,6 @@ static char *run_demo(const char *rel, int want_status, double *elapsed, ...)
     return out;
 }
 
-static const char *in_order(const char *out, const char *const *needles, size_t n)
-{
-    const char *p = out;
-    for (size_t i = 0; i < n; i++) {
-        const char *q = strstr(p, needles[i]);
-        ck_assert_msg(q != NULL, "expected \"%s\" (item %zu) in order in output:\n%s", needles[i],
-                      i, out);
-        p = q + strlen(needles[i]);
-    }
-    return p;
-}
-#define IN_ORDER(out, ...)                                                                         \
-    in_order((out), (const char *const[]){__VA_ARGS__},                                           \
-             sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *))
-
-static int count(const char *out, const char *needle)
-{
-    int n = 0;
-    for (const char *p = out; (p = strstr(p, needle)); p += strlen(needle))
-        n++;
-    return n;
-}
-
 #define ASSERT_BETWEEN(x, lo, hi) ck_assert_msg((x) >= (lo) && (x) <= (hi), "%s = %.3f", #x, (x))
 
 /* --- chapter 11 --- */
@@ -74,8 +51,8 @@ static int count(const char *out, const char *needle)
 START_TEST(test_11_1_no_race)
 {
     char *out = run_demo("demos/ch11/listing_11_1", 0, NULL, "--rounds", "20", NULL);
-    ck_assert_int_eq(count(out, "Counter is 100\n"), 20);
-    ck_assert_int_eq(count(out, "Counter is"), 20);
+    ck_assert_int_eq(test_count(out, "Counter is 100\n"), 20);
+    ck_assert_int_eq(test_count(out, "Counter is"), 20);
     free(out);
 }
 END_TEST
@@ -85,7 +62,7 @@ START_TEST(test_11_2_race)
     char *out = run_demo("demos/ch11/listing_11_2", 1, NULL, "--rounds", "20", NULL);
     ck_assert_contains(out, "Counter is 1\n");
     ck_assert_contains(out, "AssertionError");
-    ck_assert_int_eq(count(out, "Counter is"), 1);
+    ck_assert_int_eq(test_count(out, "Counter is"), 1);
     free(out);
 }
 END_TEST
@@ -93,10 +70,10 @@ END_TEST
 START_TEST(test_11_3_race_escapes_gather)
 {
     char *out = run_demo("demos/ch11/listing_11_3", 1, NULL, NULL);
-    IN_ORDER(out, "Creating message tasks", "Eric disconnected!", "Sending: Hello John",
+    TEST_IN_ORDER(out, "Creating message tasks", "Eric disconnected!", "Sending: Hello John",
              "Sending: Hello Terry", "Sending: Hello Graham", "Exception: Socket is closed!");
-    ck_assert_int_eq(count(out, "Sent:"), 0);
-    ck_assert_int_eq(count(out, "Sending: Hello Eric"), 0);
+    ck_assert_int_eq(test_count(out, "Sent:"), 0);
+    ck_assert_int_eq(test_count(out, "Sending: Hello Eric"), 0);
     free(out);
 }
 END_TEST
@@ -105,7 +82,7 @@ START_TEST(test_11_4_lock)
 {
     double dt;
     char *out = run_demo("demos/ch11/listing_11_4", 0, &dt, NULL);
-    IN_ORDER(out, "Coroutine b waiting", "Coroutine b is in the critical section",
+    TEST_IN_ORDER(out, "Coroutine b waiting", "Coroutine b is in the critical section",
              "Coroutine a waiting", "Coroutine b released the lock",
              "Coroutine a is in the critical section", "Coroutine a released the lock");
     ASSERT_BETWEEN(dt, 0.38, 2.0);
@@ -116,10 +93,10 @@ END_TEST
 START_TEST(test_11_5_lock_guards_map)
 {
     char *out = run_demo("demos/ch11/listing_11_5", 0, NULL, NULL);
-    const char *after = IN_ORDER(out, "Creating message tasks", "Eric disconnected!");
-    IN_ORDER(after, "Sent: Hello John", "Sent: Hello Terry", "Sent: Hello Graham",
+    const char *after = TEST_IN_ORDER(out, "Creating message tasks", "Eric disconnected!");
+    TEST_IN_ORDER(after, "Sent: Hello John", "Sent: Hello Terry", "Sent: Hello Graham",
              "Sent: Hello Eric", "Removing Eric from map");
-    ck_assert_int_eq(count(out, "Socket is closed"), 0);
+    ck_assert_int_eq(test_count(out, "Socket is closed"), 0);
     free(out);
 }
 END_TEST
@@ -128,10 +105,10 @@ START_TEST(test_11_6_semaphore)
 {
     double dt;
     char *out = run_demo("demos/ch11/listing_11_6", 0, &dt, NULL);
-    ck_assert_int_eq(count(out, "Semaphore acquired!"), 4);
+    ck_assert_int_eq(test_count(out, "Semaphore acquired!"), 4);
     /* Two get in, the other two only after releases. */
-    const char *p = IN_ORDER(out, "Semaphore acquired!", "Semaphore acquired!");
-    IN_ORDER(p, "Releasing semaphore", "Semaphore acquired!");
+    const char *p = TEST_IN_ORDER(out, "Semaphore acquired!", "Semaphore acquired!");
+    TEST_IN_ORDER(p, "Releasing semaphore", "Semaphore acquired!");
     ck_assert(strstr(p, "Semaphore acquired!") > strstr(p, "Releasing semaphore"));
     ASSERT_BETWEEN(dt, 0.38, 2.0);
     free(out);
@@ -151,7 +128,7 @@ START_TEST(test_11_7_semaphore_caps_requests)
     ck_assert_int_eq(ok, 300);
     ck_assert_int_le(most, 10);
     ck_assert_int_ge(most, 2);
-    ck_assert_int_eq(count(out, "Acquired semaphore, requesting..."), 300);
+    ck_assert_int_eq(test_count(out, "Acquired semaphore, requesting..."), 300);
     free(out);
 }
 END_TEST
@@ -160,8 +137,8 @@ START_TEST(test_11_8_over_release)
 {
     char *out = run_demo("demos/ch11/listing_11_8", 0, NULL, NULL);
     ck_assert_contains(out, "Semaphore value is now 5");
-    const char *round2 = IN_ORDER(out, "Acquiring three times...");
-    const char *third = IN_ORDER(round2, "Acquired", "Acquired", "Acquired");
+    const char *round2 = TEST_IN_ORDER(out, "Acquiring three times...");
+    const char *third = TEST_IN_ORDER(round2, "Acquired", "Acquired", "Acquired");
     ck_assert(strstr(round2, "Releasing") > third - strlen("Acquired"));
     free(out);
 }
@@ -170,7 +147,7 @@ END_TEST
 START_TEST(test_11_9_bounded_semaphore)
 {
     char *out = run_demo("demos/ch11/listing_11_9", 1, NULL, NULL);
-    IN_ORDER(out, "Acquired", "Released once",
+    TEST_IN_ORDER(out, "Acquired", "Released once",
              "ValueError: BoundedSemaphore released too many times");
     free(out);
 }
@@ -180,8 +157,8 @@ START_TEST(test_11_10_event)
 {
     double dt;
     char *out = run_demo("demos/ch11/listing_11_10", 0, &dt, NULL);
-    ck_assert_int_eq(count(out, "Waiting for event..."), 2);
-    ck_assert_int_eq(count(out, "Working!"), 2);
+    ck_assert_int_eq(test_count(out, "Waiting for event..."), 2);
+    ck_assert_int_eq(test_count(out, "Working!"), 2);
     const char *p = strstr(out, "] Working!");
     while (p > out && p[-1] != '[')
         p--;
@@ -196,7 +173,7 @@ START_TEST(test_11_11_file_upload)
 {
     double dt;
     char *out = run_demo("demos/ch11/listing_11_11", 0, &dt, NULL);
-    IN_ORDER(out, "Writing 12 bytes", "Writing 13 bytes", "Writing 11 bytes",
+    TEST_IN_ORDER(out, "Writing 12 bytes", "Writing 13 bytes", "Writing 11 bytes",
              "Upload finished after", "36 bytes:\nfirst chunk\nsecond chunk\nlast chunk\n");
     ASSERT_BETWEEN(dt, 0.14, 2.0);
     free(out);
@@ -207,7 +184,7 @@ START_TEST(test_11_13_events_coalesce)
 {
     double dt;
     char *out = run_demo("demos/ch11/listing_11_13", 0, &dt, NULL);
-    ck_assert_int_eq(count(out, "Triggering event!"), 5);
+    ck_assert_int_eq(test_count(out, "Triggering event!"), 5);
     int triggers = 0, jobs = 0;
     const char *p = strstr(out, "TimeoutError after");
     ck_assert_msg(p, "%s", out);
@@ -223,8 +200,8 @@ END_TEST
 START_TEST(test_11_14_condition)
 {
     char *out = run_demo("demos/ch11/listing_11_14", 0, NULL, "--notifies", "2", NULL);
-    ck_assert_int_eq(count(out, "Lock acquired, notifying all workers."), 2);
-    ck_assert_int_eq(count(out, "Condition event fired"), 4);
+    ck_assert_int_eq(test_count(out, "Lock acquired, notifying all workers."), 2);
+    ck_assert_int_eq(test_count(out, "Condition event fired"), 4);
     /* Both wake per notify, but one at a time: 1 s (scaled) apart. */
     double at[4];
     const char *p = out;
@@ -304,11 +281,11 @@ START_TEST(test_12_3_order_api)
         ck_assert_contains(resp, "Order placed!");
     }
     ck_assert_int_eq(test_server_wait(&s, 20), 0);
-    IN_ORDER(s.buf, "Creating order queue and tasks.", "Waiting for pending queue workers",
+    TEST_IN_ORDER(s.buf, "Creating order queue and tasks.", "Waiting for pending queue workers",
              "Finished all pending items, canceling worker tasks...");
-    ck_assert_int_eq(count(s.buf, "Processing order"), 12);
-    ck_assert_int_eq(count(s.buf, "Processed order"), 12);
-    ck_assert_int_eq(count(s.buf, "(timed out)"), 0);
+    ck_assert_int_eq(test_count(s.buf, "Processing order"), 12);
+    ck_assert_int_eq(test_count(s.buf, "Processed order"), 12);
+    ck_assert_int_eq(test_count(s.buf, "(timed out)"), 0);
 }
 END_TEST
 
@@ -317,7 +294,7 @@ END_TEST
 START_TEST(test_12_1_supermarket)
 {
     char *out = run_demo("demos/ch12/listing_12_1", 0, NULL, NULL);
-    ck_assert_int_eq(count(out, "finished checking out customer"), 10);
+    ck_assert_int_eq(test_count(out, "finished checking out customer"), 10);
     for (int i = 0; i < 3; i++) {
         char c[64];
         snprintf(c, sizeof c, "Cashier %d checking out customer", i);
@@ -332,10 +309,10 @@ START_TEST(test_12_2_producer_consumers)
 {
     char *out = run_demo("demos/ch12/listing_12_2", 0, NULL, "--batches", "4", "--maxsize", "1",
                          "--seed", "3", NULL);
-    int put = count(out, "Customer put in line!");
+    int put = test_count(out, "Customer put in line!");
     ck_assert_int_gt(put, 0);
-    ck_assert_int_eq(count(out, "Waiting to put customer in line..."), put);
-    ck_assert_int_eq(count(out, "finished checking out customer"), put);
+    ck_assert_int_eq(test_count(out, "Waiting to put customer in line..."), put);
+    ck_assert_int_eq(test_count(out, "finished checking out customer"), put);
     ck_assert_contains(out, "Line is empty, closing the store");
     free(out);
 }
@@ -345,10 +322,10 @@ START_TEST(test_12_4_crawler)
 {
     char *out = run_demo("demos/ch12/listing_12_4", 0, NULL, NULL);
     ck_assert_contains(out, "Fetched 85 pages (40 distinct)");
-    ck_assert_int_eq(count(out, "Max depth reached"), 64);
-    ck_assert_int_eq(count(out, ": Finished "), 85);
-    ck_assert_int_eq(count(out, "example.invalid"), 0);
-    ck_assert_int_eq(count(out, "Error processing"), 0);
+    ck_assert_int_eq(test_count(out, "Max depth reached"), 64);
+    ck_assert_int_eq(test_count(out, ": Finished "), 85);
+    ck_assert_int_eq(test_count(out, "example.invalid"), 0);
+    ck_assert_int_eq(test_count(out, "Error processing"), 0);
     free(out);
 }
 END_TEST
@@ -371,8 +348,8 @@ END_TEST
 START_TEST(test_12_10_lifo)
 {
     char *out = run_demo("demos/ch12/listing_12_10", 0, NULL, NULL);
-    IN_ORDER(out, "order=5", "order=4", "order=3", "order=2", "order=1");
-    ck_assert_int_eq(count(out, "Processing work item"), 5);
+    TEST_IN_ORDER(out, "order=5", "order=4", "order=3", "order=2", "order=1");
+    ck_assert_int_eq(test_count(out, "Processing work item"), 5);
     free(out);
 }
 END_TEST

@@ -48,29 +48,6 @@ static char *run_demo(const char *rel, int want_status, double *elapsed, ...)
     return out;
 }
 
-static const char *in_order(const char *out, const char *const *needles, size_t n)
-{
-    const char *p = out;
-    for (size_t i = 0; i < n; i++) {
-        const char *q = strstr(p, needles[i]);
-        ck_assert_msg(q != NULL, "expected \"%s\" (item %zu) in order in output:\n%s", needles[i],
-                      i, out);
-        p = q + strlen(needles[i]);
-    }
-    return p;
-}
-#define IN_ORDER(out, ...)                                                                         \
-    in_order((out), (const char *const[]){__VA_ARGS__},                                           \
-             sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *))
-
-static int count(const char *out, const char *needle)
-{
-    int n = 0;
-    for (const char *p = out; (p = strstr(p, needle)); p += strlen(needle))
-        n++;
-    return n;
-}
-
 #define ASSERT_BETWEEN(x, lo, hi) ck_assert_msg((x) >= (lo) && (x) <= (hi), "%s = %.3f", #x, (x))
 
 /* --- servers --- */
@@ -123,8 +100,8 @@ START_TEST(test_7_1_thread_per_client)
     close(a);
     close(b);
     ck_assert_int_eq(test_server_wait(&s, 15), 0);
-    ck_assert_int_eq(count(s.buf, "Connection from 127.0.0.1"), 2);
-    ck_assert_int_eq(count(s.buf, "Client disconnected"), 2);
+    ck_assert_int_eq(test_count(s.buf, "Connection from 127.0.0.1"), 2);
+    ck_assert_int_eq(test_count(s.buf, "Client disconnected"), 2);
 }
 END_TEST
 
@@ -146,7 +123,7 @@ START_TEST(test_7_2_shutdown_wakes_threads)
         close(fd);
     }
     ck_assert_int_eq(test_server_wait(&s, 15), 0);
-    IN_ORDER(s.buf, "Shutting down!", "shutting down!", "shutting down!",
+    TEST_IN_ORDER(s.buf, "Shutting down!", "shutting down!", "shutting down!",
              "All 2 client threads stopped.");
 }
 END_TEST
@@ -157,7 +134,7 @@ START_TEST(test_7_3_blocking_client)
 {
     double dt;
     char *out = run_demo("demos/ch07/listing_7_3", 0, &dt, NULL);
-    IN_ORDER(out, "200\n", "200\n", "Two blocking requests took");
+    TEST_IN_ORDER(out, "200\n", "200\n", "Two blocking requests took");
     ASSERT_BETWEEN(dt, 0.09, 5.0);
     free(out);
 }
@@ -166,7 +143,7 @@ END_TEST
 START_TEST(test_7_4_pool_map)
 {
     char *out = run_demo("demos/ch07/listing_7_4", 0, NULL, "--requests", "40", NULL);
-    ck_assert_int_eq(count(out, "200\n"), 80);
+    ck_assert_int_eq(test_count(out, "200\n"), 80);
     const char *p = strstr(out, "Active threads while the pool works: ");
     ck_assert_msg(p, "%s", out);
     ck_assert_int_ge(atoi(p + strlen("Active threads while the pool works: ")), 6);
@@ -181,7 +158,7 @@ END_TEST
 static void check_status_list(const char *out, int n)
 {
     ck_assert_msg(out[0] == '[', "%s", out);
-    ck_assert_int_eq(count(out, "200"), n);
+    ck_assert_int_eq(test_count(out, "200"), n);
     ck_assert_contains(out, "200]\nmain completed in");
 }
 
@@ -203,7 +180,7 @@ END_TEST
 START_TEST(test_7_8_progress)
 {
     char *out = run_demo("demos/ch07/listing_7_8", 0, NULL, "--requests", "120", NULL);
-    ck_assert_int_ge(count(out, "Requests completed: "), 2);
+    ck_assert_int_ge(test_count(out, "Requests completed: "), 2);
     ck_assert_contains(out, "Requests completed: 120 of 120\nmain completed in");
     free(out);
 }
@@ -216,8 +193,8 @@ START_TEST(test_7_9_rlock)
     char *out = run_demo("demos/ch07/listing_7_9", 0, NULL, NULL);
     const char *plain = strstr(out, "With a plain lock");
     ck_assert_msg(plain, "%s", out);
-    ck_assert_int_eq(count(out, "Lock acquired.") - count(plain, "Lock acquired."), 5);
-    IN_ORDER(out, "Finished summing.", "Sum: 10", "With a plain lock", "Lock acquired.",
+    ck_assert_int_eq(test_count(out, "Lock acquired.") - test_count(plain, "Lock acquired."), 5);
+    TEST_IN_ORDER(out, "Finished summing.", "Sum: 10", "With a plain lock", "Lock acquired.",
              "Could not acquire lock: timed out");
     free(out);
 }
@@ -237,7 +214,7 @@ START_TEST(test_7_12_key_says_hello)
 {
     demo_input = "hxh\nq";
     char *out = run_demo("demos/ch07/listing_7_12", 0, NULL, NULL);
-    ck_assert_int_eq(count(out, "Hello!"), 3);
+    ck_assert_int_eq(test_count(out, "Hello!"), 3);
     free(out);
 }
 END_TEST
@@ -245,14 +222,14 @@ END_TEST
 START_TEST(test_7_13_stress_from_another_thread)
 {
     char *out = run_demo("demos/ch07/listing_7_13", 0, NULL, NULL);
-    ck_assert_int_eq(count(out, "Completed "), 100); /* every 1% */
-    IN_ORDER(out, "Completed 2/200 requests (1%)", "Completed 200/200 requests (100%)",
+    ck_assert_int_eq(test_count(out, "Completed "), 100); /* every 1% */
+    TEST_IN_ORDER(out, "Completed 2/200 requests (1%)", "Completed 200/200 requests (100%)",
              "Stress test finished");
     free(out);
     out = run_demo("demos/ch07/listing_7_13", 0, NULL, "--requests", "400", "--cancel-after", "0",
                    NULL);
-    IN_ORDER(out, "Cancelling from the main thread", "Stress test Operation canceled");
-    ck_assert_int_eq(count(out, "Completed 400/400"), 0);
+    TEST_IN_ORDER(out, "Cancelling from the main thread", "Stress test Operation canceled");
+    ck_assert_int_eq(test_count(out, "Completed 400/400"), 0);
     free(out);
 }
 END_TEST
@@ -261,13 +238,13 @@ START_TEST(test_7_14_progress_ui)
 {
     demo_input = "\n300\n";
     char *out = run_demo("demos/ch07/listing_7_14", 0, NULL, NULL);
-    IN_ORDER(out, "Number of requests: ", "Using the local test server", "100% (300/300)",
+    TEST_IN_ORDER(out, "Number of requests: ", "Using the local test server", "100% (300/300)",
              "Load test finished.");
     free(out);
     demo_input = "\n2000\nc";
     out = run_demo("demos/ch07/listing_7_14", 0, NULL, NULL);
     ck_assert_contains(out, "Load test cancelled.");
-    ck_assert_int_eq(count(out, "(2000/2000)"), 0);
+    ck_assert_int_eq(test_count(out, "(2000/2000)"), 0);
     free(out);
 }
 END_TEST
@@ -276,7 +253,7 @@ START_TEST(test_7_15_loop_thread_and_ui_thread)
 {
     demo_input = "50\n80\nq\n";
     char *out = run_demo("demos/ch07/listing_7_15", 0, NULL, NULL);
-    IN_ORDER(out, "Loop running in a background thread", "last of 50 requests answered",
+    TEST_IN_ORDER(out, "Loop running in a background thread", "last of 50 requests answered",
              "50 requests done", "last of 80 requests answered", "80 requests done",
              "Stopping the loop thread");
     free(out);
@@ -317,7 +294,7 @@ START_TEST(test_7_16_7_17_scrypt)
     ck_assert_contains(out, "Hashed 20 passwords in one thread in");
     free(out);
     out = run_demo("demos/ch07/listing_7_17", 0, NULL, "--count", "120", "--threads", "2", NULL);
-    IN_ORDER(out, "Hashed 120 passwords on a pool of 1 thread(s)",
+    TEST_IN_ORDER(out, "Hashed 120 passwords on a pool of 1 thread(s)",
              "Hashed 120 passwords on a pool of 2 thread(s)", "Speed-up with 2 threads: ");
     double x = atof(strstr(out, "Speed-up with 2 threads: ") + strlen("Speed-up with 2 threads: "));
     /* Two threads must beat one, unless the machine has no second core free

@@ -238,3 +238,23 @@ int test_server_wait(struct test_server *s, double timeout_s)
     close(s->out);
     return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
 }
+
+const char *test_in_order(const char *out, const char *const *needles, size_t n)
+{
+    const char *p = out;
+    for (size_t i = 0; i < n; i++) {
+        const char *q = strstr(p, needles[i]);
+        ck_assert_msg(q != NULL, "expected \"%s\" (item %zu) in order in output:\n%s", needles[i],
+                      i, out);
+        p = q + strlen(needles[i]);
+    }
+    return p;
+}
+
+int test_count(const char *out, const char *needle)
+{
+    int n = 0;
+    for (const char *p = out; (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}

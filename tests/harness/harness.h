@@ -57,6 +57,16 @@ void test_server_read(struct test_server *s, double timeout_s);
  * returns the exit status as asyncio's returncode (code, or -signal). */
 int test_server_wait(struct test_server *s, double timeout_s);
 
+/* Assert that out contains each needle, in this order; returns the end of the
+ * last match. TEST_IN_ORDER(out, "a", "b", ...) passes the needles inline. */
+const char *test_in_order(const char *out, const char *const *needles, size_t n);
+#define TEST_IN_ORDER(out, ...)                                                                    \
+    test_in_order((out), (const char *const[]){__VA_ARGS__},                                      \
+                  sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *))
+
+/* How many times needle occurs in out (non-overlapping). */
+int test_count(const char *out, const char *needle);
+
 /* Assert that haystack contains needle, with the output shown on failure. */
 #define ck_assert_contains(haystack, needle)                                                       \
     ck_assert_msg(strstr((haystack), (needle)) != NULL, "expected \"%s\" in output:\n%s",         \
