@@ -34,9 +34,9 @@ CFLAGS_BASE := -std=c11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra -Wno-unused-parame
 ifeq ($(SWITCH),ucontext)
 CFLAGS_BASE += -DLOOM_SWITCH_UCONTEXT
 endif
-PKGS := openssl libpq
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null || echo -I/usr/include/postgresql)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lpq)
+PKGS := openssl libpq zlib libxml-2.0 jansson
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null || echo -I/usr/include/postgresql -I/usr/include/libxml2)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lpq -lz -lxml2 -ljansson)
 CFLAGS := $(CFLAGS_BASE) $(PKG_CFLAGS) $(CFLAGS_EXTRA)
 LDLIBS := $(PKG_LIBS) -lm -pthread $(SAN)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt)
@@ -196,7 +196,9 @@ bench: deps-check
 DEB_PACKAGES := build-essential clang pkg-config check libssl-dev libpq-dev python3 \
   postgresql postgresql-contrib libuv1-dev libevent-dev python3-uvloop python3-asyncpg \
   qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross valgrind socat netcat-openbsd curl \
-  wrk tmux gnupg openssl procps iproute2 libclang-rt-14-dev
+  wrk tmux gnupg openssl procps iproute2 libclang-rt-14-dev \
+  zlib1g-dev libxml2-dev libjansson-dev python3-aiohttp python3-feedparser nginx-light \
+  nodejs chromium libglib2.0-dev
 
 deps:
 	@.ci/deps $(DEB_PACKAGES)

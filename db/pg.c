@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "reactor/executor.h"
-#include "reactor/task_internal.h"
+#include "reactor/park.h"
 
 static void copy_msg(char *dst, const char *src)
 {
@@ -45,7 +45,7 @@ static void on_io(struct loom_io *io, unsigned revents)
 {
     loom_io_stop(io, LOOM_READABLE | LOOM_WRITABLE);
     if (io->data)
-        loom__task_wake(io->data, 0);
+        loom_wake(io->data, 0);
 }
 
 /* Follow libpq's socket: (re)create the watcher when the fd changed or force. */
@@ -89,12 +89,12 @@ int loom__pg_conn_error(struct loom_pg *c)
 
 int loom__pg_wait_fd(struct loom_pg *c, unsigned ev, int64_t deadline)
 {
-    struct loom_task *t = loom__task_current();
+    struct loom_task *t = loom_task_current();
     if (c->_io.fd < 0)
         return -ECONNRESET;
     c->_io.data = t;
     loom_io_start(&c->_io, ev);
-    int rc = loom__task_park(t, deadline);
+    int rc = loom_park(t, deadline);
     loom_io_stop(&c->_io, LOOM_READABLE | LOOM_WRITABLE);
     c->_io.data = NULL;
     return rc;
@@ -118,7 +118,7 @@ int loom__pg_wait_ready(struct loom_pg *c, int64_t deadline)
 
 int loom__pg_begin_op(struct loom_pg *c)
 {
-    if (!loom__task_current())
+    if (!loom_task_current())
         return -EPERM;
     if (!c->_pg)
         return loom__pg_set_error(c, -ECONNRESET, "08003", "connection is closed");
@@ -194,7 +194,7 @@ void loom__pg_cancel(struct loom_pg *c)
 
 int loom__pg_drain(struct loom_pg *c)
 {
-    int64_t deadline = loom__deadline(c->_loop, LOOM__PG_CANCEL_GRACE);
+    int64_t deadline = loom_deadline(c->_loop, LOOM__PG_CANCEL_GRACE);
     while (c->_pg) {
         int rc = loom__pg_wait_ready(c, deadline);
         if (rc < 0) {
@@ -263,7 +263,7 @@ int loom_pg_connect(struct loom_pg *c, const char *conninfo, int64_t timeout_ns)
     c->_io.fd = -1;
     loom_list_init(&c->_pool_node);
     loom_list_init(&c->_pipe);
-    if (!loom__task_current())
+    if (!loom_task_current())
         return -EPERM;
     c->_loop = loom_loop_current();
     const char *keys[] = {"dbname", NULL}, *vals[] = {conninfo, NULL};
@@ -272,7 +272,7 @@ int loom_pg_connect(struct loom_pg *c, const char *conninfo, int64_t timeout_ns)
         return loom__pg_set_error(c, -ENOMEM, "", "out of memory");
     if (PQstatus(c->_pg) == CONNECTION_BAD)
         return connect_fail(c, LOOM_EPG);
-    int64_t deadline = loom__deadline(c->_loop, timeout_ns);
+    int64_t deadline = loom_deadline(c->_loop, timeout_ns);
     PostgresPollingStatusType st = PGRES_POLLING_WRITING;
     while (st != PGRES_POLLING_OK) {
         if (st == PGRES_POLLING_FAILED)

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "reactor/task_internal.h"
+#include "reactor/park.h"
 
 enum { BATCH = 256, MAX_INFLIGHT = 20000, COPY_CHUNK = 65536 };
 
@@ -91,7 +91,7 @@ static void pipe_cancel(struct pipe *p, bool began)
     if (!p->sync_sent && pipe_sync(p, began, false) < 0)
         return;
     loom__pg_send_cancel(c);
-    int64_t deadline = loom__deadline(c->_loop, LOOM__PG_CANCEL_GRACE);
+    int64_t deadline = loom_deadline(c->_loop, LOOM__PG_CANCEL_GRACE);
     while (c->_pg && !p->sync_done)
         if (pipe_round(p, false, deadline) < 0)
             loom__pg_drop(c);

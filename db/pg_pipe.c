@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "reactor/task_internal.h"
+#include "reactor/park.h"
 
 struct request {
     struct loom_list node;
@@ -53,7 +53,7 @@ static void complete(struct loom_pg *c, struct request *q)
     c->_pipe_len--;
     q->done = true;
     if (q->owner)
-        loom__task_wake(q->owner, 0);
+        loom_wake(q->owner, 0);
     else
         req_free(q);
 }
@@ -149,7 +149,7 @@ static bool hand_over(struct loom_pg *c)
     for (struct loom_list *n = c->_pipe.next; n != &c->_pipe; n = n->next) {
         struct request *q = loom_list_entry(n, struct request, node);
         if (q->owner) {
-            loom__task_wake(q->owner, 0);
+            loom_wake(q->owner, 0);
             return true;
         }
     }
@@ -179,7 +179,7 @@ static ssize_t await_req(struct loom_pg_pool *p, struct loom_pg *c, struct reque
     struct loom_task *self = q->owner;
     for (;;) {
         bool reading = !c->_reader;
-        int rc = reading ? read_for(c, q, self) : loom__task_park(self, -1);
+        int rc = reading ? read_for(c, q, self) : loom_park(self, -1);
         if (rc == -ECONNRESET) {
             fail_all(p, c, -ECONNRESET); /* completes q too */
             return q->rc;
@@ -252,7 +252,7 @@ ssize_t loom_pg_pool_query(struct loom_pg_pool *p, struct loom_pg_result *r,
                            struct loom_pg_error *err, const char *sql, int nparams,
                            const char *const *params)
 {
-    struct loom_task *self = loom__task_current();
+    struct loom_task *self = loom_task_current();
     if (!self)
         return -EPERM;
     struct request *q = calloc(1, sizeof *q);
@@ -270,7 +270,7 @@ ssize_t loom_pg_pool_query(struct loom_pg_pool *p, struct loom_pg_result *r,
             rc = q->rc;
         } else {
             if (PQflush(c->_pg) == 1 && c->_reader)
-                loom__task_wake(c->_reader, 0); /* it flushes the rest as it reads */
+                loom_wake(c->_reader, 0); /* it flushes the rest as it reads */
             rc = await_req(p, c, q);
             if (rc == -ECANCELED)
                 return rc; /* q was freed or now belongs to the reader */

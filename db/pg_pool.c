@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "reactor/task_internal.h"
+#include "reactor/park.h"
 
 struct waiter {
     struct loom_list node;
@@ -38,7 +38,7 @@ static void offer_slot(struct loom_pg_pool *p)
         return;
     struct waiter *w = loom_list_entry(n, struct waiter, node);
     w->slot = true;
-    loom__task_wake(w->task, 0);
+    loom_wake(w->task, 0);
 }
 
 static void discard(struct loom_pg_pool *p, struct loom_pg *c)
@@ -52,7 +52,7 @@ static void discard(struct loom_pg_pool *p, struct loom_pg *c)
 static void closer_check(struct loom_pg_pool *p)
 {
     if (p->_closing && p->_in_use == 0 && p->_closer)
-        loom__task_wake(p->_closer, 0);
+        loom_wake(p->_closer, 0);
 }
 
 static int new_conn(struct loom_pg_pool *p, struct loom_pg **out, int64_t deadline)
@@ -105,9 +105,9 @@ static int make_ready(struct loom_pg *c)
 /* Wait for a release or a freed slot. 1: got *out, 0: try again, <0 error. */
 static int wait_turn(struct loom_pg_pool *p, struct loom_pg **out, int64_t deadline)
 {
-    struct waiter w = {.task = loom__task_current()};
+    struct waiter w = {.task = loom_task_current()};
     loom_list_push_back(&p->_waiters, &w.node);
-    int rc = loom__task_park(w.task, deadline);
+    int rc = loom_park(w.task, deadline);
     if (loom_list_linked(&w.node))
         loom_list_remove(&w.node);
     if (w.granted && rc < 0) {
@@ -124,9 +124,9 @@ static int wait_turn(struct loom_pg_pool *p, struct loom_pg **out, int64_t deadl
 
 int loom_pg_pool_acquire(struct loom_pg_pool *p, struct loom_pg **out, int64_t timeout_ns)
 {
-    if (!loom__task_current())
+    if (!loom_task_current())
         return -EPERM;
-    int64_t deadline = loom__deadline(loom_loop_current(), timeout_ns);
+    int64_t deadline = loom_deadline(loom_loop_current(), timeout_ns);
     for (;;) {
         if (p->_closing)
             return -ESHUTDOWN;
@@ -193,7 +193,7 @@ void loom_pg_pool_release(struct loom_pg_pool *p, struct loom_pg *c)
     if (n) {
         struct waiter *w = loom_list_entry(n, struct waiter, node);
         w->granted = c;
-        loom__task_wake(w->task, 0);
+        loom_wake(w->task, 0);
         return;
     }
     loom_list_push_front(&p->_idle, &c->_pool_node); /* LIFO: warm connections first */
@@ -210,7 +210,7 @@ int loom_pg_pool_open(struct loom_pg_pool *p, const struct loom_pg_pool_options 
     if (p->_min > p->_max)
         p->_min = p->_max;
     p->_connect_timeout = opt->connect_timeout_ns > 0 ? opt->connect_timeout_ns : LOOM_SEC(10);
-    if (!loom__task_current())
+    if (!loom_task_current())
         return -EPERM;
     if (!(p->_conninfo = strdup(opt->conninfo ? opt->conninfo : "")))
         return -ENOMEM;
@@ -233,14 +233,14 @@ int loom_pg_pool_close(struct loom_pg_pool *p, int64_t timeout_ns)
     p->_closing = true;
     struct loom_list *n;
     while ((n = loom_list_pop_front(&p->_waiters)))
-        loom__task_wake(loom_list_entry(n, struct waiter, node)->task, 0);
+        loom_wake(loom_list_entry(n, struct waiter, node)->task, 0);
     while ((n = loom_list_pop_front(&p->_idle)))
         discard(p, loom_list_entry(n, struct loom_pg, _pool_node));
-    struct loom_task *t = loom__task_current();
-    int64_t deadline = t ? loom__deadline(loom_loop_current(), timeout_ns) : 0;
+    struct loom_task *t = loom_task_current();
+    int64_t deadline = t ? loom_deadline(loom_loop_current(), timeout_ns) : 0;
     while (p->_in_use > 0 && t) {
         p->_closer = t;
-        int rc = loom__task_park(t, deadline);
+        int rc = loom_park(t, deadline);
         p->_closer = NULL;
         if (rc < 0 && p->_in_use > 0)
             return rc;

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "reactor/task_internal.h"
+#include "reactor/park.h"
 
 /* --- cursors --- */
 
@@ -192,7 +192,7 @@ int loom_pg_notify_wait(struct loom_pg *c, struct loom_pg_notify *n, int64_t tim
     int rc = loom__pg_begin_op(c);
     if (rc < 0)
         return rc;
-    int64_t deadline = loom__deadline(c->_loop, timeout_ns);
+    int64_t deadline = loom_deadline(c->_loop, timeout_ns);
     for (;;) {
         PGnotify *pn = PQnotifies(c->_pg);
         if (pn) {

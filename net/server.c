@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "net/stream_internal.h"
-#include "reactor/task_internal.h"
+#include "reactor/park.h"
 
 #define DEFAULT_GRACE LOOM_SEC(5)
 
@@ -58,9 +58,9 @@ static void conn_done(struct loom_future *f, void *arg)
     loom_task_release(c->task);
     free(c);
     if (srv->acceptor_full)
-        loom__task_wake(srv->acceptor, 0);
+        loom_wake(srv->acceptor, 0);
     if (srv->stopping && !srv->nconns && srv->waiter)
-        loom__task_wake(srv->waiter, 0);
+        loom_wake(srv->waiter, 0);
 }
 
 static int conn_start(struct loom_server *srv, int fd)
@@ -95,11 +95,11 @@ static int conn_start(struct loom_server *srv, int fd)
 static intptr_t accept_main(void *arg)
 {
     struct loom_server *srv = arg;
-    struct loom_task *self = loom__task_current();
+    struct loom_task *self = loom_task_current();
     for (;;) {
         while (srv->opt.max_connections && srv->nconns >= srv->opt.max_connections) {
             srv->acceptor_full = true;
-            int rc = loom__task_park(self, -1);
+            int rc = loom_park(self, -1);
             srv->acceptor_full = false;
             if (rc < 0)
                 return rc;
@@ -161,7 +161,7 @@ void loom_server_stop(struct loom_server *srv)
 {
     srv->stop_requested = true;
     if (srv->waiter && !srv->stopping)
-        loom__task_wake(srv->waiter, 0);
+        loom_wake(srv->waiter, 0);
 }
 
 static void watch_signals(struct loom_server *srv, bool on)
@@ -182,14 +182,14 @@ static void watch_signals(struct loom_server *srv, bool on)
 
 int loom_server_serve_forever(struct loom_server *srv)
 {
-    struct loom_task *self = loom__task_current();
+    struct loom_task *self = loom_task_current();
     if (!self)
         return -EPERM;
     watch_signals(srv, true);
     int rc = 0;
     while (!srv->stop_requested && !srv->stopping && rc == 0) {
         srv->waiter = self;
-        rc = loom__task_park(self, -1);
+        rc = loom_park(self, -1);
         srv->waiter = NULL;
     }
     watch_signals(srv, false);
@@ -203,7 +203,7 @@ static int wait_conns(struct loom_server *srv, struct loom_task *self, int64_t d
     int rc = 0;
     while (srv->nconns && rc == 0) {
         srv->waiter = self;
-        rc = loom__task_park(self, deadline);
+        rc = loom_park(self, deadline);
         srv->waiter = NULL;
     }
     return srv->nconns ? rc : 0;
@@ -211,7 +211,7 @@ static int wait_conns(struct loom_server *srv, struct loom_task *self, int64_t d
 
 int loom_server_shutdown(struct loom_server *srv, int64_t grace_ns)
 {
-    struct loom_task *self = loom__task_current();
+    struct loom_task *self = loom_task_current();
     if (!self)
         return -EPERM;
     if (srv->stopping) /* idempotent: wait for the first shutdown's end */
@@ -219,7 +219,7 @@ int loom_server_shutdown(struct loom_server *srv, int64_t grace_ns)
     srv->stopping = true;
     /* Stop accepting. */
     loom_task_cancel(srv->acceptor);
-    int rc = loom__task_wait_done(self, srv->acceptor, -1);
+    int rc = loom_park_until_done(self, srv->acceptor, -1);
     loom_listener_close(&srv->l);
     /* Let handlers finish what was already received; reads that would wait end. */
     for (struct loom_list *n = srv->conns.next; n != &srv->conns; n = n->next)
@@ -227,7 +227,7 @@ int loom_server_shutdown(struct loom_server *srv, int64_t grace_ns)
     if (grace_ns < 0)
         grace_ns = srv->opt.grace_ns;
     if (rc == 0)
-        rc = wait_conns(srv, self, loom__deadline(srv->loop, grace_ns));
+        rc = wait_conns(srv, self, loom_deadline(srv->loop, grace_ns));
     /* Cancel whoever is left, and wait for them to unwind. */
     int cancelled = 0;
     for (struct loom_list *n = srv->conns.next; n != &srv->conns; n = n->next)

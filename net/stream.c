@@ -210,9 +210,9 @@ static void stream_shut(struct loom_stream *s)
     s->closed = true;
     loom__stream_release(s);
     if (s->reader)
-        loom__task_wake(s->reader, -EBADF);
+        loom_wake(s->reader, -EBADF);
     if (s->drainer)
-        loom__task_wake(s->drainer, -EBADF);
+        loom_wake(s->drainer, -EBADF);
     if (!s->waiters)
         stream_free(s);
 }
@@ -261,7 +261,7 @@ static void wake_drainer(struct loom_stream *s)
 {
     size_t pending = s->wend - s->wstart;
     if (s->drainer && (pending <= s->drain_target || s->werr))
-        loom__task_wake(s->drainer, 0);
+        loom_wake(s->drainer, 0);
 }
 
 static void on_io(struct loom_io *io, unsigned revents)
@@ -274,7 +274,7 @@ static void on_io(struct loom_io *io, unsigned revents)
     }
     if (revents & s->rdir) {
         if (s->reader)
-            loom__task_wake(s->reader, 0);
+            loom_wake(s->reader, 0);
         else if (s->on_readable && s->hook_reading)
             s->on_readable(s); /* may close the stream */
         if (s->closed)
@@ -288,7 +288,7 @@ static void on_io(struct loom_io *io, unsigned revents)
  * -EBUSY (someone else waits there) or -EPERM (not in a task). */
 static int park_in(struct loom_stream *s, struct loom_task **slot, int64_t deadline)
 {
-    struct loom_task *self = loom__task_current();
+    struct loom_task *self = loom_task_current();
     if (!self)
         return -EPERM;
     if (*slot)
@@ -302,7 +302,7 @@ static int park_in(struct loom_stream *s, struct loom_task **slot, int64_t deadl
     *slot = self;
     s->waiters++;
     loom__stream_update(s);
-    int rc = loom__task_park(self, dl);
+    int rc = loom_park(self, dl);
     s->waiters--;
     if (s->closed) {
         if (!s->waiters)
@@ -318,7 +318,7 @@ static int park_in(struct loom_stream *s, struct loom_task **slot, int64_t deadl
 
 static int64_t read_deadline(struct loom_stream *s, int64_t timeout_ns)
 {
-    return loom__deadline(s->loop, timeout_ns < 0 ? s->timeout : timeout_ns);
+    return loom_deadline(s->loop, timeout_ns < 0 ? s->timeout : timeout_ns);
 }
 
 /* --- reading --- */
@@ -595,7 +595,7 @@ void loom_stream_stop_reading(struct loom_stream *s)
 {
     s->stop_reading = true;
     if (s->reader)
-        loom__task_wake(s->reader, 0);
+        loom_wake(s->reader, 0);
 }
 
 /* --- writing --- */
@@ -720,7 +720,7 @@ int loom_stream_write(struct loom_stream *s, const void *buf, size_t len)
 /* Wait until at most target bytes are pending. */
 static int wait_written(struct loom_stream *s, size_t target, int64_t timeout_ns)
 {
-    int64_t deadline = loom__deadline(s->loop, timeout_ns);
+    int64_t deadline = loom_deadline(s->loop, timeout_ns);
     while (!s->werr && s->wend - s->wstart > target) {
         if (!s->pollable) {
             /* No watcher flushes for us: retry now and every millisecond. */

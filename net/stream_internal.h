@@ -4,7 +4,7 @@
 #define LOOM_NET_STREAM_INTERNAL_H
 
 #include "net/stream.h"
-#include "reactor/task_internal.h"
+#include "reactor/park.h"
 
 /* The built-in transport over a plain fd. */
 struct loom__fd_transport {

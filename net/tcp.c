@@ -14,7 +14,7 @@
 
 #include "net/stream_internal.h"
 #include "reactor/executor.h"
-#include "reactor/task_internal.h"
+#include "reactor/park.h"
 
 /* --- resolution ---
  *
@@ -66,7 +66,7 @@ static intptr_t resolve_helper(void *arg)
 int loom_resolve(const char *host, int port, int socktype, int64_t timeout_ns,
                  struct addrinfo **out)
 {
-    struct loom_task *self = loom__task_current();
+    struct loom_task *self = loom_task_current();
     if (!self)
         return -EPERM;
     struct resolve_job *j = calloc(1, sizeof(*j));
@@ -78,12 +78,12 @@ int loom_resolve(const char *host, int port, int socktype, int64_t timeout_ns,
     j->socktype = socktype;
     struct loom_task_options o = {.name = "resolve", .stack_size = 32 * 1024};
     struct loom_task *helper;
-    int rc = loom_task_spawn(self->loop, resolve_helper, j, &o, &helper);
+    int rc = loom_task_spawn(loom_task_loop(self), resolve_helper, j, &o, &helper);
     if (rc < 0) {
         free(j);
         return rc;
     }
-    rc = loom__task_wait_done(self, helper, loom__deadline(self->loop, timeout_ns));
+    rc = loom_park_until_done(self, helper, loom_deadline(loom_task_loop(self), timeout_ns));
     if (rc < 0 && !loom_task_done(helper)) {
         j->abandoned = true; /* the helper frees j and its result */
         loom_task_release(helper);
@@ -127,7 +127,7 @@ static int resolve_numeric(const char *host, int port, struct sockaddr_storage *
 
 /* --- connecting --- */
 
-static void wake_on_io(struct loom_io *io, unsigned revents) { loom__task_wake(io->data, 0); }
+static void wake_on_io(struct loom_io *io, unsigned revents) { loom_wake(io->data, 0); }
 
 /* Connect one socket to sa within deadline. The fd, or -errno. Suspends. */
 static int connect_one(struct loom_task *self, const struct sockaddr *sa, socklen_t len,
@@ -141,11 +141,11 @@ static int connect_one(struct loom_task *self, const struct sockaddr *sa, sockle
         rc = -errno;
         if (rc == -EINPROGRESS || rc == -EAGAIN) {
             struct loom_io io;
-            rc = loom_io_init(self->loop, &io, fd, wake_on_io);
+            rc = loom_io_init(loom_task_loop(self), &io, fd, wake_on_io);
             if (rc == 0) {
                 io.data = self;
                 loom_io_start(&io, LOOM_WRITABLE);
-                rc = loom__task_park(self, deadline);
+                rc = loom_park(self, deadline);
                 loom_io_close(&io);
             }
             int err = 0;
@@ -167,10 +167,10 @@ static int connect_one(struct loom_task *self, const struct sockaddr *sa, sockle
 
 int loom_tcp_connect_fd(const char *host, int port, int64_t timeout_ns)
 {
-    struct loom_task *self = loom__task_current();
+    struct loom_task *self = loom_task_current();
     if (!self)
         return -EPERM;
-    int64_t deadline = loom__deadline(self->loop, timeout_ns);
+    int64_t deadline = loom_deadline(loom_task_loop(self), timeout_ns);
     struct sockaddr_storage ss;
     socklen_t len;
     if (host && *host && resolve_numeric(host, port, &ss, &len))
@@ -217,7 +217,7 @@ static int unix_addr(const char *path, struct sockaddr_un *un, socklen_t *len)
 
 int loom_unix_connect(const char *path, int64_t timeout_ns, struct loom_stream **out)
 {
-    struct loom_task *self = loom__task_current();
+    struct loom_task *self = loom_task_current();
     if (!self)
         return -EPERM;
     struct sockaddr_un un;
@@ -225,7 +225,7 @@ int loom_unix_connect(const char *path, int64_t timeout_ns, struct loom_stream *
     int rc = unix_addr(path, &un, &len);
     if (rc < 0)
         return rc;
-    int64_t deadline = loom__deadline(self->loop, timeout_ns);
+    int64_t deadline = loom_deadline(loom_task_loop(self), timeout_ns);
     return fd_to_stream(connect_one(self, (struct sockaddr *)&un, len, deadline), out);
 }
 
@@ -235,7 +235,7 @@ static void listener_io(struct loom_io *io, unsigned revents)
 {
     struct loom_listener *l = io->data;
     if (l->_waiter)
-        loom__task_wake(l->_waiter, 0);
+        loom_wake(l->_waiter, 0);
     else
         loom_io_stop(&l->_io, LOOM_READABLE);
 }
@@ -245,7 +245,7 @@ static void listener_retry(struct loom_timer *t)
     struct loom_listener *l = t->data;
     l->_paused = false;
     if (l->_waiter)
-        loom__task_wake(l->_waiter, 0);
+        loom_wake(l->_waiter, 0);
 }
 
 static int listener_setup(struct loom_loop *loop, struct loom_listener *l, int fd, unsigned flags)
@@ -353,14 +353,14 @@ static bool accept_pause(int err)
 
 int loom_listener_accept(struct loom_listener *l, int64_t timeout_ns)
 {
-    struct loom_task *self = loom__task_current();
+    struct loom_task *self = loom_task_current();
     if (!self)
         return -EPERM;
     if (l->fd < 0)
         return -EBADF;
     if (l->_waiter)
         return -EBUSY;
-    int64_t deadline = loom__deadline(l->_loop, timeout_ns);
+    int64_t deadline = loom_deadline(l->_loop, timeout_ns);
     for (;;) {
         int fd = l->_paused ? -EAGAIN : accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
@@ -379,7 +379,7 @@ int loom_listener_accept(struct loom_listener *l, int64_t timeout_ns)
         l->_waiter = self;
         if (!l->_paused)
             loom_io_start(&l->_io, LOOM_READABLE);
-        int rc = loom__task_park(self, deadline);
+        int rc = loom_park(self, deadline);
         l->_waiter = NULL;
         loom_io_stop(&l->_io, LOOM_READABLE);
         if (rc < 0)
@@ -408,7 +408,7 @@ void loom_listener_close(struct loom_listener *l)
     l->fd = -1;
     l->_paused = false;
     if (l->_waiter)
-        loom__task_wake(l->_waiter, 0);
+        loom_wake(l->_waiter, 0);
     if (l->_path[0])
         unlink(l->_path);
     l->_path[0] = '\0';

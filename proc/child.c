@@ -12,7 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "reactor/task_internal.h"
+#include "reactor/park.h"
 
 #if !defined(SYS_pidfd_open) && defined(__linux__)
 #define SYS_pidfd_open 434
@@ -84,7 +84,7 @@ static bool reap(struct loom__child *c, bool block)
         struct loom__child_waiter *w = loom_list_entry(it, struct loom__child_waiter, node);
         w->done = true;
         w->status = c->status;
-        loom__task_wake(w->task, 0);
+        loom_wake(w->task, 0);
     }
     if (c->on_exit)
         c->on_exit(c, c->arg);
@@ -148,14 +148,14 @@ int loom__child_wait(struct loom__child *c, int64_t deadline, int *status)
             *status = c->status;
         return 0;
     }
-    struct loom_task *self = loom__task_current();
+    struct loom_task *self = loom_task_current();
     if (!self)
         return -EPERM;
     struct loom__child_waiter w = {.task = self};
     loom_list_push_back(&c->waiters, &w.node);
     int rc = 0;
     while (!w.done && rc == 0)
-        rc = loom__task_park(self, deadline);
+        rc = loom_park(self, deadline);
     if (!w.done) {
         loom_list_remove(&w.node);
         return rc;

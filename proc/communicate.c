@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "reactor/task_internal.h"
+#include "reactor/park.h"
 
 enum { CHUNK = 64 * 1024 };
 
@@ -95,7 +95,7 @@ int loom_proc_communicate(struct loom_proc *p, const void *input, size_t len,
 {
     if (!p->_child)
         return -EINVAL;
-    int64_t deadline = loom__deadline(p->_loop, timeout_ns);
+    int64_t deadline = loom_deadline(p->_loop, timeout_ns);
     struct writer w = {p, input, len};
     struct reader r[2] = {{p->out, p->_limit, {0}}, {p->err, p->_limit, {0}}};
     struct loom_task *t[3];

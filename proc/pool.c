@@ -16,7 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "reactor/task_internal.h"
+#include "reactor/park.h"
 
 struct job_waiter {
     struct loom_list node;
@@ -79,7 +79,7 @@ static void job_finish(struct loom_pool_job *job, int result)
     job->in = NULL;
     struct loom_list *it;
     loom_list_foreach(it, &job->waiters)
-        loom__task_wake(loom_list_entry(it, struct job_waiter, node)->task, 0);
+        loom_wake(loom_list_entry(it, struct job_waiter, node)->task, 0);
     if (pool && pool->opt.progress)
         pool->opt.progress(pool->opt.progress_arg, ++pool->finished, pool->submitted);
     else if (pool)
@@ -94,7 +94,7 @@ static void on_io(struct loom_io *io, unsigned revents)
 {
     (void)revents;
     struct worker *w = io->data;
-    loom__task_wake(w->driver, 0);
+    loom_wake(w->driver, 0);
 }
 
 static int worker_start(struct worker *w)
@@ -139,7 +139,7 @@ static void worker_stop(struct worker *w, bool kill_it)
     w->alive = false;
     if (kill_it)
         kill(w->child.pid, SIGKILL);
-    if (loom__child_wait(&w->child, loom__deadline(w->pool->loop, LOOM_SEC(1)), NULL) < 0)
+    if (loom__child_wait(&w->child, loom_deadline(w->pool->loop, LOOM_SEC(1)), NULL) < 0)
         kill(w->child.pid, SIGKILL);
     loom__child_close(&w->child); /* reaps (blocking, brief) if still there */
 }
@@ -176,7 +176,7 @@ static int sock_io(struct worker *w, void *buf, size_t len, bool wr)
         if (errno != EAGAIN && errno != EWOULDBLOCK)
             return -errno;
         loom_io_start(&w->io, ev);
-        int rc = loom__task_park(w->driver, -1);
+        int rc = loom_park(w->driver, -1);
         loom_io_stop(&w->io, ev);
         if (rc < 0)
             return rc;
@@ -233,7 +233,7 @@ static struct loom_pool_job *next_job(struct worker *w)
     struct loom_pool *pool = w->pool;
     while (loom_list_empty(&pool->queue) && !pool->closing) {
         w->idle = true;
-        int rc = loom__task_park(w->driver, -1);
+        int rc = loom_park(w->driver, -1);
         w->idle = false;
         if (rc < 0)
             return NULL;
@@ -341,7 +341,7 @@ int loom_pool_shutdown(struct loom_pool *pool, bool cancel)
         if (cancel)
             loom_task_cancel(w->driver);
         else if (w->idle)
-            loom__task_wake(w->driver, 0);
+            loom_wake(w->driver, 0);
         intptr_t r = loom_task_join(w->driver); /* if we are cancelled, so is the driver */
         w->driver = NULL;
         if (r == -ECANCELED && !cancel)
@@ -400,7 +400,7 @@ int loom__pool_job_new(struct loom_pool *pool, loom_pool_fn fn, void *in, size_t
     for (unsigned i = 0; i < pool->n; i++)
         if (pool->w[i].idle) {
             pool->w[i].idle = false; /* the next job goes to another idle driver */
-            loom__task_wake(pool->w[i].driver, 0);
+            loom_wake(pool->w[i].driver, 0);
             break;
         }
     *out = job;
@@ -432,15 +432,15 @@ int loom_pool_job_wait(struct loom_pool_job *job, int64_t timeout_ns)
 {
     if (job->done)
         return job->result;
-    struct loom_task *self = loom__task_current();
+    struct loom_task *self = loom_task_current();
     if (!self)
         return -EPERM;
     struct job_waiter jw = {.task = self};
     loom_list_push_back(&job->waiters, &jw.node);
-    int64_t deadline = loom__deadline(self->loop, timeout_ns);
+    int64_t deadline = loom_deadline(loom_task_loop(self), timeout_ns);
     int rc = 0;
     while (!job->done && rc == 0)
-        rc = loom__task_park(self, deadline);
+        rc = loom_park(self, deadline);
     loom_list_remove(&jw.node);
     return job->done ? job->result : rc;
 }

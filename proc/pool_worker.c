@@ -14,7 +14,7 @@
 #include <dirent.h>
 
 #include "proc/proc_internal.h"
-#include "reactor/loop_internal.h"
+#include "reactor/park.h"
 
 static int io_all(int fd, void *buf, size_t len, bool wr)
 {
@@ -122,7 +122,7 @@ static int run_one(int fd, const struct loom__pool_msg *m, void *state)
 void loom__pool_worker_main(int fd, const struct loom_pool_options *opt)
 {
     loom__child_reset_signals();
-    loom__tls_loop = NULL; /* the parent's loop is not ours: a job may run its own */
+    loom_loop_forget_inherited(); /* the parent's loop is not ours: a job may run its own */
     fd = close_others(fd);
     void *state = NULL;
     if (opt->init && opt->init(opt->init_arg, &state) != 0) {

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "reactor/task_internal.h"
+#include "reactor/park.h"
 
 extern char **environ;
 
@@ -201,7 +201,7 @@ int loom_proc_wait(struct loom_proc *p, int64_t timeout_ns, int *returncode)
 {
     if (!p->_child)
         return -EINVAL;
-    return loom__child_wait(p->_child, loom__deadline(p->_loop, timeout_ns), returncode);
+    return loom__child_wait(p->_child, loom_deadline(p->_loop, timeout_ns), returncode);
 }
 
 bool loom_proc_returncode(const struct loom_proc *p, int *returncode)

@@ -14,7 +14,7 @@
 static void wake_cb(struct loom_future *f, void *arg)
 {
     (void)f;
-    loom__task_wake(arg, 0);
+    loom_wake(arg, 0);
 }
 
 /* Callback records for n tasks: the caller's small array or the heap. */
@@ -37,7 +37,7 @@ static void wait_finished(struct loom_task *self, struct loom_task *t)
 {
     bool cancelled = false;
     while (!loom_task_done(t)) {
-        if (loom__task_wait_done(self, t, -1) == -ECANCELED) {
+        if (loom_park_until_done(self, t, -1) == -ECANCELED) {
             if (cancelled)
                 break; /* cancelled twice: stop waiting */
             cancelled = true;
@@ -49,10 +49,10 @@ static void wait_finished(struct loom_task *self, struct loom_task *t)
 
 intptr_t loom_wait_for(struct loom_task *t, int64_t timeout_ns)
 {
-    struct loom_task *self = loom__task_current();
+    struct loom_task *self = loom_task_current();
     if (!self)
         return -EPERM;
-    int rc = loom__task_wait_done(self, t, loom__deadline(self->loop, timeout_ns));
+    int rc = loom_park_until_done(self, t, loom_deadline(self->loop, timeout_ns));
     intptr_t result;
     if (rc == 0) {
         result = t->fut.result;
@@ -75,8 +75,8 @@ intptr_t loom_wait_for(struct loom_task *t, int64_t timeout_ns)
 static intptr_t shield_main(void *arg)
 {
     struct loom_task *inner = arg;
-    struct loom_task *self = loom__task_current();
-    int rc = loom__task_wait_done(self, inner, -1);
+    struct loom_task *self = loom_task_current();
+    int rc = loom_park_until_done(self, inner, -1);
     intptr_t result = rc == 0 ? inner->fut.result : rc;
     if (rc == 0)
         inner->joined = true;
@@ -102,7 +102,7 @@ static bool is_failure(intptr_t r) { return r < 0 && r != -ECANCELED; }
 
 int loom_gather(struct loom_task **tasks, size_t n, intptr_t *results, unsigned flags)
 {
-    struct loom_task *self = loom__task_current();
+    struct loom_task *self = loom_task_current();
     if (!self)
         return -EPERM;
     struct loom_future_callback small[SMALL_N], *cbs = cbs_get(small, n);
@@ -123,7 +123,7 @@ int loom_gather(struct loom_task **tasks, size_t n, intptr_t *results, unsigned 
             if (!error && !(flags & LOOM_GATHER_ALL) && tasks[i]->fut.result < 0)
                 error = (int)tasks[i]->fut.result;
         }
-        if (done == n || error || (rc = loom__task_park(self, -1)) < 0)
+        if (done == n || error || (rc = loom_park(self, -1)) < 0)
             break;
     }
     cbs_put(small, cbs, n);
@@ -181,7 +181,7 @@ static int partition_done(struct loom_task **tasks, size_t n)
 
 int loom_wait(struct loom_task **tasks, size_t n, enum loom_wait_mode mode, int64_t timeout_ns)
 {
-    struct loom_task *self = loom__task_current();
+    struct loom_task *self = loom_task_current();
     if (!self)
         return -EPERM;
     struct loom_future_callback small[SMALL_N], *cbs = cbs_get(small, n);
@@ -189,10 +189,10 @@ int loom_wait(struct loom_task **tasks, size_t n, enum loom_wait_mode mode, int6
         return -ENOMEM;
     for (size_t i = 0; i < n; i++)
         loom__future_on_done(&tasks[i]->fut, &cbs[i], wake_cb, self);
-    int64_t deadline = loom__deadline(self->loop, timeout_ns);
+    int64_t deadline = loom_deadline(self->loop, timeout_ns);
     int rc = 0;
     while (!wait_satisfied(tasks, n, mode) && rc == 0)
-        rc = loom__task_park(self, deadline);
+        rc = loom_park(self, deadline);
     cbs_put(small, cbs, n);
     if (rc == -ECANCELED)
         return rc;
@@ -213,7 +213,7 @@ static void as_completed_cb(struct loom_future *f, void *arg)
         }
     }
     if (it->_waiter)
-        loom__task_wake(it->_waiter, 0);
+        loom_wake(it->_waiter, 0);
 }
 
 int loom_as_completed_init(struct loom_as_completed *it, struct loom_task **tasks, size_t n,
@@ -224,7 +224,7 @@ int loom_as_completed_init(struct loom_as_completed *it, struct loom_task **task
     it->_n = n;
     it->_yielded = 0;
     it->_waiter = NULL;
-    it->_deadline = loop ? loom__deadline(loop, timeout_ns) : -1;
+    it->_deadline = loop ? loom_deadline(loop, timeout_ns) : -1;
     loom_list_init(&it->_done);
     it->_cbs = calloc(n ? n : 1, sizeof(*it->_cbs));
     if (!it->_cbs)
@@ -236,7 +236,7 @@ int loom_as_completed_init(struct loom_as_completed *it, struct loom_task **task
 
 int loom_as_completed_next(struct loom_as_completed *it, struct loom_task **out)
 {
-    struct loom_task *self = loom__task_current();
+    struct loom_task *self = loom_task_current();
     if (!self)
         return -EPERM;
     if (it->_yielded == it->_n)
@@ -244,7 +244,7 @@ int loom_as_completed_next(struct loom_as_completed *it, struct loom_task **out)
     int rc = 0;
     it->_waiter = self;
     while (loom_list_empty(&it->_done) && rc == 0)
-        rc = loom__task_park(self, it->_deadline);
+        rc = loom_park(self, it->_deadline);
     it->_waiter = NULL;
     struct loom_list *n = loom_list_pop_front(&it->_done);
     if (!n) {
@@ -290,12 +290,12 @@ static void group_child_done(struct loom_future *f, void *arg)
             loom_task_cancel(g->_parent); /* the owner is still in the body: stop it too */
     }
     if (g->_joining)
-        loom__task_wake(g->_parent, 0);
+        loom_wake(g->_parent, 0);
 }
 
 int loom_taskgroup_init(struct loom_taskgroup *g)
 {
-    struct loom_task *self = loom__task_current();
+    struct loom_task *self = loom_task_current();
     if (!self)
         return -EPERM;
     memset(g, 0, sizeof(*g));
@@ -326,7 +326,7 @@ int loom_taskgroup_spawn(struct loom_taskgroup *g, loom_task_fn fn, void *arg, c
 
 int loom_taskgroup_join(struct loom_taskgroup *g)
 {
-    struct loom_task *self = loom__task_current();
+    struct loom_task *self = loom_task_current();
     if (self != g->_parent)
         return -EPERM;
     g->_joining = true;
@@ -335,7 +335,7 @@ int loom_taskgroup_join(struct loom_taskgroup *g)
     if (cancelled)
         group_cancel_children(g);
     while (g->_running > 0) {
-        if (loom__task_park(self, -1) == -ECANCELED && !cancelled) {
+        if (loom_park(self, -1) == -ECANCELED && !cancelled) {
             cancelled = true;
             group_cancel_children(g);
         }

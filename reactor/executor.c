@@ -41,7 +41,7 @@ static void job_done_on_loop(void *arg)
         return;
     }
     j->finished = true;
-    loom__task_wake(j->waiter, 0);
+    loom_wake(j->waiter, 0);
 }
 
 static void *worker(void *arg)
@@ -168,7 +168,7 @@ static void abandon(struct loom_executor *ex, struct job *j)
 
 intptr_t loom_run_in_executor(struct loom_executor *ex, loom_blocking_fn fn, void *arg)
 {
-    struct loom_task *self = loom__task_current();
+    struct loom_task *self = loom_task_current();
     if (!self)
         return -EPERM;
     struct loom_loop *loop = self->loop;
@@ -195,7 +195,7 @@ intptr_t loom_run_in_executor(struct loom_executor *ex, loom_blocking_fn fn, voi
     }
     loop->active++; /* the result is still to come */
     while (!j->finished && rc == 0)
-        rc = loom__task_park(self, -1);
+        rc = loom_park(self, -1);
     if (!j->finished) {
         abandon(ex, j);
         return rc;

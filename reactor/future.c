@@ -106,22 +106,22 @@ bool loom_future_remove_done_callback(struct loom_future_callback *cbn)
 static void wake_awaiter(struct loom_future *f, void *arg)
 {
     (void)f;
-    loom__task_wake(arg, 0);
+    loom_wake(arg, 0);
 }
 
 intptr_t loom_future_await(struct loom_future *f, int64_t timeout_ns)
 {
-    struct loom_task *self = loom__task_current();
+    struct loom_task *self = loom_task_current();
     if (!self)
         return -EPERM;
     if (f->state != LOOM_FUTURE_PENDING)
         return f->result;
     struct loom_future_callback cb;
     loom__future_on_done(f, &cb, wake_awaiter, self);
-    int64_t deadline = loom__deadline(self->loop, timeout_ns);
+    int64_t deadline = loom_deadline(self->loop, timeout_ns);
     int rc = 0;
     while (f->state == LOOM_FUTURE_PENDING && rc == 0)
-        rc = loom__task_park(self, deadline);
+        rc = loom_park(self, deadline);
     loom_future_remove_done_callback(&cb);
     if (rc == -ECANCELED) {
         loom_future_cancel(f);

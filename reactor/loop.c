@@ -521,3 +521,5 @@ int loom_loop_run(struct loom_loop *loop, enum loom_run_mode mode)
     loom__tls_loop = saved;
     return rc < 0 ? rc : alive(loop);
 }
+
+void loom_loop_forget_inherited(void) { loom__tls_loop = NULL; }

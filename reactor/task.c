@@ -131,7 +131,7 @@ static void task_step(struct loom__ready *r)
 
 static void park_timeout(struct loom_timer *timer)
 {
-    loom__task_wake(timer->data, -ETIMEDOUT);
+    loom_wake(timer->data, -ETIMEDOUT);
 }
 
 int loom_task_spawn(struct loom_loop *loop, loom_task_fn fn, void *arg,
@@ -229,12 +229,12 @@ static void task_entry(void *p)
     __builtin_unreachable();
 }
 
-struct loom_task *loom__task_current(void)
+struct loom_task *loom_task_current(void)
 {
     return loom__tls_loop ? loom__tls_loop->current : NULL;
 }
 
-struct loom_task *loom_task_current(void) { return loom__task_current(); }
+struct loom_loop *loom_task_loop(const struct loom_task *t) { return t->loop; }
 
 static int resume_code(struct loom_task *t)
 {
@@ -246,7 +246,7 @@ static int resume_code(struct loom_task *t)
     return code;
 }
 
-int loom__task_park(struct loom_task *t, int64_t deadline)
+int loom_park(struct loom_task *t, int64_t deadline)
 {
     if (t->cancel_pending) {
         t->cancel_pending = false;
@@ -264,7 +264,7 @@ int loom__task_park(struct loom_task *t, int64_t deadline)
     return resume_code(t);
 }
 
-void loom__task_wake(struct loom_task *t, int code)
+void loom_wake(struct loom_task *t, int code)
 {
     if (t->state != LOOM__TASK_PARKED)
         return;
@@ -277,7 +277,7 @@ void loom__task_wake(struct loom_task *t, int code)
  * the top of the iteration: a task that computed for a second before sleeping
  * must still sleep the full amount (asyncio reads loop.time() afresh too). One
  * vDSO clock read per timed wait; waits without a timeout skip it. */
-int64_t loom__deadline(struct loom_loop *loop, int64_t timeout_ns)
+int64_t loom_deadline(struct loom_loop *loop, int64_t timeout_ns)
 {
     if (timeout_ns < 0)
         return -1;
@@ -287,7 +287,7 @@ int64_t loom__deadline(struct loom_loop *loop, int64_t timeout_ns)
 
 int loom_yield(void)
 {
-    struct loom_task *t = loom__task_current();
+    struct loom_task *t = loom_task_current();
     if (!t)
         return -EPERM;
     if (t->cancel_pending) {
@@ -295,19 +295,19 @@ int loom_yield(void)
         return -ECANCELED;
     }
     t->state = LOOM__TASK_PARKED;
-    loom__task_wake(t, 0); /* to the back of the ready queue */
+    loom_wake(t, 0); /* to the back of the ready queue */
     switch_out(t, false);
     return resume_code(t);
 }
 
 int loom_sleep(int64_t ns)
 {
-    struct loom_task *t = loom__task_current();
+    struct loom_task *t = loom_task_current();
     if (!t)
         return -EPERM;
     if (ns <= 0)
         return loom_yield();
-    int rc = loom__task_park(t, loom__deadline(t->loop, ns));
+    int rc = loom_park(t, loom_deadline(t->loop, ns));
     return rc == -ETIMEDOUT ? 0 : rc;
 }
 
@@ -317,7 +317,7 @@ bool loom_task_cancel(struct loom_task *t)
         return false;
     t->cancels++;
     if (t->state == LOOM__TASK_PARKED)
-        loom__task_wake(t, -ECANCELED);
+        loom_wake(t, -ECANCELED);
     else
         t->cancel_pending = true;
     return true;
@@ -328,10 +328,10 @@ bool loom_task_cancel(struct loom_task *t)
 static void wake_waiter(struct loom_future *f, void *arg)
 {
     (void)f;
-    loom__task_wake(arg, 0);
+    loom_wake(arg, 0);
 }
 
-int loom__task_wait_done(struct loom_task *self, struct loom_task *t, int64_t deadline)
+int loom_park_until_done(struct loom_task *self, struct loom_task *t, int64_t deadline)
 {
     if (t->state == LOOM__TASK_DONE)
         return 0;
@@ -339,20 +339,20 @@ int loom__task_wait_done(struct loom_task *self, struct loom_task *t, int64_t de
     loom__future_on_done(&t->fut, &cb, wake_waiter, self);
     int rc = 0;
     while (t->state != LOOM__TASK_DONE && rc == 0)
-        rc = loom__task_park(self, deadline);
+        rc = loom_park(self, deadline);
     loom_future_remove_done_callback(&cb);
     return t->state == LOOM__TASK_DONE && rc != -ECANCELED ? 0 : rc;
 }
 
 intptr_t loom_task_join(struct loom_task *t)
 {
-    struct loom_task *self = loom__task_current();
+    struct loom_task *self = loom_task_current();
     if (!self)
         return -EPERM;
-    int rc = loom__task_wait_done(self, t, -1);
+    int rc = loom_park_until_done(self, t, -1);
     if (rc == -ECANCELED) {
         loom_task_cancel(t); /* asyncio: cancelling an await cancels what it awaits */
-        loom__task_wait_done(self, t, -1); /* a second cancel abandons the wait */
+        loom_park_until_done(self, t, -1); /* a second cancel abandons the wait */
         task_unref(t);
         return -ECANCELED;
     }

@@ -1,14 +1,15 @@
 /* task_internal.h - what other loom modules need to build suspending calls.
  *
  * The pattern: try the operation; if it would block, link a wait record
- * somewhere, loom__task_park(), then unlink it and look at the code. A waker
- * calls loom__task_wake(); waking a task that is not parked does nothing, so
+ * somewhere, loom_park(), then unlink it and look at the code. A waker
+ * calls loom_wake(); waking a task that is not parked does nothing, so
  * a wait record must say itself whether it was granted something (and hand it
  * back if the park ended in -ECANCELED or -ETIMEDOUT). */
 #ifndef LOOM_REACTOR_TASK_INTERNAL_H
 #define LOOM_REACTOR_TASK_INTERNAL_H
 
 #include "reactor/loop_internal.h"
+#include "reactor/park.h"
 #include "reactor/stack_internal.h"
 #include "reactor/task.h"
 
@@ -53,23 +54,6 @@ struct loom_task {
     void *tsan_fiber;
     char name[48];
 };
-
-/* The running task, or NULL. */
-struct loom_task *loom__task_current(void);
-
-/* Suspend the running task t until woken or until deadline (loop time in ns,
- * -1: none). Returns the wake code: 0, -ETIMEDOUT, or -ECANCELED (a pending
- * cancellation wins over any wake and is delivered once). */
-int loom__task_park(struct loom_task *t, int64_t deadline);
-
-/* Make a parked task ready with code; no-op if it is not parked. */
-void loom__task_wake(struct loom_task *t, int code);
-
-/* now + timeout_ns on the current loop, or -1 for a negative timeout. */
-int64_t loom__deadline(struct loom_loop *loop, int64_t timeout_ns);
-
-/* Wait until t is done or deadline passes; 0, -ETIMEDOUT or -ECANCELED. */
-int loom__task_wait_done(struct loom_task *self, struct loom_task *t, int64_t deadline);
 
 /* Internal done callback: run at completion (use only to wake tasks). */
 void loom__future_on_done(struct loom_future *f, struct loom_future_callback *cbn,

@@ -2,7 +2,8 @@
 #include <errno.h>
 #include <stdint.h>
 
-#include "sync/sync_internal.h"
+#include "reactor/park.h"
+#include "sync/sync.h"
 
 void loom_event_init(struct loom_event *e)
 {
@@ -10,12 +11,12 @@ void loom_event_init(struct loom_event *e)
     loom_list_init(&e->_waiters);
 }
 
-void loom_event_close(struct loom_event *e) { loom__sync_fail_all(&e->_waiters, -ESHUTDOWN); }
+void loom_event_close(struct loom_event *e) { loom_waiter_fail_all(&e->_waiters, -ESHUTDOWN); }
 
 void loom_event_set(struct loom_event *e)
 {
     e->_set = true;
-    loom__sync_fail_all(&e->_waiters, 1);
+    loom_waiter_fail_all(&e->_waiters, 1);
 }
 
 void loom_event_clear(struct loom_event *e) { e->_set = false; }
@@ -26,12 +27,12 @@ int loom_event_wait(struct loom_event *e, int64_t timeout_ns)
 {
     if (e->_set)
         return 0;
-    struct loom__sync_wait w;
-    int rc = loom__sync_wait(&e->_waiters, &w, timeout_ns);
+    struct loom_waiter w;
+    int rc = loom_waiter_park_for(&e->_waiters, &w, timeout_ns);
     /* A set that raced a timeout counts; a cancellation wins (nothing to give back). */
     if (w.code == 1 && rc != -ECANCELED)
         return 0;
-    return loom__sync_result(rc, &w);
+    return loom_waiter_result(rc, &w);
 }
 
 /* --- Condition --- */
@@ -45,7 +46,7 @@ void loom_condition_init(struct loom_condition *c, struct loom_lock *lock)
 
 void loom_condition_close(struct loom_condition *c)
 {
-    loom__sync_fail_all(&c->_waiters, -ESHUTDOWN);
+    loom_waiter_fail_all(&c->_waiters, -ESHUTDOWN);
     loom_lock_close(&c->_own);
 }
 
@@ -75,37 +76,37 @@ static int reacquire(struct loom_lock *l, int rc)
 
 static int wait_until(struct loom_condition *c, int64_t deadline)
 {
-    if (!loom__task_current() || !c->_lock->_locked)
+    if (!loom_task_current() || !c->_lock->_locked)
         return -EPERM;
     loom_lock_release(c->_lock);
-    struct loom__sync_wait w;
-    int rc = loom__sync_wait_until(&c->_waiters, &w, deadline);
+    struct loom_waiter w;
+    int rc = loom_waiter_park(&c->_waiters, &w, deadline);
     if (w.code == 1 && rc == -ECANCELED) {
         /* Pass the notification on so it is not lost. */
-        loom__sync_grant(&c->_waiters, 1);
+        loom_waiter_grant(&c->_waiters, 1);
     } else if (w.code == 1) {
         rc = 0;
     } else {
-        rc = loom__sync_result(rc, &w);
+        rc = loom_waiter_result(rc, &w);
     }
     return reacquire(c->_lock, rc);
 }
 
 int loom_condition_wait(struct loom_condition *c, int64_t timeout_ns)
 {
-    struct loom_task *t = loom__task_current();
+    struct loom_task *t = loom_task_current();
     if (!t)
         return -EPERM;
-    return wait_until(c, loom__deadline(t->loop, timeout_ns));
+    return wait_until(c, loom_deadline(loom_task_loop(t), timeout_ns));
 }
 
 int loom_condition_wait_for(struct loom_condition *c, loom_condition_pred pred, void *arg,
                             int64_t timeout_ns)
 {
-    struct loom_task *t = loom__task_current();
+    struct loom_task *t = loom_task_current();
     if (!t || !c->_lock->_locked)
         return -EPERM;
-    int64_t deadline = loom__deadline(t->loop, timeout_ns);
+    int64_t deadline = loom_deadline(loom_task_loop(t), timeout_ns);
     while (!pred(arg)) {
         int rc = wait_until(c, deadline);
         if (rc == -ETIMEDOUT)
@@ -121,7 +122,7 @@ int loom_condition_notify(struct loom_condition *c, size_t n)
     if (!c->_lock->_locked)
         return -EPERM;
     int woken = 0;
-    while (n-- > 0 && woken < INT32_MAX && loom__sync_grant(&c->_waiters, 1))
+    while (n-- > 0 && woken < INT32_MAX && loom_waiter_grant(&c->_waiters, 1))
         woken++;
     return woken;
 }

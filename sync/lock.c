@@ -5,7 +5,8 @@
  * implies nobody waits and a try-acquire can never barge past a waiter. */
 #include <errno.h>
 
-#include "sync/sync_internal.h"
+#include "reactor/park.h"
+#include "sync/sync.h"
 
 void loom_lock_init(struct loom_lock *l)
 {
@@ -13,7 +14,7 @@ void loom_lock_init(struct loom_lock *l)
     loom_list_init(&l->_waiters);
 }
 
-void loom_lock_close(struct loom_lock *l) { loom__sync_fail_all(&l->_waiters, -ESHUTDOWN); }
+void loom_lock_close(struct loom_lock *l) { loom_waiter_fail_all(&l->_waiters, -ESHUTDOWN); }
 
 int loom_lock_try_acquire(struct loom_lock *l)
 {
@@ -27,21 +28,21 @@ int loom_lock_acquire(struct loom_lock *l, int64_t timeout_ns)
 {
     if (loom_lock_try_acquire(l) == 0)
         return 0;
-    struct loom__sync_wait w;
-    int rc = loom__sync_wait(&l->_waiters, &w, timeout_ns);
+    struct loom_waiter w;
+    int rc = loom_waiter_park_for(&l->_waiters, &w, timeout_ns);
     if (w.code == 1) {
         if (rc != -ECANCELED)
             return 0; /* a grant that raced the timeout still counts */
         loom_lock_release(l);
     }
-    return loom__sync_result(rc, &w);
+    return loom_waiter_result(rc, &w);
 }
 
 int loom_lock_release(struct loom_lock *l)
 {
     if (!l->_locked)
         return -EPERM;
-    if (!loom__sync_grant(&l->_waiters, 1))
+    if (!loom_waiter_grant(&l->_waiters, 1))
         l->_locked = false;
     return 0;
 }
@@ -65,7 +66,7 @@ void loom_bounded_semaphore_init(struct loom_semaphore *s, size_t value)
 
 void loom_semaphore_close(struct loom_semaphore *s)
 {
-    loom__sync_fail_all(&s->_waiters, -ESHUTDOWN);
+    loom_waiter_fail_all(&s->_waiters, -ESHUTDOWN);
 }
 
 int loom_semaphore_try_acquire(struct loom_semaphore *s)
@@ -80,21 +81,21 @@ int loom_semaphore_acquire(struct loom_semaphore *s, int64_t timeout_ns)
 {
     if (loom_semaphore_try_acquire(s) == 0)
         return 0;
-    struct loom__sync_wait w;
-    int rc = loom__sync_wait(&s->_waiters, &w, timeout_ns);
+    struct loom_waiter w;
+    int rc = loom_waiter_park_for(&s->_waiters, &w, timeout_ns);
     if (w.code == 1) {
         if (rc != -ECANCELED)
             return 0;
         loom_semaphore_release(s);
     }
-    return loom__sync_result(rc, &w);
+    return loom_waiter_result(rc, &w);
 }
 
 int loom_semaphore_release(struct loom_semaphore *s)
 {
     if (s->_bounded && s->_value >= s->_bound)
         return -EOVERFLOW;
-    if (!loom__sync_grant(&s->_waiters, 1))
+    if (!loom_waiter_grant(&s->_waiters, 1))
         s->_value++;
     return 0;
 }

@@ -12,7 +12,14 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "sync/sync_internal.h"
+#include "reactor/park.h"
+#include "sync/sync.h"
+
+/* A getter or putter: the wait record plus the item handed over (get) or offered (put). */
+struct qwaiter {
+    struct loom_waiter w;
+    struct loom__qslot slot;
+};
 
 enum { MIN_CAP = 8 };
 
@@ -164,9 +171,9 @@ static void deliver(struct loom_queue *q, struct loom__qslot s, bool front)
         store(q, s, front);
         return;
     }
-    loom_list_entry(n, struct loom__sync_wait, node)->slot = s;
+    loom_list_entry(n, struct qwaiter, w.node)->slot = s;
     q->_inflight++;
-    loom__sync_grant(&q->_getters, 1);
+    loom_waiter_grant(&q->_getters, 1);
 }
 
 static int insert(struct loom_queue *q, void *item)
@@ -183,10 +190,9 @@ static int insert(struct loom_queue *q, void *item)
 static void admit_putters(struct loom_queue *q)
 {
     while (!loom_list_empty(&q->_putters) && !loom_queue_full(q)) {
-        struct loom__sync_wait *w =
-            loom_list_entry(q->_putters.next, struct loom__sync_wait, node);
+        struct qwaiter *w = loom_list_entry(q->_putters.next, struct qwaiter, w.node);
         int rc = insert(q, w->slot.item);
-        loom__sync_grant(&q->_putters, rc < 0 ? rc : 1);
+        loom_waiter_grant(&q->_putters, rc < 0 ? rc : 1);
     }
 }
 
@@ -206,16 +212,17 @@ int loom_queue_put(struct loom_queue *q, void *item, int64_t timeout_ns)
     int rc = loom_queue_put_nowait(q, item);
     if (rc != -EAGAIN)
         return rc;
-    struct loom__sync_wait w = {.slot.item = item};
-    rc = loom__sync_wait(&q->_putters, &w, timeout_ns);
-    if (w.code == 1) {
+    struct qwaiter qw = {.slot.item = item};
+    struct loom_waiter *w = &qw.w;
+    rc = loom_waiter_park_for(&q->_putters, w, timeout_ns);
+    if (w->code == 1) {
         /* The item is in and may already be taken: keep the put, deliver the
          * cancellation at the next suspension instead. */
         if (rc == -ECANCELED)
-            loom_task_cancel(w.task);
+            loom_task_cancel(w->task);
         return 0;
     }
-    return loom__sync_result(rc, &w);
+    return loom_waiter_result(rc, w);
 }
 
 int loom_queue_get_nowait(struct loom_queue *q, void **item)
@@ -232,16 +239,16 @@ int loom_queue_get(struct loom_queue *q, void **item, int64_t timeout_ns)
     int rc = loom_queue_get_nowait(q, item);
     if (rc != -EAGAIN)
         return rc;
-    struct loom__sync_wait w;
-    rc = loom__sync_wait(&q->_getters, &w, timeout_ns);
-    if (w.code != 1)
-        return loom__sync_result(rc, &w);
+    struct qwaiter qw;
+    rc = loom_waiter_park_for(&q->_getters, &qw.w, timeout_ns);
+    if (qw.w.code != 1)
+        return loom_waiter_result(rc, &qw.w);
     q->_inflight--;
     if (rc == -ECANCELED) {
-        deliver(q, w.slot, true); /* back where the next get finds it */
+        deliver(q, qw.slot, true); /* back where the next get finds it */
         return rc;
     }
-    *item = w.slot.item;
+    *item = qw.slot.item;
     admit_putters(q);
     return 0;
 }
@@ -251,7 +258,7 @@ int loom_queue_task_done(struct loom_queue *q)
     if (q->_unfinished == 0)
         return -EINVAL;
     if (--q->_unfinished == 0)
-        loom__sync_fail_all(&q->_joiners, 1);
+        loom_waiter_fail_all(&q->_joiners, 1);
     return 0;
 }
 
@@ -261,17 +268,17 @@ int loom_queue_join(struct loom_queue *q, int64_t timeout_ns)
         return 0;
     if (q->_shutdown)
         return -ESHUTDOWN;
-    struct loom__sync_wait w;
-    int rc = loom__sync_wait(&q->_joiners, &w, timeout_ns);
+    struct loom_waiter w;
+    int rc = loom_waiter_park_for(&q->_joiners, &w, timeout_ns);
     if (w.code == 1 && rc != -ECANCELED)
         return 0;
-    return loom__sync_result(rc, &w);
+    return loom_waiter_result(rc, &w);
 }
 
 void loom_queue_shutdown(struct loom_queue *q)
 {
     q->_shutdown = true;
-    loom__sync_fail_all(&q->_getters, -ESHUTDOWN);
-    loom__sync_fail_all(&q->_putters, -ESHUTDOWN);
-    loom__sync_fail_all(&q->_joiners, -ESHUTDOWN);
+    loom_waiter_fail_all(&q->_getters, -ESHUTDOWN);
+    loom_waiter_fail_all(&q->_putters, -ESHUTDOWN);
+    loom_waiter_fail_all(&q->_joiners, -ESHUTDOWN);
 }

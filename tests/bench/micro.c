@@ -118,11 +118,11 @@ static intptr_t pp_side(void *p, int me)
 {
     struct pingpong *pp = p;
     for (long i = 0; i < pp->n; i++) {
-        loom__task_wake(pp->peer[!me], 0);
-        if (loom__task_park(loom__task_current(), -1) < 0)
+        loom_wake(pp->peer[!me], 0);
+        if (loom_park(loom_task_current(), -1) < 0)
             return -1;
     }
-    loom__task_wake(pp->peer[!me], 0);
+    loom_wake(pp->peer[!me], 0);
     return 0;
 }
 
