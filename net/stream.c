@@ -316,6 +316,35 @@ static int park_in(struct loom_stream *s, struct loom_task **slot, int64_t deadl
     return rc;
 }
 
+int loom__stream_wait(struct loom_stream *s, unsigned dir, int64_t deadline)
+{
+    if (s->closed)
+        return -EBADF;
+    if (deadline >= 0 && deadline <= loom_loop_now(s->loop))
+        return -ETIMEDOUT;
+    if (s->reader)
+        return -EBUSY;
+    s->rdir = dir;
+    return park_in(s, &s->reader, deadline);
+}
+
+int loom__stream_set_transport(struct loom_stream *s, const struct loom_stream_ops *ops,
+                               void *ctx)
+{
+    if (s->closed || s->ops != &fd_ops || !s->fdt.is_socket || s->fdt.borrow || s->fd < 0)
+        return -EINVAL;
+    if (s->reader || s->drainer)
+        return -EBUSY;
+    if (s->rend != s->rstart || s->wend != s->wstart || s->eof || s->rerr || s->werr ||
+        s->eof_pending || s->stop_reading)
+        return -EINVAL;
+    s->ops = ops;
+    s->ctx = ctx;
+    s->fdt.fd = -1; /* the fd is ctx's now */
+    s->rshort = false;
+    return 0;
+}
+
 static int64_t read_deadline(struct loom_stream *s, int64_t timeout_ns)
 {
     return loom_deadline(s->loop, timeout_ns < 0 ? s->timeout : timeout_ns);
@@ -794,6 +823,11 @@ size_t loom_stream_write_buffered(const struct loom_stream *s) { return s->wend 
 bool loom_stream_at_eof(const struct loom_stream *s) { return s->eof; }
 int loom_stream_write_error(const struct loom_stream *s) { return s->werr; }
 struct loom_loop *loom_stream_loop(const struct loom_stream *s) { return s->loop; }
+
+void *loom_stream_transport_ctx(const struct loom_stream *s, const struct loom_stream_ops *ops)
+{
+    return s->ops == ops ? s->ctx : NULL;
+}
 
 int loom_stream_fd(const struct loom_stream *s)
 {

@@ -174,6 +174,10 @@ bool loom_stream_at_eof(const struct loom_stream *s);
 /* The first write error (0: none). */
 int loom_stream_write_error(const struct loom_stream *s);
 
+/* The ctx given to loom_stream_open() if the stream's transport is ops, else
+ * NULL: lets a layer (TLS) recognise its own streams. */
+void *loom_stream_transport_ctx(const struct loom_stream *s, const struct loom_stream_ops *ops);
+
 /* The fd (-1 if none); still owned by the stream. */
 int loom_stream_fd(const struct loom_stream *s);
 struct loom_loop *loom_stream_loop(const struct loom_stream *s);

@@ -62,6 +62,19 @@ struct loom_stream {
  * flags): skips the fstat and fcntl calls. */
 int loom__stream_open_socket(struct loom_loop *loop, int fd, struct loom_stream **out);
 
+/* Park the current task until the stream's fd is ready for dir (LOOM_READABLE
+ * or LOOM_WRITABLE) or deadline (absolute, -1: none), using the reader's slot:
+ * for a transport's own exchanges (TLS handshake and close_notify). Returns 0,
+ * -ETIMEDOUT, -ECANCELED, -EBUSY (a reader waits), -EBADF, -EPERM. */
+int loom__stream_wait(struct loom_stream *s, unsigned dir, int64_t deadline);
+
+/* Replace the built-in transport of a fresh socket stream (nothing buffered,
+ * nobody waiting, no EOF or error seen) by (ops, ctx), in place: the stream
+ * keeps its fd watcher, and the fd now belongs to ctx. Returns 0, -EINVAL (not
+ * an owned socket stream, or not fresh) or -EBUSY (a task waits on it). */
+int loom__stream_set_transport(struct loom_stream *s, const struct loom_stream_ops *ops,
+                               void *ctx);
+
 /* Recompute what the watcher should wait for. */
 void loom__stream_update(struct loom_stream *s);
 /* Write out as much of the buffer as the transport takes now; 0 or the write error. */
