@@ -108,8 +108,12 @@ static intptr_t accept_main(void *arg)
         if (fd == -ECANCELED || fd == -EBADF)
             return fd;
         if (fd < 0 || conn_start(srv, fd) < 0) {
-            /* Unexpected accept error or no memory: do not spin on it. */
-            if (loom_sleep(LOOM_MS(10)) < 0)
+            /* Out of fds or memory, or an unexpected accept error: back off
+             * instead of spinning. A sleep that cannot arm its timer yields. */
+            int rc = loom_sleep(LOOM_MS(10));
+            if (rc == -ECANCELED)
+                return rc;
+            if (rc < 0 && loom_yield() == -ECANCELED)
                 return -ECANCELED;
         }
     }
@@ -164,20 +168,24 @@ void loom_server_stop(struct loom_server *srv)
         loom_wake(srv->waiter, 0);
 }
 
-static void watch_signals(struct loom_server *srv, bool on)
+/* 0, or the error of a signal watcher that could not start (then neither runs:
+ * a server that cannot be stopped by SIGTERM must not pretend it can). */
+static int watch_signals(struct loom_server *srv, bool on)
 {
     if (!srv->opt.handle_signals)
-        return;
+        return 0;
     if (on) {
         loom_signal_init(srv->loop, &srv->sigint, on_stop_signal);
         loom_signal_init(srv->loop, &srv->sigterm, on_stop_signal);
         srv->sigint.data = srv->sigterm.data = srv;
-        loom_signal_start(&srv->sigint, SIGINT);
-        loom_signal_start(&srv->sigterm, SIGTERM);
-    } else {
-        loom_signal_stop(&srv->sigint);
-        loom_signal_stop(&srv->sigterm);
+        int rc = loom_signal_start(&srv->sigint, SIGINT);
+        if (rc == 0 && (rc = loom_signal_start(&srv->sigterm, SIGTERM)) < 0)
+            loom_signal_stop(&srv->sigint);
+        return rc;
     }
+    loom_signal_stop(&srv->sigint);
+    loom_signal_stop(&srv->sigterm);
+    return 0;
 }
 
 int loom_server_serve_forever(struct loom_server *srv)
@@ -185,8 +193,9 @@ int loom_server_serve_forever(struct loom_server *srv)
     struct loom_task *self = loom_task_current();
     if (!self)
         return -EPERM;
-    watch_signals(srv, true);
-    int rc = 0;
+    int rc = watch_signals(srv, true);
+    if (rc < 0)
+        return rc;
     while (!srv->stop_requested && !srv->stopping && rc == 0) {
         srv->waiter = self;
         rc = loom_park(self, -1);

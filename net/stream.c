@@ -77,7 +77,7 @@ static void fd_close(void *ctx)
     if (t->fd < 0)
         return;
     if (t->borrow)
-        fcntl(t->fd, F_SETFL, t->orig_flags);
+        (void)fcntl(t->fd, F_SETFL, t->orig_flags); /* best effort: a close cannot fail */
     else
         close(t->fd);
     t->fd = -1;
@@ -156,13 +156,17 @@ static int open_known(struct loom_loop *loop, int fd, unsigned flags, int fl, bo
                       bool pollable, struct loom_stream **out)
 {
     struct loom__fd_transport t = {fd, is_socket, (flags & LOOM_STREAM_BORROW) != 0, fl};
+    /* A blocking fd would stall the whole loop: refuse rather than risk it. */
+    if (!(fl & O_NONBLOCK) && pollable && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+        int e = -errno;
+        fd_close(&t);
+        return e;
+    }
     struct loom_stream *s = stream_new(loop, pollable ? fd : -1);
     if (!s) {
         fd_close(&t);
         return -ENOMEM;
     }
-    if (!(fl & O_NONBLOCK) && pollable)
-        fcntl(fd, F_SETFL, fl | O_NONBLOCK);
     if (!is_socket && (fl & O_ACCMODE) != O_RDONLY)
         ignore_sigpipe();
     s->fdt = t;

@@ -339,8 +339,8 @@ int loom_listener_open_fd(struct loom_loop *loop, struct loom_listener *l, int f
     int fl = fcntl(fd, F_GETFL);
     if (fl < 0)
         return -EBADF;
-    fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    if (fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+        return -errno;
     return listener_setup(loop, l, fd, 0);
 }
 
@@ -371,8 +371,12 @@ int loom_listener_accept(struct loom_listener *l, int64_t timeout_ns)
         if (err == -ECONNABORTED || err == -EINTR || err == -EPROTO)
             continue;
         if (accept_pause(err)) {
+            /* Without the resume timer the pause would last for ever: give the
+             * caller the error instead (it backs off and calls again). */
+            int trc = loom_timer_start(&l->_retry, LOOM_ACCEPT_RETRY_NS);
+            if (trc < 0)
+                return err;
             l->_paused = true;
-            loom_timer_start(&l->_retry, LOOM_ACCEPT_RETRY_NS);
         } else if (err != -EAGAIN && err != -EWOULDBLOCK) {
             return err;
         }

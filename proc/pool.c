@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "reactor/park.h"
@@ -113,12 +114,14 @@ static int worker_start(struct worker *w)
     if (pid == 0)
         loom__pool_worker_main(sv[1], &w->pool->opt);
     close(sv[1]);
-    fcntl(sv[0], F_SETFL, O_NONBLOCK); /* the child's end stays blocking */
-    int rc = loom__child_watch(w->pool->loop, &w->child, pid);
-    if (rc == 0 && (rc = loom_io_init(w->pool->loop, &w->io, sv[0], on_io)) < 0)
+    int rc = fcntl(sv[0], F_SETFL, O_NONBLOCK) < 0 ? -errno : 0; /* the child's end blocks */
+    bool watched = rc == 0 && (rc = loom__child_watch(w->pool->loop, &w->child, pid)) == 0;
+    if (watched && (rc = loom_io_init(w->pool->loop, &w->io, sv[0], on_io)) < 0)
         loom__child_close(&w->child);
     if (rc < 0) {
-        close(sv[0]);
+        close(sv[0]); /* the worker reads EOF and exits */
+        if (!watched)
+            waitpid(pid, NULL, 0); /* no watcher reaps it: no zombie */
         return rc;
     }
     w->io.data = w;

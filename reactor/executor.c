@@ -90,8 +90,14 @@ int loom_executor_new(struct loom_executor **out, unsigned threads)
         free(ex);
         return -ENOMEM;
     }
-    pthread_mutex_init(&ex->lock, NULL);
-    pthread_cond_init(&ex->cond, NULL);
+    int rc = pthread_mutex_init(&ex->lock, NULL);
+    if (rc == 0 && (rc = pthread_cond_init(&ex->cond, NULL)) != 0)
+        pthread_mutex_destroy(&ex->lock);
+    if (rc != 0) {
+        free(ex->threads);
+        free(ex);
+        return -rc;
+    }
     loom_list_init(&ex->queue);
     *out = ex;
     return 0;

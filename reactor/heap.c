@@ -61,8 +61,14 @@ void loom__heap_free(struct loom_heap *h)
     loom__heap_init(h);
 }
 
+/* Fault injection for tests: when set to n > 0, the n-th insert from now
+ * fails with -ENOMEM (so a test can reach the paths where arming a timer fails). */
+unsigned loom__heap_fail_after;
+
 int loom__heap_insert(struct loom_heap *h, struct loom_heap_node *n, int64_t key)
 {
+    if (__builtin_expect(loom__heap_fail_after != 0, 0) && --loom__heap_fail_after == 0)
+        return -ENOMEM;
     if (h->count == h->cap) {
         size_t cap = h->cap ? h->cap * 2 : 64;
         struct loom_heap_node **nodes = realloc(h->nodes, cap * sizeof(*nodes));

@@ -29,6 +29,7 @@ struct loom_heap {
 void loom__heap_init(struct loom_heap *h);
 void loom__heap_free(struct loom_heap *h);
 /* Insert n with key; 0 or -ENOMEM (the heap is unchanged then). */
+extern unsigned loom__heap_fail_after; /* tests: fail the n-th insert from now */
 int loom__heap_insert(struct loom_heap *h, struct loom_heap_node *n, int64_t key);
 /* Remove n, which must be in h. */
 void loom__heap_remove(struct loom_heap *h, struct loom_heap_node *n);

@@ -2,6 +2,7 @@
  * refused connections, resolution timeouts that leak nothing, accept that
  * survives EMFILE, a peer reset in the middle of a write, socket options. */
 #include "harness/harness.h"
+#include "reactor/heap.h" /* loom__heap_fail_after: fault injection */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -244,6 +245,40 @@ static intptr_t emfile_main(void *arg)
     return 0;
 }
 
+/* Out of fds and the resume timer cannot be armed (injected ENOMEM): accept
+ * must not pause for ever; it reports the error, and the next call accepts
+ * once fds are free. */
+static intptr_t emfile_arm_fail_main(void *arg)
+{
+    struct loom_listener l;
+    ck_assert_int_eq(loom_tcp_listen(loom_loop_current(), &l, "127.0.0.1", 0, 0, 0), 0);
+    int port = loom_listener_port(&l);
+    int cfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    ck_assert_int_eq(connect(cfd, (struct sockaddr *)&a, sizeof a), 0);
+    int hog[4096], nhog = 0;
+    while (nhog < 4096) {
+        int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            break;
+        hog[nhog++] = fd;
+    }
+    ck_assert_int_lt(nhog, 4096);
+    loom__heap_fail_after = 1; /* the retry timer's insert fails */
+    int rc = loom_listener_accept(&l, LOOM_SEC(5));
+    loom__heap_fail_after = 0;
+    ck_assert_int_eq(rc, -EMFILE);
+    for (int i = 0; i < nhog; i++)
+        close(hog[i]);
+    int fd = loom_listener_accept(&l, LOOM_SEC(2));
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    close(cfd);
+    loom_listener_close(&l);
+    return 0;
+}
+
 /* The peer resets the connection while we write: an error, no SIGPIPE. */
 static intptr_t rst_main(void *arg)
 {
@@ -342,6 +377,15 @@ START_TEST(test_emfile)
     ck_assert_int_eq(run_main(emfile_main, NULL), 0);
 }
 END_TEST
+START_TEST(test_emfile_arm_fail)
+{
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    rl.rlim_cur = 256;
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    ck_assert_int_eq(run_main(emfile_arm_fail_main, NULL), 0);
+}
+END_TEST
 START_TEST(test_rst)
 {
     signal(SIGPIPE, SIG_DFL);
@@ -362,6 +406,7 @@ int main(void)
     } cases[] = {
         {"ipv4", test_ipv4},     {"ipv6", test_ipv6}, {"unix", test_unix},
         {"errors", test_errors}, {"emfile", test_emfile}, {"rst", test_rst},
+        {"emfile_arm_fail", test_emfile_arm_fail},
         {"options", test_options}, {"connect_timeout", test_connect_timeout},
         {"transport_connect", test_transport_connect},
     };
