@@ -547,6 +547,25 @@ ssize_t loom_stream_readexactly(struct loom_stream *s, void *buf, size_t n, int6
     return (ssize_t)n;
 }
 
+ssize_t loom_stream_peek(struct loom_stream *s, const void **data, size_t min, int64_t timeout_ns)
+{
+    if (min > s->limit && min > RBUF_MIN)
+        return LOOM_ELIMIT;
+    int64_t deadline = read_deadline(s, timeout_ns);
+    while (avail(s) < min) {
+        int rc = fill(s, min, deadline);
+        if (rc < 0)
+            return rc;
+    }
+    *data = s->rbuf ? s->rbuf + s->rstart : "";
+    return (ssize_t)avail(s);
+}
+
+void loom_stream_consume(struct loom_stream *s, size_t n)
+{
+    consume(s, n < avail(s) ? n : avail(s));
+}
+
 /* Find sep in the buffer from offset from; the index after it, or 0. */
 static size_t find_sep(struct loom_stream *s, const void *sep, size_t seplen, size_t from)
 {

@@ -127,6 +127,17 @@ ssize_t loom_stream_readline(struct loom_stream *s, char *buf, size_t cap, int64
  * valid until the next call on the stream. The limit is the stream's limit. */
 ssize_t loom_stream_readline_view(struct loom_stream *s, const char **line, int64_t timeout_ns);
 
+/* For incremental parsers: wait until at least min bytes are buffered (min 0:
+ * never wait), then point *data at everything buffered and return its length;
+ * nothing is consumed. Ask for one byte more than last time to get more data.
+ * The view is valid until the next call on the stream. LOOM_ELIMIT when min is
+ * over the stream's limit (loom_stream_set_limit); LOOM_EOF when the stream ends
+ * with fewer than min bytes (they stay buffered). */
+ssize_t loom_stream_peek(struct loom_stream *s, const void **data, size_t min, int64_t timeout_ns);
+
+/* Drop n buffered bytes (at most what is buffered), e.g. after loom_stream_peek. */
+void loom_stream_consume(struct loom_stream *s, size_t n);
+
 /* Make reads that would have to wait return LOOM_EOF from now on (data already
  * buffered or already in the kernel is still returned). Wakes a waiting reader.
  * Servers use it for graceful shutdown. */
