@@ -67,6 +67,10 @@ static int watch_socket(struct loom_pg *c, bool force)
 
 void loom__pg_drop(struct loom_pg *c)
 {
+    /* A task parked on the socket would never hear from the closed watcher:
+     * wake it; loom__pg_wait_fd sees _pg gone and says -ECONNRESET. */
+    if (c->_io.data)
+        loom_wake(c->_io.data, -ECONNRESET);
     if (c->_io.fd >= 0)
         loom_io_close(&c->_io);
     c->_io.fd = -1;
@@ -95,8 +99,10 @@ int loom__pg_wait_fd(struct loom_pg *c, unsigned ev, int64_t deadline)
     c->_io.data = t;
     loom_io_start(&c->_io, ev);
     int rc = loom_park(t, deadline);
-    loom_io_stop(&c->_io, LOOM_READABLE | LOOM_WRITABLE);
+    loom_io_stop(&c->_io, LOOM_READABLE | LOOM_WRITABLE); /* harmless once closed */
     c->_io.data = NULL;
+    if (rc == 0 && !c->_pg)
+        rc = -ECONNRESET; /* dropped while we were parked (loom__pg_drop) */
     return rc;
 }
 
@@ -132,6 +138,13 @@ int loom__pg_begin_op(struct loom_pg *c)
 ssize_t loom__pg_end_op(struct loom_pg *c, ssize_t rc)
 {
     c->_busy = false;
+    if (c->_close_pending) { /* closed by another task during this operation */
+        c->_close_pending = false;
+        loom__pg_stmts_free(c);
+        if (rc >= 0 || rc == LOOM_EPG || !c->_msg[0])
+            loom__pg_set_error(c, 0, "08003", "connection closed during the operation");
+        return rc >= 0 || rc == LOOM_EPG ? -ECONNRESET : rc;
+    }
     if (c->_pg && PQstatus(c->_pg) == CONNECTION_BAD) {
         loom__pg_conn_error(c);
         if (rc >= 0 || rc == LOOM_EPG)
@@ -294,8 +307,11 @@ int loom_pg_connect(struct loom_pg *c, const char *conninfo, int64_t timeout_ns)
 
 void loom_pg_close(struct loom_pg *c)
 {
-    loom__pg_drop(c);
-    loom__pg_stmts_free(c);
+    loom__pg_drop(c); /* wakes a task parked in an operation on c */
+    if (c->_busy)
+        c->_close_pending = true; /* that task still uses the statement cache */
+    else
+        loom__pg_stmts_free(c);
 }
 
 /* --- accessors --- */

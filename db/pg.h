@@ -26,8 +26,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "reactor/list.h"
-#include "reactor/loop.h"
+#include "loom/reactor/list.h"
+#include "loom/reactor/loop.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -59,6 +59,9 @@ struct loom_pg {
     struct loom_list _pipe;        /* pool query: requests in flight, oldest first */
     int _pipe_len;
     struct loom_task *_reader;     /* pool query: the task reading results, or NULL */
+    int _refs;                     /* pool query: calls using this shared connection */
+    bool _failed;                  /* pool query: lost; retired when _refs drops to 0 */
+    bool _close_pending;           /* closed during an operation: it frees the cache */
     char _sqlstate[6];
     char _msg[LOOM_PG_ERRMSG];
     char _detail[LOOM_PG_ERRMSG];
@@ -118,7 +121,9 @@ typedef ssize_t (*loom_pg_copy_cb)(void *arg, char *buf, size_t cap);
  * nothing needs closing and the error accessors still work. Suspends. */
 int loom_pg_connect(struct loom_pg *c, const char *conninfo, int64_t timeout_ns);
 
-/* Close the connection (an open transaction is rolled back by the server). */
+/* Close the connection (an open transaction is rolled back by the server).
+ * If another task is inside an operation on c, that operation ends with
+ * -ECONNRESET (SQLSTATE 08003); c's memory must stay valid until it returned. */
 void loom_pg_close(struct loom_pg *c);
 
 /* --- queries --- */
@@ -265,6 +270,8 @@ struct loom_pg_pool {
     struct loom_list _waiters;  /* acquirers waiting */
     struct loom_list _shared;   /* connections pipelining loom_pg_pool_query()s */
     struct loom_task *_closer;  /* waiting in loom_pg_pool_close */
+    struct loom_loop *_loop;
+    struct loom_task *_refiller; /* reconnecting up to min_size in the background */
     bool _closing;
     char _errmsg[LOOM_PG_ERRMSG]; /* why the last connect failed */
 };

@@ -10,7 +10,14 @@
  * queued (its commands are on the wire) and its result is dropped on
  * arrival. When the queue empties the connection leaves pipeline mode and
  * goes back to the pool. Cost: one wake per query instead of a round trip
- * per query per connection. */
+ * per query per connection.
+ *
+ * Lifetime (reactor/park.h): every call using a shared connection holds a
+ * reference (_refs) from pick() until it returns, so a connection is never
+ * freed under a task parked on it. When the connection fails, fail_all()
+ * marks it failed, drops libpq (waking the reader), takes it off the shared
+ * list and completes every request with the error; the last call to let go
+ * (unref) gives it back, and the pool retires it there, exactly once. */
 #include "db/pg_internal.h"
 
 #include <errno.h>
@@ -61,6 +68,10 @@ static void complete(struct loom_pg *c, struct request *q)
 /* Route one result to the oldest request. */
 static void route(struct loom_pg *c, PGresult *res)
 {
+    if (loom_list_empty(&c->_pipe)) { /* nothing asked for it (a lost connection) */
+        PQclear(res);
+        return;
+    }
     struct request *q = loom_list_entry(c->_pipe.next, struct request, node);
     ExecStatusType st = PQresultStatus(res);
     if (st == PGRES_PIPELINE_SYNC) {
@@ -91,40 +102,71 @@ static void route(struct loom_pg *c, PGresult *res)
     PQclear(res);
 }
 
-/* Leave shared mode and give the connection back (or drop it, when broken). */
+static void fail_all(struct loom_pg_pool *p, struct loom_pg *c, int code);
+
+/* Leave shared mode and give the connection back (the pool closes it when broken). */
 static void give_back(struct loom_pg_pool *p, struct loom_pg *c)
 {
-    loom_list_remove(&c->_pool_node);
+    if (loom_list_linked(&c->_pool_node))
+        loom_list_remove(&c->_pool_node);
     c->_busy = false;
     c->_reader = NULL;
+    c->_failed = false;
     if (c->_pg && PQexitPipelineMode(c->_pg) != 1)
         loom__pg_drop(c);
     loom_pg_pool_release(p, c);
 }
 
-/* The connection failed: every request fails with code. */
+/* The calling task is done with c: the last one out gives c back once
+ * nothing is in flight on it, or retires it when it failed. */
+static void unref(struct loom_pg_pool *p, struct loom_pg *c)
+{
+    if (--c->_refs > 0)
+        return;
+    if (!loom_list_empty(&c->_pipe)) /* only abandoned requests, nobody to read them */
+        fail_all(p, c, -ECANCELED);
+    give_back(p, c);
+}
+
+/* The connection failed: mark it, take it off the shared list, fail every
+ * request with code (none is reported done) and wake the reader. Frees
+ * nothing: the callers still hold their references (unref). Idempotent. */
 static void fail_all(struct loom_pg_pool *p, struct loom_pg *c, int code)
 {
+    if (c->_failed)
+        return;
+    c->_failed = true;
     char msg[LOOM_PG_ERRMSG];
-    snprintf(msg, sizeof msg, "%s", c->_pg ? PQerrorMessage(c->_pg) : "connection lost");
-    loom__pg_drop(c);
+    const char *why = c->_pg ? PQerrorMessage(c->_pg) : "";
+    snprintf(msg, sizeof msg, "%s", *why ? why : "connection to the server was lost");
+    size_t n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+        msg[--n] = 0;
+    loom_list_remove(&c->_pool_node); /* no new statements on it */
+    loom__pg_drop(c);                 /* wakes the reader parked on the socket */
     while (!loom_list_empty(&c->_pipe)) {
         struct request *q = loom_list_entry(c->_pipe.next, struct request, node);
         req_error(q, NULL, msg);
         snprintf(q->err.sqlstate, sizeof q->err.sqlstate, "08006");
         q->rc = code;
+        PQclear(q->res);
+        q->res = NULL;
         complete(c, q);
     }
-    give_back(p, c);
+    (void)p;
 }
 
 /* Read until me is done (me NULL: until the queue is empty). 0, -ECANCELED,
- * or -ECONNRESET. */
+ * or -ECONNRESET (the connection failed, perhaps in another task's fail_all). */
 static int read_for(struct loom_pg *c, struct request *me, struct loom_task *self)
 {
     int rc = 0;
     c->_reader = self;
     while (rc == 0 && (me ? !me->done : !loom_list_empty(&c->_pipe))) {
+        if (c->_failed || !c->_pg || PQstatus(c->_pg) == CONNECTION_BAD) {
+            rc = -ECONNRESET;
+            break;
+        }
         int f = PQflush(c->_pg);
         if (f < 0) {
             rc = -ECONNRESET;
@@ -138,7 +180,8 @@ static int read_for(struct loom_pg *c, struct request *me, struct loom_task *sel
             rc = -ECONNRESET;
         }
     }
-    c->_reader = NULL;
+    if (c->_reader == self)
+        c->_reader = NULL;
     return rc;
 }
 
@@ -156,34 +199,28 @@ static bool hand_over(struct loom_pg *c)
     return false;
 }
 
-/* After our request: give the connection back, or the reading to someone,
- * or (only abandoned requests left) read them out ourselves. */
+/* After our request: pass the reading on to someone, or (only abandoned
+ * requests left) read them out ourselves. unref() gives the connection back. */
 static void leave(struct loom_pg_pool *p, struct loom_pg *c, struct loom_task *self)
 {
-    if (!loom_list_empty(&c->_pipe) && !c->_reader && !hand_over(c)) {
-        int rc = read_for(c, NULL, self);
-        if (rc < 0) {
-            fail_all(p, c, rc);
-            return;
-        }
-    }
-    if (loom_list_empty(&c->_pipe))
-        give_back(p, c);
+    if (c->_failed || loom_list_empty(&c->_pipe) || c->_reader || hand_over(c))
+        return;
+    int rc = read_for(c, NULL, self);
+    if (rc < 0)
+        fail_all(p, c, rc);
 }
 
-/* Wait for q's result, reading when it is our turn. Only the reader touches
- * the connection afterwards (a woken owner may find it given back already).
- * Returns q's code, or -ECANCELED with q freed or abandoned to the reader. */
+/* Wait for q's result, reading when it is our turn. The caller's reference
+ * keeps c alive meanwhile, whatever other tasks do to it. Returns q's code,
+ * or -ECANCELED with q freed or abandoned to the reader. */
 static ssize_t await_req(struct loom_pg_pool *p, struct loom_pg *c, struct request *q)
 {
     struct loom_task *self = q->owner;
     for (;;) {
-        bool reading = !c->_reader;
+        bool reading = !c->_reader && !c->_failed;
         int rc = reading ? read_for(c, q, self) : loom_park(self, -1);
-        if (rc == -ECONNRESET) {
+        if (rc == -ECONNRESET)
             fail_all(p, c, -ECONNRESET); /* completes q too */
-            return q->rc;
-        }
         if (rc == -ECANCELED && q->done) { /* finished as we were cancelled: cancel wins */
             req_free(q);
             return -ECANCELED;
@@ -192,8 +229,8 @@ static ssize_t await_req(struct loom_pg_pool *p, struct loom_pg *c, struct reque
             q->owner = NULL; /* abandoned: dropped when its result arrives */
             if (reading && !hand_over(c))
                 fail_all(p, c, -ECANCELED); /* nobody left to read: drop the connection */
-            else if (!reading && !c->_reader)
-                leave(p, c, self); /* the reading was handed to us as we were cancelled */
+            else if (!reading)
+                leave(p, c, self); /* the reading may have been handed to us */
             return -ECANCELED;
         }
         if (q->done) {
@@ -215,6 +252,7 @@ static int pick(struct loom_pg_pool *p, struct loom_pg **out)
     }
     bool can_grow = !loom_list_empty(&p->_idle) || p->_total < p->_max;
     if (best && (best->_pipe_len == 0 || !can_grow)) {
+        best->_refs++;
         *out = best;
         return 0;
     }
@@ -228,6 +266,8 @@ static int pick(struct loom_pg_pool *p, struct loom_pg **out)
         return -ECONNRESET;
     }
     c->_busy = true;
+    c->_refs = 1;
+    c->_failed = false;
     loom_list_push_back(&p->_shared, &c->_pool_node);
     *out = c;
     return 0;
@@ -261,7 +301,11 @@ ssize_t loom_pg_pool_query(struct loom_pg_pool *p, struct loom_pg_result *r,
     q->owner = self;
     struct loom_pg *c;
     ssize_t rc = pick(p, &c);
-    if (rc == 0) {
+    if (rc < 0) { /* no connection: say why, as a connect failure does */
+        snprintf(q->err.sqlstate, sizeof q->err.sqlstate, "%s", rc == LOOM_EPG ? "08001" : "");
+        snprintf(q->err.msg, sizeof q->err.msg, "%s",
+                 rc == LOOM_EPG && p->_errmsg[0] ? p->_errmsg : loom_strerror((int)rc));
+    } else {
         bool sent = send_req(c, q, sql, nparams, params);
         loom_list_push_back(&c->_pipe, &q->node);
         c->_pipe_len++;
@@ -272,9 +316,10 @@ ssize_t loom_pg_pool_query(struct loom_pg_pool *p, struct loom_pg_result *r,
             if (PQflush(c->_pg) == 1 && c->_reader)
                 loom_wake(c->_reader, 0); /* it flushes the rest as it reads */
             rc = await_req(p, c, q);
-            if (rc == -ECANCELED)
-                return rc; /* q was freed or now belongs to the reader */
         }
+        unref(p, c); /* c may be gone from here on */
+        if (rc == -ECANCELED)
+            return rc; /* q was freed or now belongs to the reader */
     }
     if (err)
         *err = q->err;

@@ -21,38 +21,36 @@
 
 #include "reactor/park.h"
 
+/* An acquirer's wait record: code GOT_CONN with the connection in granted, or
+ * GOT_SLOT (a slot freed: try again), or -ESHUTDOWN (the pool closes). */
 struct waiter {
-    struct loom_list node;
-    struct loom_task *task;
-    struct loom_pg *granted; /* a connection handed over */
-    bool slot;               /* a slot freed: try again */
+    struct loom_waiter w;
+    struct loom_pg *granted;
 };
 
+enum { GOT_CONN = 1, GOT_SLOT = 2 };
+
 static void discard(struct loom_pg_pool *p, struct loom_pg *c);
+static void refill_start(struct loom_pg_pool *p);
 
 /* Offer a freed slot to the first waiter. */
-static void offer_slot(struct loom_pg_pool *p)
+static void offer_slot(struct loom_pg_pool *p) { loom_waiter_grant(&p->_waiters, GOT_SLOT); }
+
+static void closer_check(struct loom_pg_pool *p)
 {
-    struct loom_list *n = loom_list_pop_front(&p->_waiters);
-    if (!n)
-        return;
-    struct waiter *w = loom_list_entry(n, struct waiter, node);
-    w->slot = true;
-    loom_wake(w->task, 0);
+    if (p->_closing && p->_in_use == 0 && p->_closer)
+        loom_wake(p->_closer, 0);
 }
 
+/* Free c (nobody uses it: pool connections are freed only here, when their
+ * last user let go, see pg_pipe.c) and reopen up to min_size in the background. */
 static void discard(struct loom_pg_pool *p, struct loom_pg *c)
 {
     loom_pg_close(c);
     free(c);
     p->_total--;
     offer_slot(p);
-}
-
-static void closer_check(struct loom_pg_pool *p)
-{
-    if (p->_closing && p->_in_use == 0 && p->_closer)
-        loom_wake(p->_closer, 0);
+    refill_start(p);
 }
 
 static int new_conn(struct loom_pg_pool *p, struct loom_pg **out, int64_t deadline)
@@ -102,24 +100,27 @@ static int make_ready(struct loom_pg *c)
     return c->_pg && PQtransactionStatus(c->_pg) == PQTRANS_IDLE;
 }
 
+/* The wait record lives on the waiting task's stack and is unlinked before
+ * return; GCC 12+ cannot see that and warns. */
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
+#pragma GCC diagnostic ignored "-Wdangling-pointer"
+#endif
+
 /* Wait for a release or a freed slot. 1: got *out, 0: try again, <0 error. */
 static int wait_turn(struct loom_pg_pool *p, struct loom_pg **out, int64_t deadline)
 {
-    struct waiter w = {.task = loom_task_current()};
-    loom_list_push_back(&p->_waiters, &w.node);
-    int rc = loom_park(w.task, deadline);
-    if (loom_list_linked(&w.node))
-        loom_list_remove(&w.node);
-    if (w.granted && rc < 0) {
+    struct waiter w = {.granted = NULL};
+    int rc = loom_waiter_park(&p->_waiters, &w.w, deadline);
+    if (w.w.code == GOT_CONN && rc < 0) {
         p->_in_use++;
         loom_pg_pool_release(p, w.granted); /* cancelled as it was handed over */
-    } else if (w.granted) {
+    } else if (w.w.code == GOT_CONN) {
         *out = w.granted;
         return 1;
-    } else if (w.slot && rc < 0) {
+    } else if (w.w.code == GOT_SLOT && rc < 0) {
         offer_slot(p);
     }
-    return rc;
+    return loom_waiter_result(rc, &w.w);
 }
 
 int loom_pg_pool_acquire(struct loom_pg_pool *p, struct loom_pg **out, int64_t timeout_ns)
@@ -189,14 +190,76 @@ void loom_pg_pool_release(struct loom_pg_pool *p, struct loom_pg *c)
         closer_check(p);
         return;
     }
-    struct loom_list *n = loom_list_pop_front(&p->_waiters);
-    if (n) {
-        struct waiter *w = loom_list_entry(n, struct waiter, node);
-        w->granted = c;
-        loom_wake(w->task, 0);
+    struct loom_waiter *lw = loom_waiter_grant(&p->_waiters, GOT_CONN);
+    if (lw) {
+        loom_list_entry(lw, struct waiter, w)->granted = c;
         return;
     }
     loom_list_push_front(&p->_idle, &c->_pool_node); /* LIFO: warm connections first */
+}
+
+/* --- background refill: after connections were lost (a server restart),
+ * reopen up to min_size so the next users find them ready. While the server
+ * is down, retry with a backoff doubling from 20 ms to at most 250 ms, so the
+ * pool is full again soon after the server is back. --- */
+
+static intptr_t refill_main(void *arg)
+{
+    struct loom_pg_pool *p = arg;
+    int64_t backoff = LOOM_MS(20);
+    int rc = 0;
+    while (!p->_closing && p->_total < p->_min && rc != -ECANCELED) {
+        struct loom_pg *c;
+        p->_total++;
+        rc = new_conn(p, &c, -1); /* pool close cancels it (refill_stop) */
+        if (rc < 0) {
+            p->_total--;
+            offer_slot(p);
+            if (rc != -ECANCELED)
+                rc = loom_sleep(backoff);
+            backoff = backoff * 2 > LOOM_MS(250) ? LOOM_MS(250) : backoff * 2;
+            continue;
+        }
+        backoff = LOOM_MS(20);
+        p->_in_use++;
+        loom_pg_pool_release(p, c); /* to a waiter or the idle list (or closed) */
+    }
+    return 0;
+}
+
+/* The pool keeps the refiller's handle: pool close cancels it and waits for
+ * it (a task cancelled before it ran never runs, so only the handle tells). */
+static void refill_start(struct loom_pg_pool *p)
+{
+    if (p->_closing || !p->_loop || p->_total >= p->_min)
+        return;
+    if (p->_refiller) {
+        if (!loom_task_done(p->_refiller))
+            return;
+        loom_task_release(p->_refiller);
+        p->_refiller = NULL;
+    }
+    struct loom_task_options o = {.name = "pg-pool-refill"};
+    if (loom_task_spawn(p->_loop, refill_main, p, &o, &p->_refiller) < 0)
+        p->_refiller = NULL; /* acquirers still connect on demand */
+}
+
+/* Cancel the refiller and wait for it (deadline); 0 once it is gone. */
+static int refill_stop(struct loom_pg_pool *p, struct loom_task *self, int64_t deadline)
+{
+    if (!p->_refiller)
+        return 0;
+    loom_task_cancel(p->_refiller);
+    if (!loom_task_done(p->_refiller)) {
+        if (!self)
+            return -ETIMEDOUT;
+        int rc = loom_park_until_done(self, p->_refiller, deadline);
+        if (rc < 0)
+            return rc;
+    }
+    loom_task_release(p->_refiller);
+    p->_refiller = NULL;
+    return 0;
 }
 
 int loom_pg_pool_open(struct loom_pg_pool *p, const struct loom_pg_pool_options *opt)
@@ -212,6 +275,7 @@ int loom_pg_pool_open(struct loom_pg_pool *p, const struct loom_pg_pool_options 
     p->_connect_timeout = opt->connect_timeout_ns > 0 ? opt->connect_timeout_ns : LOOM_SEC(10);
     if (!loom_task_current())
         return -EPERM;
+    p->_loop = loom_loop_current();
     if (!(p->_conninfo = strdup(opt->conninfo ? opt->conninfo : "")))
         return -ENOMEM;
     for (int i = 0; i < p->_min; i++) {
@@ -231,16 +295,18 @@ int loom_pg_pool_open(struct loom_pg_pool *p, const struct loom_pg_pool_options 
 int loom_pg_pool_close(struct loom_pg_pool *p, int64_t timeout_ns)
 {
     p->_closing = true;
+    loom_waiter_fail_all(&p->_waiters, -ESHUTDOWN);
     struct loom_list *n;
-    while ((n = loom_list_pop_front(&p->_waiters)))
-        loom_wake(loom_list_entry(n, struct waiter, node)->task, 0);
     while ((n = loom_list_pop_front(&p->_idle)))
         discard(p, loom_list_entry(n, struct loom_pg, _pool_node));
     struct loom_task *t = loom_task_current();
     int64_t deadline = t ? loom_deadline(loom_loop_current(), timeout_ns) : 0;
+    int rc = refill_stop(p, t, deadline);
+    if (rc < 0)
+        return rc;
     while (p->_in_use > 0 && t) {
         p->_closer = t;
-        int rc = loom_park(t, deadline);
+        rc = loom_park(t, deadline);
         p->_closer = NULL;
         if (rc < 0 && p->_in_use > 0)
             return rc;
