@@ -141,15 +141,26 @@ static int put(struct loom_broadcast_member *m, const void *data, size_t len)
         return rc;
     }
     look(m);
+    if (m->_seen > m->_b->_high)
+        m->_blocked = true;
     arm_stall(m);
     return 0;
+}
+
+/* Whether a new message must wait its turn for m. A member that went over the
+ * high watermark stays "blocked" until it is back to the low one with nobody
+ * waiting: so the senders woken by one round of grants queue up again in turn
+ * instead of the first one to run taking the room up to the mark. */
+static bool must_wait(const struct loom_broadcast_member *m)
+{
+    return m->_blocked || !loom_list_empty(&m->_fifo) || queued(m) > m->_b->_high;
 }
 
 /* Grant reserved deliveries once m is down to the low watermark, and keep
  * granting while it stays at or below the high one. */
 static void serve(struct loom_broadcast_member *m)
 {
-    if (loom_list_empty(&m->_fifo) || queued(m) > m->_b->_low)
+    if (queued(m) > m->_b->_low)
         return;
     while (!m->_error && !loom_list_empty(&m->_fifo) && queued(m) <= m->_b->_high) {
         struct delivery *d = loom_list_entry(m->_fifo.next, struct delivery, node);
@@ -157,6 +168,8 @@ static void serve(struct loom_broadcast_member *m)
         if (rc == 0)
             complete(d, 1);
     }
+    if (loom_list_empty(&m->_fifo) && queued(m) <= m->_b->_low)
+        m->_blocked = false;
 }
 
 /* The stream's write hook: after each flush attempt, and after writes. */
@@ -244,10 +257,11 @@ void loom_broadcast_close(struct loom_broadcast *b)
 }
 
 /* Queue to m now if it has room and nobody waits ahead; else reserve d.
- * Returns true if a reservation was made. */
+ * Returns true if a reservation was made. (d is never NULL when one is
+ * needed: the caller counted the members over the mark beforehand.) */
 static bool offer(struct loom_broadcast_member *m, struct send_op *op, struct delivery *d)
 {
-    if (loom_list_empty(&m->_fifo) && queued(m) <= m->_b->_high) {
+    if (!d || !must_wait(m)) {
         put(m, op->data, op->len); /* an error drops m: nothing to wait for */
         return false;
     }
@@ -279,7 +293,7 @@ static size_t count_blocked(struct loom_broadcast *b, struct loom_broadcast_memb
     size_t n = 0;
     for (struct loom_list *it = b->_members.next; it != &b->_members; it = it->next) {
         struct loom_broadcast_member *m = loom_list_entry(it, struct loom_broadcast_member, _node);
-        if (m != from && (!loom_list_empty(&m->_fifo) || queued(m) > b->_high))
+        if (m != from && must_wait(m))
             n++;
     }
     return n;
@@ -303,11 +317,11 @@ static int deliver(struct loom_broadcast *b, struct loom_broadcast_member *only,
         it = only ? &b->_members : it->next; /* m may be dropped below */
         if (m == from)
             continue;
-        if (!op.task && (!loom_list_empty(&m->_fifo) || queued(m) > b->_high)) {
+        if (!op.task && must_wait(m)) {
             n++; /* would have to wait: skipped */
             continue;
         }
-        if (n < cap && offer(m, &op, &d[n]))
+        if (offer(m, &op, n < cap ? &d[n] : NULL))
             n++;
     }
     int rc = !op.task ? (n ? -EAGAIN : 0)

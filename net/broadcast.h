@@ -43,9 +43,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "net/stream.h"
-#include "reactor/list.h"
-#include "reactor/loop.h"
+#include "loom/net/stream.h"
+#include "loom/reactor/list.h"
+#include "loom/reactor/loop.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -111,6 +111,7 @@ struct loom_broadcast_member {
     int _error;                 /* 0 while live, else why it was dropped */
     bool _joined;               /* between join and leave */
     bool _busy;                 /* the broadcast is writing to _s (ignore its hook) */
+    bool _blocked;              /* went over high; new messages queue up until back to low */
     bool _tell;                 /* on_drop still to be called */
     char _why[96];
 };
