@@ -49,13 +49,14 @@ extern "C" {
     X(LOOM_HTTP_ECONFLICTING_LENGTH, -4217, 400, "differing Content-Length values")                \
     X(LOOM_HTTP_ESMUGGLING, -4218, 400, "request with both Transfer-Encoding and Content-Length")  \
     X(LOOM_HTTP_ETRANSFER_ENCODING, -4219, 501, "unsupported Transfer-Encoding")                   \
-    X(LOOM_HTTP_ECHUNKED_NOT_LAST, -4220, 400, "request Transfer-Encoding does not end in chunked")\
+    X(LOOM_HTTP_ECHUNKED_NOT_LAST, -4220, 400, "Transfer-Encoding not ending in one chunked")      \
     X(LOOM_HTTP_EHOST, -4221, 400, "HTTP/1.1 request without exactly one Host")                    \
     X(LOOM_HTTP_ECHUNK_SIZE, -4222, 400, "invalid or overflowing chunk size")                      \
     X(LOOM_HTTP_ECHUNK_LINE_TOO_LONG, -4223, 400, "chunk-size line (extensions) over the limit")   \
     X(LOOM_HTTP_ECHUNK, -4224, 400, "malformed chunked body")                                      \
     X(LOOM_HTTP_ETRAILERS_TOO_LARGE, -4225, 431, "trailer section over the limit")                 \
-    X(LOOM_HTTP_EBODY_TOO_LARGE, -4226, 413, "body over the size limit")
+    X(LOOM_HTTP_EBODY_TOO_LARGE, -4226, 413, "body over the size limit")                          \
+    X(LOOM_HTTP_ETE_HTTP10, -4227, 400, "Transfer-Encoding in an HTTP/1.0 request")
 
 enum loom_http_parse_error {
     /* Not an error: the head (or trailer section) is not complete yet. */
