@@ -277,7 +277,7 @@ static char *resolve(const char *base, const char *ref, size_t max)
 
 /* --- errors --- */
 
-static void fail(struct demo_feed_parser *p, int err, const char *msg)
+static void set_error(struct demo_feed_parser *p, int err, const char *msg)
 {
     if (p->err)
         return;
@@ -300,7 +300,7 @@ static void on_error(void *ud, xmlErrorPtr e)
     while (n > 0 && n < sizeof msg && msg[n - 1] == '\n')
         msg[--n] = '\0';
     bool entity = e->code == XML_ERR_ENTITY_LOOP;
-    fail(p, entity ? DEMO_FEED_EENTITY : DEMO_FEED_EXML, msg);
+    set_error(p, entity ? DEMO_FEED_EENTITY : DEMO_FEED_EXML, msg);
 }
 
 /* --- entries --- */
@@ -325,7 +325,7 @@ static void entry_end(struct demo_feed_parser *p)
         void *e = realloc(f->entries, cap * sizeof *f->entries);
         if (!e) {
             cur_clear(c);
-            fail(p, -ENOMEM, NULL);
+            set_error(p, -ENOMEM, NULL);
             return;
         }
         f->entries = e, p->entries_cap = cap;
@@ -366,7 +366,7 @@ static void on_chars(void *ud, const xmlChar *s, int len)
             cap *= 2;
         char *t = realloc(p->text, cap + 1);
         if (!t) {
-            fail(p, -ENOMEM, NULL);
+            set_error(p, -ENOMEM, NULL);
             return;
         }
         p->text = t, p->text_cap = cap;
@@ -394,7 +394,7 @@ static char *take_title(struct demo_feed_parser *p)
         t = c;
     }
     if (!t)
-        fail(p, -ENOMEM, NULL);
+        set_error(p, -ENOMEM, NULL);
     return t;
 }
 
@@ -439,13 +439,31 @@ static enum ns entry_ns(const struct demo_feed_parser *p)
     }
 }
 
+/* An attribute value as delivered without entity substitution: libxml2 keeps
+ * '&' (from &amp; or &#38;) as "&#38;" so a tree could be re-serialised; every
+ * other reference is already replaced. Turn it back into '&'. */
+static char *attr_value(const xmlChar *v, const xmlChar *end)
+{
+    char *out = strndup((const char *)v, (size_t)(end - v)), *o = out;
+    if (!out)
+        return NULL;
+    for (const char *s = out; *s;) {
+        if (!strncmp(s, "&#38;", 5))
+            *o++ = '&', s += 5;
+        else
+            *o++ = *s++;
+    }
+    *o = '\0';
+    return out;
+}
+
 /* SAX2 attributes come as 5 pointers each: local, prefix, URI, value, end. */
 static char *attr(const xmlChar **a, int n, const char *uri, const char *local)
 {
     for (int i = 0; i < n; i++, a += 5) {
         bool uri_ok = uri ? a[2] && !strcmp((const char *)a[2], uri) : !a[2];
         if (uri_ok && !strcmp((const char *)a[0], local))
-            return strndup((const char *)a[3], (size_t)(a[4] - a[3]));
+            return attr_value(a[3], a[4]);
     }
     return NULL;
 }
@@ -459,7 +477,7 @@ static enum role root_role(struct demo_feed_parser *p, const char *name, enum ns
     else if (!strcmp(name, "RDF") && ns == NS_IS_RDF)
         p->feed.kind = DEMO_FEED_RDF;
     else
-        fail(p, DEMO_FEED_ENOTFEED, name);
+        set_error(p, DEMO_FEED_ENOTFEED, name);
     return R_ROOT;
 }
 
@@ -616,7 +634,7 @@ static void on_end(void *ud, const xmlChar *local, const xmlChar *prefix, const 
     free(f->own);
     f->own = NULL;
     if (d == 0 && !p->err && !p->feed.title && !(p->feed.title = strdup("")))
-        fail(p, -ENOMEM, NULL);
+        set_error(p, -ENOMEM, NULL);
 }
 
 static void sax_init(xmlSAXHandler *sax)
@@ -788,7 +806,7 @@ int demo_feed_parser_push(struct demo_feed_parser *p, const void *buf, size_t le
     if (p->err)
         return p->err;
     if (len > p->lim.max_bytes - p->total) {
-        fail(p, DEMO_FEED_ETOOBIG, NULL);
+        set_error(p, DEMO_FEED_ETOOBIG, NULL);
         return p->err;
     }
     p->total += len;
@@ -801,7 +819,7 @@ int demo_feed_parser_push(struct demo_feed_parser *p, const void *buf, size_t le
         if (can_decide(p, false)) {
             int rc = start(p, false);
             if (rc < 0)
-                fail(p, rc, NULL);
+                set_error(p, rc, NULL);
         }
     }
     while (!p->err && len > 0) { /* xmlParseChunk takes an int */
@@ -817,12 +835,12 @@ int demo_feed_parser_finish(struct demo_feed_parser *p, struct demo_feed *feed)
     if (!p->err && !p->ctxt) {
         int rc = start(p, true);
         if (rc < 0)
-            fail(p, rc, NULL);
+            set_error(p, rc, NULL);
     }
     if (!p->err && p->ctxt) {
         xmlParseChunk(p->ctxt, NULL, 0, 1);
         if (!p->err && (p->feed.kind == DEMO_FEED_UNKNOWN || p->depth != 0))
-            fail(p, p->nhead || p->total ? DEMO_FEED_EEMPTY : DEMO_FEED_EXML,
+            set_error(p, p->nhead || p->total ? DEMO_FEED_EEMPTY : DEMO_FEED_EXML,
                  "input ended early");
     }
     if (!p->feed.title)

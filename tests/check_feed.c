@@ -1,0 +1,643 @@
+/* check_feed.c - the feed parser of loom-rss (demos/common/feed.c): every file
+ * of the corpus (tests/feeds/) parsed in one piece, split at every byte
+ * boundary and pushed one byte at a time (the same result each way), link
+ * resolution through nested xml:base, the charset order of RFC 7303, limits,
+ * hostile XML (billion laughs, quadratic blow-up, external entities) and the
+ * terminal sanitiser. */
+#include "harness/harness.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "demos/common/feed.c"
+
+#define ORIGIN "http://127.0.0.1:8080"
+
+/* --- helpers --- */
+
+/* The corpus file with @ORIGIN@ replaced (byte-wise: every ASCII-compatible file). */
+static char *load(const char *name, size_t *len)
+{
+    char path[256];
+    snprintf(path, sizeof path, "tests/feeds/%s", name);
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "cannot open %s (tests run from the repo root)", path);
+    char *raw = malloc(1 << 16);
+    size_t n = fread(raw, 1, 1 << 16, f);
+    fclose(f);
+    char *out = malloc(2 * n + 1), *o = out;
+    for (size_t i = 0; i < n;) {
+        if (n - i >= 8 && memcmp(raw + i, "@ORIGIN@", 8) == 0) {
+            o += sprintf(o, "%s", ORIGIN);
+            i += 8;
+        } else {
+            *o++ = raw[i++];
+        }
+    }
+    free(raw);
+    *len = (size_t)(o - out);
+    return out;
+}
+
+/* A feed as text, one fact a line, to compare results. */
+static char *dump(int rc, const struct demo_feed *f)
+{
+    size_t cap = 1 << 16, n = 0;
+    char *s = malloc(cap);
+    n += snprintf(s + n, cap - n, "rc=%d kind=%s enc=%s title=%s dropped=%zu bad=%zu\n", rc,
+                  demo_feed_kind_name(f->kind), f->encoding, f->title ? f->title : "(null)",
+                  f->dropped, f->bad_links);
+    for (size_t i = 0; i < f->n_entries && n < cap - 1; i++)
+        n += snprintf(s + n, cap - n, "%s | %s\n", f->entries[i].link ? f->entries[i].link : "-",
+                      f->entries[i].title);
+    return s;
+}
+
+/* Parse buf pushed in pieces: cut at `at` when `step` is 0, else in step-byte pushes. */
+static char *parse_split(const char *buf, size_t len, const char *url, const char *cs, size_t at,
+                         size_t step)
+{
+    struct demo_feed_parser *p;
+    ck_assert_int_eq(demo_feed_parser_new(&p, url, cs, NULL), 0);
+    if (step == 0) {
+        demo_feed_parser_push(p, buf, at);
+        demo_feed_parser_push(p, buf + at, len - at);
+    } else {
+        for (size_t i = 0; i < len; i += step)
+            demo_feed_parser_push(p, buf + i, len - i < step ? len - i : step);
+    }
+    struct demo_feed f;
+    int rc = demo_feed_parser_finish(p, &f);
+    if (rc == DEMO_FEED_EXML)
+        ck_assert_msg(*demo_feed_parser_errmsg(p), "an XML error comes with libxml2's message");
+    char *d = dump(rc, &f);
+    demo_feed_free(&f);
+    demo_feed_parser_free(p);
+    return d;
+}
+
+/* --- the corpus --- */
+
+struct corpus_case {
+    const char *file;
+    const char *charset; /* the Content-Type charset the farm sends */
+    const char *want;    /* dump() of the result */
+};
+
+static const struct corpus_case corpus[] = {
+    {"rss2-utf8.xml", NULL,
+     "rc=0 kind=rss enc=UTF-8 title=Loom Test & Feed <UTF-8> dropped=0 bad=0\n"
+     ORIGIN "/links/ok/1?a=1&b=2 | Привет, мир — «CDATA» & <b>raw</b>\n"
+     ORIGIN "/links/ok/2 | Relative link\n"
+     ORIGIN "/links/nohead/3 | Guid only\n"
+     ORIGIN "/links/missing/4 | Gone \xF0\x9F\x92\xA5 ©\n"
+     ORIGIN "/links/moved/5 | Moved\xC2\x9B" "31m control\n"
+     "- | No link at all\n"},
+    {"rss2-cp1251.xml", NULL,
+     "rc=0 kind=rss enc=windows-1251 title=Новости 3DNews — тест dropped=0 bad=0\n"
+     ORIGIN "/links/ok/11 | Первая новость: ёжик в тумане\n"
+     ORIGIN "/links/ok/12 | Вторая «новость» №2\n"
+     ORIGIN "/links/moved/13 | Третья — ЭЮЯ эюя\n"},
+    {"rss2-koi8r.xml", "koi8-r",
+     "rc=0 kind=rss enc=koi8-r title=Игромания: статьи dropped=0 bad=0\n"
+     ORIGIN "/links/ok/21 | Обзор: Ведьмак\n"
+     ORIGIN "/links/nohead/22 | Превью: \"Щит\" Ёё\n"},
+    {"utf16-bom.xml", NULL,
+     "rc=0 kind=rss enc=UTF-16LE title=UTF-16 лента ✓ 𝄞 dropped=0 bad=0\n"
+     ORIGIN "/links/ok/31 | Запись один 𝄞\n"
+     ORIGIN "/links/ok/32 | Запись два\n"},
+    {"atom-base.xml", NULL,
+     "rc=0 kind=atom enc=UTF-8 title=Atom base test & co dropped=0 bad=0\n"
+     ORIGIN "/links/ok/41 | Alternate after self\n"
+     ORIGIN "/links/moved/42 | Rel-less, entry base\n"
+     ORIGIN "/links/ok/43 | XHTML title\n"
+     "- | Only self\n"
+     ORIGIN "/links/ok/45#frag | Escaped \x1b[2J\x1b]0;pwned\x07 html\n"},
+    {"rdf.xml", NULL,
+     "rc=0 kind=rdf enc=UTF-8 title=RDF Site Summary dropped=0 bad=0\n"
+     ORIGIN "/links/ok/51 | First RDF item\n"
+     ORIGIN "/links/moved/52 | About only\n"},
+    {"malformed.xml", NULL,
+     "rc=-4101 kind=rss enc=UTF-8 title=Broken feed dropped=0 bad=0\n"
+     ORIGIN "/links/ok/61 | Before the break\n"},
+    {"billion-laughs.xml", NULL, "rc=-4104 kind=rss enc=UTF-8 title= dropped=0 bad=0\n"},
+    {"404.html", NULL, "rc=-4102 kind=unknown enc=UTF-8 title= dropped=0 bad=0\n"},
+};
+
+static char *corpus_url(const char *file)
+{
+    static char url[256];
+    snprintf(url, sizeof url, ORIGIN "/feeds/%s", file);
+    return url;
+}
+
+START_TEST(test_corpus_whole)
+{
+    const struct corpus_case *c = &corpus[_i];
+    size_t len;
+    char *buf = load(c->file, &len);
+    struct demo_feed f;
+    int rc = demo_feed_parse(buf, len, corpus_url(c->file), c->charset, NULL, &f);
+    char *d = dump(rc, &f);
+    ck_assert_msg(strcmp(d, c->want) == 0, "%s:\n got: %s\nwant: %s", c->file, d, c->want);
+    for (size_t i = 0; i < f.n_entries; i++)
+        ck_assert(loom_utf8_valid(f.entries[i].title, strlen(f.entries[i].title)));
+    ck_assert(loom_utf8_valid(f.title, strlen(f.title)));
+    free(d);
+    demo_feed_free(&f);
+    free(buf);
+}
+END_TEST
+
+/* Two pushes, cut at every byte; then one byte per push. */
+START_TEST(test_corpus_split)
+{
+    const struct corpus_case *c = &corpus[_i];
+    size_t len;
+    char *buf = load(c->file, &len);
+    for (size_t at = 0; at <= len; at++) {
+        char *d = parse_split(buf, len, corpus_url(c->file), c->charset, at, 0);
+        ck_assert_msg(strcmp(d, c->want) == 0, "%s cut at %zu:\n got: %s\nwant: %s", c->file, at,
+                      d, c->want);
+        free(d);
+    }
+    for (size_t step = 1; step <= 7; step += 3) {
+        char *d = parse_split(buf, len, corpus_url(c->file), c->charset, 0, step);
+        ck_assert_msg(strcmp(d, c->want) == 0, "%s in %zu-byte pushes:\n got: %s", c->file, step,
+                      d);
+        free(d);
+    }
+    free(buf);
+}
+END_TEST
+
+/* --- link resolution --- */
+
+struct link_case {
+    const char *feed_base; /* xml:base on <feed>, or NULL */
+    const char *entry_base;
+    const char *link_base; /* on the <link> itself */
+    const char *href;
+    const char *want; /* NULL: no usable link */
+};
+
+static const struct link_case links[] = {
+    {NULL, NULL, NULL, "http://example.com/a", "http://example.com/a"},
+    {NULL, NULL, NULL, "b/c", ORIGIN "/feeds/b/c"},
+    {NULL, NULL, NULL, "/root", ORIGIN "/root"},
+    {NULL, NULL, NULL, "../up", ORIGIN "/up"},
+    {NULL, NULL, NULL, "../../../../up", ORIGIN "/up"},
+    {NULL, NULL, NULL, "//other.test/x", "http://other.test/x"},
+    {NULL, NULL, NULL, "?q=1", ORIGIN "/feeds/atom.xml?q=1"},
+    {NULL, NULL, NULL, "#frag", ORIGIN "/feeds/atom.xml#frag"},
+    {NULL, NULL, NULL, "a b/ü", ORIGIN "/feeds/a%20b/%C3%BC"},
+    {NULL, NULL, NULL, "  \n spaced \t ", ORIGIN "/feeds/spaced"},
+    {NULL, NULL, NULL, "", NULL},
+    {"https://base.test/dir/", NULL, NULL, "x", "https://base.test/dir/x"},
+    {"/one/", "two/", NULL, "three", ORIGIN "/one/two/three"},
+    {"/one/", "two/", "../four/", "five", ORIGIN "/one/four/five"},
+    {"/one/", "https://abs.test/p/", "q/", "r?s=1&t=2", "https://abs.test/p/q/r?s=1&t=2"},
+    {"sub/", NULL, NULL, "./x", ORIGIN "/feeds/sub/x"},
+};
+
+START_TEST(test_link_resolution)
+{
+    const struct link_case *c = &links[_i];
+    char doc[2048], fb[256] = "", eb[256] = "", lb[256] = "";
+    if (c->feed_base)
+        snprintf(fb, sizeof fb, " xml:base=\"%s\"", c->feed_base);
+    if (c->entry_base)
+        snprintf(eb, sizeof eb, " xml:base=\"%s\"", c->entry_base);
+    if (c->link_base)
+        snprintf(lb, sizeof lb, " xml:base=\"%s\"", c->link_base);
+    /* the href as an attribute value: & must be escaped in XML */
+    char esc[512], *o = esc;
+    for (const char *s = c->href; *s; s++)
+        o += *s == '&' ? sprintf(o, "&amp;") : (*o = *s, 1);
+    *o = '\0';
+    snprintf(doc, sizeof doc,
+             "<feed xmlns='http://www.w3.org/2005/Atom'%s><entry%s><title>t</title>"
+             "<link%s href=\"%s\"/></entry></feed>",
+             fb, eb, lb, esc);
+    struct demo_feed f;
+    ck_assert_int_eq(demo_feed_parse(doc, strlen(doc), ORIGIN "/feeds/atom.xml", NULL, NULL, &f), 0);
+    ck_assert_uint_eq(f.n_entries, 1);
+    if (c->want)
+        ck_assert_msg(f.entries[0].link && !strcmp(f.entries[0].link, c->want),
+                      "href %s: got %s want %s", c->href, f.entries[0].link, c->want);
+    else
+        ck_assert_ptr_null(f.entries[0].link);
+    demo_feed_free(&f);
+}
+END_TEST
+
+/* RSS <link> text under xml:base; an RDF item falls back to rdf:about. */
+START_TEST(test_link_rss_base)
+{
+    const char *doc = "<rss xml:base='http://b.test/x/'><channel xml:base='y/'>"
+                      "<item><link>z?a=1&amp;b=2</link></item>"
+                      "<item xml:base='/abs/'><link>w</link><guid>http://g.test/</guid></item>"
+                      "<item><guid isPermaLink='true'>rel/only</guid></item>"
+                      "</channel></rss>";
+    struct demo_feed f;
+    ck_assert_int_eq(demo_feed_parse(doc, strlen(doc), ORIGIN "/f", NULL, NULL, &f), 0);
+    ck_assert_uint_eq(f.n_entries, 3);
+    ck_assert_str_eq(f.entries[0].link, "http://b.test/x/y/z?a=1&b=2");
+    ck_assert_str_eq(f.entries[1].link, "http://b.test/abs/w");
+    ck_assert_ptr_null(f.entries[2].link); /* a relative guid is not a link */
+    demo_feed_free(&f);
+}
+END_TEST
+
+/* --- charset order (RFC 7303 section 3) --- */
+
+/* "Привет" in windows-1251 and in koi8-r. */
+#define CP1251_PRIVET "\xcf\xf0\xe8\xe2\xe5\xf2"
+#define KOI8_PRIVET "\xf0\xd2\xc9\xd7\xc5\xd4"
+
+static void expect_title(const char *doc, size_t len, const char *cs, int rc, const char *enc,
+                         const char *title)
+{
+    struct demo_feed f;
+    int got = demo_feed_parse(doc, len, ORIGIN "/f", cs, NULL, &f);
+    ck_assert_msg(got == rc, "rc %d want %d (%s)", got, rc, demo_feed_strerror(got));
+    ck_assert_str_eq(f.encoding, enc);
+    if (title)
+        ck_assert_str_eq(f.title, title);
+    ck_assert(loom_utf8_valid(f.title, strlen(f.title)));
+    demo_feed_free(&f);
+}
+
+START_TEST(test_charset_order)
+{
+    const char *decl1251 = "<?xml version='1.0' encoding='windows-1251'?><rss><channel><title>"
+                           CP1251_PRIVET "</title></channel></rss>";
+    const char *plain_koi = "<rss><channel><title>" KOI8_PRIVET "</title></channel></rss>";
+    const char *decl_koi_cp = "<?xml version='1.0' encoding='windows-1251'?><rss><channel><title>"
+                              KOI8_PRIVET "</title></channel></rss>";
+    /* declaration only */
+    expect_title(decl1251, strlen(decl1251), NULL, 0, "windows-1251", "Привет");
+    /* Content-Type only */
+    expect_title(plain_koi, strlen(plain_koi), "KOI8-R", 0, "KOI8-R", "Привет");
+    /* Content-Type beats the declaration */
+    expect_title(decl_koi_cp, strlen(decl_koi_cp), "koi8-r", 0, "koi8-r", "Привет");
+    /* an unknown Content-Type charset: the declaration decides */
+    expect_title(decl1251, strlen(decl1251), "x-no-such-charset", 0, "windows-1251", "Привет");
+    /* an unknown declared charset: UTF-8; the bytes are not UTF-8, a named error */
+    const char *bogus = "<?xml version='1.0' encoding='x-bogus'?><rss><channel><title>"
+                        CP1251_PRIVET "</title></channel></rss>";
+    expect_title(bogus, strlen(bogus), NULL, DEMO_FEED_EXML, "UTF-8", NULL);
+    /* wrong declaration (says UTF-8, bytes are windows-1251): an error, no crash */
+    const char *liar = "<?xml version='1.0' encoding='utf-8'?><rss><channel><title>"
+                       CP1251_PRIVET "</title></channel></rss>";
+    expect_title(liar, strlen(liar), NULL, DEMO_FEED_EXML, "UTF-8", NULL);
+    /* a UTF-8 BOM beats both the Content-Type and the declaration */
+    const char *bom = "\xEF\xBB\xBF<?xml version='1.0' encoding='koi8-r'?><rss><channel><title>"
+                      "Привет</title></channel></rss>";
+    expect_title(bom, strlen(bom), "windows-1251", 0, "UTF-8", "Привет");
+    /* no BOM, no charset, no declaration: UTF-8 */
+    const char *bare = "<rss><channel><title>Привет</title></channel></rss>";
+    expect_title(bare, strlen(bare), NULL, 0, "UTF-8", "Привет");
+}
+END_TEST
+
+/* UTF-16 big-endian with a BOM and little-endian without one, built here. */
+START_TEST(test_charset_utf16)
+{
+    const char *text = "<?xml version='1.0' encoding='UTF-16'?><rss><channel><title>Ж 𝄞</title>"
+                       "</channel></rss>";
+    xmlCharEncodingHandlerPtr be = xmlFindCharEncodingHandler("UTF-16BE");
+    xmlCharEncodingHandlerPtr le = xmlFindCharEncodingHandler("UTF-16LE");
+    xmlBufferPtr in = xmlBufferCreate(), in2 = xmlBufferCreate();
+    xmlBufferPtr obe = xmlBufferCreate(), ole = xmlBufferCreate();
+    xmlBufferCat(in, (const xmlChar *)text);
+    xmlBufferCat(in2, (const xmlChar *)text);
+    ck_assert_int_gt(xmlCharEncOutFunc(be, obe, in), 0);
+    ck_assert_int_gt(xmlCharEncOutFunc(le, ole, in2), 0);
+    size_t n = (size_t)xmlBufferLength(obe);
+    char *doc = malloc(n + 2);
+    memcpy(doc, "\xFE\xFF", 2);
+    memcpy(doc + 2, xmlBufferContent(obe), n);
+    for (size_t at = 0; at <= n + 2; at += 1) { /* every cut, odd ones split a code unit */
+        char *d = parse_split(doc, n + 2, ORIGIN "/f", "iso-8859-1", at, 0);
+        ck_assert_msg(strstr(d, "enc=UTF-16BE title=Ж 𝄞 ") != NULL, "cut %zu: %s", at, d);
+        free(d);
+    }
+    expect_title((const char *)xmlBufferContent(ole), (size_t)xmlBufferLength(ole), NULL, 0,
+                 "UTF-16LE", "Ж 𝄞");
+    free(doc);
+    xmlBufferFree(in), xmlBufferFree(in2), xmlBufferFree(obe), xmlBufferFree(ole);
+    xmlCharEncCloseFunc(be), xmlCharEncCloseFunc(le);
+}
+END_TEST
+
+START_TEST(test_content_charset)
+{
+    char b[32];
+    ck_assert_str_eq(demo_feed_content_charset("text/xml; charset=koi8-r", b, sizeof b), "koi8-r");
+    ck_assert_str_eq(demo_feed_content_charset("text/xml;CHARSET=\"Windows-1251\"", b, sizeof b),
+                     "Windows-1251");
+    ck_assert_str_eq(demo_feed_content_charset("a/b; q=1; charset = utf-8 ; x=y", b, sizeof b),
+                     "utf-8");
+    ck_assert_ptr_null(demo_feed_content_charset("application/rss+xml", b, sizeof b));
+    ck_assert_ptr_null(demo_feed_content_charset(NULL, b, sizeof b));
+    ck_assert_ptr_null(demo_feed_content_charset("text/xml; charset=", b, sizeof b));
+    ck_assert_ptr_null(demo_feed_content_charset("text/xml; charset=\"a\x1b[2J\"", b, sizeof b));
+    ck_assert_ptr_null(demo_feed_content_charset("text/xml; charset=0123456789012345678901234"
+                                                 "56789012345",
+                                                 b, sizeof b));
+}
+END_TEST
+
+/* Multibyte characters pushed one byte at a time inside a CDATA section and text. */
+START_TEST(test_multibyte_split)
+{
+    const char *doc = "<rss><channel><title><![CDATA[𝄞é]]>Ж€😀</title><item><title>ё"
+                      "</title><link>http://x.test/ё</link></item></channel></rss>";
+    char *d = parse_split(doc, strlen(doc), ORIGIN "/f", NULL, 0, 1);
+    ck_assert_str_eq(d, "rc=0 kind=rss enc=UTF-8 title=𝄞éЖ€😀 dropped=0 bad=0\n"
+                        "http://x.test/%D1%91 | ё\n");
+    free(d);
+}
+END_TEST
+
+/* --- limits --- */
+
+/* A feed of n items generated here (the huge feed is never committed). */
+static char *gen_feed(size_t n, size_t *len)
+{
+    size_t cap = 200 + n * 96, off = 0;
+    char *s = malloc(cap);
+    off += sprintf(s, "<?xml version='1.0'?><rss version='2.0'><channel><title>Huge</title>");
+    for (size_t i = 0; i < n; i++)
+        off += sprintf(s + off, "<item><title>Entry %zu</title><link>/e/%zu</link></item>", i, i);
+    off += sprintf(s + off, "</channel></rss>");
+    ck_assert_uint_lt(off, cap);
+    *len = off;
+    return s;
+}
+
+START_TEST(test_limit_entries)
+{
+    size_t len;
+    char *doc = gen_feed(25000, &len);
+    struct demo_feed f;
+    ck_assert_int_eq(demo_feed_parse(doc, len, ORIGIN "/f", NULL, NULL, &f), 0);
+    ck_assert_uint_eq(f.n_entries, 10000);
+    ck_assert_uint_eq(f.dropped, 15000);
+    ck_assert_str_eq(f.entries[9999].link, ORIGIN "/e/9999");
+    ck_assert_str_eq(f.entries[9999].title, "Entry 9999");
+    demo_feed_free(&f);
+    /* the same pushed in 4 KiB pieces as a socket would deliver it */
+    char *d1 = parse_split(doc, len, ORIGIN "/f", NULL, 0, 4096);
+    ck_assert_ptr_nonnull(strstr(d1, "dropped=15000"));
+    free(d1);
+    struct demo_feed_limits lim = {.max_entries = 3};
+    ck_assert_int_eq(demo_feed_parse(doc, len, ORIGIN "/f", NULL, &lim, &f), 0);
+    ck_assert_uint_eq(f.n_entries, 3);
+    demo_feed_free(&f);
+    free(doc);
+}
+END_TEST
+
+START_TEST(test_limit_bytes)
+{
+    size_t len;
+    char *doc = gen_feed(1000, &len);
+    struct demo_feed_limits lim = {.max_bytes = len - 1};
+    struct demo_feed_parser *p;
+    ck_assert_int_eq(demo_feed_parser_new(&p, ORIGIN "/f", NULL, &lim), 0);
+    ck_assert_int_eq(demo_feed_parser_push(p, doc, len / 2), 0);
+    ck_assert_int_eq(demo_feed_parser_push(p, doc + len / 2, len - len / 2), DEMO_FEED_ETOOBIG);
+    ck_assert_int_eq(demo_feed_parser_push(p, "x", 1), DEMO_FEED_ETOOBIG); /* sticky */
+    struct demo_feed f;
+    ck_assert_int_eq(demo_feed_parser_finish(p, &f), DEMO_FEED_ETOOBIG);
+    ck_assert_uint_gt(f.n_entries, 0); /* what came before the limit is kept */
+    demo_feed_free(&f);
+    demo_feed_parser_free(p);
+    free(doc);
+}
+END_TEST
+
+/* A title over max_title is cut at a character boundary; a link over max_link
+ * is dropped (a cut URL is a wrong URL) and counted. */
+START_TEST(test_limit_text)
+{
+    char doc[8192];
+    char title[3001] = "", link[5001];
+    for (int i = 0; i < 1000; i++)
+        strcat(title, "жж"), i++;
+    memset(link, 'a', 5000);
+    link[5000] = '\0';
+    snprintf(doc, sizeof doc,
+             "<rss><channel><title>%s</title><item><title>x</title><link>/%s</link></item>"
+             "</channel></rss>",
+             title, link);
+    struct demo_feed f;
+    struct demo_feed_limits lim = {.max_title = 101};
+    ck_assert_int_eq(demo_feed_parse(doc, strlen(doc), ORIGIN "/f", NULL, &lim, &f), 0);
+    ck_assert_uint_eq(strlen(f.title), 100); /* 50 two-byte characters, not 101 bytes */
+    ck_assert(loom_utf8_valid(f.title, strlen(f.title)));
+    ck_assert_uint_eq(f.n_entries, 1);
+    ck_assert_ptr_null(f.entries[0].link);
+    ck_assert_uint_eq(f.bad_links, 1);
+    demo_feed_free(&f);
+}
+END_TEST
+
+/* --- hostile XML --- */
+
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+           (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+static long max_rss_kib(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss;
+}
+
+/* Billion laughs: 10^9 "lol"s if expanded. libxml2 refuses the amplification
+ * when the first reference is parsed; bounds are generous (sanitizer builds). */
+START_TEST(test_billion_laughs)
+{
+    size_t len;
+    char *doc = load("billion-laughs.xml", &len);
+    long rss0 = max_rss_kib();
+    double t0 = cpu_seconds();
+    struct demo_feed f;
+    struct demo_feed_parser *p;
+    ck_assert_int_eq(demo_feed_parser_new(&p, ORIGIN "/f", NULL, NULL), 0);
+    demo_feed_parser_push(p, doc, len);
+    ck_assert_int_eq(demo_feed_parser_finish(p, &f), DEMO_FEED_EENTITY);
+    ck_assert_ptr_nonnull(strstr(demo_feed_parser_errmsg(p), "entity"));
+    ck_assert_uint_eq(f.n_entries, 0);
+    demo_feed_free(&f);
+    demo_feed_parser_free(p);
+    ck_assert_msg(cpu_seconds() - t0 < 5.0, "took %.2f s of CPU", cpu_seconds() - t0);
+    ck_assert_msg(max_rss_kib() - rss0 < 256 * 1024, "grew by %ld KiB", max_rss_kib() - rss0);
+    free(doc);
+}
+END_TEST
+
+/* Quadratic blow-up: one 50 KB entity referenced 50,000 times (2.5 GB). */
+START_TEST(test_quadratic_blowup)
+{
+    size_t big = 50000, refs = 50000;
+    char *doc = malloc(big + refs * 3 + 512), *o = doc;
+    o += sprintf(o, "<?xml version='1.0'?><!DOCTYPE rss [<!ENTITY a \"");
+    memset(o, 'x', big), o += big;
+    o += sprintf(o, "\">]><rss><channel><title>");
+    for (size_t i = 0; i < refs; i++)
+        memcpy(o, "&a;", 3), o += 3;
+    o += sprintf(o, "</title></channel></rss>");
+    long rss0 = max_rss_kib();
+    double t0 = cpu_seconds();
+    struct demo_feed f;
+    int rc = demo_feed_parse(doc, (size_t)(o - doc), ORIGIN "/f", NULL, NULL, &f);
+    /* either refused, or bounded: never 2.5 GB */
+    ck_assert_msg(rc == DEMO_FEED_EENTITY || (rc == 0 && strlen(f.title) <= 1024), "rc %d", rc);
+    demo_feed_free(&f);
+    ck_assert_msg(cpu_seconds() - t0 < 10.0, "took %.2f s of CPU", cpu_seconds() - t0);
+    ck_assert_msg(max_rss_kib() - rss0 < 256 * 1024, "grew by %ld KiB", max_rss_kib() - rss0);
+    free(doc);
+}
+END_TEST
+
+/* External entities and DTDs are never read, not even from the local disk. */
+START_TEST(test_no_external)
+{
+    char path[] = "/tmp/loom-feed-secret-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, "SECRET", 6), 6);
+    close(fd);
+    char doc[1024];
+    snprintf(doc, sizeof doc,
+             "<?xml version='1.0'?><!DOCTYPE rss SYSTEM 'file://%s' [<!ENTITY x SYSTEM 'file://%s'>"
+             "<!ENTITY %% p SYSTEM 'file://%s'> %%p;]><rss><channel><title>a&x;b</title>"
+             "</channel></rss>",
+             path, path, path);
+    struct demo_feed f;
+    int rc = demo_feed_parse(doc, strlen(doc), ORIGIN "/f", NULL, NULL, &f);
+    ck_assert_ptr_null(strstr(f.title, "SECRET"));
+    ck_assert_msg(rc == 0 || rc == DEMO_FEED_EXML, "rc %d", rc);
+    demo_feed_free(&f);
+    unlink(path);
+}
+END_TEST
+
+START_TEST(test_not_feeds)
+{
+    struct demo_feed f;
+    ck_assert_int_eq(demo_feed_parse("", 0, ORIGIN "/f", NULL, NULL, &f), DEMO_FEED_EXML);
+    demo_feed_free(&f);
+    const char *html = "<html><body>hi</body></html>";
+    ck_assert_int_eq(demo_feed_parse(html, strlen(html), ORIGIN "/f", NULL, NULL, &f),
+                     DEMO_FEED_ENOTFEED);
+    demo_feed_free(&f);
+    const char *cut = "<rss><channel><title>cut</title><item><title>half";
+    ck_assert_int_eq(demo_feed_parse(cut, strlen(cut), ORIGIN "/f", NULL, NULL, &f),
+                     DEMO_FEED_EXML);
+    ck_assert_str_eq(f.title, "cut");
+    demo_feed_free(&f);
+    const char *json = "{\"items\": []}";
+    ck_assert_int_eq(demo_feed_parse(json, strlen(json), ORIGIN "/f", NULL, NULL, &f),
+                     DEMO_FEED_EXML);
+    demo_feed_free(&f);
+    struct demo_feed_parser *p;
+    ck_assert_int_eq(demo_feed_parser_new(&p, NULL, NULL, NULL), -EINVAL);
+    ck_assert_str_eq(demo_feed_strerror(DEMO_FEED_EENTITY),
+                     "entity expansion refused (amplification or loop)");
+}
+END_TEST
+
+/* --- terminal safety --- */
+
+static char *print_to_string(const char *s)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    demo_feed_print_safe(f, s);
+    fclose(f);
+    return buf;
+}
+
+static void assert_inert(const char *s)
+{
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+        ck_assert_msg(*c >= 0x20 && *c != 0x7F, "control byte 0x%02x in \"%s\"", *c, s);
+        ck_assert_msg(!(c[0] == 0xC2 && c[1] >= 0x80 && c[1] <= 0x9F), "C1 control in \"%s\"", s);
+    }
+    ck_assert(loom_utf8_valid(s, strlen(s)));
+}
+
+START_TEST(test_terminal_sanitise)
+{
+    const char *nasty[] = {
+        "\x1b[2J\x1b]0;title\x07", "a\rb\nc\td", "\xC2\x9B" "31m", "del\x7F", "bad \xFF\xFE utf8",
+        "cut \xE2\x82", "\x1b" "P" "dcs" "\x1b\\",
+    };
+    for (size_t i = 0; i < sizeof nasty / sizeof nasty[0]; i++) {
+        char *out = print_to_string(nasty[i]);
+        assert_inert(out);
+        free(out);
+    }
+    /* clean text passes unchanged, including characters across the 300-byte slices */
+    char clean[4000] = "";
+    for (int i = 0; i < 500; i++)
+        strcat(clean, i % 3 ? "жё" : "𝄞a");
+    char *out = print_to_string(clean);
+    ck_assert_str_eq(out, clean);
+    free(out);
+    /* the corpus' hostile Atom title */
+    size_t len;
+    char *doc = load("atom-base.xml", &len);
+    struct demo_feed f;
+    ck_assert_int_eq(demo_feed_parse(doc, len, ORIGIN "/f", NULL, NULL, &f), 0);
+    ck_assert_ptr_nonnull(strchr(f.entries[4].title, 0x1b));
+    out = print_to_string(f.entries[4].title);
+    assert_inert(out);
+    ck_assert_ptr_nonnull(strstr(out, "pwned"));
+    free(out);
+    demo_feed_free(&f);
+    free(doc);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("feed");
+    int ncorpus = (int)(sizeof corpus / sizeof corpus[0]);
+    TCase *tc = test_tcase(s, "corpus", 120);
+    tcase_add_loop_test(tc, test_corpus_whole, 0, ncorpus);
+    tcase_add_loop_test(tc, test_corpus_split, 0, ncorpus);
+    tc = test_tcase(s, "links", 30);
+    tcase_add_loop_test(tc, test_link_resolution, 0, (int)(sizeof links / sizeof links[0]));
+    tcase_add_test(tc, test_link_rss_base);
+    tc = test_tcase(s, "charset", 60);
+    tcase_add_test(tc, test_charset_order);
+    tcase_add_test(tc, test_charset_utf16);
+    tcase_add_test(tc, test_content_charset);
+    tcase_add_test(tc, test_multibyte_split);
+    tc = test_tcase(s, "limits", 60);
+    tcase_add_test(tc, test_limit_entries);
+    tcase_add_test(tc, test_limit_bytes);
+    tcase_add_test(tc, test_limit_text);
+    tc = test_tcase(s, "hostile", 60);
+    tcase_add_test(tc, test_billion_laughs);
+    tcase_add_test(tc, test_quadratic_blowup);
+    tcase_add_test(tc, test_no_external);
+    tcase_add_test(tc, test_not_feeds);
+    tc = test_tcase(s, "terminal", 30);
+    tcase_add_test(tc, test_terminal_sanitise);
+    return test_main(s);
+}
