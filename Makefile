@@ -6,7 +6,9 @@
 #   make tsan            the suites that use threads, under TSan (build/tsan)
 #   make SWITCH=ucontext test    the ucontext context-switch fallback (build/ucontext)
 #   make qemu-aarch64    the aarch64 assembly switch, cross-built and run under qemu-user
-#   make install PREFIX=/usr/local   headers, libraries, loom.pc
+#   make install PREFIX=/usr/local   libloom + libloom-pg (.so/.a), headers, .pc files, programs
+#                        (DESTDIR honoured; make uninstall removes what install put)
+#   make fix-includes    rewrite loom includes in public headers to "loom/<module>/<name>.h"
 #   make bench           benchmarks against peers, printed as ratios
 #   make deps            install the Debian packages the build and tests need
 #   make run             start loom-chat on 127.0.0.1:8000
@@ -30,28 +32,53 @@ WERROR ?=
 SAN ?=
 OPT ?= -O2
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra -Wno-unused-parameter \
-               -fPIC -fvisibility=hidden -pthread -I. $(if $(WERROR),-Werror) $(SAN)
+               -fPIC -fvisibility=hidden -pthread -I. -I$(BUILD)/include $(if $(WERROR),-Werror) $(SAN)
 ifeq ($(SWITCH),ucontext)
 CFLAGS_BASE += -DLOOM_SWITCH_UCONTEXT
 endif
+# In-tree programs (demos, tests, tools) link all of these; the libraries link only their own:
+# libloom the packages in LIB_PKGS (OpenSSL once net/tls.c exists), libloom-pg libpq.
 PKGS := openssl libpq zlib libxml-2.0 jansson
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null || echo -I/usr/include/postgresql -I/usr/include/libxml2)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lpq -lz -lxml2 -ljansson)
 CFLAGS := $(CFLAGS_BASE) $(PKG_CFLAGS) $(CFLAGS_EXTRA)
-LDLIBS := $(PKG_LIBS) -lm -pthread $(SAN)
+LDLIBS := -Wl,--as-needed $(PKG_LIBS) -lm -pthread $(SAN)
+LIB_PKGS := $(if $(wildcard net/tls.c),openssl)
+LIB_LIBS := $(if $(LIB_PKGS),$(shell pkg-config --libs $(LIB_PKGS) 2>/dev/null || echo -lssl -lcrypto)) -lm -pthread
+PG_LIBS := $(shell pkg-config --libs libpq 2>/dev/null || echo -lpq)
+PG_CFLAGS := $(shell pkg-config --cflags libpq 2>/dev/null || echo -I/usr/include/postgresql)
+# -z defs: a library that misses one of its dependencies fails here, not in a user's link.
+SO_LDFLAGS := -shared $(if $(SAN),,-Wl,-z,defs) $(SAN)
+
+# Public headers include each other as "loom/reactor/loop.h" (their installed path). In the
+# tree that resolves through $(BUILD)/include/loom, a symlink to the source root; sources may
+# keep "reactor/loop.h" through -I. (The symlink is made at parse time so every target has it.)
+$(shell mkdir -p $(BUILD)/include && ln -sfn $(CURDIR) $(BUILD)/include/loom)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt)
 
 ARCH := $(shell $(CC) -dumpmachine | cut -d- -f1)
-MODULES := reactor net sync proc db
-LIB_C := $(sort $(wildcard $(addsuffix /*.c,$(MODULES))))
+# libloom: reactor net sync proc. libloom-pg: db (needs libpq and libloom).
+VERSION := 0.1.0
+SOVERSION := 0
+CORE_MODULES := reactor net sync proc
+MODULES := $(CORE_MODULES) db
+LIB_C := $(sort $(wildcard $(addsuffix /*.c,$(CORE_MODULES))))
 LIB_S := $(if $(filter asm,$(SWITCH)),$(wildcard reactor/switch_$(ARCH).S))
 LIB_OBJ := $(LIB_C:%.c=$(BUILD)/obj/%.o) $(LIB_S:%.S=$(BUILD)/obj/%.o)
-HEADERS := $(filter-out %_internal.h reactor/compat.h reactor/backend.h reactor/switch.h,\
-             $(sort $(wildcard $(addsuffix /*.h,$(MODULES)))))
+PG_C := $(sort $(wildcard db/*.c))
+PG_OBJ := $(PG_C:%.c=$(BUILD)/obj/%.o)
+# Installed headers: everything in the module folders but the internals.
+PRIVATE_HEADERS := %_internal.h reactor/compat.h reactor/backend.h reactor/switch.h
+HEADERS := $(filter-out $(PRIVATE_HEADERS),$(sort $(wildcard $(addsuffix /*.h,$(MODULES)))))
+PG_HEADERS := $(filter db/%,$(HEADERS))
+CORE_HEADERS := $(filter-out db/%,$(HEADERS))
 
-SONAME := libloom.so.0
+SONAME := libloom.so.$(SOVERSION)
 LIB_A := $(BUILD)/libloom.a
-LIB_SO := $(BUILD)/$(SONAME)
+LIB_SO := $(BUILD)/libloom.so.$(VERSION)
+PG_SONAME := libloom-pg.so.$(SOVERSION)
+PG_A := $(BUILD)/libloom-pg.a
+PG_SO := $(BUILD)/libloom-pg.so.$(VERSION)
 
 DEMO_COMMON_C := $(wildcard demos/common/*.c)
 DEMO_COMMON_OBJ := $(DEMO_COMMON_C:%.c=$(BUILD)/obj/%.o)
@@ -79,7 +106,8 @@ Q := @
 say = @printf '  %-6s %s\n' $(1) $(2)
 endif
 
-all: $(LIB_A) $(LIB_SO) $(DEMO_BIN) $(APP_BIN) $(TEST_BIN) $(TEST_TOOL_BIN)
+all: $(LIB_A) $(LIB_SO) $(PG_A) $(PG_SO) $(DEMO_BIN) $(APP_BIN) $(TEST_BIN) $(TEST_TOOL_BIN) \
+     $(BUILD)/tests/check_downstream
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -98,8 +126,18 @@ $(LIB_A): $(LIB_OBJ)
 
 $(LIB_SO): $(LIB_OBJ)
 	$(call say,LD,$@)
-	$(Q)$(CC) -shared -Wl,-soname,$(SONAME) -o $@ $^ $(LDLIBS)
-	$(Q)ln -sf $(SONAME) $(BUILD)/libloom.so
+	$(Q)$(CC) $(SO_LDFLAGS) -Wl,-soname,$(SONAME) -o $@ $^ $(LIB_LIBS)
+	$(Q)ln -sf $(notdir $@) $(BUILD)/$(SONAME) && ln -sf $(SONAME) $(BUILD)/libloom.so
+
+$(PG_A): $(PG_OBJ)
+	@rm -f $@
+	$(call say,AR,$@)
+	$(Q)ar rcs $@ $^
+
+$(PG_SO): $(PG_OBJ) $(LIB_SO)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(SO_LDFLAGS) -Wl,-soname,$(PG_SONAME) -o $@ $(PG_OBJ) $(LIB_SO) $(PG_LIBS) $(LIB_LIBS)
+	$(Q)ln -sf $(notdir $@) $(BUILD)/$(PG_SONAME) && ln -sf $(PG_SONAME) $(BUILD)/libloom-pg.so
 
 $(BUILD)/demos/libdemo.a: $(DEMO_COMMON_OBJ)
 	@mkdir -p $(dir $@)
@@ -107,43 +145,47 @@ $(BUILD)/demos/libdemo.a: $(DEMO_COMMON_OBJ)
 	$(call say,AR,$@)
 	$(Q)ar rcs $@ $^
 
-$(BUILD)/demos/%: demos/%.c $(LIB_A) $(BUILD)/demos/libdemo.a
+# In-tree programs link both archives: a program pulls in only what it references (so db/
+# code only where it is used) and --as-needed drops libpq where nothing calls it.
+$(BUILD)/demos/%: demos/%.c $(PG_A) $(LIB_A) $(BUILD)/demos/libdemo.a
 	@mkdir -p $(dir $@)
 	$(call say,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) -Idemos -o $@ $< $(BUILD)/demos/libdemo.a $(LIB_A) $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) -Idemos -o $@ $< $(BUILD)/demos/libdemo.a $(PG_A) $(LIB_A) $(LDLIBS)
 
-$(BUILD)/bin/%: demos/apps/%.c $(LIB_A) $(BUILD)/demos/libdemo.a
+$(BUILD)/bin/%: demos/apps/%.c $(PG_A) $(LIB_A) $(BUILD)/demos/libdemo.a
 	@mkdir -p $(dir $@)
 	$(call say,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) -Idemos -o $@ $< $(BUILD)/demos/libdemo.a $(LIB_A) $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) -Idemos -o $@ $< $(BUILD)/demos/libdemo.a $(PG_A) $(LIB_A) $(LDLIBS)
 
-$(BUILD)/tests/%: tests/%.c $(TEST_HARNESS_OBJ) $(LIB_A)
+$(BUILD)/tests/%: tests/%.c $(TEST_HARNESS_OBJ) $(PG_A) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(call say,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests -o $@ $< $(TEST_HARNESS_OBJ) $(LIB_A) $(CHECK_LIBS) $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) -Itests -o $@ $< $(TEST_HARNESS_OBJ) $(PG_A) $(LIB_A) $(CHECK_LIBS) $(LDLIBS)
 
-$(BUILD)/tests/tools/%: tests/tools/%.c $(LIB_A)
+$(BUILD)/tests/tools/%: tests/tools/%.c $(PG_A) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(call say,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests -o $@ $< $(LIB_A) $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) -Itests -o $@ $< $(PG_A) $(LIB_A) $(LDLIBS)
 
--include $(LIB_OBJ:.o=.d) $(DEMO_COMMON_OBJ:.o=.d) $(TEST_HARNESS_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(PG_OBJ:.o=.d) $(DEMO_COMMON_OBJ:.o=.d) $(TEST_HARNESS_OBJ:.o=.d)
 
 # --- tests ---
 
 # Suites listed here also run under `make tsan`.
 TSAN_SUITES ?= check_executor check_threadsafe check_tslist
 
-.PHONY: all test test-run sanitize tsan qemu-aarch64 install bench deps deps-check clean run
+.PHONY: all test test-run sanitize tsan qemu-aarch64 install uninstall fix-includes bench deps deps-check clean run
 
 test: deps-check
 	@$(MAKE) --no-print-directory all
-	@tests/check-exports $(LIB_SO)
+	@tests/check-exports $(LIB_SO) $(PG_SO)
 	@$(MAKE) --no-print-directory test-run
 
 # Runs every suite once per backend; a suite may restrict itself by reading LOOM_BACKEND.
+# (SWITCH/SAN/OPT/CC are passed on so tests/downstream/run installs this very build.)
 test-run:
-	@BUILD=$(BUILD) BACKENDS="$(BACKENDS)" SUITES="$(SUITES)" tests/run-suites
+	@SWITCH=$(SWITCH) SAN="$(SAN)" OPT="$(OPT)" CC="$(CC)" CFLAGS_EXTRA="$(CFLAGS_EXTRA)" \
+	 BUILD=$(BUILD) BACKENDS="$(BACKENDS)" SUITES="$(SUITES)" tests/run-suites
 
 sanitize: deps-check
 	@$(MAKE) --no-print-directory BUILD=build/sanitize OPT=-O1 \
@@ -161,29 +203,83 @@ tsan: deps-check
 QEMU_CC ?= aarch64-linux-gnu-gcc
 qemu-aarch64: deps-check
 	@mkdir -p build/aarch64
-	$(QEMU_CC) -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Wno-unused-parameter -pthread -I. \
+	$(QEMU_CC) -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Wno-unused-parameter -pthread -I. -I$(BUILD)/include \
 	  -static -o build/aarch64/switch_test tests/switch_test.c \
 	  $(filter-out reactor/switch.c,$(wildcard reactor/*.c)) reactor/switch.c reactor/switch_aarch64.S -lm
 	qemu-aarch64 build/aarch64/switch_test
 
 # --- install ---
+#
+# PREFIX/include/loom.h               umbrella: every public header but db's (generated)
+# PREFIX/include/loom/pg.h            umbrella for libloom-pg: loom.h + db/pg.h (generated)
+# PREFIX/include/loom/<module>/<h>.h  the public headers (no *_internal.h, backend.h, ...)
+# PREFIX/lib/libloom.{a,so*}, libloom-pg.{a,so*}, pkgconfig/loom.pc, pkgconfig/loom-pg.pc
+# PREFIX/bin/<programs>
+# Users compile with `pkg-config --cflags --libs loom` (or loom-pg); Cflags is -IPREFIX/include.
 
-install: $(LIB_A) $(LIB_SO)
-	@mkdir -p $(DESTDIR)$(PREFIX)/include/loom $(DESTDIR)$(PREFIX)/lib/pkgconfig
-	@for h in $(HEADERS); do \
-	  install -D -m 644 $$h $(DESTDIR)$(PREFIX)/include/loom/$$h; done
-	@{ echo '/* loom.h - generated by make install: every module header but db/pg.h (libpq). */'; \
+INCLUDEDIR ?= $(PREFIX)/include
+LIBDIR ?= $(PREFIX)/lib
+BINDIR ?= $(PREFIX)/bin
+PCDIR ?= $(LIBDIR)/pkgconfig
+comma := ,
+space := $() $()
+# loom.pc's description names what exists in this tree.
+LOOM_DESC := asyncio rebuilt in C: reactor, stackful tasks, futures, streams, TCP/Unix servers$(if \
+  $(wildcard net/tls.c),$(comma) TLS)$(if $(wildcard net/http*.c),$(comma) HTTP/1.1)$(if \
+  $(wildcard net/ws.c),$(comma) WebSocket)$(comma) sync primitives, subprocesses, process pool
+APP_NAMES := $(notdir $(APP_BIN))
+
+install: $(LIB_A) $(LIB_SO) $(PG_A) $(PG_SO) $(APP_BIN)
+	@for h in $(HEADERS); do install -D -m 644 $$h $(DESTDIR)$(INCLUDEDIR)/loom/$$h || exit 1; done
+	@{ echo '/* loom.h - generated by make install: every public loom header but db/ (libloom-pg). */'; \
 	   echo '#ifndef LOOM_H'; echo '#define LOOM_H'; \
-	   for h in $(filter-out db/%,$(HEADERS)); do echo "#include \"$$h\""; done; \
-	   echo '#endif'; } > $(DESTDIR)$(PREFIX)/include/loom/loom.h
-	install -m 644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/libloom.a
-	install -m 755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
-	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libloom.so
-	@if [ -n "$(APP_BIN)" ]; then mkdir -p $(DESTDIR)$(PREFIX)/bin; \
-	  $(MAKE) --no-print-directory $(APP_BIN) && install -m 755 $(APP_BIN) $(DESTDIR)$(PREFIX)/bin/; fi
-	@sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBS@|$(PKG_LIBS) -lm -pthread|' tests/loom.pc.in \
-	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/loom.pc
+	   for h in $(CORE_HEADERS); do echo "#include <loom/$$h>"; done; \
+	   echo '#endif'; } > $(DESTDIR)$(INCLUDEDIR)/loom.h
+	@{ echo '/* loom/pg.h - generated by make install: loom.h plus the PostgreSQL adapter (loom-pg.pc). */'; \
+	   echo '#ifndef LOOM_PG_H'; echo '#define LOOM_PG_H'; echo '#include <loom.h>'; \
+	   for h in $(PG_HEADERS); do echo "#include <loom/$$h>"; done; \
+	   echo '#endif'; } > $(DESTDIR)$(INCLUDEDIR)/loom/pg.h
+	@install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PCDIR)
+	install -m 644 $(LIB_A) $(PG_A) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(LIB_SO) $(PG_SO) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(notdir $(LIB_SO)) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libloom.so
+	ln -sf $(notdir $(PG_SO)) $(DESTDIR)$(LIBDIR)/$(PG_SONAME)
+	ln -sf $(PG_SONAME) $(DESTDIR)$(LIBDIR)/libloom-pg.so
+	@sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	  -e 's|@VERSION@|$(VERSION)|' -e 's|@DESC@|$(LOOM_DESC)|' -e 's|@LIBS@|$(strip $(LIB_LIBS))|' \
+	  tests/loom.pc.in > $(DESTDIR)$(PCDIR)/loom.pc
+	@sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	  -e 's|@VERSION@|$(VERSION)|' -e 's|@PG_CFLAGS@|$(strip $(PG_CFLAGS))|' \
+	  tests/loom-pg.pc.in > $(DESTDIR)$(PCDIR)/loom-pg.pc
+	@if [ -n "$(APP_BIN)" ]; then install -d $(DESTDIR)$(BINDIR) && install -m 755 $(APP_BIN) $(DESTDIR)$(BINDIR)/; fi
 	@echo "installed loom into $(DESTDIR)$(PREFIX)"
+
+# Removes exactly what install put (files by name, then the directories it made if empty).
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(INCLUDEDIR)/loom/,$(HEADERS) pg.h) $(DESTDIR)$(INCLUDEDIR)/loom.h
+	-@rmdir $(addprefix $(DESTDIR)$(INCLUDEDIR)/loom/,$(sort $(patsubst %/,%,$(dir $(HEADERS))))) \
+	  $(DESTDIR)$(INCLUDEDIR)/loom 2>/dev/null || true
+	rm -f $(addprefix $(DESTDIR)$(LIBDIR)/,libloom.a libloom.so $(SONAME) $(notdir $(LIB_SO)) \
+	  libloom-pg.a libloom-pg.so $(PG_SONAME) $(notdir $(PG_SO)))
+	rm -f $(DESTDIR)$(PCDIR)/loom.pc $(DESTDIR)$(PCDIR)/loom-pg.pc
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(APP_NAMES))
+	@echo "removed loom from $(DESTDIR)$(PREFIX)"
+
+# Public headers include each other by their installed path, "loom/<module>/<name>.h".
+# Run after adding a header: rewrites "reactor/x.h"-style loom includes in every public header.
+fix-includes:
+	@sed -i -E 's%^([[:space:]]*#[[:space:]]*include[[:space:]]+)"(($(subst $(space),|,$(MODULES)))/[A-Za-z0-9_]+\.h)"%\1"loom/\2"%' \
+	  $(HEADERS)
+	@grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]+"' $(HEADERS) | grep -v '"loom/' \
+	  && { echo "fix-includes: the includes above are not loom/... paths"; exit 1; } || true
+	@echo "fix-includes: $(words $(HEADERS)) public headers include loom headers as \"loom/<module>/<name>.h\""
+
+# The downstream test is a script (it installs this build into a temp prefix and builds
+# programs against it through pkg-config); run-suites runs it like a Check suite.
+$(BUILD)/tests/check_downstream: tests/downstream/run
+	@mkdir -p $(dir $@)
+	$(Q)printf '#!/bin/sh\nexec "%s" "$$@"\n' $(CURDIR)/tests/downstream/run > $@ && chmod +x $@
 
 # --- benchmarks ---
 

@@ -24,9 +24,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "net/stream.h"
-#include "net/tcp.h"
-#include "reactor/loop.h"
+#include "loom/net/stream.h"
+#include "loom/net/tcp.h"
+#include "loom/reactor/loop.h"
 
 #ifdef __cplusplus
 extern "C" {

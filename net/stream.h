@@ -30,7 +30,7 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
-#include "reactor/loop.h"
+#include "loom/reactor/loop.h"
 
 #ifdef __cplusplus
 extern "C" {

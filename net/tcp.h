@@ -18,8 +18,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "net/stream.h"
-#include "reactor/loop.h"
+#include "loom/net/stream.h"
+#include "loom/reactor/loop.h"
 
 /* <netdb.h> declares struct addrinfo only with POSIX feature macros; a strict
  * -std=c11 user still compiles this header. */

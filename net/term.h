@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "net/stream.h"
+#include "loom/net/stream.h"
 
 #ifdef __cplusplus
 extern "C" {

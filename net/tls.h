@@ -31,8 +31,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "net/stream.h"
-#include "reactor/loop.h"
+#include "loom/net/stream.h"
+#include "loom/reactor/loop.h"
 
 #ifdef __cplusplus
 extern "C" {

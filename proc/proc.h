@@ -42,9 +42,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "net/stream.h"
-#include "reactor/loop.h"
-#include "reactor/task.h"
+#include "loom/net/stream.h"
+#include "loom/reactor/loop.h"
+#include "loom/reactor/task.h"
 
 #ifdef __cplusplus
 extern "C" {

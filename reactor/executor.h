@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "reactor/loop.h"
+#include "loom/reactor/loop.h"
 
 #ifdef __cplusplus
 extern "C" {

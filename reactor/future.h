@@ -10,8 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "reactor/list.h"
-#include "reactor/loop.h"
+#include "loom/reactor/list.h"
+#include "loom/reactor/loop.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -14,9 +14,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "reactor/error.h"
-#include "reactor/heap.h"
-#include "reactor/list.h"
+#include "loom/reactor/error.h"
+#include "loom/reactor/heap.h"
+#include "loom/reactor/list.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -47,9 +47,9 @@
 
 #include <stdint.h>
 
-#include "reactor/list.h"
-#include "reactor/loop.h"
-#include "reactor/task.h"
+#include "loom/reactor/list.h"
+#include "loom/reactor/loop.h"
+#include "loom/reactor/task.h"
 
 #ifdef __cplusplus
 extern "C" {

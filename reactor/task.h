@@ -17,8 +17,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "reactor/future.h"
-#include "reactor/loop.h"
+#include "loom/reactor/future.h"
+#include "loom/reactor/loop.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "reactor/list.h"
+#include "loom/reactor/list.h"
 
 #ifdef __cplusplus
 extern "C" {
