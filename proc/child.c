@@ -18,12 +18,11 @@
 #define SYS_pidfd_open 434
 #endif
 
-/* The reaper unlinks the record and fills it in, so a waiter never has to
- * touch the child record again after the reap (it may be freed by then). */
+/* The reaper grants the record (code 1) and fills in the status, so a waiter
+ * never has to touch the child record again after the reap (it may be freed
+ * by then). */
 struct loom__child_waiter {
-    struct loom_list node;
-    struct loom_task *task;
-    bool done;
+    struct loom_waiter w;
     int status;
 };
 
@@ -79,13 +78,9 @@ static bool reap(struct loom__child *c, bool block)
     c->exited = true;
     c->status = r < 0 ? 255 : returncode(st); /* r < 0: someone else reaped it (ECHILD) */
     unwatch(c);
-    struct loom_list *it;
-    while ((it = loom_list_pop_front(&c->waiters)) != NULL) {
-        struct loom__child_waiter *w = loom_list_entry(it, struct loom__child_waiter, node);
-        w->done = true;
-        w->status = c->status;
-        loom_wake(w->task, 0);
-    }
+    struct loom_waiter *lw;
+    while ((lw = loom_waiter_grant(&c->waiters, 1)) != NULL)
+        loom_list_entry(lw, struct loom__child_waiter, w)->status = c->status;
     if (c->on_exit)
         c->on_exit(c, c->arg);
     return true;
@@ -148,18 +143,10 @@ int loom__child_wait(struct loom__child *c, int64_t deadline, int *status)
             *status = c->status;
         return 0;
     }
-    struct loom_task *self = loom_task_current();
-    if (!self)
-        return -EPERM;
-    struct loom__child_waiter w = {.task = self};
-    loom_list_push_back(&c->waiters, &w.node);
-    int rc = 0;
-    while (!w.done && rc == 0)
-        rc = loom_park(self, deadline);
-    if (!w.done) {
-        loom_list_remove(&w.node);
-        return rc;
-    }
+    struct loom__child_waiter w = {.status = 0};
+    int rc = loom_waiter_park(&c->waiters, &w.w, deadline);
+    if (w.w.code <= 0)
+        return rc; /* -EPERM outside a task, -ETIMEDOUT, -ECANCELED */
     if (status)
         *status = w.status;
     return 0;

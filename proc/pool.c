@@ -19,9 +19,11 @@
 
 #include "reactor/park.h"
 
+/* A job's waiter: granted (code 1) with the job's result copied in, so the
+ * woken task never reads the job again (its owner may free it meanwhile). */
 struct job_waiter {
-    struct loom_list node;
-    struct loom_task *task;
+    struct loom_waiter w;
+    int result;
 };
 
 struct loom_pool_job {
@@ -78,9 +80,9 @@ static void job_finish(struct loom_pool_job *job, int result)
     job->pool = NULL;
     free(job->in);
     job->in = NULL;
-    struct loom_list *it;
-    loom_list_foreach(it, &job->waiters)
-        loom_wake(loom_list_entry(it, struct job_waiter, node)->task, 0);
+    struct loom_waiter *lw;
+    while ((lw = loom_waiter_grant(&job->waiters, 1)))
+        loom_list_entry(lw, struct job_waiter, w)->result = result;
     if (pool && pool->opt.progress)
         pool->opt.progress(pool->opt.progress_arg, ++pool->finished, pool->submitted);
     else if (pool)
@@ -438,14 +440,10 @@ int loom_pool_job_wait(struct loom_pool_job *job, int64_t timeout_ns)
     struct loom_task *self = loom_task_current();
     if (!self)
         return -EPERM;
-    struct job_waiter jw = {.task = self};
-    loom_list_push_back(&job->waiters, &jw.node);
+    struct job_waiter jw = {.result = 0};
     int64_t deadline = loom_deadline(loom_task_loop(self), timeout_ns);
-    int rc = 0;
-    while (!job->done && rc == 0)
-        rc = loom_park(self, deadline);
-    loom_list_remove(&jw.node);
-    return job->done ? job->result : rc;
+    int rc = loom_waiter_park(&job->waiters, &jw.w, deadline);
+    return jw.w.code > 0 ? jw.result : loom_waiter_result(rc, &jw.w); /* done wins, as before */
 }
 
 const void *loom_pool_job_result(const struct loom_pool_job *job, size_t *len)
@@ -474,6 +472,7 @@ void loom_pool_job_free(struct loom_pool_job *job)
         loom_list_remove(&job->node); /* still queued: it will not run */
         job->pool->submitted--;
         free(job->in);
+        loom_waiter_fail_all(&job->waiters, -ECANCELED); /* they touch the job no more */
     } else if (!job->done) {
         job->orphan = true; /* running: job_finish frees it */
         return;
