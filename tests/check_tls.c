@@ -1,0 +1,753 @@
+/* check_tls.c - TLS streams against a real peer (openssl s_server, curl) and
+ * against loom's own accept side: round trips and 8 MiB both ways, refusal of
+ * unknown CAs, expired certificates and wrong names (with the reason in the
+ * text), IP-address checks, ALPN, session resumption, handshake timeout and
+ * cancellation, a peer vanishing mid-record or without close_notify, and
+ * close_notify shutdown. The certificates are made at run time (OpenSSL API)
+ * in a temp dir; openssl and curl must be installed (their absence fails). */
+#include "harness/harness.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "net/server.h"
+#include "net/stream.h"
+#include "net/tcp.h"
+#include "net/tls.h"
+#include "proc/proc.h"
+#include "reactor/task.h"
+
+#define BIG (8u << 20) /* the large transfer, each way */
+
+/* --- certificates, made once before the tests fork --- */
+
+static char dir[64];
+static char certs_why[512]; /* why the certificates could not be made, "" if they were */
+
+/* "<dir>/<name>" in one of a few rotating buffers. */
+static const char *P(const char *name)
+{
+    static char bufs[8][256];
+    static int i;
+    char *b = bufs[i++ % 8];
+    snprintf(b, sizeof bufs[0], "%s/%s", dir, name);
+    return b;
+}
+
+static int add_ext(X509 *x, X509V3_CTX *v, int nid, const char *value)
+{
+    X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, v, nid, value);
+    int ok = e && X509_add_ext(x, e, -1);
+    X509_EXTENSION_free(e);
+    return ok;
+}
+
+/* A certificate for key with CN cn, SAN san (NULL: a CA), valid from nb to na
+ * seconds from now, signed by (issuer, ikey) or self-signed. */
+static X509 *make_cert(EVP_PKEY *key, const char *cn, const char *san, X509 *issuer,
+                       EVP_PKEY *ikey, long nb, long na)
+{
+    static long serial = 1;
+    X509 *x = X509_new();
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), serial++);
+    X509_gmtime_adj(X509_getm_notBefore(x), nb);
+    X509_gmtime_adj(X509_getm_notAfter(x), na);
+    X509_set_pubkey(x, key);
+    X509_NAME *n = X509_get_subject_name(x);
+    X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+    X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : n);
+    X509V3_CTX v;
+    X509V3_set_ctx(&v, issuer ? issuer : x, x, NULL, NULL, 0);
+    int ok = san ? add_ext(x, &v, NID_basic_constraints, "CA:FALSE") &&
+                       add_ext(x, &v, NID_subject_alt_name, san) &&
+                       add_ext(x, &v, NID_ext_key_usage, "serverAuth,clientAuth")
+                 : add_ext(x, &v, NID_basic_constraints, "critical,CA:TRUE") &&
+                       add_ext(x, &v, NID_key_usage, "critical,keyCertSign,cRLSign");
+    if (!ok || !X509_sign(x, ikey ? ikey : key, EVP_sha256())) {
+        X509_free(x);
+        return NULL;
+    }
+    return x;
+}
+
+static int write_pem(const char *name, X509 *x, EVP_PKEY *k)
+{
+    FILE *f = fopen(P(name), "w");
+    if (!f)
+        return 0;
+    int ok = x ? PEM_write_X509(f, x) : PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL);
+    return fclose(f) == 0 && ok;
+}
+
+/* Leaf certificate + key files "<name>.pem" / "<name>.key". */
+static int make_leaf(const char *name, const char *san, X509 *ca, EVP_PKEY *cakey, long nb,
+                     long na)
+{
+    char f[64];
+    EVP_PKEY *k = EVP_EC_gen("P-256");
+    X509 *x = k ? make_cert(k, name, san, ca, cakey, nb, na) : NULL;
+    snprintf(f, sizeof f, "%s.pem", name);
+    int ok = x && write_pem(f, x, NULL);
+    snprintf(f, sizeof f, "%s.key", name);
+    ok = ok && write_pem(f, NULL, k);
+    X509_free(x);
+    EVP_PKEY_free(k);
+    return ok;
+}
+
+static const char *const files[] = {"ca.pem",  "srv.pem",   "srv.key",   "expired.pem",
+                                    "expired.key", "other.pem", "other.key", "rogue.pem",
+                                    "rogue.key"};
+
+static void make_certs(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/loom-tls-XXXXXX");
+    if (!mkdtemp(dir)) {
+        snprintf(certs_why, sizeof certs_why, "mkdtemp: %s", strerror(errno));
+        return;
+    }
+    const long day = 86400;
+    const char *san = "DNS:localhost,IP:127.0.0.1";
+    EVP_PKEY *cak = EVP_EC_gen("P-256"), *rk = EVP_EC_gen("P-256");
+    X509 *ca = cak ? make_cert(cak, "loom test CA", NULL, NULL, NULL, -day, day) : NULL;
+    X509 *rca = rk ? make_cert(rk, "loom rogue CA", NULL, NULL, NULL, -day, day) : NULL;
+    int ok = ca && rca && write_pem("ca.pem", ca, NULL) &&
+             make_leaf("srv", san, ca, cak, -3600, day) &&
+             make_leaf("expired", san, ca, cak, -2 * day, -day) &&
+             make_leaf("other", "DNS:other.example,IP:192.0.2.1", ca, cak, -3600, day) &&
+             make_leaf("rogue", san, rca, rk, -3600, day);
+    if (!ok)
+        snprintf(certs_why, sizeof certs_why, "making test certificates in %s failed", dir);
+    X509_free(ca);
+    X509_free(rca);
+    EVP_PKEY_free(cak);
+    EVP_PKEY_free(rk);
+}
+
+static void remove_certs(void)
+{
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+        unlink(P(files[i]));
+    rmdir(dir);
+}
+
+/* --- helpers --- */
+
+static intptr_t run_main(loom_task_fn fn, void *arg)
+{
+    ck_assert_msg(!certs_why[0], "%s", certs_why);
+    struct loom_loop *loop = test_loop_new();
+    struct loom_task *t;
+    ck_assert_int_eq(loom_task_spawn(loop, fn, arg, NULL, &t), 0);
+    intptr_t r = loom_loop_run_until_complete(loop, t);
+    test_loop_free(loop);
+    return r;
+}
+
+static struct loom_tls_context *client_ctx(const char *alpn)
+{
+    struct loom_tls_client_options o = {.ca_file = P("ca.pem"), .alpn = alpn};
+    struct loom_tls_context *c;
+    char err[256];
+    int rc = loom_tls_client_context_new(&o, &c, err, sizeof err);
+    ck_assert_msg(rc == 0, "client context: %s", err);
+    return c;
+}
+
+enum mode { ECHO, MIDRECORD, UNCLEAN, HTTP };
+
+/* A loom TLS server on 127.0.0.1 serving `conns` connections in one task. */
+struct srv {
+    struct loom_listener l;
+    struct loom_tls_context *ctx;
+    struct loom_task *task;
+    enum mode mode;
+    int conns;
+    int64_t hs_timeout;
+    int hs_rc;        /* the last handshake's result */
+    char err[256];    /* ...and its error text */
+    char alpn[32];    /* the ALPN protocol of the last connection */
+};
+
+/* Echo until EOF, then close_notify. */
+static void serve_echo(struct loom_stream *s)
+{
+    char *buf = malloc(65536);
+    ssize_t n;
+    while ((n = loom_stream_read_some(s, buf, 65536, LOOM_SEC(20))) > 0) {
+        if (loom_stream_write(s, buf, (size_t)n) < 0 || loom_stream_drain(s, LOOM_SEC(20)) < 0)
+            break;
+    }
+    free(buf);
+    loom_tls_shutdown(s, LOOM_SEC(5));
+}
+
+/* Send a line, then a record header promising 64 bytes, 10 of them, and vanish. */
+static void serve_midrecord(struct loom_stream *s)
+{
+    static const unsigned char cut[] = {0x17, 0x03, 0x03, 0x00, 0x40, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+    loom_stream_write(s, "hi\n", 3);
+    loom_stream_flush(s, LOOM_SEC(5));
+    ck_assert_int_eq(send(loom_stream_fd(s), cut, sizeof cut, MSG_NOSIGNAL), (ssize_t)sizeof cut);
+    shutdown(loom_stream_fd(s), SHUT_RDWR);
+    loom_stream_close(s);
+}
+
+/* Send a line, then end TCP without close_notify. */
+static void serve_unclean(struct loom_stream *s)
+{
+    char buf[64];
+    loom_stream_write(s, "bye\n", 4);
+    loom_stream_flush(s, LOOM_SEC(5));
+    shutdown(loom_stream_fd(s), SHUT_WR);
+    loom_stream_read_some(s, buf, sizeof buf, LOOM_SEC(5)); /* until the client is done */
+    shutdown(loom_stream_fd(s), SHUT_RDWR);
+    loom_stream_close(s);
+}
+
+/* Read a request head, answer it, close_notify. */
+static void serve_http(struct loom_stream *s)
+{
+    char head[4096];
+    static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Length: 16\r\nConnection: close\r\n"
+                               "\r\nhello from loom\n";
+    if (loom_stream_readuntil(s, "\r\n\r\n", 4, head, sizeof head, LOOM_SEC(10)) > 0)
+        loom_stream_write(s, resp, sizeof resp - 1);
+    loom_tls_shutdown(s, LOOM_SEC(5));
+}
+
+static intptr_t srv_main(void *arg)
+{
+    struct srv *v = arg;
+    for (int i = 0; i < v->conns; i++) {
+        int fd = loom_listener_accept(&v->l, LOOM_SEC(20));
+        if (fd < 0)
+            return fd;
+        struct loom_stream *s;
+        v->hs_rc = loom_tls_accept_fd(loom_loop_current(), fd, v->ctx, v->hs_timeout, &s, v->err,
+                                      sizeof v->err);
+        if (v->hs_rc < 0)
+            continue;
+        const char *a = loom_tls_alpn_selected(s);
+        snprintf(v->alpn, sizeof v->alpn, "%s", a ? a : "");
+        if (v->mode == ECHO)
+            serve_echo(s);
+        else if (v->mode == MIDRECORD)
+            serve_midrecord(s);
+        else if (v->mode == UNCLEAN)
+            serve_unclean(s);
+        else
+            serve_http(s);
+    }
+    return 0;
+}
+
+static void srv_start(struct srv *v, const char *cert, const char *alpn, enum mode mode, int conns)
+{
+    memset(v, 0, sizeof *v);
+    char c[32], k[32], err[256];
+    snprintf(c, sizeof c, "%s.pem", cert);
+    snprintf(k, sizeof k, "%s.key", cert);
+    struct loom_tls_server_options o = {.cert_file = P(c), .key_file = P(k), .alpn = alpn};
+    int rc = loom_tls_server_context_new(&o, &v->ctx, err, sizeof err);
+    ck_assert_msg(rc == 0, "server context: %s", err);
+    ck_assert_int_eq(loom_tcp_listen(loom_loop_current(), &v->l, "127.0.0.1", 0, 0, 0), 0);
+    v->mode = mode;
+    v->conns = conns;
+    v->hs_timeout = LOOM_SEC(10);
+    v->hs_rc = 1;
+    v->task = loom_spawn(srv_main, v, "tls-server");
+}
+
+static intptr_t srv_stop(struct srv *v)
+{
+    intptr_t r = loom_task_join(v->task);
+    loom_listener_close(&v->l);
+    loom_tls_context_free(v->ctx);
+    return r;
+}
+
+static int port_of(struct srv *v) { return loom_listener_port(&v->l); }
+
+/* Fill buf with the pattern for offset off. */
+static void pattern(unsigned char *buf, size_t len, size_t off)
+{
+    for (size_t i = 0; i < len; i++)
+        buf[i] = (unsigned char)((off + i) * 31 + ((off + i) >> 13));
+}
+
+struct writer {
+    struct loom_stream *s;
+    size_t total;
+    bool lines;     /* 1023-byte lines + "\n" instead of the byte pattern */
+    bool eof;       /* write_eof (close_notify) at the end */
+};
+
+static intptr_t writer_main(void *arg)
+{
+    struct writer *w = arg;
+    unsigned char *buf = malloc(65536);
+    for (size_t off = 0; off < w->total; off += 65536) {
+        if (w->lines) {
+            for (size_t j = 0; j < 65536; j++)
+                buf[j] = j % 1024 == 1023 ? '\n' : (unsigned char)('a' + ((off + j) / 1024 + j % 1024) % 26);
+        } else {
+            pattern(buf, 65536, off);
+        }
+        int rc = loom_stream_write(w->s, buf, 65536);
+        if (rc == 0)
+            rc = loom_stream_drain(w->s, LOOM_SEC(30));
+        if (rc < 0) {
+            free(buf);
+            return rc;
+        }
+    }
+    free(buf);
+    return w->eof ? loom_stream_write_eof(w->s) : 0;
+}
+
+/* --- against loom's own accept side --- */
+
+static intptr_t loom_roundtrip_main(void *arg)
+{
+    struct srv v;
+    srv_start(&v, "srv", "h2,http/1.1", ECHO, 1);
+    struct loom_tls_context *cc = client_ctx("http/1.1");
+    struct loom_stream *s;
+    char err[256], line[128];
+    int rc = loom_tls_connect("localhost", port_of(&v), cc, LOOM_SEC(10), &s, err, sizeof err);
+    ck_assert_msg(rc == 0, "connect: %s (%s)", loom_strerror(rc), err);
+    ck_assert(loom_stream_is_tls(s));
+    ck_assert_str_eq(loom_tls_version(s), "TLSv1.3");
+    ck_assert_str_eq(loom_tls_alpn_selected(s), "http/1.1");
+    ck_assert(!loom_tls_session_reused(s));
+    ck_assert_int_eq(loom_stream_write(s, "hello\nworld", 11), 0);
+    ck_assert_int_eq(loom_stream_readline(s, line, sizeof line, LOOM_SEC(10)), 6);
+    ck_assert_str_eq(line, "hello\n");
+    ck_assert_int_eq(loom_stream_readexactly(s, line, 5, LOOM_SEC(10)), 5);
+    ck_assert(!memcmp(line, "world", 5));
+    ck_assert_str_eq(v.alpn, "http/1.1");
+
+    /* 8 MiB there and back, with drain on both sides; then close_notify each way. */
+    struct writer w = {s, BIG, false, true};
+    struct loom_task *wt = loom_spawn(writer_main, &w, "writer");
+    unsigned char *got = malloc(65536), *want = malloc(65536);
+    for (size_t off = 0; off < BIG; off += 65536) {
+        ck_assert_int_eq(loom_stream_readexactly(s, got, 65536, LOOM_SEC(30)), 65536);
+        pattern(want, 65536, off);
+        ck_assert_msg(!memcmp(got, want, 65536), "data differs near offset %zu", off);
+    }
+    free(got);
+    free(want);
+    ck_assert_int_eq(loom_task_join(wt), 0);
+    ck_assert_int_eq(loom_stream_read_some(s, line, sizeof line, LOOM_SEC(10)), LOOM_EOF);
+    ck_assert(!loom_tls_eof_unclean(s)); /* the server's close_notify came */
+    ck_assert_int_eq(loom_tls_shutdown(s, LOOM_SEC(5)), 0);
+    ck_assert_int_eq(srv_stop(&v), 0);
+    ck_assert_int_eq(v.hs_rc, 0);
+    loom_tls_context_free(cc);
+    return 0;
+}
+
+/* Connect to a server with the given certificate; the rc, err filled. */
+static int try_cert(const char *cert, const char *host, struct loom_tls_context *cc, char *err,
+                    size_t errlen, struct srv *v)
+{
+    srv_start(v, cert, NULL, ECHO, 1);
+    struct loom_stream *s = NULL;
+    int fd = loom_tcp_connect_fd("127.0.0.1", port_of(v), LOOM_SEC(5));
+    ck_assert_int_ge(fd, 0);
+    int rc = loom_tls_connect_fd(loom_loop_current(), fd, cc, host, LOOM_SEC(10), &s, err, errlen);
+    if (rc == 0)
+        loom_stream_close(s);
+    srv_stop(v);
+    return rc;
+}
+
+static intptr_t verify_main(void *arg)
+{
+    struct loom_tls_context *cc = client_ctx(NULL);
+    struct srv v;
+    char err[256];
+    ck_assert_int_eq(try_cert("expired", "localhost", cc, err, sizeof err, &v), LOOM_ETLS);
+    ck_assert_contains(err, "certificate verify failed: certificate has expired");
+    ck_assert_int_lt(v.hs_rc, 0); /* the server saw the client's alert */
+    ck_assert_int_eq(try_cert("other", "localhost", cc, err, sizeof err, &v), LOOM_ETLS);
+    ck_assert_contains(err, "certificate verify failed: hostname mismatch");
+    ck_assert_int_eq(try_cert("rogue", "localhost", cc, err, sizeof err, &v), LOOM_ETLS);
+    ck_assert_contains(err, "certificate verify failed: unable to get local issuer certificate");
+    ck_assert_contains(err, "(unknown CA)");
+    /* The system store alone does not know our CA either. */
+    struct loom_tls_context *sys;
+    ck_assert_int_eq(loom_tls_client_context_new(NULL, &sys, err, sizeof err), 0);
+    ck_assert_int_eq(try_cert("srv", "localhost", sys, err, sizeof err, &v), LOOM_ETLS);
+    ck_assert_contains(err, "unknown CA");
+    loom_tls_context_free(sys);
+    /* Verification off (explicitly) accepts anything. */
+    struct loom_tls_client_options o = {.insecure_no_verify = true};
+    struct loom_tls_context *ins;
+    ck_assert_int_eq(loom_tls_client_context_new(&o, &ins, err, sizeof err), 0);
+    ck_assert_int_eq(try_cert("rogue", "wrong.example", ins, err, sizeof err, &v), 0);
+    loom_tls_context_free(ins);
+    /* IP literals are checked against IP SANs. */
+    ck_assert_int_eq(try_cert("srv", "127.0.0.1", cc, err, sizeof err, &v), 0);
+    ck_assert_int_eq(try_cert("other", "127.0.0.1", cc, err, sizeof err, &v), LOOM_ETLS);
+    ck_assert_contains(err, "certificate verify failed: IP address mismatch");
+    /* A bad CA file is named. */
+    struct loom_tls_client_options bad = {.ca_file = P("nonexistent.pem")};
+    struct loom_tls_context *b;
+    ck_assert_int_eq(loom_tls_client_context_new(&bad, &b, err, sizeof err), LOOM_ETLS);
+    ck_assert_contains(err, "nonexistent.pem");
+    loom_tls_context_free(cc);
+    return 0;
+}
+
+static intptr_t resume_main(void *arg)
+{
+    struct srv v;
+    srv_start(&v, "srv", NULL, ECHO, 2);
+    struct loom_tls_context *cc = client_ctx(NULL);
+    char err[256], line[64];
+    for (int i = 0; i < 2; i++) {
+        struct loom_stream *s;
+        int rc = loom_tls_connect("localhost", port_of(&v), cc, LOOM_SEC(10), &s, err, sizeof err);
+        ck_assert_msg(rc == 0, "connect: %s", err);
+        ck_assert_int_eq(loom_tls_session_reused(s), i == 1);
+        loom_stream_write(s, "x\n", 2); /* a read lets the TLS 1.3 tickets in */
+        ck_assert_int_eq(loom_stream_readline(s, line, sizeof line, LOOM_SEC(10)), 2);
+        ck_assert_int_eq(loom_tls_shutdown(s, LOOM_SEC(5)), 0);
+    }
+    ck_assert_int_eq(srv_stop(&v), 0);
+    loom_tls_context_free(cc);
+    return 0;
+}
+
+/* --- ALPN refusal, timeouts, cancellation --- */
+
+static intptr_t alpn_main(void *arg)
+{
+    struct srv v;
+    char err[256];
+    struct loom_tls_context *cc = client_ctx("h2");
+    srv_start(&v, "srv", "http/1.1", ECHO, 1);
+    struct loom_stream *s;
+    int rc = loom_tls_connect("localhost", port_of(&v), cc, LOOM_SEC(10), &s, err, sizeof err);
+    ck_assert_int_eq(rc, LOOM_ETLS);
+    ck_assert_contains(err, "no application protocol");
+    srv_stop(&v);
+    loom_tls_context_free(cc);
+    /* A client offering no ALPN is served; none is selected. */
+    cc = client_ctx(NULL);
+    srv_start(&v, "srv", "http/1.1", ECHO, 1);
+    rc = loom_tls_connect("localhost", port_of(&v), cc, LOOM_SEC(10), &s, err, sizeof err);
+    ck_assert_msg(rc == 0, "%s", err);
+    ck_assert_ptr_null(loom_tls_alpn_selected(s));
+    loom_stream_close(s);
+    srv_stop(&v);
+    loom_tls_context_free(cc);
+    return 0;
+}
+
+struct conn_try {
+    int port;
+    struct loom_tls_context *cc;
+    int64_t timeout;
+    char err[256];
+};
+
+static intptr_t connect_task(void *arg)
+{
+    struct conn_try *c = arg;
+    struct loom_stream *s;
+    int rc = loom_tls_connect("127.0.0.1", c->port, c->cc, c->timeout, &s, c->err, sizeof c->err);
+    if (rc == 0)
+        loom_stream_close(s);
+    return rc;
+}
+
+static intptr_t timeout_main(void *arg)
+{
+    /* A listener that never accepts: the kernel completes TCP, nobody speaks TLS. */
+    struct loom_listener l;
+    ck_assert_int_eq(loom_tcp_listen(loom_loop_current(), &l, "127.0.0.1", 0, 0, 0), 0);
+    struct conn_try c = {loom_listener_port(&l), client_ctx(NULL), LOOM_MS(300), ""};
+    double t0 = test_now();
+    ck_assert_int_eq(connect_task(&c), -ETIMEDOUT);
+    double dt = test_now() - t0;
+    ck_assert_msg(dt > 0.25 && dt < 3, "timed out after %.3f s", dt);
+    ck_assert_contains(c.err, "timed out");
+
+    /* Cancelled while in the handshake: -ECANCELED, nothing left open. */
+    c.timeout = -1;
+    struct loom_task *t = loom_spawn(connect_task, &c, "connect");
+    loom_sleep(LOOM_MS(50));
+    ck_assert(!loom_task_done(t));
+    loom_task_cancel(t);
+    ck_assert_int_eq(loom_task_join(t), -ECANCELED);
+
+    /* The server side times out a client that connects and says nothing. */
+    struct srv v;
+    srv_start(&v, "srv", NULL, ECHO, 1);
+    v.hs_timeout = LOOM_MS(300);
+    struct loom_stream *plain;
+    ck_assert_int_eq(loom_tcp_connect("127.0.0.1", port_of(&v), LOOM_SEC(5), &plain), 0);
+    char buf[16];
+    ck_assert_int_lt(loom_stream_read_some(plain, buf, sizeof buf, LOOM_SEC(5)), 0); /* closed */
+    ck_assert_int_eq(srv_stop(&v), 0);
+    ck_assert_int_eq(v.hs_rc, -ETIMEDOUT);
+    loom_stream_close(plain);
+    loom_listener_close(&l);
+    loom_tls_context_free(c.cc);
+    return 0;
+}
+
+/* --- peers that go away --- */
+
+static intptr_t vanish_main(void *arg)
+{
+    struct loom_tls_context *cc = client_ctx(NULL);
+    char err[256], line[64];
+    struct srv v;
+    struct loom_stream *s;
+    srv_start(&v, "srv", NULL, MIDRECORD, 1);
+    ck_assert_int_eq(loom_tls_connect("localhost", port_of(&v), cc, LOOM_SEC(10), &s, err,
+                                      sizeof err), 0);
+    ck_assert_int_eq(loom_stream_readline(s, line, sizeof line, LOOM_SEC(10)), 3);
+    ck_assert_int_eq(loom_stream_readline(s, line, sizeof line, LOOM_SEC(10)), -ECONNRESET);
+    ck_assert(loom_tls_eof_unclean(s));
+    loom_stream_close(s);
+    srv_stop(&v);
+
+    srv_start(&v, "srv", NULL, UNCLEAN, 1);
+    ck_assert_int_eq(loom_tls_connect("localhost", port_of(&v), cc, LOOM_SEC(10), &s, err,
+                                      sizeof err), 0);
+    ck_assert_int_eq(loom_stream_readline(s, line, sizeof line, LOOM_SEC(10)), 4);
+    ck_assert_int_eq(loom_stream_readline(s, line, sizeof line, LOOM_SEC(10)), LOOM_EOF);
+    ck_assert(loom_tls_eof_unclean(s));
+    loom_stream_close(s);
+    srv_stop(&v);
+    loom_tls_context_free(cc);
+    return 0;
+}
+
+/* --- loom_server + loom_tls_accept_stream --- */
+
+struct tls_server_arg {
+    struct loom_tls_context *ctx;
+    int ok, failed;
+    char err[256];
+};
+
+static intptr_t tls_handler(struct loom_stream *s, void *arg)
+{
+    struct tls_server_arg *a = arg;
+    char line[256];
+    int rc = loom_tls_accept_stream(&s, a->ctx, LOOM_SEC(5), a->err, sizeof a->err);
+    if (rc < 0) {
+        a->failed++;
+        ck_assert_int_lt(loom_stream_write(s, "x", 1), 0); /* dead, but still valid */
+        return rc;
+    }
+    a->ok++;
+    ssize_t n = loom_stream_readline(s, line, sizeof line, LOOM_SEC(5));
+    if (n > 0)
+        loom_stream_write(s, line, (size_t)n);
+    return loom_tls_shutdown(s, LOOM_SEC(5));
+}
+
+static intptr_t accept_stream_main(void *arg)
+{
+    struct tls_server_arg a = {0};
+    char err[256], line[64];
+    struct loom_tls_server_options so = {.cert_file = P("srv.pem"), .key_file = P("srv.key")};
+    ck_assert_int_eq(loom_tls_server_context_new(&so, &a.ctx, err, sizeof err), 0);
+    struct loom_server_options o = {.host = "127.0.0.1"};
+    struct loom_server *srv;
+    ck_assert_int_eq(loom_server_start(loom_loop_current(), &o, tls_handler, &a, &srv), 0);
+    struct loom_tls_context *cc = client_ctx(NULL);
+    struct loom_stream *s;
+    int rc = loom_tls_connect("localhost", loom_server_port(srv), cc, LOOM_SEC(10), &s, err,
+                              sizeof err);
+    ck_assert_msg(rc == 0, "%s", err);
+    loom_stream_write(s, "ping\n", 5);
+    ck_assert_int_eq(loom_stream_readline(s, line, sizeof line, LOOM_SEC(10)), 5);
+    ck_assert_str_eq(line, "ping\n");
+    ck_assert_int_eq(loom_stream_readline(s, line, sizeof line, LOOM_SEC(10)), LOOM_EOF);
+    loom_stream_close(s);
+    /* Plain HTTP to the TLS port: the handshake fails and says why. */
+    ck_assert_int_eq(loom_tcp_connect("127.0.0.1", loom_server_port(srv), LOOM_SEC(5), &s), 0);
+    loom_stream_write(s, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 27);
+    ssize_t n = loom_stream_read_some(s, line, sizeof line, LOOM_SEC(10));
+    ck_assert_int_le(n, (ssize_t)sizeof line); /* an alert or EOF, not a hang */
+    loom_stream_close(s);
+    for (int i = 0; i < 1000 && a.failed == 0; i++)
+        loom_sleep(LOOM_MS(5));
+    ck_assert_int_eq(a.ok, 1);
+    ck_assert_int_eq(a.failed, 1);
+    ck_assert_contains(a.err, "http request");
+    ck_assert_int_ge(loom_server_shutdown(srv, LOOM_SEC(1)), 0);
+    loom_server_free(srv);
+    loom_tls_context_free(cc);
+    loom_tls_context_free(a.ctx);
+    return 0;
+}
+
+/* --- real peers: openssl s_server and curl --- */
+
+struct ossl {
+    struct loom_proc p;
+    int port;
+};
+
+/* Start `openssl s_server -rev` (reverses each line) and wait for its ACCEPT line. */
+static void ossl_start(struct ossl *o)
+{
+    const char *argv[] = {"openssl", "s_server", "-accept", "127.0.0.1:0", "-cert", P("srv.pem"),
+                          "-key", P("srv.key"), "-rev", "-alpn", "http/1.1", NULL};
+    struct loom_proc_options po = {.argv = argv, .in = LOOM_PROC_PIPE, .out = LOOM_PROC_PIPE,
+                                   .err = LOOM_PROC_STDOUT};
+    int rc = loom_proc_spawn(NULL, &o->p, &po);
+    ck_assert_msg(rc == 0, "cannot run openssl s_server: %s (is openssl installed?)",
+                  loom_strerror(rc));
+    char line[512];
+    o->port = 0;
+    for (int i = 0; i < 50 && !o->port; i++) {
+        ssize_t n = loom_stream_readline(o->p.out, line, sizeof line, LOOM_SEC(10));
+        ck_assert_msg(n > 0, "openssl s_server printed no ACCEPT line (%s)", loom_strerror((int)n));
+        if (!strncmp(line, "ACCEPT ", 7) && strrchr(line, ':'))
+            o->port = atoi(strrchr(line, ':') + 1);
+    }
+    ck_assert_int_gt(o->port, 0);
+}
+
+static void ossl_stop(struct ossl *o)
+{
+    loom_proc_terminate(&o->p);
+    ck_assert_int_eq(loom_proc_wait(&o->p, LOOM_SEC(5), NULL), 0);
+    loom_proc_close(&o->p);
+}
+
+static intptr_t ossl_main(void *arg)
+{
+    struct ossl o;
+    ossl_start(&o);
+    struct loom_tls_context *cc = client_ctx("h2,http/1.1");
+    char err[256], line[2048];
+    struct loom_stream *s;
+    int rc = loom_tls_connect("localhost", o.port, cc, LOOM_SEC(10), &s, err, sizeof err);
+    ck_assert_msg(rc == 0, "connect to s_server: %s", err);
+    ck_assert_str_eq(loom_tls_alpn_selected(s), "http/1.1");
+    ck_assert_str_eq(loom_tls_version(s), "TLSv1.3");
+    loom_stream_write(s, "hello\n", 6);
+    ck_assert_int_eq(loom_stream_readline(s, line, sizeof line, LOOM_SEC(10)), 6);
+    ck_assert_str_eq(line, "olleh\n");
+    /* 8 MiB of lines there, 8 MiB of reversed lines back. */
+    struct writer w = {s, BIG, true, false};
+    struct loom_task *wt = loom_spawn(writer_main, &w, "writer");
+    for (size_t i = 0; i < BIG / 1024; i++) {
+        ck_assert_int_eq(loom_stream_readline(s, line, sizeof line, LOOM_SEC(30)), 1024);
+        for (size_t j = 0; j < 1023; j++)
+            ck_assert_msg(line[j] == (char)('a' + (i + (1022 - j)) % 26), "line %zu byte %zu", i, j);
+    }
+    ck_assert_int_eq(loom_task_join(wt), 0);
+    ck_assert_int_eq(loom_tls_shutdown(s, LOOM_SEC(5)), 0);
+    /* The second connection resumes the session (ticket from the first). */
+    rc = loom_tls_connect("localhost", o.port, cc, LOOM_SEC(10), &s, err, sizeof err);
+    ck_assert_msg(rc == 0, "reconnect to s_server: %s", err);
+    ck_assert(loom_tls_session_reused(s));
+    loom_stream_write(s, "abc\n", 4);
+    ck_assert_int_eq(loom_stream_readline(s, line, sizeof line, LOOM_SEC(10)), 4);
+    ck_assert_str_eq(line, "cba\n");
+    loom_stream_close(s);
+    ossl_stop(&o);
+    loom_tls_context_free(cc);
+    return 0;
+}
+
+/* Run curl against a loom HTTPS server; its exit code, output in out. */
+static int run_curl(const char *cafile, int port, struct loom_bytes *out)
+{
+    char url[64], resolve[64];
+    snprintf(url, sizeof url, "https://localhost:%d/", port);
+    snprintf(resolve, sizeof resolve, "localhost:%d:127.0.0.1", port);
+    const char *argv[] = {"curl", "-sS", "--http1.1", "--max-time", "20", "--cacert", cafile,
+                          "--resolve", resolve, url, NULL};
+    struct loom_proc p;
+    struct loom_proc_options po = {.argv = argv, .in = LOOM_PROC_DEVNULL, .out = LOOM_PROC_PIPE,
+                                   .err = LOOM_PROC_STDOUT};
+    int rc = loom_proc_spawn(NULL, &p, &po);
+    ck_assert_msg(rc == 0, "cannot run curl: %s (is curl installed?)", loom_strerror(rc));
+    ck_assert_int_eq(loom_proc_communicate(&p, NULL, 0, out, NULL, LOOM_SEC(30)), 0);
+    int code = -1;
+    loom_proc_returncode(&p, &code);
+    loom_proc_close(&p);
+    return code;
+}
+
+static intptr_t curl_main(void *arg)
+{
+    struct srv v;
+    struct loom_bytes out;
+    srv_start(&v, "srv", "h2,http/1.1", HTTP, 1);
+    ck_assert_int_eq(run_curl(P("ca.pem"), port_of(&v), &out), 0);
+    ck_assert_int_eq(out.len, 16);
+    ck_assert(!memcmp(out.data, "hello from loom\n", 16));
+    free(out.data);
+    ck_assert_int_eq(srv_stop(&v), 0);
+    ck_assert_str_eq(v.alpn, "http/1.1");
+    /* curl refuses our rogue certificate too (60: peer certificate cannot be authenticated). */
+    srv_start(&v, "rogue", NULL, HTTP, 1);
+    ck_assert_int_eq(run_curl(P("ca.pem"), port_of(&v), &out), 60);
+    free(out.data);
+    srv_stop(&v);
+    ck_assert_int_lt(v.hs_rc, 0);
+    return 0;
+}
+
+#define CASE(name)                                                                                 \
+    START_TEST(test_##name) { ck_assert_int_eq(run_main(name##_main, NULL), 0); }                   \
+    END_TEST
+
+CASE(loom_roundtrip)
+CASE(verify)
+CASE(resume)
+CASE(alpn)
+CASE(timeout)
+CASE(vanish)
+CASE(accept_stream)
+CASE(ossl)
+CASE(curl)
+
+int main(void)
+{
+    make_certs();
+    Suite *s = suite_create("tls");
+    struct {
+        const char *name;
+        const TTest *fn;
+    } cases[] = {
+        {"loom_roundtrip", test_loom_roundtrip}, {"verify", test_verify},
+        {"resume", test_resume},                 {"alpn", test_alpn},
+        {"timeout", test_timeout},               {"vanish", test_vanish},
+        {"accept_stream", test_accept_stream},   {"openssl_s_server", test_ossl},
+        {"curl", test_curl},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        TCase *tc = test_tcase(s, cases[i].name, 60);
+        tcase_add_checked_fixture(tc, test_fixture_setup, test_fixture_teardown);
+        tcase_add_test(tc, cases[i].fn);
+    }
+    int rc = test_main(s);
+    remove_certs();
+    return rc;
+}
