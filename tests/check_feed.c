@@ -120,10 +120,10 @@ static const struct corpus_case corpus[] = {
      ORIGIN "/links/ok/51 | First RDF item\n"
      ORIGIN "/links/moved/52 | About only\n"},
     {"malformed.xml", NULL,
-     "rc=-4101 kind=rss enc=UTF-8 title=Broken feed dropped=0 bad=0\n"
+     "rc=-4201 kind=rss enc=UTF-8 title=Broken feed dropped=0 bad=0\n"
      ORIGIN "/links/ok/61 | Before the break\n"},
-    {"billion-laughs.xml", NULL, "rc=-4104 kind=rss enc=UTF-8 title= dropped=0 bad=0\n"},
-    {"404.html", NULL, "rc=-4102 kind=unknown enc=UTF-8 title= dropped=0 bad=0\n"},
+    {"billion-laughs.xml", NULL, "rc=-4204 kind=rss enc=UTF-8 title= dropped=0 bad=0\n"},
+    {"404.html", NULL, "rc=-4202 kind=unknown enc=UTF-8 title= dropped=0 bad=0\n"},
 };
 
 static char *corpus_url(const char *file)

@@ -26,11 +26,11 @@
 
 /* Errors of the feed parser, below loom's own codes (reactor/error.h). */
 enum {
-    DEMO_FEED_EXML = -4101,     /* not well-formed XML (message: demo_feed_parser_errmsg) */
-    DEMO_FEED_ENOTFEED = -4102, /* well-formed so far, but the root is not rss/feed/RDF */
-    DEMO_FEED_ETOOBIG = -4103,  /* more bytes than limits.max_bytes */
-    DEMO_FEED_EENTITY = -4104,  /* entity amplification or loop refused by libxml2 */
-    DEMO_FEED_EEMPTY = -4105,   /* the input ended before the root element closed */
+    DEMO_FEED_EXML = -4201,     /* not well-formed XML (message: demo_feed_parser_errmsg) */
+    DEMO_FEED_ENOTFEED = -4202, /* well-formed so far, but the root is not rss/feed/RDF */
+    DEMO_FEED_ETOOBIG = -4203,  /* more bytes than limits.max_bytes */
+    DEMO_FEED_EENTITY = -4204,  /* entity amplification or loop refused by libxml2 */
+    DEMO_FEED_EEMPTY = -4205,   /* the input ended before the root element closed */
 };
 
 enum demo_feed_kind { DEMO_FEED_UNKNOWN, DEMO_FEED_RSS, DEMO_FEED_ATOM, DEMO_FEED_RDF };
