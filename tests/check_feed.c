@@ -8,10 +8,13 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include "demos/common/feed.c"
+
+#include <jansson.h>
 
 #define ORIGIN "http://127.0.0.1:8080"
 
@@ -613,6 +616,222 @@ START_TEST(test_terminal_sanitise)
 }
 END_TEST
 
+
+/* --- the feed farm (tests/tools/feed_farm.py) against this parser, curl as the client --- */
+
+static char farm_dir[64];
+
+/* Run argv (argv[0] a full path: test_run does not search PATH); fail unless it exits 0. */
+static void run_ok(char *const argv[])
+{
+    char *out = NULL;
+    int rc = test_run(argv, NULL, 60, &out, NULL);
+    ck_assert_msg(rc == 0, "%s failed (%d; is it installed?):\n%s", argv[0], rc, out ? out : "");
+    free(out);
+}
+
+/* A CA and a certificate for 127.0.0.1 signed by it, made now in farm_dir. */
+static void make_certs(void)
+{
+    char ca[128], cakey[128], key[128], csr[128], crt[128], ext[128];
+    snprintf(ca, sizeof ca, "%s/ca.pem", farm_dir);
+    snprintf(cakey, sizeof cakey, "%s/ca.key", farm_dir);
+    snprintf(key, sizeof key, "%s/srv.key", farm_dir);
+    snprintf(csr, sizeof csr, "%s/srv.csr", farm_dir);
+    snprintf(crt, sizeof crt, "%s/srv.pem", farm_dir);
+    snprintf(ext, sizeof ext, "%s/ext.cnf", farm_dir);
+    FILE *f = fopen(ext, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("subjectAltName=IP:127.0.0.1\n", f);
+    fclose(f);
+    run_ok((char *[]){"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", cakey,
+                      "-out", ca, "-days", "1", "-subj", "/CN=loom feed farm CA", NULL});
+    run_ok((char *[]){"/usr/bin/openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out",
+                      csr, "-subj", "/CN=127.0.0.1", NULL});
+    run_ok((char *[]){"/usr/bin/openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", cakey,
+                      "-CAcreateserial", "-out", crt, "-days", "1", "-extfile", ext, NULL});
+}
+
+static void farm_start(struct test_server *srv)
+{
+    snprintf(farm_dir, sizeof farm_dir, "/tmp/loom-feed-farm-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(farm_dir));
+    make_certs();
+    char crt[128], key[128], list[128], expect[128];
+    snprintf(crt, sizeof crt, "%s/srv.pem", farm_dir);
+    snprintf(key, sizeof key, "%s/srv.key", farm_dir);
+    snprintf(list, sizeof list, "%s/feeds.txt", farm_dir);
+    snprintf(expect, sizeof expect, "%s/expect.json", farm_dir);
+    char *argv[] = {"python3", "tests/tools/feed_farm.py", "--cert", crt, "--key", key,
+                    "--feeds-out", list, "--expect-out", expect, "--huge-items", "300",
+                    "--stall-max", "3", "--lifetime", "300", "--exit-with-parent", NULL};
+    test_server_start(srv, argv);
+    /* the TLS listener's line follows the plain one */
+    for (double t0 = test_now(); !strstr(srv->buf, " tls\n") && test_now() - t0 < 10;)
+        test_server_read(srv, 0.5);
+    ck_assert_contains(srv->buf, " tls\n");
+}
+
+static void farm_stop(struct test_server *srv)
+{
+    kill(srv->pid, SIGTERM);
+    test_server_wait(srv, 10);
+    char *argv[] = {"/bin/rm", "-rf", farm_dir, NULL};
+    run_ok(argv);
+}
+
+/* GET url with curl (redirects followed, gzip/deflate decoded, the farm's CA):
+ * the body, final URL, Content-Type and status. Returns curl's exit code. */
+static int curl_get(const char *url, char **body, size_t *len, char *final, char *ctype,
+                    int *status)
+{
+    char path[128], ca[128], *out = NULL;
+    snprintf(path, sizeof path, "%s/body", farm_dir);
+    snprintf(ca, sizeof ca, "%s/ca.pem", farm_dir);
+    unlink(path);
+    char *argv[] = {"/usr/bin/curl", "-s", "-L", "--max-redirs", "10", "--compressed", "--cacert", ca,
+                    "--max-time", "2", "-o", path, "-w",
+                    "%{url_effective}\n%{content_type}\n%{http_code}\n", (char *)url, NULL};
+    int rc = test_run(argv, NULL, 30, &out, NULL);
+    ck_assert_int_eq(sscanf(out, "%511[^\n]\n%255[^\n]\n%d", final, ctype, status) >= 1, 1);
+    if (!strchr(out, '\n') || out[strcspn(out, "\n") + 1] == '\n')
+        ctype[0] = '\0'; /* no Content-Type line */
+    sscanf(strrchr(out, '\n') ? out : out, "%*[^\n]\n%*[^\n]\n%d", status);
+    free(out);
+    FILE *f = fopen(path, "rb");
+    *len = 0;
+    *body = malloc(1 << 20);
+    if (f) {
+        *len = fread(*body, 1, 1 << 20, f);
+        fclose(f);
+    }
+    return rc;
+}
+
+static const char *parse_name(int rc)
+{
+    switch (rc) {
+    case 0: return "ok";
+    case DEMO_FEED_EXML: return "xml-error";
+    case DEMO_FEED_ENOTFEED: return "not-a-feed";
+    case DEMO_FEED_EENTITY: return "entity-refused";
+    default: return demo_feed_strerror(rc);
+    }
+}
+
+/* One feed of the farm's expectations: fetch, parse, compare. */
+static void check_farm_feed(json_t *e)
+{
+    const char *url = json_string_value(json_object_get(e, "url"));
+    const char *outcome = json_string_value(json_object_get(e, "outcome"));
+    char final[512] = "", ctype[256] = "", cs[64];
+    int status = 0;
+    size_t len;
+    char *body;
+    int rc = curl_get(url, &body, &len, final, ctype, &status);
+    if (!strcmp(outcome, "refused")) {
+        ck_assert_msg(rc == 7, "%s: curl rc %d, want 7 (refused)", url, rc);
+    } else if (!strcmp(outcome, "redirect-loop")) {
+        ck_assert_msg(rc == 47, "%s: curl rc %d, want 47 (too many redirects)", url, rc);
+    } else if (!strcmp(outcome, "timeout")) {
+        ck_assert_msg(rc == 28, "%s: curl rc %d, want 28 (timeout)", url, rc);
+    } else if (!strcmp(outcome, "truncated")) {
+        ck_assert_msg(rc == 18, "%s: curl rc %d, want 18 (partial body)", url, rc);
+    } else {
+        ck_assert_msg(rc == 0, "%s: curl rc %d", url, rc);
+        ck_assert_int_eq(status, json_integer_value(json_object_get(e, "status")));
+        ck_assert_str_eq(final, json_string_value(json_object_get(e, "final_url")));
+        struct demo_feed f;
+        int prc = demo_feed_parse(body, len, final, demo_feed_content_charset(ctype, cs, sizeof cs),
+                                  NULL, &f);
+        const char *want_parse = json_string_value(json_object_get(e, "parse"));
+        ck_assert_msg(!strcmp(parse_name(prc), want_parse), "%s: parse %s, want %s", url,
+                      parse_name(prc), want_parse);
+        json_t *kind = json_object_get(e, "kind"), *title = json_object_get(e, "title");
+        if (json_is_string(kind) && prc != DEMO_FEED_EXML)
+            ck_assert_str_eq(demo_feed_kind_name(f.kind), json_string_value(kind));
+        if (json_is_string(title))
+            ck_assert_str_eq(f.title, json_string_value(title));
+        json_t *entries = json_object_get(e, "entries");
+        ck_assert_msg(f.n_entries == json_array_size(entries), "%s: %zu entries, want %zu", url,
+                      f.n_entries, json_array_size(entries));
+        for (size_t i = 0; i < f.n_entries; i++) {
+            json_t *x = json_array_get(entries, i);
+            const char *link = json_string_value(json_object_get(x, "link"));
+            ck_assert_str_eq(f.entries[i].title, json_string_value(json_object_get(x, "title")));
+            if (link)
+                ck_assert_msg(f.entries[i].link && !strcmp(f.entries[i].link, link),
+                              "%s entry %zu: %s, want %s", url, i, f.entries[i].link, link);
+            else
+                ck_assert_ptr_null(f.entries[i].link);
+        }
+        demo_feed_free(&f);
+    }
+    free(body);
+}
+
+/* A link's final status the way loom-rss checks it: HEAD, GET when HEAD is refused. */
+static int link_status(const char *link)
+{
+    char ca[128], *out = NULL;
+    snprintf(ca, sizeof ca, "%s/ca.pem", farm_dir);
+    int status = 0;
+    for (int get = 0; get < 2; get++) {
+        char *argv[] = {"/usr/bin/curl", "-s", "-L", "-o", "/dev/null", "--cacert", ca, "--max-time", "5",
+                        "-w", "%{http_code}", get ? "-G" : "-I", (char *)link, NULL};
+        ck_assert_int_eq(test_run(argv, NULL, 30, &out, NULL), 0);
+        status = atoi(out);
+        free(out);
+        if (status != 405)
+            break;
+    }
+    return status;
+}
+
+START_TEST(test_farm)
+{
+    struct test_server srv;
+    farm_start(&srv);
+    char path[128];
+    snprintf(path, sizeof path, "%s/expect.json", farm_dir);
+    json_error_t jerr;
+    json_t *exp = json_load_file(path, 0, &jerr);
+    ck_assert_msg(exp != NULL, "expect.json: %s", jerr.text);
+    json_t *feeds = json_object_get(exp, "feeds");
+    ck_assert_uint_ge(json_array_size(feeds), 25);
+    size_t i;
+    json_t *e;
+    json_array_foreach(feeds, i, e)
+        check_farm_feed(e);
+    const char *link;
+    json_t *st;
+    int checked = 0;
+    json_object_foreach(json_object_get(exp, "links"), link, st) {
+        if (strstr(link, "/links/ok/h"))
+            continue; /* the huge feed's 300 links: same route as the others */
+        ck_assert_msg(link_status(link) == json_integer_value(st), "%s: want %lld", link,
+                      (long long)json_integer_value(st));
+        checked++;
+    }
+    ck_assert_int_ge(checked, 20);
+    /* the feed list holds every URL of the expectations, in order */
+    snprintf(path, sizeof path, "%s/feeds.txt", farm_dir);
+    FILE *f = fopen(path, "r");
+    char line[600];
+    size_t n = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (line[0] == '#')
+            continue;
+        line[strcspn(line, "\n")] = '\0';
+        ck_assert_str_eq(line, json_string_value(json_object_get(json_array_get(feeds, n++), "url")));
+    }
+    fclose(f);
+    ck_assert_uint_eq(n, json_array_size(feeds));
+    json_decref(exp);
+    farm_stop(&srv);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("feed");
@@ -639,5 +858,7 @@ int main(void)
     tcase_add_test(tc, test_not_feeds);
     tc = test_tcase(s, "terminal", 30);
     tcase_add_test(tc, test_terminal_sanitise);
+    tc = test_tcase(s, "farm", 180);
+    tcase_add_test(tc, test_farm);
     return test_main(s);
 }

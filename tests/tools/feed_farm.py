@@ -12,9 +12,11 @@ each feed and link.
 
     feed_farm.py [--port P] [--tls-port Q --cert CERT --key KEY]
                  [--feeds-out FILE] [--expect-out FILE] [--root DIR]
-                 [--huge-items N] [--stall-max SEC]
+                 [--huge-items N] [--stall-max SEC] [--lifetime SEC] [--exit-with-parent]
 
-Ports default to 0 (any free one). Prints one line per listener,
+Ports default to 0 (any free one). A test passes --exit-with-parent (the farm
+exits once the process that started it is gone, even if it crashed) and a
+--lifetime cap, so no farm outlives its test. Prints one line per listener,
 "listening on 127.0.0.1:PORT" (the HTTPS one ends in " tls"), after the
 files are written, then serves until SIGTERM/SIGINT. Everything is
 deterministic: same arguments, same bytes.
@@ -456,6 +458,8 @@ def main():
     ap.add_argument("--expect-out")
     ap.add_argument("--huge-items", type=int, default=2000)
     ap.add_argument("--stall-max", type=float, default=120.0)
+    ap.add_argument("--lifetime", type=float, default=0, help="exit after SEC seconds (0: never)")
+    ap.add_argument("--exit-with-parent", action="store_true")
     args = ap.parse_args()
     if bool(args.cert) != bool(args.key):
         ap.error("--cert and --key go together")
@@ -495,8 +499,12 @@ def main():
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    while not stop.wait(0.5):
-        pass
+    parent, start = os.getppid(), time.monotonic()
+    while not stop.wait(0.2):
+        if args.exit_with_parent and os.getppid() != parent:
+            break
+        if args.lifetime and time.monotonic() - start > args.lifetime:
+            break
     for s in servers:
         s.shutdown()
         s.server_close()
