@@ -1,0 +1,495 @@
+/* http_client.c - HTTP/1.1 requests over the session's pool: sending the
+ * request, reading the response head (1xx skipped), redirects (RFC 9110
+ * §15.4), the stale-connection retry, and the blocking convenience call.
+ * Response bodies are read in http_body.c. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "net/http_internal.h"
+#include "reactor/error.h"
+#include "reactor/park.h"
+#include "reactor/task.h"
+
+/* Request bodies from a callback are sent in pieces of this size. */
+#define PIECE 16384
+
+struct body_src {
+    const void *bytes;
+    size_t len;
+    loom_http_body_cb cb;
+    void *arg;
+    int64_t cb_len;
+    bool none;
+};
+
+static bool idempotent(const char *m)
+{
+    static const char *const ok[] = {"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"};
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++)
+        if (!strcmp(m, ok[i]))
+            return true;
+    return false;
+}
+
+static bool user_has(const struct loom_http_request_options *o, const char *name)
+{
+    for (size_t i = 0; o && i < o->header_count; i++)
+        if (!strcasecmp(o->headers[i].name, name))
+            return true;
+    return false;
+}
+
+static void hdr(struct loom_http_header *h, size_t *n, const char *name, const char *value)
+{
+    h[*n].name = (struct loom_http_str){name, strlen(name)};
+    h[*n].value = (struct loom_http_str){value, strlen(value)};
+    (*n)++;
+}
+
+/* Format the request head into a malloc'd buffer. */
+static ssize_t format_head(struct loom__http_req *q, const struct body_src *b, char **out)
+{
+    const struct loom_http_request_options *o = q->o;
+    size_t nuser = o ? o->header_count : 0, n = 0;
+    struct loom_http_header *h = calloc(nuser + 8, sizeof *h);
+    char host[1100], target[LOOM_URL_MAX + 16], clen[32];
+    if (!h)
+        return -ENOMEM;
+    if (loom_url_host_header(&q->url, host, sizeof host) < 0 ||
+        loom_url_target(&q->url, target, sizeof target) < 0) {
+        free(h);
+        return -ENOSPC;
+    }
+    hdr(h, &n, "Host", host);
+    if (*q->s->o.user_agent && !user_has(o, "User-Agent"))
+        hdr(h, &n, "User-Agent", q->s->o.user_agent);
+    if (!user_has(o, "Accept"))
+        hdr(h, &n, "Accept", "*/*");
+    if (!q->s->o.no_decompress && !user_has(o, "Accept-Encoding"))
+        hdr(h, &n, "Accept-Encoding", "gzip, deflate");
+    bool has_body = !b->none && (b->cb || b->bytes || b->len);
+    bool wants_len = !strcmp(q->method, "POST") || !strcmp(q->method, "PUT") ||
+                     !strcmp(q->method, "PATCH");
+    if (b->cb && b->cb_len < 0) {
+        hdr(h, &n, "Transfer-Encoding", "chunked");
+    } else if (has_body || wants_len) {
+        snprintf(clen, sizeof clen, "%llu",
+                 (unsigned long long)(b->none ? 0 : b->cb ? (uint64_t)b->cb_len : b->len));
+        hdr(h, &n, "Content-Length", clen);
+    }
+    for (size_t i = 0; i < nuser; i++) {
+        const char *name = o->headers[i].name;
+        if (!strcasecmp(name, "Host") || !strcasecmp(name, "Content-Length") ||
+            !strcasecmp(name, "Transfer-Encoding"))
+            continue; /* framing is ours */
+        if (q->drop_auth && (!strcasecmp(name, "Authorization") || !strcasecmp(name, "Cookie")))
+            continue; /* never sent to another origin after a redirect */
+        if (b->none && q->body_dropped && !strcasecmp(name, "Content-Type"))
+            continue;
+        hdr(h, &n, name, o->headers[i].value);
+    }
+    size_t cap = 4096;
+    for (size_t i = 0; i < n; i++)
+        cap += h[i].name.len + h[i].value.len + 4;
+    cap += strlen(target) + strlen(q->method);
+    char *buf = malloc(cap);
+    ssize_t len = buf ? loom_http_format_request(buf, cap, q->method, target, h, n) : -ENOMEM;
+    free(h);
+    if (len < 0)
+        free(buf);
+    else
+        *out = buf;
+    return len;
+}
+
+/* Send a body produced by the callback, chunked or with its announced length. */
+static int send_cb_body(struct loom__http_req *q, const struct body_src *b)
+{
+    char *buf = malloc(PIECE + 32);
+    uint64_t sent = 0;
+    int rc = buf ? 0 : -ENOMEM;
+    bool chunked = b->cb_len < 0;
+    while (rc == 0) {
+        ssize_t n = b->cb(b->arg, buf + 16, PIECE);
+        if (n < 0) {
+            rc = loom__http_fail(q->err, q->errlen, (int)n, "request body callback failed: %s",
+                                 loom_strerror((int)n));
+            break;
+        }
+        sent += (uint64_t)n;
+        if (!chunked && (n == 0 ? sent != (uint64_t)b->cb_len : sent > (uint64_t)b->cb_len)) {
+            rc = loom__http_fail(q->err, q->errlen, -EINVAL,
+                                 "request body callback gave %llu bytes, %lld announced",
+                                 (unsigned long long)sent, (long long)b->cb_len);
+            break;
+        }
+        if (chunked) {
+            char line[24];
+            int l = snprintf(line, sizeof line, "%zx\r\n", (size_t)n);
+            memcpy(buf + 16 - l, line, (size_t)l);
+            memcpy(buf + 16 + n, n ? "\r\n" : "\r\n", 2);
+            rc = loom_stream_write(q->c->st, buf + 16 - l, (size_t)l + (size_t)n + 2);
+        } else if (n > 0) {
+            rc = loom_stream_write(q->c->st, buf + 16, (size_t)n);
+        }
+        if (rc == 0)
+            rc = loom_stream_drain(q->c->st, loom__http_req_timeout(q));
+        if (n == 0)
+            break;
+    }
+    free(buf);
+    return rc;
+}
+
+/* Write the head and the body. */
+static int send_request(struct loom__http_req *q, const struct body_src *b)
+{
+    char *head;
+    ssize_t len = format_head(q, b, &head);
+    if (len < 0)
+        return loom__http_fail(q->err, q->errlen, len == -ENOMEM ? -ENOMEM : -EINVAL,
+                               "cannot format the request (a header with CR/LF/NUL?)");
+    int rc = loom_stream_write(q->c->st, head, (size_t)len);
+    free(head);
+    if (rc == 0 && !b->none && b->cb)
+        rc = send_cb_body(q, b);
+    else if (rc == 0 && !b->none && b->len)
+        rc = loom_stream_write(q->c->st, b->bytes, b->len);
+    if (rc == 0)
+        rc = loom_stream_drain(q->c->st, loom__http_req_timeout(q));
+    if (rc < 0 && (!q->err || !*q->err))
+        loom__http_fail(q->err, q->errlen, rc, "sending the request: %s", loom_strerror(rc));
+    return rc;
+}
+
+/* Point v into the copy at head (d bytes from the original) and NUL-terminate
+ * it there: in a head each view is followed by ':', CR, LF or a space. */
+static void rebase(struct loom_http_str *v, char *head, const char *src, size_t len)
+{
+    if (v->ptr >= src && v->ptr + v->len < src + len) {
+        v->ptr = head + (v->ptr - src);
+        head[v->ptr - head + v->len] = 0;
+    } else {
+        v->ptr = head + len, v->len = 0; /* empty: the final NUL */
+    }
+}
+
+/* Copy the head out of the connection buffer into r. */
+static int keep_head(struct loom_http_response *r, const char *src, size_t len)
+{
+    r->head = malloc(len + 1);
+    if (!r->head)
+        return -ENOMEM;
+    memcpy(r->head, src, len);
+    r->head[len] = 0;
+    rebase(&r->rh.reason, r->head, src, len);
+    for (size_t i = 0; i < r->rh.header_count; i++) {
+        rebase(&r->rh.headers[i].name, r->head, src, len);
+        rebase(&r->rh.headers[i].value, r->head, src, len);
+    }
+    return 0;
+}
+
+/* Read the response head (after any 1xx). *got says whether any byte came. */
+static int read_head(struct loom__http_req *q, struct loom_http_response *r, bool *got)
+{
+    struct loom__http_conn *c = q->c;
+    struct loom_http_limits *lim = &q->s->lim;
+    size_t last = 0, max = lim->max_start_line + lim->max_header_bytes + 1024;
+    *got = false;
+    for (;;) {
+        size_t avail = c->end - c->start;
+        if (avail > 0) {
+            *got = true;
+            r->rh.headers = r->hdrs;
+            r->rh.header_cap = lim->max_headers;
+            ssize_t n = loom_http_parse_response(&r->rh, c->buf + c->start, avail, last, lim);
+            if (n < 0)
+                return loom__http_fail(q->err, q->errlen, loom__http_map_parse(n),
+                                       "bad response head: %s", loom_http_parse_strerror((int)n));
+            if (n > 0 && r->rh.status >= 100 && r->rh.status < 200 && r->rh.status != 101) {
+                c->start += (size_t)n; /* interim response: skip it */
+                last = 0;
+                continue;
+            }
+            if (n > 0) {
+                int rc = keep_head(r, c->buf + c->start, (size_t)n);
+                c->start += (size_t)n;
+                return rc;
+            }
+            last = avail;
+        }
+        ssize_t rc = loom__http_conn_fill(c, max, loom__http_req_timeout(q));
+        if (rc == LOOM_EOF && !*got)
+            return loom__http_fail(q->err, q->errlen, LOOM_EHTTP,
+                                   "the server closed the connection without answering");
+        if (rc == LOOM_EOF)
+            return loom__http_fail(q->err, q->errlen, LOOM_EHTTP,
+                                   "the connection closed in the middle of the response head");
+        if (rc == -ETIMEDOUT)
+            return loom__http_fail(q->err, q->errlen, (int)rc,
+                                   "timed out waiting for the response head");
+        if (rc < 0)
+            return loom__http_fail(q->err, q->errlen, (int)rc, "reading the response: %s",
+                                   loom_strerror((int)rc));
+    }
+}
+
+/* A failure that a stale pooled connection explains. */
+static bool stale_error(int rc)
+{
+    return rc == LOOM_EHTTP || rc == -ECONNRESET || rc == -EPIPE || rc == LOOM_EOF;
+}
+
+/* One request/response exchange on one connection (with the stale retry). */
+static int exchange(struct loom__http_req *q, struct loom_http_response *r,
+                    const struct body_src *b)
+{
+    bool replayable = !b->cb || b->none;
+    for (int attempt = 0;; attempt++) {
+        bool reused = false, got = false;
+        int64_t cdl = loom__http_min_deadline(q, q->t.connect);
+        int rc = loom__http_acquire(q->s, &q->url, attempt > 0, cdl, q->t.sock_connect, &q->c,
+                                    &reused, q->err, q->errlen);
+        if (rc < 0)
+            return rc;
+        r->reused = reused;
+        rc = send_request(q, b);
+        if (rc == 0)
+            rc = read_head(q, r, &got);
+        if (rc == 0)
+            return 0;
+        loom__http_release(q->s, q->c, false);
+        q->c = NULL;
+        if (!(reused && !got && attempt == 0 && stale_error(rc) && replayable &&
+              idempotent(q->method)))
+            return rc;
+        free(r->head);
+        r->head = NULL;
+    }
+}
+
+static bool is_redirect(int st)
+{
+    return st == 301 || st == 302 || st == 303 || st == 307 || st == 308;
+}
+
+static void response_drop_head(struct loom_http_response *r)
+{
+    free(r->head);
+    free(r->trailer_buf);
+    r->head = r->trailer_buf = NULL;
+    r->ntrailers = 0;
+    r->lstart = r->lend = 0;
+    memset(&r->rh, 0, sizeof r->rh);
+}
+
+/* Read and drop a redirect's body (a little of it: more closes the connection). */
+static void discard_body(struct loom_http_response *r)
+{
+    char tmp[4096];
+    size_t total = 0;
+    ssize_t n;
+    while (r->q.c && total < 65536 && (n = loom_http_response_read(r, tmp, sizeof tmp)) > 0)
+        total += (size_t)n;
+    loom__http_body_end(r, false);
+}
+
+/* Follow r's redirect: the next URL into q->url, method and body rules. Returns
+ * 1 to follow, 0 to stop here (return r), or an error. */
+static int next_hop(struct loom__http_req *q, struct loom_http_response *r, struct body_src *b,
+                    int hops)
+{
+    int st = r->rh.status;
+    const char *loc = loom_http_response_header(r, "Location", 0);
+    if (!is_redirect(st) || !loc || q->max_redirects < 0)
+        return 0;
+    if ((st == 307 || st == 308) && !b->none && b->cb)
+        return 0; /* a streamed body cannot be sent again */
+    if (hops >= q->max_redirects)
+        return loom__http_fail(q->err, q->errlen, LOOM_EHTTP,
+                               "too many redirects (more than %d), last to %s", q->max_redirects,
+                               loc);
+    struct loom_url next;
+    int rc = loom_url_resolve(&next, &q->url, loc, strlen(loc));
+    if (rc < 0)
+        return loom__http_fail(q->err, q->errlen, LOOM_EHTTP, "bad redirect Location \"%s\": %s",
+                               loc, loom_url_strerror(rc));
+    if (strcmp(next.scheme, "http") && strcmp(next.scheme, "https")) {
+        loom__http_fail(q->err, q->errlen, LOOM_EHTTP,
+                        "redirect to an unsupported scheme: %s", loc);
+        loom_url_close(&next);
+        return LOOM_EHTTP;
+    }
+    if ((st == 303 && strcmp(q->method, "HEAD")) ||
+        ((st == 301 || st == 302) && !strcmp(q->method, "POST"))) {
+        snprintf(q->method, sizeof q->method, "GET"); /* RFC 9110 §15.4.2-4 */
+        q->body_dropped = !b->none;
+        b->none = true;
+    }
+    char a[1100], o2[1100];
+    if (loom_url_origin(&q->url, a, sizeof a) < 0 || loom_url_origin(&next, o2, sizeof o2) < 0 ||
+        strcmp(a, o2))
+        q->drop_auth = true;
+    rc = loom__http_history_push(r, q, st);
+    loom_url_close(&q->url);
+    q->url = next;
+    int seen = rc < 0 ? rc : loom__http_visited(q);
+    if (seen < 0)
+        rc = seen;
+    else if (seen)
+        rc = loom__http_fail(q->err, q->errlen, LOOM_EHTTP, "redirect loop: %s %s visited twice",
+                             q->method, q->url_str);
+    return rc < 0 ? rc : 1;
+}
+
+static void merge_timeouts(struct loom__http_req *q, const struct loom_http_request_options *o)
+{
+    q->t = q->s->o.timeout;
+    if (o && o->timeout.total)
+        q->t.total = o->timeout.total;
+    if (o && o->timeout.connect)
+        q->t.connect = o->timeout.connect;
+    if (o && o->timeout.sock_connect)
+        q->t.sock_connect = o->timeout.sock_connect;
+    if (o && o->timeout.sock_read)
+        q->t.sock_read = o->timeout.sock_read;
+    q->total_dl = loom_deadline(q->s->loop, q->t.total);
+}
+
+/* Parse and check the URL: no I/O happens for a bad one. */
+static int start_url(struct loom__http_req *q, const char *url)
+{
+    int rc = loom_url_parse(&q->url, url, (size_t)-1);
+    if (rc < 0)
+        return loom__http_fail(q->err, q->errlen, rc, "bad URL \"%s\": %s", url,
+                               loom_url_strerror(rc));
+    if (strcmp(q->url.scheme, "http") && strcmp(q->url.scheme, "https"))
+        return loom__http_fail(q->err, q->errlen, -EPROTONOSUPPORT,
+                               "unsupported URL scheme \"%s\" (only http and https)",
+                               q->url.scheme);
+    if (!q->url.host || !*q->url.host)
+        return loom__http_fail(q->err, q->errlen, LOOM_URL_EEMPTYHOST, "no host in URL \"%s\"",
+                               url);
+    return loom__http_visited(q) < 0 ? -ENOMEM : 0;
+}
+
+static int request(struct loom__http_req *q, struct loom_http_response *r, const char *url,
+                   struct body_src *b)
+{
+    int rc = start_url(q, url);
+    for (int hops = 0; rc == 0; hops++) {
+        rc = exchange(q, r, b);
+        if (rc == 0)
+            rc = loom__http_body_start(r, q);
+        if (rc < 0)
+            break;
+        rc = next_hop(q, r, b, hops);
+        if (rc <= 0)
+            break;
+        discard_body(r);
+        response_drop_head(r);
+        rc = 0;
+    }
+    return rc;
+}
+
+int loom_http_request(struct loom_http_session *s, const char *url,
+                      const struct loom_http_request_options *o,
+                      struct loom_http_response **out, char *err, size_t errlen)
+{
+    if (err && errlen)
+        *err = 0;
+    struct loom_http_response *r = loom__http_response_new(s);
+    if (!r)
+        return loom__http_fail(err, errlen, -ENOMEM, "out of memory");
+    struct loom__http_req *q = &r->q;
+    q->o = o;
+    q->err = err, q->errlen = errlen;
+    snprintf(q->method, sizeof q->method, "%s", o && o->method ? o->method : "GET");
+    q->max_redirects = o && o->max_redirects ? o->max_redirects : s->o.max_redirects;
+    merge_timeouts(q, o);
+    struct body_src b = {.none = true};
+    if (o && (o->body || o->body_len || o->body_cb))
+        b = (struct body_src){o->body, o->body_len, o->body_cb, o->body_arg, o->body_cb_length,
+                              false};
+    int rc = request(q, r, url, &b);
+    q->o = NULL;
+    q->err = NULL;
+    if (rc < 0) {
+        loom_http_response_close(r);
+        return rc;
+    }
+    *out = r;
+    return 0;
+}
+
+int loom_http_get(struct loom_http_session *s, const char *url, struct loom_http_response **out,
+                  char *err, size_t errlen)
+{
+    return loom_http_request(s, url, NULL, out, err, errlen);
+}
+
+/* --- the blocking call --- */
+
+struct blocking {
+    const char *url;
+    const struct loom_http_session_options *opts;
+    uint64_t max;
+    int status;
+    char *body;
+    size_t len;
+    char *err;
+    size_t errlen;
+};
+
+static intptr_t blocking_main(void *arg)
+{
+    struct blocking *bl = arg;
+    struct loom_http_session *s;
+    struct loom_http_response *r;
+    int rc = loom_http_session_new(loom_loop_current(), bl->opts, &s);
+    if (rc < 0)
+        return rc;
+    rc = loom_http_get(s, bl->url, &r, bl->err, bl->errlen);
+    if (rc == 0) {
+        bl->status = loom_http_response_status(r);
+        ssize_t n = loom_http_response_read_all(r, &bl->body, bl->max);
+        if (n < 0)
+            loom__http_fail(bl->err, bl->errlen, (int)n, "%s", loom_http_response_error(r));
+        rc = n < 0 ? (int)n : 0;
+        bl->len = n < 0 ? 0 : (size_t)n;
+        loom_http_response_close(r);
+    }
+    loom_http_session_free(s);
+    return rc;
+}
+
+int loom_http_get_blocking(const char *url, const struct loom_http_session_options *opts,
+                           uint64_t max_body, int *status, char **body, size_t *body_len,
+                           char *err, size_t errlen)
+{
+    struct blocking bl = {url, opts, max_body, 0, NULL, 0, err, errlen};
+    struct loom_loop *loop;
+    struct loom_task *t;
+    *body = NULL;
+    int rc = loom_loop_new(&loop, NULL);
+    if (rc < 0)
+        return loom__http_fail(err, errlen, rc, "cannot make a loop: %s", loom_strerror(rc));
+    rc = loom_task_spawn(loop, blocking_main, &bl, NULL, &t);
+    if (rc == 0)
+        rc = (int)loom_loop_run_until_complete(loop, t);
+    loom_loop_free(loop);
+    if (rc < 0) {
+        free(bl.body);
+        return rc;
+    }
+    *status = bl.status;
+    *body = bl.body;
+    if (body_len)
+        *body_len = bl.len;
+    return 0;
+}
