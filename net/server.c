@@ -38,7 +38,27 @@ struct loom_server {
     struct loom_task *waiter;        /* serve_forever or shutdown, parked */
     bool stop_requested, stopping, shut_down;
     struct loom_signal sigint, sigterm;
+    bool free_pending, acceptor_gone; /* freed while running: the last task out frees */
+    struct loom_future_callback acceptor_done;
 };
+
+/* loom_server_free() before a shutdown: the acceptor and the connection tasks
+ * still point at srv, so (park.h's lifetime rule) they are cancelled and the
+ * last of them to finish frees it. */
+static void free_if_idle(struct loom_server *srv)
+{
+    if (!srv->free_pending || srv->nconns || !srv->acceptor_gone)
+        return;
+    loom_task_release(srv->acceptor);
+    free(srv);
+}
+
+static void on_acceptor_done(struct loom_future *f, void *arg)
+{
+    struct loom_server *srv = arg;
+    srv->acceptor_gone = true;
+    free_if_idle(srv);
+}
 
 /* --- connections --- */
 
@@ -61,6 +81,7 @@ static void conn_done(struct loom_future *f, void *arg)
         loom_wake(srv->acceptor, 0);
     if (srv->stopping && !srv->nconns && srv->waiter)
         loom_wake(srv->waiter, 0);
+    free_if_idle(srv);
 }
 
 static int conn_start(struct loom_server *srv, int fd)
@@ -252,6 +273,15 @@ void loom_server_free(struct loom_server *srv)
     if (!srv)
         return;
     loom_listener_close(&srv->l);
+    if (!loom_task_done(srv->acceptor) || srv->nconns) { /* not shut down */
+        srv->free_pending = srv->stopping = true;
+        loom_task_cancel(srv->acceptor);
+        for (struct loom_list *n = srv->conns.next; n != &srv->conns; n = n->next)
+            loom_task_cancel(loom_list_entry(n, struct conn, node)->task);
+        loom_future_add_done_callback(loom_task_future(srv->acceptor), &srv->acceptor_done,
+                                      on_acceptor_done, srv);
+        return;
+    }
     loom_task_release(srv->acceptor);
     free(srv);
 }
@@ -295,7 +325,12 @@ static intptr_t worker_main(void *arg)
     o.listen_flags |= w->flags;
     if (w->mu) /* threads: the main thread reports listening and handles signals */
         o.on_listening = NULL, o.handle_signals = false;
-    int rc = loom_server_start(loom_loop_current(), &o, w->handler, w->arg, &w->srv);
+    int rc = o.on_worker_start ? o.on_worker_start(loom_loop_current(), w->arg) : 0;
+    bool started = rc == 0;
+    if (rc == 0)
+        rc = loom_server_start(loom_loop_current(), &o, w->handler, w->arg, &w->srv);
+    if (rc < 0)
+        w->srv = NULL;
     if (w->mu) {
         pthread_mutex_lock(w->mu);
         w->rc = rc;
@@ -304,10 +339,12 @@ static intptr_t worker_main(void *arg)
         pthread_cond_broadcast(w->cond);
         pthread_mutex_unlock(w->mu);
     }
-    if (rc < 0)
-        return rc;
-    rc = loom_server_serve_forever(w->srv);
-    loom_server_free(w->srv);
+    if (rc == 0) {
+        rc = loom_server_serve_forever(w->srv);
+        loom_server_free(w->srv);
+    }
+    if (started && o.on_worker_stop)
+        o.on_worker_stop(loom_loop_current(), w->arg);
     return rc;
 }
 

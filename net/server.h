@@ -58,6 +58,12 @@ struct loom_server_options {
      * "listening on ..." (loom_server_name). With workers > 1: once, from the
      * thread that called loom_server_run, after every worker listens. */
     void (*on_listening)(struct loom_server *srv, void *arg);
+    /* loom_server_run only: called with the handler's arg in each worker's
+     * thread, on its loop, before it listens (may suspend, e.g. to open a
+     * database pool per worker; an error stops that worker), and after it shut
+     * down. */
+    int (*on_worker_start)(struct loom_loop *loop, void *arg);
+    void (*on_worker_stop)(struct loom_loop *loop, void *arg);
 };
 
 /* --- lifecycle --- */

@@ -1,0 +1,767 @@
+/* http_server.c - the HTTP/1.1 server: connection loop, requests, responses.
+ * Routing lives in http_route.c, files and MIME types in http_file.c. */
+#include <errno.h>
+#include <jansson.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "net/http_server_internal.h"
+#include "net/tls.h"
+
+#define DEFAULT_MAX_BODY ((uint64_t)1 << 20)
+#define DEFAULT_HEADER_TIMEOUT LOOM_SEC(10)
+#define DEFAULT_BODY_TIMEOUT LOOM_SEC(30)
+#define DEFAULT_KEEPALIVE LOOM_SEC(15)
+#define DEFAULT_WRITE_TIMEOUT LOOM_SEC(30)
+#define DISCARD_MAX (64 * 1024) /* unread body we read away to keep the connection */
+
+static int64_t or_default(int64_t v, int64_t d) { return v > 0 ? v : d; }
+
+/* --- the Date header, formatted once a second per thread --- */
+
+static const char *http_date(void)
+{
+    static _Thread_local char buf[40];
+    static _Thread_local time_t last;
+    time_t now = time(NULL);
+    if (now != last) {
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        last = now;
+    }
+    return buf;
+}
+
+/* --- reading the request head --- */
+
+/* Time left until deadline as a timeout (at least 1 ns so it still waits). */
+static int64_t left(struct loom_loop *loop, int64_t deadline)
+{
+    int64_t d = deadline - loom_loop_now(loop);
+    return d > 0 ? d : 1;
+}
+
+/* Re-point a view from the parse buffer to the copy and NUL-terminate it:
+ * every view is followed by a separator (SP, ':', OWS or CR) that no other
+ * view covers, so it may be overwritten. */
+static void move_view(struct loom_http_str *v, const char *from, char *to)
+{
+    if (!v->len) {
+        v->ptr = "";
+        return;
+    }
+    char *p = to + (v->ptr - from);
+    p[v->len] = '\0';
+    v->ptr = p;
+}
+
+/* Copy the head into the connection's buffer, NUL-terminate every view in
+ * place and re-point the views there, so they survive reads of the body. */
+static int keep_head(struct conn *c, struct loom_http_req *r, const char *src, size_t n)
+{
+    if (n + 1 > c->head_cap) {
+        char *b = realloc(c->head, n + 1);
+        if (!b)
+            return -ENOMEM;
+        c->head = b;
+        c->head_cap = n + 1;
+    }
+    memcpy(c->head, src, n);
+    c->head[n] = '\0';
+    move_view(&r->h.method, src, c->head);
+    move_view(&r->h.target, src, c->head);
+    for (size_t i = 0; i < r->h.header_count; i++) {
+        move_view(&r->h.headers[i].name, src, c->head);
+        move_view(&r->h.headers[i].value, src, c->head);
+    }
+    return 0;
+}
+
+/* Wait for and parse the next request head. 1: a request; 0: the client
+ * closed or went idle between requests (close quietly); < 0: an error, with
+ * *status set when it deserves an answer. */
+static int read_head(struct conn *c, struct loom_http_req *r, int *status)
+{
+    struct loom_http_server *srv = c->srv;
+    const void *data;
+    int64_t idle = or_default(srv->opt.keepalive_timeout_ns, DEFAULT_KEEPALIVE);
+    if (c->nreq == 0)
+        idle = or_default(srv->opt.header_timeout_ns, DEFAULT_HEADER_TIMEOUT);
+    ssize_t n = loom_stream_peek(c->s, &data, 1, idle);
+    if (n < 0)
+        return n == LOOM_EOF || n == -ETIMEDOUT ? 0 : (int)n;
+    int64_t deadline = loom_deadline(c->loop, or_default(srv->opt.header_timeout_ns,
+                                                         DEFAULT_HEADER_TIMEOUT));
+    size_t last = 0;
+    for (;;) {
+        r->h.headers = c->hdrs;
+        r->h.header_cap = c->nhdrs;
+        ssize_t rc = loom_http_parse_request(&r->h, data, (size_t)n, last, &srv->lim);
+        if (rc > 0) {
+            int e = keep_head(c, r, data, (size_t)rc);
+            if (e < 0)
+                return *status = 500, e;
+            loom_stream_consume(c->s, (size_t)rc);
+            return 1;
+        }
+        if (rc < 0)
+            return *status = loom_http_error_status((int)rc), (int)rc;
+        last = (size_t)n;
+        n = loom_stream_peek(c->s, &data, last + 1, left(c->loop, deadline));
+        if (n == -ETIMEDOUT)
+            return *status = 408, (int)n;
+        if (n == LOOM_ELIMIT)
+            return *status = 431, (int)n;
+        if (n < 0)
+            return (int)n; /* EOF mid-head, reset: nobody to answer */
+    }
+}
+
+/* Split the target into path (decoded) and query; 0 or a status to answer. */
+static int split_target(struct loom_http_req *r)
+{
+    const char *t = r->h.target.ptr;
+    if (!strcmp(t, "*"))
+        return strcmp(r->method, "OPTIONS") ? 400 : 0;
+    if (!strncasecmp(t, "http://", 7) || !strncasecmp(t, "https://", 8)) {
+        const char *p = strstr(t, "://") + 3;
+        t = strchr(p, '/');
+        if (!t)
+            t = "/";
+    }
+    if (t[0] != '/')
+        return 400;
+    const char *q = strchr(t, '?');
+    size_t plen = q ? (size_t)(q - t) : strlen(t);
+    r->query = q ? q + 1 : "";
+    r->path = malloc(plen + 1);
+    if (!r->path)
+        return 500;
+    return loom__http_decode_path(t, plen, r->path) < 0 ? 400 : 0;
+}
+
+/* --- the body --- */
+
+static int send_continue(struct loom_http_req *r)
+{
+    if (!r->fr.expect_continue || r->continue_sent || r->res->started)
+        return 0;
+    r->continue_sent = true;
+    return loom_stream_write(r->c->s, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+}
+
+static ssize_t read_length(struct loom_http_req *r, void *buf, size_t len, int64_t timeout)
+{
+    if (r->body_left == 0)
+        return 0;
+    if (len > r->body_left)
+        len = (size_t)r->body_left;
+    ssize_t n = loom_stream_read_some(r->c->s, buf, len, timeout);
+    if (n == LOOM_EOF)
+        return LOOM_EHTTP; /* the client promised more */
+    if (n > 0)
+        r->body_left -= (uint64_t)n;
+    return n;
+}
+
+/* Chunked: a decoded piece may be larger than the caller's buffer; the rest
+ * stays pending in the stream's buffer, which nothing moves until the
+ * next read (response writes use the other buffer). */
+static ssize_t read_chunked(struct loom_http_req *r, void *buf, size_t len, int64_t timeout)
+{
+    while (!r->pend_len) {
+        if (r->pend_consume) {
+            loom_stream_consume(r->c->s, r->pend_consume);
+            r->pend_consume = 0;
+        }
+        if (loom_http_chunked_done(&r->ch))
+            return 0;
+        const void *data;
+        ssize_t n = loom_stream_peek(r->c->s, &data, r->need, timeout);
+        if (n == LOOM_EOF)
+            return LOOM_EHTTP;
+        if (n < 0)
+            return n;
+        struct loom_http_str v;
+        ssize_t used = loom_http_chunked_next(&r->ch, data, (size_t)n, &v);
+        if (used < 0)
+            return used == LOOM_HTTP_EBODY_TOO_LARGE ? LOOM_ELIMIT : LOOM_EHTTP;
+        r->need = used == 0 ? (size_t)n + 1 : 1;
+        r->pend = v.ptr;
+        r->pend_len = v.len;
+        r->pend_consume = (size_t)used;
+    }
+    size_t k = r->pend_len < len ? r->pend_len : len;
+    memcpy(buf, r->pend, k);
+    r->pend += k;
+    r->pend_len -= k;
+    return (ssize_t)k;
+}
+
+ssize_t loom_http_req_read(struct loom_http_req *r, void *buf, size_t len)
+{
+    if (r->body_err)
+        return r->body_err;
+    int rc = send_continue(r);
+    if (rc < 0)
+        return rc;
+    int64_t timeout = or_default(r->c->srv->opt.body_timeout_ns, DEFAULT_BODY_TIMEOUT);
+    ssize_t n = 0;
+    if (r->fr.body == LOOM_HTTP_BODY_LENGTH)
+        n = read_length(r, buf, len, timeout);
+    else if (r->fr.body == LOOM_HTTP_BODY_CHUNKED)
+        n = read_chunked(r, buf, len, timeout);
+    if (n > 0 && (r->body_read += (uint64_t)n) > r->c->srv->max_body)
+        n = LOOM_ELIMIT;
+    if (n < 0)
+        r->body_err = (int)n;
+    return n;
+}
+
+ssize_t loom_http_req_body(struct loom_http_req *r, const char **data)
+{
+    if (r->body_buf) {
+        *data = r->body_buf;
+        return (ssize_t)r->body_len;
+    }
+    size_t cap = 1024, len = 0;
+    if (r->fr.body == LOOM_HTTP_BODY_LENGTH && r->fr.content_length < r->c->srv->max_body)
+        cap = (size_t)r->fr.content_length + 1;
+    char *b = malloc(cap);
+    if (!b)
+        return -ENOMEM;
+    for (;;) {
+        if (len + 1 == cap) {
+            char *nb = cap * 2 > r->c->srv->max_body + 1 ? NULL : realloc(b, cap * 2);
+            if (!nb && cap * 2 > r->c->srv->max_body + 1 && (nb = realloc(b, (size_t)r->c->srv->max_body + 2)))
+                cap = (size_t)r->c->srv->max_body + 2;
+            else if (nb)
+                cap *= 2;
+            if (!nb) {
+                free(b);
+                return -ENOMEM;
+            }
+            b = nb;
+        }
+        ssize_t n = loom_http_req_read(r, b + len, cap - 1 - len);
+        if (n < 0) {
+            free(b);
+            return n;
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+    }
+    b[len] = '\0';
+    r->body_buf = b;
+    r->body_len = len;
+    *data = b;
+    return (ssize_t)len;
+}
+
+int loom_http_req_json(struct loom_http_req *r, struct json_t **out)
+{
+    const char *data;
+    ssize_t n = loom_http_req_body(r, &data);
+    if (n < 0)
+        return (int)n;
+    json_error_t err;
+    *out = json_loadb(data, (size_t)n, JSON_REJECT_DUPLICATES, &err);
+    return *out ? 0 : -EINVAL;
+}
+
+/* After the handler: read away a small unread body so the connection can
+ * carry the next request; a large one costs the connection instead. */
+static bool discard_body(struct loom_http_req *r)
+{
+    if (r->fr.body == LOOM_HTTP_BODY_NONE || r->body_err)
+        return r->body_err == 0;
+    if (r->fr.body == LOOM_HTTP_BODY_LENGTH && r->body_left > DISCARD_MAX)
+        return false;
+    if (r->fr.expect_continue && !r->continue_sent)
+        return r->fr.body == LOOM_HTTP_BODY_LENGTH && r->body_left == 0;
+    char sink[4096];
+    size_t total = 0;
+    ssize_t n;
+    while ((n = loom_http_req_read(r, sink, sizeof sink)) > 0)
+        if ((total += (size_t)n) > DISCARD_MAX)
+            return false;
+    return n == 0;
+}
+
+/* --- request accessors --- */
+
+const char *loom_http_req_method(const struct loom_http_req *r) { return r->method; }
+const char *loom_http_req_path(const struct loom_http_req *r) { return r->path; }
+const char *loom_http_req_query(const struct loom_http_req *r) { return r->query; }
+const char *loom_http_req_target(const struct loom_http_req *r) { return r->h.target.ptr; }
+int loom_http_req_minor_version(const struct loom_http_req *r) { return r->h.minor_version; }
+const char *loom_http_req_remote(const struct loom_http_req *r) { return r->c->remote; }
+uint64_t loom_http_req_id(const struct loom_http_req *r) { return r->id; }
+struct loom_stream *loom_http_req_stream(struct loom_http_req *r) { return r->c->s; }
+bool loom_http_req_is_websocket(const struct loom_http_req *r)
+{
+    return r->fr.upgrade_websocket;
+}
+size_t loom_http_req_header_count(const struct loom_http_req *r)
+{
+    return r->h.header_count;
+}
+
+const char *loom_http_req_header(const struct loom_http_req *r, const char *name,
+                                     size_t nth)
+{
+    const struct loom_http_header *h =
+        loom_http_header_find(r->h.headers, r->h.header_count, name, nth);
+    return h ? h->value.ptr : NULL;
+}
+
+int loom_http_req_header_at(const struct loom_http_req *r, size_t i, const char **name,
+                                const char **value)
+{
+    if (i >= r->h.header_count)
+        return -ERANGE;
+    *name = r->h.headers[i].name.ptr;
+    *value = r->h.headers[i].value.ptr;
+    return 0;
+}
+
+const char *loom_http_req_param(const struct loom_http_req *r, const char *name)
+{
+    for (size_t i = 0; i < r->nparams; i++)
+        if (!strcmp(r->params[i].name, name))
+            return r->params[i].value;
+    return NULL;
+}
+
+const char *loom_http_req_query_param(struct loom_http_req *r, const char *name)
+{
+    return loom__http_query_param(r->query, name, &r->qbuf);
+}
+
+/* --- responses --- */
+
+static int64_t write_timeout(const struct loom_http_reply *res)
+{
+    return or_default(res->c->srv->opt.write_timeout_ns, DEFAULT_WRITE_TIMEOUT);
+}
+
+int loom_http_reply_header(struct loom_http_reply *res, const char *name, const char *value)
+{
+    if (res->started)
+        return -EALREADY;
+    struct loom_http_header h = {{name, strlen(name)}, {value, strlen(value)}};
+    /* Format through the serialiser's checks: one field, no start line. */
+    char tmp[sizeof res->extra];
+    ssize_t n = loom_http_format_response(tmp, sizeof tmp, 200, "x", &h, 1);
+    if (n < 0)
+        return (int)n;
+    const char *field = strstr(tmp, "\r\n") + 2;
+    size_t flen = (size_t)n - (size_t)(field - tmp) - 2; /* without the final CRLF */
+    if (res->extra_len + flen > sizeof res->extra)
+        return -ENOSPC;
+    memcpy(res->extra + res->extra_len, field, flen);
+    res->extra_len += flen;
+    return 0;
+}
+
+/* Whether the response must close the connection (and say so). */
+static bool must_close(const struct loom_http_reply *res)
+{
+    const struct loom_http_req *r = res->req;
+    return res->close || !r->fr.keep_alive || res->c->s->stop_reading /* shutting down */ ||
+           (res->c->srv->opt.max_requests_per_conn &&
+            res->c->nreq + 1 >= res->c->srv->opt.max_requests_per_conn);
+}
+
+/* Send the head. content_length < 0: chunked (HTTP/1.1) or until close (1.0). */
+static int send_head(struct loom_http_reply *res, int status, int64_t content_length)
+{
+    const struct loom_http_req *r = res->req;
+    res->started = true;
+    res->status = status;
+    bool bodiless = status < 200 || status == 204 || status == 304;
+    if (content_length < 0 && !bodiless) {
+        if (r->h.minor_version >= 1)
+            res->chunked = true;
+        else
+            res->close = true;
+    }
+    res->remaining = content_length;
+    bool close = must_close(res);
+    res->close = close;
+    char head[sizeof res->extra + 512];
+    int n = snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: %s\r\n", status,
+                     loom_http_reason(status)[0] ? loom_http_reason(status) : "Unknown",
+                     http_date(), res->c->srv->opt.server_header ? res->c->srv->opt.server_header
+                                                                 : "loom");
+    if (res->chunked)
+        n += snprintf(head + n, sizeof head - (size_t)n, "Transfer-Encoding: chunked\r\n");
+    else if (content_length >= 0 && !(bodiless && status != 304))
+        n += snprintf(head + n, sizeof head - (size_t)n, "Content-Length: %lld\r\n",
+                      (long long)content_length);
+    if (close && status != 101)
+        n += snprintf(head + n, sizeof head - (size_t)n, "Connection: close\r\n");
+    else if (r->h.minor_version == 0)
+        n += snprintf(head + n, sizeof head - (size_t)n, "Connection: keep-alive\r\n");
+    if (res->c->srv->opt.request_ids)
+        n += snprintf(head + n, sizeof head - (size_t)n, "X-Request-Id: %llu\r\n",
+                      (unsigned long long)r->id);
+    memcpy(head + n, res->extra, res->extra_len);
+    n += (int)res->extra_len;
+    memcpy(head + n, "\r\n", 2);
+    n += 2;
+    res->head_only = r->is_head || bodiless;
+    return loom_stream_write(res->c->s, head, (size_t)n);
+}
+
+/* Queue body bytes, then wait while the client is behind (backpressure). */
+static int put_body(struct loom_http_reply *res, const void *data, size_t len)
+{
+    if (res->head_only || len == 0)
+        return 0;
+    int rc;
+    if (res->chunked) {
+        char size[24];
+        int k = snprintf(size, sizeof size, "%zx\r\n", len);
+        struct iovec iov[3] = {{size, (size_t)k}, {(void *)data, len}, {"\r\n", 2}};
+        rc = loom_stream_writev(res->c->s, iov, 3);
+    } else {
+        if (res->remaining >= 0) {
+            if ((int64_t)len > res->remaining)
+                return -EMSGSIZE; /* more than the Content-Length announced */
+            res->remaining -= (int64_t)len;
+        }
+        rc = loom_stream_write(res->c->s, data, len);
+    }
+    res->sent += len;
+    if (rc == 0)
+        rc = loom_stream_drain(res->c->s, write_timeout(res));
+    return rc;
+}
+
+int loom_http_reply_start(struct loom_http_reply *res, int status, int64_t content_length)
+{
+    if (res->started)
+        return -EALREADY;
+    int rc = send_head(res, status, content_length);
+    return rc < 0 ? rc : loom_stream_drain(res->c->s, write_timeout(res));
+}
+
+int loom_http_reply_write(struct loom_http_reply *res, const void *data, size_t len)
+{
+    if (!res->started) {
+        int rc = send_head(res, 200, -1);
+        if (rc < 0)
+            return rc;
+    }
+    if (res->ended)
+        return -EALREADY;
+    return put_body(res, data, len);
+}
+
+int loom_http_reply_end(struct loom_http_reply *res)
+{
+    if (!res->started) {
+        int rc = send_head(res, 204, 0);
+        if (rc < 0)
+            return rc;
+    }
+    if (res->ended)
+        return 0;
+    res->ended = true;
+    if (res->chunked && !res->head_only)
+        return loom_stream_write(res->c->s, "0\r\n\r\n", 5);
+    if (res->remaining > 0 && !res->head_only)
+        res->close = true; /* short of the Content-Length: the client must see the end */
+    return 0;
+}
+
+int loom_http_reply_send(struct loom_http_reply *res, int status, const char *content_type,
+                            const void *body, size_t len)
+{
+    if (res->started)
+        return -EALREADY;
+    int rc = content_type ? loom_http_reply_header(res, "Content-Type", content_type) : 0;
+    if (rc == 0)
+        rc = send_head(res, status, (int64_t)len);
+    if (rc == 0)
+        rc = put_body(res, body, len);
+    res->ended = true;
+    return rc;
+}
+
+int loom_http_reply_text(struct loom_http_reply *res, int status, const char *text)
+{
+    return loom_http_reply_send(res, status, "text/plain; charset=utf-8", text, strlen(text));
+}
+
+int loom_http_reply_json(struct loom_http_reply *res, int status, const struct json_t *json)
+{
+    char *s = json_dumps(json, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (!s)
+        return -ENOMEM;
+    int rc = loom_http_reply_send(res, status, "application/json", s, strlen(s));
+    free(s);
+    return rc;
+}
+
+int loom_http_reply_error(struct loom_http_reply *res, int status)
+{
+    char body[96];
+    const char *reason = loom_http_reason(status);
+    int n = snprintf(body, sizeof body, "%d %s\n", status, reason[0] ? reason : "Error");
+    return loom_http_reply_send(res, status, "text/plain; charset=utf-8", body, (size_t)n);
+}
+
+void loom_http_reply_upgraded(struct loom_http_reply *res)
+{
+    res->upgraded = res->started = res->ended = true;
+}
+
+void loom_http_reply_close(struct loom_http_reply *res) { res->close = true; }
+bool loom_http_reply_started(const struct loom_http_reply *res) { return res->started; }
+int loom_http_reply_status(const struct loom_http_reply *res) { return res->status; }
+
+/* --- one request --- */
+
+static void access_log(struct conn *c, struct loom_http_req *r, struct loom_http_reply *res,
+                       int64_t start)
+{
+    FILE *f = c->srv->opt.access_log;
+    if (!f)
+        return;
+    double ms = (double)(loom_loop_now(c->loop) - start) / 1e6;
+    char target[256];
+    loom__http_log_escape(r->h.target.ptr, target, sizeof target);
+    fprintf(f, "%s \"%s %s HTTP/1.%d\" %d %llu %.3fms id=%llu\n", c->remote, r->method, target,
+            r->h.minor_version, res->status, (unsigned long long)res->sent, ms,
+            (unsigned long long)r->id);
+    fflush(f);
+}
+
+/* Answer an error without a handler; the connection closes after it. */
+static void answer_error(struct conn *c, struct loom_http_req *r,
+                         struct loom_http_reply *res, int status)
+{
+    res->close = true;
+    if (!res->started)
+        loom_http_reply_error(res, status);
+    (void)r;
+}
+
+static void request_free(struct loom_http_req *r)
+{
+    free(r->path);
+    free(r->body_buf);
+    free(r->qbuf);
+    free(r->params_buf);
+}
+
+/* Serve one request; returns whether the connection may carry another. */
+static bool serve_one(struct conn *c)
+{
+    struct loom_http_req r = {.c = c};
+    struct loom_http_reply res = {.c = c, .req = &r, .status = 0, .remaining = -1};
+    r.res = &res;
+    r.need = 1;
+    int status = 0;
+    int rc = read_head(c, &r, &status);
+    if (rc <= 0) {
+        if (status) {
+            /* A malformed or oversized head: answer as HTTP/1.1, then close. */
+            r.h.minor_version = 1;
+            r.method = "-";
+            r.h.target.ptr = "-";
+            answer_error(c, &r, &res, status);
+            access_log(c, &r, &res, loom_loop_now(c->loop));
+            loom_stream_flush(c->s, LOOM_SEC(1));
+        }
+        request_free(&r);
+        return false;
+    }
+    int64_t start = loom_loop_now(c->loop);
+    r.id = atomic_fetch_add(&c->srv->next_id, 1) + 1;
+    r.method = r.h.method.ptr;
+    r.is_head = !strcmp(r.method, "HEAD");
+    rc = loom_http_request_framing(&r.h, &c->srv->lim, &r.fr);
+    if (rc < 0)
+        status = loom_http_error_status(rc);
+    else if (r.fr.body == LOOM_HTTP_BODY_LENGTH && r.fr.content_length > c->srv->max_body)
+        status = 413;
+    else
+        status = split_target(&r);
+    if (r.fr.body == LOOM_HTTP_BODY_LENGTH)
+        r.body_left = r.fr.content_length;
+    loom_http_chunked_init(&r.ch, &c->srv->lim);
+    r.ch._lim.max_body = c->srv->max_body;
+    if (status) {
+        answer_error(c, &r, &res, status);
+    } else {
+        rc = loom__http_dispatch(c->srv->router, &r, &res);
+        if (rc < 0 && !res.started)
+            answer_error(c, &r, &res, r.body_err == LOOM_ELIMIT ? 413 : 500);
+        else if (rc < 0)
+            res.close = true; /* cannot tell the client: cut the response short */
+        else if (!res.ended)
+            loom_http_reply_end(&res);
+    }
+    bool again = !res.close && !res.upgraded && !r.fr.upgrade && discard_body(&r);
+    if (!again && !res.upgraded)
+        res.close = true;
+    atomic_fetch_add(&c->srv->requests, 1);
+    access_log(c, &r, &res, start);
+    request_free(&r);
+    if (res.upgraded)
+        return false;
+    if (!again) /* let the client read the answer before the close */
+        loom_stream_flush(c->s, LOOM_SEC(1));
+    return again && loom_stream_write_error(c->s) == 0;
+}
+
+/* The loom_server handler: one connection. */
+static intptr_t serve_conn(struct loom_stream *s, void *arg)
+{
+    struct loom_http_server *srv = arg;
+    struct conn c = {.srv = srv, .s = s, .loop = loom_stream_loop(s)};
+    if (loom_stream_peername(s, c.remote, sizeof c.remote) < 0)
+        strcpy(c.remote, "-");
+    c.nhdrs = srv->lim.max_headers;
+    c.hdrs = malloc(c.nhdrs * sizeof(*c.hdrs));
+    if (!c.hdrs)
+        return -ENOMEM;
+    loom_stream_set_limit(s, srv->lim.max_start_line + srv->lim.max_header_bytes + 1024);
+    int rc = 0;
+    if (srv->opt.tls) {
+        char err[256];
+        rc = loom_tls_accept_stream(&c.s, srv->opt.tls, or_default(srv->opt.header_timeout_ns,
+                                                                   DEFAULT_HEADER_TIMEOUT),
+                                    err, sizeof err);
+    }
+    while (rc == 0 && serve_one(&c))
+        c.nreq++;
+    free(c.hdrs);
+    free(c.head);
+    return rc;
+}
+
+/* --- the server --- */
+
+/* The user's on_listening gets the hook arg, not our server record. */
+static void on_listening(struct loom_server *net, void *arg)
+{
+    struct loom_http_server *srv = arg;
+    srv->opt.net.on_listening(net, srv->opt.hook_arg);
+}
+
+static int setup(struct loom_http_server *srv, const struct loom_http_server_options *opt,
+                 struct loom_http_router *router)
+{
+    srv->opt = *opt;
+    srv->router = router;
+    struct loom_http_limits def = LOOM_HTTP_LIMITS_DEFAULT;
+    srv->lim = opt->limits.max_start_line ? opt->limits : def;
+    srv->max_body = opt->max_body ? opt->max_body : DEFAULT_MAX_BODY;
+    srv->lim.max_body = srv->max_body;
+    srv->net_opt = opt->net;
+    if (opt->net.on_listening)
+        srv->net_opt.on_listening = on_listening;
+    return router ? 0 : -EINVAL;
+}
+
+int loom_http_server_start(struct loom_loop *loop, const struct loom_http_server_options *opt,
+                           struct loom_http_router *router, struct loom_http_server **out)
+{
+    struct loom_http_server *srv = calloc(1, sizeof(*srv));
+    if (!srv)
+        return -ENOMEM;
+    int rc = setup(srv, opt, router);
+    srv->loop = loop;
+    if (rc == 0 && opt->on_start)
+        rc = opt->on_start(srv, opt->hook_arg);
+    bool started = rc == 0;
+    if (rc == 0)
+        rc = loom_server_start(loop, &srv->net_opt, serve_conn, srv, &srv->net);
+    if (rc < 0) {
+        if (started && opt->on_stop)
+            opt->on_stop(srv, opt->hook_arg);
+        free(srv);
+        return rc;
+    }
+    *out = srv;
+    return 0;
+}
+
+int loom_http_server_serve_forever(struct loom_http_server *srv)
+{
+    int rc = loom_server_serve_forever(srv->net);
+    if (srv->opt.on_stop && !srv->stopped) {
+        srv->stopped = true;
+        srv->opt.on_stop(srv, srv->opt.hook_arg);
+    }
+    return rc;
+}
+
+void loom_http_server_stop(struct loom_http_server *srv) { loom_server_stop(srv->net); }
+
+int loom_http_server_shutdown(struct loom_http_server *srv, int64_t grace_ns)
+{
+    int rc = loom_server_shutdown(srv->net, grace_ns);
+    if (srv->opt.on_stop && !srv->stopped) {
+        srv->stopped = true;
+        srv->opt.on_stop(srv, srv->opt.hook_arg);
+    }
+    return rc;
+}
+
+void loom_http_server_free(struct loom_http_server *srv)
+{
+    if (!srv)
+        return;
+    loom_server_free(srv->net);
+    free(srv);
+}
+
+int loom_http_server_port(const struct loom_http_server *srv) { return loom_server_port(srv->net); }
+struct loom_server *loom_http_server_net(const struct loom_http_server *srv) { return srv->net; }
+uint64_t loom_http_server_requests(const struct loom_http_server *srv)
+{
+    return atomic_load(&((struct loom_http_server *)srv)->requests);
+}
+
+/* --- workers: one loom_server per thread, one shared configuration --- */
+
+static int worker_start(struct loom_loop *loop, void *arg)
+{
+    struct loom_http_server *srv = arg;
+    (void)loop;
+    return srv->opt.on_start ? srv->opt.on_start(srv, srv->opt.hook_arg) : 0;
+}
+
+static void worker_stop(struct loom_loop *loop, void *arg)
+{
+    struct loom_http_server *srv = arg;
+    (void)loop;
+    if (srv->opt.on_stop)
+        srv->opt.on_stop(srv, srv->opt.hook_arg);
+}
+
+int loom_http_server_run(const struct loom_http_server_options *opt,
+                         struct loom_http_router *router, unsigned workers)
+{
+    struct loom_http_server *srv = calloc(1, sizeof(*srv));
+    if (!srv)
+        return -ENOMEM;
+    int rc = setup(srv, opt, router);
+    if (rc == 0) {
+        struct loom_server_options net = srv->net_opt;
+        net.on_worker_start = worker_start;
+        net.on_worker_stop = worker_stop;
+        rc = loom_server_run(&net, NULL, workers, serve_conn, srv);
+    }
+    free(srv);
+    return rc;
+}

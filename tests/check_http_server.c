@@ -1,0 +1,674 @@
+/* check_http_server.c - the HTTP/1.1 server against raw blocking sockets and
+ * real clients (curl, Python's http.client): routing, keep-alive, pipelining,
+ * every RFC 9112 framing rule that must be refused, chunked bodies one byte at
+ * a time, 100-continue, HEAD, files with ranges and validators, slowloris,
+ * idle timeouts, a client that never reads, graceful shutdown, synchronous
+ * handlers on the thread pool. The server runs on a loop in its own thread. */
+#include "harness/harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "net/http_server.h"
+#include "reactor/task.h"
+
+/* --- the server under test, in a thread --- */
+
+struct srv_thread {
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    struct loom_http_server_options opt;
+    struct loom_http_router *router;
+    struct loom_loop *loop;
+    struct loom_http_server *srv;
+    int port, rc;
+    bool ready;
+};
+
+static intptr_t srv_main(void *arg)
+{
+    struct srv_thread *st = arg;
+    int rc = loom_http_server_start(loom_loop_current(), &st->opt, st->router, &st->srv);
+    pthread_mutex_lock(&st->mu);
+    st->rc = rc;
+    st->loop = loom_loop_current();
+    st->port = rc == 0 ? loom_http_server_port(st->srv) : -1;
+    st->ready = true;
+    pthread_cond_broadcast(&st->cond);
+    pthread_mutex_unlock(&st->mu);
+    if (rc < 0)
+        return rc;
+    rc = loom_http_server_serve_forever(st->srv);
+    loom_http_server_free(st->srv);
+    return rc;
+}
+
+static void *srv_thread_fn(void *arg)
+{
+    struct loom_loop_options lo = {0};
+    loom_run_with(&lo, srv_main, arg);
+    return NULL;
+}
+
+static void start_server(struct srv_thread *st)
+{
+    if (!st->opt.net.host)
+        st->opt.net.host = "127.0.0.1";
+    pthread_mutex_init(&st->mu, NULL);
+    pthread_cond_init(&st->cond, NULL);
+    ck_assert_int_eq(pthread_create(&st->th, NULL, srv_thread_fn, st), 0);
+    pthread_mutex_lock(&st->mu);
+    while (!st->ready)
+        pthread_cond_wait(&st->cond, &st->mu);
+    pthread_mutex_unlock(&st->mu);
+    ck_assert_msg(st->rc == 0, "server start: %s", loom_strerror(st->rc));
+}
+
+static void stop_cb(void *arg) { loom_http_server_stop(arg); }
+
+static void stop_server(struct srv_thread *st)
+{
+    loom_call_soon_threadsafe(st->loop, stop_cb, st->srv);
+    pthread_join(st->th, NULL);
+    loom_http_router_free(st->router);
+}
+
+/* --- a blocking client --- */
+
+static int dial(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    return fd;
+}
+
+static void send_all(int fd, const char *data, size_t len)
+{
+    while (len) {
+        ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
+        ck_assert_msg(n > 0, "send: %s", strerror(errno));
+        data += n;
+        len -= (size_t)n;
+    }
+}
+
+/* Read until the peer closes or timeout_s passes; returns what came
+ * (malloc'd, NUL-terminated), *closed says whether it was a close. */
+static char *recv_until_close(int fd, double timeout_s, bool *closed)
+{
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap);
+    double end = test_now() + timeout_s;
+    *closed = false;
+    for (;;) {
+        double left = end - test_now();
+        if (left <= 0)
+            break;
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, (int)(left * 1000) + 1) <= 0)
+            break;
+        if (len + 4096 > cap)
+            buf = realloc(buf, cap *= 2);
+        ssize_t n = recv(fd, buf + len, cap - len - 1, 0);
+        if (n <= 0) {
+            *closed = true;
+            break;
+        }
+        len += (size_t)n;
+    }
+    buf[len] = '\0';
+    return buf;
+}
+
+/* Read one response with a Content-Length body (keep-alive exchanges). */
+static char *recv_response(int fd, double timeout_s)
+{
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap);
+    double end = test_now() + timeout_s;
+    for (;;) {
+        buf[len] = '\0';
+        char *eoh = strstr(buf, "\r\n\r\n");
+        if (eoh) {
+            const char *cl = strcasestr(buf, "\r\nContent-Length:");
+            size_t body = cl && cl < eoh ? strtoul(cl + 17, NULL, 10) : 0;
+            if (len >= (size_t)(eoh + 4 - buf) + body)
+                return buf;
+        }
+        double left = end - test_now();
+        ck_assert_msg(left > 0, "no complete response within %.1f s; got:\n%s", timeout_s, buf);
+        struct pollfd p = {fd, POLLIN, 0};
+        poll(&p, 1, (int)(left * 1000) + 1);
+        if (len + 4096 > cap)
+            buf = realloc(buf, cap *= 2);
+        ssize_t n = recv(fd, buf + len, cap - len - 1, MSG_DONTWAIT);
+        ck_assert_msg(n != 0, "closed before a full response; got:\n%s", buf);
+        if (n > 0)
+            len += (size_t)n;
+    }
+}
+
+/* One request on a new connection; the whole answer until close. */
+static char *exchange(int port, const char *req, size_t len)
+{
+    int fd = dial(port);
+    send_all(fd, req, len);
+    bool closed;
+    char *out = recv_until_close(fd, 5, &closed);
+    close(fd);
+    return out;
+}
+#define EXCHANGE(port, lit) exchange((port), (lit), sizeof(lit) - 1)
+
+/* --- handlers --- */
+
+static int h_hello(struct loom_http_req *req, struct loom_http_reply *res, void *arg)
+{
+    return loom_http_reply_text(res, 200, "hello\n");
+}
+
+static int h_product(struct loom_http_req *req, struct loom_http_reply *res, void *arg)
+{
+    const char *id = loom_http_req_param(req, "id");
+    char *end;
+    long v = strtol(id, &end, 10);
+    if (*end)
+        return loom_http_reply_error(res, 400);
+    json_t *j = json_pack("{s:I}", "product_id", (json_int_t)v);
+    int rc = loom_http_reply_json(res, 200, j);
+    json_decref(j);
+    return rc;
+}
+
+/* Echo the body back with its length. */
+static int h_echo(struct loom_http_req *req, struct loom_http_reply *res, void *arg)
+{
+    const char *body;
+    ssize_t n = loom_http_req_body(req, &body);
+    if (n < 0)
+        return (int)n;
+    return loom_http_reply_send(res, 200, "application/octet-stream", body, (size_t)n);
+}
+
+static int h_stream(struct loom_http_req *req, struct loom_http_reply *res, void *arg)
+{
+    int rc = loom_http_reply_start(res, 200, -1);
+    for (int i = 0; i < 3 && rc == 0; i++)
+        rc = loom_http_reply_write(res, "part\n", 5);
+    return rc;
+}
+
+static int h_slow(struct loom_http_req *req, struct loom_http_reply *res, void *arg)
+{
+    int rc = loom_sleep(LOOM_MS(300));
+    return rc < 0 ? rc : loom_http_reply_text(res, 200, "slow done\n");
+}
+
+/* 64 MiB, written as fast as backpressure allows. */
+static int h_big(struct loom_http_req *req, struct loom_http_reply *res, void *arg)
+{
+    static char chunk[65536];
+    int *result = arg;
+    int rc = loom_http_reply_start(res, 200, (int64_t)sizeof chunk * 1024);
+    for (int i = 0; i < 1024 && rc == 0; i++)
+        rc = loom_http_reply_write(res, chunk, sizeof chunk);
+    *result = rc;
+    return rc;
+}
+
+static int h_file(struct loom_http_req *req, struct loom_http_reply *res, void *arg)
+{
+    int fd = open(arg, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return loom_http_reply_error(res, 404);
+    int rc = loom_http_reply_file(res, req, fd, "text/plain");
+    close(fd);
+    return rc;
+}
+
+static int h_sync(const struct loom_http_sync_request *req, struct loom_http_sync_response *res,
+                  void *arg)
+{
+    pthread_t loop_thread = *(pthread_t *)arg;
+    res->body = malloc(128);
+    res->body_len = (size_t)snprintf(res->body, 128, "Hello WSGI world! %s %s other-thread=%d",
+                                     req->method, req->path,
+                                     !pthread_equal(pthread_self(), loop_thread));
+    snprintf(res->content_type, sizeof res->content_type, "text/html");
+    return 0;
+}
+
+static pthread_t server_thread_id;
+
+static void common_routes(struct srv_thread *st)
+{
+    ck_assert_int_eq(loom_http_router_new(&st->router), 0);
+    ck_assert_int_eq(loom_http_route(st->router, "GET", "/", h_hello, NULL), 0);
+    ck_assert_int_eq(loom_http_route(st->router, "GET", "/products/{id}", h_product, NULL), 0);
+    ck_assert_int_eq(loom_http_route(st->router, "POST", "/echo", h_echo, NULL), 0);
+    ck_assert_int_eq(loom_http_route(st->router, "GET", "/stream", h_stream, NULL), 0);
+    ck_assert_int_eq(loom_http_route(st->router, "GET", "/slow", h_slow, NULL), 0);
+    ck_assert_int_eq(loom_http_route_sync(st->router, "GET", "/wsgi", h_sync, &server_thread_id),
+                     0);
+    ck_assert_int_eq(loom_http_route(st->router, "GET", "/a/{x}/b", h_hello, NULL), 0);
+    ck_assert_int_eq(loom_http_route(st->router, "DELETE", "/a/{x}/b", h_hello, NULL), 0);
+}
+
+static struct srv_thread st;
+
+static void setup(void)
+{
+    memset(&st, 0, sizeof st);
+    common_routes(&st);
+    st.opt.header_timeout_ns = LOOM_MS(500);
+    st.opt.keepalive_timeout_ns = LOOM_MS(500);
+    st.opt.max_body = 1 << 20;
+}
+
+/* --- tests --- */
+
+START_TEST(test_routes)
+{
+    setup();
+    start_server(&st);
+    char *out = EXCHANGE(st.port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    TEST_IN_ORDER(out, "HTTP/1.1 200 OK\r\n", "Content-Length: 6\r\n", "Connection: close",
+                  "\r\n\r\nhello\n");
+    free(out);
+    out = EXCHANGE(st.port, "GET /products/42 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    TEST_IN_ORDER(out, "HTTP/1.1 200 OK", "application/json", "{\"product_id\":42}");
+    free(out);
+    out = EXCHANGE(st.port, "GET /products/x1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    ck_assert_contains(out, "HTTP/1.1 400 Bad Request");
+    free(out);
+    out = EXCHANGE(st.port, "GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    ck_assert_contains(out, "HTTP/1.1 404 Not Found");
+    free(out);
+    out = EXCHANGE(st.port, "PUT /a/1/b HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+    TEST_IN_ORDER(out, "HTTP/1.1 405 Method Not Allowed", "Allow: GET, DELETE, HEAD");
+    free(out);
+    out = EXCHANGE(st.port, "GET /products/1%2F2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    ck_assert_contains(out, "HTTP/1.1 400"); /* "1%2F2" is one segment, and not a number */
+    free(out);
+    stop_server(&st);
+}
+END_TEST
+
+START_TEST(test_keepalive_pipelining)
+{
+    setup();
+    start_server(&st);
+    int fd = dial(st.port);
+    send_all(fd, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 27);
+    char *a = recv_response(fd, 5);
+    ck_assert_contains(a, "hello");
+    free(a);
+    send_all(fd, "GET /products/7 HTTP/1.1\r\nHost: x\r\n\r\n", 37);
+    a = recv_response(fd, 5);
+    ck_assert_contains(a, "\"product_id\":7");
+    free(a);
+    /* Three pipelined in one write; the last closes: all answered, in order. */
+    const char p[] = "GET /products/1 HTTP/1.1\r\nHost: x\r\n\r\n"
+                     "GET /products/2 HTTP/1.1\r\nHost: x\r\n\r\n"
+                     "GET /products/3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                     "GET /products/4 HTTP/1.1\r\nHost: x\r\n\r\n";
+    send_all(fd, p, sizeof p - 1);
+    bool closed;
+    char *out = recv_until_close(fd, 5, &closed);
+    ck_assert(closed);
+    TEST_IN_ORDER(out, "\"product_id\":1", "\"product_id\":2", "\"product_id\":3");
+    ck_assert_msg(!strstr(out, "\"product_id\":4"), "answered after Connection: close:\n%s", out);
+    free(out);
+    close(fd);
+    /* HTTP/1.0 closes by default; with keep-alive it stays. */
+    out = EXCHANGE(st.port, "GET / HTTP/1.0\r\n\r\n");
+    TEST_IN_ORDER(out, "HTTP/1.1 200 OK", "Connection: close", "hello");
+    free(out);
+    fd = dial(st.port);
+    send_all(fd, "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", 42);
+    a = recv_response(fd, 5);
+    ck_assert_contains(a, "Connection: keep-alive");
+    free(a);
+    send_all(fd, "GET / HTTP/1.0\r\n\r\n", 18);
+    out = recv_until_close(fd, 5, &closed);
+    ck_assert(closed);
+    ck_assert_contains(out, "hello");
+    free(out);
+    close(fd);
+    stop_server(&st);
+}
+END_TEST
+
+/* Every message RFC 9112 says to reject: the status, and the connection closes. */
+START_TEST(test_malformed)
+{
+    static const struct {
+        const char *name, *req, *status;
+    } cases[] = {
+        {"no Host", "GET / HTTP/1.1\r\n\r\n", "400"},
+        {"two Hosts", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", "400"},
+        {"CL+TE", "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
+                  "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", "400"},
+        {"two CLs", "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
+                    "Content-Length: 4\r\n\r\nabcd", "400"},
+        {"bad CL", "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3x\r\n\r\nabc", "400"},
+        {"TE not ending in chunked", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n",
+         "400"},
+        {"unknown TE", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: foo, chunked\r\n\r\n",
+         "501"},
+        {"bare CR", "GET / HTTP/1.1\r\nHost: x\rY: z\r\n\r\n", "400"},
+        {"obs-fold", "GET / HTTP/1.1\r\nHost: x\r\nX: a\r\n b\r\n\r\n", "400"},
+        {"space before colon", "GET / HTTP/1.1\r\nHost : x\r\n\r\n", "400"},
+        {"bad version", "GET / HTTP/2.0\r\nHost: x\r\n\r\n", "505"},
+        {"garbage", "\x16\x03\x01\x02\x01\x01\x01\x01\xfc\x03\x03\r\n\r\n", "400"},
+        {"body too large", "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n",
+         "413"},
+    };
+    setup();
+    start_server(&st);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int fd = dial(st.port);
+        send_all(fd, cases[i].req, strlen(cases[i].req));
+        bool closed;
+        char *out = recv_until_close(fd, 5, &closed);
+        char want[32];
+        snprintf(want, sizeof want, "HTTP/1.1 %s ", cases[i].status);
+        ck_assert_msg(strncmp(out, want, strlen(want)) == 0, "%s: want %s, got:\n%s",
+                      cases[i].name, want, out);
+        ck_assert_msg(closed, "%s: connection left open", cases[i].name);
+        free(out);
+        close(fd);
+    }
+    /* NUL inside the head (not expressible in a C string literal). */
+    char nul[] = "GET / HTTP/1.1\r\nHost: x\r\nX: a\0b\r\n\r\n";
+    char *out = exchange(st.port, nul, sizeof nul - 1);
+    ck_assert_msg(!strncmp(out, "HTTP/1.1 400 ", 13), "NUL: %s", out);
+    free(out);
+    /* Over the limits: 414 and 431. */
+    char *big = malloc(70000);
+    int n = snprintf(big, 70000, "GET /");
+    memset(big + n, 'a', 9000);
+    n += 9000;
+    n += snprintf(big + n, 70000 - (size_t)n, " HTTP/1.1\r\nHost: x\r\n\r\n");
+    out = exchange(st.port, big, (size_t)n);
+    ck_assert_msg(!strncmp(out, "HTTP/1.1 414 ", 13), "long target: %.80s", out);
+    free(out);
+    n = snprintf(big, 70000, "GET / HTTP/1.1\r\nHost: x\r\n");
+    for (int i = 0; i < 150; i++)
+        n += snprintf(big + n, 70000 - (size_t)n, "X-%d: y\r\n", i);
+    n += snprintf(big + n, 70000 - (size_t)n, "\r\n");
+    out = exchange(st.port, big, (size_t)n);
+    ck_assert_msg(!strncmp(out, "HTTP/1.1 431 ", 13), "many headers: %.80s", out);
+    free(out);
+    free(big);
+    stop_server(&st);
+}
+END_TEST
+
+/* A chunked body with extensions and trailers, sent one byte at a time. */
+START_TEST(test_chunked_bytewise)
+{
+    setup();
+    start_server(&st);
+    const char req[] = "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                       "Connection: close\r\n\r\n"
+                       "5;ext=1\r\nhello\r\n7\r\n, world\r\n0\r\nTrailer: t\r\n\r\n";
+    int fd = dial(st.port);
+    for (size_t i = 0; i < sizeof req - 1; i++)
+        send_all(fd, req + i, 1);
+    bool closed;
+    char *out = recv_until_close(fd, 5, &closed);
+    TEST_IN_ORDER(out, "HTTP/1.1 200 OK", "Content-Length: 12", "\r\n\r\nhello, world");
+    free(out);
+    close(fd);
+    /* A bad chunk size is a 400 and a close. */
+    out = EXCHANGE(st.port, "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                            "zz\r\nhello\r\n0\r\n\r\n");
+    ck_assert_msg(!strncmp(out, "HTTP/1.1 500 ", 13) || !strncmp(out, "HTTP/1.1 400 ", 13),
+                  "bad chunk: %s", out);
+    free(out);
+    stop_server(&st);
+}
+END_TEST
+
+START_TEST(test_continue_head_stream)
+{
+    setup();
+    start_server(&st);
+    int fd = dial(st.port);
+    send_all(fd, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                 "Expect: 100-continue\r\n\r\n", 73);
+    char buf[64] = "";
+    struct pollfd p = {fd, POLLIN, 0};
+    ck_assert_int_eq(poll(&p, 1, 5000), 1);
+    ssize_t n = recv(fd, buf, sizeof buf - 1, 0);
+    ck_assert_int_gt(n, 0);
+    ck_assert_msg(!strncmp(buf, "HTTP/1.1 100 Continue\r\n\r\n", 25), "got: %s", buf);
+    send_all(fd, "abcde", 5);
+    char *out = recv_response(fd, 5);
+    TEST_IN_ORDER(out, "HTTP/1.1 200 OK", "abcde");
+    free(out);
+    close(fd);
+    /* HEAD: GET's headers, no body. */
+    out = EXCHANGE(st.port, "HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    TEST_IN_ORDER(out, "HTTP/1.1 200 OK", "Content-Length: 6\r\n");
+    ck_assert_msg(!strstr(out, "hello"), "HEAD sent a body:\n%s", out);
+    free(out);
+    /* Streamed: chunked on 1.1, until close on 1.0. */
+    out = EXCHANGE(st.port, "GET /stream HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    TEST_IN_ORDER(out, "Transfer-Encoding: chunked", "5\r\npart\n\r\n", "0\r\n\r\n");
+    free(out);
+    out = EXCHANGE(st.port, "GET /stream HTTP/1.0\r\n\r\n");
+    TEST_IN_ORDER(out, "Connection: close", "\r\n\r\npart\npart\npart\n");
+    free(out);
+    stop_server(&st);
+}
+END_TEST
+
+/* Slowloris: a head dripped slower than the header timeout is cut off, in
+ * bounded time; an idle keep-alive connection is closed. */
+START_TEST(test_timeouts)
+{
+    setup();
+    start_server(&st);
+    int fd = dial(st.port);
+    double t0 = test_now();
+    const char *drip = "GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+    send_all(fd, drip, strlen(drip));
+    bool closed = false;
+    for (int i = 0; i < 40 && !closed; i++) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, 100) == 1) {
+            char buf[256];
+            ssize_t n = recv(fd, buf, sizeof buf, 0);
+            closed = n <= 0 || (buf[n - 1] = 0, strstr(buf, "408") != NULL);
+        } else {
+            send(fd, "a", 1, MSG_NOSIGNAL);
+        }
+    }
+    ck_assert_msg(closed, "dripping client still connected after %.1f s", test_now() - t0);
+    ck_assert_double_lt(test_now() - t0, 2.0);
+    close(fd);
+    fd = dial(st.port);
+    send_all(fd, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 27);
+    free(recv_response(fd, 5));
+    t0 = test_now();
+    char *out = recv_until_close(fd, 3, &closed);
+    ck_assert_msg(closed, "idle keep-alive connection not closed");
+    ck_assert_double_lt(test_now() - t0, 2.0);
+    free(out);
+    close(fd);
+    stop_server(&st);
+}
+END_TEST
+
+/* A client that never reads a 64 MiB response: the handler is held back by
+ * backpressure and the connection is cut at the write timeout. */
+START_TEST(test_never_reading_client)
+{
+    setup();
+    int result = 1;
+    ck_assert_int_eq(loom_http_route(st.router, "GET", "/big", h_big, &result), 0);
+    st.opt.write_timeout_ns = LOOM_MS(500);
+    start_server(&st);
+    int fd = dial(st.port);
+    send_all(fd, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n", 30);
+    double t0 = test_now();
+    while (__atomic_load_n(&result, __ATOMIC_SEQ_CST) == 1 && test_now() - t0 < 10)
+        usleep(10000);
+    ck_assert_int_eq(result, -ETIMEDOUT);
+    close(fd);
+    stop_server(&st);
+}
+END_TEST
+
+static char file_path[64];
+
+static void make_file(void)
+{
+    snprintf(file_path, sizeof file_path, "/tmp/loom-http-file-%d", getpid());
+    FILE *f = fopen(file_path, "w");
+    for (int i = 0; i < 1000; i++)
+        fprintf(f, "%09d\n", i);
+    fclose(f);
+}
+
+START_TEST(test_file_ranges)
+{
+    setup();
+    make_file();
+    ck_assert_int_eq(loom_http_route(st.router, "GET", "/file", h_file, file_path), 0);
+    start_server(&st);
+    char *out = EXCHANGE(st.port, "GET /file HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    TEST_IN_ORDER(out, "HTTP/1.1 200 OK", "Content-Length: 10000", "ETag: \"", "000000999\n");
+    const char *e = strstr(out, "ETag: ");
+    char etag[64];
+    ck_assert(e && sscanf(e, "ETag: %63s", etag) == 1);
+    const char *lm = strstr(out, "Last-Modified: ");
+    char lastmod[64];
+    ck_assert(lm);
+    snprintf(lastmod, sizeof lastmod, "%.29s", lm + 15);
+    free(out);
+    char req[512];
+    int n = snprintf(req, sizeof req, "GET /file HTTP/1.1\r\nHost: x\r\nIf-None-Match: %s\r\n"
+                                      "Connection: close\r\n\r\n", etag);
+    out = exchange(st.port, req, (size_t)n);
+    ck_assert_msg(!strncmp(out, "HTTP/1.1 304 ", 13), "INM: %s", out);
+    ck_assert_msg(!strstr(out, "000000"), "304 with a body");
+    free(out);
+    n = snprintf(req, sizeof req, "GET /file HTTP/1.1\r\nHost: x\r\nIf-Modified-Since: %s\r\n"
+                                  "Connection: close\r\n\r\n", lastmod);
+    out = exchange(st.port, req, (size_t)n);
+    ck_assert_msg(!strncmp(out, "HTTP/1.1 304 ", 13), "IMS: %s", out);
+    free(out);
+    out = EXCHANGE(st.port, "GET /file HTTP/1.1\r\nHost: x\r\nRange: bytes=10-19\r\n"
+                            "Connection: close\r\n\r\n");
+    TEST_IN_ORDER(out, "HTTP/1.1 206 ", "Content-Length: 10", "Content-Range: bytes 10-19/10000",
+                  "\r\n\r\n000000001\n");
+    free(out);
+    out = EXCHANGE(st.port, "GET /file HTTP/1.1\r\nHost: x\r\nRange: bytes=-10\r\n"
+                            "Connection: close\r\n\r\n");
+    TEST_IN_ORDER(out, "HTTP/1.1 206 ", "bytes 9990-9999/10000", "\r\n\r\n000000999\n");
+    free(out);
+    out = EXCHANGE(st.port, "GET /file HTTP/1.1\r\nHost: x\r\nRange: bytes=20000-\r\n"
+                            "Connection: close\r\n\r\n");
+    TEST_IN_ORDER(out, "HTTP/1.1 416 ", "Content-Range: bytes */10000");
+    free(out);
+    stop_server(&st);
+    unlink(file_path);
+}
+END_TEST
+
+/* Graceful shutdown answers a request in progress; the WSGI-style handler
+ * runs on another thread. */
+START_TEST(test_shutdown_and_sync)
+{
+    setup();
+    start_server(&st);
+    server_thread_id = st.th;
+    char *out = EXCHANGE(st.port, "GET /wsgi?x=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    TEST_IN_ORDER(out, "HTTP/1.1 200 OK", "text/html", "Hello WSGI world! GET /wsgi other-thread=1");
+    free(out);
+    int fd = dial(st.port);
+    send_all(fd, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n", 31);
+    usleep(50000); /* the request is in the handler (300 ms) when the stop comes */
+    loom_call_soon_threadsafe(st.loop, stop_cb, st.srv);
+    bool closed;
+    out = recv_until_close(fd, 5, &closed);
+    TEST_IN_ORDER(out, "HTTP/1.1 200 OK", "Connection: close", "slow done");
+    free(out);
+    close(fd);
+    pthread_join(st.th, NULL);
+    loom_http_router_free(st.router);
+}
+END_TEST
+
+/* Real clients: curl and Python's http.client. */
+START_TEST(test_real_clients)
+{
+    setup();
+    start_server(&st);
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/products/5", st.port);
+    char *out;
+    double el;
+    int rc = test_run((char *[]){"/usr/bin/env", "curl", "-sS", "-i", url, url, NULL}, NULL, 10, &out, &el);
+    ck_assert_msg(rc == 0, "curl (needed: apt-get install curl) failed %d: %s", rc, out);
+    TEST_IN_ORDER(out, "HTTP/1.1 200 OK", "{\"product_id\":5}", "HTTP/1.1 200 OK",
+                  "{\"product_id\":5}");
+    free(out);
+    char script[512];
+    snprintf(script, sizeof script,
+             "import http.client\n"
+             "c = http.client.HTTPConnection('127.0.0.1', %d, timeout=5)\n"
+             "for i in range(3):\n"
+             "    c.request('POST', '/echo', body=b'x' * (1000 * i + 1))\n"
+             "    r = c.getresponse(); b = r.read()\n"
+             "    print(r.status, len(b))\n",
+             st.port);
+    rc = test_run((char *[]){"/usr/bin/env", "python3", "-c", script, NULL}, NULL, 10, &out, &el);
+    ck_assert_msg(rc == 0, "python3 failed %d: %s", rc, out);
+    TEST_IN_ORDER(out, "200 1\n", "200 1001\n", "200 2001\n");
+    free(out);
+    stop_server(&st);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("http_server");
+    struct {
+        const char *name;
+        const TTest *fn;
+    } cases[] = {
+        {"routes", test_routes},
+        {"keepalive_pipelining", test_keepalive_pipelining},
+        {"malformed", test_malformed},
+        {"chunked_bytewise", test_chunked_bytewise},
+        {"continue_head_stream", test_continue_head_stream},
+        {"timeouts", test_timeouts},
+        {"never_reading_client", test_never_reading_client},
+        {"file_ranges", test_file_ranges},
+        {"shutdown_and_sync", test_shutdown_and_sync},
+        {"real_clients", test_real_clients},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        TCase *tc = test_tcase(s, cases[i].name, 30);
+        tcase_add_checked_fixture(tc, test_fixture_setup, test_fixture_teardown);
+        tcase_add_test(tc, cases[i].fn);
+    }
+    return test_main(s);
+}
