@@ -168,6 +168,9 @@ $(BUILD)/tests/tools/%: tests/tools/%.c $(PG_A) $(LIB_A)
 	$(Q)$(CC) $(CFLAGS) -Itests -o $@ $< $(PG_A) $(LIB_A) $(LDLIBS)
 
 -include $(LIB_OBJ:.o=.d) $(PG_OBJ:.o=.d) $(DEMO_COMMON_OBJ:.o=.d) $(TEST_HARNESS_OBJ:.o=.d)
+# Objects named only as prerequisites of pattern rules would count as intermediate and be
+# deleted after each build (then every test relinks); keep them.
+.SECONDARY: $(TEST_HARNESS_OBJ) $(DEMO_COMMON_OBJ)
 
 # --- tests ---
 
