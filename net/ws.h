@@ -204,7 +204,8 @@ enum loom_ws_state {
 int loom_ws_attach(struct loom_stream *s, enum loom_ws_role role,
                    const struct loom_ws_options *opt, struct loom_ws **out);
 
-/* Close the connection and free it: if it is open, send a close frame with code
+/* Close the connection and free it (not while another task is inside
+ * loom_ws_recv on it: cancel and join that task first): if it is open, send a close frame with code
  * (0: none) and reason (NULL: none) and wait up to timeout_ns for the peer's
  * close (messages that arrive meanwhile are dropped); a client then waits for
  * the server to end the TCP connection (within the same bound). Always frees
@@ -291,7 +292,7 @@ struct loom_ws_request {
 /* Check an upgrade request: 0 if it is a valid WebSocket handshake, else the
  * HTTP status to refuse it with: 400 (not GET, not HTTP/1.1+, no "Upgrade:
  * websocket", no "upgrade" token in Connection, a key that is not base64 of
- * 16 bytes) or 426 (a version other than 13: answer with
+ * 16 bytes, no Sec-WebSocket-Version) or 426 (a version other than 13: answer with
  * loom_ws_format_refusal, which adds "Sec-WebSocket-Version: 13"). */
 int loom_ws_server_check(const struct loom_ws_request *req);
 

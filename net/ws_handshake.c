@@ -121,8 +121,9 @@ int loom_ws_server_check(const struct loom_ws_request *r)
         trim(&key, &keylen);
     if (!key_valid(key, keylen))
         return 400;
-    if (ver)
-        trim(&ver, &verlen);
+    if (!ver)
+        return 400;
+    trim(&ver, &verlen);
     if (!equals(ver, verlen, "13"))
         return 426; /* section 4.4: say which version we speak */
     return 0;
