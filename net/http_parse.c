@@ -322,6 +322,8 @@ bool loom_http_list_has_token(const char *value, size_t len, const char *token)
     const char *p = value, *end = value + len;
     size_t tlen = strlen(token);
     struct loom_http_str el;
+    if (tlen == 0)
+        return false;
     while (next_element(&p, end, &el))
         if (ieq(el.ptr, el.len, token, tlen))
             return true;
