@@ -781,7 +781,14 @@ static int wait_written(struct loom_stream *s, size_t target, int64_t timeout_ns
                 break;
             if (deadline >= 0 && loom_loop_now(s->loop) >= deadline)
                 return -ETIMEDOUT;
+            s->waiters++; /* a close meanwhile must not free s under us (park.h) */
             int rc = loom_sleep(LOOM_MS(1));
+            s->waiters--;
+            if (s->closed) { /* closed by another task: the last waiter out frees it */
+                if (!s->waiters)
+                    stream_free(s);
+                return -EBADF;
+            }
             if (rc < 0)
                 return rc;
             continue;

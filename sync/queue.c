@@ -244,10 +244,12 @@ int loom_queue_get(struct loom_queue *q, void **item, int64_t timeout_ns)
     if (qw.w.code != 1)
         return loom_waiter_result(rc, &qw.w);
     q->_inflight--;
-    if (rc == -ECANCELED) {
+    if (rc == -ECANCELED && q->_slots) {
         deliver(q, qw.slot, true); /* back where the next get finds it */
         return rc;
     }
+    if (rc == -ECANCELED) /* closed meanwhile (storage freed): keep the item, */
+        loom_task_cancel(qw.w.task); /* and get the cancellation at the next suspension */
     *item = qw.slot.item;
     admit_putters(q);
     return 0;
