@@ -80,9 +80,10 @@ static struct {
 static void on_drop(struct loom_broadcast_member *m, int reason, const char *why, void *arg)
 {
     struct user *u = m->data;
-    char peer[64] = "";
+    char peer[64] = "?";
     loom_stream_peername(u->s, peer, sizeof peer);
-    fprintf(stderr, "loom-chat: dropped %s (%s): %s\n", u->name, peer, why);
+    if (reason == -ETIMEDOUT) /* a write error is a plain disconnect: the reader sees it too */
+        fprintf(stderr, "loom-chat: dropped %s (%s): %s\n", u->name, peer, why);
     u->dropped = true;
     loom_task_cancel(u->task);
 }
