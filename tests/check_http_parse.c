@@ -317,7 +317,7 @@ START_TEST(limit_header_count)
     check_head("101 headers", true, msg, n + 2, LOOM_HTTP_ETOO_MANY_HEADERS, NULL);
     ck_assert_int_eq(loom_http_error_status(LOOM_HTTP_ETOO_MANY_HEADERS), 431);
     /* The caller's array capacity bounds it too. */
-    struct loom_http_header h[2];
+    struct loom_http_header h[3];
     struct loom_http_req_head req = {.headers = h, .header_cap = 2};
     const char *three = "GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n";
     char *buf = guarded(three, strlen(three));
@@ -674,7 +674,7 @@ static const struct chunk_case chunk_cases[] = {
 static size_t chunk_len(const struct chunk_case *c)
 {
     if (strcmp(c->name, "trailer NUL") == 0)
-        return 13;
+        return 11;
     return strlen(c->in);
 }
 
