@@ -858,6 +858,12 @@ START_TEST(test_chat_tui)
     ck_assert_contains(buf, "\0337"); /* redrawn with the cursor saved and restored */
     ck_assert_contains(buf, "\0338");
     ck_assert_contains(buf, "\033[12;0H"); /* the input line at the bottom row */
+    /* UTF-8 typing: backspace takes the whole "\u00fc" (2 bytes) back, so the
+     * line is valid text; a byte-wise backspace would leave half of it. An arrow
+     * key's escape sequence is not taken as text. */
+    ck_assert_int_eq(write(master, "\303\251\303\274\177x\033[D!\r", 11), 11);
+    ck_assert_msg(pty_wait(master, buf, sizeof buf, &len, "eve: \303\251x!"), "%s", buf);
+    ck_assert_msg(!strstr(buf, "Not sent"), "%s", buf);
     ck_assert_int_eq(write(master, "\x04", 1), 1); /* Ctrl-D */
     int status = 0;
     pid_t got = 0;
