@@ -227,10 +227,13 @@ PCDIR ?= $(LIBDIR)/pkgconfig
 comma := ,
 space := $() $()
 # loom.pc's description names what exists in this tree.
-LOOM_DESC := asyncio rebuilt in C: reactor, stackful tasks, futures, streams, TCP/Unix servers$(if \
-  $(wildcard net/tls.c),$(comma) TLS)$(if $(wildcard net/http*.c),$(comma) HTTP/1.1)$(if \
-  $(wildcard net/ws.c),$(comma) WebSocket)$(comma) sync primitives, subprocesses, process pool
+LOOM_DESC := asyncio rebuilt in C: reactor, stackful tasks, futures, streams, TCP/Unix servers$(strip \
+  $(if $(wildcard net/tls.c),$(comma) TLS)$(if $(wildcard net/http_parse.c),$(comma) HTTP/1.1 parser)$(if \
+  $(wildcard net/http_server.c),$(comma) HTTP server)$(if $(wildcard net/http_client.c),$(comma) HTTP client)$(if \
+  $(wildcard net/ws.c),$(comma) WebSocket))$(comma) sync primitives, subprocesses, process pool
 APP_NAMES := $(notdir $(APP_BIN))
+# A directory under PREFIX is written as ${prefix}/... in the .pc files.
+pc_dir = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
 
 install: $(LIB_A) $(LIB_SO) $(PG_A) $(PG_SO) $(APP_BIN)
 	@for h in $(HEADERS); do install -D -m 644 $$h $(DESTDIR)$(INCLUDEDIR)/loom/$$h || exit 1; done
@@ -249,10 +252,10 @@ install: $(LIB_A) $(LIB_SO) $(PG_A) $(PG_SO) $(APP_BIN)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libloom.so
 	ln -sf $(notdir $(PG_SO)) $(DESTDIR)$(LIBDIR)/$(PG_SONAME)
 	ln -sf $(PG_SONAME) $(DESTDIR)$(LIBDIR)/libloom-pg.so
-	@sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	@sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@INCLUDEDIR@|$(call pc_dir,$(INCLUDEDIR))|' -e 's|@LIBDIR@|$(call pc_dir,$(LIBDIR))|' \
 	  -e 's|@VERSION@|$(VERSION)|' -e 's|@DESC@|$(LOOM_DESC)|' -e 's|@LIBS@|$(strip $(LIB_LIBS))|' \
 	  tests/loom.pc.in > $(DESTDIR)$(PCDIR)/loom.pc
-	@sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	@sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@INCLUDEDIR@|$(call pc_dir,$(INCLUDEDIR))|' -e 's|@LIBDIR@|$(call pc_dir,$(LIBDIR))|' \
 	  -e 's|@VERSION@|$(VERSION)|' -e 's|@PG_CFLAGS@|$(strip $(PG_CFLAGS))|' \
 	  tests/loom-pg.pc.in > $(DESTDIR)$(PCDIR)/loom-pg.pc
 	@if [ -n "$(APP_BIN)" ]; then install -d $(DESTDIR)$(BINDIR) && install -m 755 $(APP_BIN) $(DESTDIR)$(BINDIR)/; fi
