@@ -7,8 +7,7 @@
  * buffer. The charset is decided before libxml2 sees a byte (RFC 7303 order,
  * see feed.h) and handed to it with XML_PARSE_IGNORE_ENC, so the declaration
  * can neither override the BOM or Content-Type nor name a charset libxml2
- * would fail on. Link resolution uses libxml2's RFC 3986 xmlBuildURI until
- * net/url.h exists. */
+ * would fail on. Links are resolved by net/url.h (RFC 3986). */
 #include "demos/common/feed.h"
 
 #include <errno.h>
@@ -18,9 +17,10 @@
 #include <strings.h>
 
 #include <libxml/parser.h>
+#include <libxml/SAX2.h>
 #include <libxml/parserInternals.h>
-#include <libxml/uri.h>
 
+#include "net/url.h"
 #include "net/utf8.h"
 #include "reactor/error.h"
 
@@ -31,7 +31,7 @@
 #define NS_RDF "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 #define NS_XML "http://www.w3.org/XML/1998/namespace"
 
-enum { MAX_DEPTH = 300, SNIFF_MAX = 512 };
+enum { MAX_DEPTH = 300, SNIFF_MAX = 512, MAX_ENTITIES = 64, MAX_ENTITY_LEN = 1024 };
 enum ns { NS_NONE, NS_IS_ATOM, NS_IS_RSS1, NS_IS_RDF, NS_OTHER };
 enum role { R_NONE, R_ROOT, R_CHANNEL, R_ENTRY, R_FEED_TITLE, R_ENTRY_TITLE, R_LINK, R_GUID };
 
@@ -59,6 +59,8 @@ struct demo_feed_parser {
     unsigned char head[SNIFF_MAX]; /* bytes held until the charset is decided */
     size_t nhead;
     size_t total; /* bytes pushed so far */
+    size_t chars; /* bytes of text libxml2 delivered (entity expansions included) */
+    int entities; /* entity declarations accepted */
     int err;      /* first error, sticky */
     char errmsg[256];
     int depth;    /* open elements (frames used: min(depth, MAX_DEPTH)) */
@@ -219,26 +221,6 @@ static void html_to_text(char *s)
 
 /* --- link resolution --- */
 
-/* ref with every byte that may not appear in a URI reference percent-encoded
- * (space, non-ASCII, quotes, angle brackets, ...); RFC 3986 section 2. */
-static char *uri_escape(const char *ref)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    size_t n = strlen(ref);
-    char *out = malloc(3 * n + 1), *o = out;
-    if (!out)
-        return NULL;
-    for (const unsigned char *s = (const unsigned char *)ref; *s; s++) {
-        if (*s <= 0x20 || *s >= 0x7F || strchr("\"<>\\^`{|}", *s)) {
-            *o++ = '%', *o++ = hex[*s >> 4], *o++ = hex[*s & 15];
-        } else {
-            *o++ = (char)*s;
-        }
-    }
-    *o = '\0';
-    return out;
-}
-
 /* True if s starts with a URI scheme and ':' (RFC 3986 section 3.1). */
 static bool has_scheme(const char *s)
 {
@@ -251,8 +233,10 @@ static bool has_scheme(const char *s)
     return *s == ':';
 }
 
-/* ref (trimmed) resolved against base: an absolute URL (malloc'd), or NULL when
- * it is empty, longer than max, or cannot be made absolute. */
+/* ref (trimmed) resolved against the absolute URL base by net/url.h (RFC 3986
+ * section 5.2; bytes a URI may not hold, such as spaces and non-ASCII, come out
+ * percent-encoded): a malloc'd absolute URL, or NULL when ref is empty, longer
+ * than max, or unusable (control characters, a bad host or port). */
 static char *resolve(const char *base, const char *ref, size_t max)
 {
     while (is_ws((unsigned char)*ref))
@@ -262,16 +246,19 @@ static char *resolve(const char *base, const char *ref, size_t max)
         n--;
     if (n == 0 || n > max)
         return NULL;
-    char *trim = strndup(ref, n), *esc = trim ? uri_escape(trim) : NULL;
-    free(trim);
-    if (!esc)
+    struct loom_url b, u;
+    if (loom_url_parse(&b, base, (size_t)-1) < 0)
         return NULL;
-    xmlChar *abs = xmlBuildURI((const xmlChar *)esc, (const xmlChar *)base);
-    free(esc);
-    char *out = NULL;
-    if (abs && has_scheme((const char *)abs) && strlen((const char *)abs) <= max)
-        out = strdup((const char *)abs);
-    xmlFree(abs);
+    int rc = loom_url_resolve(&u, &b, ref, n);
+    loom_url_close(&b);
+    if (rc < 0)
+        return NULL;
+    char *out = malloc(max + 1);
+    if (out && loom_url_format(&u, out, max + 1) < 0) {
+        free(out);
+        out = NULL;
+    }
+    loom_url_close(&u);
     return out;
 }
 
@@ -355,7 +342,16 @@ static void capture(struct demo_feed_parser *p, size_t max, bool html)
 static void on_chars(void *ud, const xmlChar *s, int len)
 {
     struct demo_feed_parser *p = ((xmlParserCtxtPtr)ud)->_private;
-    if (p->cap_depth < 0 || len <= 0)
+    if (len <= 0 || p->err)
+        return;
+    /* Decoding never makes text more than 3 times its input (one byte of
+     * windows-1251 or koi8-r to three of UTF-8); more means entity expansion. */
+    p->chars += (size_t)len;
+    if (p->chars > 3 * p->total + (1u << 20)) {
+        set_error(p, DEMO_FEED_EENTITY, "entity expansion over the text budget: refused");
+        return;
+    }
+    if (p->cap_depth < 0)
         return;
     size_t n = (size_t)len, room = p->text_max + 1 - p->text_len; /* +1: to see overflow */
     if (n > room)
@@ -637,11 +633,36 @@ static void on_end(void *ud, const xmlChar *local, const xmlChar *prefix, const 
         set_error(p, -ENOMEM, NULL);
 }
 
+/* Entity declarations in the internal subset. Feeds hardly ever need any; the
+ * harmless kind (&nbsp; spelt out) is kept: internal general entities of up to
+ * MAX_ENTITY_LEN bytes that reference no other entity, so nothing can nest
+ * (billion laughs) or be huge (quadratic blow-up). External and parameter
+ * entities are refused outright: nothing is ever read from outside. */
+static void on_entity_decl(void *ud, const xmlChar *name, int type, const xmlChar *public_id,
+                           const xmlChar *system_id, xmlChar *content)
+{
+    xmlParserCtxtPtr ctxt = ud;
+    struct demo_feed_parser *p = ctxt->_private;
+    const char *why = NULL;
+    if (type != XML_INTERNAL_GENERAL_ENTITY)
+        why = "external or parameter entity declared: refused";
+    else if (!content || xmlStrlen(content) > MAX_ENTITY_LEN)
+        why = "entity longer than 1,024 bytes declared: refused";
+    else if (xmlStrchr(content, '&') || xmlStrchr(content, '<'))
+        why = "entity referencing other entities or markup declared: refused";
+    else if (++p->entities > MAX_ENTITIES)
+        why = "more than 64 entities declared: refused";
+    if (why)
+        set_error(p, DEMO_FEED_EENTITY, why);
+    else
+        xmlSAX2EntityDecl(ud, name, type, public_id, system_id, content);
+}
+
 static void sax_init(xmlSAXHandler *sax)
 {
     /* Start from libxml2's SAX2 defaults: they keep the internal subset's entity
-     * declarations (in ctxt->myDoc), which is where the amplification checks
-     * live. Everything that would build a tree or load anything is cut off. */
+     * declarations (in ctxt->myDoc), where libxml2's amplification checks live
+     * too. Everything that would build a tree or load anything is cut off. */
     xmlSAXVersion(sax, 2);
     sax->startElementNs = on_start;
     sax->endElementNs = on_end;
@@ -650,6 +671,7 @@ static void sax_init(xmlSAXHandler *sax)
     sax->characters = on_chars;
     sax->cdataBlock = on_chars;
     sax->ignorableWhitespace = on_chars;
+    sax->entityDecl = on_entity_decl;
     sax->reference = NULL; /* xmlSAX2Reference would leak a node with no parent */
     sax->comment = NULL;
     sax->processingInstruction = NULL;
@@ -789,6 +811,12 @@ int demo_feed_parser_new(struct demo_feed_parser **out, const char *base_url, co
     if (!p->lim.max_bytes)
         p->lim.max_bytes = default_limits.max_bytes;
     p->cap_depth = -1;
+    struct loom_url u;
+    if (loom_url_parse(&u, base_url, (size_t)-1) < 0) {
+        free(p);
+        return -EINVAL; /* every link resolves against it: it must be absolute */
+    }
+    loom_url_close(&u);
     p->url = strdup(base_url);
     p->charset = xstrdup(charset && *charset ? charset : NULL);
     if (!p->url || (charset && *charset && !p->charset)) {

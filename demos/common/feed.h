@@ -14,10 +14,14 @@
  * nobody knows is ignored (the next source in the order decides).
  *
  * XML from the network is hostile: no DTD is loaded, no external entity is
- * read, nothing touches the network (XML_PARSE_NONET), entities are not
- * substituted by request (no XML_PARSE_NOENT) and libxml2's amplification
- * checks stay on (no XML_PARSE_HUGE), so a billion-laughs document fails fast.
- * Every size the peer controls is capped (struct demo_feed_limits). */
+ * read, nothing touches the network (XML_PARSE_NONET, and an entity loader
+ * that refuses everything), libxml2's amplification checks stay on (no
+ * XML_PARSE_NOENT, no XML_PARSE_HUGE). On top, the internal subset may only
+ * declare up to 64 small internal entities that reference no other entity
+ * (a billion-laughs document fails at its second declaration), and text
+ * delivered may not exceed three times the input plus 1 MiB (a quadratic
+ * blow-up fails once over). Every size the peer controls is capped (struct
+ * demo_feed_limits). */
 #ifndef LOOM_DEMOS_FEED_H
 #define LOOM_DEMOS_FEED_H
 
@@ -29,7 +33,7 @@ enum {
     DEMO_FEED_EXML = -4201,     /* not well-formed XML (message: demo_feed_parser_errmsg) */
     DEMO_FEED_ENOTFEED = -4202, /* well-formed so far, but the root is not rss/feed/RDF */
     DEMO_FEED_ETOOBIG = -4203,  /* more bytes than limits.max_bytes */
-    DEMO_FEED_EENTITY = -4204,  /* entity amplification or loop refused by libxml2 */
+    DEMO_FEED_EENTITY = -4204,  /* an entity declaration or expansion refused (see feed.h) */
     DEMO_FEED_EEMPTY = -4205,   /* the input ended before the root element closed */
 };
 
@@ -70,7 +74,7 @@ const char *demo_feed_strerror(int err);
 /* Start parsing a feed fetched from base_url (its final URL, after redirects:
  * relative links resolve against it). charset is the Content-Type charset
  * parameter or NULL. limits may be NULL. Returns 0 and *out, or -ENOMEM or
- * -EINVAL (base_url NULL). Pair with demo_feed_parser_free(). */
+ * -EINVAL (base_url NULL or not an absolute URL). Pair with demo_feed_parser_free(). */
 int demo_feed_parser_new(struct demo_feed_parser **out, const char *base_url,
                          const char *charset, const struct demo_feed_limits *limits);
 

@@ -107,7 +107,7 @@ CORPUS = {
         "title": "Broken feed",
         "entries": [("{O}/links/ok/61", "Before the break")]},
     "billion-laughs.xml": {
-        "ctype": "application/xml", "kind": "rss", "parse": "entity-refused",
+        "ctype": "application/xml", "kind": "unknown", "parse": "entity-refused",
         "title": "", "entries": []},
     "404.html": {
         "ctype": "text/html; charset=utf-8", "kind": "unknown", "parse": "not-a-feed",
