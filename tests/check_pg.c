@@ -470,6 +470,61 @@ START_TEST(server_restart)
 }
 END_TEST
 
+/* --- a failed connect: libpq's own text on stderr, as psql prints it --- */
+
+static void assert_connect_text(const char *rel, const char *prefix)
+{
+    char path[512], cmd[1024], *out = NULL;
+    /* a port nobody listens on: bind one and close it */
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    ck_assert(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+              getsockname(fd, (struct sockaddr *)&a, &len) == 0);
+    close(fd);
+    snprintf(cmd, sizeof cmd, "%s --dsn 'host=127.0.0.1 port=%d user=postgres dbname=x' "
+             "</dev/null 2>&1 >/dev/null", test_build_path(rel, path, sizeof path),
+             ntohs(a.sin_port));
+    char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    int rc = test_run(argv, NULL, 20, &out, NULL);
+    ck_assert_msg(rc != 0, "%s exited 0 on a refused connect", rel);
+    ck_assert_msg(strncmp(out, prefix, strlen(prefix)) == 0, "%s stderr: %s", rel, out);
+    ck_assert_contains(out, "connection to server at \"127.0.0.1\"");
+    ck_assert_contains(out, "Connection refused");
+    ck_assert_msg(!strstr(out, "accessor"), "%s printed an API hint: %s", rel, out);
+    free(out);
+}
+
+START_TEST(connect_error_text)
+{
+    assert_connect_text("bin/loom-sql", "loom-sql: error: ");
+    assert_connect_text("demos/ch05/listing_5_1", "error: ");
+}
+END_TEST
+
+/* --- a connection closed while another task is parked in a query on it --- */
+
+static intptr_t close_under_main(void *arg)
+{
+    struct loom_pg c;
+    connect_ok(&c);
+    struct loom_task *t = loom_spawn(sleeper, &c, "sleeper");
+    loom_sleep(LOOM_MS(100));
+    ck_assert(!loom_task_done(t));
+    double t0 = test_now();
+    loom_pg_close(&c); /* the sleeper is parked on the socket */
+    intptr_t rc = loom_wait_for(t, LOOM_SEC(2));
+    ck_assert_msg(rc == -ECONNRESET, "query under close: %s", loom_strerror((int)rc));
+    ck_assert_msg(test_now() - t0 < 1.0, "woken after %.3f s", test_now() - t0);
+    ck_assert_str_eq(loom_pg_sqlstate(&c), "08003");
+    ck_assert(loom_pg_broken(&c));
+    loom_pg_close(&c); /* idempotent; the cache was freed by the woken operation */
+    return 0;
+}
+
+START_TEST(close_under_query) { ck_assert_int_eq(run_main(close_under_main, NULL), 0); }
+END_TEST
+
 /* --- 1,000,000 rows with flat memory --- */
 
 static long rss_kb(void)
@@ -651,6 +706,7 @@ int main(void)
         {"pool_exhaustion", pool_exhaustion, 20}, {"pool_close", pool_close, 20},
         {"cancel_query", cancel_query, 20},
         {"server_restart", server_restart, 60}, {"stream_million", stream_million, 60},
+        {"connect_error_text", connect_error_text, 30}, {"close_under_query", close_under_query, 20},
         {"bulk", bulk, 60},                      {"listen_notify", listen_notify, 20},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

@@ -52,16 +52,20 @@ static void redraw(void)
 }
 
 /* Print a result block above the input line. */
-static void emit(const char *text)
+/* Print text above the prompt: results on stdout, errors on stderr (as psql). */
+static void emit_to(FILE *f, const char *text)
 {
     if (app.tty) {
         loom_term_erase_line(stdout);
         loom_term_column0(stdout);
+        fflush(stdout);
     }
-    fputs(text, stdout);
-    fflush(stdout);
+    fputs(text, f);
+    fflush(f);
     redraw();
 }
+
+static void emit(const char *text) { emit_to(stdout, text); }
 
 /* Format r as an aligned table into a malloc'd string. */
 static char *table(const struct loom_pg_result *r, const char *sql)
@@ -102,9 +106,9 @@ static intptr_t run_query(void *arg)
     struct loom_pg *c;
     int rc = loom_pg_pool_acquire(&app.pool, &c, LOOM_SEC(30));
     if (rc < 0) {
-        snprintf(buf, sizeof buf, "ERROR: no connection: %s %s\n", loom_strerror(rc),
-                 loom_pg_pool_errmsg(&app.pool));
-        emit(buf);
+        const char *why = loom_pg_pool_errmsg(&app.pool); /* libpq's text, as psql prints it */
+        snprintf(buf, sizeof buf, "ERROR: no connection: %s\n", why[0] ? why : loom_strerror(rc));
+        emit_to(stderr, buf);
     } else {
         struct loom_pg_result r = {0};
         ssize_t n = loom_pg_exec(c, &r, sql);
@@ -115,7 +119,7 @@ static intptr_t run_query(void *arg)
             snprintf(buf, sizeof buf, "ERROR [%s]: %s%s%s\n", loom_pg_sqlstate(c),
                      loom_pg_errmsg(c), loom_pg_errdetail(c)[0] ? "\nDETAIL: " : "",
                      loom_pg_errdetail(c));
-            emit(buf);
+            emit_to(stderr, buf);
         } else if (loom_pg_has_rows(&r)) {
             char *t = table(&r, sql);
             emit(t);
@@ -205,7 +209,8 @@ static intptr_t main_task(void *arg)
         .min_size = 1, .max_size = (int)demo_arg_long("--pool", 6)};
     int rc = loom_pg_pool_open(&app.pool, &o);
     if (rc < 0) {
-        fprintf(stderr, "loom-sql: %s: %s\n", loom_strerror(rc), loom_pg_pool_errmsg(&app.pool));
+        const char *why = loom_pg_pool_errmsg(&app.pool); /* libpq's text, as psql prints it */
+        fprintf(stderr, "loom-sql: error: %s\n", why[0] ? why : loom_strerror(rc));
         return rc;
     }
     struct loom_stream *in;
@@ -240,6 +245,9 @@ static intptr_t main_task(void *arg)
 int main(int argc, char **argv)
 {
     demo_init(argc, argv, usage);
-    DEMO_CHECK(loom_run(main_task, NULL));
+    intptr_t rc = loom_run(main_task, NULL);
+    if (rc == LOOM_EPG) /* main_task printed libpq's text already */
+        return 2;   /* psql's status for a failed connection */
+    DEMO_CHECK(rc);
     return 0;
 }

@@ -67,12 +67,19 @@ static inline void ch05_print_record(const struct loom_pg_result *r, int row)
     printf(">\n");
 }
 
-/* Connect or exit with the server's message. Suspends. */
+/* Why a call failed, as psql says it: libpq's or the server's own text,
+ * else loom's name for the code. */
+static inline const char *ch05_why(int rc, const char *msg)
+{
+    return msg && msg[0] ? msg : loom_strerror(rc);
+}
+
+/* Connect or exit with libpq's message on stderr (as psql prints it). Suspends. */
 static inline void ch05_connect(struct loom_pg *c, const char *dsn)
 {
     int rc = loom_pg_connect(c, dsn, LOOM_SEC(10));
     if (rc < 0) {
-        fprintf(stderr, "connect: %s: %s\n", loom_strerror(rc), loom_pg_errmsg(c));
+        fprintf(stderr, "error: %s\n", ch05_why(rc, loom_pg_errmsg(c)));
         exit(1);
     }
 }
@@ -82,8 +89,9 @@ static inline void ch05_connect(struct loom_pg *c, const char *dsn)
     do {                                                                                           \
         long ch05_rc_ = (long)(rc);                                                                \
         if (ch05_rc_ < 0) {                                                                        \
-            fprintf(stderr, "%s:%d: %s: %s [%s] %s\n", __FILE__, __LINE__, #rc,                   \
-                    loom_strerror((int)ch05_rc_), loom_pg_sqlstate(c), loom_pg_errmsg(c));         \
+            fprintf(stderr, "%s:%d: %s: ERROR: %s%s%s%s\n", __FILE__, __LINE__, #rc,             \
+                    ch05_why((int)ch05_rc_, loom_pg_errmsg(c)), loom_pg_sqlstate(c)[0] ? " (" : "", \
+                    loom_pg_sqlstate(c), loom_pg_sqlstate(c)[0] ? ")" : "");                     \
             exit(1);                                                                               \
         }                                                                                          \
     } while (0)
