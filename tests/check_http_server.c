@@ -5,6 +5,7 @@
  * idle timeouts, a client that never reads, graceful shutdown, synchronous
  * handlers on the thread pool. The server runs on a loop in its own thread. */
 #include "harness/harness.h"
+#include "harness/netclient.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -83,95 +84,6 @@ static void stop_server(struct srv_thread *st)
     pthread_join(st->th, NULL);
     loom_http_router_free(st->router);
 }
-
-/* --- a blocking client --- */
-
-static int dial(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
-    return fd;
-}
-
-static void send_all(int fd, const char *data, size_t len)
-{
-    while (len) {
-        ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
-        ck_assert_msg(n > 0, "send: %s", strerror(errno));
-        data += n;
-        len -= (size_t)n;
-    }
-}
-
-/* Read until the peer closes or timeout_s passes; returns what came
- * (malloc'd, NUL-terminated), *closed says whether it was a close. */
-static char *recv_until_close(int fd, double timeout_s, bool *closed)
-{
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap);
-    double end = test_now() + timeout_s;
-    *closed = false;
-    for (;;) {
-        double left = end - test_now();
-        if (left <= 0)
-            break;
-        struct pollfd p = {fd, POLLIN, 0};
-        if (poll(&p, 1, (int)(left * 1000) + 1) <= 0)
-            break;
-        if (len + 4096 > cap)
-            buf = realloc(buf, cap *= 2);
-        ssize_t n = recv(fd, buf + len, cap - len - 1, 0);
-        if (n <= 0) {
-            *closed = true;
-            break;
-        }
-        len += (size_t)n;
-    }
-    buf[len] = '\0';
-    return buf;
-}
-
-/* Read one response with a Content-Length body (keep-alive exchanges). */
-static char *recv_response(int fd, double timeout_s)
-{
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap);
-    double end = test_now() + timeout_s;
-    for (;;) {
-        buf[len] = '\0';
-        char *eoh = strstr(buf, "\r\n\r\n");
-        if (eoh) {
-            const char *cl = strcasestr(buf, "\r\nContent-Length:");
-            size_t body = cl && cl < eoh ? strtoul(cl + 17, NULL, 10) : 0;
-            if (len >= (size_t)(eoh + 4 - buf) + body)
-                return buf;
-        }
-        double left = end - test_now();
-        ck_assert_msg(left > 0, "no complete response within %.1f s; got:\n%s", timeout_s, buf);
-        struct pollfd p = {fd, POLLIN, 0};
-        poll(&p, 1, (int)(left * 1000) + 1);
-        if (len + 4096 > cap)
-            buf = realloc(buf, cap *= 2);
-        ssize_t n = recv(fd, buf + len, cap - len - 1, MSG_DONTWAIT);
-        ck_assert_msg(n != 0, "closed before a full response; got:\n%s", buf);
-        if (n > 0)
-            len += (size_t)n;
-    }
-}
-
-/* One request on a new connection; the whole answer until close. */
-static char *exchange(int port, const char *req, size_t len)
-{
-    int fd = dial(port);
-    send_all(fd, req, len);
-    bool closed;
-    char *out = recv_until_close(fd, 5, &closed);
-    close(fd);
-    return out;
-}
-#define EXCHANGE(port, lit) exchange((port), (lit), sizeof(lit) - 1)
 
 /* --- handlers --- */
 
@@ -284,23 +196,23 @@ START_TEST(test_routes)
 {
     setup();
     start_server(&st);
-    char *out = EXCHANGE(st.port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    char *out = TEST_HTTP_EXCHANGE(st.port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     TEST_IN_ORDER(out, "HTTP/1.1 200 OK\r\n", "Content-Length: 6\r\n", "Connection: close",
                   "\r\n\r\nhello\n");
     free(out);
-    out = EXCHANGE(st.port, "GET /products/42 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    out = TEST_HTTP_EXCHANGE(st.port, "GET /products/42 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     TEST_IN_ORDER(out, "HTTP/1.1 200 OK", "application/json", "{\"product_id\":42}");
     free(out);
-    out = EXCHANGE(st.port, "GET /products/x1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    out = TEST_HTTP_EXCHANGE(st.port, "GET /products/x1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     ck_assert_contains(out, "HTTP/1.1 400 Bad Request");
     free(out);
-    out = EXCHANGE(st.port, "GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    out = TEST_HTTP_EXCHANGE(st.port, "GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     ck_assert_contains(out, "HTTP/1.1 404 Not Found");
     free(out);
-    out = EXCHANGE(st.port, "PUT /a/1/b HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+    out = TEST_HTTP_EXCHANGE(st.port, "PUT /a/1/b HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
     TEST_IN_ORDER(out, "HTTP/1.1 405 Method Not Allowed", "Allow: GET, DELETE, HEAD");
     free(out);
-    out = EXCHANGE(st.port, "GET /products/1%2F2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    out = TEST_HTTP_EXCHANGE(st.port, "GET /products/1%2F2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     ck_assert_contains(out, "HTTP/1.1 400"); /* "1%2F2" is one segment, and not a number */
     free(out);
     stop_server(&st);
@@ -311,13 +223,13 @@ START_TEST(test_keepalive_pipelining)
 {
     setup();
     start_server(&st);
-    int fd = dial(st.port);
-    send_all(fd, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 27);
-    char *a = recv_response(fd, 5);
+    int fd = test_dial(st.port);
+    test_send_all(fd, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 27);
+    char *a = test_recv_http_response(fd, 5);
     ck_assert_contains(a, "hello");
     free(a);
-    send_all(fd, "GET /products/7 HTTP/1.1\r\nHost: x\r\n\r\n", 37);
-    a = recv_response(fd, 5);
+    test_send_all(fd, "GET /products/7 HTTP/1.1\r\nHost: x\r\n\r\n", 37);
+    a = test_recv_http_response(fd, 5);
     ck_assert_contains(a, "\"product_id\":7");
     free(a);
     /* Three pipelined in one write; the last closes: all answered, in order. */
@@ -325,25 +237,25 @@ START_TEST(test_keepalive_pipelining)
                      "GET /products/2 HTTP/1.1\r\nHost: x\r\n\r\n"
                      "GET /products/3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
                      "GET /products/4 HTTP/1.1\r\nHost: x\r\n\r\n";
-    send_all(fd, p, sizeof p - 1);
+    test_send_all(fd, p, sizeof p - 1);
     bool closed;
-    char *out = recv_until_close(fd, 5, &closed);
+    char *out = test_recv_until_close(fd, 5, &closed);
     ck_assert(closed);
     TEST_IN_ORDER(out, "\"product_id\":1", "\"product_id\":2", "\"product_id\":3");
     ck_assert_msg(!strstr(out, "\"product_id\":4"), "answered after Connection: close:\n%s", out);
     free(out);
     close(fd);
     /* HTTP/1.0 closes by default; with keep-alive it stays. */
-    out = EXCHANGE(st.port, "GET / HTTP/1.0\r\n\r\n");
+    out = TEST_HTTP_EXCHANGE(st.port, "GET / HTTP/1.0\r\n\r\n");
     TEST_IN_ORDER(out, "HTTP/1.1 200 OK", "Connection: close", "hello");
     free(out);
-    fd = dial(st.port);
-    send_all(fd, "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", 42);
-    a = recv_response(fd, 5);
+    fd = test_dial(st.port);
+    test_send_all(fd, "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", 42);
+    a = test_recv_http_response(fd, 5);
     ck_assert_contains(a, "Connection: keep-alive");
     free(a);
-    send_all(fd, "GET / HTTP/1.0\r\n\r\n", 18);
-    out = recv_until_close(fd, 5, &closed);
+    test_send_all(fd, "GET / HTTP/1.0\r\n\r\n", 18);
+    out = test_recv_until_close(fd, 5, &closed);
     ck_assert(closed);
     ck_assert_contains(out, "hello");
     free(out);
@@ -380,10 +292,10 @@ START_TEST(test_malformed)
     setup();
     start_server(&st);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        int fd = dial(st.port);
-        send_all(fd, cases[i].req, strlen(cases[i].req));
+        int fd = test_dial(st.port);
+        test_send_all(fd, cases[i].req, strlen(cases[i].req));
         bool closed;
-        char *out = recv_until_close(fd, 5, &closed);
+        char *out = test_recv_until_close(fd, 5, &closed);
         char want[32];
         snprintf(want, sizeof want, "HTTP/1.1 %s ", cases[i].status);
         ck_assert_msg(strncmp(out, want, strlen(want)) == 0, "%s: want %s, got:\n%s",
@@ -394,7 +306,7 @@ START_TEST(test_malformed)
     }
     /* NUL inside the head (not expressible in a C string literal). */
     char nul[] = "GET / HTTP/1.1\r\nHost: x\r\nX: a\0b\r\n\r\n";
-    char *out = exchange(st.port, nul, sizeof nul - 1);
+    char *out = test_http_exchange(st.port, nul, sizeof nul - 1);
     ck_assert_msg(!strncmp(out, "HTTP/1.1 400 ", 13), "NUL: %s", out);
     free(out);
     /* Over the limits: 414 and 431. */
@@ -403,14 +315,14 @@ START_TEST(test_malformed)
     memset(big + n, 'a', 9000);
     n += 9000;
     n += snprintf(big + n, 70000 - (size_t)n, " HTTP/1.1\r\nHost: x\r\n\r\n");
-    out = exchange(st.port, big, (size_t)n);
+    out = test_http_exchange(st.port, big, (size_t)n);
     ck_assert_msg(!strncmp(out, "HTTP/1.1 414 ", 13), "long target: %.80s", out);
     free(out);
     n = snprintf(big, 70000, "GET / HTTP/1.1\r\nHost: x\r\n");
     for (int i = 0; i < 150; i++)
         n += snprintf(big + n, 70000 - (size_t)n, "X-%d: y\r\n", i);
     n += snprintf(big + n, 70000 - (size_t)n, "\r\n");
-    out = exchange(st.port, big, (size_t)n);
+    out = test_http_exchange(st.port, big, (size_t)n);
     ck_assert_msg(!strncmp(out, "HTTP/1.1 431 ", 13), "many headers: %.80s", out);
     free(out);
     free(big);
@@ -426,16 +338,16 @@ START_TEST(test_chunked_bytewise)
     const char req[] = "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
                        "Connection: close\r\n\r\n"
                        "5;ext=1\r\nhello\r\n7\r\n, world\r\n0\r\nTrailer: t\r\n\r\n";
-    int fd = dial(st.port);
+    int fd = test_dial(st.port);
     for (size_t i = 0; i < sizeof req - 1; i++)
-        send_all(fd, req + i, 1);
+        test_send_all(fd, req + i, 1);
     bool closed;
-    char *out = recv_until_close(fd, 5, &closed);
+    char *out = test_recv_until_close(fd, 5, &closed);
     TEST_IN_ORDER(out, "HTTP/1.1 200 OK", "Content-Length: 12", "\r\n\r\nhello, world");
     free(out);
     close(fd);
     /* A bad chunk size is a 400 and a close. */
-    out = EXCHANGE(st.port, "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+    out = TEST_HTTP_EXCHANGE(st.port, "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
                             "zz\r\nhello\r\n0\r\n\r\n");
     ck_assert_msg(!strncmp(out, "HTTP/1.1 500 ", 13) || !strncmp(out, "HTTP/1.1 400 ", 13),
                   "bad chunk: %s", out);
@@ -448,8 +360,8 @@ START_TEST(test_continue_head_stream)
 {
     setup();
     start_server(&st);
-    int fd = dial(st.port);
-    send_all(fd, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+    int fd = test_dial(st.port);
+    test_send_all(fd, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
                  "Expect: 100-continue\r\n\r\n", 73);
     char buf[64] = "";
     struct pollfd p = {fd, POLLIN, 0};
@@ -457,21 +369,21 @@ START_TEST(test_continue_head_stream)
     ssize_t n = recv(fd, buf, sizeof buf - 1, 0);
     ck_assert_int_gt(n, 0);
     ck_assert_msg(!strncmp(buf, "HTTP/1.1 100 Continue\r\n\r\n", 25), "got: %s", buf);
-    send_all(fd, "abcde", 5);
-    char *out = recv_response(fd, 5);
+    test_send_all(fd, "abcde", 5);
+    char *out = test_recv_http_response(fd, 5);
     TEST_IN_ORDER(out, "HTTP/1.1 200 OK", "abcde");
     free(out);
     close(fd);
     /* HEAD: GET's headers, no body. */
-    out = EXCHANGE(st.port, "HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    out = TEST_HTTP_EXCHANGE(st.port, "HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     TEST_IN_ORDER(out, "HTTP/1.1 200 OK", "Content-Length: 6\r\n");
     ck_assert_msg(!strstr(out, "hello"), "HEAD sent a body:\n%s", out);
     free(out);
     /* Streamed: chunked on 1.1, until close on 1.0. */
-    out = EXCHANGE(st.port, "GET /stream HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    out = TEST_HTTP_EXCHANGE(st.port, "GET /stream HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     TEST_IN_ORDER(out, "Transfer-Encoding: chunked", "5\r\npart\n\r\n", "0\r\n\r\n");
     free(out);
-    out = EXCHANGE(st.port, "GET /stream HTTP/1.0\r\n\r\n");
+    out = TEST_HTTP_EXCHANGE(st.port, "GET /stream HTTP/1.0\r\n\r\n");
     TEST_IN_ORDER(out, "Connection: close", "\r\n\r\npart\npart\npart\n");
     free(out);
     stop_server(&st);
@@ -484,10 +396,10 @@ START_TEST(test_timeouts)
 {
     setup();
     start_server(&st);
-    int fd = dial(st.port);
+    int fd = test_dial(st.port);
     double t0 = test_now();
     const char *drip = "GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ";
-    send_all(fd, drip, strlen(drip));
+    test_send_all(fd, drip, strlen(drip));
     bool closed = false;
     for (int i = 0; i < 40 && !closed; i++) {
         struct pollfd p = {fd, POLLIN, 0};
@@ -502,11 +414,11 @@ START_TEST(test_timeouts)
     ck_assert_msg(closed, "dripping client still connected after %.1f s", test_now() - t0);
     ck_assert_double_lt(test_now() - t0, 2.0);
     close(fd);
-    fd = dial(st.port);
-    send_all(fd, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 27);
-    free(recv_response(fd, 5));
+    fd = test_dial(st.port);
+    test_send_all(fd, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 27);
+    free(test_recv_http_response(fd, 5));
     t0 = test_now();
-    char *out = recv_until_close(fd, 3, &closed);
+    char *out = test_recv_until_close(fd, 3, &closed);
     ck_assert_msg(closed, "idle keep-alive connection not closed");
     ck_assert_double_lt(test_now() - t0, 2.0);
     free(out);
@@ -524,8 +436,8 @@ START_TEST(test_never_reading_client)
     ck_assert_int_eq(loom_http_route(st.router, "GET", "/big", h_big, &result), 0);
     st.opt.write_timeout_ns = LOOM_MS(500);
     start_server(&st);
-    int fd = dial(st.port);
-    send_all(fd, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n", 30);
+    int fd = test_dial(st.port);
+    test_send_all(fd, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n", 30);
     double t0 = test_now();
     while (__atomic_load_n(&result, __ATOMIC_SEQ_CST) == 1 && test_now() - t0 < 10)
         usleep(10000);
@@ -552,7 +464,7 @@ START_TEST(test_file_ranges)
     make_file();
     ck_assert_int_eq(loom_http_route(st.router, "GET", "/file", h_file, file_path), 0);
     start_server(&st);
-    char *out = EXCHANGE(st.port, "GET /file HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    char *out = TEST_HTTP_EXCHANGE(st.port, "GET /file HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     TEST_IN_ORDER(out, "HTTP/1.1 200 OK", "Content-Length: 10000", "ETag: \"", "000000999\n");
     const char *e = strstr(out, "ETag: ");
     char etag[64];
@@ -565,25 +477,25 @@ START_TEST(test_file_ranges)
     char req[512];
     int n = snprintf(req, sizeof req, "GET /file HTTP/1.1\r\nHost: x\r\nIf-None-Match: %s\r\n"
                                       "Connection: close\r\n\r\n", etag);
-    out = exchange(st.port, req, (size_t)n);
+    out = test_http_exchange(st.port, req, (size_t)n);
     ck_assert_msg(!strncmp(out, "HTTP/1.1 304 ", 13), "INM: %s", out);
     ck_assert_msg(!strstr(out, "000000"), "304 with a body");
     free(out);
     n = snprintf(req, sizeof req, "GET /file HTTP/1.1\r\nHost: x\r\nIf-Modified-Since: %s\r\n"
                                   "Connection: close\r\n\r\n", lastmod);
-    out = exchange(st.port, req, (size_t)n);
+    out = test_http_exchange(st.port, req, (size_t)n);
     ck_assert_msg(!strncmp(out, "HTTP/1.1 304 ", 13), "IMS: %s", out);
     free(out);
-    out = EXCHANGE(st.port, "GET /file HTTP/1.1\r\nHost: x\r\nRange: bytes=10-19\r\n"
+    out = TEST_HTTP_EXCHANGE(st.port, "GET /file HTTP/1.1\r\nHost: x\r\nRange: bytes=10-19\r\n"
                             "Connection: close\r\n\r\n");
     TEST_IN_ORDER(out, "HTTP/1.1 206 ", "Content-Length: 10", "Content-Range: bytes 10-19/10000",
                   "\r\n\r\n000000001\n");
     free(out);
-    out = EXCHANGE(st.port, "GET /file HTTP/1.1\r\nHost: x\r\nRange: bytes=-10\r\n"
+    out = TEST_HTTP_EXCHANGE(st.port, "GET /file HTTP/1.1\r\nHost: x\r\nRange: bytes=-10\r\n"
                             "Connection: close\r\n\r\n");
     TEST_IN_ORDER(out, "HTTP/1.1 206 ", "bytes 9990-9999/10000", "\r\n\r\n000000999\n");
     free(out);
-    out = EXCHANGE(st.port, "GET /file HTTP/1.1\r\nHost: x\r\nRange: bytes=20000-\r\n"
+    out = TEST_HTTP_EXCHANGE(st.port, "GET /file HTTP/1.1\r\nHost: x\r\nRange: bytes=20000-\r\n"
                             "Connection: close\r\n\r\n");
     TEST_IN_ORDER(out, "HTTP/1.1 416 ", "Content-Range: bytes */10000");
     free(out);
@@ -599,15 +511,15 @@ START_TEST(test_shutdown_and_sync)
     setup();
     start_server(&st);
     server_thread_id = st.th;
-    char *out = EXCHANGE(st.port, "GET /wsgi?x=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    char *out = TEST_HTTP_EXCHANGE(st.port, "GET /wsgi?x=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     TEST_IN_ORDER(out, "HTTP/1.1 200 OK", "text/html", "Hello WSGI world! GET /wsgi other-thread=1");
     free(out);
-    int fd = dial(st.port);
-    send_all(fd, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n", 31);
+    int fd = test_dial(st.port);
+    test_send_all(fd, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n", 31);
     usleep(50000); /* the request is in the handler (300 ms) when the stop comes */
     loom_call_soon_threadsafe(st.loop, stop_cb, st.srv);
     bool closed;
-    out = recv_until_close(fd, 5, &closed);
+    out = test_recv_until_close(fd, 5, &closed);
     TEST_IN_ORDER(out, "HTTP/1.1 200 OK", "Connection: close", "slow done");
     free(out);
     close(fd);
