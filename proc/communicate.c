@@ -41,6 +41,8 @@ static intptr_t write_task(void *arg)
         rc = loom_stream_flush(s, -1);
     if (rc == -ECANCELED)
         return rc;
+    if (rc == -EBADF) /* closed under us (loom_proc_close): s is gone, touch it no more */
+        return rc;
     w->p->in = NULL;
     loom_stream_close(s);
     return rc == -EPIPE || rc == -ECONNRESET ? 0 : rc;

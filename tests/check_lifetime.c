@@ -115,6 +115,21 @@ static intptr_t communicate(void *arg)
     return rc;
 }
 
+struct feed {
+    struct loom_proc *p;
+    char *data;
+    size_t len;
+};
+
+static intptr_t communicate_in(void *arg)
+{
+    struct feed *f = arg;
+    struct loom_bytes out = {0};
+    int rc = loom_proc_communicate(f->p, f->data, f->len, &out, NULL, LOOM_SEC(5));
+    free(out.data);
+    return rc;
+}
+
 static void spawn_sleeper(struct loom_proc *p)
 {
     const char *argv[] = {"sleep", "10", NULL};
@@ -141,6 +156,17 @@ static intptr_t proc_main(void *arg)
     ck_assert(!loom_task_done(c));
     loom_proc_close(&p);
     ck_assert_int_eq(join_bounded(c), -EBADF);
+    /* and its writer task, parked in drain on a stdin the child never reads */
+    const char *argv[] = {"sleep", "10", NULL};
+    struct loom_proc_options o = {.argv = argv, .in = LOOM_PROC_PIPE, .out = LOOM_PROC_PIPE};
+    ck_assert_int_eq(loom_proc_spawn(NULL, &p, &o), 0);
+    struct feed f = {&p, calloc(1, 4 << 20), 4 << 20};
+    c = loom_spawn(communicate_in, &f, "communicate-in");
+    ck_assert_int_eq(loom_sleep(LOOM_MS(20)), 0);
+    ck_assert(!loom_task_done(c));
+    loom_proc_close(&p);
+    ck_assert_int_eq(join_bounded(c), -EBADF);
+    free(f.data);
     return 0;
 }
 
