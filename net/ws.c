@@ -209,7 +209,8 @@ int loom_ws_send_close(struct loom_ws *ws, int code, const char *reason)
     if (code) {
         pl[0] = (uint8_t)(code >> 8);
         pl[1] = (uint8_t)code;
-        memcpy(pl + 2, reason, rlen);
+        if (rlen)
+            memcpy(pl + 2, reason, rlen);
         n = 2 + rlen;
     }
     ws->state = LOOM_WS_CLOSING;
