@@ -660,7 +660,8 @@ static int handshake(struct loom_stream *s, struct tls_conn *c, int64_t deadline
     const unsigned char *p;
     unsigned len;
     SSL_get0_alpn_selected(c->ssl, &p, &len);
-    memcpy(c->alpn, p, len); /* len <= 255 */
+    if (len) /* <= 255 */
+        memcpy(c->alpn, p, len);
     c->alpn[len] = '\0';
     return 0;
 }
@@ -816,17 +817,25 @@ int loom_tls_accept_stream(struct loom_stream **sp, struct loom_tls_context *ctx
     return rc;
 }
 
-int loom_tls_shutdown(struct loom_stream *s, int64_t timeout_ns)
+int loom_tls_close_notify(struct loom_stream *s, int64_t timeout_ns)
 {
     struct tls_conn *c = conn_of(s);
+    if (!c)
+        return -EINVAL;
     int64_t deadline = loom_deadline(loom_stream_loop(s), timeout_ns);
     int rc = loom_stream_flush(s, timeout_ns);
-    for (unsigned wait = LOOM_WRITABLE; rc == 0 && c;) {
+    for (unsigned wait = LOOM_WRITABLE; rc == 0;) {
         rc = send_notify(c, &wait);
         if (rc != -EAGAIN)
             break;
         rc = loom__stream_wait(s, wait, deadline);
     }
+    return rc;
+}
+
+int loom_tls_shutdown(struct loom_stream *s, int64_t timeout_ns)
+{
+    int rc = conn_of(s) ? loom_tls_close_notify(s, timeout_ns) : loom_stream_flush(s, timeout_ns);
     loom_stream_close(s);
     return rc;
 }

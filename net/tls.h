@@ -117,10 +117,17 @@ int loom_tls_accept_fd(struct loom_loop *loop, int fd, struct loom_tls_context *
 int loom_tls_accept_stream(struct loom_stream **s, struct loom_tls_context *ctx,
                            int64_t timeout_ns, char *err, size_t errlen);
 
-/* Flush what is buffered, send close_notify (all within timeout_ns), then close
- * the stream, which is gone whatever the result. loom_stream_close() also sends
- * close_notify, but only if the socket takes it at once. Returns 0 or the
- * flush/send error (-ETIMEDOUT, -ECANCELED, -EPIPE...). Suspends. */
+/* Flush what is buffered and send close_notify, within timeout_ns; the stream
+ * stays open (reading goes on: TLS 1.3 lets the peer keep sending). For
+ * borrowed streams, such as a loom_server handler's. Returns 0, -EINVAL (not
+ * TLS), or the flush/send error (-ETIMEDOUT, -ECANCELED, -EPIPE...). Suspends. */
+int loom_tls_close_notify(struct loom_stream *s, int64_t timeout_ns);
+
+/* loom_tls_close_notify, then close the stream, which is gone whatever the
+ * result (so not on a stream someone else closes, such as a loom_server
+ * handler's). loom_stream_close() alone also sends close_notify, but only if the
+ * socket takes it at once. On a plain stream: flush, then close. Same returns.
+ * Suspends. */
 int loom_tls_shutdown(struct loom_stream *s, int64_t timeout_ns);
 
 /* --- accessors (on a stream; non-TLS streams give false/NULL) --- */

@@ -562,7 +562,7 @@ static intptr_t tls_handler(struct loom_stream *s, void *arg)
     ssize_t n = loom_stream_readline(s, line, sizeof line, LOOM_SEC(5));
     if (n > 0)
         loom_stream_write(s, line, (size_t)n);
-    return loom_tls_shutdown(s, LOOM_SEC(5));
+    return loom_tls_close_notify(s, LOOM_SEC(5)); /* the server closes the stream */
 }
 
 static intptr_t accept_stream_main(void *arg)
