@@ -472,8 +472,11 @@ static enum role root_role(struct demo_feed_parser *p, const char *name, enum ns
         p->feed.kind = DEMO_FEED_ATOM;
     else if (!strcmp(name, "RDF") && ns == NS_IS_RDF)
         p->feed.kind = DEMO_FEED_RDF;
-    else
-        set_error(p, DEMO_FEED_ENOTFEED, name);
+    else {
+        char msg[128];
+        snprintf(msg, sizeof msg, "root element <%.64s> is not rss, feed or rdf:RDF", name);
+        set_error(p, DEMO_FEED_ENOTFEED, msg);
+    }
     return R_ROOT;
 }
 
