@@ -15,6 +15,7 @@
 #include "net/tls.h"
 
 #define SENDFILE_STEP (1 << 20)
+#define SMALL_FILE (32 * 1024)
 
 static const struct {
     const char *ext, *type;
@@ -117,7 +118,9 @@ static int send_plain(struct loom_http_reply *res, int fd, off_t off, off_t len)
     struct loom_stream *s = res->c->s;
     int64_t wt = res->c->srv->opt.write_timeout_ns > 0 ? res->c->srv->opt.write_timeout_ns
                                                        : LOOM_SEC(30);
-    int rc = loom_stream_flush(s, wt);
+    int rc = loom__http_reply_flush_head(res);
+    if (rc == 0)
+        rc = loom_stream_flush(s, wt);
     int64_t deadline = loom_deadline(res->c->loop, wt);
     while (rc == 0 && len > 0) {
         size_t step = len > SENDFILE_STEP ? SENDFILE_STEP : (size_t)len;
@@ -140,7 +143,7 @@ static int send_plain(struct loom_http_reply *res, int fd, off_t off, off_t len)
 /* The same through the stream (TLS): pread and write with backpressure. */
 static int send_copy(struct loom_http_reply *res, int fd, off_t off, off_t len)
 {
-    char *buf = malloc(64 * 1024);
+    char *buf = malloc(len < 65536 ? (size_t)len : 65536);
     if (!buf)
         return -ENOMEM;
     int rc = 0;
@@ -214,10 +217,11 @@ int loom_http_reply_file(struct loom_http_reply *res, struct loom_http_req *req,
         }
     }
     off_t len = st.st_size ? end - start + 1 : 0;
-    int rc = loom_http_reply_start(res, status, len);
+    int rc = loom__http_reply_begin(res, status, len);
     if (rc < 0 || res->head_only || len == 0)
-        return rc;
-    if (!loom_stream_is_tls(res->c->s)) {
+        return rc < 0 ? rc : loom_http_reply_end(res);
+    /* Small files go out with the head in one write; large ones by sendfile. */
+    if (len > SMALL_FILE && !loom_stream_is_tls(res->c->s)) {
         rc = send_plain(res, fd, start, len);
         res->remaining = 0;
     } else {

@@ -349,22 +349,32 @@ static int64_t write_timeout(const struct loom_http_reply *res)
     return or_default(res->c->srv->opt.write_timeout_ns, DEFAULT_WRITE_TIMEOUT);
 }
 
+static bool token_char(unsigned char c)
+{
+    return c > 0x20 && c < 0x7f && !strchr("\"(),/:;<=>?@[\\]{}", c);
+}
+
 int loom_http_reply_header(struct loom_http_reply *res, const char *name, const char *value)
 {
     if (res->started)
         return -EALREADY;
-    struct loom_http_header h = {{name, strlen(name)}, {value, strlen(value)}};
-    /* Format through the serialiser's checks: one field, no start line. */
-    char tmp[sizeof res->extra];
-    ssize_t n = loom_http_format_response(tmp, sizeof tmp, 200, "x", &h, 1);
-    if (n < 0)
-        return (int)n;
-    const char *field = strstr(tmp, "\r\n") + 2;
-    size_t flen = (size_t)n - (size_t)(field - tmp) - 2; /* without the final CRLF */
-    if (res->extra_len + flen > sizeof res->extra)
+    size_t nlen = strlen(name), vlen = strlen(value);
+    if (nlen == 0)
+        return -EINVAL;
+    for (size_t i = 0; i < nlen; i++)
+        if (!token_char((unsigned char)name[i]))
+            return -EINVAL;
+    for (size_t i = 0; i < vlen; i++) /* no CR, LF or NUL: no header injection */
+        if ((unsigned char)value[i] < 0x20 && value[i] != '\t')
+            return -EINVAL;
+    if (res->extra_len + nlen + vlen + 4 > sizeof res->extra)
         return -ENOSPC;
-    memcpy(res->extra + res->extra_len, field, flen);
-    res->extra_len += flen;
+    char *p = res->extra + res->extra_len;
+    memcpy(p, name, nlen);
+    memcpy(p + nlen, ": ", 2);
+    memcpy(p + nlen + 2, value, vlen);
+    memcpy(p + nlen + 2 + vlen, "\r\n", 2);
+    res->extra_len += nlen + vlen + 4;
     return 0;
 }
 
@@ -393,49 +403,71 @@ static int send_head(struct loom_http_reply *res, int status, int64_t content_le
     res->remaining = content_length;
     bool close = must_close(res);
     res->close = close;
-    char head[sizeof res->extra + 512];
-    int n = snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: %s\r\n", status,
+    char *head = res->head;
+    int n = snprintf(head, sizeof res->head, "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: %s\r\n", status,
                      loom_http_reason(status)[0] ? loom_http_reason(status) : "Unknown",
                      http_date(), res->c->srv->opt.server_header ? res->c->srv->opt.server_header
                                                                  : "loom");
     if (res->chunked)
-        n += snprintf(head + n, sizeof head - (size_t)n, "Transfer-Encoding: chunked\r\n");
+        n += snprintf(head + n, sizeof res->head - (size_t)n, "Transfer-Encoding: chunked\r\n");
     else if (content_length >= 0 && !(bodiless && status != 304))
-        n += snprintf(head + n, sizeof head - (size_t)n, "Content-Length: %lld\r\n",
+        n += snprintf(head + n, sizeof res->head - (size_t)n, "Content-Length: %lld\r\n",
                       (long long)content_length);
     if (close && status != 101)
-        n += snprintf(head + n, sizeof head - (size_t)n, "Connection: close\r\n");
+        n += snprintf(head + n, sizeof res->head - (size_t)n, "Connection: close\r\n");
     else if (r->h.minor_version == 0)
-        n += snprintf(head + n, sizeof head - (size_t)n, "Connection: keep-alive\r\n");
+        n += snprintf(head + n, sizeof res->head - (size_t)n, "Connection: keep-alive\r\n");
     if (res->c->srv->opt.request_ids)
-        n += snprintf(head + n, sizeof head - (size_t)n, "X-Request-Id: %llu\r\n",
+        n += snprintf(head + n, sizeof res->head - (size_t)n, "X-Request-Id: %llu\r\n",
                       (unsigned long long)r->id);
     memcpy(head + n, res->extra, res->extra_len);
     n += (int)res->extra_len;
     memcpy(head + n, "\r\n", 2);
     n += 2;
     res->head_only = r->is_head || bodiless;
-    return loom_stream_write(res->c->s, head, (size_t)n);
+    res->head_len = (size_t)n; /* goes out with the first body bytes (one syscall) */
+    return 0;
+}
+
+/* Write iov, preceded by the head if it has not gone out yet. */
+static int out(struct loom_http_reply *res, const struct iovec *iov, int n)
+{
+    struct iovec v[4];
+    int k = 0;
+    if (res->head_len) {
+        v[k++] = (struct iovec){res->head, res->head_len};
+        res->head_len = 0;
+    }
+    for (int i = 0; i < n; i++)
+        v[k++] = iov[i];
+    return k ? loom_stream_writev(res->c->s, v, k) : 0;
+}
+
+int loom__http_reply_flush_head(struct loom_http_reply *res) { return out(res, NULL, 0); }
+
+int loom__http_reply_begin(struct loom_http_reply *res, int status, int64_t content_length)
+{
+    return res->started ? -EALREADY : send_head(res, status, content_length);
 }
 
 /* Queue body bytes, then wait while the client is behind (backpressure). */
 static int put_body(struct loom_http_reply *res, const void *data, size_t len)
 {
     if (res->head_only || len == 0)
-        return 0;
+        return out(res, NULL, 0);
     int rc;
     if (res->chunked) {
         char size[24];
         int k = snprintf(size, sizeof size, "%zx\r\n", len);
         struct iovec iov[3] = {{size, (size_t)k}, {(void *)data, len}, {"\r\n", 2}};
-        rc = loom_stream_writev(res->c->s, iov, 3);
+        rc = out(res, iov, 3);
     } else {
         if (res->remaining >= 0) {
             if ((int64_t)len > res->remaining)
                 return -EMSGSIZE; /* more than the Content-Length announced */
             res->remaining -= (int64_t)len;
         }
-        rc = loom_stream_write(res->c->s, data, len);
+        rc = out(res, &(struct iovec){(void *)data, len}, 1);
     }
     res->sent += len;
     if (rc == 0)
@@ -448,6 +480,8 @@ int loom_http_reply_start(struct loom_http_reply *res, int status, int64_t conte
     if (res->started)
         return -EALREADY;
     int rc = send_head(res, status, content_length);
+    if (rc == 0)
+        rc = out(res, NULL, 0); /* a stream (SSE) must show its head before its first event */
     return rc < 0 ? rc : loom_stream_drain(res->c->s, write_timeout(res));
 }
 
@@ -474,10 +508,10 @@ int loom_http_reply_end(struct loom_http_reply *res)
         return 0;
     res->ended = true;
     if (res->chunked && !res->head_only)
-        return loom_stream_write(res->c->s, "0\r\n\r\n", 5);
+        return out(res, &(struct iovec){"0\r\n\r\n", 5}, 1);
     if (res->remaining > 0 && !res->head_only)
         res->close = true; /* short of the Content-Length: the client must see the end */
-    return 0;
+    return out(res, NULL, 0);
 }
 
 int loom_http_reply_send(struct loom_http_reply *res, int status, const char *content_type,

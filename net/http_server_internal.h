@@ -71,10 +71,17 @@ struct loom_http_reply {
     int status;
     char extra[4096];                 /* header fields added by the handler */
     size_t extra_len;
+    char head[4096 + 512];            /* the formatted head, until it goes out */
+    size_t head_len;                  /* > 0: not sent yet */
     int64_t remaining;                /* Content-Length not sent yet; -1: none */
     uint64_t sent;                    /* body bytes */
     bool started, ended, chunked, head_only, close, upgraded;
 };
+
+/* Compose the head (it goes out with the first body bytes). */
+int loom__http_reply_begin(struct loom_http_reply *res, int status, int64_t content_length);
+/* Send the head now if it has not gone out yet (before a sendfile). */
+int loom__http_reply_flush_head(struct loom_http_reply *res);
 
 /* Route r to its handler (404/405 answered here). */
 int loom__http_dispatch(struct loom_http_router *router, struct loom_http_req *r,
