@@ -426,11 +426,27 @@ ssize_t loom_http_response_read_all(struct loom_http_response *r, char **data, u
     return (ssize_t)len;
 }
 
+/* A body not read to its end normally costs the connection; but when the rest
+ * of a Content-Length body is already buffered, skip it and keep the
+ * connection (a caller that only wanted the status of a small response). */
+static bool skip_buffered_rest(struct loom_http_response *r)
+{
+    struct loom__http_conn *c = r->q.c;
+    if (!c || r->error || r->fr.body != LOOM_HTTP_BODY_LENGTH || r->remaining > 65536)
+        return r->done;
+    while (c->end - c->start < r->remaining) /* what the kernel has, without waiting */
+        if (loom__http_conn_fill(c, c->start + 65536 + 16384, 0) <= 0)
+            return false;
+    c->start += (size_t)r->remaining;
+    r->remaining = 0;
+    return true;
+}
+
 void loom_http_response_close(struct loom_http_response *r)
 {
     if (!r)
         return;
-    loom__http_body_end(r, r->done);
+    loom__http_body_end(r, skip_buffered_rest(r));
     struct loom_http_session *s = r->q.s;
     for (size_t i = 0; i < r->q.nvisited; i++)
         free(r->q.visited[i]);

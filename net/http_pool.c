@@ -364,8 +364,6 @@ ssize_t loom__http_conn_fill(struct loom__http_conn *c, size_t max, int64_t time
             return -ENOMEM;
         c->buf = nb, c->cap = ncap;
     }
-    if (timeout_ns == 0)
-        return -ETIMEDOUT;
     ssize_t n = loom_stream_read_some(c->st, c->buf + c->end, c->cap - c->end, timeout_ns);
     if (n > 0)
         c->end += (size_t)n;

@@ -1,0 +1,1227 @@
+/* check_http_client.c - the HTTP/1.1 client against real servers on
+ * 127.0.0.1: tests/tools/http_origin.py (keep-alive, chunked, gzip, redirects,
+ * stalls, connection counts, TLS with a CA made at run time) and nginx. Also a
+ * unit test of the content decoder fed at every byte boundary.
+ *
+ * python3, openssl and nginx must be installed: their absence fails a test
+ * with the reason. Each test starts its own origin, checks that the fd count
+ * is unchanged afterwards and that the loop is empty. */
+#include "harness/harness.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "net/http.h"
+#include "net/http_internal.h"
+#include "net/tcp.h"
+#include "reactor/error.h"
+#include "reactor/task.h"
+
+/* --- the origin server --- */
+
+static struct test_server origin;
+static char base[64];      /* "http://127.0.0.1:PORT" */
+static char base_host[64]; /* "http://localhost:PORT": another origin, same server */
+static char tmpdir[64];    /* certificates, nginx files */
+
+static void origin_start_args(const char *cert, const char *key)
+{
+    char *argv[] = {"python3", "tests/tools/http_origin.py", "0", "--cert", (char *)cert,
+                    "--key", (char *)key, NULL};
+    if (!cert)
+        argv[3] = NULL;
+    test_server_start(&origin, argv);
+    const char *scheme = cert ? "https" : "http";
+    snprintf(base, sizeof base, "%s://127.0.0.1:%d", scheme, origin.port);
+    snprintf(base_host, sizeof base_host, "%s://localhost:%d", scheme, origin.port);
+}
+
+static void origin_start(void) { origin_start_args(NULL, NULL); }
+
+static void origin_stop(void)
+{
+    kill(origin.pid, SIGTERM);
+    test_server_wait(&origin, 10);
+}
+
+/* base + path, in one of a few rotating buffers. */
+static const char *U(const char *path)
+{
+    static char bufs[8][512];
+    static int i;
+    char *b = bufs[i++ % 8];
+    snprintf(b, 512, "%s%s", base, path);
+    return b;
+}
+
+/* The body the origin's /bytes?n=N serves. */
+static char *pattern(size_t n)
+{
+    char *p = malloc(n + 1);
+    for (size_t i = 0; i < n; i++)
+        p[i] = (char)(32 + i % 95);
+    p[n] = 0;
+    return p;
+}
+
+/* Run fn as a task on a fresh loop; the fd count must come back unchanged. */
+static intptr_t run(loom_task_fn fn, void *arg)
+{
+    test_fd_mark();
+    struct loom_loop *loop = test_loop_new();
+    struct loom_task *t;
+    ck_assert_int_eq(loom_task_spawn(loop, fn, arg, NULL, &t), 0);
+    intptr_t r = loom_loop_run_until_complete(loop, t);
+    test_loop_free(loop);
+    test_fd_check();
+    return r;
+}
+
+static struct loom_http_session *session(const struct loom_http_session_options *o)
+{
+    struct loom_http_session *s;
+    ck_assert_int_eq(loom_http_session_new(loom_loop_current(), o, &s), 0);
+    return s;
+}
+
+/* Request and read the whole body. Returns the request's or the read's code. */
+static int fetch(struct loom_http_session *s, const char *url,
+                 const struct loom_http_request_options *o, int *status, char **body,
+                 char *err)
+{
+    struct loom_http_response *r;
+    *body = NULL;
+    int rc = loom_http_request(s, url, o, &r, err, LOOM_HTTP_ERRLEN);
+    if (rc < 0)
+        return rc;
+    *status = loom_http_response_status(r);
+    ssize_t n = loom_http_response_read_all(r, body, 0);
+    if (n < 0)
+        snprintf(err, LOOM_HTTP_ERRLEN, "%s", loom_http_response_error(r));
+    loom_http_response_close(r);
+    return n < 0 ? (int)n : 0;
+}
+
+/* GET url expecting 200 and a body equal to want (NULL: not checked). */
+static void get_ok(struct loom_http_session *s, const char *url, const char *want)
+{
+    int st;
+    char *body, err[LOOM_HTTP_ERRLEN];
+    int rc = fetch(s, url, NULL, &st, &body, err);
+    ck_assert_msg(rc == 0, "GET %s: %s (%s)", url, loom_strerror(rc), err);
+    ck_assert_int_eq(st, 200);
+    if (want)
+        ck_assert_str_eq(body, want);
+    free(body);
+}
+
+/* One counter of the origin's /stats, fetched over session s. */
+static int stat_of(struct loom_http_session *s, const char *name)
+{
+    int st;
+    char *body, err[LOOM_HTTP_ERRLEN], key[32];
+    ck_assert_int_eq(fetch(s, U("/stats"), NULL, &st, &body, err), 0);
+    snprintf(key, sizeof key, "%s=", name);
+    const char *p = strstr(body, key);
+    ck_assert_msg(p != NULL, "no %s in %s", name, body);
+    int v = atoi(p + strlen(key));
+    free(body);
+    return v;
+}
+
+/* --- basics --- */
+
+static intptr_t basic_main(void *arg)
+{
+    struct loom_http_session *s = session(NULL);
+    struct loom_http_response *r;
+    char err[LOOM_HTTP_ERRLEN], buf[64];
+    ck_assert_int_eq(loom_http_get(s, U("/hello"), &r, err, sizeof err), 0);
+    ck_assert_int_eq(loom_http_response_status(r), 200);
+    ck_assert_str_eq(loom_http_response_reason(r), "OK");
+    ck_assert_int_eq(loom_http_response_version(r), 1);
+    ck_assert_str_eq(loom_http_response_header(r, "content-LENGTH", 0), "12");
+    ck_assert_ptr_null(loom_http_response_header(r, "Content-Length", 1));
+    ck_assert_int_eq(loom_http_response_content_length(r), 12);
+    ck_assert_str_eq(loom_http_response_url(r), U("/hello"));
+    ck_assert_int_eq(loom_http_response_history_count(r), 0);
+    ck_assert(!loom_http_response_reused(r));
+    ck_assert_int_eq(loom_http_response_read(r, buf, 5), 5);
+    ck_assert_int_eq(loom_http_response_read(r, buf + 5, sizeof buf - 5), 7);
+    ck_assert(!memcmp(buf, "hello world\n", 12));
+    ck_assert_int_eq(loom_http_response_read(r, buf, sizeof buf), 0);
+    loom_http_response_close(r);
+    ck_assert_int_eq(loom_http_session_idle_count(s), 1);
+
+    /* what went on the wire */
+    int st;
+    char *body;
+    ck_assert_int_eq(fetch(s, U("/echo"), NULL, &st, &body, err), 0);
+    ck_assert_contains(body, "GET /echo\n");
+    ck_assert_contains(body, "User-Agent: loom/0.1\n");
+    ck_assert_contains(body, "Accept-Encoding: gzip, deflate\n");
+    ck_assert_contains(body, "Host: 127.0.0.1:");
+    free(body);
+
+    /* header names and repeated fields (the origin echoes ours back) */
+    struct loom_http_field h[] = {{"X-Token", "abc"}, {"X-Token", "def"}};
+    struct loom_http_request_options o = {.headers = h, .header_count = 2};
+    ck_assert_int_eq(fetch(s, U("/echo"), &o, &st, &body, err), 0);
+    ck_assert(TEST_IN_ORDER(body, "X-Token: abc\n", "X-Token: def\n") != NULL);
+    free(body);
+    loom_http_session_free(s);
+    return 0;
+}
+
+START_TEST(test_basic)
+{
+    origin_start();
+    ck_assert_int_eq(run(basic_main, NULL), 0);
+    origin_stop();
+}
+END_TEST
+
+static intptr_t bad_scheme_main(void *arg)
+{
+    struct loom_http_session *s = session(NULL);
+    struct loom_http_response *r = NULL;
+    char err[LOOM_HTTP_ERRLEN];
+    double t0 = test_now();
+    int rc = loom_http_get(s, "error://example.com/", &r, err, sizeof err);
+    ck_assert_int_eq(rc, -EPROTONOSUPPORT);
+    ck_assert_contains(err, "unsupported URL scheme \"error\"");
+    ck_assert_ptr_null(r);
+    ck_assert_int_eq(loom_http_get(s, "http://[::1", &r, err, sizeof err) < 0, 1);
+    ck_assert_int_eq(loom_http_get(s, "/relative", &r, err, sizeof err), LOOM_URL_ENOSCHEME);
+    ck_assert(test_now() - t0 < 0.5);
+    ck_assert_int_eq(loom_http_session_open_count(s), 0);
+    loom_http_session_free(s);
+    return 0;
+}
+
+START_TEST(test_bad_scheme)
+{
+    ck_assert_int_eq(run(bad_scheme_main, NULL), 0);
+}
+END_TEST
+
+/* --- pool --- */
+
+static intptr_t keepalive_main(void *arg)
+{
+    struct loom_http_session *s = session(NULL);
+    for (int i = 0; i < 5; i++) {
+        struct loom_http_response *r;
+        char err[LOOM_HTTP_ERRLEN], *body;
+        ck_assert_int_eq(loom_http_get(s, U("/bytes?n=3000"), &r, err, sizeof err), 0);
+        ck_assert(loom_http_response_reused(r) == (i > 0));
+        ck_assert_int_eq(loom_http_response_read_all(r, &body, 0), 3000);
+        free(body);
+        loom_http_response_close(r);
+    }
+    /* HEAD, 204 and 304 carry no body and keep the connection */
+    struct loom_http_request_options head = {.method = "HEAD"};
+    struct loom_http_response *r;
+    char err[LOOM_HTTP_ERRLEN], buf[16];
+    ck_assert_int_eq(loom_http_request(s, U("/bytes?n=1000"), &head, &r, err, sizeof err), 0);
+    ck_assert_str_eq(loom_http_response_header(r, "Content-Length", 0), "1000");
+    ck_assert_int_eq(loom_http_response_read(r, buf, sizeof buf), 0);
+    loom_http_response_close(r);
+    const char *codes[] = {"/status?code=204", "/status?code=304"};
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(loom_http_get(s, U(codes[i]), &r, err, sizeof err), 0);
+        ck_assert_int_eq(loom_http_response_status(r), i ? 304 : 204);
+        ck_assert_int_eq(loom_http_response_read(r, buf, sizeof buf), 0);
+        ck_assert(loom_http_response_reused(r));
+        loom_http_response_close(r);
+    }
+    get_ok(s, U("/info"), "after info\n"); /* 100 and 103 skipped */
+    ck_assert_int_eq(stat_of(s, "accepted"), 1);
+    ck_assert_int_eq(stat_of(s, "requests"), 11);
+    ck_assert_int_eq(loom_http_session_open_count(s), 1);
+    loom_http_session_free(s);
+    return 0;
+}
+
+START_TEST(test_keepalive)
+{
+    origin_start();
+    ck_assert_int_eq(run(keepalive_main, NULL), 0);
+    origin_stop();
+}
+END_TEST
+
+struct par {
+    struct loom_http_session *s;
+    const char *url;
+    int rc;
+};
+
+static intptr_t par_get(void *arg)
+{
+    struct par *p = arg;
+    int st;
+    char *body, err[LOOM_HTTP_ERRLEN];
+    p->rc = fetch(p->s, p->url, NULL, &st, &body, err);
+    free(body);
+    return p->rc;
+}
+
+/* n parallel GETs of urls[i % nurls]. */
+static void parallel(struct loom_http_session *s, const char *const *urls, int nurls, int n)
+{
+    struct loom_task *t[16];
+    struct par p[16];
+    for (int i = 0; i < n; i++) {
+        p[i] = (struct par){s, urls[i % nurls], 1};
+        t[i] = loom_spawn(par_get, &p[i], NULL);
+    }
+    ck_assert_int_eq(loom_gather(t, (size_t)n, NULL, LOOM_GATHER_ALL), 0);
+    for (int i = 0; i < n; i++)
+        ck_assert_int_eq(p[i].rc, 0);
+}
+
+static intptr_t limits_main(void *arg)
+{
+    struct loom_http_session_options so = {.limit_per_host = 2};
+    struct loom_http_session *s = session(&so);
+    const char *u[] = {U("/delay?s=0.2")};
+    parallel(s, u, 1, 6);
+    ck_assert_int_eq(stat_of(s, "accepted"), 2);
+    ck_assert_int_eq(stat_of(s, "max_open"), 2);
+    loom_http_session_free(s);
+
+    /* total limit across two origins of the same server */
+    struct loom_http_session_options so2 = {.limit = 3};
+    s = session(&so2);
+    char h1[128], h2[128];
+    snprintf(h1, sizeof h1, "%s/delay?s=0.2", base);
+    snprintf(h2, sizeof h2, "%s/delay?s=0.2", base_host);
+    const char *u2[] = {h1, h2};
+    parallel(s, u2, 2, 10);
+    ck_assert_int_le(loom_http_session_open_count(s), 3);
+    ck_assert_int_le(stat_of(s, "max_open"), 3);
+    loom_http_session_free(s);
+
+    /* a slot that never frees: the wait ends with the connect timeout */
+    struct loom_http_session_options so3 = {.limit = 1};
+    s = session(&so3);
+    struct loom_http_response *held, *r;
+    char err[LOOM_HTTP_ERRLEN];
+    ck_assert_int_eq(loom_http_get(s, U("/drip?n=100&s=0.05"), &held, err, sizeof err), 0);
+    struct loom_http_request_options o = {.timeout.connect = LOOM_MS(200)};
+    double t0 = test_now();
+    ck_assert_int_eq(loom_http_request(s, U("/hello"), &o, &r, err, sizeof err), -ETIMEDOUT);
+    ck_assert_contains(err, "no free connection");
+    ck_assert(test_now() - t0 >= 0.15 && test_now() - t0 < 2);
+    loom_http_response_close(held); /* unread body: the connection is closed */
+    ck_assert_int_eq(loom_http_session_open_count(s), 0);
+    get_ok(s, U("/hello"), "hello world\n");
+    loom_http_session_free(s);
+    return 0;
+}
+
+START_TEST(test_limits)
+{
+    origin_start();
+    ck_assert_int_eq(run(limits_main, NULL), 0);
+    origin_stop();
+}
+END_TEST
+
+static intptr_t expiry_main(void *arg)
+{
+    struct loom_http_session_options so = {.keepalive_ns = LOOM_MS(100)};
+    struct loom_http_session *s = session(&so);
+    get_ok(s, U("/hello"), "hello world\n");
+    ck_assert_int_eq(loom_http_session_idle_count(s), 1);
+    loom_sleep(LOOM_MS(250));
+    get_ok(s, U("/hello"), "hello world\n");
+    ck_assert_int_eq(stat_of(s, "accepted"), 2);
+    loom_http_session_free(s);
+    return 0;
+}
+
+START_TEST(test_idle_expiry)
+{
+    origin_start();
+    ck_assert_int_eq(run(expiry_main, NULL), 0);
+    origin_stop();
+}
+END_TEST
+
+static intptr_t stale_main(void *arg)
+{
+    struct loom_http_session *s = session(NULL);
+    /* the origin answers, then closes the connection on the next request */
+    get_ok(s, U("/close-next"), "ok\n");
+    get_ok(s, U("/hello"), "hello world\n"); /* retried on a new connection */
+    ck_assert_int_eq(stat_of(s, "accepted"), 2);
+    /* a POST is not retried */
+    struct loom_http_request_options post = {.method = "POST", .body = "x", .body_len = 1};
+    int st;
+    char *body, err[LOOM_HTTP_ERRLEN];
+    ck_assert_int_eq(fetch(s, U("/close-next"), &post, &st, &body, err), 0);
+    free(body);
+    ck_assert_int_eq(fetch(s, U("/echo"), &post, &st, &body, err), LOOM_EHTTP);
+    ck_assert_contains(err, "closed the connection without answering");
+    ck_assert_int_eq(loom_http_session_open_count(s), 0);
+    get_ok(s, U("/hello"), "hello world\n");
+    loom_http_session_free(s);
+    return 0;
+}
+
+START_TEST(test_stale_retry)
+{
+    origin_start();
+    ck_assert_int_eq(run(stale_main, NULL), 0);
+    origin_stop();
+}
+END_TEST
+
+/* --- bodies --- */
+
+static intptr_t bodies_main(void *arg)
+{
+    struct loom_http_session *s = session(NULL);
+    struct loom_http_response *r;
+    char err[LOOM_HTTP_ERRLEN], *body;
+    char *want = pattern(200000);
+
+    /* chunked with trailers */
+    ck_assert_int_eq(loom_http_get(s, U("/chunked?n=5000&trailer=1"), &r, err, sizeof err), 0);
+    ck_assert_int_eq(loom_http_response_content_length(r), -1);
+    ck_assert_int_eq(loom_http_response_read_all(r, &body, 0), 5000);
+    ck_assert(!memcmp(body, want, 5000));
+    long sum = 0;
+    for (int i = 0; i < 5000; i++)
+        sum += (unsigned char)body[i];
+    char sums[32];
+    snprintf(sums, sizeof sums, "%ld", sum);
+    ck_assert_str_eq(loom_http_response_trailer(r, "x-sum", 0), sums);
+    ck_assert_str_eq(loom_http_response_trailer(r, "X-Count", 0), "5000");
+    free(body);
+    loom_http_response_close(r);
+    ck_assert_int_eq(loom_http_session_idle_count(s), 1);
+
+    /* until close: the connection is not kept */
+    ck_assert_int_eq(loom_http_get(s, U("/until-close?n=3000"), &r, err, sizeof err), 0);
+    ck_assert_int_eq(loom_http_response_read_all(r, &body, 0), 3000);
+    ck_assert(!memcmp(body, want, 3000));
+    free(body);
+    loom_http_response_close(r);
+    ck_assert_int_eq(loom_http_session_open_count(s), 0);
+
+    /* a big body in small reads */
+    ck_assert_int_eq(loom_http_get(s, U("/bytes?n=200000&chunked=1"), &r, err, sizeof err), 0);
+    size_t got = 0;
+    char buf[333];
+    ssize_t n;
+    while ((n = loom_http_response_read(r, buf, sizeof buf)) > 0) {
+        ck_assert(!memcmp(buf, want + got, (size_t)n));
+        got += (size_t)n;
+    }
+    ck_assert_int_eq(n, 0);
+    ck_assert_int_eq(got, 200000);
+    loom_http_response_close(r);
+
+    /* the body cut short */
+    ck_assert_int_eq(loom_http_get(s, U("/close-mid?n=1000"), &r, err, sizeof err), 0);
+    ck_assert_int_eq(loom_http_response_read_all(r, &body, 0), LOOM_EHTTP);
+    ck_assert_contains(loom_http_response_error(r), "closed before the end of the body");
+    loom_http_response_close(r);
+
+    /* lines and the charset */
+    ck_assert_int_eq(loom_http_get(s, U("/text?n=300&charset=UTF-8&chunked=1"), &r, err,
+                                   sizeof err), 0);
+    ck_assert_str_eq(loom_http_response_charset(r), "utf-8");
+    char line[64], exp[64];
+    for (int i = 0; i < 300; i++) {
+        snprintf(exp, sizeof exp, "line %d\n", i);
+        ck_assert_int_eq(loom_http_response_readline(r, line, sizeof line), (ssize_t)strlen(exp));
+        ck_assert_str_eq(line, exp);
+    }
+    ck_assert_int_eq(loom_http_response_readline(r, line, sizeof line), 0);
+    loom_http_response_close(r);
+    ck_assert_int_eq(loom_http_get(s, U("/hello"), &r, err, sizeof err), 0);
+    ck_assert_ptr_null(loom_http_response_charset(r));
+    ck_assert_int_eq(loom_http_response_readline(r, line, 4), LOOM_ELIMIT);
+    ck_assert_int_eq(loom_http_response_readline(r, line, sizeof line), 12);
+    loom_http_response_close(r);
+    free(want);
+    loom_http_session_free(s);
+    return 0;
+}
+
+START_TEST(test_bodies)
+{
+    origin_start();
+    ck_assert_int_eq(run(bodies_main, NULL), 0);
+    origin_stop();
+}
+END_TEST
+
+struct gen {
+    size_t left;
+};
+
+static ssize_t gen_body(void *arg, void *buf, size_t cap)
+{
+    struct gen *g = arg;
+    size_t n = g->left < cap ? g->left : cap;
+    if (n > 1000)
+        n = 1000;
+    memset(buf, 'b', n);
+    g->left -= n;
+    loom_yield();
+    return (ssize_t)n;
+}
+
+static intptr_t upload_main(void *arg)
+{
+    struct loom_http_session *s = session(NULL);
+    int st;
+    char *body, err[LOOM_HTTP_ERRLEN];
+    struct loom_http_field ct = {"Content-Type", "text/plain"};
+    struct loom_http_request_options o = {
+        .method = "POST", .body = "payload!", .body_len = 8, .headers = &ct, .header_count = 1};
+    ck_assert_int_eq(fetch(s, U("/echo"), &o, &st, &body, err), 0);
+    ck_assert_contains(body, "POST /echo\n");
+    ck_assert_contains(body, "Content-Length: 8\n");
+    ck_assert_contains(body, "Content-Type: text/plain\n");
+    ck_assert_contains(body, "\n\npayload!");
+    free(body);
+
+    for (int chunked = 0; chunked < 2; chunked++) {
+        struct gen g = {5500};
+        struct loom_http_request_options so = {.method = "PUT",
+                                               .body_cb = gen_body,
+                                               .body_arg = &g,
+                                               .body_cb_length = chunked ? -1 : 5500};
+        ck_assert_int_eq(fetch(s, U("/echo"), &so, &st, &body, err), 0);
+        ck_assert_contains(body, chunked ? "Transfer-Encoding: chunked\n" : "Content-Length: 5500\n");
+        const char *b = strstr(body, "\n\n") + 2;
+        ck_assert_int_eq(strlen(b), 5500);
+        ck_assert_int_eq(strspn(b, "b"), 5500);
+        free(body);
+    }
+    /* a callback that lies about its length */
+    struct gen g = {10};
+    struct loom_http_request_options bad = {
+        .method = "POST", .body_cb = gen_body, .body_arg = &g, .body_cb_length = 20};
+    ck_assert_int_eq(fetch(s, U("/echo"), &bad, &st, &body, err), -EINVAL);
+    ck_assert_contains(err, "20 announced");
+    ck_assert_int_eq(loom_http_session_open_count(s), 0);
+    loom_http_session_free(s);
+    return 0;
+}
+
+START_TEST(test_upload)
+{
+    origin_start();
+    ck_assert_int_eq(run(upload_main, NULL), 0);
+    origin_stop();
+}
+END_TEST
+
+/* --- compression --- */
+
+static intptr_t gzip_main(void *arg)
+{
+    struct loom_http_session *s = session(NULL);
+    char *want = pattern(100000);
+    const char *paths[] = {"/gzip?n=100000", "/gzip?n=100000&chunked=1", "/deflate?n=100000",
+                           "/deflate?n=100000&raw=1&chunked=1"};
+    for (int i = 0; i < 4; i++)
+        get_ok(s, U(paths[i]), want);
+    free(want);
+    loom_http_session_free(s);
+
+    /* the bomb: 50 MB of zeros in ~50 KB */
+    struct loom_http_session_options so = {.max_decoded = 1 << 20};
+    s = session(&so);
+    struct loom_http_response *r;
+    char err[LOOM_HTTP_ERRLEN], *body;
+    ck_assert_int_eq(loom_http_get(s, U("/bomb?n=50000000"), &r, err, sizeof err), 0);
+    ck_assert_int_eq(loom_http_response_read_all(r, &body, 100 << 20), LOOM_ELIMIT);
+    ck_assert_contains(loom_http_response_error(r), "decompression bomb");
+    loom_http_response_close(r);
+    ck_assert_int_eq(loom_http_session_open_count(s), 0);
+
+    /* no decompression asked: the raw bytes */
+    loom_http_session_free(s);
+    struct loom_http_session_options raw = {.no_decompress = true};
+    s = session(&raw);
+    int st;
+    ck_assert_int_eq(fetch(s, U("/echo"), NULL, &st, &body, err), 0);
+    ck_assert(strstr(body, "Accept-Encoding") == NULL);
+    free(body);
+    ck_assert_int_eq(loom_http_get(s, U("/gzip?n=1000"), &r, err, sizeof err), 0);
+    ck_assert_int_eq(loom_http_response_read_all(r, &body, 0),
+                     atoi(loom_http_response_header(r, "Content-Length", 0)));
+    ck_assert(!memcmp(body, "\x1f\x8b", 2));
+    free(body);
+    loom_http_response_close(r);
+    loom_http_session_free(s);
+    return 0;
+}
+
+START_TEST(test_gzip)
+{
+    origin_start();
+    ck_assert_int_eq(run(gzip_main, NULL), 0);
+    origin_stop();
+}
+END_TEST
+
+/* Compress in with zlib: window bits 15 (zlib), -15 (raw) or 31 (gzip). */
+static size_t squeeze(const char *in, size_t n, int bits, unsigned char *out, size_t cap)
+{
+    z_stream z = {0};
+    ck_assert_int_eq(deflateInit2(&z, 6, Z_DEFLATED, bits, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    z.next_in = (unsigned char *)in, z.avail_in = (uInt)n;
+    z.next_out = out, z.avail_out = (uInt)cap;
+    ck_assert_int_eq(deflate(&z, Z_FINISH), Z_STREAM_END);
+    size_t len = z.total_out;
+    deflateEnd(&z);
+    return len;
+}
+
+/* Feed comp to a decoder in pieces: [0, split) then the rest a byte at a time
+ * when byte_wise, out in 7-byte windows; returns the decoded length. */
+static size_t decode_split(int coding, const unsigned char *comp, size_t n, size_t split,
+                           bool byte_wise, char *out, size_t cap)
+{
+    struct loom__http_decoder d;
+    loom__http_decoder_init(&d, coding, cap);
+    size_t pos = 0, len = 0;
+    while (pos < n) {
+        size_t end = pos < split ? split : byte_wise ? pos + 1 : n;
+        if (end > n)
+            end = n;
+        for (;;) { /* feed [pos, end), taking the output 7 bytes at a time */
+            size_t used, got, room = cap - len < 7 ? cap - len : 7;
+            ck_assert_int_eq(loom__http_decoder_run(&d, comp + pos, end - pos, &used, out + len,
+                                                    room, &got), 0);
+            pos += used, len += got;
+            if (pos == end && got < room)
+                break;
+            ck_assert_msg(used > 0 || got > 0, "decoder stuck at %zu of %zu", pos, n);
+        }
+    }
+    size_t got, used;
+    do {
+        ck_assert_int_eq(loom__http_decoder_run(&d, NULL, 0, &used, out + len, 7, &got), 0);
+        len += got;
+    } while (got > 0);
+    ck_assert_msg(loom__http_decoder_finish(&d) == 0, "split %zu: %s", split, d.msg);
+    loom__http_decoder_close(&d);
+    return len;
+}
+
+START_TEST(test_decoder_splits)
+{
+    char *plain = pattern(3000);
+    unsigned char comp[4096 * 2];
+    char out[3100];
+    const int bits[] = {31, 15, -15};
+    const int coding[] = {LOOM__HTTP_GZIP, LOOM__HTTP_DEFLATE, LOOM__HTTP_DEFLATE};
+    for (int k = 0; k < 3; k++) {
+        size_t n = squeeze(plain, 3000, bits[k], comp, sizeof comp);
+        for (size_t split = 0; split <= n; split++) {
+            memset(out, 0, sizeof out);
+            ck_assert_int_eq(decode_split(coding[k], comp, n, split, false, out, sizeof out), 3000);
+            ck_assert(!memcmp(out, plain, 3000));
+        }
+        ck_assert_int_eq(decode_split(coding[k], comp, n, 0, true, out, sizeof out), 3000);
+        ck_assert(!memcmp(out, plain, 3000));
+    }
+    /* two gzip members make one body */
+    size_t n1 = squeeze(plain, 1000, 31, comp, sizeof comp);
+    size_t n2 = squeeze(plain + 1000, 2000, 31, comp + n1, sizeof comp - n1);
+    ck_assert_int_eq(decode_split(LOOM__HTTP_GZIP, comp, n1 + n2, n1 + 1, true, out, sizeof out),
+                     3000);
+    ck_assert(!memcmp(out, plain, 3000));
+
+    /* truncated, corrupt, over the cap */
+    struct loom__http_decoder d;
+    size_t n = squeeze(plain, 3000, 31, comp, sizeof comp), used, got;
+    loom__http_decoder_init(&d, LOOM__HTTP_GZIP, 1 << 20);
+    ck_assert_int_eq(loom__http_decoder_run(&d, comp, n - 5, &used, out, sizeof out, &got), 0);
+    ck_assert_int_eq(loom__http_decoder_finish(&d), LOOM_EHTTP);
+    ck_assert_msg(strstr(d.msg, "ends before") != NULL, "%s", d.msg);
+    loom__http_decoder_close(&d);
+    comp[n / 2] ^= 0x55;
+    comp[n / 2 + 1] ^= 0x55;
+    loom__http_decoder_init(&d, LOOM__HTTP_GZIP, 1 << 20);
+    int rc = loom__http_decoder_run(&d, comp, n, &used, out, sizeof out, &got);
+    if (rc == 0) /* the damage may show only at the checksum */
+        rc = loom__http_decoder_run(&d, comp + used, n - used, &used, out, sizeof out, &got);
+    ck_assert_int_eq(rc == LOOM_EHTTP || loom__http_decoder_finish(&d) == LOOM_EHTTP, 1);
+    loom__http_decoder_close(&d);
+    n = squeeze(plain, 3000, 31, comp, sizeof comp);
+    loom__http_decoder_init(&d, LOOM__HTTP_GZIP, 2999);
+    ck_assert_int_eq(loom__http_decoder_run(&d, comp, n, &used, out, sizeof out, &got),
+                     LOOM_ELIMIT);
+    loom__http_decoder_close(&d);
+    ck_assert_int_eq(loom__http_coding_parse(" GZip ", 6), LOOM__HTTP_GZIP);
+    ck_assert_int_eq(loom__http_coding_parse("x-gzip", 6), LOOM__HTTP_GZIP);
+    ck_assert_int_eq(loom__http_coding_parse("br", 2), -1);
+    free(plain);
+}
+END_TEST
+
+/* --- redirects --- */
+
+static intptr_t redirects_main(void *arg)
+{
+    struct loom_http_session *s = session(NULL);
+    struct loom_http_response *r;
+    char err[LOOM_HTTP_ERRLEN], *body, to[256];
+    int st;
+    ck_assert_int_eq(loom_http_get(s, U("/chain/3"), &r, err, sizeof err), 0);
+    ck_assert_int_eq(loom_http_response_status(r), 200);
+    ck_assert_str_eq(loom_http_response_url(r), U("/hello"));
+    ck_assert_int_eq(loom_http_response_history_count(r), 3);
+    const char *hu;
+    ck_assert_int_eq(loom_http_response_history(r, 0, &st, &hu), 0);
+    ck_assert_int_eq(st, 302);
+    ck_assert_str_eq(hu, U("/chain/3"));
+    ck_assert_int_eq(loom_http_response_history(r, 2, &st, &hu), 0);
+    ck_assert_str_eq(hu, U("/chain/1"));
+    ck_assert_int_eq(loom_http_response_read_all(r, &body, 0), 12);
+    free(body);
+    loom_http_response_close(r);
+    ck_assert_int_eq(stat_of(s, "accepted"), 1); /* redirects reuse the connection */
+
+    get_ok(s, U("/chain/10"), "hello world\n");
+    ck_assert_int_eq(loom_http_get(s, U("/chain/11"), &r, err, sizeof err), LOOM_EHTTP);
+    ck_assert_contains(err, "too many redirects");
+    ck_assert_int_eq(loom_http_get(s, U("/loop/a"), &r, err, sizeof err), LOOM_EHTTP);
+    ck_assert_contains(err, "redirect loop");
+    ck_assert_contains(err, "/loop/a");
+    snprintf(to, sizeof to, "/redirect?code=302&to=ftp://127.0.0.1/x");
+    ck_assert_int_eq(loom_http_get(s, U(to), &r, err, sizeof err), LOOM_EHTTP);
+    ck_assert_contains(err, "unsupported scheme");
+
+    /* not followed when asked */
+    struct loom_http_request_options nofollow = {.max_redirects = -1};
+    ck_assert_int_eq(loom_http_request(s, U("/chain/2"), &nofollow, &r, err, sizeof err), 0);
+    ck_assert_int_eq(loom_http_response_status(r), 302);
+    ck_assert_str_eq(loom_http_response_header(r, "location", 0), "/chain/1");
+    loom_http_response_close(r);
+
+    /* method rules (RFC 9110 §15.4) */
+    static const struct {
+        int code;
+        const char *method, *want;
+        bool body;
+    } rules[] = {
+        {303, "POST", "GET /echo\n", false}, {303, "PUT", "GET /echo\n", false},
+        {301, "POST", "GET /echo\n", false}, {302, "POST", "GET /echo\n", false},
+        {302, "PUT", "PUT /echo\n", true},   {307, "POST", "POST /echo\n", true},
+        {308, "POST", "POST /echo\n", true}, {303, "HEAD", NULL, false},
+    };
+    for (size_t i = 0; i < sizeof rules / sizeof *rules; i++) {
+        snprintf(to, sizeof to, "/redirect?code=%d&to=/echo", rules[i].code);
+        struct loom_http_request_options o = {.method = rules[i].method, .body = "data=1",
+                                              .body_len = 6};
+        ck_assert_int_eq(fetch(s, U(to), &o, &st, &body, err), 0);
+        ck_assert_int_eq(st, 200);
+        if (rules[i].want) {
+            ck_assert_msg(!strncmp(body, rules[i].want, strlen(rules[i].want)), "%d %s: %s",
+                          rules[i].code, rules[i].method, body);
+            ck_assert_int_eq(strstr(body, "\n\ndata=1") != NULL, rules[i].body);
+        }
+        free(body);
+    }
+
+    /* Authorization kept on the same origin, dropped on another */
+    struct loom_http_field auth = {"Authorization", "Bearer secret"};
+    struct loom_http_request_options ao = {.headers = &auth, .header_count = 1};
+    ck_assert_int_eq(fetch(s, U("/redirect?code=302&to=/echo"), &ao, &st, &body, err), 0);
+    ck_assert_contains(body, "Authorization: Bearer secret");
+    free(body);
+    snprintf(to, sizeof to, "/redirect?code=302&to=%s/echo", base_host);
+    ck_assert_int_eq(loom_http_request(s, U(to), &ao, &r, err, sizeof err), 0);
+    ck_assert_int_eq(loom_http_response_read_all(r, &body, 0) > 0, 1);
+    ck_assert(strstr(body, "Authorization") == NULL);
+    ck_assert_contains(body, "Host: localhost:");
+    char want_url[128];
+    snprintf(want_url, sizeof want_url, "%s/echo", base_host);
+    ck_assert_str_eq(loom_http_response_url(r), want_url);
+    free(body);
+    loom_http_response_close(r);
+    loom_http_session_free(s);
+    return 0;
+}
+
+START_TEST(test_redirects)
+{
+    origin_start();
+    ck_assert_int_eq(run(redirects_main, NULL), 0);
+    origin_stop();
+}
+END_TEST
+
+/* --- protocol limits --- */
+
+static intptr_t protocol_limits_main(void *arg)
+{
+    struct loom_http_session *s = session(NULL);
+    struct loom_http_response *r;
+    char err[LOOM_HTTP_ERRLEN], *body;
+    static const struct {
+        const char *path;
+        int rc;
+        const char *msg;
+    } cases[] = {
+        {"/headers?n=150", LOOM_ELIMIT, "more header fields than the limit"},
+        {"/headers?n=4&size=10000", LOOM_ELIMIT, "header section over the byte limit"},
+        {"/longreason?n=10000", LOOM_ELIMIT, "status line over the limit"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        ck_assert_int_eq(loom_http_get(s, U(cases[i].path), &r, err, sizeof err), cases[i].rc);
+        ck_assert_contains(err, cases[i].msg);
+    }
+    ck_assert_int_eq(loom_http_get(s, U("/badchunk"), &r, err, sizeof err), 0);
+    ck_assert_int_eq(loom_http_response_read_all(r, &body, 0), LOOM_EHTTP);
+    ck_assert_contains(loom_http_response_error(r), "chunk");
+    loom_http_response_close(r);
+    ck_assert_int_eq(loom_http_get(s, U("/longchunkline"), &r, err, sizeof err), 0);
+    ck_assert_int_eq(loom_http_response_read_all(r, &body, 0), LOOM_ELIMIT);
+    ck_assert_contains(loom_http_response_error(r), "chunk-size line");
+    loom_http_response_close(r);
+    ck_assert_int_eq(loom_http_get(s, U("/bytes?n=1000"), &r, err, sizeof err), 0);
+    ck_assert_int_eq(loom_http_response_read_all(r, &body, 999), LOOM_ELIMIT);
+    ck_assert_contains(loom_http_response_error(r), "body over 999 bytes");
+    loom_http_response_close(r);
+    ck_assert_int_eq(loom_http_session_open_count(s), 0);
+    loom_http_session_free(s);
+
+    struct loom_http_limits lim = LOOM_HTTP_LIMITS_DEFAULT;
+    lim.max_body = 100;
+    struct loom_http_session_options so = {.limits = &lim};
+    s = session(&so);
+    ck_assert_int_eq(loom_http_get(s, U("/bytes?n=1000"), &r, err, sizeof err), LOOM_ELIMIT);
+    ck_assert_int_eq(loom_http_get(s, U("/chunked?n=1000"), &r, err, sizeof err), 0);
+    ck_assert_int_eq(loom_http_response_read_all(r, &body, 0), LOOM_ELIMIT);
+    loom_http_response_close(r);
+    ck_assert_int_eq(loom_http_get(s, U("/until-close?n=1000"), &r, err, sizeof err), 0);
+    ck_assert_int_eq(loom_http_response_read_all(r, &body, 0), LOOM_ELIMIT);
+    loom_http_response_close(r);
+    loom_http_session_free(s);
+    return 0;
+}
+
+START_TEST(test_protocol_limits)
+{
+    origin_start();
+    ck_assert_int_eq(run(protocol_limits_main, NULL), 0);
+    origin_stop();
+}
+END_TEST
+
+/* --- timeouts and cancellation --- */
+
+static intptr_t timeouts_main(void *arg)
+{
+    struct loom_http_session *s = session(NULL);
+    struct loom_http_response *r;
+    char err[LOOM_HTTP_ERRLEN], *body;
+
+    /* per read: a server that never answers */
+    struct loom_http_request_options o = {.timeout.sock_read = LOOM_MS(300)};
+    double t0 = test_now();
+    ck_assert_int_eq(loom_http_request(s, U("/never"), &o, &r, err, sizeof err), -ETIMEDOUT);
+    double el = test_now() - t0;
+    ck_assert_msg(el >= 0.25 && el < 2, "took %.3f s", el);
+    ck_assert_contains(err, "timed out");
+
+    /* a dripping body within its per-read timeout is fine... */
+    struct loom_http_request_options drip = {.timeout.sock_read = LOOM_SEC(2)};
+    ck_assert_int_eq(loom_http_request(s, U("/drip?n=5&s=0.05"), &drip, &r, err, sizeof err), 0);
+    ck_assert_int_eq(loom_http_response_read_all(r, &body, 0), 5);
+    free(body);
+    loom_http_response_close(r);
+
+    /* ...but not past the total */
+    struct loom_http_request_options tot = {.timeout.total = LOOM_MS(500)};
+    t0 = test_now();
+    ck_assert_int_eq(loom_http_request(s, U("/drip?n=100&s=0.05"), &tot, &r, err, sizeof err), 0);
+    ck_assert_int_eq(loom_http_response_read_all(r, &body, 0), -ETIMEDOUT);
+    el = test_now() - t0;
+    ck_assert_msg(el >= 0.45 && el < 2, "took %.3f s", el);
+    loom_http_response_close(r);
+
+    /* the session's timeout, overridden per request */
+    loom_http_session_free(s);
+    struct loom_http_session_options so = {.timeout.sock_read = LOOM_MS(200)};
+    s = session(&so);
+    t0 = test_now();
+    ck_assert_int_eq(loom_http_get(s, U("/delay?s=0.6"), &r, err, sizeof err), -ETIMEDOUT);
+    ck_assert(test_now() - t0 < 0.5);
+    ck_assert_int_eq(loom_http_request(s, U("/delay?s=0.6"), &drip, &r, err, sizeof err), 0);
+    loom_http_response_close(r); /* unread, but the 5 bytes are there by now or not */
+    ck_assert_int_le(loom_http_session_open_count(s), 1);
+    loom_http_session_free(s);
+    return 0;
+}
+
+START_TEST(test_timeouts)
+{
+    origin_start();
+    ck_assert_int_eq(run(timeouts_main, NULL), 0);
+    origin_stop();
+}
+END_TEST
+
+static intptr_t connect_timeout_main(void *arg)
+{
+    /* a listener whose backlog is full: the next SYN is dropped */
+    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof a;
+    ck_assert_int_eq(bind(l, (struct sockaddr *)&a, sizeof a), 0);
+    ck_assert_int_eq(listen(l, 0), 0);
+    ck_assert_int_eq(getsockname(l, (struct sockaddr *)&a, &al), 0);
+    int fill[4];
+    for (int i = 0; i < 4; i++) {
+        fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        connect(fill[i], (struct sockaddr *)&a, sizeof a);
+    }
+    loom_sleep(LOOM_MS(50));
+    struct loom_http_session_options so = {.timeout.sock_connect = LOOM_MS(300)};
+    struct loom_http_session *s = session(&so);
+    struct loom_http_response *r;
+    char err[LOOM_HTTP_ERRLEN], url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", ntohs(a.sin_port));
+    double t0 = test_now();
+    int rc = loom_http_get(s, url, &r, err, sizeof err);
+    double el = test_now() - t0;
+    ck_assert_msg(rc == -ETIMEDOUT, "%s (%s)", loom_strerror(rc), err);
+    ck_assert_msg(el >= 0.25 && el < 2, "took %.3f s", el);
+    ck_assert_contains(err, "timed out");
+    ck_assert_int_eq(loom_http_session_open_count(s), 0);
+    /* refused */
+    close(l);
+    rc = loom_http_get(s, url, &r, err, sizeof err);
+    ck_assert_int_eq(rc, -ECONNREFUSED);
+    ck_assert_contains(err, "cannot connect");
+    for (int i = 0; i < 4; i++)
+        close(fill[i]);
+    loom_http_session_free(s);
+    return 0;
+}
+
+START_TEST(test_connect_timeout)
+{
+    ck_assert_int_eq(run(connect_timeout_main, NULL), 0);
+}
+END_TEST
+
+struct reader {
+    struct loom_http_session *s;
+    size_t got;
+    bool in_body;
+    int rc;
+};
+
+static intptr_t slow_reader(void *arg)
+{
+    struct reader *rd = arg;
+    struct loom_http_response *r;
+    char err[LOOM_HTTP_ERRLEN], buf[16];
+    rd->rc = loom_http_get(rd->s, U("/drip?n=100&s=0.02"), &r, err, sizeof err);
+    if (rd->rc < 0)
+        return rd->rc;
+    rd->in_body = true;
+    ssize_t n;
+    while ((n = loom_http_response_read(r, buf, sizeof buf)) > 0)
+        rd->got += (size_t)n;
+    rd->rc = (int)n;
+    loom_http_response_close(r);
+    return n;
+}
+
+static intptr_t cancel_main(void *arg)
+{
+    struct loom_http_session *s = session(NULL);
+    get_ok(s, U("/hello"), "hello world\n");
+    /* cancelled mid-body: the connection is closed, not pooled */
+    struct reader rd = {s, 0, false, 1};
+    struct loom_task *t = loom_spawn(slow_reader, &rd, "reader");
+    while (rd.got < 5)
+        loom_sleep(LOOM_MS(10));
+    ck_assert(rd.in_body);
+    loom_task_cancel(t);
+    ck_assert_int_eq(loom_task_join(t), -ECANCELED);
+    ck_assert_int_eq(rd.rc, -ECANCELED);
+    ck_assert_int_eq(loom_http_session_open_count(s), 0);
+    get_ok(s, U("/hello"), "hello world\n");
+    ck_assert_int_eq(stat_of(s, "accepted"), 2);
+
+    /* cancelled while waiting for the head, and while waiting for a slot */
+    struct loom_http_session_options so = {.limit = 1};
+    struct loom_http_session *s1 = session(&so);
+    struct reader a = {s1, 0, false, 1}, b = {s1, 0, false, 1};
+    struct loom_task *ta = loom_spawn(slow_reader, &a, "a");
+    struct loom_task *tb = loom_spawn(slow_reader, &b, "b");
+    loom_sleep(LOOM_MS(5));
+    ck_assert(!b.in_body);
+    loom_task_cancel(tb);
+    ck_assert_int_eq(loom_task_join(tb), -ECANCELED);
+    loom_task_cancel(ta);
+    ck_assert_int_eq(loom_task_join(ta), -ECANCELED);
+    ck_assert_int_eq(loom_http_session_open_count(s1), 0);
+    get_ok(s1, U("/hello"), "hello world\n");
+    loom_http_session_free(s1);
+    loom_http_session_free(s);
+    return 0;
+}
+
+START_TEST(test_cancel)
+{
+    origin_start();
+    ck_assert_int_eq(run(cancel_main, NULL), 0);
+    origin_stop();
+}
+END_TEST
+
+/* --- the blocking call --- */
+
+struct blk {
+    const char *url;
+    int rc, status;
+    char *body;
+    size_t len;
+    char err[LOOM_HTTP_ERRLEN];
+};
+
+static void *blk_thread(void *arg)
+{
+    struct blk *b = arg;
+    b->rc = loom_http_get_blocking(b->url, NULL, 0, &b->status, &b->body, &b->len, b->err,
+                                   sizeof b->err);
+    return NULL;
+}
+
+START_TEST(test_blocking)
+{
+    origin_start();
+    test_fd_mark();
+    struct blk b[3] = {{.url = U("/chain/2")}, {.url = U("/gzip?n=5000")},
+                       {.url = "error://nowhere/"}};
+    pthread_t th[3];
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(pthread_create(&th[i], NULL, blk_thread, &b[i]), 0);
+    for (int i = 0; i < 3; i++)
+        pthread_join(th[i], NULL);
+    ck_assert_int_eq(b[0].rc, 0);
+    ck_assert_int_eq(b[0].status, 200);
+    ck_assert_str_eq(b[0].body, "hello world\n");
+    ck_assert_int_eq(b[1].rc, 0);
+    ck_assert_int_eq(b[1].len, 5000);
+    char *want = pattern(5000);
+    ck_assert_str_eq(b[1].body, want);
+    ck_assert_int_eq(b[2].rc, -EPROTONOSUPPORT);
+    ck_assert_ptr_null(b[2].body);
+    free(want), free(b[0].body), free(b[1].body);
+    test_fd_check();
+    origin_stop();
+}
+END_TEST
+
+/* --- HTTPS --- */
+
+/* Make a CA and a server certificate for localhost and 127.0.0.1 in tmpdir. */
+static void make_certs(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/loom-http-XXXXXX");
+    ck_assert(mkdtemp(tmpdir) != NULL);
+    char script[2048];
+    snprintf(script, sizeof script,
+             "set -e; cd %s;"
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+             " -keyout ca.key -out ca.pem -days 2 -subj /CN=loom-test-ca 2>/dev/null;"
+             "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+             " -keyout srv.key -out srv.csr -subj /CN=localhost 2>/dev/null;"
+             "printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > ext.cnf;"
+             "openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial"
+             " -out srv.pem -days 2 -extfile ext.cnf 2>/dev/null",
+             tmpdir);
+    char *argv[] = {"/bin/sh", "-c", script, NULL}, *out;
+    double el;
+    int rc = test_run(argv, NULL, 30, &out, &el);
+    ck_assert_msg(rc == 0, "cannot make certificates with openssl (installed?): %s", out);
+    free(out);
+}
+
+static void rm_tmpdir(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+static intptr_t https_main(void *arg)
+{
+    char ca[128];
+    snprintf(ca, sizeof ca, "%s/ca.pem", tmpdir);
+    struct loom_http_session_options so = {.ca_file = ca};
+    struct loom_http_session *s = session(&so);
+    for (int i = 0; i < 3; i++)
+        get_ok(s, U("/hello"), "hello world\n");
+    char *want = pattern(100000);
+    get_ok(s, U("/gzip?n=100000&chunked=1"), want);
+    free(want);
+    char u[128];
+    snprintf(u, sizeof u, "%s/hello", base_host); /* the name, not the address */
+    get_ok(s, u, "hello world\n");
+    ck_assert_int_eq(stat_of(s, "accepted"), 2);
+    loom_http_session_free(s);
+
+    /* without the CA: refused, with the reason */
+    s = session(NULL);
+    struct loom_http_response *r;
+    char err[LOOM_HTTP_ERRLEN];
+    ck_assert_int_eq(loom_http_get(s, U("/hello"), &r, err, sizeof err), LOOM_ETLS);
+    ck_assert_contains(err, "verif");
+    ck_assert_int_eq(loom_http_session_open_count(s), 0);
+    loom_http_session_free(s);
+    return 0;
+}
+
+START_TEST(test_https)
+{
+    make_certs();
+    char cert[128], key[128];
+    snprintf(cert, sizeof cert, "%s/srv.pem", tmpdir);
+    snprintf(key, sizeof key, "%s/srv.key", tmpdir);
+    origin_start_args(cert, key);
+    ck_assert_int_eq(run(https_main, NULL), 0);
+    origin_stop();
+    rm_tmpdir();
+}
+END_TEST
+
+/* --- nginx --- */
+
+static intptr_t nginx_main(void *arg)
+{
+    struct loom_http_session *s = session(NULL);
+    char *want = pattern(300000);
+    for (int i = 0; i < 3; i++) {
+        struct loom_http_response *r;
+        char err[LOOM_HTTP_ERRLEN], *body;
+        ck_assert_int_eq(loom_http_get(s, U("/big.txt"), &r, err, sizeof err), 0);
+        ck_assert_int_eq(loom_http_response_status(r), 200);
+        ck_assert_str_eq(loom_http_response_header(r, "Content-Encoding", 0), "gzip");
+        ck_assert_int_eq(loom_http_response_read_all(r, &body, 0), 300000);
+        ck_assert(!memcmp(body, want, 300000));
+        ck_assert(loom_http_response_reused(r) == (i > 0));
+        free(body);
+        loom_http_response_close(r);
+    }
+    get_ok(s, U("/old"), want); /* nginx's 301 */
+    free(want);
+    loom_http_session_free(s);
+    return 0;
+}
+
+START_TEST(test_nginx)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/loom-nginx-XXXXXX");
+    ck_assert(mkdtemp(tmpdir) != NULL);
+    char path[256], conf[2048];
+    snprintf(path, sizeof path, "%s/big.txt", tmpdir);
+    FILE *f = fopen(path, "w");
+    char *p = pattern(300000);
+    fputs(p, f);
+    fclose(f);
+    free(p);
+    /* pick a free port */
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof a;
+    bind(l, (struct sockaddr *)&a, sizeof a);
+    getsockname(l, (struct sockaddr *)&a, &al);
+    int port = ntohs(a.sin_port);
+    close(l);
+    snprintf(conf, sizeof conf,
+             "daemon off; master_process off; pid %s/nginx.pid; error_log %s/error.log;"
+             "events { worker_connections 64; }"
+             "http { access_log off; client_body_temp_path %s; proxy_temp_path %s;"
+             " fastcgi_temp_path %s; uwsgi_temp_path %s; scgi_temp_path %s;"
+             " types { text/plain txt; }"
+             " server { listen 127.0.0.1:%d; root %s; gzip on; gzip_types text/plain;"
+             "  gzip_min_length 10; location = /old { return 301 /big.txt; } } }",
+             tmpdir, tmpdir, tmpdir, tmpdir, tmpdir, tmpdir, tmpdir, port, tmpdir);
+    snprintf(path, sizeof path, "%s/nginx.conf", tmpdir);
+    f = fopen(path, "w");
+    fputs(conf, f);
+    fclose(f);
+    char script[1024];
+    snprintf(script, sizeof script,
+             "nginx -p %s -c %s -e %s/error.log & for i in $(seq 100); do "
+             "(exec 3<>/dev/tcp/127.0.0.1/%d) 2>/dev/null && break; sleep 0.05; done; "
+             "echo listening on 127.0.0.1:%d; wait",
+             tmpdir, path, tmpdir, port, port);
+    char *argv[] = {"bash", "-c", script, NULL};
+    test_server_start(&origin, argv);
+    snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
+    intptr_t rc = run(nginx_main, NULL);
+    char *kill_argv[] = {"/bin/sh", "-c", NULL, NULL}, *out, cmd[256];
+    snprintf(cmd, sizeof cmd, "kill $(cat %s/nginx.pid)", tmpdir);
+    kill_argv[2] = cmd;
+    double el;
+    test_run(kill_argv, NULL, 10, &out, &el);
+    free(out);
+    test_server_wait(&origin, 10);
+    rm_tmpdir();
+    ck_assert_int_eq(rc, 0);
+}
+END_TEST
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_DFL); /* nothing here may raise it */
+    Suite *s = suite_create("http_client");
+    TCase *tc = test_tcase(s, "basics", 30);
+    tcase_add_test(tc, test_basic);
+    tcase_add_test(tc, test_bad_scheme);
+    tcase_add_test(tc, test_bodies);
+    tcase_add_test(tc, test_upload);
+    tc = test_tcase(s, "pool", 30);
+    tcase_add_test(tc, test_keepalive);
+    tcase_add_test(tc, test_limits);
+    tcase_add_test(tc, test_idle_expiry);
+    tcase_add_test(tc, test_stale_retry);
+    tc = test_tcase(s, "compression", 30);
+    tcase_add_test(tc, test_gzip);
+    tcase_add_test(tc, test_decoder_splits);
+    tc = test_tcase(s, "redirects", 30);
+    tcase_add_test(tc, test_redirects);
+    tc = test_tcase(s, "limits", 30);
+    tcase_add_test(tc, test_protocol_limits);
+    tc = test_tcase(s, "timeouts", 30);
+    tcase_add_test(tc, test_timeouts);
+    tcase_add_test(tc, test_connect_timeout);
+    tcase_add_test(tc, test_cancel);
+    tc = test_tcase(s, "blocking", 30);
+    tcase_add_test(tc, test_blocking);
+    tc = test_tcase(s, "tls", 30);
+    tcase_add_test(tc, test_https);
+    tc = test_tcase(s, "nginx", 30);
+    tcase_add_test(tc, test_nginx);
+    return test_main(s);
+}
