@@ -20,6 +20,14 @@
 #include <sys/random.h>
 #include <time.h>
 
+/* Pongs are skipped while this much output is queued: a peer that floods
+ * pings and never reads cannot grow our buffer (section 5.5.3 allows
+ * answering only the latest ping). */
+#define PONG_BACKLOG (64 * 1024)
+/* A reassembly buffer bigger than this is freed after its message was read,
+ * so one large message does not pin memory for the connection's life. */
+#define MSG_KEEP (64 * 1024)
+
 struct loom_ws {
     struct loom_stream *s;        /* owned; NULL once closed */
     enum loom_ws_role role;
@@ -311,7 +319,7 @@ static int on_close(struct loom_ws *ws, size_t len)
 static int on_control(struct loom_ws *ws, unsigned opcode, size_t len)
 {
     if (opcode == LOOM_WS_PING) {
-        if (ws->state == LOOM_WS_OPEN)
+        if (ws->state == LOOM_WS_OPEN && loom_stream_write_buffered(ws->s) < PONG_BACKLOG)
             send_raw(ws, LOOM_WS_PONG, true, ws->ctl, len); /* errors show on the next read */
         return 0;
     }
@@ -453,6 +461,11 @@ static int recv_loop(struct loom_ws *ws, struct loom_ws_message *msg, int64_t de
     if (ws->delivered) {
         ws->delivered = false;
         ws->msg_len = 0;
+        if (ws->msg_cap > MSG_KEEP) {
+            free(ws->msg);
+            ws->msg = NULL;
+            ws->msg_cap = 0;
+        }
     }
     for (;;) {
         uint64_t need = loom_ws_parser_need(&ws->p);

@@ -895,6 +895,29 @@ static intptr_t backpressure_main(void *arg)
     return 0;
 }
 
+/* A peer that floods pings and never reads: the pongs queued stay bounded. */
+static intptr_t ping_flood_main(void *arg)
+{
+    struct loom_stream *raw, *s;
+    stream_pair(&raw, &s);
+    struct loom_ws *ws = server_over(s, NULL);
+    static char pl[100];
+    struct buf b = {0};
+    for (int i = 0; i < 8000; i++)
+        put_frame(&b, FIN | LOOM_WS_PING, true, pl, sizeof pl);
+    put_frame(&b, FIN | LOOM_WS_TEXT, true, "end", 3);
+    send_buf(raw, &b);
+    expect_msg(ws, LOOM_WS_TEXT, "end", 3);
+    ck_assert_uint_le(loom_stream_write_buffered(s), 64 * 1024 + 128);
+    ck_assert_uint_gt(loom_stream_write_buffered(s), 0); /* it did answer some */
+    loom_stream_close(raw);
+    loom_ws_close(ws, 0, NULL, 0);
+    return 0;
+}
+
+START_TEST(test_ping_flood) { ck_assert_int_eq(run_main(ping_flood_main, NULL), 0); }
+END_TEST
+
 START_TEST(test_backpressure) { ck_assert_int_eq(run_main(backpressure_main, NULL), 0); }
 END_TEST
 
@@ -1466,6 +1489,7 @@ int main(void)
     tcase_add_test(tc, test_timeouts);
     tcase_add_test(tc, test_keepalive);
     tcase_add_test(tc, test_backpressure);
+    tcase_add_test(tc, test_ping_flood);
     tc = test_tcase(s, "errors", 30);
     tcase_add_checked_fixture(tc, test_fixture_setup, test_fixture_teardown);
     tcase_add_loop_test(tc, test_errors, 0, 2 * N_ECASES); /* whole, then byte by byte */
