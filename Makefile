@@ -317,3 +317,65 @@ run: deps-check all
 
 clean:
 	rm -rf build
+
+# --- fuzzing (libFuzzer, clang) ---
+# make fuzz [FUZZ_SECONDS=30] [FUZZ_TARGETS="fuzz_url ..."]
+# Builds every tests/fuzz/fuzz_*.c (each defines LLVMFuzzerTestOneInput) with clang
+# -fsanitize=fuzzer,address,undefined into build/fuzz/, linked against the library sources
+# rebuilt there with the same sanitizers (an archive: a target pulls in only what it uses).
+# Each target then runs for FUZZ_SECONDS on a scratch copy of tests/fuzz/corpus/<target>/
+# (the committed seeds are never modified). Any crash, sanitizer report, leak or timeout
+# fails the run; the reproducer is kept in build/fuzz/<target>-artifacts/ and replays with
+# `build/fuzz/<target> <file>`. libFuzzer ships in clang's runtime (libclang-rt-14-dev).
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 30
+FUZZ_DIR ?= build/fuzz
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -O1 -g -fno-omit-frame-pointer -Wall -Wextra \
+  -Wno-unused-parameter -pthread -I. -I$(FUZZ_DIR)/include $(PKG_CFLAGS) \
+  -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_C := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_TARGETS ?= $(FUZZ_C:tests/fuzz/%.c=%)
+FUZZ_LIB_OBJ := $(LIB_C:%.c=$(FUZZ_DIR)/obj/%.o) $(LIB_S:%.S=$(FUZZ_DIR)/obj/%.o)
+
+$(FUZZ_DIR)/include/loom:
+	@mkdir -p $(dir $@) && ln -sfn $(CURDIR) $@
+
+$(FUZZ_DIR)/obj/%.o: %.c | $(FUZZ_DIR)/include/loom
+	@mkdir -p $(dir $@)
+	$(call say,FUZZCC,$<)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(FUZZ_DIR)/obj/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(call say,AS,$<)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FUZZ_DIR)/libloom-fuzz.a: $(FUZZ_LIB_OBJ)
+	@rm -f $@
+	$(call say,AR,$@)
+	$(Q)ar rcs $@ $^
+
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_DIR)/libloom-fuzz.a | $(FUZZ_DIR)/include/loom
+	$(call say,LINK,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_DIR)/libloom-fuzz.a \
+	  $(PKG_LIBS) -lm -pthread
+
+-include $(FUZZ_LIB_OBJ:.o=.d)
+
+.PHONY: fuzz
+fuzz: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/%)
+	@failed=(); for t in $(FUZZ_TARGETS); do \
+	  work=$(FUZZ_DIR)/$$t-corpus art=$(FUZZ_DIR)/$$t-artifacts log=$(FUZZ_DIR)/$$t.log; \
+	  rm -rf $$work $$art; mkdir -p $$work $$art; \
+	  [ -d tests/fuzz/corpus/$$t ] && cp -r tests/fuzz/corpus/$$t/. $$work/; \
+	  printf '  %-6s %s for %ss\n' FUZZ $$t $(FUZZ_SECONDS); \
+	  if $(FUZZ_DIR)/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	       -print_final_stats=1 -artifact_prefix=$$art/ $$work >$$log 2>&1; then \
+	    grep -m1 -E '^#[0-9]+[[:space:]]+DONE' $$log | sed 's/^/         /'; \
+	  else \
+	    grep -v -E '^#[0-9]+[[:space:]]+(NEW|REDUCE|pulse|INITED)' $$log | tail -40 | sed 's/^/    /'; \
+	    echo "  $$t FAILED: reproducer in $$art/ (log $$log)"; failed+=($$t); \
+	  fi; \
+	done; \
+	[ $${#failed[@]} -eq 0 ] && echo "fuzz: $(words $(FUZZ_TARGETS)) targets, no crash" || \
+	  { echo "fuzz: failed: $${failed[*]}"; exit 1; }

@@ -404,6 +404,10 @@ ssize_t loom_url_format(const struct loom_url *u, char *buf, size_t cap)
         if (u->port_explicit && u->port != loom_url_default_port(u->scheme))
             put_port(&o, u->port);
     }
+    /* §5.3 pitfall: a path starting "//" without an authority would read back
+     * as one; "/." in front keeps it a path (dot removal takes it off again). */
+    if (!u->host && u->path[0] == '/' && u->path[1] == '/')
+        put(&o, "/.", 2);
     puts_(&o, u->path);
     if (u->query) {
         put(&o, "?", 1);
@@ -479,6 +483,27 @@ static void put_authority(struct out *o, const struct loom_url *base)
         put_port(o, base->port);
 }
 
+/* The path of a reference without authority (§5.2.2), plus the base query
+ * when the reference has neither path nor query. */
+static void put_path(struct out *o, const struct loom_url *base, const struct parts *r)
+{
+    if (r->path_len == 0) {
+        puts_(o, base->path);
+        if (!r->query && base->query) {
+            put(o, "?", 1);
+            puts_(o, base->query);
+        }
+    } else if (r->path[0] == '/') {
+        put(o, r->path, r->path_len);
+    } else {
+        if (base->host && base->path[0] == '\0')
+            put(o, "/", 1);
+        else
+            put(o, base->path, base_dir_len(base));
+        put(o, r->path, r->path_len);
+    }
+}
+
 static void put_target(struct out *o, const struct loom_url *base, const struct parts *r)
 {
     if (r->auth) {
@@ -487,20 +512,16 @@ static void put_target(struct out *o, const struct loom_url *base, const struct 
         put(o, r->path, r->path_len);
     } else {
         put_authority(o, base);
-        if (r->path_len == 0) {
-            puts_(o, base->path);
-            if (!r->query && base->query) {
-                put(o, "?", 1);
-                puts_(o, base->query);
+        size_t start = o->len;
+        put_path(o, base, r);
+        /* The "//" pitfall of loom_url_format(): prefix "/." (room checked by put). */
+        if (!base->host && o->len - start >= 2 && o->buf[start] == '/' &&
+            o->buf[start + 1] == '/') {
+            put(o, "..", 2);
+            if (!o->full) {
+                memmove(o->buf + start + 2, o->buf + start, o->len - 2 - start);
+                memcpy(o->buf + start, "/.", 2);
             }
-        } else if (r->path[0] == '/') {
-            put(o, r->path, r->path_len);
-        } else {
-            if (base->host && base->path[0] == '\0')
-                put(o, "/", 1);
-            else
-                put(o, base->path, base_dir_len(base));
-            put(o, r->path, r->path_len);
         }
     }
     if (r->query) {

@@ -97,6 +97,9 @@ START_TEST(resolve_more)
     expect_resolve("https://h/x/y", "HTTP://New/P", "http://new/P");
     expect_resolve("https://h/x/y", "a b/ü", "https://h/x/a%20b/%C3%BC");
     expect_resolve("http://[::1]:8080/a/b", "../c", "http://[::1]:8080/c");
+    /* A path starting "//" with no authority keeps a "/." in front (RFC 3986 §5.3). */
+    expect_resolve("g:/a", "/..//x", "g:/.//x");
+    expect_resolve("g:/a", ".//x", "g:/.//x");
 }
 END_TEST
 
