@@ -258,7 +258,9 @@ static intptr_t serve_user(struct loom_stream *s)
     room.count--;
     char msg[NAME_MAX_BYTES + 32];
     snprintf(msg, sizeof msg, "%s has left the chat\n", u.name);
-    say_all(msg, strlen(msg));
+    /* Cancelled (dropped, or shutdown past its grace): tell whoever has room
+     * now rather than wait on a stuck member. */
+    loom_broadcast_send(&room.b, NULL, msg, strlen(msg), rc == -ECANCELED ? 0 : -1);
     if (!u.dropped)
         loom_stream_flush(s, LOOM_SEC(1)); /* best effort: say what is pending */
     return rc;
