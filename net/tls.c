@@ -12,8 +12,12 @@
  * Error queue hygiene: OpenSSL's error queue is per thread and shared by every
  * connection on it, so it is cleared before each SSL_ call and emptied after
  * each failure (its text goes to the connection's error string). */
-#define OPENSSL_API_COMPAT 30000
+#ifndef OPENSSL_API_COMPAT
+#define OPENSSL_API_COMPAT 30000 /* no deprecated call compiles here */
+#endif
+#ifndef OPENSSL_NO_DEPRECATED
 #define OPENSSL_NO_DEPRECATED 1
+#endif
 
 #include "net/tls.h"
 
@@ -39,6 +43,7 @@
 
 #define TEXT_MAX 256 /* error strings */
 #define KEY_MAX 280  /* session cache keys: host (<= 255) + ":port" */
+#define COALESCE_MAX 4096 /* writev pieces up to this much in all are sent as one record */
 
 /* One cached client session. */
 struct sess_entry {
@@ -401,6 +406,23 @@ static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outle
     return SSL_TLSEXT_ERR_OK;
 }
 
+/* Ask every client for a certificate and refuse those without a valid one. */
+static int require_client_cert(struct loom_tls_context *t, const char *ca, char *err,
+                               size_t errlen)
+{
+    STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(ca);
+    if (!names || SSL_CTX_load_verify_locations(t->ssl, ca, NULL) != 1) {
+        sk_X509_NAME_pop_free(names, X509_NAME_free);
+        char what[TEXT_MAX];
+        snprintf(what, sizeof what, "cannot load client CA %s", ca);
+        return ssl_fail(err, errlen, what);
+    }
+    SSL_CTX_set_client_CA_list(t->ssl, names); /* takes names */
+    SSL_CTX_set_verify(t->ssl, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+    t->verify = true;
+    return 0;
+}
+
 int loom_tls_server_context_new(const struct loom_tls_server_options *o,
                                 struct loom_tls_context **out, char *err, size_t errlen)
 {
@@ -414,6 +436,8 @@ int loom_tls_server_context_new(const struct loom_tls_server_options *o,
     if (rc < 0)
         return rc;
     rc = load_cert(t->ssl, o->cert_file, o->key_file, err, errlen);
+    if (rc == 0 && o->client_ca_file)
+        rc = require_client_cert(t, o->client_ca_file, err, errlen);
     if (rc == 0 && o->alpn && (rc = alpn_encode(o->alpn, t->alpn, &t->alpn_len, err, errlen)) == 0)
         SSL_CTX_set_alpn_select_cb(t->ssl, alpn_select, t);
     ERR_clear_error();
@@ -488,7 +512,25 @@ static ssize_t tls_writev(void *ctx, const struct iovec *iov, int iovcnt, unsign
     struct tls_conn *c = ctx;
     if (c->dead)
         return c->dead;
+    /* Small pieces (a head and a short body) go out as one record and one
+     * send() instead of one each. */
+    char small[COALESCE_MAX];
+    struct iovec one;
     size_t total = 0;
+    for (int i = 0; i < iovcnt && iovcnt > 1 && total <= sizeof small; i++)
+        total += iov[i].iov_len;
+    if (iovcnt > 1 && total <= sizeof small) {
+        total = 0;
+        for (int i = 0; i < iovcnt; i++) {
+            if (iov[i].iov_len) /* iov_base may be NULL then */
+                memcpy(small + total, iov[i].iov_base, iov[i].iov_len);
+            total += iov[i].iov_len;
+        }
+        one = (struct iovec){small, total};
+        iov = &one;
+        iovcnt = 1;
+    }
+    total = 0;
     for (int i = 0; i < iovcnt; i++) {
         for (size_t off = 0; off < iov[i].iov_len;) {
             size_t n;
@@ -866,6 +908,27 @@ bool loom_tls_eof_unclean(const struct loom_stream *s)
 {
     struct tls_conn *c = conn_of(s);
     return c && c->unclean_eof;
+}
+
+int loom_tls_peer_name(const struct loom_stream *s, char *buf, size_t len)
+{
+    struct tls_conn *c = conn_of(s);
+    if (!c)
+        return -EINVAL;
+    X509 *x = SSL_get0_peer_certificate(c->ssl);
+    X509_NAME *n = x ? X509_get_subject_name(x) : NULL;
+    int i = n ? X509_NAME_get_index_by_NID(n, NID_commonName, -1) : -1;
+    ASN1_STRING *d = i >= 0 ? X509_NAME_ENTRY_get_data(X509_NAME_get_entry(n, i)) : NULL;
+    if (!d)
+        return -ENOENT;
+    int dl = ASN1_STRING_length(d);
+    if (dl < 0 || memchr(ASN1_STRING_get0_data(d), 0, (size_t)dl))
+        return -ENOENT; /* a CN with a NUL in it names nobody */
+    if ((size_t)dl >= len)
+        return -ENOSPC;
+    memcpy(buf, ASN1_STRING_get0_data(d), (size_t)dl);
+    buf[dl] = '\0';
+    return 0;
 }
 
 const char *loom_tls_error(const struct loom_stream *s)

@@ -65,6 +65,8 @@ struct loom_tls_server_options {
     const char *alpn;           /* protocols accepted, in our order of preference; a
                                    client offering ALPN with no overlap is refused, a
                                    client offering none is served */
+    const char *client_ca_file; /* require a client certificate verified against these
+                                   PEM trust anchors; NULL: none asked for */
 };
 
 /* --- contexts --- */
@@ -141,6 +143,9 @@ bool loom_tls_session_reused(const struct loom_stream *s);
 const char *loom_tls_version(const struct loom_stream *s);
 /* True once the peer ended the TCP connection without a close_notify. */
 bool loom_tls_eof_unclean(const struct loom_stream *s);
+/* The subject CN of the peer's (verified) certificate into buf: 0, -ENOENT
+ * (no certificate, or no CN), -ENOSPC, -EINVAL (not TLS). */
+int loom_tls_peer_name(const struct loom_stream *s, char *buf, size_t len);
 /* Why the last TLS-level failure (LOOM_ETLS) happened; "" if none. Valid while
  * the stream is open. */
 const char *loom_tls_error(const struct loom_stream *s);

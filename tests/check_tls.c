@@ -177,6 +177,7 @@ struct srv {
     int hs_rc;        /* the last handshake's result */
     char err[256];    /* ...and its error text */
     char alpn[32];    /* the ALPN protocol of the last connection */
+    char peer[64];    /* ...and the CN of its client certificate */
 };
 
 /* Echo until EOF, then close_notify. */
@@ -240,6 +241,8 @@ static intptr_t srv_main(void *arg)
             continue;
         const char *a = loom_tls_alpn_selected(s);
         snprintf(v->alpn, sizeof v->alpn, "%s", a ? a : "");
+        if (loom_tls_peer_name(s, v->peer, sizeof v->peer) < 0)
+            v->peer[0] = '\0';
         if (v->mode == ECHO)
             serve_echo(s);
         else if (v->mode == MIDRECORD)
@@ -252,13 +255,15 @@ static intptr_t srv_main(void *arg)
     return 0;
 }
 
-static void srv_start(struct srv *v, const char *cert, const char *alpn, enum mode mode, int conns)
+static void srv_start_ca(struct srv *v, const char *cert, const char *alpn, const char *client_ca,
+                         enum mode mode, int conns)
 {
     memset(v, 0, sizeof *v);
     char c[32], k[32], err[256];
     snprintf(c, sizeof c, "%s.pem", cert);
     snprintf(k, sizeof k, "%s.key", cert);
-    struct loom_tls_server_options o = {.cert_file = P(c), .key_file = P(k), .alpn = alpn};
+    struct loom_tls_server_options o = {.cert_file = P(c), .key_file = P(k), .alpn = alpn,
+                                        .client_ca_file = client_ca};
     int rc = loom_tls_server_context_new(&o, &v->ctx, err, sizeof err);
     ck_assert_msg(rc == 0, "server context: %s", err);
     ck_assert_int_eq(loom_tcp_listen(loom_loop_current(), &v->l, "127.0.0.1", 0, 0, 0), 0);
@@ -267,6 +272,11 @@ static void srv_start(struct srv *v, const char *cert, const char *alpn, enum mo
     v->hs_timeout = LOOM_SEC(10);
     v->hs_rc = 1;
     v->task = loom_spawn(srv_main, v, "tls-server");
+}
+
+static void srv_start(struct srv *v, const char *cert, const char *alpn, enum mode mode, int conns)
+{
+    srv_start_ca(v, cert, alpn, NULL, mode, conns);
 }
 
 static intptr_t srv_stop(struct srv *v)
@@ -399,8 +409,18 @@ static intptr_t verify_main(void *arg)
     ck_assert_int_eq(loom_tls_client_context_new(&o, &ins, err, sizeof err), 0);
     ck_assert_int_eq(try_cert("rogue", "wrong.example", ins, err, sizeof err, &v), 0);
     loom_tls_context_free(ins);
-    /* IP literals are checked against IP SANs. */
-    ck_assert_int_eq(try_cert("srv", "127.0.0.1", cc, err, sizeof err, &v), 0);
+    /* IP literals are checked against IP SANs; no stale error from the failures
+     * above leaks into this connection. */
+    srv_start(&v, "srv", NULL, ECHO, 1);
+    struct loom_stream *s;
+    ck_assert_int_eq(loom_tls_connect("127.0.0.1", port_of(&v), cc, LOOM_SEC(10), &s, err,
+                                      sizeof err), 0);
+    ck_assert_str_eq(err, "");
+    ck_assert_str_eq(loom_tls_error(s), "");
+    ck_assert_int_eq(loom_tls_peer_name(s, err, sizeof err), 0);
+    ck_assert_str_eq(err, "srv");
+    loom_stream_close(s);
+    srv_stop(&v);
     ck_assert_int_eq(try_cert("other", "127.0.0.1", cc, err, sizeof err, &v), LOOM_ETLS);
     ck_assert_contains(err, "certificate verify failed: IP address mismatch");
     /* A bad CA file is named. */
@@ -511,10 +531,67 @@ static intptr_t timeout_main(void *arg)
     return 0;
 }
 
+static intptr_t client_cert_main(void *arg)
+{
+    struct srv v;
+    char err[256], line[64];
+    struct loom_stream *s;
+    /* Without a certificate: refused by the server, which says why. In TLS 1.3
+     * the client finishes first and hears of it on its first read. */
+    struct loom_tls_context *cc = client_ctx(NULL);
+    srv_start_ca(&v, "srv", NULL, P("ca.pem"), ECHO, 1);
+    int rc = loom_tls_connect("localhost", port_of(&v), cc, LOOM_SEC(10), &s, err, sizeof err);
+    if (rc == 0) {
+        loom_stream_write(s, "x\n", 2);
+        rc = (int)loom_stream_readline(s, line, sizeof line, LOOM_SEC(10));
+        ck_assert_int_eq(rc, LOOM_ETLS);
+        ck_assert_contains(loom_tls_error(s), "certificate required");
+        loom_stream_close(s);
+    }
+    ck_assert_int_lt(rc, 0);
+    srv_stop(&v);
+    ck_assert_int_lt(v.hs_rc, 0);
+    ck_assert_contains(v.err, "peer did not return a certificate");
+    loom_tls_context_free(cc);
+    /* With one signed by the CA: accepted, and the server sees who it is. */
+    struct loom_tls_client_options o = {.ca_file = P("ca.pem"), .cert_file = P("srv.pem"),
+                                        .key_file = P("srv.key")};
+    ck_assert_int_eq(loom_tls_client_context_new(&o, &cc, err, sizeof err), 0);
+    srv_start_ca(&v, "srv", NULL, P("ca.pem"), ECHO, 1);
+    rc = loom_tls_connect("localhost", port_of(&v), cc, LOOM_SEC(10), &s, err, sizeof err);
+    ck_assert_msg(rc == 0, "%s", err);
+    loom_stream_write(s, "x\n", 2);
+    ck_assert_int_eq(loom_stream_readline(s, line, sizeof line, LOOM_SEC(10)), 2);
+    ck_assert_int_eq(loom_tls_shutdown(s, LOOM_SEC(5)), 0);
+    ck_assert_int_eq(srv_stop(&v), 0);
+    ck_assert_int_eq(v.hs_rc, 0);
+    ck_assert_str_eq(v.peer, "srv");
+    loom_tls_context_free(cc);
+    /* With one from an unknown CA: the server refuses it. */
+    o.cert_file = P("rogue.pem");
+    o.key_file = P("rogue.key");
+    ck_assert_int_eq(loom_tls_client_context_new(&o, &cc, err, sizeof err), 0);
+    srv_start_ca(&v, "srv", NULL, P("ca.pem"), ECHO, 1);
+    rc = loom_tls_connect("localhost", port_of(&v), cc, LOOM_SEC(10), &s, err, sizeof err);
+    if (rc == 0) {
+        loom_stream_write(s, "x\n", 2);
+        ck_assert_int_eq(loom_stream_readline(s, line, sizeof line, LOOM_SEC(10)), LOOM_ETLS);
+        loom_stream_close(s);
+    }
+    srv_stop(&v);
+    ck_assert_int_eq(v.hs_rc, LOOM_ETLS);
+    ck_assert_contains(v.err, "certificate verify failed: unable to get local issuer certificate");
+    loom_tls_context_free(cc);
+    return 0;
+}
+
 /* --- peers that go away --- */
 
 static intptr_t vanish_main(void *arg)
 {
+    struct sigaction sa;
+    ck_assert_int_eq(sigaction(SIGPIPE, NULL, &sa), 0);
+    ck_assert_msg(sa.sa_handler == SIG_DFL, "SIGPIPE must be at its default to test this");
     struct loom_tls_context *cc = client_ctx(NULL);
     char err[256], line[64];
     struct srv v;
@@ -525,6 +602,13 @@ static intptr_t vanish_main(void *arg)
     ck_assert_int_eq(loom_stream_readline(s, line, sizeof line, LOOM_SEC(10)), 3);
     ck_assert_int_eq(loom_stream_readline(s, line, sizeof line, LOOM_SEC(10)), -ECONNRESET);
     ck_assert(loom_tls_eof_unclean(s));
+    /* Writing to the vanished peer fails (RST: no SIGPIPE, which would kill us). */
+    int wrc = 0;
+    for (int i = 0; i < 100 && wrc == 0; i++) {
+        wrc = loom_stream_write(s, line, sizeof line);
+        loom_sleep(LOOM_MS(2));
+    }
+    ck_assert_msg(wrc == -EPIPE || wrc == -ECONNRESET, "write: %s", loom_strerror(wrc));
     loom_stream_close(s);
     srv_stop(&v);
 
@@ -724,6 +808,7 @@ CASE(resume)
 CASE(alpn)
 CASE(timeout)
 CASE(vanish)
+CASE(client_cert)
 CASE(accept_stream)
 CASE(ossl)
 CASE(curl)
@@ -740,7 +825,7 @@ int main(void)
         {"resume", test_resume},                 {"alpn", test_alpn},
         {"timeout", test_timeout},               {"vanish", test_vanish},
         {"accept_stream", test_accept_stream},   {"openssl_s_server", test_ossl},
-        {"curl", test_curl},
+        {"curl", test_curl},                     {"client_cert", test_client_cert},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         TCase *tc = test_tcase(s, cases[i].name, 60);
