@@ -168,10 +168,10 @@ ssize_t loom_http_parse_response(struct loom_http_resp_head *resp, const char *b
 int loom_http_request_framing(const struct loom_http_req_head *req,
                               const struct loom_http_limits *lim, struct loom_http_framing *f);
 
-/* Framing of a parsed response to a request with method[0..method_len): no body
- * for HEAD, 1xx, 204, 304 (and 2xx to CONNECT); Transfer-Encoding wins over
- * Content-Length (and the connection then closes); neither means until close.
- * Returns 0 or a LOOM_HTTP_E* code (a client then closes the connection). */
+/* Framing of a parsed response to a request with method[0..method_len) (NULL:
+ * GET): no body for HEAD, 1xx, 204, 304 (and 2xx to CONNECT); Transfer-Encoding
+ * wins over Content-Length (and the connection then closes); neither means
+ * until close. Returns 0 or a LOOM_HTTP_E* code (a client then closes the connection). */
 int loom_http_response_framing(const struct loom_http_resp_head *resp, const char *method,
                                size_t method_len, const struct loom_http_limits *lim,
                                struct loom_http_framing *f);
