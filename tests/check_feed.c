@@ -16,6 +16,8 @@
 
 #include <jansson.h>
 
+#include "demos/apps/feeds_default.h"
+
 #define ORIGIN "http://127.0.0.1:8080"
 
 /* --- helpers --- */
@@ -658,6 +660,69 @@ START_TEST(test_terminal_sanitise)
 END_TEST
 
 
+/* --- feed lists --- */
+
+static char *write_tmp(const char *text)
+{
+    static char path[64];
+    snprintf(path, sizeof path, "/tmp/loom-feed-list-XXXXXX");
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    return path;
+}
+
+START_TEST(test_feed_list)
+{
+    char **urls;
+    size_t line;
+    char *path = write_tmp("# comment\n\n  http://a.test/x  \n\t# indented comment\r\n"
+                           "https://b.test/y\r\nhttp://c.test/z");
+    ck_assert_int_eq(demo_feed_list_load(path, 100, &urls, &line), 3);
+    ck_assert_str_eq(urls[0], "http://a.test/x");
+    ck_assert_str_eq(urls[1], "https://b.test/y");
+    ck_assert_str_eq(urls[2], "http://c.test/z");
+    demo_feed_list_free(urls, 3);
+    ck_assert_int_eq(demo_feed_list_load(path, 2, &urls, &line), LOOM_ELIMIT);
+    ck_assert_uint_eq(line, 6);
+    unlink(path);
+    path = write_tmp("http://a.test/\nhttp://b.test/\x1b[2J\n");
+    ck_assert_int_eq(demo_feed_list_load(path, 100, &urls, &line), -EINVAL);
+    ck_assert_uint_eq(line, 2);
+    unlink(path);
+    char *big = malloc(6000);
+    memset(big, 'a', 5999);
+    big[5999] = '\0';
+    path = write_tmp(big);
+    ck_assert_int_eq(demo_feed_list_load(path, 100, &urls, &line), LOOM_ELIMIT);
+    unlink(path);
+    free(big);
+    ck_assert_int_eq(demo_feed_list_load("/nonexistent/feeds.txt", 100, &urls, &line), -ENOENT);
+}
+END_TEST
+
+/* feeds_default.h holds the seed's 58 feeds (36 https); where the seed's list
+ * is at hand (../shared, outside a clone), the same URLs in the same order. */
+START_TEST(test_feeds_default)
+{
+    int https = 0;
+    for (int i = 0; i < FEEDS_DEFAULT_COUNT; i++)
+        https += strncmp(feeds_default[i], "https://", 8) == 0;
+    ck_assert_int_eq(FEEDS_DEFAULT_COUNT, 58);
+    ck_assert_int_eq(https, 36);
+    const char *seed = "../shared/seed/feeds.txt";
+    if (access(seed, R_OK) != 0)
+        return;
+    char **urls;
+    size_t line;
+    ck_assert_int_eq(demo_feed_list_load(seed, 100, &urls, &line), 58);
+    for (int i = 0; i < FEEDS_DEFAULT_COUNT; i++)
+        ck_assert_str_eq(urls[i], feeds_default[i]);
+    demo_feed_list_free(urls, 58);
+}
+END_TEST
+
 /* --- the feed farm (tests/tools/feed_farm.py) against this parser, curl as the client --- */
 
 static char farm_dir[64];
@@ -749,16 +814,7 @@ static int curl_get(const char *url, char **body, size_t *len, char *final, char
     return rc;
 }
 
-static const char *parse_name(int rc)
-{
-    switch (rc) {
-    case 0: return "ok";
-    case DEMO_FEED_EXML: return "xml-error";
-    case DEMO_FEED_ENOTFEED: return "not-a-feed";
-    case DEMO_FEED_EENTITY: return "entity-refused";
-    default: return demo_feed_strerror(rc);
-    }
-}
+#define parse_name demo_feed_parse_name
 
 /* One feed of the farm's expectations: fetch, parse, compare. */
 static void check_farm_feed(json_t *e)
@@ -901,6 +957,9 @@ int main(void)
     tcase_add_test(tc, test_not_feeds);
     tc = test_tcase(s, "terminal", 30);
     tcase_add_test(tc, test_terminal_sanitise);
+    tc = test_tcase(s, "lists", 30);
+    tcase_add_test(tc, test_feed_list);
+    tcase_add_test(tc, test_feeds_default);
     tc = test_tcase(s, "farm", 180);
     tcase_add_test(tc, test_farm);
     return test_main(s);

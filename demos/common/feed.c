@@ -982,3 +982,85 @@ void demo_feed_print_safe(FILE *f, const char *s)
         s += n, len -= n;
     }
 }
+
+const char *demo_feed_parse_name(int rc)
+{
+    switch (rc) {
+    case 0: return "ok";
+    case DEMO_FEED_EXML: return "xml-error";
+    case DEMO_FEED_ENOTFEED: return "not-a-feed";
+    case DEMO_FEED_EENTITY: return "entity-refused";
+    case DEMO_FEED_ETOOBIG: return "too-big";
+    case DEMO_FEED_EEMPTY: return "incomplete";
+    default: return loom_errname(rc);
+    }
+}
+
+/* --- feed lists --- */
+
+enum { LIST_LINE_MAX = 4096 };
+
+void demo_feed_list_free(char **urls, size_t n)
+{
+    for (size_t i = 0; urls && i < n; i++)
+        free(urls[i]);
+    free(urls);
+}
+
+/* Add the URL on one line (trimmed; comments and blanks skipped). */
+static int list_add(char *l, char ***urls, size_t *n, size_t *cap, size_t max)
+{
+    while (is_ws((unsigned char)*l))
+        l++;
+    size_t len = strlen(l);
+    while (len && is_ws((unsigned char)l[len - 1]))
+        l[--len] = '\0';
+    if (len == 0 || l[0] == '#')
+        return 0;
+    for (const unsigned char *c = (const unsigned char *)l; *c; c++)
+        if (*c < 0x20 || *c >= 0x7F)
+            return -EINVAL;
+    if (*n == max)
+        return LOOM_ELIMIT;
+    if (*n == *cap) {
+        size_t c2 = *cap ? 2 * *cap : 64;
+        char **u = realloc(*urls, c2 * sizeof *u);
+        if (!u)
+            return -ENOMEM;
+        *urls = u, *cap = c2;
+    }
+    if (!((*urls)[*n] = strdup(l)))
+        return -ENOMEM;
+    (*n)++;
+    return 0;
+}
+
+int demo_feed_list_load(const char *path, size_t max_urls, char ***urls, size_t *line)
+{
+    *urls = NULL;
+    *line = 0;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -errno;
+    char buf[LIST_LINE_MAX + 2];
+    size_t n = 0, cap = 0;
+    int rc = 0;
+    while (rc == 0 && fgets(buf, sizeof buf, f)) {
+        ++*line;
+        size_t len = strlen(buf);
+        if (len == sizeof buf - 1 && buf[len - 1] != '\n')
+            rc = LOOM_ELIMIT; /* longer than LIST_LINE_MAX */
+        else
+            rc = list_add(buf, urls, &n, &cap, max_urls);
+    }
+    if (rc == 0 && ferror(f))
+        rc = -EIO;
+    fclose(f);
+    if (rc < 0) {
+        demo_feed_list_free(*urls, n);
+        *urls = NULL;
+        return rc;
+    }
+    *line = 0;
+    return (int)n;
+}

@@ -106,6 +106,22 @@ void demo_feed_free(struct demo_feed *feed);
  * does not fit or holds characters no charset name has. */
 char *demo_feed_content_charset(const char *content_type, char *buf, size_t cap);
 
+/* The outcome name of a parse result, as loom-rss prints it and the feed farm
+ * (tests/tools/feed_farm.py) expects it: "ok", "xml-error", "not-a-feed",
+ * "entity-refused", "too-big", "incomplete"; loom_errname() for anything else. */
+const char *demo_feed_parse_name(int rc);
+
+/* Read a feed list: one URL a line; blank lines and lines starting with '#'
+ * (after white space) are skipped; white space around a URL is trimmed. At
+ * most max_urls URLs of at most 4,096 bytes each. Returns the count and
+ * *urls (owned: demo_feed_list_free()), or -errno from fopen/read, -ENOMEM,
+ * LOOM_ELIMIT (too many URLs or a line too long: *line gets its number) or
+ * -EINVAL (a control character or a byte >= 0x80 in a URL: *line likewise). */
+int demo_feed_list_load(const char *path, size_t max_urls, char ***urls, size_t *line);
+
+/* Free what demo_feed_list_load() returned. */
+void demo_feed_list_free(char **urls, size_t n);
+
 /* Write network text s to f so a terminal cannot be driven by it: control
  * characters (C0, DEL, C1, and so every escape sequence) become visible
  * symbols and invalid UTF-8 becomes U+FFFD (net/utf8.h's sanitiser). Newlines
