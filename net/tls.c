@@ -910,6 +910,12 @@ bool loom_tls_eof_unclean(const struct loom_stream *s)
     return c && c->unclean_eof;
 }
 
+const char *loom_tls_server_name(const struct loom_stream *s)
+{
+    struct tls_conn *c = conn_of(s);
+    return c ? SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name) : NULL;
+}
+
 int loom_tls_peer_name(const struct loom_stream *s, char *buf, size_t len)
 {
     struct tls_conn *c = conn_of(s);

@@ -143,6 +143,9 @@ bool loom_tls_session_reused(const struct loom_stream *s);
 const char *loom_tls_version(const struct loom_stream *s);
 /* True once the peer ended the TCP connection without a close_notify. */
 bool loom_tls_eof_unclean(const struct loom_stream *s);
+/* Server side: the host name the client asked for (SNI), NULL if none; valid
+ * while the stream is open. */
+const char *loom_tls_server_name(const struct loom_stream *s);
 /* The subject CN of the peer's (verified) certificate into buf: 0, -ENOENT
  * (no certificate, or no CN), -ENOSPC, -EINVAL (not TLS). */
 int loom_tls_peer_name(const struct loom_stream *s, char *buf, size_t len);

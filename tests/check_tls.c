@@ -178,6 +178,7 @@ struct srv {
     char err[256];    /* ...and its error text */
     char alpn[32];    /* the ALPN protocol of the last connection */
     char peer[64];    /* ...and the CN of its client certificate */
+    char sni[64];     /* ...and the name it asked for, "-" for none */
 };
 
 /* Echo until EOF, then close_notify. */
@@ -241,6 +242,8 @@ static intptr_t srv_main(void *arg)
             continue;
         const char *a = loom_tls_alpn_selected(s);
         snprintf(v->alpn, sizeof v->alpn, "%s", a ? a : "");
+        const char *sni = loom_tls_server_name(s);
+        snprintf(v->sni, sizeof v->sni, "%s", sni ? sni : "-");
         if (loom_tls_peer_name(s, v->peer, sizeof v->peer) < 0)
             v->peer[0] = '\0';
         if (v->mode == ECHO)
@@ -347,6 +350,12 @@ static intptr_t loom_roundtrip_main(void *arg)
     ck_assert_int_eq(loom_stream_readexactly(s, line, 5, LOOM_SEC(10)), 5);
     ck_assert(!memcmp(line, "world", 5));
     ck_assert_str_eq(v.alpn, "http/1.1");
+    ck_assert_str_eq(v.sni, "localhost");
+    /* Several small pieces at once (coalesced into one record). */
+    struct iovec iov[] = {{"a", 1}, {NULL, 0}, {"bc", 2}, {"d\n", 2}};
+    ck_assert_int_eq(loom_stream_writev(s, iov, 4), 0);
+    ck_assert_int_eq(loom_stream_readline(s, line, sizeof line, LOOM_SEC(10)), 5);
+    ck_assert_str_eq(line, "abcd\n");
 
     /* 8 MiB there and back, with drain on both sides; then close_notify each way. */
     struct writer w = {s, BIG, false, true};
@@ -417,10 +426,12 @@ static intptr_t verify_main(void *arg)
                                       sizeof err), 0);
     ck_assert_str_eq(err, "");
     ck_assert_str_eq(loom_tls_error(s), "");
+    ck_assert_int_eq(loom_tls_peer_name(s, err, 3), -ENOSPC);
     ck_assert_int_eq(loom_tls_peer_name(s, err, sizeof err), 0);
     ck_assert_str_eq(err, "srv");
     loom_stream_close(s);
     srv_stop(&v);
+    ck_assert_str_eq(v.sni, "-"); /* an IP literal is not sent as SNI (RFC 6066 section 3) */
     ck_assert_int_eq(try_cert("other", "127.0.0.1", cc, err, sizeof err, &v), LOOM_ETLS);
     ck_assert_contains(err, "certificate verify failed: IP address mismatch");
     /* A bad CA file is named. */
@@ -694,10 +705,10 @@ struct ossl {
 };
 
 /* Start `openssl s_server -rev` (reverses each line) and wait for its ACCEPT line. */
-static void ossl_start(struct ossl *o)
+static void ossl_start(struct ossl *o, const char *extra)
 {
     const char *argv[] = {"openssl", "s_server", "-accept", "127.0.0.1:0", "-cert", P("srv.pem"),
-                          "-key", P("srv.key"), "-rev", "-alpn", "http/1.1", NULL};
+                          "-key", P("srv.key"), "-rev", "-alpn", "http/1.1", extra, NULL};
     struct loom_proc_options po = {.argv = argv, .in = LOOM_PROC_PIPE, .out = LOOM_PROC_PIPE,
                                    .err = LOOM_PROC_STDOUT};
     int rc = loom_proc_spawn(NULL, &o->p, &po);
@@ -724,7 +735,7 @@ static void ossl_stop(struct ossl *o)
 static intptr_t ossl_main(void *arg)
 {
     struct ossl o;
-    ossl_start(&o);
+    ossl_start(&o, NULL);
     struct loom_tls_context *cc = client_ctx("h2,http/1.1");
     char err[256], line[2048];
     struct loom_stream *s;
@@ -753,6 +764,29 @@ static intptr_t ossl_main(void *arg)
     ck_assert_int_eq(loom_stream_readline(s, line, sizeof line, LOOM_SEC(10)), 4);
     ck_assert_str_eq(line, "cba\n");
     loom_stream_close(s);
+    ossl_stop(&o);
+    loom_tls_context_free(cc);
+    return 0;
+}
+
+/* TLS 1.2: another handshake, resumption from the session (not a 1.3 ticket). */
+static intptr_t ossl12_main(void *arg)
+{
+    struct ossl o;
+    ossl_start(&o, "-tls1_2");
+    struct loom_tls_context *cc = client_ctx(NULL);
+    char err[256], line[64];
+    for (int i = 0; i < 2; i++) {
+        struct loom_stream *s;
+        int rc = loom_tls_connect("localhost", o.port, cc, LOOM_SEC(10), &s, err, sizeof err);
+        ck_assert_msg(rc == 0, "connect to s_server -tls1_2: %s", err);
+        ck_assert_str_eq(loom_tls_version(s), "TLSv1.2");
+        ck_assert_int_eq(loom_tls_session_reused(s), i == 1);
+        loom_stream_write(s, "tls12\n", 6);
+        ck_assert_int_eq(loom_stream_readline(s, line, sizeof line, LOOM_SEC(10)), 6);
+        ck_assert_str_eq(line, "21slt\n");
+        ck_assert_int_eq(loom_tls_shutdown(s, LOOM_SEC(5)), 0);
+    }
     ossl_stop(&o);
     loom_tls_context_free(cc);
     return 0;
@@ -809,6 +843,7 @@ CASE(alpn)
 CASE(timeout)
 CASE(vanish)
 CASE(client_cert)
+CASE(ossl12)
 CASE(accept_stream)
 CASE(ossl)
 CASE(curl)
@@ -826,6 +861,7 @@ int main(void)
         {"timeout", test_timeout},               {"vanish", test_vanish},
         {"accept_stream", test_accept_stream},   {"openssl_s_server", test_ossl},
         {"curl", test_curl},                     {"client_cert", test_client_cert},
+        {"openssl_tls12", test_ossl12},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         TCase *tc = test_tcase(s, cases[i].name, 60);
