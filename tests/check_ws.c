@@ -20,6 +20,7 @@
 
 #include "net/stream.h"
 #include "net/tcp.h"
+#include "net/tls.h"
 #include "net/ws.h"
 #include "reactor/task.h"
 
@@ -1217,6 +1218,96 @@ static intptr_t tcp_main(void *arg)
 START_TEST(test_tcp) { ck_assert_int_eq(run_main(tcp_main, NULL), 0); }
 END_TEST
 
+/* --- over TLS: the same stack on a TLS stream --- */
+
+struct tls_env {
+    char dir[64], cert[128], key[128];
+    struct loom_listener l;
+    struct loom_tls_context *sctx;
+    int messages;
+};
+
+/* A self-signed certificate for 127.0.0.1 made by the openssl tool. */
+static void make_cert(struct tls_env *e)
+{
+    snprintf(e->dir, sizeof e->dir, "/tmp/loom-ws-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(e->dir));
+    snprintf(e->cert, sizeof e->cert, "%s/cert.pem", e->dir);
+    snprintf(e->key, sizeof e->key, "%s/key.pem", e->dir);
+    char *out = NULL;
+    char *argv[] = {"/usr/bin/env", "openssl", "req", "-x509", "-newkey", "ec",
+                    "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", e->key, "-out", e->cert, NULL};
+    int rc = test_run(argv, NULL, 30, &out, NULL);
+    ck_assert_msg(rc == 0, "the openssl tool is needed to make a certificate (%d):\n%s", rc,
+                  out ? out : "");
+    free(out);
+}
+
+static intptr_t tls_server_main(void *arg)
+{
+    struct tls_env *e = arg;
+    int fd = loom_listener_accept(&e->l, LOOM_SEC(10));
+    ck_assert_int_ge(fd, 0);
+    struct loom_stream *s;
+    char err[256] = "";
+    ck_assert_msg(loom_tls_accept_fd(loom_loop_current(), fd, e->sctx, LOOM_SEC(10), &s, err,
+                                     sizeof err) == 0, "%s", err);
+    struct loom_ws *ws = accept_upgrade(s, NULL, NULL);
+    struct loom_ws_message m;
+    int rc;
+    while ((rc = loom_ws_recv(ws, &m, LOOM_SEC(10))) > 0) {
+        e->messages++;
+        ck_assert_int_eq(loom_ws_send(ws, m.type, m.data, m.len, LOOM_SEC(10)), 0);
+    }
+    ck_assert_int_eq(rc, LOOM_EOF);
+    return loom_ws_close(ws, 0, NULL, 0);
+}
+
+static intptr_t tls_main(void *arg)
+{
+    static struct tls_env e;
+    make_cert(&e);
+    char err[256] = "";
+    struct loom_tls_server_options so = {.cert_file = e.cert, .key_file = e.key};
+    ck_assert_msg(loom_tls_server_context_new(&so, &e.sctx, err, sizeof err) == 0, "%s", err);
+    struct loom_tls_client_options co = {.ca_file = e.cert};
+    struct loom_tls_context *cctx;
+    ck_assert_msg(loom_tls_client_context_new(&co, &cctx, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(loom_tcp_listen(loom_loop_current(), &e.l, "127.0.0.1", 0, 0, 0), 0);
+    int port = loom_listener_port(&e.l);
+    struct loom_task *st = loom_spawn(tls_server_main, &e, "server");
+    struct loom_stream *s;
+    ck_assert_msg(loom_tls_connect("127.0.0.1", port, cctx, LOOM_SEC(10), &s, err, sizeof err) ==
+                      0, "%s", err);
+    ck_assert(loom_stream_is_tls(s));
+    char host[32];
+    snprintf(host, sizeof host, "127.0.0.1:%d", port);
+    struct loom_ws_client_options o = {.host = host};
+    struct loom_ws *ws;
+    ck_assert_int_eq(loom_ws_connect(s, &o, NULL, &ws), 0);
+    static char big[300000];
+    memset(big, 'T', sizeof big);
+    ck_assert_int_eq(loom_ws_send_text(ws, "over TLS", 8), 0);
+    ck_assert_int_eq(loom_ws_send(ws, LOOM_WS_BINARY, big, sizeof big, LOOM_SEC(10)), 0);
+    expect_msg(ws, LOOM_WS_TEXT, "over TLS", 8);
+    expect_msg(ws, LOOM_WS_BINARY, big, sizeof big);
+    ck_assert_int_eq(loom_ws_close(ws, 1000, NULL, LOOM_SEC(5)), 0);
+    ck_assert_int_eq(loom_task_join(st), 0);
+    ck_assert_int_eq(e.messages, 2);
+    loom_listener_close(&e.l);
+    loom_tls_context_free(e.sctx);
+    loom_tls_context_free(cctx);
+    unlink(e.cert);
+    unlink(e.key);
+    rmdir(e.dir);
+    return 0;
+}
+
+START_TEST(test_tls) { ck_assert_int_eq(run_main(tls_main, NULL), 0); }
+END_TEST
+
 /* loom_ws_connect against canned responses. */
 struct canned {
     struct loom_stream *s;
@@ -1507,6 +1598,7 @@ int main(void)
     tcase_add_loop_test(tc, test_server_check, 0, sizeof hcases / sizeof hcases[0]);
     tcase_add_test(tc, test_format);
     tcase_add_test(tc, test_tcp);
+    tcase_add_test(tc, test_tls);
     tcase_add_loop_test(tc, test_connect, 0, N_CANNED);
     tcase_add_test(tc, test_connect_limits);
     tc = test_tcase(s, "node", 240);
