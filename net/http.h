@@ -123,6 +123,7 @@ struct loom_http_request_options {
 
 struct loom_http_session;
 struct loom_http_response;
+struct loom_http_upload;
 
 /* --- session --- */
 
@@ -131,10 +132,10 @@ struct loom_http_response;
 int loom_http_session_new(struct loom_loop *loop, const struct loom_http_session_options *opts,
                           struct loom_http_session **out);
 
-/* Close every idle connection and free the session. Responses still open
- * keep their connection until they are closed (which then closes it); tasks
- * waiting for a slot get -ECANCELED... no: free only once no request is in
- * flight (asserted). Never suspends. NULL is ignored. */
+/* Close every idle connection and release the session. Responses still open
+ * stay readable and close their connection when they are closed; requests
+ * waiting for a pool slot fail with -ESHUTDOWN. The memory goes with the last
+ * of them. Never suspends. NULL is ignored. */
 void loom_http_session_free(struct loom_http_session *s);
 
 /* Connections open now (idle + in use) in all, and idle ones. */
@@ -155,6 +156,31 @@ int loom_http_request(struct loom_http_session *s, const char *url,
 /* GET url. Same as loom_http_request() with NULL options. Suspends. */
 int loom_http_get(struct loom_http_session *s, const char *url, struct loom_http_response **out,
                   char *err, size_t errlen);
+
+/* A request whose body the caller writes piece by piece (a writer, where
+ * body_cb is a pull): connect and send the head now, with Content-Length
+ * length, or chunked when length is -1 (o->body and o->body_cb are ignored).
+ * The final response is not followed if it is a redirect. *out is owned: end
+ * it with loom_http_upload_finish() or loom_http_upload_abort(). Returns 0
+ * or a negative code, err saying why. Suspends. */
+int loom_http_upload_start(struct loom_http_session *s, const char *url,
+                           const struct loom_http_request_options *o, int64_t length,
+                           struct loom_http_upload **out, char *err, size_t errlen);
+
+/* Send len bytes of the body (waits while the connection cannot take more,
+ * within the request's timeouts). Returns 0, -EINVAL (over the announced
+ * length), -ETIMEDOUT, -ECANCELED, -EPIPE...; after a failure every call
+ * repeats it. Suspends. */
+int loom_http_upload_write(struct loom_http_upload *u, const void *buf, size_t len);
+
+/* End the body and read the response head: *out as from loom_http_request().
+ * u is freed whatever the result. Returns 0 or a negative code (-EINVAL: the
+ * body fell short of its announced length). Suspends. */
+int loom_http_upload_finish(struct loom_http_upload *u, struct loom_http_response **out,
+                            char *err, size_t errlen);
+
+/* Give up: the connection is closed and u freed. Never suspends. NULL is ignored. */
+void loom_http_upload_abort(struct loom_http_upload *u);
 
 /* requests.get for threads: runs its own loop and session on the calling
  * thread (which must not be running a loop), GETs url with redirects, reads

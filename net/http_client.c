@@ -105,38 +105,48 @@ static ssize_t format_head(struct loom__http_req *q, const struct body_src *b, c
     return len;
 }
 
+/* Send one piece of a streamed body; chunked framing when asked (n == 0 then
+ * ends the body). Applies backpressure within the request's timeouts. */
+static int send_piece(struct loom__http_req *q, bool chunked, const void *data, size_t n)
+{
+    int rc = 0;
+    if (chunked) {
+        char line[24];
+        int l = snprintf(line, sizeof line, "%zx\r\n", n);
+        struct iovec iov[3] = {{line, (size_t)l}, {(void *)data, n}, {"\r\n", 2}};
+        rc = n ? loom_stream_writev(q->c->st, iov, 3) : loom_stream_write(q->c->st, "0\r\n\r\n", 5);
+    } else if (n > 0) {
+        rc = loom_stream_write(q->c->st, data, n);
+    }
+    return rc < 0 ? rc : loom_stream_drain(q->c->st, loom__http_req_timeout(q));
+}
+
+/* A streamed body that went over (or, at its end, under) its announced length. */
+static int length_mismatch(struct loom__http_req *q, uint64_t sent, int64_t len, bool end)
+{
+    if (len < 0 || (end ? sent == (uint64_t)len : sent <= (uint64_t)len))
+        return 0;
+    return loom__http_fail(q->err, q->errlen, -EINVAL,
+                           "streamed request body of %llu bytes, %lld announced",
+                           (unsigned long long)sent, (long long)len);
+}
+
 /* Send a body produced by the callback, chunked or with its announced length. */
 static int send_cb_body(struct loom__http_req *q, const struct body_src *b)
 {
-    char *buf = malloc(PIECE + 32);
+    char *buf = malloc(PIECE);
     uint64_t sent = 0;
     int rc = buf ? 0 : -ENOMEM;
-    bool chunked = b->cb_len < 0;
     while (rc == 0) {
-        ssize_t n = b->cb(b->arg, buf + 16, PIECE);
-        if (n < 0) {
-            rc = loom__http_fail(q->err, q->errlen, (int)n, "request body callback failed: %s",
-                                 loom_strerror((int)n));
-            break;
-        }
+        ssize_t n = b->cb(b->arg, buf, PIECE);
+        if (n < 0)
+            return free(buf), loom__http_fail(q->err, q->errlen, (int)n,
+                                              "request body callback failed: %s",
+                                              loom_strerror((int)n));
         sent += (uint64_t)n;
-        if (!chunked && (n == 0 ? sent != (uint64_t)b->cb_len : sent > (uint64_t)b->cb_len)) {
-            rc = loom__http_fail(q->err, q->errlen, -EINVAL,
-                                 "request body callback gave %llu bytes, %lld announced",
-                                 (unsigned long long)sent, (long long)b->cb_len);
-            break;
-        }
-        if (chunked) {
-            char line[24];
-            int l = snprintf(line, sizeof line, "%zx\r\n", (size_t)n);
-            memcpy(buf + 16 - l, line, (size_t)l);
-            memcpy(buf + 16 + n, n ? "\r\n" : "\r\n", 2);
-            rc = loom_stream_write(q->c->st, buf + 16 - l, (size_t)l + (size_t)n + 2);
-        } else if (n > 0) {
-            rc = loom_stream_write(q->c->st, buf + 16, (size_t)n);
-        }
+        rc = length_mismatch(q, sent, b->cb_len, n == 0);
         if (rc == 0)
-            rc = loom_stream_drain(q->c->st, loom__http_req_timeout(q));
+            rc = send_piece(q, b->cb_len < 0, buf, (size_t)n);
         if (n == 0)
             break;
     }
@@ -144,8 +154,8 @@ static int send_cb_body(struct loom__http_req *q, const struct body_src *b)
     return rc;
 }
 
-/* Write the head and the body. */
-static int send_request(struct loom__http_req *q, const struct body_src *b)
+/* Format and queue the request head. */
+static int send_head(struct loom__http_req *q, const struct body_src *b)
 {
     char *head;
     ssize_t len = format_head(q, b, &head);
@@ -154,9 +164,20 @@ static int send_request(struct loom__http_req *q, const struct body_src *b)
                                "cannot format the request (a header with CR/LF/NUL?)");
     int rc = loom_stream_write(q->c->st, head, (size_t)len);
     free(head);
-    if (rc == 0 && !b->none && b->cb)
+    if (rc < 0)
+        loom__http_fail(q->err, q->errlen, rc, "sending the request: %s", loom_strerror(rc));
+    return rc;
+}
+
+/* Write the head and the body. */
+static int send_request(struct loom__http_req *q, const struct body_src *b)
+{
+    int rc = send_head(q, b);
+    if (rc < 0)
+        return rc;
+    if (!b->none && b->cb)
         rc = send_cb_body(q, b);
-    else if (rc == 0 && !b->none && b->len)
+    else if (!b->none && b->len)
         rc = loom_stream_write(q->c->st, b->bytes, b->len);
     if (rc == 0)
         rc = loom_stream_drain(q->c->st, loom__http_req_timeout(q));
@@ -397,34 +418,138 @@ static int request(struct loom__http_req *q, struct loom_http_response *r, const
     return rc;
 }
 
-int loom_http_request(struct loom_http_session *s, const char *url,
-                      const struct loom_http_request_options *o,
-                      struct loom_http_response **out, char *err, size_t errlen)
+/* A response object carrying a request being made with options o. */
+static struct loom_http_response *req_new(struct loom_http_session *s,
+                                          const struct loom_http_request_options *o, char *err,
+                                          size_t errlen)
 {
     if (err && errlen)
         *err = 0;
     struct loom_http_response *r = loom__http_response_new(s);
     if (!r)
-        return loom__http_fail(err, errlen, -ENOMEM, "out of memory");
+        return NULL;
     struct loom__http_req *q = &r->q;
     q->o = o;
     q->err = err, q->errlen = errlen;
     snprintf(q->method, sizeof q->method, "%s", o && o->method ? o->method : "GET");
     q->max_redirects = o && o->max_redirects ? o->max_redirects : s->o.max_redirects;
     merge_timeouts(q, o);
-    struct body_src b = {.none = true};
-    if (o && (o->body || o->body_len || o->body_cb))
-        b = (struct body_src){o->body, o->body_len, o->body_cb, o->body_arg, o->body_cb_length,
-                              false};
-    int rc = request(q, r, url, &b);
-    q->o = NULL;
-    q->err = NULL;
+    return r;
+}
+
+/* The call that made r is over: r keeps no pointer into the caller's data. */
+static int req_done(struct loom_http_response *r, int rc, struct loom_http_response **out)
+{
+    r->q.o = NULL;
+    r->q.err = NULL;
     if (rc < 0) {
         loom_http_response_close(r);
         return rc;
     }
     *out = r;
     return 0;
+}
+
+int loom_http_request(struct loom_http_session *s, const char *url,
+                      const struct loom_http_request_options *o,
+                      struct loom_http_response **out, char *err, size_t errlen)
+{
+    struct loom_http_response *r = req_new(s, o, err, errlen);
+    if (!r)
+        return loom__http_fail(err, errlen, -ENOMEM, "out of memory");
+    struct body_src b = {.none = true};
+    if (o && (o->body || o->body_len || o->body_cb))
+        b = (struct body_src){o->body, o->body_len, o->body_cb, o->body_arg, o->body_cb_length,
+                              false};
+    return req_done(r, request(&r->q, r, url, &b), out);
+}
+
+/* --- a body the caller writes --- */
+
+static ssize_t no_body(void *arg, void *buf, size_t cap) { return 0; }
+
+struct loom_http_upload {
+    struct loom_http_response *r;
+    int64_t len;   /* announced length, -1: chunked */
+    uint64_t sent;
+    int error;     /* the first failure: later calls repeat it */
+};
+
+int loom_http_upload_start(struct loom_http_session *s, const char *url,
+                           const struct loom_http_request_options *o, int64_t length,
+                           struct loom_http_upload **out, char *err, size_t errlen)
+{
+    struct loom_http_upload *u = calloc(1, sizeof *u);
+    struct loom_http_response *r = u ? req_new(s, o, err, errlen) : NULL;
+    if (!r) {
+        free(u);
+        return loom__http_fail(err, errlen, -ENOMEM, "out of memory");
+    }
+    u->r = r, u->len = length;
+    struct loom__http_req *q = &r->q;
+    struct body_src b = {.cb = no_body, .cb_len = length};
+    bool reused;
+    int rc = start_url(q, url);
+    if (rc == 0)
+        rc = loom__http_acquire(s, &q->url, false, loom__http_min_deadline(q, q->t.connect),
+                                q->t.sock_connect, &q->c, &reused, err, errlen);
+    if (rc == 0) {
+        r->reused = reused;
+        rc = send_head(q, &b);
+    }
+    q->o = NULL; /* the head is out: nothing of o is needed any more */
+    q->err = NULL;
+    if (rc < 0) {
+        loom_http_response_close(r);
+        free(u);
+        return rc;
+    }
+    *out = u;
+    return 0;
+}
+
+int loom_http_upload_write(struct loom_http_upload *u, const void *buf, size_t len)
+{
+    struct loom__http_req *q = &u->r->q;
+    if (u->error || len == 0)
+        return u->error;
+    u->sent += len;
+    int rc = length_mismatch(q, u->sent, u->len, false);
+    if (rc == 0)
+        rc = send_piece(q, u->len < 0, buf, len);
+    return rc < 0 ? (u->error = rc) : 0;
+}
+
+int loom_http_upload_finish(struct loom_http_upload *u, struct loom_http_response **out,
+                            char *err, size_t errlen)
+{
+    struct loom_http_response *r = u->r;
+    struct loom__http_req *q = &r->q;
+    if (err && errlen)
+        *err = 0;
+    q->err = err, q->errlen = errlen;
+    int rc = u->error;
+    if (rc < 0)
+        loom__http_fail(err, errlen, rc, "sending the request body: %s", loom_strerror(rc));
+    if (rc == 0)
+        rc = length_mismatch(q, u->sent, u->len, true);
+    if (rc == 0 && u->len < 0)
+        rc = send_piece(q, true, NULL, 0);
+    bool got;
+    if (rc == 0)
+        rc = read_head(q, r, &got);
+    if (rc == 0)
+        rc = loom__http_body_start(r, q);
+    free(u);
+    return req_done(r, rc, out);
+}
+
+void loom_http_upload_abort(struct loom_http_upload *u)
+{
+    if (!u)
+        return;
+    loom_http_response_close(u->r);
+    free(u);
 }
 
 int loom_http_get(struct loom_http_session *s, const char *url, struct loom_http_response **out,

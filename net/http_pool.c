@@ -319,6 +319,13 @@ int loom__http_acquire(struct loom_http_session *s, const struct loom_url *u, bo
             *out = c, *reused = false;
             return 0;
         }
+        if (fresh && !loom_list_empty(&h->idle)) {
+            /* a retry wants a new connection: make room with an idle one of h */
+            c = loom_list_entry(h->idle.prev, struct loom__http_conn, node);
+            idle_remove(s, c);
+            conn_destroy(s, c);
+            continue;
+        }
         host_maybe_free(s, h);
         int rc = wait_slot(s, conn_deadline);
         if (rc == -ETIMEDOUT)

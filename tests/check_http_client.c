@@ -178,7 +178,16 @@ static intptr_t basic_main(void *arg)
     ck_assert_int_eq(fetch(s, U("/echo"), &o, &st, &body, err), 0);
     ck_assert(TEST_IN_ORDER(body, "X-Token: abc\n", "X-Token: def\n") != NULL);
     free(body);
+    struct loom_http_field crlf = {"X-Bad", "a\r\nInjected: yes"};
+    struct loom_http_request_options bad = {.headers = &crlf, .header_count = 1};
+    ck_assert_int_eq(loom_http_request(s, U("/echo"), &bad, &r, err, sizeof err), -EINVAL);
+
+    /* a response outlives its session */
+    ck_assert_int_eq(loom_http_get(s, U("/bytes?n=50000"), &r, err, sizeof err), 0);
     loom_http_session_free(s);
+    ck_assert_int_eq(loom_http_response_read_all(r, &body, 0), 50000);
+    free(body);
+    loom_http_response_close(r);
     return 0;
 }
 
@@ -362,10 +371,17 @@ END_TEST
 static intptr_t stale_main(void *arg)
 {
     struct loom_http_session *s = session(NULL);
+    /* closed by the server while idle: seen before reuse (or retried) */
+    get_ok(s, U("/close-after"), "closing\n");
+    loom_sleep(LOOM_MS(50));
+    get_ok(s, U("/close-after"), "closing\n");
+    get_ok(s, U("/hello"), "hello world\n");
+    ck_assert_int_eq(stat_of(s, "accepted"), 3);
+    ck_assert_int_eq(stat_of(s, "requests"), 5);
     /* the origin answers, then closes the connection on the next request */
     get_ok(s, U("/close-next"), "ok\n");
     get_ok(s, U("/hello"), "hello world\n"); /* retried on a new connection */
-    ck_assert_int_eq(stat_of(s, "accepted"), 2);
+    ck_assert_int_eq(stat_of(s, "accepted"), 4);
     /* a POST is not retried */
     struct loom_http_request_options post = {.method = "POST", .body = "x", .body_len = 1};
     int st;
@@ -433,6 +449,15 @@ static intptr_t bodies_main(void *arg)
     ck_assert_int_eq(n, 0);
     ck_assert_int_eq(got, 200000);
     loom_http_response_close(r);
+
+    /* HTTP/1.0 without a length */
+    ck_assert_int_eq(loom_http_get(s, U("/http10?n=2000"), &r, err, sizeof err), 0);
+    ck_assert_int_eq(loom_http_response_version(r), 0);
+    ck_assert_int_eq(loom_http_response_read_all(r, &body, 0), 2000);
+    ck_assert(!memcmp(body, want, 2000));
+    free(body);
+    loom_http_response_close(r);
+    ck_assert_int_eq(loom_http_session_open_count(s), 0);
 
     /* the body cut short */
     ck_assert_int_eq(loom_http_get(s, U("/close-mid?n=1000"), &r, err, sizeof err), 0);
@@ -520,6 +545,42 @@ static intptr_t upload_main(void *arg)
         .method = "POST", .body_cb = gen_body, .body_arg = &g, .body_cb_length = 20};
     ck_assert_int_eq(fetch(s, U("/echo"), &bad, &st, &body, err), -EINVAL);
     ck_assert_contains(err, "20 announced");
+
+    /* a writer */
+    for (int chunked = 0; chunked < 2; chunked++) {
+        struct loom_http_upload *up;
+        struct loom_http_response *r;
+        struct loom_http_request_options po = {.method = "POST"};
+        ck_assert_int_eq(loom_http_upload_start(s, U("/echo"), &po, chunked ? -1 : 30000, &up,
+                                                err, sizeof err), 0);
+        char piece[1000];
+        memset(piece, 'w', sizeof piece);
+        for (int i = 0; i < 30; i++)
+            ck_assert_int_eq(loom_http_upload_write(up, piece, sizeof piece), 0);
+        ck_assert_int_eq(loom_http_upload_finish(up, &r, err, sizeof err), 0);
+        ck_assert_int_eq(loom_http_response_status(r), 200);
+        ck_assert_int_gt(loom_http_response_read_all(r, &body, 0), 30000);
+        ck_assert_contains(body, chunked ? "Transfer-Encoding: chunked\n" : "Content-Length: 30000\n");
+        const char *b = strstr(body, "\n\n") + 2;
+        ck_assert_int_eq(strspn(b, "w"), 30000);
+        ck_assert_int_eq(strlen(b), 30000);
+        free(body);
+        loom_http_response_close(r);
+    }
+    struct loom_http_upload *up;
+    struct loom_http_response *r;
+    ck_assert_int_eq(loom_http_upload_start(s, U("/echo"), NULL, 10, &up, err, sizeof err), 0);
+    ck_assert_int_eq(loom_http_upload_write(up, "0123456789", 10), 0);
+    ck_assert_int_eq(loom_http_upload_write(up, "x", 1), -EINVAL);
+    ck_assert_int_eq(loom_http_upload_finish(up, &r, err, sizeof err), -EINVAL);
+    ck_assert_int_eq(loom_http_upload_start(s, U("/echo"), NULL, 10, &up, err, sizeof err), 0);
+    ck_assert_int_eq(loom_http_upload_write(up, "01234", 5), 0);
+    ck_assert_int_eq(loom_http_upload_finish(up, &r, err, sizeof err), -EINVAL);
+    ck_assert_contains(err, "5 bytes, 10 announced");
+    ck_assert_int_eq(loom_http_upload_start(s, U("/echo"), NULL, -1, &up, err, sizeof err), 0);
+    loom_http_upload_abort(up);
+    ck_assert_int_eq(loom_http_upload_start(s, "error://x/", NULL, -1, &up, err, sizeof err),
+                     -EPROTONOSUPPORT);
     ck_assert_int_eq(loom_http_session_open_count(s), 0);
     loom_http_session_free(s);
     return 0;

@@ -22,6 +22,8 @@
 #   /close-next            answer; the next request on this connection is read, then the
 #                          connection is closed with no answer (a stale keep-alive connection)
 #   /conn-close            answer with Connection: close
+#   /close-after           answer (keep-alive implied), then close the connection silently
+#   /http10?n=N            an HTTP/1.0 answer without a length (ends at close)
 #   /headers?n=N&size=S    N extra header fields of S bytes each
 #   /longreason?n=N        a reason phrase of N bytes
 #   /badchunk              malformed chunk-size line;  /longchunkline  chunk extension of 4 KiB
@@ -205,6 +207,12 @@ async def route(w, method, path, q, hdrs, body):
     elif path == "/close-next":
         await send_body(w, method, 200, [], b"ok\n")
         return "close-next"
+    elif path == "/close-after":
+        await send_body(w, method, 200, [], b"closing\n")
+        return False
+    elif path == "/http10":
+        w.write(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n" + pattern(n))
+        return False
     elif path == "/conn-close":
         await send_body(w, method, 200, [("Connection", "close")], b"bye\n")
         return False
