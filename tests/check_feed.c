@@ -817,7 +817,27 @@ static int curl_get(const char *url, char **body, size_t *len, char *final, char
 #define parse_name demo_feed_parse_name
 
 /* One feed of the farm's expectations: fetch, parse, compare. */
-static void check_farm_feed(json_t *e)
+/* The reader's outcome name for what curl saw. */
+static const char *curl_outcome(int rc, int status)
+{
+    static char buf[16];
+    switch (rc) {
+    case 0:
+        if (status == 200)
+            return "ok";
+        snprintf(buf, sizeof buf, "http-%d", status);
+        return buf;
+    case 7: return "refused";
+    case 18: return "truncated";
+    case 28: return "timeout";
+    case 47: return "redirect-loop";
+    default: return "error";
+    }
+}
+
+/* One feed of the farm's expectations: fetch, parse, compare; append what was
+ * seen to report (the shape loom-rss --json is to have) for --compare. */
+static void check_farm_feed(json_t *e, json_t *report)
 {
     const char *url = json_string_value(json_object_get(e, "url"));
     const char *outcome = json_string_value(json_object_get(e, "outcome"));
@@ -826,6 +846,8 @@ static void check_farm_feed(json_t *e)
     size_t len;
     char *body;
     int rc = curl_get(url, &body, &len, final, ctype, &status);
+    json_t *rec = json_pack("{s:s, s:s}", "url", url, "outcome", curl_outcome(rc, status));
+    json_array_append_new(report, rec);
     if (!strcmp(outcome, "refused")) {
         ck_assert_msg(rc == 7, "%s: curl rc %d, want 7 (refused)", url, rc);
     } else if (!strcmp(outcome, "redirect-loop")) {
@@ -844,6 +866,15 @@ static void check_farm_feed(json_t *e)
         const char *want_parse = json_string_value(json_object_get(e, "parse"));
         ck_assert_msg(!strcmp(parse_name(prc), want_parse), "%s: parse %s, want %s", url,
                       parse_name(prc), want_parse);
+        json_t *entries_seen = json_array();
+        for (size_t i = 0; i < f.n_entries; i++)
+            json_array_append_new(entries_seen,
+                                  json_pack("{s:s?, s:s}", "link", f.entries[i].link, "title",
+                                            f.entries[i].title));
+        json_object_update(rec, json_pack("{s:s, s:s, s:s, s:s, s:o}", "final_url", final,
+                                          "parse", parse_name(prc), "kind",
+                                          demo_feed_kind_name(f.kind), "title", f.title,
+                                          "entries", entries_seen));
         json_t *kind = json_object_get(e, "kind"), *title = json_object_get(e, "title");
         if (json_is_string(kind) && prc != DEMO_FEED_EXML)
             ck_assert_str_eq(demo_feed_kind_name(f.kind), json_string_value(kind));
@@ -898,18 +929,48 @@ START_TEST(test_farm)
     ck_assert_uint_ge(json_array_size(feeds), 25);
     size_t i;
     json_t *e;
+    json_t *report_feeds = json_array(), *report_links = json_object();
     json_array_foreach(feeds, i, e)
-        check_farm_feed(e);
+        check_farm_feed(e, report_feeds);
     const char *link;
     json_t *st;
     int checked = 0;
     json_object_foreach(json_object_get(exp, "links"), link, st) {
         if (strstr(link, "/links/ok/h"))
             continue; /* the huge feed's 300 links: same route as the others */
-        ck_assert_msg(link_status(link) == json_integer_value(st), "%s: want %lld", link,
+        int got = link_status(link);
+        ck_assert_msg(got == json_integer_value(st), "%s: want %lld", link,
                       (long long)json_integer_value(st));
+        json_object_set_new(report_links, link, json_integer(got));
         checked++;
     }
+    json_object_foreach(json_object_get(exp, "links"), link, st)
+        if (strstr(link, "/links/ok/h")) /* not fetched above: the route answers 200 */
+            json_object_set_new(report_links, link, json_integer(200));
+    /* the report as loom-rss --json would give it, through the farm's own comparison */
+    int htmls = 0, entry_urls = 0;
+    json_array_foreach(report_feeds, i, e) {
+        const char *o = json_string_value(json_object_get(e, "outcome"));
+        htmls += !strcmp(o, "ok") || !strncmp(o, "http-", 5); /* a whole body came */
+        size_t j;
+        json_t *x;
+        json_array_foreach(json_object_get(e, "entries"), j, x)
+            entry_urls += json_is_string(json_object_get(x, "link"));
+    }
+    json_t *report = json_pack("{s:o, s:o, s:{s:i, s:i}}", "feeds", report_feeds, "links",
+                               report_links, "summary", "htmls", htmls, "entry_urls",
+                               entry_urls);
+    snprintf(path, sizeof path, "%s/report.json", farm_dir);
+    ck_assert_int_eq(json_dump_file(report, path, JSON_INDENT(1)), 0);
+    json_decref(report);
+    char expect_path[128], *out = NULL;
+    snprintf(expect_path, sizeof expect_path, "%s/expect.json", farm_dir);
+    char *cmp[] = {"/usr/bin/env", "python3", "tests/tools/feed_farm.py", "--compare",
+                   expect_path, path, NULL};
+    int crc = test_run(cmp, NULL, 30, &out, NULL);
+    ck_assert_msg(crc == 0, "--compare found differences:\n%s", out);
+    ck_assert_contains(out, "0 difference(s)");
+    free(out);
     ck_assert_int_ge(checked, 20);
     /* the feed list holds every URL of the expectations, in order */
     snprintf(path, sizeof path, "%s/feeds.txt", farm_dir);

@@ -21,6 +21,14 @@ exits once the process that started it is gone, even if it crashed) and a
 files are written, then serves until SIGTERM/SIGINT. Everything is
 deterministic: same arguments, same bytes.
 
+    feed_farm.py --compare EXPECT.json ACTUAL.json
+
+compares a reader's JSON report (loom-rss --json, in the same shape as
+EXPECT: "feeds" [{url, outcome, final_url, parse, kind, title, entries
+[{link, title}]}], "links" {link: final status}, "summary" {htmls,
+entry_urls}) with the expectations: feeds are matched by URL (any order);
+prints one line per difference and exits 1 if there is any.
+
 Paths:
   /feeds/NAME              the corpus file (@ORIGIN@ replaced by this listener's origin)
   /gzip/NAME, /deflate/NAME  Content-Encoding when the request accepts it
@@ -446,7 +454,57 @@ def expectations(farm, refused):
     }
 
 
+def compare(expect_path, actual_path):
+    """Differences between expectations and a reader's report, one line each."""
+    with open(expect_path) as f:
+        exp = json.load(f)
+    with open(actual_path) as f:
+        act = json.load(f)
+    diffs = []
+    got = {f.get("url"): f for f in act.get("feeds", [])}
+    for e in exp["feeds"]:
+        url = e["url"]
+        a = got.pop(url, None)
+        if a is None:
+            diffs.append("%s: missing from the report" % url)
+            continue
+        if a.get("outcome") != e["outcome"]:
+            diffs.append("%s: outcome %r, want %r" % (url, a.get("outcome"), e["outcome"]))
+            continue
+        if e["outcome"] not in ("ok", "http-404", "http-500"):
+            continue
+        for key in ("final_url", "parse", "kind", "title"):
+            if e.get(key) is not None and key in a and a[key] != e[key]:
+                diffs.append("%s: %s %r, want %r" % (url, key, a[key], e[key]))
+        want = [(x["link"], x["title"]) for x in e["entries"]]
+        have = [(x.get("link"), x.get("title")) for x in a.get("entries", [])]
+        if have != want:
+            for i, (h, w) in enumerate(zip(have, want)):
+                if h != w:
+                    diffs.append("%s: entry %d %r, want %r" % (url, i, h, w))
+                    break
+            if len(have) != len(want):
+                diffs.append("%s: %d entries, want %d" % (url, len(have), len(want)))
+    for url in got:
+        diffs.append("%s: in the report, not in the farm's list" % url)
+    links = act.get("links", {})
+    for link, status in exp["links"].items():
+        if str(links.get(link)) != str(status):
+            diffs.append("link %s: %r, want %r" % (link, links.get(link), status))
+    for key in ("htmls", "entry_urls"):
+        have = act.get("summary", {}).get(key)
+        if have != exp["summary"][key]:
+            diffs.append("summary %s: %r, want %r" % (key, have, exp["summary"][key]))
+    return diffs
+
+
 def main():
+    if len(sys.argv) == 4 and sys.argv[1] == "--compare":
+        diffs = compare(sys.argv[2], sys.argv[3])
+        for d in diffs:
+            print(d)
+        print("%d difference(s)" % len(diffs))
+        sys.exit(1 if diffs else 0)
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--tls-port", type=int, default=0)
