@@ -715,6 +715,10 @@ static int client_conn_setup(struct tls_conn *c, const char *host, int fd)
     char name[256] = "";
     if (host) {
         size_t len = strlen(host);
+        if (len >= sizeof name) { /* never verify a truncated name */
+            snprintf(c->err, sizeof c->err, "host name too long (%zu bytes)", len);
+            return -EINVAL;
+        }
         if (host[0] == '[' && len > 2 && host[len - 1] == ']') /* "[::1]" */
             snprintf(name, sizeof name, "%.*s", (int)(len - 2), host + 1);
         else

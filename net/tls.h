@@ -8,8 +8,12 @@
  * Client contexts verify the peer by default: the chain against the system
  * store plus ca_file/ca_dir, and the host name (or, for an IP literal, the IP
  * address) given to connect. They keep a bounded cache of sessions keyed by
- * "host:port", so a second connection to the same server resumes (TLS 1.3
- * tickets are stored when they arrive, after the handshake).
+ * "host:port", so a second connection to the same server resumes. TLS 1.3
+ * tickets arrive after the handshake and are taken in by reads: a connection
+ * closed before it read anything leaves no ticket behind.
+ *
+ * Memory: idle connections hold no TLS record buffers (SSL_MODE_RELEASE_BUFFERS),
+ * only OpenSSL's per-connection state (a few KiB).
  *
  * Errors: the handshake calls return LOOM_ETLS with a sentence in err naming
  * the reason ("certificate verify failed: certificate has expired"), or
@@ -113,9 +117,10 @@ int loom_tls_accept_fd(struct loom_loop *loop, int fd, struct loom_tls_context *
  * loom_server handler gets), with nothing read or written on it yet. The
  * stream is upgraded IN PLACE: *s keeps pointing at the same stream, so a
  * loom_server that owns it still closes it. On failure the stream stays too,
- * dead (reads and writes fail with the handshake error), and its owner closes
- * it as usual. Returns 0, -EINVAL (not a fresh plain socket stream), -EBUSY (a
- * task waits on it) or as loom_tls_accept_fd. */
+ * dead (reads and writes fail with LOOM_ETLS after a TLS failure, else
+ * -ECONNABORTED), and its owner closes it as usual. Returns 0, -EINVAL (not a
+ * fresh plain socket stream), -EBUSY (a task waits on it) or as
+ * loom_tls_accept_fd. */
 int loom_tls_accept_stream(struct loom_stream **s, struct loom_tls_context *ctx,
                            int64_t timeout_ns, char *err, size_t errlen);
 
