@@ -43,8 +43,14 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null || echo -I/usr/inc
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lpq -lz -lxml2 -ljansson)
 CFLAGS := $(CFLAGS_BASE) $(PKG_CFLAGS) $(CFLAGS_EXTRA)
 LDLIBS := -Wl,--as-needed $(PKG_LIBS) -lm -pthread $(SAN)
-LIB_PKGS := $(if $(wildcard net/tls.c),openssl)
-LIB_LIBS := $(if $(LIB_PKGS),$(shell pkg-config --libs $(LIB_PKGS) 2>/dev/null || echo -lssl -lcrypto)) -lm -pthread
+# libloom's own dependencies, found from what its sources include (so a new module that
+# includes <zlib.h> adds zlib to the link and to loom.pc by itself); -z defs below catches
+# anything this misses.
+lib_uses = $(if $(shell grep -lsE '^[[:space:]]*\#[[:space:]]*include[[:space:]]*<$(2)' \
+  $(wildcard $(addsuffix /*.[ch],reactor net sync proc))),$(1))
+LIB_PKGS := $(strip $(call lib_uses,openssl,openssl/) $(call lib_uses,zlib,zlib\.h) \
+  $(call lib_uses,libxml-2.0,libxml/) $(call lib_uses,jansson,jansson\.h))
+LIB_LIBS := $(if $(LIB_PKGS),$(shell pkg-config --libs $(LIB_PKGS) 2>/dev/null || echo -lssl -lcrypto -lz)) -lm -pthread
 PG_LIBS := $(shell pkg-config --libs libpq 2>/dev/null || echo -lpq)
 PG_CFLAGS := $(shell pkg-config --cflags libpq 2>/dev/null || echo -I/usr/include/postgresql)
 # -z defs: a library that misses one of its dependencies fails here, not in a user's link.
