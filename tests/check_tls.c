@@ -164,7 +164,7 @@ static struct loom_tls_context *client_ctx(const char *alpn)
     return c;
 }
 
-enum mode { ECHO, MIDRECORD, UNCLEAN, HTTP };
+enum mode { ECHO, MIDRECORD, UNCLEAN, HTTP, GARBAGE, DRIP, DEAF };
 
 /* A loom TLS server on 127.0.0.1 serving `conns` connections in one task. */
 struct srv {
@@ -217,6 +217,36 @@ static void serve_unclean(struct loom_stream *s)
     loom_stream_close(s);
 }
 
+/* A record that is no valid encryption of anything. */
+static void serve_garbage(struct loom_stream *s)
+{
+    static const unsigned char bad[] = {0x17, 0x03, 0x03, 0x00, 0x20, 'g', 'a', 'r', 'b', 'a', 'g',
+                                        'e', 0,    1,    2,    3,    4,   5,   6,   7,   8,   9,
+                                        10,   11,   12,   13,   14,   15,  16,  17,  18,  19,  20,
+                                        21,   22,   23,   24};
+    char buf[64];
+    ck_assert_int_eq(send(loom_stream_fd(s), bad, sizeof bad, MSG_NOSIGNAL), (ssize_t)sizeof bad);
+    loom_stream_read_some(s, buf, sizeof buf, LOOM_SEC(5)); /* the client's alert, or EOF */
+    loom_stream_close(s);
+}
+
+/* One byte per record, one record every 5 ms. */
+static void serve_drip(struct loom_stream *s)
+{
+    for (const char *p = "drip, drop\n"; *p; p++) {
+        loom_stream_write(s, p, 1);
+        loom_sleep(LOOM_MS(5));
+    }
+    loom_tls_shutdown(s, LOOM_SEC(5));
+}
+
+/* Never read: the client's writes back up until its drain times out. */
+static void serve_deaf(struct loom_stream *s)
+{
+    loom_sleep(LOOM_SEC(3)); /* cancelled by srv_stop... or the test ends first */
+    loom_stream_close(s);
+}
+
 /* Read a request head, answer it, close_notify. */
 static void serve_http(struct loom_stream *s)
 {
@@ -252,6 +282,12 @@ static intptr_t srv_main(void *arg)
             serve_midrecord(s);
         else if (v->mode == UNCLEAN)
             serve_unclean(s);
+        else if (v->mode == GARBAGE)
+            serve_garbage(s);
+        else if (v->mode == DRIP)
+            serve_drip(s);
+        else if (v->mode == DEAF)
+            serve_deaf(s);
         else
             serve_http(s);
     }
@@ -635,6 +671,59 @@ static intptr_t vanish_main(void *arg)
     return 0;
 }
 
+/* --- hostile peers after the handshake --- */
+
+static intptr_t hostile_main(void *arg)
+{
+    struct loom_tls_context *cc = client_ctx(NULL);
+    char err[256], line[64];
+    struct srv v;
+    struct loom_stream *s;
+    /* A forged record: an error naming the reason, not data. */
+    srv_start(&v, "srv", NULL, GARBAGE, 1);
+    ck_assert_int_eq(loom_tls_connect("localhost", port_of(&v), cc, LOOM_SEC(10), &s, err,
+                                      sizeof err), 0);
+    ck_assert_int_eq(loom_stream_readline(s, line, sizeof line, LOOM_SEC(10)), LOOM_ETLS);
+    ck_assert_contains(loom_tls_error(s), "TLS read failed: ");
+    ck_assert_msg(strstr(loom_tls_error(s), "bad record mac") ||
+                      strstr(loom_tls_error(s), "decryption failed"),
+                  "%s", loom_tls_error(s));
+    loom_stream_close(s);
+    srv_stop(&v);
+    /* A line dripped one byte per record still reads as one line. */
+    srv_start(&v, "srv", NULL, DRIP, 1);
+    ck_assert_int_eq(loom_tls_connect("localhost", port_of(&v), cc, LOOM_SEC(10), &s, err,
+                                      sizeof err), 0);
+    ck_assert_int_eq(loom_stream_readline(s, line, sizeof line, LOOM_SEC(10)), 11);
+    ck_assert_str_eq(line, "drip, drop\n");
+    ck_assert_int_eq(loom_stream_readline(s, line, sizeof line, LOOM_SEC(10)), LOOM_EOF);
+    ck_assert(!loom_tls_eof_unclean(s));
+    loom_stream_close(s);
+    srv_stop(&v);
+    /* A peer that never reads: drain times out, and memory stays bounded by
+     * what we chose to write. */
+    srv_start(&v, "srv", NULL, DEAF, 1);
+    ck_assert_int_eq(loom_tls_connect("localhost", port_of(&v), cc, LOOM_SEC(10), &s, err,
+                                      sizeof err), 0);
+    char *chunk = calloc(1, 65536);
+    int rc = 0;
+    size_t sent = 0;
+    double t0 = test_now();
+    while (rc == 0 && sent < (64u << 20)) {
+        ck_assert_int_eq(loom_stream_write(s, chunk, 65536), 0);
+        sent += 65536;
+        rc = loom_stream_drain(s, LOOM_MS(200));
+    }
+    free(chunk);
+    ck_assert_int_eq(rc, -ETIMEDOUT);
+    ck_assert_double_lt(test_now() - t0, 5);
+    ck_assert_uint_le(loom_stream_write_buffered(s), 65536 + LOOM_STREAM_HIGH_WATER);
+    loom_stream_close(s);
+    srv_stop(&v);
+    loom_tls_context_free(cc);
+    return 0;
+}
+
 /* --- loom_server + loom_tls_accept_stream --- */
 
 struct tls_server_arg {
@@ -844,6 +933,7 @@ CASE(timeout)
 CASE(vanish)
 CASE(client_cert)
 CASE(ossl12)
+CASE(hostile)
 CASE(accept_stream)
 CASE(ossl)
 CASE(curl)
@@ -861,7 +951,7 @@ int main(void)
         {"timeout", test_timeout},               {"vanish", test_vanish},
         {"accept_stream", test_accept_stream},   {"openssl_s_server", test_ossl},
         {"curl", test_curl},                     {"client_cert", test_client_cert},
-        {"openssl_tls12", test_ossl12},
+        {"openssl_tls12", test_ossl12},         {"hostile", test_hostile},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         TCase *tc = test_tcase(s, cases[i].name, 60);
