@@ -871,10 +871,11 @@ static void check_farm_feed(json_t *e, json_t *report)
             json_array_append_new(entries_seen,
                                   json_pack("{s:s?, s:s}", "link", f.entries[i].link, "title",
                                             f.entries[i].title));
-        json_object_update(rec, json_pack("{s:s, s:s, s:s, s:s, s:o}", "final_url", final,
-                                          "parse", parse_name(prc), "kind",
-                                          demo_feed_kind_name(f.kind), "title", f.title,
-                                          "entries", entries_seen));
+        json_t *seen = json_pack("{s:s, s:s, s:s, s:s, s:o}", "final_url", final, "parse",
+                                 parse_name(prc), "kind", demo_feed_kind_name(f.kind), "title",
+                                 f.title, "entries", entries_seen);
+        json_object_update(rec, seen); /* takes no reference */
+        json_decref(seen);
         json_t *kind = json_object_get(e, "kind"), *title = json_object_get(e, "title");
         if (json_is_string(kind) && prc != DEMO_FEED_EXML)
             ck_assert_str_eq(demo_feed_kind_name(f.kind), json_string_value(kind));

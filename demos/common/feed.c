@@ -760,7 +760,7 @@ static const char *pick_charset(struct demo_feed_parser *p, size_t *skip, char *
 }
 
 /* Create the libxml2 context for the charset picked; feed the held bytes. */
-static int start(struct demo_feed_parser *p, bool last)
+static int start(struct demo_feed_parser *p)
 {
     char declared[64];
     size_t skip;
@@ -848,7 +848,7 @@ int demo_feed_parser_push(struct demo_feed_parser *p, const void *buf, size_t le
         memcpy(p->head + p->nhead, b, n);
         p->nhead += n, b += n, len -= n;
         if (can_decide(p, false)) {
-            int rc = start(p, false);
+            int rc = start(p);
             if (rc < 0)
                 set_error(p, rc, NULL);
         }
@@ -864,7 +864,7 @@ int demo_feed_parser_push(struct demo_feed_parser *p, const void *buf, size_t le
 int demo_feed_parser_finish(struct demo_feed_parser *p, struct demo_feed *feed)
 {
     if (!p->err && !p->ctxt) {
-        int rc = start(p, true);
+        int rc = start(p);
         if (rc < 0)
             set_error(p, rc, NULL);
     }

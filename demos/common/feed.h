@@ -74,7 +74,9 @@ const char *demo_feed_strerror(int err);
 /* Start parsing a feed fetched from base_url (its final URL, after redirects:
  * relative links resolve against it). charset is the Content-Type charset
  * parameter or NULL. limits may be NULL. Returns 0 and *out, or -ENOMEM or
- * -EINVAL (base_url NULL or not an absolute URL). Pair with demo_feed_parser_free(). */
+ * -EINVAL (base_url NULL or not an absolute URL). Pair with demo_feed_parser_free().
+ * Installs, process-wide, a libxml2 external-entity loader that refuses
+ * everything. Parsers are independent; one parser is used by one thread. */
 int demo_feed_parser_new(struct demo_feed_parser **out, const char *base_url,
                          const char *charset, const struct demo_feed_limits *limits);
 
