@@ -15,6 +15,8 @@
 
 /* Request bodies from a callback are sent in pieces of this size. */
 #define PIECE 16384
+/* 1xx responses skipped before the final one; more is a misbehaving server. */
+#define MAX_INTERIM 16
 
 struct body_src {
     const void *bytes;
@@ -63,7 +65,8 @@ static ssize_t format_head(struct loom__http_req *q, const struct body_src *b, c
         free(h);
         return -ENOSPC;
     }
-    hdr(h, &n, "Host", host);
+    if (!user_has(o, "Host") || q->drop_auth)
+        hdr(h, &n, "Host", host);
     if (*q->s->o.user_agent && !user_has(o, "User-Agent"))
         hdr(h, &n, "User-Agent", q->s->o.user_agent);
     if (!user_has(o, "Accept"))
@@ -82,9 +85,10 @@ static ssize_t format_head(struct loom__http_req *q, const struct body_src *b, c
     }
     for (size_t i = 0; i < nuser; i++) {
         const char *name = o->headers[i].name;
-        if (!strcasecmp(name, "Host") || !strcasecmp(name, "Content-Length") ||
-            !strcasecmp(name, "Transfer-Encoding"))
+        if (!strcasecmp(name, "Content-Length") || !strcasecmp(name, "Transfer-Encoding"))
             continue; /* framing is ours */
+        if (q->drop_auth && !strcasecmp(name, "Host"))
+            continue; /* the Host asked for was for the first origin */
         if (q->drop_auth && (!strcasecmp(name, "Authorization") || !strcasecmp(name, "Cookie")))
             continue; /* never sent to another origin after a redirect */
         if (b->none && q->body_dropped && !strcasecmp(name, "Content-Type"))
@@ -220,6 +224,7 @@ static int read_head(struct loom__http_req *q, struct loom_http_response *r, boo
     struct loom__http_conn *c = q->c;
     struct loom_http_limits *lim = &q->s->lim;
     size_t last = 0, max = lim->max_start_line + lim->max_header_bytes + 1024;
+    int interim = 0;
     *got = false;
     for (;;) {
         size_t avail = c->end - c->start;
@@ -231,7 +236,13 @@ static int read_head(struct loom__http_req *q, struct loom_http_response *r, boo
             if (n < 0)
                 return loom__http_fail(q->err, q->errlen, loom__http_map_parse(n),
                                        "bad response head: %s", loom_http_parse_strerror((int)n));
-            if (n > 0 && r->rh.status >= 100 && r->rh.status < 200 && r->rh.status != 101) {
+            if (n > 0 && r->rh.status == 101)
+                return loom__http_fail(q->err, q->errlen, LOOM_EHTTP,
+                                       "101 Switching Protocols to a request without Upgrade");
+            if (n > 0 && r->rh.status < 200) {
+                if (++interim > MAX_INTERIM)
+                    return loom__http_fail(q->err, q->errlen, LOOM_EHTTP,
+                                           "more than %d interim (1xx) responses", MAX_INTERIM);
                 c->start += (size_t)n; /* interim response: skip it */
                 last = 0;
                 continue;

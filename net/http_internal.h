@@ -90,6 +90,7 @@ struct loom_http_session {
     struct loom_list waiters;    /* tasks waiting for a slot (struct slot_wait) */
     size_t nopen, nidle;
     struct loom_tls_context *tls; /* made on the first https request */
+    struct loom_timer expiry;    /* closes idle connections that outlived keepalive_ns */
     int refs;                    /* 1 for the owner + 1 per request/response alive */
     bool closing;
 };

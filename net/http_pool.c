@@ -10,11 +10,10 @@
  * which re-check (a herd of at most `limit`-bounded size, simpler than exact
  * hand-over, and a cancelled or timed-out waiter holds nothing).
  *
- * Idle expiry is lazy: connections idle for longer than keepalive_ns are
- * closed whenever the pool is used (acquire and release), so no timer keeps
- * the loop alive. A pooled connection is also checked before reuse: one whose
- * server closed it (EOF pending), or with unexpected bytes waiting, is
- * dropped. */
+ * Idle expiry: connections idle for longer than keepalive_ns are closed by a
+ * timer armed while any connection is idle (and on every use of the pool). A
+ * pooled connection is also checked before reuse: one whose server closed it
+ * (EOF pending), or with unexpected bytes waiting, is dropped. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,6 +25,8 @@
 #include "net/tcp.h"
 #include "reactor/error.h"
 #include "reactor/park.h"
+
+static void expiry_fired(struct loom_timer *t);
 
 struct slot_wait {
     struct loom_list node;
@@ -79,6 +80,8 @@ int loom_http_session_new(struct loom_loop *loop, const struct loom_http_session
     }
     loom_list_init(&s->hosts);
     loom_list_init(&s->waiters);
+    loom_timer_init(loop, &s->expiry, expiry_fired);
+    s->expiry.data = s;
     s->refs = 1;
     *out = s;
     return 0;
@@ -118,7 +121,33 @@ static void idle_remove(struct loom_http_session *s, struct loom__http_conn *c)
     s->nidle--;
 }
 
-/* Close the idle connections that outlived keepalive_ns. */
+static void expire_idle(struct loom_http_session *s);
+
+/* Arm the expiry timer for the oldest idle connection, if any. */
+static void arm_expiry(struct loom_http_session *s)
+{
+    int64_t oldest = -1;
+    struct loom_list *hn;
+    for (hn = s->hosts.next; hn != &s->hosts; hn = hn->next) {
+        struct loom__http_host *h = loom_list_entry(hn, struct loom__http_host, node);
+        if (loom_list_empty(&h->idle))
+            continue;
+        struct loom__http_conn *c = loom_list_entry(h->idle.prev, struct loom__http_conn, node);
+        if (oldest < 0 || c->idle_since < oldest)
+            oldest = c->idle_since;
+    }
+    if (oldest < 0)
+        loom_timer_stop(&s->expiry);
+    else
+        loom_timer_start_at(&s->expiry, oldest + s->o.keepalive_ns); /* ENOMEM: expiry stays lazy */
+}
+
+static void expiry_fired(struct loom_timer *t)
+{
+    expire_idle(t->data);
+}
+
+/* Close the idle connections that outlived keepalive_ns. O(idle connections). */
 static void expire_idle(struct loom_http_session *s)
 {
     int64_t now = loom_loop_now(s->loop);
@@ -137,6 +166,7 @@ static void expire_idle(struct loom_http_session *s)
                 break;
         }
     }
+    arm_expiry(s);
 }
 
 /* Close the least recently used idle connection of any origin but keep. */
@@ -408,6 +438,7 @@ void loom_http_session_free(struct loom_http_session *s)
                 break;
         }
     }
+    loom_timer_stop(&s->expiry);
     wake_waiters(s);
     loom__http_session_unref(s);
 }

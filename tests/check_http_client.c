@@ -178,6 +178,12 @@ static intptr_t basic_main(void *arg)
     ck_assert_int_eq(fetch(s, U("/echo"), &o, &st, &body, err), 0);
     ck_assert(TEST_IN_ORDER(body, "X-Token: abc\n", "X-Token: def\n") != NULL);
     free(body);
+    struct loom_http_field vhost = {"host", "example.test"};
+    struct loom_http_request_options vo = {.headers = &vhost, .header_count = 1};
+    ck_assert_int_eq(fetch(s, U("/echo"), &vo, &st, &body, err), 0);
+    ck_assert_contains(body, "host: example.test\n");
+    ck_assert(strstr(body, "Host: 127.0.0.1") == NULL);
+    free(body);
     struct loom_http_field crlf = {"X-Bad", "a\r\nInjected: yes"};
     struct loom_http_request_options bad = {.headers = &crlf, .header_count = 1};
     ck_assert_int_eq(loom_http_request(s, U("/echo"), &bad, &r, err, sizeof err), -EINVAL);
@@ -353,7 +359,9 @@ static intptr_t expiry_main(void *arg)
     struct loom_http_session *s = session(&so);
     get_ok(s, U("/hello"), "hello world\n");
     ck_assert_int_eq(loom_http_session_idle_count(s), 1);
-    loom_sleep(LOOM_MS(250));
+    loom_sleep(LOOM_MS(250)); /* the expiry timer closes it meanwhile */
+    ck_assert_int_eq(loom_http_session_idle_count(s), 0);
+    ck_assert_int_eq(loom_http_session_open_count(s), 0);
     get_ok(s, U("/hello"), "hello world\n");
     ck_assert_int_eq(stat_of(s, "accepted"), 2);
     loom_http_session_free(s);
@@ -854,6 +862,10 @@ static intptr_t protocol_limits_main(void *arg)
         ck_assert_int_eq(loom_http_get(s, U(cases[i].path), &r, err, sizeof err), cases[i].rc);
         ck_assert_contains(err, cases[i].msg);
     }
+    ck_assert_int_eq(loom_http_get(s, U("/info-flood"), &r, err, sizeof err), LOOM_EHTTP);
+    ck_assert_contains(err, "interim");
+    ck_assert_int_eq(loom_http_get(s, U("/switch"), &r, err, sizeof err), LOOM_EHTTP);
+    ck_assert_contains(err, "101");
     ck_assert_int_eq(loom_http_get(s, U("/badchunk"), &r, err, sizeof err), 0);
     ck_assert_int_eq(loom_http_response_read_all(r, &body, 0), LOOM_EHTTP);
     ck_assert_contains(loom_http_response_error(r), "chunk");

@@ -18,6 +18,7 @@
 #   /close-mid?n=N         announce N bytes, send N/10, close
 #   /until-close?n=N       no length: body ends at close
 #   /info                  100 Continue and 103 Early Hints before the 200
+#   /info-flood            20 interim responses;  /switch  a 101 nobody asked for
 #   /status?code=C         C with no body for 204/304, else a short one
 #   /close-next            answer; the next request on this connection is read, then the
 #                          connection is closed with no answer (a stale keep-alive connection)
@@ -194,6 +195,12 @@ async def route(w, method, path, q, hdrs, body):
         w.write(head(200, "OK", [("Connection", "close")]))
         if method != "HEAD":
             w.write(pattern(n))
+        return False
+    elif path == "/info-flood":
+        w.write(b"HTTP/1.1 100 Continue\r\n\r\n" * 20)
+        await send_body(w, method, 200, [], b"late\n")
+    elif path == "/switch":
+        w.write(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: upgrade\r\n\r\n")
         return False
     elif path == "/info":
         w.write(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </s.css>\r\n\r\n")
