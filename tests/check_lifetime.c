@@ -20,16 +20,6 @@
 #include "reactor/task.h"
 #include "sync/sync.h"
 
-static intptr_t run_main(loom_task_fn fn, void *arg)
-{
-    struct loom_loop *loop = test_loop_new();
-    struct loom_task *t = NULL;
-    ck_assert_int_eq(loom_task_spawn(loop, fn, arg, NULL, &t), 0);
-    intptr_t rc = loom_loop_run_until_complete(loop, t);
-    test_loop_free(loop);
-    return rc;
-}
-
 /* Join t, failing if it takes over a second (it was not woken). */
 static intptr_t join_bounded(struct loom_task *t)
 {
@@ -88,7 +78,7 @@ static intptr_t stream_main(void *arg)
     return 0;
 }
 
-START_TEST(stream_closed_under_reader) { ck_assert_int_eq(run_main(stream_main, NULL), 0); }
+START_TEST(stream_closed_under_reader) { ck_assert_int_eq(test_run_task(stream_main, NULL), 0); }
 END_TEST
 
 /* --- a subprocess closed while tasks read its pipe, wait for it, communicate --- */
@@ -170,7 +160,7 @@ static intptr_t proc_main(void *arg)
     return 0;
 }
 
-START_TEST(proc_closed_under_reader) { ck_assert_int_eq(run_main(proc_main, NULL), 0); }
+START_TEST(proc_closed_under_reader) { ck_assert_int_eq(test_run_task(proc_main, NULL), 0); }
 END_TEST
 
 /* --- a process-pool job freed while a task waits for it --- */
@@ -203,7 +193,7 @@ static intptr_t pool_main(void *arg)
     return 0;
 }
 
-START_TEST(pool_job_freed_under_waiter) { ck_assert_int_eq(run_main(pool_main, NULL), 0); }
+START_TEST(pool_job_freed_under_waiter) { ck_assert_int_eq(test_run_task(pool_main, NULL), 0); }
 END_TEST
 
 /* --- a queue closed after handing an item to a getter that is then cancelled --- */
@@ -246,7 +236,7 @@ static intptr_t queue_main(void *arg)
     return 0;
 }
 
-START_TEST(queue_closed_under_getter) { ck_assert_int_eq(run_main(queue_main, NULL), 0); }
+START_TEST(queue_closed_under_getter) { ck_assert_int_eq(test_run_task(queue_main, NULL), 0); }
 END_TEST
 
 /* --- a server freed without a shutdown while handlers are parked --- */
@@ -292,7 +282,7 @@ static intptr_t server_main(void *arg)
     return 0;
 }
 
-START_TEST(server_freed_under_handlers) { ck_assert_int_eq(run_main(server_main, NULL), 0); }
+START_TEST(server_freed_under_handlers) { ck_assert_int_eq(test_run_task(server_main, NULL), 0); }
 END_TEST
 
 int main(void)

@@ -17,17 +17,6 @@
 
 static const char *dsn(void) { return getenv("LOOM_PG_DSN"); }
 
-/* Run fn as the main task of a fresh loop; returns its result. */
-static intptr_t run_main(loom_task_fn fn, void *arg)
-{
-    struct loom_loop *loop = test_loop_new();
-    struct loom_task *t = NULL;
-    ck_assert_int_eq(loom_task_spawn(loop, fn, arg, NULL, &t), 0);
-    intptr_t rc = loom_loop_run_until_complete(loop, t);
-    test_loop_free(loop);
-    return rc;
-}
-
 static void connect_ok(struct loom_pg *c)
 {
     int rc = loom_pg_connect(c, dsn(), LOOM_SEC(10));
@@ -78,7 +67,7 @@ static intptr_t connect_errors_main(void *arg)
     return 0;
 }
 
-START_TEST(connect_errors) { ck_assert_int_eq(run_main(connect_errors_main, NULL), 0); }
+START_TEST(connect_errors) { ck_assert_int_eq(test_run_task(connect_errors_main, NULL), 0); }
 END_TEST
 
 /* --- queries, results, errors --- */
@@ -134,7 +123,7 @@ static intptr_t query_main(void *arg)
     return 0;
 }
 
-START_TEST(query) { ck_assert_int_eq(run_main(query_main, NULL), 0); }
+START_TEST(query) { ck_assert_int_eq(test_run_task(query_main, NULL), 0); }
 END_TEST
 
 /* --- transactions --- */
@@ -198,7 +187,7 @@ static intptr_t txn_main(void *arg)
     return 0;
 }
 
-START_TEST(transactions) { ck_assert_int_eq(run_main(txn_main, NULL), 0); }
+START_TEST(transactions) { ck_assert_int_eq(test_run_task(txn_main, NULL), 0); }
 END_TEST
 
 /* --- pool: 100 tasks x 100 queries through 10 connections --- */
@@ -247,7 +236,7 @@ static intptr_t pool_main(void *arg)
     return 0;
 }
 
-START_TEST(pool_many) { ck_assert_int_eq(run_main(pool_main, NULL), 0); }
+START_TEST(pool_many) { ck_assert_int_eq(test_run_task(pool_main, NULL), 0); }
 END_TEST
 
 /* --- pool: many tasks' queries pipelined on shared connections --- */
@@ -309,7 +298,7 @@ static intptr_t pool_pipe_main(void *arg)
     return 0;
 }
 
-START_TEST(pool_pipeline) { ck_assert_int_eq(run_main(pool_pipe_main, NULL), 0); }
+START_TEST(pool_pipeline) { ck_assert_int_eq(test_run_task(pool_pipe_main, NULL), 0); }
 END_TEST
 
 /* --- pool: exhaustion, cancelled acquire, reset on release --- */
@@ -355,7 +344,7 @@ static intptr_t exhaust_main(void *arg)
     return 0;
 }
 
-START_TEST(pool_exhaustion) { ck_assert_int_eq(run_main(exhaust_main, NULL), 0); }
+START_TEST(pool_exhaustion) { ck_assert_int_eq(test_run_task(exhaust_main, NULL), 0); }
 END_TEST
 
 /* --- pool: close waits (bounded) for connections in use --- */
@@ -386,7 +375,7 @@ static intptr_t close_main(void *arg)
     return 0;
 }
 
-START_TEST(pool_close) { ck_assert_int_eq(run_main(close_main, NULL), 0); }
+START_TEST(pool_close) { ck_assert_int_eq(test_run_task(close_main, NULL), 0); }
 END_TEST
 
 /* --- cancelling a task mid-query --- */
@@ -429,7 +418,7 @@ static intptr_t cancel_main(void *arg)
     return 0;
 }
 
-START_TEST(cancel_query) { ck_assert_int_eq(run_main(cancel_main, NULL), 0); }
+START_TEST(cancel_query) { ck_assert_int_eq(test_run_task(cancel_main, NULL), 0); }
 END_TEST
 
 /* --- server restart under the pool --- */
@@ -466,7 +455,7 @@ START_TEST(server_restart)
 {
     if (!test_pg_owned())
         return;
-    ck_assert_int_eq(run_main(restart_main, NULL), 0);
+    ck_assert_int_eq(test_run_task(restart_main, NULL), 0);
 }
 END_TEST
 
@@ -522,7 +511,7 @@ static intptr_t close_under_main(void *arg)
     return 0;
 }
 
-START_TEST(close_under_query) { ck_assert_int_eq(run_main(close_under_main, NULL), 0); }
+START_TEST(close_under_query) { ck_assert_int_eq(test_run_task(close_under_main, NULL), 0); }
 END_TEST
 
 /* --- 1,000,000 rows with flat memory --- */
@@ -584,7 +573,7 @@ static intptr_t stream_main(void *arg)
     return 0;
 }
 
-START_TEST(stream_million) { ck_assert_int_eq(run_main(stream_main, NULL), 0); }
+START_TEST(stream_million) { ck_assert_int_eq(test_run_task(stream_main, NULL), 0); }
 END_TEST
 
 /* --- pipeline and COPY --- */
@@ -652,7 +641,7 @@ static intptr_t bulk_main(void *arg)
     return 0;
 }
 
-START_TEST(bulk) { ck_assert_int_eq(run_main(bulk_main, NULL), 0); }
+START_TEST(bulk) { ck_assert_int_eq(test_run_task(bulk_main, NULL), 0); }
 END_TEST
 
 /* --- LISTEN/NOTIFY --- */
@@ -687,7 +676,7 @@ static intptr_t notify_main(void *arg)
     return 0;
 }
 
-START_TEST(listen_notify) { ck_assert_int_eq(run_main(notify_main, NULL), 0); }
+START_TEST(listen_notify) { ck_assert_int_eq(test_run_task(notify_main, NULL), 0); }
 END_TEST
 
 int main(void)
@@ -706,7 +695,8 @@ int main(void)
         {"pool_exhaustion", pool_exhaustion, 20}, {"pool_close", pool_close, 20},
         {"cancel_query", cancel_query, 20},
         {"server_restart", server_restart, 60}, {"stream_million", stream_million, 60},
-        {"connect_error_text", connect_error_text, 30}, {"close_under_query", close_under_query, 20},
+        {"connect_error_text", connect_error_text, 30},
+        {"close_under_query", close_under_query, 20},
         {"bulk", bulk, 60},                      {"listen_notify", listen_notify, 20},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

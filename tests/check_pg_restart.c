@@ -172,7 +172,8 @@ static intptr_t outage_main(void *arg)
 
 static void run_outage(enum path path, enum outage how)
 {
-    ck_assert_msg(test_pg_owned(), "needs the harness's own cluster to restart (unset LOOM_PG_DSN)");
+    ck_assert_msg(test_pg_owned(),
+                  "needs the harness's own cluster to restart it (unset LOOM_PG_DSN)");
     /* a run that died mid-restart must not take the next ones down with it */
     if (test_pg_ctl("status") != 0)
         ck_assert_int_eq(test_pg_ctl("start"), 0);

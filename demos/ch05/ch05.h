@@ -89,9 +89,10 @@ static inline void ch05_connect(struct loom_pg *c, const char *dsn)
     do {                                                                                           \
         long ch05_rc_ = (long)(rc);                                                                \
         if (ch05_rc_ < 0) {                                                                        \
+            const char *ch05_st_ = loom_pg_sqlstate(c);                                          \
             fprintf(stderr, "%s:%d: %s: ERROR: %s%s%s%s\n", __FILE__, __LINE__, #rc,             \
-                    ch05_why((int)ch05_rc_, loom_pg_errmsg(c)), loom_pg_sqlstate(c)[0] ? " (" : "", \
-                    loom_pg_sqlstate(c), loom_pg_sqlstate(c)[0] ? ")" : "");                     \
+                    ch05_why((int)ch05_rc_, loom_pg_errmsg(c)), ch05_st_[0] ? " (" : "",          \
+                    ch05_st_, ch05_st_[0] ? ")" : "");                                           \
             exit(1);                                                                               \
         }                                                                                          \
     } while (0)

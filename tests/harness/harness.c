@@ -29,6 +29,16 @@ void test_loop_free(struct loom_loop *loop)
     ck_assert_msg(rc == 0, "loop not empty at teardown: %s", loom_strerror(rc));
 }
 
+intptr_t test_run_task(loom_task_fn fn, void *arg)
+{
+    struct loom_loop *loop = test_loop_new();
+    struct loom_task *t = NULL;
+    ck_assert_int_eq(loom_task_spawn(loop, fn, arg, NULL, &t), 0);
+    intptr_t rc = loom_loop_run_until_complete(loop, t);
+    test_loop_free(loop);
+    return rc;
+}
+
 int test_fd_count(void)
 {
     DIR *d = opendir("/proc/self/fd");

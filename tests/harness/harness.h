@@ -11,11 +11,15 @@
 #include <sys/types.h>
 
 #include "reactor/loop.h"
+#include "reactor/task.h"
 
 /* A fresh loop on $LOOM_BACKEND; fails the test if it cannot be made. */
 struct loom_loop *test_loop_new(void);
 /* Free the loop, asserting nothing was left registered. */
 void test_loop_free(struct loom_loop *loop);
+/* Run fn(arg) as the main task of a fresh loop, free the loop (checked
+ * empty) and return fn's result. */
+intptr_t test_run_task(loom_task_fn fn, void *arg);
 
 /* Number of open fds of this process. */
 int test_fd_count(void);
