@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "demos/common/feed.c"
+#include "demos/common/feed_report.c"
 
 #include <jansson.h>
 
@@ -660,6 +661,113 @@ START_TEST(test_terminal_sanitise)
 END_TEST
 
 
+/* --- loom-rss output (feed_report.c) --- */
+
+static char *report_text(void (*fn)(FILE *, const struct demo_feed_result *, size_t),
+                         const struct demo_feed_result *r, size_t n)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    fn(f, r, n);
+    fclose(f);
+    return buf;
+}
+
+static void report_feed_one(FILE *f, const struct demo_feed_result *r, size_t n)
+{
+    demo_feed_report_feed(f, r);
+}
+
+static void report_json(FILE *f, const struct demo_feed_result *r, size_t n)
+{
+    ck_assert_int_eq(demo_feed_report_json(f, r, n), 0);
+}
+
+START_TEST(test_report)
+{
+    size_t len;
+    char *doc = load("rss2-utf8.xml", &len), *html = load("404.html", &len);
+    struct demo_feed_result r[4] = {
+        {.url = ORIGIN "/r/301/rss2-utf8.xml", .outcome = "ok", .status = 200,
+         .final_url = ORIGIN "/feeds/rss2-utf8.xml", .parsed = true},
+        {.url = ORIGIN "/stall/x.xml", .outcome = "timeout", .status = 200},
+        {.url = "http://127.0.0.1:9/x", .outcome = "refused"},
+        {.url = ORIGIN "/status/404", .outcome = "http-404", .status = 404,
+         .final_url = ORIGIN "/status/404", .parsed = true},
+    };
+    r[0].parse_rc = demo_feed_parse(doc, strlen(doc), r[0].final_url, NULL, NULL, &r[0].feed);
+    r[3].parse_rc = demo_feed_parse(html, strlen(html), r[3].final_url, NULL, NULL, &r[3].feed);
+    int st[6] = {200, 200, 200, 404, 200, DEMO_LINK_UNCHECKED};
+    r[0].link_status = st;
+    ck_assert_uint_eq(r[0].feed.n_entries, 6);
+
+    char *out = report_text(report_feed_one, &r[0], 1);
+    ck_assert_str_eq(out, "feed " ORIGIN "/r/301/rss2-utf8.xml ok 200 Loom Test & Feed <UTF-8>\n");
+    free(out);
+    out = report_text(report_feed_one, &r[2], 1);
+    ck_assert_str_eq(out, "feed http://127.0.0.1:9/x refused -\n");
+    free(out);
+    /* a hostile title cannot drive the terminal; the line stays one line */
+    struct demo_feed_result evil = {.url = "http://e/\x1b[2J", .outcome = "ok", .status = 200};
+    evil.feed.title = "\x1b]0;owned\x07\nnext \xC2\x9B" "1m";
+    out = report_text(report_feed_one, &evil, 1);
+    ck_assert_uint_eq(strlen(out) - 1, strcspn(out, "\n"));
+    out[strlen(out) - 1] = '\0';
+    assert_inert(out);
+    free(out);
+
+    out = report_text(demo_feed_report_summary, r, 4);
+    ck_assert_str_eq(out, "len(htmls)=2\nlen(entry_urls)=5\n"
+                          "feeds: ok=1 timeout=1 refused=1 http-404=1\nlinks: 200=4 404=1\n");
+    free(out);
+
+    char buf[16];
+    ck_assert_str_eq(demo_link_status_name(DEMO_LINK_TIMEOUT, buf, sizeof buf), "timeout");
+    ck_assert_str_eq(demo_link_status_name(DEMO_LINK_ERROR, buf, sizeof buf), "error");
+    ck_assert_str_eq(demo_link_status_name(301, buf, sizeof buf), "301");
+
+    out = report_text(report_json, r, 4);
+    json_error_t jerr;
+    json_t *j = json_loads(out, 0, &jerr);
+    ck_assert_msg(j != NULL, "%s\n%s", jerr.text, out);
+    json_t *f0 = json_array_get(json_object_get(j, "feeds"), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(f0, "parse")), "ok");
+    ck_assert_str_eq(json_string_value(json_object_get(f0, "kind")), "rss");
+    ck_assert_str_eq(json_string_value(json_object_get(f0, "title")), "Loom Test & Feed <UTF-8>");
+    json_t *e3 = json_array_get(json_object_get(f0, "entries"), 3);
+    ck_assert_int_eq(json_integer_value(json_object_get(e3, "status")), 404);
+    ck_assert(json_is_null(json_object_get(json_array_get(json_object_get(f0, "entries"), 5),
+                                           "link")));
+    json_t *f3 = json_array_get(json_object_get(j, "feeds"), 3);
+    ck_assert_str_eq(json_string_value(json_object_get(f3, "parse")), "not-a-feed");
+    ck_assert(json_is_null(json_object_get(json_array_get(json_object_get(j, "feeds"), 2),
+                                           "status")));
+    ck_assert_uint_eq(json_object_size(json_object_get(j, "links")), 5);
+    json_t *sum = json_object_get(j, "summary");
+    ck_assert_int_eq(json_integer_value(json_object_get(sum, "htmls")), 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(sum, "entry_urls")), 5);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(sum, "link_statuses"),
+                                                        "200")), 4);
+    json_decref(j);
+    free(out);
+
+    /* not a terminal: no progress line */
+    char *pbuf = NULL;
+    size_t plen = 0;
+    FILE *pf = open_memstream(&pbuf, &plen);
+    demo_feed_report_progress(pf, 1, 2, 3, 4, 0, true);
+    fclose(pf);
+    ck_assert_uint_eq(plen, 0);
+    free(pbuf);
+
+    demo_feed_free(&r[0].feed);
+    demo_feed_free(&r[3].feed);
+    free(doc);
+    free(html);
+}
+END_TEST
+
 /* --- feed lists --- */
 
 static char *write_tmp(const char *text)
@@ -1019,6 +1127,8 @@ int main(void)
     tcase_add_test(tc, test_not_feeds);
     tc = test_tcase(s, "terminal", 30);
     tcase_add_test(tc, test_terminal_sanitise);
+    tc = test_tcase(s, "report", 30);
+    tcase_add_test(tc, test_report);
     tc = test_tcase(s, "lists", 30);
     tcase_add_test(tc, test_feed_list);
     tcase_add_test(tc, test_feeds_default);
