@@ -254,7 +254,8 @@ PGconn *loom_pg_raw(struct loom_pg *c);
 
 struct loom_pg_pool_options {
     const char *conninfo;
-    int min_size;               /* opened by loom_pg_pool_open (default 1) */
+    int min_size;               /* opened by loom_pg_pool_open, and reopened in the
+                                   background after losses (default 1) */
     int max_size;               /* at most this many connections (default 10) */
     int64_t connect_timeout_ns; /* per connect (default 10 s) */
 };
@@ -292,18 +293,25 @@ int loom_pg_pool_acquire(struct loom_pg_pool *p, struct loom_pg **out, int64_t t
  * cache. r (may be NULL) gets the rows, err (may be NULL) the error. Returns
  * as loom_pg_query, or an acquire error. A cancelled caller gets -ECANCELED
  * at once; its statement still runs and its result is dropped (no cancel
- * request: the backend is shared). Use acquire for transactions. Suspends. */
+ * request: the backend is shared). If the connection is lost, every
+ * statement in flight or queued on it fails with -ECONNRESET, err holding
+ * SQLSTATE 08006 and libpq's text (with the server's FATAL message when it
+ * sent one); none is reported done. A failed connect gives LOOM_EPG with
+ * SQLSTATE 08001 and libpq's text. Use acquire for transactions. Suspends. */
 ssize_t loom_pg_pool_query(struct loom_pg_pool *p, struct loom_pg_result *r,
                            struct loom_pg_error *err, const char *sql, int nparams,
                            const char *const *params);
 
 /* Give c back. An open transaction is rolled back; a broken connection is
- * closed and replaced on demand. Never suspends. */
+ * closed, and replaced in the background when the pool is below min_size
+ * (else on demand). Never suspends. */
 void loom_pg_pool_release(struct loom_pg_pool *p, struct loom_pg *c);
 
-/* Stop handing out connections, close the idle ones and wait at most
- * timeout_ns for those in use. 0, or -ETIMEDOUT with some still in use (they
- * are closed when released; call again later). Suspends. */
+/* Stop handing out connections (waiting acquirers get -ESHUTDOWN), stop the
+ * background refill, close the idle ones and wait at most timeout_ns for
+ * those in use (pipelined statements included). 0, or -ETIMEDOUT with some
+ * still in use (they are closed when released; call again later): p's memory
+ * may go only after a 0. Suspends. */
 int loom_pg_pool_close(struct loom_pg_pool *p, int64_t timeout_ns);
 
 /* Why the pool's last connect failed (libpq's message), "" if none. */
