@@ -928,13 +928,10 @@ static int curl_get(const char *url, char **body, size_t *len, char *final, char
 /* The reader's outcome name for what curl saw. */
 static const char *curl_outcome(int rc, int status)
 {
-    static char buf[16];
     switch (rc) {
     case 0:
-        if (status == 200)
-            return "ok";
-        snprintf(buf, sizeof buf, "http-%d", status);
-        return buf;
+        return status == 200 ? "ok" : status == 404 ? "http-404" : status == 500 ? "http-500"
+                                                                                : "http-other";
     case 7: return "refused";
     case 18: return "truncated";
     case 28: return "timeout";
@@ -943,9 +940,9 @@ static const char *curl_outcome(int rc, int status)
     }
 }
 
-/* One feed of the farm's expectations: fetch, parse, compare; append what was
- * seen to report (the shape loom-rss --json is to have) for --compare. */
-static void check_farm_feed(json_t *e, json_t *report)
+/* One feed of the farm's expectations: fetch, parse, compare; what was seen
+ * goes into *r (as loom-rss would fill it) for the JSON report. */
+static void check_farm_feed(json_t *e, struct demo_feed_result *r)
 {
     const char *url = json_string_value(json_object_get(e, "url"));
     const char *outcome = json_string_value(json_object_get(e, "outcome"));
@@ -954,8 +951,7 @@ static void check_farm_feed(json_t *e, json_t *report)
     size_t len;
     char *body;
     int rc = curl_get(url, &body, &len, final, ctype, &status);
-    json_t *rec = json_pack("{s:s, s:s}", "url", url, "outcome", curl_outcome(rc, status));
-    json_array_append_new(report, rec);
+    *r = (struct demo_feed_result){.url = url, .outcome = curl_outcome(rc, status)};
     if (!strcmp(outcome, "refused")) {
         ck_assert_msg(rc == 7, "%s: curl rc %d, want 7 (refused)", url, rc);
     } else if (!strcmp(outcome, "redirect-loop")) {
@@ -974,16 +970,6 @@ static void check_farm_feed(json_t *e, json_t *report)
         const char *want_parse = json_string_value(json_object_get(e, "parse"));
         ck_assert_msg(!strcmp(parse_name(prc), want_parse), "%s: parse %s, want %s", url,
                       parse_name(prc), want_parse);
-        json_t *entries_seen = json_array();
-        for (size_t i = 0; i < f.n_entries; i++)
-            json_array_append_new(entries_seen,
-                                  json_pack("{s:s?, s:s}", "link", f.entries[i].link, "title",
-                                            f.entries[i].title));
-        json_t *seen = json_pack("{s:s, s:s, s:s, s:s, s:o}", "final_url", final, "parse",
-                                 parse_name(prc), "kind", demo_feed_kind_name(f.kind), "title",
-                                 f.title, "entries", entries_seen);
-        json_object_update(rec, seen); /* takes no reference */
-        json_decref(seen);
         json_t *kind = json_object_get(e, "kind"), *title = json_object_get(e, "title");
         if (json_is_string(kind) && prc != DEMO_FEED_EXML)
             ck_assert_str_eq(demo_feed_kind_name(f.kind), json_string_value(kind));
@@ -1002,7 +988,11 @@ static void check_farm_feed(json_t *e, json_t *report)
             else
                 ck_assert_ptr_null(f.entries[i].link);
         }
-        demo_feed_free(&f);
+        r->status = status;
+        r->final_url = strdup(final);
+        r->parsed = true;
+        r->parse_rc = prc;
+        r->feed = f;
     }
     free(body);
 }
@@ -1025,75 +1015,76 @@ static int link_status(const char *link)
     return status;
 }
 
+/* The status of every entry link of r: checked once per distinct link (cache),
+ * the huge feed's 300 links taken as the route's 200 (same code path). */
+static int check_links(struct demo_feed_result *r, json_t *want, json_t *cache)
+{
+    int checked = 0;
+    r->link_status = calloc(r->feed.n_entries + 1, sizeof *r->link_status);
+    for (size_t j = 0; j < r->feed.n_entries; j++) {
+        const char *link = r->feed.entries[j].link;
+        if (!link)
+            continue;
+        json_t *c = json_object_get(cache, link);
+        if (!c) {
+            int st = strstr(link, "/links/ok/h") ? 200 : (checked++, link_status(link));
+            json_t *w = json_object_get(want, link);
+            ck_assert_msg(st == json_integer_value(w), "%s: %d, want %lld", link, st,
+                          (long long)json_integer_value(w));
+            json_object_set_new(cache, link, c = json_integer(st));
+        }
+        r->link_status[j] = (int)json_integer_value(c);
+    }
+    return checked;
+}
+
 START_TEST(test_farm)
 {
     struct test_server srv;
     farm_start(&srv);
-    char path[128];
-    snprintf(path, sizeof path, "%s/expect.json", farm_dir);
-    json_error_t jerr;
-    json_t *exp = json_load_file(path, 0, &jerr);
-    ck_assert_msg(exp != NULL, "expect.json: %s", jerr.text);
-    json_t *feeds = json_object_get(exp, "feeds");
-    ck_assert_uint_ge(json_array_size(feeds), 25);
-    size_t i;
-    json_t *e;
-    json_t *report_feeds = json_array(), *report_links = json_object();
-    json_array_foreach(feeds, i, e)
-        check_farm_feed(e, report_feeds);
-    const char *link;
-    json_t *st;
-    int checked = 0;
-    json_object_foreach(json_object_get(exp, "links"), link, st) {
-        if (strstr(link, "/links/ok/h"))
-            continue; /* the huge feed's 300 links: same route as the others */
-        int got = link_status(link);
-        ck_assert_msg(got == json_integer_value(st), "%s: want %lld", link,
-                      (long long)json_integer_value(st));
-        json_object_set_new(report_links, link, json_integer(got));
-        checked++;
-    }
-    json_object_foreach(json_object_get(exp, "links"), link, st)
-        if (strstr(link, "/links/ok/h")) /* not fetched above: the route answers 200 */
-            json_object_set_new(report_links, link, json_integer(200));
-    /* the report as loom-rss --json would give it, through the farm's own comparison */
-    int htmls = 0, entry_urls = 0;
-    json_array_foreach(report_feeds, i, e) {
-        const char *o = json_string_value(json_object_get(e, "outcome"));
-        htmls += !strcmp(o, "ok") || !strncmp(o, "http-", 5); /* a whole body came */
-        size_t j;
-        json_t *x;
-        json_array_foreach(json_object_get(e, "entries"), j, x)
-            entry_urls += json_is_string(json_object_get(x, "link"));
-    }
-    json_t *report = json_pack("{s:o, s:o, s:{s:i, s:i}}", "feeds", report_feeds, "links",
-                               report_links, "summary", "htmls", htmls, "entry_urls",
-                               entry_urls);
-    snprintf(path, sizeof path, "%s/report.json", farm_dir);
-    ck_assert_int_eq(json_dump_file(report, path, JSON_INDENT(1)), 0);
-    json_decref(report);
-    char expect_path[128], *out = NULL;
+    char path[128], expect_path[128];
     snprintf(expect_path, sizeof expect_path, "%s/expect.json", farm_dir);
+    json_error_t jerr;
+    json_t *exp = json_load_file(expect_path, 0, &jerr);
+    ck_assert_msg(exp != NULL, "expect.json: %s", jerr.text);
+    json_t *feeds = json_object_get(exp, "feeds"), *cache = json_object();
+    size_t nfeeds = json_array_size(feeds), i;
+    ck_assert_uint_ge(nfeeds, 25);
+    struct demo_feed_result *res = calloc(nfeeds, sizeof *res);
+    json_t *e;
+    int checked = 0;
+    json_array_foreach(feeds, i, e) {
+        check_farm_feed(e, &res[i]);
+        checked += check_links(&res[i], json_object_get(exp, "links"), cache);
+    }
+    ck_assert_int_ge(checked, 20);
+    /* feed_report's JSON, as loom-rss --json prints it, through the farm's comparison */
+    snprintf(path, sizeof path, "%s/report.json", farm_dir);
+    FILE *rf = fopen(path, "w");
+    ck_assert_int_eq(demo_feed_report_json(rf, res, nfeeds), 0);
+    fclose(rf);
+    char *out = NULL;
     char *cmp[] = {"/usr/bin/env", "python3", "tests/tools/feed_farm.py", "--compare",
                    expect_path, path, NULL};
     int crc = test_run(cmp, NULL, 30, &out, NULL);
     ck_assert_msg(crc == 0, "--compare found differences:\n%s", out);
     ck_assert_contains(out, "0 difference(s)");
     free(out);
-    ck_assert_int_ge(checked, 20);
     /* the feed list holds every URL of the expectations, in order */
     snprintf(path, sizeof path, "%s/feeds.txt", farm_dir);
-    FILE *f = fopen(path, "r");
-    char line[600];
-    size_t n = 0;
-    while (fgets(line, sizeof line, f)) {
-        if (line[0] == '#')
-            continue;
-        line[strcspn(line, "\n")] = '\0';
-        ck_assert_str_eq(line, json_string_value(json_object_get(json_array_get(feeds, n++), "url")));
+    char **urls;
+    size_t line;
+    ck_assert_int_eq(demo_feed_list_load(path, 1000, &urls, &line), (int)nfeeds);
+    for (i = 0; i < nfeeds; i++)
+        ck_assert_str_eq(urls[i], res[i].url);
+    demo_feed_list_free(urls, nfeeds);
+    for (i = 0; i < nfeeds; i++) {
+        demo_feed_free(&res[i].feed);
+        free((char *)res[i].final_url);
+        free(res[i].link_status);
     }
-    fclose(f);
-    ck_assert_uint_eq(n, json_array_size(feeds));
+    free(res);
+    json_decref(cache);
     json_decref(exp);
     farm_stop(&srv);
 }
