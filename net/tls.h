@@ -13,7 +13,9 @@
  * closed before it read anything leaves no ticket behind.
  *
  * Memory: idle connections hold no TLS record buffers (SSL_MODE_RELEASE_BUFFERS),
- * only OpenSSL's per-connection state (a few KiB).
+ * only OpenSSL's per-connection state: measured at about 16 KiB per idle server
+ * end and 40 KiB per idle client end (which keeps the peer's chain and session),
+ * P-256 certificates, OpenSSL 3.0.
  *
  * Errors: the handshake calls return LOOM_ETLS with a sentence in err naming
  * the reason ("certificate verify failed: certificate has expired"), or
