@@ -240,6 +240,8 @@ static void cache_drop(struct loom_tls_context *t, const char *key)
     if (e) {
         SSL_SESSION_free(e->sess);
         *e = t->cache[--t->ncache];
+        /* clear the vacated slot: cache_put reuses it and frees what it holds */
+        memset(&t->cache[t->ncache], 0, sizeof t->cache[0]);
     }
     pthread_mutex_unlock(&t->lock);
 }
