@@ -92,6 +92,7 @@ struct corpus_case {
     const char *want;    /* dump() of the result */
 };
 
+/* clang-format off */
 static const struct corpus_case corpus[] = {
     {"rss2-utf8.xml", NULL,
      "rc=0 kind=rss enc=UTF-8 title=Loom Test & Feed <UTF-8> dropped=0 bad=0\n"
@@ -131,6 +132,7 @@ static const struct corpus_case corpus[] = {
     {"billion-laughs.xml", NULL, "rc=-4204 kind=unknown enc=UTF-8 title= dropped=0 bad=0\n"},
     {"404.html", NULL, "rc=-4202 kind=unknown enc=UTF-8 title= dropped=0 bad=0\n"},
 };
+/* clang-format on */
 
 static char *corpus_url(const char *file)
 {
@@ -165,8 +167,8 @@ START_TEST(test_corpus_split)
     char *buf = load(c->file, &len);
     for (size_t at = 0; at <= len; at++) {
         char *d = parse_split(buf, len, corpus_url(c->file), c->charset, at, 0);
-        ck_assert_msg(strcmp(d, c->want) == 0, "%s cut at %zu:\n got: %s\nwant: %s", c->file, at,
-                      d, c->want);
+        ck_assert_msg(strcmp(d, c->want) == 0, "%s cut at %zu:\n got: %s\nwant: %s", c->file, at, d,
+                      c->want);
         free(d);
     }
     for (size_t step = 1; step <= 7; step += 3) {
@@ -228,7 +230,8 @@ START_TEST(test_link_resolution)
              "<link%s href=\"%s\"/></entry></feed>",
              fb, eb, lb, esc);
     struct demo_feed f;
-    ck_assert_int_eq(demo_feed_parse(doc, strlen(doc), ORIGIN "/feeds/atom.xml", NULL, NULL, &f), 0);
+    ck_assert_int_eq(demo_feed_parse(doc, strlen(doc), ORIGIN "/feeds/atom.xml", NULL, NULL, &f),
+                     0);
     ck_assert_uint_eq(f.n_entries, 1);
     if (c->want)
         ck_assert_msg(f.entries[0].link && !strcmp(f.entries[0].link, c->want),
@@ -278,11 +281,13 @@ static void expect_title(const char *doc, size_t len, const char *cs, int rc, co
 
 START_TEST(test_charset_order)
 {
-    const char *decl1251 = "<?xml version='1.0' encoding='windows-1251'?><rss><channel><title>"
-                           CP1251_PRIVET "</title></channel></rss>";
+    const char *decl1251 =
+        "<?xml version='1.0' encoding='windows-1251'?><rss><channel><title>" CP1251_PRIVET
+        "</title></channel></rss>";
     const char *plain_koi = "<rss><channel><title>" KOI8_PRIVET "</title></channel></rss>";
-    const char *decl_koi_cp = "<?xml version='1.0' encoding='windows-1251'?><rss><channel><title>"
-                              KOI8_PRIVET "</title></channel></rss>";
+    const char *decl_koi_cp =
+        "<?xml version='1.0' encoding='windows-1251'?><rss><channel><title>" KOI8_PRIVET
+        "</title></channel></rss>";
     /* declaration only */
     expect_title(decl1251, strlen(decl1251), NULL, 0, "windows-1251", "Привет");
     /* Content-Type only */
@@ -292,12 +297,13 @@ START_TEST(test_charset_order)
     /* an unknown Content-Type charset: the declaration decides */
     expect_title(decl1251, strlen(decl1251), "x-no-such-charset", 0, "windows-1251", "Привет");
     /* an unknown declared charset: UTF-8; the bytes are not UTF-8, a named error */
-    const char *bogus = "<?xml version='1.0' encoding='x-bogus'?><rss><channel><title>"
-                        CP1251_PRIVET "</title></channel></rss>";
+    const char *bogus =
+        "<?xml version='1.0' encoding='x-bogus'?><rss><channel><title>" CP1251_PRIVET
+        "</title></channel></rss>";
     expect_title(bogus, strlen(bogus), NULL, DEMO_FEED_EXML, "UTF-8", NULL);
     /* wrong declaration (says UTF-8, bytes are windows-1251): an error, no crash */
-    const char *liar = "<?xml version='1.0' encoding='utf-8'?><rss><channel><title>"
-                       CP1251_PRIVET "</title></channel></rss>";
+    const char *liar = "<?xml version='1.0' encoding='utf-8'?><rss><channel><title>" CP1251_PRIVET
+                       "</title></channel></rss>";
     expect_title(liar, strlen(liar), NULL, DEMO_FEED_EXML, "UTF-8", NULL);
     /* a UTF-8 BOM beats both the Content-Type and the declaration */
     const char *bom = "\xEF\xBB\xBF<?xml version='1.0' encoding='koi8-r'?><rss><channel><title>"
@@ -630,8 +636,17 @@ static void assert_inert(const char *s)
 START_TEST(test_terminal_sanitise)
 {
     const char *nasty[] = {
-        "\x1b[2J\x1b]0;title\x07", "a\rb\nc\td", "\xC2\x9B" "31m", "del\x7F", "bad \xFF\xFE utf8",
-        "cut \xE2\x82", "\x1b" "P" "dcs" "\x1b\\",
+        "\x1b[2J\x1b]0;title\x07",
+        "a\rb\nc\td",
+        "\xC2\x9B"
+        "31m",
+        "del\x7F",
+        "bad \xFF\xFE utf8",
+        "cut \xE2\x82",
+        "\x1b"
+        "P"
+        "dcs"
+        "\x1b\\",
     };
     for (size_t i = 0; i < sizeof nasty / sizeof nasty[0]; i++) {
         char *out = print_to_string(nasty[i]);
@@ -659,7 +674,6 @@ START_TEST(test_terminal_sanitise)
     free(doc);
 }
 END_TEST
-
 
 /* --- loom-rss output (feed_report.c) --- */
 
@@ -689,12 +703,18 @@ START_TEST(test_report)
     size_t len;
     char *doc = load("rss2-utf8.xml", &len), *html = load("404.html", &len);
     struct demo_feed_result r[4] = {
-        {.url = ORIGIN "/r/301/rss2-utf8.xml", .outcome = "ok", .status = 200,
-         .final_url = ORIGIN "/feeds/rss2-utf8.xml", .parsed = true},
+        {.url = ORIGIN "/r/301/rss2-utf8.xml",
+         .outcome = "ok",
+         .status = 200,
+         .final_url = ORIGIN "/feeds/rss2-utf8.xml",
+         .parsed = true},
         {.url = ORIGIN "/stall/x.xml", .outcome = "timeout", .status = 200},
         {.url = "http://127.0.0.1:9/x", .outcome = "refused"},
-        {.url = ORIGIN "/status/404", .outcome = "http-404", .status = 404,
-         .final_url = ORIGIN "/status/404", .parsed = true},
+        {.url = ORIGIN "/status/404",
+         .outcome = "http-404",
+         .status = 404,
+         .final_url = ORIGIN "/status/404",
+         .parsed = true},
     };
     r[0].parse_rc = demo_feed_parse(doc, strlen(doc), r[0].final_url, NULL, NULL, &r[0].feed);
     r[3].parse_rc = demo_feed_parse(html, strlen(html), r[3].final_url, NULL, NULL, &r[3].feed);
@@ -710,7 +730,8 @@ START_TEST(test_report)
     free(out);
     /* a hostile title cannot drive the terminal; the line stays one line */
     struct demo_feed_result evil = {.url = "http://e/\x1b[2J", .outcome = "ok", .status = 200};
-    evil.feed.title = "\x1b]0;owned\x07\nnext \xC2\x9B" "1m";
+    evil.feed.title = "\x1b]0;owned\x07\nnext \xC2\x9B"
+                      "1m";
     out = report_text(report_feed_one, &evil, 1);
     ck_assert_uint_eq(strlen(out) - 1, strcspn(out, "\n"));
     out[strlen(out) - 1] = '\0';
@@ -737,18 +758,18 @@ START_TEST(test_report)
     ck_assert_str_eq(json_string_value(json_object_get(f0, "title")), "Loom Test & Feed <UTF-8>");
     json_t *e3 = json_array_get(json_object_get(f0, "entries"), 3);
     ck_assert_int_eq(json_integer_value(json_object_get(e3, "status")), 404);
-    ck_assert(json_is_null(json_object_get(json_array_get(json_object_get(f0, "entries"), 5),
-                                           "link")));
+    ck_assert(
+        json_is_null(json_object_get(json_array_get(json_object_get(f0, "entries"), 5), "link")));
     json_t *f3 = json_array_get(json_object_get(j, "feeds"), 3);
     ck_assert_str_eq(json_string_value(json_object_get(f3, "parse")), "not-a-feed");
-    ck_assert(json_is_null(json_object_get(json_array_get(json_object_get(j, "feeds"), 2),
-                                           "status")));
+    ck_assert(
+        json_is_null(json_object_get(json_array_get(json_object_get(j, "feeds"), 2), "status")));
     ck_assert_uint_eq(json_object_size(json_object_get(j, "links")), 5);
     json_t *sum = json_object_get(j, "summary");
     ck_assert_int_eq(json_integer_value(json_object_get(sum, "htmls")), 2);
     ck_assert_int_eq(json_integer_value(json_object_get(sum, "entry_urls")), 5);
-    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(sum, "link_statuses"),
-                                                        "200")), 4);
+    ck_assert_int_eq(
+        json_integer_value(json_object_get(json_object_get(sum, "link_statuses"), "200")), 4);
     json_decref(j);
     free(out);
 
@@ -858,10 +879,11 @@ static void make_certs(void)
     ck_assert_ptr_nonnull(f);
     fputs("subjectAltName=IP:127.0.0.1\n", f);
     fclose(f);
-    run_ok((char *[]){"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", cakey,
-                      "-out", ca, "-days", "1", "-subj", "/CN=loom feed farm CA", NULL});
-    run_ok((char *[]){"/usr/bin/openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out",
-                      csr, "-subj", "/CN=127.0.0.1", NULL});
+    run_ok((char *[]){"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                      "-keyout", cakey, "-out", ca, "-days", "1", "-subj", "/CN=loom feed farm CA",
+                      NULL});
+    run_ok((char *[]){"/usr/bin/openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                      "-out", csr, "-subj", "/CN=127.0.0.1", NULL});
     run_ok((char *[]){"/usr/bin/openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", cakey,
                       "-CAcreateserial", "-out", crt, "-days", "1", "-extfile", ext, NULL});
 }
@@ -876,9 +898,24 @@ static void farm_start(struct test_server *srv)
     snprintf(key, sizeof key, "%s/srv.key", farm_dir);
     snprintf(list, sizeof list, "%s/feeds.txt", farm_dir);
     snprintf(expect, sizeof expect, "%s/expect.json", farm_dir);
-    char *argv[] = {"python3", "tests/tools/feed_farm.py", "--cert", crt, "--key", key,
-                    "--feeds-out", list, "--expect-out", expect, "--huge-items", "300",
-                    "--stall-max", "3", "--lifetime", "300", "--exit-with-parent", NULL};
+    char *argv[] = {"python3",
+                    "tests/tools/feed_farm.py",
+                    "--cert",
+                    crt,
+                    "--key",
+                    key,
+                    "--feeds-out",
+                    list,
+                    "--expect-out",
+                    expect,
+                    "--huge-items",
+                    "300",
+                    "--stall-max",
+                    "3",
+                    "--lifetime",
+                    "300",
+                    "--exit-with-parent",
+                    NULL};
     test_server_start(srv, argv);
     /* the TLS listener's line follows the plain one */
     for (double t0 = test_now(); !strstr(srv->buf, " tls\n") && test_now() - t0 < 10;)
@@ -903,9 +940,22 @@ static int curl_get(const char *url, char **body, size_t *len, char *final, char
     snprintf(path, sizeof path, "%s/body", farm_dir);
     snprintf(ca, sizeof ca, "%s/ca.pem", farm_dir);
     unlink(path);
-    char *argv[] = {"/usr/bin/curl", "-s", "-L", "--max-redirs", "10", "--compressed", "--cacert", ca,
-                    "--max-time", "2", "-o", path, "-w",
-                    "%{url_effective}\n%{content_type}\n%{http_code}\n", (char *)url, NULL};
+    char *argv[] = {"/usr/bin/curl",
+                    "-s",
+                    "-L",
+                    "--max-redirs",
+                    "10",
+                    "--compressed",
+                    "--cacert",
+                    ca,
+                    "--max-time",
+                    "2",
+                    "-o",
+                    path,
+                    "-w",
+                    "%{url_effective}\n%{content_type}\n%{http_code}\n",
+                    (char *)url,
+                    NULL};
     int rc = test_run(argv, NULL, 30, &out, NULL);
     ck_assert_int_eq(sscanf(out, "%511[^\n]\n%255[^\n]\n%d", final, ctype, status) >= 1, 1);
     if (!strchr(out, '\n') || out[strcspn(out, "\n") + 1] == '\n')
@@ -930,8 +980,10 @@ static const char *curl_outcome(int rc, int status)
 {
     switch (rc) {
     case 0:
-        return status == 200 ? "ok" : status == 404 ? "http-404" : status == 500 ? "http-500"
-                                                                                : "http-other";
+        return status == 200   ? "ok"
+               : status == 404 ? "http-404"
+               : status == 500 ? "http-500"
+                               : "http-other";
     case 7: return "refused";
     case 18: return "truncated";
     case 28: return "timeout";
@@ -1004,8 +1056,9 @@ static int link_status(const char *link)
     snprintf(ca, sizeof ca, "%s/ca.pem", farm_dir);
     int status = 0;
     for (int get = 0; get < 2; get++) {
-        char *argv[] = {"/usr/bin/curl", "-s", "-L", "-o", "/dev/null", "--cacert", ca, "--max-time", "5",
-                        "-w", "%{http_code}", get ? "-G" : "-I", (char *)link, NULL};
+        char *argv[] = {
+            "/usr/bin/curl", "-s", "-L", "-o",           "/dev/null",       "--cacert",   ca,
+            "--max-time",    "5",  "-w", "%{http_code}", get ? "-G" : "-I", (char *)link, NULL};
         ck_assert_int_eq(test_run(argv, NULL, 30, &out, NULL), 0);
         status = atoi(out);
         free(out);
@@ -1053,7 +1106,8 @@ START_TEST(test_farm)
     struct demo_feed_result *res = calloc(nfeeds, sizeof *res);
     json_t *e;
     int checked = 0;
-    json_array_foreach(feeds, i, e) {
+    json_array_foreach(feeds, i, e)
+    {
         check_farm_feed(e, &res[i]);
         checked += check_links(&res[i], json_object_get(exp, "links"), cache);
     }
@@ -1064,8 +1118,8 @@ START_TEST(test_farm)
     ck_assert_int_eq(demo_feed_report_json(rf, res, nfeeds), 0);
     fclose(rf);
     char *out = NULL;
-    char *cmp[] = {"/usr/bin/env", "python3", "tests/tools/feed_farm.py", "--compare",
-                   expect_path, path, NULL};
+    char *cmp[] = {"/usr/bin/env", "python3", "tests/tools/feed_farm.py", "--compare", expect_path,
+                   path,           NULL};
     int crc = test_run(cmp, NULL, 30, &out, NULL);
     ck_assert_msg(crc == 0, "--compare found differences:\n%s", out);
     ck_assert_contains(out, "0 difference(s)");

@@ -54,8 +54,8 @@ struct cur {
 struct demo_feed_parser {
     xmlParserCtxtPtr ctxt;
     struct demo_feed_limits lim;
-    char *url;         /* the feed's final URL: the outermost base */
-    char *charset;     /* Content-Type charset, or NULL */
+    char *url;                     /* the feed's final URL: the outermost base */
+    char *charset;                 /* Content-Type charset, or NULL */
     unsigned char head[SNIFF_MAX]; /* bytes held until the charset is decided */
     size_t nhead;
     size_t total; /* bytes pushed so far */
@@ -63,11 +63,11 @@ struct demo_feed_parser {
     int entities; /* entity declarations accepted */
     int err;      /* first error, sticky */
     char errmsg[256];
-    int depth;    /* open elements (frames used: min(depth, MAX_DEPTH)) */
+    int depth; /* open elements (frames used: min(depth, MAX_DEPTH)) */
     struct frame frames[MAX_DEPTH];
-    int cap_depth;    /* depth of the element whose text is captured, -1 if none */
-    bool cap_html;    /* the captured title is escaped HTML (Atom type="html") */
-    char *text;       /* captured text */
+    int cap_depth; /* depth of the element whose text is captured, -1 if none */
+    bool cap_html; /* the captured title is escaped HTML (Atom type="html") */
+    char *text;    /* captured text */
     size_t text_len, text_cap, text_max;
     struct cur cur;
     size_t entries_cap;
@@ -140,6 +140,11 @@ static int hexval(int c)
     return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
+static int decval(int c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : -1;
+}
+
 /* Encode code point cp as UTF-8 into o; returns bytes written (U+FFFD for bad ones). */
 static size_t put_utf8(char *o, unsigned long cp)
 {
@@ -168,17 +173,26 @@ static size_t put_utf8(char *o, unsigned long cp)
  * An entity reference is at most 10 bytes, so the output (<= 4) never grows. */
 static size_t html_ref(const char *s, char *o, size_t *olen)
 {
-    static const struct { const char *name; const char *text; } named[] = {
-        {"amp;", "&"}, {"lt;", "<"}, {"gt;", ">"}, {"quot;", "\""}, {"apos;", "'"},
-        {"nbsp;", "\xC2\xA0"}, {"mdash;", "\xE2\x80\x94"}, {"ndash;", "\xE2\x80\x93"},
-        {"hellip;", "\xE2\x80\xA6"}, {"laquo;", "\xC2\xAB"}, {"raquo;", "\xC2\xBB"}};
+    static const struct {
+        const char *name;
+        const char *text;
+    } named[] = {{"amp;", "&"},
+                 {"lt;", "<"},
+                 {"gt;", ">"},
+                 {"quot;", "\""},
+                 {"apos;", "'"},
+                 {"nbsp;", "\xC2\xA0"},
+                 {"mdash;", "\xE2\x80\x94"},
+                 {"ndash;", "\xE2\x80\x93"},
+                 {"hellip;", "\xE2\x80\xA6"},
+                 {"laquo;", "\xC2\xAB"},
+                 {"raquo;", "\xC2\xBB"}};
     if (s[1] == '#') {
         bool hex = s[2] == 'x' || s[2] == 'X';
         size_t i = hex ? 3 : 2;
         unsigned long cp = 0;
         int d;
-        for (; i < 10 && (d = hex ? hexval(s[i]) : (s[i] >= '0' && s[i] <= '9' ? s[i] - '0' : -1)) >= 0;
-             i++)
+        for (; i < 10 && (d = hex ? hexval(s[i]) : decval(s[i])) >= 0; i++)
             cp = cp * (hex ? 16 : 10) + (unsigned long)d;
         if (s[i] != ';' || i == (hex ? 3u : 2u))
             return 0;
@@ -227,8 +241,8 @@ static bool has_scheme(const char *s)
     if (!((*s | 0x20) >= 'a' && (*s | 0x20) <= 'z'))
         return false;
     while (*++s && *s != ':')
-        if (!(((*s | 0x20) >= 'a' && (*s | 0x20) <= 'z') || (*s >= '0' && *s <= '9') ||
-              *s == '+' || *s == '-' || *s == '.'))
+        if (!(((*s | 0x20) >= 'a' && (*s | 0x20) <= 'z') || (*s >= '0' && *s <= '9') || *s == '+' ||
+              *s == '-' || *s == '.'))
             return false;
     return *s == ':';
 }
@@ -499,8 +513,10 @@ static enum role child_role(struct demo_feed_parser *p, enum role parent, const 
     switch (parent) {
     case R_ROOT:
         if (atom)
-            return !ens ? R_NONE : !strcmp(name, "title") ? R_FEED_TITLE
-                                 : !strcmp(name, "entry") ? R_ENTRY : R_NONE;
+            return !ens                     ? R_NONE
+                   : !strcmp(name, "title") ? R_FEED_TITLE
+                   : !strcmp(name, "entry") ? R_ENTRY
+                                            : R_NONE;
         if (!strcmp(name, "channel") && ens)
             return R_CHANNEL;
         return !strcmp(name, "item") && ens ? R_ENTRY : R_NONE; /* RDF; RSS tolerated */
@@ -522,8 +538,7 @@ static enum role child_role(struct demo_feed_parser *p, enum role parent, const 
             return yes ? R_GUID : R_NONE;
         }
         return R_NONE;
-    default:
-        return R_NONE;
+    default: return R_NONE;
     }
 }
 
@@ -570,12 +585,9 @@ static void on_start(void *ud, const xmlChar *local, const xmlChar *prefix, cons
         break;
     }
     case R_LINK:
-    case R_GUID:
-        capture(p, p->lim.max_link, false);
-        break;
+    case R_GUID: capture(p, p->lim.max_link, false); break;
     default:
-        if (d > 0 && p->frames[d - 1].role == R_ENTRY && ns == NS_IS_ATOM &&
-            !strcmp(name, "link"))
+        if (d > 0 && p->frames[d - 1].role == R_ENTRY && ns == NS_IS_ATOM && !strcmp(name, "link"))
             atom_link(p, a, nattr + ndef, f->base);
     }
 }
@@ -611,8 +623,7 @@ static void capture_end(struct demo_feed_parser *p, const struct frame *f)
                 free(g);
         }
         break;
-    default:
-        break;
+    default: break;
     }
     p->cap_depth = -1;
 }
@@ -872,7 +883,7 @@ int demo_feed_parser_finish(struct demo_feed_parser *p, struct demo_feed *feed)
         xmlParseChunk(p->ctxt, NULL, 0, 1);
         if (!p->err && (p->feed.kind == DEMO_FEED_UNKNOWN || p->depth != 0))
             set_error(p, p->nhead || p->total ? DEMO_FEED_EEMPTY : DEMO_FEED_EXML,
-                 "input ended early");
+                      "input ended early");
     }
     if (!p->feed.title)
         p->feed.title = strdup("");

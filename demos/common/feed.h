@@ -77,8 +77,8 @@ const char *demo_feed_strerror(int err);
  * -EINVAL (base_url NULL or not an absolute URL). Pair with demo_feed_parser_free().
  * Installs, process-wide, a libxml2 external-entity loader that refuses
  * everything. Parsers are independent; one parser is used by one thread. */
-int demo_feed_parser_new(struct demo_feed_parser **out, const char *base_url,
-                         const char *charset, const struct demo_feed_limits *limits);
+int demo_feed_parser_new(struct demo_feed_parser **out, const char *base_url, const char *charset,
+                         const struct demo_feed_limits *limits);
 
 /* Feed the next len bytes, as they arrived (any split is fine). Returns 0, or
  * the first error (sticky: later calls return it again and parse nothing). */

@@ -12,8 +12,10 @@ const char *demo_link_status_name(int status, char *buf, size_t cap)
     if (status > 0)
         snprintf(buf, cap, "%d", status);
     else
-        snprintf(buf, cap, "%s", status == DEMO_LINK_TIMEOUT ? "timeout"
-                                 : status == DEMO_LINK_ERROR ? "error" : "unchecked");
+        snprintf(buf, cap, "%s",
+                 status == DEMO_LINK_TIMEOUT ? "timeout"
+                 : status == DEMO_LINK_ERROR ? "error"
+                                             : "unchecked");
     return buf;
 }
 
@@ -43,7 +45,10 @@ void demo_feed_report_link(FILE *f, const char *link, int status)
 
 /* A tally of names in first-seen order (a handful of outcomes or statuses). */
 struct tally {
-    struct { char name[24]; size_t count; } v[32];
+    struct {
+        char name[24];
+        size_t count;
+    } v[32];
     size_t n;
 };
 
@@ -123,9 +128,9 @@ static json_t *feed_json(const struct demo_feed_result *r, json_t *links)
                           "final_url", r->final_url, "entries", entries);
     if (o && r->parsed)
         json_object_update_new(o, json_pack("{s:s, s:s, s:s}", "parse",
-                                             demo_feed_parse_name(r->parse_rc), "kind",
-                                             demo_feed_kind_name(r->feed.kind), "title",
-                                             r->feed.title ? r->feed.title : ""));
+                                            demo_feed_parse_name(r->parse_rc), "kind",
+                                            demo_feed_kind_name(r->feed.kind), "title",
+                                            r->feed.title ? r->feed.title : ""));
     return o;
 }
 
@@ -147,8 +152,8 @@ int demo_feed_report_json(FILE *f, const struct demo_feed_result *r, size_t n)
     count(r, n, &outcomes, &statuses, &htmls, &entry_urls);
     json_t *doc = json_pack("{s:o, s:o, s:{s:I, s:I, s:I, s:o, s:o}}", "feeds", feeds, "links",
                             links, "summary", "feeds", (json_int_t)n, "htmls", (json_int_t)htmls,
-                            "entry_urls", (json_int_t)entry_urls, "outcomes",
-                            tally_json(&outcomes), "link_statuses", tally_json(&statuses));
+                            "entry_urls", (json_int_t)entry_urls, "outcomes", tally_json(&outcomes),
+                            "link_statuses", tally_json(&statuses));
     if (!doc)
         return -ENOMEM;
     int rc = json_dumpf(doc, f, JSON_INDENT(1) | JSON_PRESERVE_ORDER) == 0 ? 0 : -EIO;

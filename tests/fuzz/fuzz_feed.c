@@ -30,8 +30,8 @@ static void check_text(const char *s)
 static int parse(const uint8_t *d, size_t n, const char *cs, size_t cut, struct demo_feed *f)
 {
     struct demo_feed_parser *p;
-    struct demo_feed_limits lim = {.max_entries = 50, .max_title = 200, .max_link = 300,
-                                   .max_bytes = 1 << 20};
+    struct demo_feed_limits lim = {
+        .max_entries = 50, .max_title = 200, .max_link = 300, .max_bytes = 1 << 20};
     if (demo_feed_parser_new(&p, "http://127.0.0.1:8080/feeds/f.xml", cs, &lim) != 0)
         abort();
     demo_feed_parser_push(p, d, cut);
