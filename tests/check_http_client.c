@@ -1062,6 +1062,69 @@ static intptr_t cancel_main(void *arg)
     return 0;
 }
 
+struct sweep {
+    struct loom_http_session *s;
+    const char *url;
+};
+
+static intptr_t sweep_get(void *arg)
+{
+    struct sweep *w = arg;
+    struct loom_http_response *r;
+    char err[LOOM_HTTP_ERRLEN], *body;
+    int rc = loom_http_get(w->s, w->url, &r, err, sizeof err);
+    if (rc < 0)
+        return rc;
+    ssize_t n = loom_http_response_read_all(r, &body, 0);
+    if (n >= 0)
+        free(body);
+    loom_http_response_close(r);
+    return n < 0 ? n : 0;
+}
+
+/* Cancel a GET after k loop iterations, for k = 0, 1, 2... (then after
+ * growing delays) until it has completed first three times: every suspension point of a request, its connect and its
+ * body. The pool must stay consistent: no connection left in use, and the next
+ * request works. */
+static void cancel_sweep(struct loom_http_session *s, const char *url)
+{
+    int completed = 0;
+    for (int k = 0; k < 400 && completed < 3; k++) {
+        struct sweep w = {s, url};
+        struct loom_task *t = loom_spawn(sweep_get, &w, "sweep");
+        if (k < 100) /* every loop iteration first, then later and later */
+            for (int i = 0; i < k && !loom_task_done(t); i++)
+                loom_yield();
+        else
+            loom_sleep(LOOM_US(50) * (k - 100));
+        loom_task_cancel(t);
+        intptr_t rc = loom_task_join(t);
+        ck_assert_msg(rc == 0 || rc == -ECANCELED, "k=%d: %s", k, loom_strerror((int)rc));
+        completed += rc == 0;
+        ck_assert_int_eq(loom_http_session_open_count(s), loom_http_session_idle_count(s));
+        if (k % 16 == 0)
+            get_ok(s, url, NULL);
+    }
+    ck_assert_int_eq(completed, 3);
+    get_ok(s, url, NULL);
+}
+
+static intptr_t cancel_sweep_main(void *arg)
+{
+    struct loom_http_session *s = session(arg);
+    cancel_sweep(s, U("/gzip?n=30000&chunked=1"));
+    loom_http_session_free(s);
+    return 0;
+}
+
+START_TEST(test_cancel_sweep)
+{
+    origin_start();
+    ck_assert_int_eq(run(cancel_sweep_main, NULL), 0);
+    origin_stop();
+}
+END_TEST
+
 START_TEST(test_cancel)
 {
     origin_start();
@@ -1161,6 +1224,7 @@ static intptr_t https_main(void *arg)
     snprintf(u, sizeof u, "%s/hello", base_host); /* the name, not the address */
     get_ok(s, u, "hello world\n");
     ck_assert_int_eq(stat_of(s, "accepted"), 2);
+    cancel_sweep(s, U("/gzip?n=30000&chunked=1"));
     loom_http_session_free(s);
 
     /* without the CA: refused, with the reason */
@@ -1290,6 +1354,7 @@ int main(void)
     tcase_add_test(tc, test_timeouts);
     tcase_add_test(tc, test_connect_timeout);
     tcase_add_test(tc, test_cancel);
+    tcase_add_test(tc, test_cancel_sweep);
     tc = test_tcase(s, "blocking", 30);
     tcase_add_test(tc, test_blocking);
     tc = test_tcase(s, "tls", 30);
