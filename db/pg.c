@@ -109,6 +109,8 @@ int loom__pg_wait_fd(struct loom_pg *c, unsigned ev, int64_t deadline)
 int loom__pg_wait_ready(struct loom_pg *c, int64_t deadline)
 {
     for (;;) {
+        if (!c->_pg) /* closed between two calls (a stream or cursor left open) */
+            return loom__pg_conn_error(c);
         int f = PQflush(c->_pg);
         if (f < 0)
             return loom__pg_conn_error(c);
@@ -307,9 +309,10 @@ int loom_pg_connect(struct loom_pg *c, const char *conninfo, int64_t timeout_ns)
 
 void loom_pg_close(struct loom_pg *c)
 {
-    loom__pg_drop(c); /* wakes a task parked in an operation on c */
-    if (c->_busy)
-        c->_close_pending = true; /* that task still uses the statement cache */
+    bool parked = c->_io.data != NULL; /* another task is inside an operation on c */
+    loom__pg_drop(c);                  /* wakes it */
+    if (parked && c->_busy)
+        c->_close_pending = true; /* it may still use the statement cache: it frees it */
     else
         loom__pg_stmts_free(c);
 }
