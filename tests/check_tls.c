@@ -8,6 +8,7 @@
 #include "harness/harness.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,8 +37,8 @@ static char certs_why[512]; /* why the certificates could not be made, "" if the
 /* "<dir>/<name>" in one of a few rotating buffers. */
 static const char *P(const char *name)
 {
-    static char bufs[8][256];
-    static int i;
+    static _Thread_local char bufs[8][256]; /* threads (test_threads) call this too */
+    static _Thread_local int i;
     char *b = bufs[i++ % 8];
     snprintf(b, sizeof bufs[0], "%s/%s", dir, name);
     return b;
@@ -724,6 +725,71 @@ static intptr_t hostile_main(void *arg)
     return 0;
 }
 
+/* --- one context shared by loops in several threads --- */
+
+struct shared {
+    struct loom_tls_context *cc, *sc;
+    int resumed;      /* connections that resumed a session */
+    int failures;
+};
+
+static intptr_t shared_loop_main(void *arg)
+{
+    struct shared *sh = arg;
+    struct srv v;
+    char err[256], line[64];
+    srv_start(&v, "srv", NULL, ECHO, 20);
+    loom_tls_context_free(v.ctx); /* serve with the shared one (the task has not run yet) */
+    v.ctx = sh->sc;
+    int resumed = 0;
+    for (int i = 0; i < 20; i++) {
+        struct loom_stream *s;
+        if (loom_tls_connect("localhost", port_of(&v), sh->cc, LOOM_SEC(10), &s, err,
+                             sizeof err) < 0) {
+            __atomic_add_fetch(&sh->failures, 1, __ATOMIC_RELAXED);
+            continue;
+        }
+        resumed += loom_tls_session_reused(s);
+        loom_stream_write(s, "x\n", 2);
+        if (loom_stream_readline(s, line, sizeof line, LOOM_SEC(10)) != 2)
+            __atomic_add_fetch(&sh->failures, 1, __ATOMIC_RELAXED);
+        loom_tls_shutdown(s, LOOM_SEC(5));
+    }
+    __atomic_add_fetch(&sh->resumed, resumed, __ATOMIC_RELAXED);
+    intptr_t r = loom_task_join(v.task);
+    loom_listener_close(&v.l);
+    return r;
+}
+
+static void *shared_thread(void *arg)
+{
+    return (void *)loom_run(shared_loop_main, arg);
+}
+
+START_TEST(test_threads)
+{
+    ck_assert_msg(!certs_why[0], "%s", certs_why);
+    struct shared sh = {0};
+    char err[256];
+    struct loom_tls_client_options co = {.ca_file = P("ca.pem")};
+    struct loom_tls_server_options so = {.cert_file = P("srv.pem"), .key_file = P("srv.key")};
+    ck_assert_int_eq(loom_tls_client_context_new(&co, &sh.cc, err, sizeof err), 0);
+    ck_assert_int_eq(loom_tls_server_context_new(&so, &sh.sc, err, sizeof err), 0);
+    pthread_t th[3];
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(pthread_create(&th[i], NULL, shared_thread, &sh), 0);
+    for (int i = 0; i < 3; i++) {
+        void *r;
+        pthread_join(th[i], &r);
+        ck_assert_int_eq((intptr_t)r, 0);
+    }
+    ck_assert_int_eq(sh.failures, 0);
+    ck_assert_int_ge(sh.resumed, 3 * 18); /* all but the first of each port resume */
+    loom_tls_context_free(sh.cc);
+    loom_tls_context_free(sh.sc);
+}
+END_TEST
+
 /* --- loom_server + loom_tls_accept_stream --- */
 
 struct tls_server_arg {
@@ -952,6 +1018,7 @@ int main(void)
         {"accept_stream", test_accept_stream},   {"openssl_s_server", test_ossl},
         {"curl", test_curl},                     {"client_cert", test_client_cert},
         {"openssl_tls12", test_ossl12},         {"hostile", test_hostile},
+        {"threads", test_threads},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         TCase *tc = test_tcase(s, cases[i].name, 60);
