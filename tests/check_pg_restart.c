@@ -160,7 +160,9 @@ static intptr_t outage_main(void *arg)
     ck_assert_msg(!st.bad[0], "unclear error or wrong result: %s", st.bad);
     ck_assert_msg(served, "no good result within 1 s of the server being back");
     ck_assert_msg(full, "pool not refilled to %d (size %d)", POOL, loom_pg_pool_size(&st.pool));
-    ck_assert_msg(st.errors > 0, "the outage produced no error: was it real?");
+    /* (killed backends that sat idle are replaced without an error, so only
+     * a restart, which refuses connections for a while, must show errors) */
+    ck_assert_msg(how == TERMINATE || st.errors > 0, "the restart produced no error");
     ck_assert_int_gt(st.ok, ok_before);
     for (int i = 0; i < TASKS; i++)
         ck_assert_int_eq(res[i], 0);
