@@ -10,6 +10,7 @@
 #include <string.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "demos/common/feed.c"
@@ -854,7 +855,8 @@ END_TEST
 
 /* --- the feed farm (tests/tools/feed_farm.py) against this parser, curl as the client --- */
 
-static char farm_dir[64];
+/* Under the build directory: a failed test leaves its files there, not in /tmp. */
+static char farm_dir[256];
 
 /* Run argv (argv[0] a full path: test_run does not search PATH); fail unless it exits 0. */
 static void run_ok(char *const argv[])
@@ -868,7 +870,7 @@ static void run_ok(char *const argv[])
 /* A CA and a certificate for 127.0.0.1 signed by it, made now in farm_dir. */
 static void make_certs(void)
 {
-    char ca[128], cakey[128], key[128], csr[128], crt[128], ext[128];
+    char ca[512], cakey[512], key[512], csr[512], crt[512], ext[512];
     snprintf(ca, sizeof ca, "%s/ca.pem", farm_dir);
     snprintf(cakey, sizeof cakey, "%s/ca.key", farm_dir);
     snprintf(key, sizeof key, "%s/srv.key", farm_dir);
@@ -890,10 +892,13 @@ static void make_certs(void)
 
 static void farm_start(struct test_server *srv)
 {
-    snprintf(farm_dir, sizeof farm_dir, "/tmp/loom-feed-farm-XXXXXX");
+    const char *build = getenv("LOOM_BUILD") ? getenv("LOOM_BUILD") : "build";
+    snprintf(farm_dir, sizeof farm_dir, "%s/test-tmp", build);
+    mkdir(farm_dir, 0700);
+    snprintf(farm_dir, sizeof farm_dir, "%s/test-tmp/feed-farm-XXXXXX", build);
     ck_assert_ptr_nonnull(mkdtemp(farm_dir));
     make_certs();
-    char crt[128], key[128], list[128], expect[128];
+    char crt[512], key[512], list[512], expect[512];
     snprintf(crt, sizeof crt, "%s/srv.pem", farm_dir);
     snprintf(key, sizeof key, "%s/srv.key", farm_dir);
     snprintf(list, sizeof list, "%s/feeds.txt", farm_dir);
@@ -936,7 +941,7 @@ static void farm_stop(struct test_server *srv)
 static int curl_get(const char *url, char **body, size_t *len, char *final, char *ctype,
                     int *status)
 {
-    char path[128], ca[128], *out = NULL;
+    char path[512], ca[512], *out = NULL;
     snprintf(path, sizeof path, "%s/body", farm_dir);
     snprintf(ca, sizeof ca, "%s/ca.pem", farm_dir);
     unlink(path);
@@ -1052,7 +1057,7 @@ static void check_farm_feed(json_t *e, struct demo_feed_result *r)
 /* A link's final status the way loom-rss checks it: HEAD, GET when HEAD is refused. */
 static int link_status(const char *link)
 {
-    char ca[128], *out = NULL;
+    char ca[512], *out = NULL;
     snprintf(ca, sizeof ca, "%s/ca.pem", farm_dir);
     int status = 0;
     for (int get = 0; get < 2; get++) {
@@ -1095,7 +1100,7 @@ START_TEST(test_farm)
 {
     struct test_server srv;
     farm_start(&srv);
-    char path[128], expect_path[128];
+    char path[512], expect_path[512];
     snprintf(expect_path, sizeof expect_path, "%s/expect.json", farm_dir);
     json_error_t jerr;
     json_t *exp = json_load_file(expect_path, 0, &jerr);
