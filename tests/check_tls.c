@@ -81,24 +81,29 @@ static X509 *make_cert(EVP_PKEY *key, const char *cn, const char *san, X509 *iss
     return x;
 }
 
-static int write_pem(const char *name, X509 *x, EVP_PKEY *k)
+/* Write x (then x2 if not NULL), or else the key k, to a PEM file. */
+static int write_pem2(const char *name, X509 *x, X509 *x2, EVP_PKEY *k)
 {
     FILE *f = fopen(P(name), "w");
     if (!f)
         return 0;
-    int ok = x ? PEM_write_X509(f, x) : PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL);
+    int ok = x ? PEM_write_X509(f, x) && (!x2 || PEM_write_X509(f, x2))
+               : PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL);
     return fclose(f) == 0 && ok;
 }
 
-/* Leaf certificate + key files "<name>.pem" / "<name>.key". */
+static int write_pem(const char *name, X509 *x, EVP_PKEY *k) { return write_pem2(name, x, NULL, k); }
+
+/* Leaf certificate + key files "<name>.pem" / "<name>.key"; the .pem also
+ * holds chain (an intermediate) if not NULL. */
 static int make_leaf(const char *name, const char *san, X509 *ca, EVP_PKEY *cakey, long nb,
-                     long na)
+                     long na, X509 *chain)
 {
     char f[64];
     EVP_PKEY *k = EVP_EC_gen("P-256");
     X509 *x = k ? make_cert(k, name, san, ca, cakey, nb, na) : NULL;
     snprintf(f, sizeof f, "%s.pem", name);
-    int ok = x && write_pem(f, x, NULL);
+    int ok = x && write_pem2(f, x, chain, NULL);
     snprintf(f, sizeof f, "%s.key", name);
     ok = ok && write_pem(f, NULL, k);
     X509_free(x);
@@ -106,9 +111,9 @@ static int make_leaf(const char *name, const char *san, X509 *ca, EVP_PKEY *cake
     return ok;
 }
 
-static const char *const files[] = {"ca.pem",  "srv.pem",   "srv.key",   "expired.pem",
+static const char *const files[] = {"ca.pem",    "srv.pem",   "srv.key",   "expired.pem",
                                     "expired.key", "other.pem", "other.key", "rogue.pem",
-                                    "rogue.key"};
+                                    "rogue.key",   "chain.pem", "chain.key"};
 
 static void make_certs(void)
 {
@@ -119,24 +124,32 @@ static void make_certs(void)
     }
     const long day = 86400;
     const char *san = "DNS:localhost,IP:127.0.0.1";
-    EVP_PKEY *cak = EVP_EC_gen("P-256"), *rk = EVP_EC_gen("P-256");
+    EVP_PKEY *cak = EVP_EC_gen("P-256"), *rk = EVP_EC_gen("P-256"), *ik = EVP_EC_gen("P-256");
     X509 *ca = cak ? make_cert(cak, "loom test CA", NULL, NULL, NULL, -day, day) : NULL;
     X509 *rca = rk ? make_cert(rk, "loom rogue CA", NULL, NULL, NULL, -day, day) : NULL;
-    int ok = ca && rca && write_pem("ca.pem", ca, NULL) &&
-             make_leaf("srv", san, ca, cak, -3600, day) &&
-             make_leaf("expired", san, ca, cak, -2 * day, -day) &&
-             make_leaf("other", "DNS:other.example,IP:192.0.2.1", ca, cak, -3600, day) &&
-             make_leaf("rogue", san, rca, rk, -3600, day);
+    X509 *ica = ik && ca ? make_cert(ik, "loom intermediate CA", NULL, ca, cak, -day, day) : NULL;
+    int ok = ca && rca && ica && write_pem("ca.pem", ca, NULL) &&
+             make_leaf("srv", san, ca, cak, -3600, day, NULL) &&
+             make_leaf("expired", san, ca, cak, -2 * day, -day, NULL) &&
+             make_leaf("other", "DNS:other.example,IP:192.0.2.1", ca, cak, -3600, day, NULL) &&
+             make_leaf("rogue", san, rca, rk, -3600, day, NULL) &&
+             make_leaf("chain", san, ica, ik, -3600, day, ica);
     if (!ok)
         snprintf(certs_why, sizeof certs_why, "making test certificates in %s failed", dir);
     X509_free(ca);
     X509_free(rca);
+    X509_free(ica);
     EVP_PKEY_free(cak);
     EVP_PKEY_free(rk);
+    EVP_PKEY_free(ik);
 }
+
+static pid_t main_pid; /* the tests' children exit too: only the parent cleans up */
 
 static void remove_certs(void)
 {
+    if (getpid() != main_pid || !dir[0])
+        return;
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
         unlink(P(files[i]));
     rmdir(dir);
@@ -435,6 +448,8 @@ static intptr_t verify_main(void *arg)
     struct loom_tls_context *cc = client_ctx(NULL);
     struct srv v;
     char err[256];
+    /* A leaf signed by an intermediate: the server sends the chain from its file. */
+    ck_assert_int_eq(try_cert("chain", "localhost", cc, err, sizeof err, &v), 0);
     ck_assert_int_eq(try_cert("expired", "localhost", cc, err, sizeof err, &v), LOOM_ETLS);
     ck_assert_contains(err, "certificate verify failed: certificate has expired");
     ck_assert_int_lt(v.hs_rc, 0); /* the server saw the client's alert */
@@ -1006,6 +1021,8 @@ CASE(curl)
 
 int main(void)
 {
+    main_pid = getpid();
+    atexit(remove_certs); /* also if the run ends early */
     make_certs();
     Suite *s = suite_create("tls");
     struct {
@@ -1025,7 +1042,5 @@ int main(void)
         tcase_add_checked_fixture(tc, test_fixture_setup, test_fixture_teardown);
         tcase_add_test(tc, cases[i].fn);
     }
-    int rc = test_main(s);
-    remove_certs();
-    return rc;
+    return test_main(s);
 }
