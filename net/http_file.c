@@ -190,7 +190,7 @@ int loom_http_reply_file(struct loom_http_reply *res, struct loom_http_req *req,
     if (fstat(fd, &st) < 0)
         return -errno;
     if (!S_ISREG(st.st_mode))
-        return -EINVAL;
+        return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
     char etag[64];
     if (validators(res, req, &st, etag, sizeof etag) == 304)
         return loom_http_reply_start(res, 304, -1);

@@ -210,8 +210,9 @@ int loom_http_reply_end(struct loom_http_reply *res);
 
 /* A file: Content-Length, Last-Modified, ETag, 304 for If-None-Match /
  * If-Modified-Since, 206 for one Range (416 if unsatisfiable), sendfile(2) on
- * plain sockets. content_type NULL: guessed from the name. Takes no ownership
- * of fd. */
+ * plain sockets. content_type NULL: application/octet-stream. Takes no
+ * ownership of fd. Returns 0, a write error, or before anything is sent
+ * -EISDIR (fd is a directory) or -EINVAL (not a regular file). */
 int loom_http_reply_file(struct loom_http_reply *res, struct loom_http_req *req, int fd,
                             const char *content_type);
 

@@ -150,15 +150,10 @@ static int serve(struct loom_http_req *req, struct loom_http_reply *rep, void *a
     int fd = open_beneath(rel);
     if (fd < 0)
         return loom_http_reply_error(rep, errno == EACCES ? 403 : 404);
-    struct stat st;
-    int rc;
-    if (fstat(fd, &st) < 0)
-        rc = loom_http_reply_error(rep, 500);
-    else if (S_ISDIR(st.st_mode))
+    int rc = loom_http_reply_file(rep, req, fd, loom_http_mime_type(rel));
+    if (rc == -EISDIR)
         rc = serve_dir(req, rep, fd, rel);
-    else if (S_ISREG(st.st_mode))
-        rc = loom_http_reply_file(rep, req, fd, loom_http_mime_type(rel));
-    else
+    else if (rc == -EINVAL)
         rc = loom_http_reply_error(rep, 404); /* FIFOs, devices: never */
     close(fd);
     return rc;
