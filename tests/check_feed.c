@@ -44,6 +44,7 @@ static char *load(const char *name, size_t *len)
         }
     }
     free(raw);
+    *o = '\0'; /* for the tests that treat it as a string */
     *len = (size_t)(o - out);
     return out;
 }
