@@ -41,8 +41,8 @@
 #include "net/tcp.h"
 #include "reactor/park.h"
 
-#define TEXT_MAX 256 /* error strings */
-#define KEY_MAX 280  /* session cache keys: host (<= 255) + ":port" */
+#define TEXT_MAX 256      /* error strings */
+#define KEY_MAX 280       /* session cache keys: host (<= 255) + ":port" */
 #define COALESCE_MAX 4096 /* writev pieces up to this much in all are sent as one record */
 
 /* One cached client session. */
@@ -54,12 +54,12 @@ struct sess_entry {
 
 struct loom_tls_context {
     SSL_CTX *ssl;
-    atomic_int refs;           /* the creator's plus one per connection */
-    bool verify;               /* client: peer verification on */
-    unsigned char alpn[256];   /* server: accepted protocols, ALPN wire format */
+    atomic_int refs;         /* the creator's plus one per connection */
+    bool verify;             /* client: peer verification on */
+    unsigned char alpn[256]; /* server: accepted protocols, ALPN wire format */
     unsigned alpn_len;
-    pthread_mutex_t lock;      /* guards the session cache (streams of many threads) */
-    struct sess_entry *cache;  /* client: LOOM_TLS_SESSION_CACHE entries, NULL: server */
+    pthread_mutex_t lock;     /* guards the session cache (streams of many threads) */
+    struct sess_entry *cache; /* client: LOOM_TLS_SESSION_CACHE entries, NULL: server */
     size_t ncache;
     uint64_t clock;
 };
@@ -68,15 +68,15 @@ struct loom_tls_context {
 struct tls_conn {
     SSL *ssl;
     struct loom_tls_context *ctx;
-    int fd;                    /* owned */
-    int sys_err;               /* errno of the last failed send/recv, 0: none */
-    int dead;                  /* upgraded in place but the handshake failed: the error */
-    bool fatal;                /* a fatal TLS error: never SSL_shutdown */
-    bool unclean_eof;          /* the peer closed TCP without close_notify */
-    bool notify_pending;       /* close_notify only partly sent */
-    char key[KEY_MAX];         /* client: session cache key, "" for none */
-    char alpn[256];            /* the protocol agreed on, NUL-terminated */
-    char err[TEXT_MAX];        /* why the last LOOM_ETLS happened */
+    int fd;              /* owned */
+    int sys_err;         /* errno of the last failed send/recv, 0: none */
+    int dead;            /* upgraded in place but the handshake failed: the error */
+    bool fatal;          /* a fatal TLS error: never SSL_shutdown */
+    bool unclean_eof;    /* the peer closed TCP without close_notify */
+    bool notify_pending; /* close_notify only partly sent */
+    char key[KEY_MAX];   /* client: session cache key, "" for none */
+    char alpn[256];      /* the protocol agreed on, NUL-terminated */
+    char err[TEXT_MAX];  /* why the last LOOM_ETLS happened */
 };
 
 /* --- error text --- */
@@ -108,8 +108,8 @@ static void queue_text(char *buf, size_t len)
         if (strstr(buf, r) || off + 3 >= len)
             continue; /* the same reason twice says nothing new */
         bool detail = (flags & ERR_TXT_STRING) && data && *data;
-        int n = snprintf(buf + off, len - off, "%s%s%s%s%s", off ? ": " : "", r,
-                         detail ? " (" : "", detail ? data : "", detail ? ")" : "");
+        int n = snprintf(buf + off, len - off, "%s%s%s%s%s", off ? ": " : "", r, detail ? " (" : "",
+                         detail ? data : "", detail ? ")" : "");
         off = n < 0 ? off : (size_t)n >= len - off ? len - 1 : off + (size_t)n;
     }
 }
@@ -368,7 +368,8 @@ static int client_setup(struct loom_tls_context *t, const struct loom_tls_client
     t->cache = calloc(LOOM_TLS_SESSION_CACHE, sizeof(*t->cache));
     if (!t->cache)
         return -ENOMEM;
-    SSL_CTX_set_session_cache_mode(t->ssl, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_set_session_cache_mode(t->ssl,
+                                   SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
     SSL_CTX_sess_set_new_cb(t->ssl, new_session_cb);
     return 0;
 }
@@ -409,8 +410,7 @@ static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outle
 }
 
 /* Ask every client for a certificate and refuse those without a valid one. */
-static int require_client_cert(struct loom_tls_context *t, const char *ca, char *err,
-                               size_t errlen)
+static int require_client_cert(struct loom_tls_context *t, const char *ca, char *err, size_t errlen)
 {
     STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(ca);
     if (!names || SSL_CTX_load_verify_locations(t->ssl, ca, NULL) != 1) {
@@ -599,8 +599,7 @@ static void tls_close(void *ctx)
     free(c);
 }
 
-static const struct loom_stream_ops tls_ops = {tls_read, tls_writev, tls_shutdown_write,
-                                               tls_close};
+static const struct loom_stream_ops tls_ops = {tls_read, tls_writev, tls_shutdown_write, tls_close};
 
 static struct tls_conn *conn_of(const struct loom_stream *s)
 {

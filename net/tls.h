@@ -56,12 +56,12 @@ struct loom_tls_context;
 
 /* Client settings: zero-initialise and set what you need. */
 struct loom_tls_client_options {
-    const char *ca_file;        /* PEM trust anchors added to the system store; NULL: system only */
-    const char *ca_dir;         /* hashed directory of trust anchors; NULL: none */
-    bool insecure_no_verify;    /* true: no chain or name check at all (tests only) */
-    const char *alpn;           /* protocols offered, comma list ("h2,http/1.1"); NULL: none */
-    const char *cert_file;      /* optional client certificate chain (PEM) */
-    const char *key_file;       /* ...and its key (PEM); NULL: in cert_file */
+    const char *ca_file;     /* PEM trust anchors added to the system store; NULL: system only */
+    const char *ca_dir;      /* hashed directory of trust anchors; NULL: none */
+    bool insecure_no_verify; /* true: no chain or name check at all (tests only) */
+    const char *alpn;        /* protocols offered, comma list ("h2,http/1.1"); NULL: none */
+    const char *cert_file;   /* optional client certificate chain (PEM) */
+    const char *key_file;    /* ...and its key (PEM); NULL: in cert_file */
 };
 
 /* Server settings. */
@@ -123,8 +123,8 @@ int loom_tls_accept_fd(struct loom_loop *loop, int fd, struct loom_tls_context *
  * -ECONNABORTED), and its owner closes it as usual. Returns 0, -EINVAL (not a
  * fresh plain socket stream), -EBUSY (a task waits on it) or as
  * loom_tls_accept_fd. */
-int loom_tls_accept_stream(struct loom_stream **s, struct loom_tls_context *ctx,
-                           int64_t timeout_ns, char *err, size_t errlen);
+int loom_tls_accept_stream(struct loom_stream **s, struct loom_tls_context *ctx, int64_t timeout_ns,
+                           char *err, size_t errlen);
 
 /* Flush what is buffered and send close_notify, within timeout_ns; the stream
  * stays open (reading goes on: TLS 1.3 lets the peer keep sending). For

@@ -54,8 +54,8 @@ static int add_ext(X509 *x, X509V3_CTX *v, int nid, const char *value)
 
 /* A certificate for key with CN cn, SAN san (NULL: a CA), valid from nb to na
  * seconds from now, signed by (issuer, ikey) or self-signed. */
-static X509 *make_cert(EVP_PKEY *key, const char *cn, const char *san, X509 *issuer,
-                       EVP_PKEY *ikey, long nb, long na)
+static X509 *make_cert(EVP_PKEY *key, const char *cn, const char *san, X509 *issuer, EVP_PKEY *ikey,
+                       long nb, long na)
 {
     static long serial = 1;
     X509 *x = X509_new();
@@ -92,12 +92,15 @@ static int write_pem2(const char *name, X509 *x, X509 *x2, EVP_PKEY *k)
     return fclose(f) == 0 && ok;
 }
 
-static int write_pem(const char *name, X509 *x, EVP_PKEY *k) { return write_pem2(name, x, NULL, k); }
+static int write_pem(const char *name, X509 *x, EVP_PKEY *k)
+{
+    return write_pem2(name, x, NULL, k);
+}
 
 /* Leaf certificate + key files "<name>.pem" / "<name>.key"; the .pem also
  * holds chain (an intermediate) if not NULL. */
-static int make_leaf(const char *name, const char *san, X509 *ca, EVP_PKEY *cakey, long nb,
-                     long na, X509 *chain)
+static int make_leaf(const char *name, const char *san, X509 *ca, EVP_PKEY *cakey, long nb, long na,
+                     X509 *chain)
 {
     char f[64];
     EVP_PKEY *k = EVP_EC_gen("P-256");
@@ -111,7 +114,7 @@ static int make_leaf(const char *name, const char *san, X509 *ca, EVP_PKEY *cake
     return ok;
 }
 
-static const char *const files[] = {"ca.pem",    "srv.pem",   "srv.key",   "expired.pem",
+static const char *const files[] = {"ca.pem",      "srv.pem",   "srv.key",   "expired.pem",
                                     "expired.key", "other.pem", "other.key", "rogue.pem",
                                     "rogue.key",   "chain.pem", "chain.key"};
 
@@ -188,11 +191,11 @@ struct srv {
     enum mode mode;
     int conns;
     int64_t hs_timeout;
-    int hs_rc;        /* the last handshake's result */
-    char err[256];    /* ...and its error text */
-    char alpn[32];    /* the ALPN protocol of the last connection */
-    char peer[64];    /* ...and the CN of its client certificate */
-    char sni[64];     /* ...and the name it asked for, "-" for none */
+    int hs_rc;     /* the last handshake's result */
+    char err[256]; /* ...and its error text */
+    char alpn[32]; /* the ALPN protocol of the last connection */
+    char peer[64]; /* ...and the CN of its client certificate */
+    char sni[64];  /* ...and the name it asked for, "-" for none */
 };
 
 /* Echo until EOF, then close_notify. */
@@ -211,7 +214,8 @@ static void serve_echo(struct loom_stream *s)
 /* Send a line, then a record header promising 64 bytes, 10 of them, and vanish. */
 static void serve_midrecord(struct loom_stream *s)
 {
-    static const unsigned char cut[] = {0x17, 0x03, 0x03, 0x00, 0x40, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+    static const unsigned char cut[] = {0x17, 0x03, 0x03, 0x00, 0x40, 1, 2, 3,
+                                        4,    5,    6,    7,    8,    9, 10};
     loom_stream_write(s, "hi\n", 3);
     loom_stream_flush(s, LOOM_SEC(5));
     ck_assert_int_eq(send(loom_stream_fd(s), cut, sizeof cut, MSG_NOSIGNAL), (ssize_t)sizeof cut);
@@ -234,10 +238,9 @@ static void serve_unclean(struct loom_stream *s)
 /* A record that is no valid encryption of anything. */
 static void serve_garbage(struct loom_stream *s)
 {
-    static const unsigned char bad[] = {0x17, 0x03, 0x03, 0x00, 0x20, 'g', 'a', 'r', 'b', 'a', 'g',
-                                        'e', 0,    1,    2,    3,    4,   5,   6,   7,   8,   9,
-                                        10,   11,   12,   13,   14,   15,  16,  17,  18,  19,  20,
-                                        21,   22,   23,   24};
+    static const unsigned char bad[] = {
+        0x17, 0x03, 0x03, 0x00, 0x20, 'g', 'a', 'r', 'b', 'a', 'g', 'e', 0,  1,  2,  3,  4,  5, 6,
+        7,    8,    9,    10,   11,   12,  13,  14,  15,  16,  17,  18,  19, 20, 21, 22, 23, 24};
     char buf[64];
     ck_assert_int_eq(send(loom_stream_fd(s), bad, sizeof bad, MSG_NOSIGNAL), (ssize_t)sizeof bad);
     loom_stream_read_some(s, buf, sizeof buf, LOOM_SEC(5)); /* the client's alert, or EOF */
@@ -315,8 +318,8 @@ static void srv_start_ca(struct srv *v, const char *cert, const char *alpn, cons
     char c[32], k[32], err[256];
     snprintf(c, sizeof c, "%s.pem", cert);
     snprintf(k, sizeof k, "%s.key", cert);
-    struct loom_tls_server_options o = {.cert_file = P(c), .key_file = P(k), .alpn = alpn,
-                                        .client_ca_file = client_ca};
+    struct loom_tls_server_options o = {
+        .cert_file = P(c), .key_file = P(k), .alpn = alpn, .client_ca_file = client_ca};
     int rc = loom_tls_server_context_new(&o, &v->ctx, err, sizeof err);
     ck_assert_msg(rc == 0, "server context: %s", err);
     ck_assert_int_eq(loom_tcp_listen(loom_loop_current(), &v->l, "127.0.0.1", 0, 0, 0), 0);
@@ -352,8 +355,8 @@ static void pattern(unsigned char *buf, size_t len, size_t off)
 struct writer {
     struct loom_stream *s;
     size_t total;
-    bool lines;     /* 1023-byte lines + "\n" instead of the byte pattern */
-    bool eof;       /* write_eof (close_notify) at the end */
+    bool lines; /* 1023-byte lines + "\n" instead of the byte pattern */
+    bool eof;   /* write_eof (close_notify) at the end */
 };
 
 static intptr_t writer_main(void *arg)
@@ -363,7 +366,9 @@ static intptr_t writer_main(void *arg)
     for (size_t off = 0; off < w->total; off += 65536) {
         if (w->lines) {
             for (size_t j = 0; j < 65536; j++)
-                buf[j] = j % 1024 == 1023 ? '\n' : (unsigned char)('a' + ((off + j) / 1024 + j % 1024) % 26);
+                buf[j] = j % 1024 == 1023
+                             ? '\n'
+                             : (unsigned char)('a' + ((off + j) / 1024 + j % 1024) % 26);
         } else {
             pattern(buf, 65536, off);
         }
@@ -474,8 +479,8 @@ static intptr_t verify_main(void *arg)
      * above leaks into this connection. */
     srv_start(&v, "srv", NULL, ECHO, 1);
     struct loom_stream *s;
-    ck_assert_int_eq(loom_tls_connect("127.0.0.1", port_of(&v), cc, LOOM_SEC(10), &s, err,
-                                      sizeof err), 0);
+    ck_assert_int_eq(
+        loom_tls_connect("127.0.0.1", port_of(&v), cc, LOOM_SEC(10), &s, err, sizeof err), 0);
     ck_assert_str_eq(err, "");
     ck_assert_str_eq(loom_tls_error(s), "");
     ck_assert_int_eq(loom_tls_peer_name(s, err, 3), -ENOSPC);
@@ -617,8 +622,8 @@ static intptr_t client_cert_main(void *arg)
     ck_assert_contains(v.err, "peer did not return a certificate");
     loom_tls_context_free(cc);
     /* With one signed by the CA: accepted, and the server sees who it is. */
-    struct loom_tls_client_options o = {.ca_file = P("ca.pem"), .cert_file = P("srv.pem"),
-                                        .key_file = P("srv.key")};
+    struct loom_tls_client_options o = {
+        .ca_file = P("ca.pem"), .cert_file = P("srv.pem"), .key_file = P("srv.key")};
     ck_assert_int_eq(loom_tls_client_context_new(&o, &cc, err, sizeof err), 0);
     srv_start_ca(&v, "srv", NULL, P("ca.pem"), ECHO, 1);
     rc = loom_tls_connect("localhost", port_of(&v), cc, LOOM_SEC(10), &s, err, sizeof err);
@@ -660,8 +665,8 @@ static intptr_t vanish_main(void *arg)
     struct srv v;
     struct loom_stream *s;
     srv_start(&v, "srv", NULL, MIDRECORD, 1);
-    ck_assert_int_eq(loom_tls_connect("localhost", port_of(&v), cc, LOOM_SEC(10), &s, err,
-                                      sizeof err), 0);
+    ck_assert_int_eq(
+        loom_tls_connect("localhost", port_of(&v), cc, LOOM_SEC(10), &s, err, sizeof err), 0);
     ck_assert_int_eq(loom_stream_readline(s, line, sizeof line, LOOM_SEC(10)), 3);
     ck_assert_int_eq(loom_stream_readline(s, line, sizeof line, LOOM_SEC(10)), -ECONNRESET);
     ck_assert(loom_tls_eof_unclean(s));
@@ -676,8 +681,8 @@ static intptr_t vanish_main(void *arg)
     srv_stop(&v);
 
     srv_start(&v, "srv", NULL, UNCLEAN, 1);
-    ck_assert_int_eq(loom_tls_connect("localhost", port_of(&v), cc, LOOM_SEC(10), &s, err,
-                                      sizeof err), 0);
+    ck_assert_int_eq(
+        loom_tls_connect("localhost", port_of(&v), cc, LOOM_SEC(10), &s, err, sizeof err), 0);
     ck_assert_int_eq(loom_stream_readline(s, line, sizeof line, LOOM_SEC(10)), 4);
     ck_assert_int_eq(loom_stream_readline(s, line, sizeof line, LOOM_SEC(10)), LOOM_EOF);
     ck_assert(loom_tls_eof_unclean(s));
@@ -697,8 +702,8 @@ static intptr_t hostile_main(void *arg)
     struct loom_stream *s;
     /* A forged record: an error naming the reason, not data. */
     srv_start(&v, "srv", NULL, GARBAGE, 1);
-    ck_assert_int_eq(loom_tls_connect("localhost", port_of(&v), cc, LOOM_SEC(10), &s, err,
-                                      sizeof err), 0);
+    ck_assert_int_eq(
+        loom_tls_connect("localhost", port_of(&v), cc, LOOM_SEC(10), &s, err, sizeof err), 0);
     ck_assert_int_eq(loom_stream_readline(s, line, sizeof line, LOOM_SEC(10)), LOOM_ETLS);
     ck_assert_contains(loom_tls_error(s), "TLS read failed: ");
     ck_assert_msg(strstr(loom_tls_error(s), "bad record mac") ||
@@ -708,8 +713,8 @@ static intptr_t hostile_main(void *arg)
     srv_stop(&v);
     /* A line dripped one byte per record still reads as one line. */
     srv_start(&v, "srv", NULL, DRIP, 1);
-    ck_assert_int_eq(loom_tls_connect("localhost", port_of(&v), cc, LOOM_SEC(10), &s, err,
-                                      sizeof err), 0);
+    ck_assert_int_eq(
+        loom_tls_connect("localhost", port_of(&v), cc, LOOM_SEC(10), &s, err, sizeof err), 0);
     ck_assert_int_eq(loom_stream_readline(s, line, sizeof line, LOOM_SEC(10)), 11);
     ck_assert_str_eq(line, "drip, drop\n");
     ck_assert_int_eq(loom_stream_readline(s, line, sizeof line, LOOM_SEC(10)), LOOM_EOF);
@@ -719,8 +724,8 @@ static intptr_t hostile_main(void *arg)
     /* A peer that never reads: drain times out, and memory stays bounded by
      * what we chose to write. */
     srv_start(&v, "srv", NULL, DEAF, 1);
-    ck_assert_int_eq(loom_tls_connect("localhost", port_of(&v), cc, LOOM_SEC(10), &s, err,
-                                      sizeof err), 0);
+    ck_assert_int_eq(
+        loom_tls_connect("localhost", port_of(&v), cc, LOOM_SEC(10), &s, err, sizeof err), 0);
     char *chunk = calloc(1, 65536);
     int rc = 0;
     size_t sent = 0;
@@ -744,7 +749,7 @@ static intptr_t hostile_main(void *arg)
 
 struct shared {
     struct loom_tls_context *cc, *sc;
-    int resumed;      /* connections that resumed a session */
+    int resumed; /* connections that resumed a session */
     int failures;
 };
 
@@ -759,8 +764,8 @@ static intptr_t shared_loop_main(void *arg)
     int resumed = 0;
     for (int i = 0; i < 20; i++) {
         struct loom_stream *s;
-        if (loom_tls_connect("localhost", port_of(&v), sh->cc, LOOM_SEC(10), &s, err,
-                             sizeof err) < 0) {
+        if (loom_tls_connect("localhost", port_of(&v), sh->cc, LOOM_SEC(10), &s, err, sizeof err) <
+            0) {
             __atomic_add_fetch(&sh->failures, 1, __ATOMIC_RELAXED);
             continue;
         }
@@ -776,10 +781,7 @@ static intptr_t shared_loop_main(void *arg)
     return r;
 }
 
-static void *shared_thread(void *arg)
-{
-    return (void *)loom_run(shared_loop_main, arg);
-}
+static void *shared_thread(void *arg) { return (void *)loom_run(shared_loop_main, arg); }
 
 START_TEST(test_threads)
 {
@@ -841,8 +843,8 @@ static intptr_t accept_stream_main(void *arg)
     ck_assert_int_eq(loom_server_start(loom_loop_current(), &o, tls_handler, &a, &srv), 0);
     struct loom_tls_context *cc = client_ctx(NULL);
     struct loom_stream *s;
-    int rc = loom_tls_connect("localhost", loom_server_port(srv), cc, LOOM_SEC(10), &s, err,
-                              sizeof err);
+    int rc =
+        loom_tls_connect("localhost", loom_server_port(srv), cc, LOOM_SEC(10), &s, err, sizeof err);
     ck_assert_msg(rc == 0, "%s", err);
     loom_stream_write(s, "ping\n", 5);
     ck_assert_int_eq(loom_stream_readline(s, line, sizeof line, LOOM_SEC(10)), 5);
@@ -877,10 +879,11 @@ struct ossl {
 /* Start `openssl s_server -rev` (reverses each line) and wait for its ACCEPT line. */
 static void ossl_start(struct ossl *o, const char *extra)
 {
-    const char *argv[] = {"openssl", "s_server", "-accept", "127.0.0.1:0", "-cert", P("srv.pem"),
-                          "-key", P("srv.key"), "-rev", "-alpn", "http/1.1", extra, NULL};
-    struct loom_proc_options po = {.argv = argv, .in = LOOM_PROC_PIPE, .out = LOOM_PROC_PIPE,
-                                   .err = LOOM_PROC_STDOUT};
+    const char *argv[] = {"openssl",    "s_server", "-accept",    "127.0.0.1:0", "-cert",
+                          P("srv.pem"), "-key",     P("srv.key"), "-rev",        "-alpn",
+                          "http/1.1",   extra,      NULL};
+    struct loom_proc_options po = {
+        .argv = argv, .in = LOOM_PROC_PIPE, .out = LOOM_PROC_PIPE, .err = LOOM_PROC_STDOUT};
     int rc = loom_proc_spawn(NULL, &o->p, &po);
     ck_assert_msg(rc == 0, "cannot run openssl s_server: %s (is openssl installed?)",
                   loom_strerror(rc));
@@ -922,7 +925,8 @@ static intptr_t ossl_main(void *arg)
     for (size_t i = 0; i < BIG / 1024; i++) {
         ck_assert_int_eq(loom_stream_readline(s, line, sizeof line, LOOM_SEC(30)), 1024);
         for (size_t j = 0; j < 1023; j++)
-            ck_assert_msg(line[j] == (char)('a' + (i + (1022 - j)) % 26), "line %zu byte %zu", i, j);
+            ck_assert_msg(line[j] == (char)('a' + (i + (1022 - j)) % 26), "line %zu byte %zu", i,
+                          j);
     }
     ck_assert_int_eq(loom_task_join(wt), 0);
     ck_assert_int_eq(loom_tls_shutdown(s, LOOM_SEC(5)), 0);
@@ -968,11 +972,11 @@ static int run_curl(const char *cafile, int port, struct loom_bytes *out)
     char url[64], resolve[64];
     snprintf(url, sizeof url, "https://localhost:%d/", port);
     snprintf(resolve, sizeof resolve, "localhost:%d:127.0.0.1", port);
-    const char *argv[] = {"curl", "-sS", "--http1.1", "--max-time", "20", "--cacert", cafile,
-                          "--resolve", resolve, url, NULL};
+    const char *argv[] = {"curl", "-sS",       "--http1.1", "--max-time", "20", "--cacert",
+                          cafile, "--resolve", resolve,     url,          NULL};
     struct loom_proc p;
-    struct loom_proc_options po = {.argv = argv, .in = LOOM_PROC_DEVNULL, .out = LOOM_PROC_PIPE,
-                                   .err = LOOM_PROC_STDOUT};
+    struct loom_proc_options po = {
+        .argv = argv, .in = LOOM_PROC_DEVNULL, .out = LOOM_PROC_PIPE, .err = LOOM_PROC_STDOUT};
     int rc = loom_proc_spawn(NULL, &p, &po);
     ck_assert_msg(rc == 0, "cannot run curl: %s (is curl installed?)", loom_strerror(rc));
     ck_assert_int_eq(loom_proc_communicate(&p, NULL, 0, out, NULL, LOOM_SEC(30)), 0);
@@ -1003,7 +1007,7 @@ static intptr_t curl_main(void *arg)
 }
 
 #define CASE(name)                                                                                 \
-    START_TEST(test_##name) { ck_assert_int_eq(run_main(name##_main, NULL), 0); }                   \
+    START_TEST(test_##name) { ck_assert_int_eq(run_main(name##_main, NULL), 0); }                  \
     END_TEST
 
 CASE(loom_roundtrip)
@@ -1029,12 +1033,18 @@ int main(void)
         const char *name;
         const TTest *fn;
     } cases[] = {
-        {"loom_roundtrip", test_loom_roundtrip}, {"verify", test_verify},
-        {"resume", test_resume},                 {"alpn", test_alpn},
-        {"timeout", test_timeout},               {"vanish", test_vanish},
-        {"accept_stream", test_accept_stream},   {"openssl_s_server", test_ossl},
-        {"curl", test_curl},                     {"client_cert", test_client_cert},
-        {"openssl_tls12", test_ossl12},         {"hostile", test_hostile},
+        {"loom_roundtrip", test_loom_roundtrip},
+        {"verify", test_verify},
+        {"resume", test_resume},
+        {"alpn", test_alpn},
+        {"timeout", test_timeout},
+        {"vanish", test_vanish},
+        {"accept_stream", test_accept_stream},
+        {"openssl_s_server", test_ossl},
+        {"curl", test_curl},
+        {"client_cert", test_client_cert},
+        {"openssl_tls12", test_ossl12},
+        {"hostile", test_hostile},
         {"threads", test_threads},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
