@@ -61,7 +61,7 @@ extern "C" {
 /* Defaults. */
 enum {
     LOOM_HTTP_LIMIT = 100,           /* connections in all */
-    LOOM_HTTP_LIMIT_PER_HOST = 10,   /* connections per origin */
+    LOOM_HTTP_LIMIT_PER_HOST = 100,  /* per origin: as many as the total (aiohttp's default) */
     LOOM_HTTP_MAX_REDIRECTS = 10,    /* redirects followed */
     LOOM_HTTP_KEEPALIVE_SEC = 15,    /* idle expiry of a pooled connection */
     LOOM_HTTP_TOTAL_SEC = 300,       /* total timeout (aiohttp's 5 minutes) */

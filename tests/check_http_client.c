@@ -294,8 +294,8 @@ static intptr_t par_get(void *arg)
 /* n parallel GETs of urls[i % nurls]. */
 static void parallel(struct loom_http_session *s, const char *const *urls, int nurls, int n)
 {
-    struct loom_task *t[16];
-    struct par p[16];
+    struct loom_task **t = calloc((size_t)n, sizeof *t);
+    struct par *p = calloc((size_t)n, sizeof *p);
     for (int i = 0; i < n; i++) {
         p[i] = (struct par){s, urls[i % nurls], 1};
         t[i] = loom_spawn(par_get, &p[i], NULL);
@@ -303,6 +303,8 @@ static void parallel(struct loom_http_session *s, const char *const *urls, int n
     ck_assert_int_eq(loom_gather(t, (size_t)n, NULL, LOOM_GATHER_ALL), 0);
     for (int i = 0; i < n; i++)
         ck_assert_int_eq(p[i].rc, 0);
+    free(t);
+    free(p);
 }
 
 static intptr_t limits_main(void *arg)
@@ -344,6 +346,27 @@ static intptr_t limits_main(void *arg)
     loom_http_session_free(s);
     return 0;
 }
+
+/* Chapter 4's listing 4.6: 300 concurrent GETs over one session. */
+static intptr_t many_main(void *arg)
+{
+    struct loom_http_session *s = session(NULL);
+    const char *u[] = {U("/hello")};
+    parallel(s, u, 1, 300);
+    ck_assert_int_le(stat_of(s, "max_open"), LOOM_HTTP_LIMIT);
+    ck_assert_int_le(loom_http_session_open_count(s), LOOM_HTTP_LIMIT);
+    ck_assert_int_eq(stat_of(s, "requests"), 302);
+    loom_http_session_free(s);
+    return 0;
+}
+
+START_TEST(test_many)
+{
+    origin_start();
+    ck_assert_int_eq(run(many_main, NULL), 0);
+    origin_stop();
+}
+END_TEST
 
 START_TEST(test_limits)
 {
@@ -457,6 +480,10 @@ static intptr_t bodies_main(void *arg)
     ck_assert_int_eq(n, 0);
     ck_assert_int_eq(got, 200000);
     loom_http_response_close(r);
+
+    /* Connection: close is honoured */
+    get_ok(s, U("/conn-close"), "bye\n");
+    ck_assert_int_eq(loom_http_session_open_count(s), 0);
 
     /* HTTP/1.0 without a length */
     ck_assert_int_eq(loom_http_get(s, U("/http10?n=2000"), &r, err, sizeof err), 0);
@@ -1341,6 +1368,7 @@ int main(void)
     tc = test_tcase(s, "pool", 30);
     tcase_add_test(tc, test_keepalive);
     tcase_add_test(tc, test_limits);
+    tcase_add_test(tc, test_many);
     tcase_add_test(tc, test_idle_expiry);
     tcase_add_test(tc, test_stale_retry);
     tc = test_tcase(s, "compression", 30);
