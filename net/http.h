@@ -12,7 +12,8 @@
  *     loom_http_session_free(s);
  *
  * Pool. Connections are kept per origin (scheme, host, port) and reused while
- * idle for at most keepalive_ns. The session opens at most `limit` connections
+ * idle for at most keepalive_ns (a timer closes them after that, so free the
+ * session before its loop). The session opens at most `limit` connections
  * in all and `limit_per_host` per origin; a request beyond that waits for a
  * slot, within its connect/total timeouts. A pooled connection the server
  * closed while it was idle is retried once on a new connection when the
@@ -20,7 +21,8 @@
  *
  * Responses. A response holds its connection until its body has been read to
  * the end (then the connection goes back to the pool) or it is closed (a
- * half-read connection is closed, never reused). Bodies are decoded
+ * half-read connection is closed, never reused; only a small Content-Length
+ * rest that has already arrived is skipped to keep it). Bodies are decoded
  * (chunked, then gzip/deflate when the session asked for them) as they are read.
  *
  * Timeouts (struct loom_http_timeout) bound the whole request including its
