@@ -65,6 +65,13 @@ static void complete(struct loom_pg *c, struct request *q)
         req_free(q);
 }
 
+/* Operator intervention (57P01 admin shutdown, 57P02 crash shutdown...) or a
+ * connection exception: the server is about to close the connection. */
+static bool session_ending(const char *sqlstate)
+{
+    return sqlstate && (strncmp(sqlstate, "57", 2) == 0 || strncmp(sqlstate, "08", 2) == 0);
+}
+
 /* Route one result to the oldest request. */
 static void route(struct loom_pg *c, PGresult *res)
 {
@@ -79,6 +86,8 @@ static void route(struct loom_pg *c, PGresult *res)
         complete(c, q);
         return;
     }
+    if (st == PGRES_FATAL_ERROR && session_ending(PQresultErrorField(res, PG_DIAG_SQLSTATE)))
+        loom__pg_result_error(c, res); /* the server says why it ends the session: fail_all */
     if (q->parse_pending) {
         q->parse_pending = false;
         if (st == PGRES_FATAL_ERROR) {
@@ -136,18 +145,24 @@ static void fail_all(struct loom_pg_pool *p, struct loom_pg *c, int code)
     if (c->_failed)
         return;
     c->_failed = true;
-    char msg[LOOM_PG_ERRMSG];
+    char msg[LOOM_PG_ERRMSG], detail[LOOM_PG_ERRMSG];
     const char *why = c->_pg ? PQerrorMessage(c->_pg) : "";
     snprintf(msg, sizeof msg, "%s", *why ? why : "connection to the server was lost");
     size_t n = strlen(msg);
     while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
         msg[--n] = 0;
+    detail[0] = 0;
+    if (session_ending(c->_sqlstate) && c->_msg[0]) { /* the server's FATAL text first */
+        snprintf(detail, sizeof detail, "%s", msg);
+        snprintf(msg, sizeof msg, "%s", c->_msg);
+    }
     loom_list_remove(&c->_pool_node); /* no new statements on it */
     loom__pg_drop(c);                 /* wakes the reader parked on the socket */
     while (!loom_list_empty(&c->_pipe)) {
         struct request *q = loom_list_entry(c->_pipe.next, struct request, node);
         req_error(q, NULL, msg);
         snprintf(q->err.sqlstate, sizeof q->err.sqlstate, "08006");
+        snprintf(q->err.detail, sizeof q->err.detail, "%s", detail);
         q->rc = code;
         PQclear(q->res);
         q->res = NULL;
@@ -266,6 +281,7 @@ static int pick(struct loom_pg_pool *p, struct loom_pg **out)
         return -ECONNRESET;
     }
     c->_busy = true;
+    c->_sqlstate[0] = c->_msg[0] = c->_detail[0] = 0; /* errors of earlier users */
     c->_refs = 1;
     c->_failed = false;
     loom_list_push_back(&p->_shared, &c->_pool_node);

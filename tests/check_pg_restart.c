@@ -29,12 +29,14 @@ static struct {
     long ok, errors;
     double last_ok;      /* test_now() of the latest good result */
     char bad[600];       /* the first unclear error, "" if none */
+    char first[600];     /* the first error, for the log */
 } st;
 
 /* A clear error: a known code, with text a user can act on. */
 static void check_error(ssize_t rc, const char *sqlstate, const char *msg)
 {
-    st.errors++;
+    if (!st.errors++)
+        snprintf(st.first, sizeof st.first, "%zd [%s] %s", rc, sqlstate, msg);
     bool known = rc == -ECONNRESET || rc == LOOM_EPG;
     if (known && msg[0] && (rc != -ECONNRESET || strcmp(sqlstate, "08006") == 0 ||
                             strcmp(sqlstate, "08003") == 0))
@@ -157,6 +159,7 @@ static intptr_t outage_main(void *arg)
             st.path == PIPELINED ? "pool_query" : "acquire", how == TERMINATE ? "terminate"
             : how == RESTART_FAST ? "restart -m fast" : "restart -m immediate", st.ok,
             st.errors, took);
+    fprintf(stderr, "  first error: %s\n", st.first);
     ck_assert_msg(!st.bad[0], "unclear error or wrong result: %s", st.bad);
     ck_assert_msg(served, "no good result within 1 s of the server being back");
     ck_assert_msg(full, "pool not refilled to %d (size %d)", POOL, loom_pg_pool_size(&st.pool));
