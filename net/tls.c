@@ -279,14 +279,18 @@ static int alpn_encode(const char *list, unsigned char *out, unsigned *outlen, c
 {
     size_t n = 0;
     for (const char *p = list; *p;) {
-        size_t len = strcspn(p, ",");
-        if (len == 0 || len > 255 || n + 1 + len > 255) {
+        while (*p == ' ') /* "h2, http/1.1" */
+            p++;
+        size_t len = strcspn(p, ","), name = len;
+        while (name && p[name - 1] == ' ')
+            name--;
+        if (name == 0 || name > 255 || n + 1 + name > 255) {
             put_text(err, errlen, "bad ALPN list \"%s\" (empty or too long a name)", list);
             return -EINVAL;
         }
-        out[n++] = (unsigned char)len;
-        memcpy(out + n, p, len);
-        n += len;
+        out[n++] = (unsigned char)name;
+        memcpy(out + n, p, name);
+        n += name;
         p += len;
         if (*p == ',')
             p++;
@@ -440,7 +444,8 @@ int loom_tls_server_context_new(const struct loom_tls_server_options *o,
     rc = load_cert(t->ssl, o->cert_file, o->key_file, err, errlen);
     if (rc == 0 && o->client_ca_file)
         rc = require_client_cert(t, o->client_ca_file, err, errlen);
-    if (rc == 0 && o->alpn && (rc = alpn_encode(o->alpn, t->alpn, &t->alpn_len, err, errlen)) == 0)
+    if (rc == 0 && o->alpn && (rc = alpn_encode(o->alpn, t->alpn, &t->alpn_len, err, errlen)) == 0 &&
+        t->alpn_len)
         SSL_CTX_set_alpn_select_cb(t->ssl, alpn_select, t);
     ERR_clear_error();
     if (rc < 0) {

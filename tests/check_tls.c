@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -116,7 +117,17 @@ static int make_leaf(const char *name, const char *san, X509 *ca, EVP_PKEY *cake
 
 static const char *const files[] = {"ca.pem",      "srv.pem",   "srv.key",   "expired.pem",
                                     "expired.key", "other.pem", "other.key", "rogue.pem",
-                                    "rogue.key",   "chain.pem", "chain.key"};
+                                    "rogue.key",   "chain.pem", "chain.key", "cadir/ca.0"};
+
+static char cadir_link[64]; /* "cadir/<subject hash>.0" */
+
+/* A hashed CA directory (for ca_dir) holding our CA under its subject hash. */
+static int make_cadir(X509 *ca)
+{
+    snprintf(cadir_link, sizeof cadir_link, "cadir/%08lx.0", X509_subject_name_hash(ca));
+    return mkdir(P("cadir"), 0700) == 0 && write_pem("cadir/ca.0", ca, NULL) &&
+           symlink("ca.0", P(cadir_link)) == 0;
+}
 
 static void make_certs(void)
 {
@@ -136,7 +147,7 @@ static void make_certs(void)
              make_leaf("expired", san, ca, cak, -2 * day, -day, NULL) &&
              make_leaf("other", "DNS:other.example,IP:192.0.2.1", ca, cak, -3600, day, NULL) &&
              make_leaf("rogue", san, rca, rk, -3600, day, NULL) &&
-             make_leaf("chain", san, ica, ik, -3600, day, ica);
+             make_leaf("chain", san, ica, ik, -3600, day, ica) && make_cadir(ca);
     if (!ok)
         snprintf(certs_why, sizeof certs_why, "making test certificates in %s failed", dir);
     X509_free(ca);
@@ -155,6 +166,9 @@ static void remove_certs(void)
         return;
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
         unlink(P(files[i]));
+    if (cadir_link[0])
+        unlink(P(cadir_link));
+    rmdir(P("cadir"));
     rmdir(dir);
 }
 
@@ -491,6 +505,20 @@ static intptr_t verify_main(void *arg)
     ck_assert_str_eq(v.sni, "-"); /* an IP literal is not sent as SNI (RFC 6066 section 3) */
     ck_assert_int_eq(try_cert("other", "127.0.0.1", cc, err, sizeof err, &v), LOOM_ETLS);
     ck_assert_contains(err, "certificate verify failed: IP address mismatch");
+    /* Trust anchors from a hashed directory. */
+    struct loom_tls_client_options od = {.ca_dir = P("cadir")};
+    struct loom_tls_context *dc;
+    ck_assert_int_eq(loom_tls_client_context_new(&od, &dc, err, sizeof err), 0);
+    ck_assert_int_eq(try_cert("srv", "localhost", dc, err, sizeof err, &v), 0);
+    ck_assert_int_eq(try_cert("rogue", "localhost", dc, err, sizeof err, &v), LOOM_ETLS);
+    loom_tls_context_free(dc);
+    /* ALPN lists may have spaces; a bad one is refused with the reason. */
+    struct loom_tls_client_options oa = {.ca_file = P("ca.pem"), .alpn = "h2, http/1.1"};
+    ck_assert_int_eq(loom_tls_client_context_new(&oa, &dc, err, sizeof err), 0);
+    loom_tls_context_free(dc);
+    oa.alpn = "h2,,http/1.1";
+    ck_assert_int_eq(loom_tls_client_context_new(&oa, &dc, err, sizeof err), -EINVAL);
+    ck_assert_contains(err, "bad ALPN list");
     /* A bad CA file is named. */
     struct loom_tls_client_options bad = {.ca_file = P("nonexistent.pem")};
     struct loom_tls_context *b;
