@@ -255,6 +255,12 @@ int loom_http_response_history(const struct loom_http_response *r, size_t i, int
 /* Why the last body read failed ("" if none). Valid while r is open. */
 const char *loom_http_response_error(const struct loom_http_response *r);
 
+/* True if the body ended before its end: the connection closed early (the
+ * read failed with LOOM_EHTTP), the compressed stream stopped short, or a body
+ * delimited by the end of a TLS connection ended without close_notify (the
+ * read ended normally). */
+bool loom_http_response_truncated(const struct loom_http_response *r);
+
 /* True if the response came over a connection reused from the pool. */
 bool loom_http_response_reused(const struct loom_http_response *r);
 

@@ -174,7 +174,7 @@ int loom__http_body_start(struct loom_http_response *r, struct loom__http_req *q
                                "response uses a transfer coding other than chunked");
     r->remaining = r->fr.content_length;
     r->raw_total = 0;
-    r->done = false;
+    r->done = r->truncated = false;
     r->error = 0;
     r->errmsg[0] = r->charset[0] = 0;
     if (r->fr.body == LOOM_HTTP_BODY_CHUNKED) {
@@ -236,6 +236,7 @@ static int fill(struct loom_http_response *r)
 
 static int cut_short(struct loom_http_response *r)
 {
+    r->truncated = true;
     return fail(r, LOOM_EHTTP, "the connection closed before the end of the body (%llu bytes in)",
                 (unsigned long long)r->raw_total);
 }
@@ -288,8 +289,13 @@ static int raw_next(struct loom_http_response *r, const char **p, size_t *n)
         if (r->fr.body == LOOM_HTTP_BODY_LENGTH && r->remaining == 0)
             return 0;
         int rc = fill(r);
+        if (rc == LOOM_EOF && r->fr.body == LOOM_HTTP_BODY_UNTIL_CLOSE) {
+            /* TLS without close_notify: accepted (as browsers do), but said */
+            r->truncated = loom_tls_eof_unclean(c->st);
+            return 0;
+        }
         if (rc == LOOM_EOF)
-            return r->fr.body == LOOM_HTTP_BODY_UNTIL_CLOSE ? 0 : cut_short(r);
+            return cut_short(r);
         if (rc < 0)
             return rc;
     }
@@ -298,8 +304,10 @@ static int raw_next(struct loom_http_response *r, const char **p, size_t *n)
 /* The raw body ended: check the decoder, give the connection back. */
 static int raw_end(struct loom_http_response *r)
 {
-    if (r->decoding && loom__http_decoder_finish(&r->dec) < 0)
+    if (r->decoding && loom__http_decoder_finish(&r->dec) < 0) {
+        r->truncated = true;
         return fail(r, LOOM_EHTTP, "%s", r->dec.msg);
+    }
     loom__http_body_end(r, true);
     return 0;
 }
@@ -536,3 +544,4 @@ int loom_http_response_history(const struct loom_http_response *r, size_t i, int
 
 const char *loom_http_response_error(const struct loom_http_response *r) { return r->errmsg; }
 bool loom_http_response_reused(const struct loom_http_response *r) { return r->reused; }
+bool loom_http_response_truncated(const struct loom_http_response *r) { return r->truncated; }

@@ -166,6 +166,7 @@ struct loom_http_response {
     char *lbuf;                  /* decoded look-ahead for readline: lbuf[lstart..lend) */
     size_t lstart, lend, lcap;
     bool done;                   /* the body was read to its end */
+    bool truncated;              /* it ended early (or over TLS without close_notify) */
     int error;                   /* the failure that ended reading (0: none) */
     char errmsg[256];
     char charset[64];

@@ -490,6 +490,7 @@ static intptr_t bodies_main(void *arg)
     ck_assert_int_eq(loom_http_response_version(r), 0);
     ck_assert_int_eq(loom_http_response_read_all(r, &body, 0), 2000);
     ck_assert(!memcmp(body, want, 2000));
+    ck_assert(!loom_http_response_truncated(r));
     free(body);
     loom_http_response_close(r);
     ck_assert_int_eq(loom_http_session_open_count(s), 0);
@@ -498,6 +499,7 @@ static intptr_t bodies_main(void *arg)
     ck_assert_int_eq(loom_http_get(s, U("/close-mid?n=1000"), &r, err, sizeof err), 0);
     ck_assert_int_eq(loom_http_response_read_all(r, &body, 0), LOOM_EHTTP);
     ck_assert_contains(loom_http_response_error(r), "closed before the end of the body");
+    ck_assert(loom_http_response_truncated(r));
     loom_http_response_close(r);
 
     /* lines and the charset */
@@ -640,13 +642,20 @@ static intptr_t gzip_main(void *arg)
     for (int i = 0; i < 4; i++)
         get_ok(s, U(paths[i]), want);
     free(want);
+
+    /* a compressed stream cut short inside intact framing */
+    struct loom_http_response *r;
+    char err[LOOM_HTTP_ERRLEN], *body;
+    ck_assert_int_eq(loom_http_get(s, U("/gzip-cut?n=5000"), &r, err, sizeof err), 0);
+    ck_assert_int_eq(loom_http_response_read_all(r, &body, 0), LOOM_EHTTP);
+    ck_assert_contains(loom_http_response_error(r), "gzip body ends before");
+    ck_assert(loom_http_response_truncated(r));
+    loom_http_response_close(r);
     loom_http_session_free(s);
 
     /* the bomb: 50 MB of zeros in ~50 KB */
     struct loom_http_session_options so = {.max_decoded = 1 << 20};
     s = session(&so);
-    struct loom_http_response *r;
-    char err[LOOM_HTTP_ERRLEN], *body;
     ck_assert_int_eq(loom_http_get(s, U("/bomb?n=50000000"), &r, err, sizeof err), 0);
     ck_assert_int_eq(loom_http_response_read_all(r, &body, 100 << 20), LOOM_ELIMIT);
     ck_assert_contains(loom_http_response_error(r), "decompression bomb");
