@@ -1,0 +1,49 @@
+/* site.h - the local web site the HTTP listings talk to instead of the
+ * internet: loom's own HTTP server (and TLS) on 127.0.0.1 in a thread of its
+ * own, with a certificate authority made at run time that the demo's client
+ * is told to trust.
+ *
+ * It serves the book's hazadus.ru paths (/, /repos/, /about/, /projects/) and
+ * any other path with 200 and a small HTML page, "/status/N" with status N,
+ * and every request waits `delay` seconds (scaled) before answering, or the
+ * ?delay=SECONDS of its query (also scaled). It counts requests and the most
+ * connections it held at once, so a demo can show its concurrency limit. */
+#ifndef LOOM_DEMOS_SITE_H
+#define LOOM_DEMOS_SITE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct demo_site;
+
+struct demo_site_options {
+    bool tls;           /* serve https (the CA is in demo_site_ca_file) */
+    double delay_s;     /* per-request latency before the answer (book seconds, scaled) */
+};
+
+/* Start the site (makes the certificates when tls). Returns 0 or a negative
+ * loom/errno code. */
+int demo_site_start(const struct demo_site_options *o, struct demo_site **out);
+
+/* "https://127.0.0.1:PORT" + path into buf (NUL-terminated); returns buf. */
+const char *demo_site_url(const struct demo_site *s, const char *path, char *buf, size_t cap);
+
+/* The PEM file of the certificate authority that signed the site's certificate. */
+const char *demo_site_ca_file(const struct demo_site *s);
+
+/* Requests answered so far, and the most connections held at one time. */
+unsigned long demo_site_requests(const struct demo_site *s);
+unsigned demo_site_max_connections(const struct demo_site *s);
+
+/* Stop serving, join the thread, delete the certificates. NULL is ignored. */
+void demo_site_stop(struct demo_site *s);
+
+/* --- certificates (OpenSSL), also for the tests --- */
+
+/* Make, in directory dir, "ca.pem" (a CA certificate), and "cert.pem" + "key.pem"
+ * (a P-256 key and a certificate for 127.0.0.1 and localhost signed by that CA,
+ * valid from an hour ago for days days; days < 0 makes it expired). Returns 0
+ * or -EIO. */
+int demo_certs_make(const char *dir, int days);
+
+#endif
