@@ -794,7 +794,7 @@ int loom_http_server_run(const struct loom_http_server_options *opt,
         struct loom_server_options net = srv->net_opt;
         net.on_worker_start = worker_start;
         net.on_worker_stop = worker_stop;
-        rc = loom_server_run(&net, NULL, workers, serve_conn, srv);
+        rc = loom_server_run(&net, &srv->opt.loop, workers, serve_conn, srv);
     }
     free(srv);
     return rc;

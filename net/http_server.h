@@ -50,6 +50,8 @@ struct loom_http_reply;
 struct loom_http_router;
 struct loom_tls_context;
 struct json_t; /* jansson's json_t */
+struct loom_ws;
+struct loom_ws_options;
 
 /* A request handler (asyncio/aiohttp style: runs in the connection's task and
  * may suspend). Returns 0 or a negative error (logged; 500 if nothing sent). */
@@ -116,6 +118,7 @@ struct loom_http_server_options {
     FILE *access_log;                /* NULL: no access log; else one line per request */
     bool request_ids;                /* add X-Request-Id (a per-server counter) */
     const char *server_header;       /* "Server:" value; NULL: "loom" */
+    struct loom_loop_options loop;   /* loom_http_server_run: each worker's loop */
     /* Called on the loop before the first accept (e.g. open a database pool) and
      * after shutdown (close it). A start hook that fails stops the start. */
     int (*on_start)(struct loom_http_server *srv, void *arg);
@@ -219,6 +222,14 @@ int loom_http_reply_file(struct loom_http_reply *res, struct loom_http_req *req,
 /* After a 101 the connection is no longer HTTP: the handler keeps the stream
  * (WebSocket) and the server closes it once the handler returns. */
 void loom_http_reply_upgraded(struct loom_http_reply *res);
+
+/* Accept a WebSocket upgrade (RFC 6455 section 4.2): check the handshake,
+ * answer 101 and attach a connection to the request's stream, which stays the
+ * server's (it is closed after the handler returns: loom_ws_close still runs
+ * the close handshake). An invalid handshake is answered here (400, or 426
+ * with Sec-WebSocket-Version: 13) and LOOM_EWS returned. opt may be NULL. */
+int loom_http_ws_accept(struct loom_http_req *req, struct loom_http_reply *rep,
+                        const struct loom_ws_options *opt, struct loom_ws **out);
 
 /* Ask for the connection to close after this response. */
 void loom_http_reply_close(struct loom_http_reply *res);

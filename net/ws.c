@@ -250,7 +250,7 @@ static int discard_until_eof(struct loom_ws *ws, int64_t deadline)
 /* Close the stream and enter CLOSED with what recv returns from now on. */
 static void finish(struct loom_ws *ws, int final)
 {
-    if (ws->s)
+    if (ws->s && !ws->opt.borrow_stream)
         loom_stream_close(ws->s);
     ws->s = NULL;
     ws->state = LOOM_WS_CLOSED;
@@ -512,7 +512,7 @@ int loom_ws_close(struct loom_ws *ws, int code, const char *reason, int64_t time
             rc = r;
         break;
     }
-    if (ws->s)
+    if (ws->s && !ws->opt.borrow_stream)
         loom_stream_close(ws->s);
     free(ws->msg);
     free(ws);

@@ -183,6 +183,8 @@ struct loom_ws_options {
     int64_t close_timeout_ns;  /* bound on each closing step; 0: 5 s */
     int64_t ping_interval_ns;  /* keepalive: ping after this much silence during recv; 0: off */
     int64_t ping_timeout_ns;   /* ...and fail (1011) if nothing arrives this long after; 0: 20 s */
+    bool borrow_stream;        /* the stream stays its owner's: close and failure leave it
+                                  open (an HTTP server closes it after the handler) */
 };
 
 /* A received message: a view valid until the next loom_ws_recv/close. */

@@ -1,17 +1,24 @@
-/* loom-echo - a TCP echo server: a task per connection, graceful shutdown on
- * SIGINT/SIGTERM, and --workers N loops on one SO_REUSEPORT port. */
+/* loom-echo - an echo server: TCP (every byte back to its sender) or, with
+ * --ws, WebSocket (every text and binary message back as it came, on any
+ * path). A task per connection, graceful shutdown on SIGINT/SIGTERM, and
+ * --workers N loops on one SO_REUSEPORT port. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "demo.h"
+#include "common/opts.h"
+#include "net/http_server.h"
 #include "net/server.h"
 #include "net/stream.h"
+#include "net/ws.h"
 
 static const char usage[] =
-    "usage: loom-echo [--host ADDR] [--port N] [--workers N] [--backend NAME]\n"
+    "usage: loom-echo [--ws] [--host ADDR] [--port N] [--workers N] [--backend NAME]\n"
     "                 [--max-connections N] [--idle-timeout SEC] [--grace SEC]\n"
-    "Echoes every byte back to its sender. Prints \"listening on HOST:PORT\" once it accepts.\n"
+    "Echoes every byte back to its sender; with --ws, every WebSocket message.\n"
+    "Prints \"listening on HOST:PORT\" once it accepts.\n"
+    "  --ws                 WebSocket echo (RFC 6455) on any path instead of raw TCP\n"
     "  --host ADDR          address to listen on (default 127.0.0.1)\n"
     "  --port N             port (default 8000; 0 picks a free one)\n"
     "  --workers N          N threads, each with its own loop, sharing the port (default 1)\n"
@@ -39,6 +46,24 @@ static intptr_t echo(struct loom_stream *s, void *arg)
     }
 }
 
+static int64_t idle_timeout;
+
+/* WebSocket: every message back as it came, until the peer closes. */
+static int ws_echo(struct loom_http_req *req, struct loom_http_reply *rep, void *arg)
+{
+    struct loom_ws *ws;
+    int rc = loom_http_ws_accept(req, rep, NULL, &ws);
+    if (rc < 0)
+        return rc == LOOM_EWS ? 0 : rc; /* not a WebSocket handshake: answered already */
+    struct loom_ws_message m;
+    while ((rc = loom_ws_recv(ws, &m, idle_timeout)) == LOOM_WS_TEXT || rc == LOOM_WS_BINARY)
+        if ((rc = loom_ws_send(ws, m.type, m.data, m.len, LOOM_SEC(30))) < 0)
+            break;
+    int code = rc == LOOM_EOF || rc == -ETIMEDOUT ? 1000 : 1011;
+    loom_ws_close(ws, code, NULL, LOOM_SEC(5));
+    return 0;
+}
+
 static void on_listening(struct loom_server *srv, void *arg)
 {
     char name[128];
@@ -47,26 +72,47 @@ static void on_listening(struct loom_server *srv, void *arg)
     fflush(stdout);
 }
 
+static int serve_ws(const struct loom_server_options *net, const struct loom_loop_options *lo,
+                    unsigned workers)
+{
+    struct loom_http_router *router;
+    int rc = loom_http_router_new(&router);
+    if (rc == 0 && (rc = loom_http_route(router, "*", "/", ws_echo, NULL)) == 0)
+        rc = loom_http_route(router, "*", "/{path...}", ws_echo, NULL);
+    struct loom_http_server_options o = {.net = *net, .loop = *lo};
+    if (rc == 0)
+        rc = loom_http_server_run(&o, router, workers);
+    loom_http_router_free(router);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
-    demo_init(argc, argv, usage);
+    opts_init(argc, argv, usage);
+    idle_timeout = opts_seconds("--idle-timeout", 0, 0, 86400);
     struct loom_server_options opt = {
-        .host = demo_arg_str("--host", "127.0.0.1"),
-        .port = (int)demo_arg_long("--port", 8000),
-        .max_connections = (size_t)demo_arg_long("--max-connections", 0),
-        .idle_timeout_ns = LOOM_SEC(atof(demo_arg_str("--idle-timeout", "0"))),
-        .grace_ns = LOOM_SEC(atof(demo_arg_str("--grace", "5"))),
+        .host = opts_host("--host", "127.0.0.1"),
+        .port = opts_port("--port", 8000, true),
+        .max_connections = (size_t)opts_long("--max-connections", 0, 0, 10000000),
+        .idle_timeout_ns = idle_timeout,
+        .grace_ns = opts_seconds("--grace", 5, 0, 3600),
         .handle_signals = true,
         .on_listening = on_listening,
     };
+    if (!idle_timeout)
+        idle_timeout = -1;
+    const char *backend = opts_str("--backend", NULL);
+    if (backend && strcmp(backend, "epoll") && strcmp(backend, "poll") && strcmp(backend, "kqueue"))
+        opts_fail("--backend: '%s' is not one of epoll, poll, kqueue", backend);
     /* Connection tasks use the loop's default stack, which is cached for reuse:
      * 64 KiB is plenty for a handler, and only the touched pages cost memory. */
-    struct loom_loop_options lo = {.backend = demo_arg_str("--backend", NULL),
-                                   .stack_size = 64 * 1024};
-    long workers = demo_arg_long("--workers", 1);
-    int rc = loom_server_run(&opt, &lo, workers > 0 ? (unsigned)workers : 1, echo, NULL);
+    struct loom_loop_options lo = {.backend = backend, .stack_size = 64 * 1024};
+    unsigned workers = (unsigned)opts_long("--workers", 1, 1, 1024);
+    int rc = opts_flag("--ws") ? serve_ws(&opt, &lo, workers)
+                               : loom_server_run(&opt, &lo, workers, echo, NULL);
     if (rc < 0) {
-        fprintf(stderr, "loom-echo: %s\n", loom_strerror(rc));
+        fprintf(stderr, "%s: cannot serve on %s:%d: %s\n", opts_prog(), opt.host, opt.port,
+                loom_strerror(rc));
         return 1;
     }
     return 0;
