@@ -67,6 +67,7 @@ enum {
     LOOM_HTTP_MAX_REDIRECTS = 10,    /* redirects followed */
     LOOM_HTTP_KEEPALIVE_SEC = 15,    /* idle expiry of a pooled connection */
     LOOM_HTTP_TOTAL_SEC = 300,       /* total timeout (aiohttp's 5 minutes) */
+    LOOM_HTTP_SOCK_CONNECT_SEC = 30, /* sock_connect timeout (aiohttp's) */
     LOOM_HTTP_ERRLEN = 256,          /* a comfortable message buffer */
 };
 #define LOOM_HTTP_MAX_DECODED ((uint64_t)64 << 20) /* decoded (inflated) body cap */
@@ -97,7 +98,7 @@ struct loom_http_session_options {
     size_t limit;                    /* total connections (LOOM_HTTP_LIMIT) */
     size_t limit_per_host;           /* per origin (LOOM_HTTP_LIMIT_PER_HOST) */
     int64_t keepalive_ns;            /* idle connections close after this (15 s); < 0: never kept */
-    struct loom_http_timeout timeout;/* 0 fields: total 300 s, the others none */
+    struct loom_http_timeout timeout;/* 0 fields: total 300 s, sock_connect 30 s, the others none */
     int max_redirects;               /* 0: 10; < 0: never follow redirects */
     uint64_t max_decoded;            /* cap on a decoded (inflated) body (64 MiB) */
     bool no_decompress;              /* do not send Accept-Encoding nor decode */
@@ -149,6 +150,8 @@ size_t loom_http_session_idle_count(const struct loom_http_session *s);
 /* Send a request to url and read the response head, following redirects.
  * On success *out is an owned response (loom_http_response_close()); its body
  * is then read with the calls below. 1xx interim responses are skipped.
+ * Credentials in the URL ("http://user:pass@host/") are sent as Basic auth
+ * (not after a redirect to another origin).
  * Returns 0 or a negative code (see above), with a message in err (may be
  * NULL) saying why. Suspends. */
 int loom_http_request(struct loom_http_session *s, const char *url,

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/evp.h>
+
 #include "net/http_internal.h"
 #include "reactor/error.h"
 #include "reactor/park.h"
@@ -51,6 +53,28 @@ static void hdr(struct loom_http_header *h, size_t *n, const char *name, const c
     (*n)++;
 }
 
+/* "Basic " + base64 of the percent-decoded userinfo (RFC 7617), for a URL
+ * that carries credentials. Returns 0 or -ENOSPC. */
+static int basic_auth(const char *userinfo, char *out, size_t cap)
+{
+    unsigned char raw[512];
+    size_t n = 0;
+    for (const char *p = userinfo; *p; p++) {
+        if (n == sizeof raw)
+            return -ENOSPC;
+        unsigned v;
+        if (*p == '%' && sscanf(p + 1, "%2x", &v) == 1 && p[1] && p[2])
+            raw[n++] = (unsigned char)v, p += 2;
+        else
+            raw[n++] = (unsigned char)*p;
+    }
+    if (cap < 6 + 4 * ((n + 2) / 3) + 1)
+        return -ENOSPC;
+    memcpy(out, "Basic ", 6);
+    EVP_EncodeBlock((unsigned char *)out + 6, raw, (int)n);
+    return 0;
+}
+
 /* Format the request head into a malloc'd buffer. */
 static ssize_t format_head(struct loom__http_req *q, const struct body_src *b, char **out)
 {
@@ -69,6 +93,10 @@ static ssize_t format_head(struct loom__http_req *q, const struct body_src *b, c
         hdr(h, &n, "Host", host);
     if (*q->s->o.user_agent && !user_has(o, "User-Agent"))
         hdr(h, &n, "User-Agent", q->s->o.user_agent);
+    char auth[800];
+    if (q->url.userinfo && !q->drop_auth && !user_has(o, "Authorization") &&
+        basic_auth(q->url.userinfo, auth, sizeof auth) == 0)
+        hdr(h, &n, "Authorization", auth);
     if (!user_has(o, "Accept"))
         hdr(h, &n, "Accept", "*/*");
     if (!q->s->o.no_decompress && !user_has(o, "Accept-Encoding"))

@@ -66,7 +66,8 @@ int loom_http_session_new(struct loom_loop *loop, const struct loom_http_session
     s->o.keepalive_ns = o->keepalive_ns ? o->keepalive_ns : LOOM_SEC(LOOM_HTTP_KEEPALIVE_SEC);
     s->o.timeout.total = o->timeout.total ? o->timeout.total : LOOM_SEC(LOOM_HTTP_TOTAL_SEC);
     s->o.timeout.connect = o->timeout.connect ? o->timeout.connect : -1;
-    s->o.timeout.sock_connect = o->timeout.sock_connect ? o->timeout.sock_connect : -1;
+    s->o.timeout.sock_connect = o->timeout.sock_connect ? o->timeout.sock_connect
+                                                        : LOOM_SEC(LOOM_HTTP_SOCK_CONNECT_SEC);
     s->o.timeout.sock_read = o->timeout.sock_read ? o->timeout.sock_read : -1;
     s->o.max_redirects = o->max_redirects ? o->max_redirects : LOOM_HTTP_MAX_REDIRECTS;
     s->o.max_decoded = o->max_decoded ? o->max_decoded : LOOM_HTTP_MAX_DECODED;

@@ -178,6 +178,12 @@ static intptr_t basic_main(void *arg)
     ck_assert_int_eq(fetch(s, U("/echo"), &o, &st, &body, err), 0);
     ck_assert(TEST_IN_ORDER(body, "X-Token: abc\n", "X-Token: def\n") != NULL);
     free(body);
+    /* credentials in the URL become Basic auth */
+    char cred[128];
+    snprintf(cred, sizeof cred, "http://us%%65r:p%%40ss@127.0.0.1:%d/echo", origin.port);
+    ck_assert_int_eq(fetch(s, cred, NULL, &st, &body, err), 0);
+    ck_assert_contains(body, "Authorization: Basic dXNlcjpwQHNz\n"); /* user:p@ss */
+    free(body);
     struct loom_http_field vhost = {"host", "example.test"};
     struct loom_http_request_options vo = {.headers = &vhost, .header_count = 1};
     ck_assert_int_eq(fetch(s, U("/echo"), &vo, &st, &body, err), 0);
