@@ -59,6 +59,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_split(buf, size, size / 2, whole);
         check_split(buf, size, size - 1, whole);
     }
+    /* Small inputs: every prefix in turn, with the hint, as a drip-feeding peer. */
+    for (size_t k = 0, last = 0; size <= 256 && k <= size; k++) {
+        struct loom_http_req_head r;
+        ssize_t rc = parse(&r, buf, k, last);
+        if (rc == LOOM_HTTP_INCOMPLETE && k < size) {
+            last = k;
+            continue;
+        }
+        if (rc != whole)
+            abort();
+        break;
+    }
     whole = parse(&req, buf, size, 0);
     if (whole < 0 && loom_http_error_status((int)whole) < 400)
         abort();
