@@ -223,7 +223,10 @@ int loom_ws_close(struct loom_ws *ws, int code, const char *reason, int64_t time
  * size); -ECONNRESET if the peer vanished without a close frame (code 1006);
  * -ECONNABORTED if a keepalive ping went unanswered (1011 sent); -ETIMEDOUT or
  * -ECANCELED, after which the connection is intact and a later call resumes a
- * partly received message; -EBUSY if another task is receiving. Suspends. */
+ * partly received message (unless the cancel hit a closing step: the state is
+ * then CLOSED and later calls return how it ended); -EBUSY if another task is
+ * receiving. Closing steps (echoing a close, failing the connection) are
+ * bounded by close_timeout_ns, not by timeout_ns. Suspends. */
 int loom_ws_recv(struct loom_ws *ws, struct loom_ws_message *msg, int64_t timeout_ns);
 
 /* Queue one text frame (data must be valid UTF-8, else -EINVAL) / binary
