@@ -454,6 +454,37 @@ static int check_all(size_t workers)
     return rc;
 }
 
+/* --- the JSON report --- */
+
+/* feed_report's JSON with the characters JSON may carry raw but a terminal
+ * would act on (DEL, the C1 controls such as U+009B CSI) written as \u
+ * escapes: they only occur inside strings, so the document means the same. */
+static int print_json(void)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    if (!m)
+        return -ENOMEM;
+    int rc = demo_feed_report_json(m, g.res, g.nfeeds);
+    if (fclose(m) != 0 && rc == 0)
+        rc = -ENOMEM;
+    for (size_t i = 0; rc == 0 && i < len; i++) {
+        unsigned char c = (unsigned char)buf[i];
+        if (c == 0x7f)
+            fputs("\\u007f", stdout);
+        else if (c == 0xc2 && i + 1 < len && (unsigned char)buf[i + 1] >= 0x80 &&
+                 (unsigned char)buf[i + 1] <= 0x9f)
+            printf("\\u%04x", (unsigned char)buf[++i]);
+        else
+            putchar(c);
+    }
+    free(buf);
+    if (rc == 0 && (fflush(stdout) != 0 || ferror(stdout)))
+        rc = -EIO;
+    return rc;
+}
+
 /* --- setup --- */
 
 struct config {
@@ -488,7 +519,7 @@ static intptr_t rss_main(void *arg)
     if (rc < 0)
         fprintf(stderr, "%s: %s\n", opts_prog(), loom_strerror(rc));
     if (g.json) {
-        if (demo_feed_report_json(stdout, g.res, g.nfeeds) < 0)
+        if (print_json() < 0)
             rc = -EIO;
     } else {
         demo_feed_report_summary(stdout, g.res, g.nfeeds);

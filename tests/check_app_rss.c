@@ -1,0 +1,422 @@
+/* check_app_rss.c - loom-rss as a process against the local feed farm
+ * (tests/tools/feed_farm.py, HTTP and HTTPS with a CA made at run time): its
+ * JSON report holds no difference from the farm's expectations; the plain
+ * output carries every fact and the seed's counts; a stalled body costs at
+ * most the timeout; without the CA the https feeds fail with a certificate
+ * outcome while the http ones succeed; bad arguments exit 2 naming the
+ * argument, setup failures exit 1; escape sequences from a feed never reach
+ * the output raw. */
+#include "harness/harness.h"
+
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char dir[256]; /* under the build directory: a failed test leaves its files there */
+static char bin[512];
+
+static void path_in(char *buf, size_t cap, const char *name)
+{
+    snprintf(buf, cap, "%s/%s", dir, name);
+}
+
+/* Run argv (argv[0] a full path); fail unless it exits 0. */
+static void run_ok(char *const argv[])
+{
+    char *out = NULL;
+    int rc = test_run(argv, NULL, 60, &out, NULL);
+    ck_assert_msg(rc == 0, "%s failed (%d; is it installed?):\n%s", argv[0], rc, out ? out : "");
+    free(out);
+}
+
+static void make_dir(void)
+{
+    const char *build = getenv("LOOM_BUILD") ? getenv("LOOM_BUILD") : "build";
+    snprintf(dir, sizeof dir, "%s/test-tmp", build);
+    mkdir(dir, 0700);
+    snprintf(dir, sizeof dir, "%s/test-tmp/rss-XXXXXX", build);
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    test_build_path("bin/loom-rss", bin, sizeof bin);
+    ck_assert_msg(access(bin, X_OK) == 0, "%s is not built", bin);
+}
+
+static void remove_dir(void)
+{
+    char *argv[] = {"/bin/rm", "-rf", dir, NULL};
+    run_ok(argv);
+}
+
+/* A CA and a certificate for 127.0.0.1 signed by it. */
+static void make_certs(void)
+{
+    char ca[512], cakey[512], key[512], csr[512], crt[512], ext[512];
+    path_in(ca, sizeof ca, "ca.pem");
+    path_in(cakey, sizeof cakey, "ca.key");
+    path_in(key, sizeof key, "srv.key");
+    path_in(csr, sizeof csr, "srv.csr");
+    path_in(crt, sizeof crt, "srv.pem");
+    path_in(ext, sizeof ext, "ext.cnf");
+    FILE *f = fopen(ext, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("subjectAltName=IP:127.0.0.1\n", f);
+    fclose(f);
+    run_ok((char *[]){"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                      "-keyout", cakey, "-out", ca, "-days", "1", "-subj", "/CN=loom-rss test CA",
+                      NULL});
+    run_ok((char *[]){"/usr/bin/openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                      "-out", csr, "-subj", "/CN=127.0.0.1", NULL});
+    run_ok((char *[]){"/usr/bin/openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", cakey,
+                      "-CAcreateserial", "-out", crt, "-days", "1", "-extfile", ext, NULL});
+}
+
+/* The farm, HTTP + HTTPS; the stalled body drips for longer than any timeout
+ * used here, so it ends as "timeout", never as a short body. */
+static void farm_start(struct test_server *srv)
+{
+    ck_assert_msg(access("/usr/bin/python3", X_OK) == 0,
+                  "python3 is missing: the feed farm needs it (make deps)");
+    make_certs();
+    char crt[512], key[512], list[512], expect[512];
+    path_in(crt, sizeof crt, "srv.pem");
+    path_in(key, sizeof key, "srv.key");
+    path_in(list, sizeof list, "feeds.txt");
+    path_in(expect, sizeof expect, "expect.json");
+    char *argv[] = {"/usr/bin/python3", "tests/tools/feed_farm.py", "--cert", crt, "--key", key,
+                    "--feeds-out", list, "--expect-out", expect, "--huge-items", "300",
+                    "--stall-max", "60", "--lifetime", "300", "--exit-with-parent", NULL};
+    test_server_start(srv, argv);
+    for (double t0 = test_now(); !strstr(srv->buf, " tls\n") && test_now() - t0 < 10;)
+        test_server_read(srv, 0.5);
+    ck_assert_contains(srv->buf, " tls\n");
+}
+
+static void farm_stop(struct test_server *srv)
+{
+    kill(srv->pid, SIGTERM);
+    test_server_wait(srv, 10);
+}
+
+/* Run loom-rss with args (NULL-terminated, after the program), stdout into
+ * DIR/NAME.out and stderr into DIR/NAME.err (so --json stays parseable);
+ * returns the exit status and the seconds it took; out and err get the text. */
+static int rss(const char *name, char **out, char **err, double *secs, const char *const *args)
+{
+    char cmd[4096], o[600], e[600];
+    snprintf(o, sizeof o, "%s/%s.out", dir, name);
+    snprintf(e, sizeof e, "%s/%s.err", dir, name);
+    int n = snprintf(cmd, sizeof cmd, "exec '%s'", bin);
+    for (; *args; args++)
+        n += snprintf(cmd + n, sizeof cmd - (size_t)n, " '%s'", *args);
+    snprintf(cmd + n, sizeof cmd - (size_t)n, " >'%s' 2>'%s'", o, e);
+    char *argv[] = {"/bin/sh", "-c", cmd, NULL}, *merged = NULL;
+    int rc = test_run(argv, NULL, 120, &merged, secs);
+    free(merged);
+    const char *paths[2] = {o, e};
+    char **dst[2] = {out, err};
+    for (int i = 0; i < 2; i++) {
+        if (!dst[i])
+            continue;
+        FILE *f = fopen(paths[i], "rb");
+        ck_assert_ptr_nonnull(f);
+        fseek(f, 0, SEEK_END);
+        long len = ftell(f);
+        rewind(f);
+        *dst[i] = calloc(1, (size_t)len + 1);
+        ck_assert_uint_eq(fread(*dst[i], 1, (size_t)len, f), (size_t)len);
+        fclose(f);
+    }
+    return rc;
+}
+
+#define RSS(name, out, err, secs, ...) rss((name), (out), (err), (secs), (const char *[]){__VA_ARGS__, NULL})
+
+static json_t *load_expect(void)
+{
+    char p[512];
+    path_in(p, sizeof p, "expect.json");
+    json_error_t jerr;
+    json_t *exp = json_load_file(p, 0, &jerr);
+    ck_assert_msg(exp != NULL, "expect.json: %s", jerr.text);
+    return exp;
+}
+
+/* --json against the farm: feed_farm.py --compare finds no difference. */
+START_TEST(test_farm_json)
+{
+    make_dir();
+    struct test_server srv;
+    farm_start(&srv);
+    char list[512], ca[512], report[512], expect[512];
+    path_in(list, sizeof list, "feeds.txt");
+    path_in(ca, sizeof ca, "ca.pem");
+    path_in(report, sizeof report, "json.out");
+    path_in(expect, sizeof expect, "expect.json");
+    char *out, *err;
+    double secs;
+    int rc = RSS("json", &out, &err, &secs, "--feeds", list, "--ca-file", ca, "--json",
+                 "--timeout", "2");
+    ck_assert_msg(rc == 0, "loom-rss exited %d:\n%s", rc, err);
+    ck_assert_msg(out[0] == '{', "not JSON:\n%.400s", out);
+    char *cmp_out = NULL;
+    char *cmp[] = {"/usr/bin/python3", "tests/tools/feed_farm.py", "--compare", expect, report,
+                   NULL};
+    int crc = test_run(cmp, NULL, 60, &cmp_out, NULL);
+    ck_assert_msg(crc == 0, "--compare found differences:\n%s", cmp_out);
+    ck_assert_contains(cmp_out, "0 difference(s)");
+    /* the reasons went to stderr, sanitised, one a line */
+    ck_assert_contains(err, "redirect loop");
+    ck_assert_contains(err, "/stall/rss2-utf8.xml: ");
+    ck_assert_msg(secs < 2 + 2 * 2 + 10, "took %.1f s", secs);
+    free(cmp_out);
+    free(out);
+    free(err);
+    farm_stop(&srv);
+    remove_dir();
+}
+END_TEST
+
+/* Plain output: a line per feed with its outcome, status and title, a line per
+ * distinct link, the seed's counts as the farm expects them, the tallies. */
+START_TEST(test_farm_plain)
+{
+    make_dir();
+    struct test_server srv;
+    farm_start(&srv);
+    json_t *exp = load_expect();
+    const char *O = json_string_value(json_object_get(exp, "origin"));
+    json_t *sum = json_object_get(exp, "summary");
+    char list[512], ca[512], want[1024];
+    path_in(list, sizeof list, "feeds.txt");
+    path_in(ca, sizeof ca, "ca.pem");
+    char *out, *err;
+    int rc = RSS("plain", &out, &err, NULL, "--feeds", list, "--ca-file", ca, "--timeout", "2",
+                 "--concurrency", "7");
+    ck_assert_msg(rc == 0, "loom-rss exited %d:\n%s", rc, err);
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(exp, "feeds"), i, f)
+    {
+        const char *url = json_string_value(json_object_get(f, "url"));
+        const char *title = json_string_value(json_object_get(f, "title"));
+        snprintf(want, sizeof want, "feed %s %s ", url,
+                 json_string_value(json_object_get(f, "outcome")));
+        ck_assert_contains(out, want);
+        if (title && *title && !strchr(title, '\x1b')) {
+            snprintf(want, sizeof want, "feed %s ok 200 %s\n", url, title);
+            if (!strcmp(json_string_value(json_object_get(f, "outcome")), "ok"))
+                ck_assert_contains(out, want);
+        }
+    }
+    json_t *st;
+    const char *link;
+    json_object_foreach(json_object_get(exp, "links"), link, st)
+    {
+        snprintf(want, sizeof want, "link %s %lld\n", link, (long long)json_integer_value(st));
+        ck_assert_contains(out, want);
+    }
+    ck_assert_int_eq(test_count(out, "\nlink "), (int)json_object_size(json_object_get(exp, "links")));
+    snprintf(want, sizeof want, "\nlen(htmls)=%lld\nlen(entry_urls)=%lld\nfeeds: ",
+             (long long)json_integer_value(json_object_get(sum, "htmls")),
+             (long long)json_integer_value(json_object_get(sum, "entry_urls")));
+    ck_assert_contains(out, want);
+    TEST_IN_ORDER(out, "len(htmls)=", "feeds: ok=", "\nlinks: 200=");
+    const char *tallies[] = {"redirect-loop=1", "http-404=1", "http-500=1", "timeout=1",
+                             "truncated=1", "refused=1"};
+    for (i = 0; i < sizeof tallies / sizeof tallies[0]; i++)
+        ck_assert_contains(strstr(out, "\nfeeds: "), tallies[i]);
+    ck_assert_contains(strstr(out, "\nlinks: "), " 404=");
+    snprintf(want, sizeof want, "feed %s/r/https/rss2-koi8r.xml ok 200 ", O);
+    ck_assert_contains(out, want);
+    ck_assert_contains(err, "feeds, ");
+    json_decref(exp);
+    free(out);
+    free(err);
+    farm_stop(&srv);
+    remove_dir();
+}
+END_TEST
+
+/* A body dripping a byte a second costs at most the timeout. */
+START_TEST(test_stall_timeout)
+{
+    make_dir();
+    struct test_server srv;
+    farm_start(&srv);
+    json_t *exp = load_expect();
+    const char *O = json_string_value(json_object_get(exp, "origin"));
+    char list[512];
+    path_in(list, sizeof list, "stall.txt");
+    FILE *fl = fopen(list, "w");
+    ck_assert_ptr_nonnull(fl);
+    fprintf(fl, "%s/stall/rss2-utf8.xml\n%s/stall/atom-base.xml\n", O, O);
+    fclose(fl);
+    char *out, *err;
+    double secs;
+    int rc = RSS("stall", &out, &err, &secs, "--feeds", list, "--timeout", "0.5");
+    ck_assert_msg(rc == 0, "loom-rss exited %d:\n%s", rc, err);
+    ck_assert_msg(secs < 0.5 + 2.0, "a 0.5 s timeout took %.2f s", secs);
+    ck_assert_int_eq(test_count(out, " timeout 200\n"), 2);
+    ck_assert_contains(out, "feeds: timeout=2\n");
+    ck_assert_contains(out, "len(htmls)=0\n");
+    json_decref(exp);
+    free(out);
+    free(err);
+    farm_stop(&srv);
+    remove_dir();
+}
+END_TEST
+
+/* Without --ca-file the farm's CA is unknown: the https feeds (and the http
+ * one redirected to https) fail with a certificate outcome, the http ones work. */
+START_TEST(test_tls_unknown_ca)
+{
+    make_dir();
+    struct test_server srv;
+    farm_start(&srv);
+    json_t *exp = load_expect();
+    const char *O = json_string_value(json_object_get(exp, "origin"));
+    const char *T = json_string_value(json_object_get(exp, "tls_origin"));
+    char list[512];
+    path_in(list, sizeof list, "tls.txt");
+    FILE *fl = fopen(list, "w");
+    ck_assert_ptr_nonnull(fl);
+    fprintf(fl, "%s/feeds/atom-base.xml\n%s/r/https/rss2-koi8r.xml\n%s/feeds/rdf.xml\n", T, O, O);
+    fclose(fl);
+    char *out, *err, want[512];
+    int rc = RSS("tls", &out, &err, NULL, "--feeds", list, "--timeout", "5");
+    ck_assert_msg(rc == 0, "loom-rss exited %d:\n%s", rc, err);
+    snprintf(want, sizeof want, "feed %s/feeds/atom-base.xml tls-certificate -\n", T);
+    ck_assert_contains(out, want);
+    snprintf(want, sizeof want, "feed %s/r/https/rss2-koi8r.xml tls-certificate -\n", O);
+    ck_assert_contains(out, want);
+    snprintf(want, sizeof want, "feed %s/feeds/rdf.xml ok 200 RDF Site Summary\n", O);
+    ck_assert_contains(out, want);
+    ck_assert_contains(err, "certificate verify failed");
+    ck_assert_contains(out, "feeds: tls-certificate=2 ok=1\n");
+    json_decref(exp);
+    free(out);
+    free(err);
+    farm_stop(&srv);
+    remove_dir();
+}
+END_TEST
+
+/* Bad usage exits 2 naming the argument; a setup failure exits 1 saying why. */
+START_TEST(test_bad_args)
+{
+    make_dir();
+    static const struct {
+        const char *args[4];
+        int status;
+        const char *needle;
+    } cases[] = {
+        {{"--concurrency", "0"}, 2, "--concurrency"},
+        {{"--concurrency", "many"}, 2, "--concurrency"},
+        {{"--timeout", "-1"}, 2, "--timeout"},
+        {{"--timeout", "soon"}, 2, "--timeout"},
+        {{"--bogus"}, 2, "--bogus"},
+        {{"stray"}, 2, "stray"},
+        {{"--feeds"}, 2, "--feeds"},
+        {{"--json", "--json"}, 2, "--json"},
+        {{"--ca-file", "/nonexistent/ca.pem"}, 1, "/nonexistent/ca.pem"},
+        {{"--feeds", "/nonexistent/feeds.txt"}, 1, "/nonexistent/feeds.txt"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *argv[6] = {bin}, *out = NULL;
+        for (int j = 0; cases[i].args[j]; j++)
+            argv[j + 1] = (char *)cases[i].args[j];
+        int rc = test_run(argv, NULL, 30, &out, NULL);
+        ck_assert_msg(rc == cases[i].status, "%s %s: exit %d, want %d:\n%s", cases[i].args[0],
+                      cases[i].args[1] ? cases[i].args[1] : "", rc, cases[i].status, out);
+        ck_assert_contains(out, cases[i].needle);
+        ck_assert_msg(!strstr(out, "\nfeed ") && strncmp(out, "feed ", 5), "it ran:\n%s", out);
+        free(out);
+    }
+    /* a CA file that is no PEM */
+    char bad[512];
+    path_in(bad, sizeof bad, "bad.pem");
+    FILE *f = fopen(bad, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("not a certificate\n", f);
+    fclose(f);
+    char *argv[] = {bin, "--ca-file", bad, NULL}, *out = NULL;
+    ck_assert_int_eq(test_run(argv, NULL, 30, &out, NULL), 1);
+    ck_assert_contains(out, "--ca-file");
+    free(out);
+    char *help[] = {bin, "--help", NULL};
+    ck_assert_int_eq(test_run(help, NULL, 30, &out, NULL), 0);
+    TEST_IN_ORDER(out, "--feeds FILE", "--ca-file PEM", "--concurrency N", "--timeout SEC",
+                  "--json");
+    free(out);
+    remove_dir();
+}
+END_TEST
+
+/* A feed whose title and entries carry escape sequences (ESC, CSI as C1, BEL,
+ * a newline), served by loom-http: nothing of them reaches the output raw. */
+START_TEST(test_escapes)
+{
+    make_dir();
+    char www[512], feed[600], list[512], http[512];
+    path_in(www, sizeof www, "www");
+    ck_assert_int_eq(mkdir(www, 0700), 0);
+    snprintf(feed, sizeof feed, "%s/evil.xml", www);
+    FILE *f = fopen(feed, "w");
+    ck_assert_ptr_nonnull(f);
+    /* type="html": the entities decode to the raw controls in a second step */
+    fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+          "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title type=\"html\">Evil "
+          "&amp;#27;[2J&amp;#27;]0;pwned&amp;#7; &#x9B;31m red&#x7F;\n title</title>"
+          "<entry><title type=\"html\">x&amp;#27;[1m</title><link href=\"/links/a\"/></entry>"
+          "</feed>\n",
+          f);
+    fclose(f);
+    test_build_path("bin/loom-http", http, sizeof http);
+    struct test_server srv;
+    char *sargv[] = {http, "--root", www, "--port", "0", NULL};
+    test_server_start(&srv, sargv);
+    path_in(list, sizeof list, "evil.txt");
+    FILE *fl = fopen(list, "w");
+    ck_assert_ptr_nonnull(fl);
+    fprintf(fl, "http://127.0.0.1:%d/evil.xml\n", srv.port);
+    fclose(fl);
+    char *out, *err;
+    for (int json = 0; json < 2; json++) {
+        int rc = json ? RSS("evil", &out, &err, NULL, "--feeds", list, "--timeout", "5", "--json")
+                      : RSS("evil", &out, &err, NULL, "--feeds", list, "--timeout", "5");
+        ck_assert_msg(rc == 0, "loom-rss exited %d:\n%s", rc, err);
+        for (const char *s = out; *s; s++)
+            ck_assert_msg(*s != '\x1b' && *s != '\a', "a raw control byte in:\n%s", out);
+        ck_assert_msg(!strstr(out, "\xc2\x9b") && !strchr(out, '\x7f'), "a raw C1/DEL in:\n%s",
+                      out);
+        for (const char *s = err; *s; s++)
+            ck_assert_msg(*s != '\x1b' && *s != '\a', "a raw control byte in stderr:\n%s", err);
+        ck_assert_contains(out, json ? "\"title\": \"Evil " : " ok 200 Evil ");
+        ck_assert_contains(out, "red");
+        free(out);
+        free(err);
+    }
+    kill(srv.pid, SIGTERM);
+    test_server_wait(&srv, 10);
+    remove_dir();
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("app_rss");
+    TCase *tc = test_tcase(s, "farm", 240);
+    tcase_add_test(tc, test_farm_json);
+    tcase_add_test(tc, test_farm_plain);
+    tcase_add_test(tc, test_stall_timeout);
+    tcase_add_test(tc, test_tls_unknown_ca);
+    tc = test_tcase(s, "usage", 60);
+    tcase_add_test(tc, test_bad_args);
+    tc = test_tcase(s, "terminal", 60);
+    tcase_add_test(tc, test_escapes);
+    return test_main(s);
+}
