@@ -251,16 +251,34 @@ static int parse_fields(const char **p, const char *end, struct loom_http_header
     return 0;
 }
 
+/* An incomplete request whose method already holds a byte no method may
+ * hold (a TLS ClientHello on a plain port, binary garbage): refuse it now
+ * instead of waiting for a head that will never end. */
+static int early_method_check(const char *p, size_t len)
+{
+    if (len && (p[0] == '\r' || p[0] == '\n'))
+        return LOOM_HTTP_INCOMPLETE; /* an empty line split after its CR */
+    for (size_t i = 0; i < len && p[i] != ' '; i++)
+        if (!is_tchar(p[i]))
+            return LOOM_HTTP_EMETHOD;
+    return LOOM_HTTP_INCOMPLETE;
+}
+
 ssize_t loom_http_parse_request(struct loom_http_req_head *req, const char *buf, size_t len,
                                 size_t last_len, const struct loom_http_limits *lim)
 {
     lim = limits_or_default(lim);
     size_t start;
     ssize_t end = locate_head(buf, len, last_len, lim, &start);
-    if (end <= 0)
+    if (end == LOOM_HTTP_INCOMPLETE)
+        return early_method_check(buf + start, len - start);
+    if (end < 0)
         return end;
     const char *p = buf + start, *stop = buf + end, *s = p, *e;
-    int rc = next_line(&p, stop, &e);
+    /* The same method check first, so a split message gets the same verdict. */
+    int rc = early_method_check(s, (size_t)(stop - s));
+    if (rc == 0)
+        rc = next_line(&p, stop, &e);
     if (rc == 0)
         rc = parse_request_line(req, s, e);
     if (rc == 0)
