@@ -201,8 +201,9 @@ enum loom_ws_state {
 };
 
 /* Attach a WebSocket connection to stream s, whose handshake is done. The
- * connection owns s from then on (loom_ws_close() closes it); on failure the
- * caller keeps s. opt may be NULL. Returns 0, -ENOMEM, -EINVAL. */
+ * connection owns s from then on (loom_ws_close() closes it) unless
+ * opt->borrow_stream; on failure the caller keeps s. opt may be NULL. Returns
+ * 0, -ENOMEM, -EINVAL. */
 int loom_ws_attach(struct loom_stream *s, enum loom_ws_role role,
                    const struct loom_ws_options *opt, struct loom_ws **out);
 
@@ -268,7 +269,8 @@ int loom_ws_close_code(const struct loom_ws *ws);
 const char *loom_ws_close_reason(const struct loom_ws *ws);
 /* The close code we sent (0: none yet). */
 int loom_ws_local_close_code(const struct loom_ws *ws);
-/* The stream underneath (NULL once closed); still owned by the connection. */
+/* The stream underneath (NULL once the connection is closed, also when it was
+ * borrowed); owned by the connection unless borrowed. */
 struct loom_stream *loom_ws_stream(const struct loom_ws *ws);
 
 /* --- handshake (section 4) --- */

@@ -832,6 +832,52 @@ static intptr_t close_local_main(void *arg)
     return 0;
 }
 
+/* A borrowed stream is left open (flushed) for its owner, on every path. */
+static intptr_t borrow_main(void *arg)
+{
+    struct loom_stream *raw, *s;
+    struct loom_ws_options opt = {.borrow_stream = true, .close_timeout_ns = LOOM_MS(100)};
+    struct loom_ws_message m;
+    /* Peer closes. */
+    stream_pair(&raw, &s);
+    struct loom_ws *ws = server_over(s, &opt);
+    struct buf b = {0};
+    put_close(&b, true, 1000, "", 0);
+    send_buf(raw, &b);
+    ck_assert_int_eq(loom_ws_recv(ws, &m, LOOM_SEC(5)), LOOM_EOF);
+    ck_assert_ptr_null(loom_ws_stream(ws));
+    ck_assert_int_eq(loom_ws_close(ws, 0, NULL, 0), 0);
+    expect_close(raw, 1000);
+    ck_assert_int_eq(loom_stream_write(s, "still mine", 10), 0);
+    char buf[16];
+    ck_assert_int_eq(loom_stream_readexactly(raw, buf, 10, LOOM_SEC(5)), 10);
+    loom_stream_close(s);
+    expect_eof(raw);
+    loom_stream_close(raw);
+    /* Protocol error. */
+    stream_pair(&raw, &s);
+    ws = server_over(s, &opt);
+    cframe(raw, FIN | 0x40 | LOOM_WS_TEXT, "x", 1);
+    ck_assert_int_eq(loom_ws_recv(ws, &m, LOOM_SEC(5)), LOOM_EWS);
+    ck_assert_int_eq(loom_ws_close(ws, 0, NULL, 0), 0);
+    expect_close(raw, 1002);
+    ck_assert_int_ge(loom_stream_fd(s), 0);
+    loom_stream_close(s);
+    loom_stream_close(raw);
+    /* We close, the peer does not answer. */
+    stream_pair(&raw, &s);
+    ws = server_over(s, &opt);
+    ck_assert_int_eq(loom_ws_close(ws, 1001, NULL, LOOM_MS(50)), -ETIMEDOUT);
+    expect_close(raw, 1001);
+    ck_assert_int_eq(loom_stream_write(s, "ok", 2), 0);
+    loom_stream_close(s);
+    loom_stream_close(raw);
+    return 0;
+}
+
+START_TEST(test_borrow) { ck_assert_int_eq(run_main(borrow_main, NULL), 0); }
+END_TEST
+
 START_TEST(test_close_local) { ck_assert_int_eq(run_main(close_local_main, NULL), 0); }
 END_TEST
 
@@ -1588,6 +1634,7 @@ int main(void)
     tcase_add_checked_fixture(tc, test_fixture_setup, test_fixture_teardown);
     tcase_add_loop_test(tc, test_close_echo, 0, sizeof good_codes / sizeof good_codes[0]);
     tcase_add_test(tc, test_close_local);
+    tcase_add_test(tc, test_borrow);
     tc = test_tcase(s, "client", 30);
     tcase_add_checked_fixture(tc, test_fixture_setup, test_fixture_teardown);
     tcase_add_test(tc, test_client);
