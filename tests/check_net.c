@@ -205,18 +205,18 @@ static intptr_t connect_timeout_main(void *arg)
 
 /* Accept while the process is out of fds: accepting pauses (no spin) and
  * recovers once fds are free again. */
-static intptr_t emfile_main(void *arg)
+/* A listener with one client waiting in its backlog (a blocking connect
+ * completes in the kernel without accept), then every fd used up; *cfd is the
+ * client, the hogged fds go to hog (returns how many). */
+static int listen_then_exhaust(struct loom_listener *l, int *cfd, int hog[4096])
 {
-    struct loom_listener l;
-    ck_assert_int_eq(loom_tcp_listen(loom_loop_current(), &l, "127.0.0.1", 0, 0, 0), 0);
-    int port = loom_listener_port(&l);
-    /* A blocking client connect completes in the kernel backlog without accept. */
-    int cfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    ck_assert_int_eq(loom_tcp_listen(loom_loop_current(), l, "127.0.0.1", 0, 0, 0), 0);
+    *cfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)loom_listener_port(l)),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    ck_assert_int_eq(connect(cfd, (struct sockaddr *)&a, sizeof a), 0);
-    /* Use up every fd. */
-    int hog[4096], nhog = 0;
+    ck_assert_int_eq(connect(*cfd, (struct sockaddr *)&a, sizeof a), 0);
+    int nhog = 0;
     while (nhog < 4096) {
         int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (fd < 0)
@@ -224,6 +224,14 @@ static intptr_t emfile_main(void *arg)
         hog[nhog++] = fd;
     }
     ck_assert_int_lt(nhog, 4096);
+    return nhog;
+}
+
+static intptr_t emfile_main(void *arg)
+{
+    struct loom_listener l;
+    int cfd, hog[4096];
+    int nhog = listen_then_exhaust(&l, &cfd, hog);
     double t0 = test_now();
     struct rusage r0, r1;
     getrusage(RUSAGE_SELF, &r0);
@@ -251,20 +259,8 @@ static intptr_t emfile_main(void *arg)
 static intptr_t emfile_arm_fail_main(void *arg)
 {
     struct loom_listener l;
-    ck_assert_int_eq(loom_tcp_listen(loom_loop_current(), &l, "127.0.0.1", 0, 0, 0), 0);
-    int port = loom_listener_port(&l);
-    int cfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    ck_assert_int_eq(connect(cfd, (struct sockaddr *)&a, sizeof a), 0);
-    int hog[4096], nhog = 0;
-    while (nhog < 4096) {
-        int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            break;
-        hog[nhog++] = fd;
-    }
-    ck_assert_int_lt(nhog, 4096);
+    int cfd, hog[4096];
+    int nhog = listen_then_exhaust(&l, &cfd, hog);
     loom__heap_fail_after = 1; /* the retry timer's insert fails */
     int rc = loom_listener_accept(&l, LOOM_SEC(5));
     loom__heap_fail_after = 0;
