@@ -716,6 +716,8 @@ static bool have_tmux(void)
     char *out = sh("command -v tmux >/dev/null && echo yes");
     bool yes = strstr(out, "yes") != NULL;
     free(out);
+    if (!yes) /* a declared test dependency: fail with the reason, never pass silently */
+        ck_abort_msg("tmux is not installed (apt-get install tmux): the terminal tests need it");
     return yes;
 }
 
