@@ -531,11 +531,21 @@ static intptr_t verify_main(void *arg)
 static intptr_t resume_main(void *arg)
 {
     struct srv v;
-    srv_start(&v, "srv", NULL, ECHO, 2);
+    srv_start(&v, "srv", NULL, ECHO, 4);
     struct loom_tls_context *cc = client_ctx(NULL);
     char err[256], line[64];
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 4; i++) {
         struct loom_stream *s;
+        if (i == 2) {
+            /* A failed handshake drops the cached session (and the next store
+             * reuses its slot: this once freed a stale session twice). */
+            int fd = loom_tcp_connect_fd("127.0.0.1", port_of(&v), LOOM_SEC(5));
+            ck_assert_int_ge(fd, 0);
+            ck_assert_int_eq(loom_tls_connect_fd(loom_loop_current(), fd, cc, "localhost", 0, &s,
+                                                 err, sizeof err),
+                             -ETIMEDOUT);
+            continue;
+        }
         int rc = loom_tls_connect("localhost", port_of(&v), cc, LOOM_SEC(10), &s, err, sizeof err);
         ck_assert_msg(rc == 0, "connect: %s", err);
         ck_assert_int_eq(loom_tls_session_reused(s), i == 1);
