@@ -495,13 +495,15 @@ int loom_ws_close(struct loom_ws *ws, int code, const char *reason, int64_t time
 {
     if (!ws)
         return 0;
+    if (ws->reading)
+        return -EBUSY; /* freeing under the reader would leave it on freed memory */
     int rc = 0;
     ws->close_dl = deadline_of(timeout_ns);
     if (ws->state == LOOM_WS_OPEN && loom_ws_send_close(ws, code, reason) == -EINVAL) {
         rc = -EINVAL;
         loom_ws_send_close(ws, LOOM_WS_NORMAL, NULL);
     }
-    while (ws->state == LOOM_WS_CLOSING && !ws->reading) {
+    while (ws->state == LOOM_WS_CLOSING) {
         struct loom_ws_message m;
         ws->reading = true;
         int r = recv_loop(ws, &m, ws->close_dl);

@@ -207,14 +207,16 @@ enum loom_ws_state {
 int loom_ws_attach(struct loom_stream *s, enum loom_ws_role role,
                    const struct loom_ws_options *opt, struct loom_ws **out);
 
-/* Close the connection and free it (not while another task is inside
- * loom_ws_recv on it: cancel and join that task first): if it is open, send a close frame with code
+/* Close the connection and free it: if it is open, send a close frame with code
  * (0: none) and reason (NULL: none) and wait up to timeout_ns for the peer's
  * close (messages that arrive meanwhile are dropped); a client then waits for
  * the server to end the TCP connection (within the same bound). Always frees
- * ws and closes the stream, also on error. Returns 0 (clean handshake or it was
- * already over), -ETIMEDOUT, -ECANCELED, -EINVAL (bad code/reason: 1000 was
- * sent instead), or the stream's error. NULL is ignored. Suspends. */
+ * ws and closes the stream (unless borrowed), also on error, except with
+ * -EBUSY: another task is inside loom_ws_recv on ws (nothing was done; use
+ * loom_ws_send_close, or cancel and join that task first). Returns 0 (clean
+ * handshake, or it was already over), -ETIMEDOUT, -ECANCELED, -EINVAL (bad
+ * code/reason: 1000 was sent instead), -EBUSY, or the stream's error. NULL is
+ * ignored. Suspends. */
 int loom_ws_close(struct loom_ws *ws, int code, const char *reason, int64_t timeout_ns);
 
 /* Receive the next whole message into *msg. Returns LOOM_WS_TEXT or

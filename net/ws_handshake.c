@@ -152,7 +152,8 @@ int loom_ws_server_accept(struct loom_stream *s, const char *key, size_t key_len
 {
     char accept[LOOM_WS_ACCEPT_LEN + 1], head[512];
     trim(&key, &key_len);
-    if (!key_valid(key, key_len) || (protocol && (!header_safe(protocol) || strlen(protocol) > 256)))
+    bool bad_protocol = protocol && (!header_safe(protocol) || strlen(protocol) > 256);
+    if (!key_valid(key, key_len) || bad_protocol)
         return -EINVAL;
     int rc = loom_ws_accept_key(key, key_len, accept);
     if (rc < 0)

@@ -459,7 +459,10 @@ static void b_interleaved(struct buf *b)
     put_frame(b, FIN | LOOM_WS_TEXT, true, "b", 1);
 }
 static void b_gib(struct buf *b) { put_header(b, FIN | LOOM_WS_BINARY, true, 1ull << 30); }
-static void b_frame_limit(struct buf *b) { put_header(b, FIN | LOOM_WS_TEXT, true, LOOM_WS_MAX_FRAME + 1); }
+static void b_frame_limit(struct buf *b)
+{
+    put_header(b, FIN | LOOM_WS_TEXT, true, LOOM_WS_MAX_FRAME + 1);
+}
 static void b_msg_limit(struct buf *b)
 {
     static char p[600];
@@ -646,7 +649,8 @@ END_TEST
 
 static intptr_t vanish_main(void *arg)
 {
-    int where = (int)(intptr_t)arg; /* 0 mid-header, 1 mid-payload, 2 between frames, 3 mid-message */
+    /* 0 mid-header, 1 mid-payload, 2 between frames, 3 mid-message */
+    int where = (int)(intptr_t)arg;
     struct loom_stream *raw, *s;
     stream_pair(&raw, &s);
     struct loom_ws *ws = server_over(s, NULL);
@@ -707,6 +711,8 @@ static intptr_t timeout_main(void *arg)
     struct loom_task *t = loom_spawn(recv_forever, ws, "receiver");
     ck_assert_int_eq(loom_sleep(LOOM_MS(20)), 0);
     ck_assert_int_eq(loom_ws_recv(ws, &m, 0), -EBUSY);
+    ck_assert_int_eq(loom_ws_close(ws, 1000, NULL, 0), -EBUSY); /* nothing done */
+    ck_assert_int_eq(loom_ws_state(ws), LOOM_WS_OPEN);
     loom_task_cancel(t);
     ck_assert_int_eq(loom_task_join(t), -ECANCELED);
     ck_assert_int_eq(loom_stream_write(raw, b.p + 5, b.n - 5), 0);
@@ -1108,7 +1114,8 @@ static const struct hcase hcases[] = {
      {SV("GET"), 1, SV("websocket"), SV("Upgrade"), SV("dGhlIHNhbXBsZSBub25jZQ=A"), SV("13")}, 400},
     {"key_bad_char",
      {SV("GET"), 1, SV("websocket"), SV("Upgrade"), SV("dGhlIHNhbXBsZSBub25j*Q=="), SV("13")}, 400},
-    {"key_bits", {SV("GET"), 1, SV("websocket"), SV("Upgrade"), SV("dGhlIHNhbXBsZSBub25jZR=="), SV("13")}, 400},
+    {"key_bits",
+     {SV("GET"), 1, SV("websocket"), SV("Upgrade"), SV("dGhlIHNhbXBsZSBub25jZR=="), SV("13")}, 400},
     {"no_version", {SV("GET"), 1, SV("websocket"), SV("Upgrade"), GOOD_KEY, NULL, 0}, 400},
     {"version_8", {SV("GET"), 1, SV("websocket"), SV("Upgrade"), GOOD_KEY, SV("8")}, 426},
     {"version_130", {SV("GET"), 1, SV("websocket"), SV("Upgrade"), GOOD_KEY, SV("130")}, 426},
@@ -1136,7 +1143,8 @@ START_TEST(test_format)
     const char *key = "dGhlIHNhbXBsZSBub25jZQ==";
     ssize_t n = loom_ws_format_request(buf, sizeof buf, &o, key);
     ck_assert_int_eq(n, (ssize_t)strlen(buf));
-    ck_assert_str_eq(buf, "GET /chat?x=1 HTTP/1.1\r\nHost: example.com:8080\r\nUpgrade: websocket\r\n"
+    ck_assert_str_eq(buf, "GET /chat?x=1 HTTP/1.1\r\nHost: example.com:8080\r\n"
+                          "Upgrade: websocket\r\n"
                           "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
                           "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: chat\r\n"
                           "Origin: http://example.com\r\n\r\n");
@@ -1480,7 +1488,8 @@ static const char *node_modules(void)
     if (stat(pkg, &st) == 0)
         return dir;
     char *out = NULL;
-    char *argv[] = {"/usr/bin/env", "npm", "install", "--no-audit", "--no-fund", "--prefix", prefix, "ws", NULL};
+    char *argv[] = {"/usr/bin/env", "npm",   "install", "--no-audit", "--no-fund",
+                    "--prefix",     prefix, "ws",      NULL};
     int rc = test_run(argv, NULL, 180, &out, NULL);
     ck_assert_msg(rc == 0 && stat(pkg, &st) == 0,
                   "Node's ws package is needed: `npm install --prefix %s ws` failed (%d):\n%s",
