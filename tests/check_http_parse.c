@@ -100,6 +100,9 @@ static const struct head_case request_cases[] = {
     {"bad method char", "GE@T / HTTP/1.1\r\n\r\n", LOOM_HTTP_EMETHOD},
     {"method then CRLF", "GET\r\n\r\n", LOOM_HTTP_EMETHOD},
     {"tab after method", "GET\t/ HTTP/1.1\r\n\r\n", LOOM_HTTP_EMETHOD},
+    {"NUL in method", "G\0T / HTTP/1.1\r\n\r\n", LOOM_HTTP_EMETHOD},
+    {"CR in method", "G\rT / HTTP/1.1\r\n\r\n", LOOM_HTTP_EMETHOD},
+    {"bare CR first", "\rGET / HTTP/1.1\r\n\r\n", LOOM_HTTP_EBARE_CR},
     {"double SP", "GET  / HTTP/1.1\r\n\r\n", LOOM_HTTP_ETARGET},
     {"no version", "GET /\r\n\r\n", LOOM_HTTP_ETARGET},
     {"control in target", "GET /a\x01 HTTP/1.1\r\n\r\n", LOOM_HTTP_ETARGET},
@@ -189,6 +192,20 @@ static bool str_is(struct loom_http_str s, const char *want)
 {
     return s.len == strlen(want) && memcmp(s.ptr, want, s.len) == 0;
 }
+
+/* A head that can never be valid is refused before it ends: a TLS ClientHello
+ * on a plain port, or binary, fails at its first byte instead of at a limit. */
+START_TEST(request_early_reject)
+{
+    static const char hello[] = "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03";
+    ck_assert_int_eq(parse_head(true, hello, 1, 0, NULL), LOOM_HTTP_EMETHOD);
+    ck_assert_int_eq(parse_head(true, hello, sizeof hello - 1, 0, NULL), LOOM_HTTP_EMETHOD);
+    ck_assert_int_eq(parse_head(true, "GET", 3, 0, NULL), LOOM_HTTP_INCOMPLETE);
+    ck_assert_int_eq(parse_head(true, "GET /\x01", 6, 0, NULL), LOOM_HTTP_INCOMPLETE);
+    ck_assert_int_eq(parse_head(true, "\r", 1, 0, NULL), LOOM_HTTP_INCOMPLETE);
+    ck_assert_int_eq(parse_head(true, "\r\nG{", 4, 0, NULL), LOOM_HTTP_EMETHOD);
+}
+END_TEST
 
 START_TEST(request_fields)
 {
@@ -893,6 +910,7 @@ int main(void)
     } cases[] = {
         {"request_table", request_table},
         {"response_table", response_table},
+        {"request_early_reject", request_early_reject},
         {"request_fields", request_fields},
         {"response_fields", response_fields},
         {"pipelined", pipelined},
