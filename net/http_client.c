@@ -312,8 +312,10 @@ static int exchange(struct loom__http_req *q, struct loom_http_response *r,
     for (int attempt = 0;; attempt++) {
         bool reused = false, got = false;
         int64_t cdl = loom__http_min_deadline(q, q->t.connect);
-        int rc = loom__http_acquire(q->s, &q->url, attempt > 0, cdl, q->t.sock_connect, &q->c,
-                                    &reused, q->err, q->errlen);
+        bool retryable = replayable && idempotent(q->method);
+        unsigned how = (attempt > 0 ? LOOM__HTTP_FRESH : 0) | (retryable ? 0 : LOOM__HTTP_CAREFUL);
+        int rc = loom__http_acquire(q->s, &q->url, how, cdl, q->t.sock_connect, &q->c, &reused,
+                                    q->err, q->errlen);
         if (rc < 0)
             return rc;
         r->reused = reused;
@@ -324,8 +326,7 @@ static int exchange(struct loom__http_req *q, struct loom_http_response *r,
             return 0;
         loom__http_release(q->s, q->c, false);
         q->c = NULL;
-        if (!(reused && !got && attempt == 0 && stale_error(rc) && replayable &&
-              idempotent(q->method)))
+        if (!(reused && !got && attempt == 0 && stale_error(rc) && retryable))
             return rc;
         free(r->head);
         r->head = NULL;
@@ -530,7 +531,8 @@ int loom_http_upload_start(struct loom_http_session *s, const char *url,
     bool reused;
     int rc = start_url(q, url);
     if (rc == 0)
-        rc = loom__http_acquire(s, &q->url, false, loom__http_min_deadline(q, q->t.connect),
+        rc = loom__http_acquire(s, &q->url, LOOM__HTTP_CAREFUL,
+                                loom__http_min_deadline(q, q->t.connect),
                                 q->t.sock_connect, &q->c, &reused, err, errlen);
     if (rc == 0) {
         r->reused = reused;

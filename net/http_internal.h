@@ -95,11 +95,17 @@ struct loom_http_session {
     bool closing;
 };
 
-/* Get a connection to u's origin: an idle one unless fresh, else a new one,
+/* How to acquire: */
+enum {
+    LOOM__HTTP_FRESH = 1,   /* a new connection, never a pooled one (the stale retry) */
+    LOOM__HTTP_CAREFUL = 2, /* check a pooled one for EOF even if it was idle briefly */
+};
+
+/* Get a connection to u's origin: an idle one unless FRESH, else a new one,
  * waiting for a slot until conn_deadline, connecting within sock_connect_ns
  * (also bounded by conn_deadline). *reused says which. Returns 0, -ETIMEDOUT,
  * -ECANCELED, -ESHUTDOWN (session freed), a connect or TLS error (err says). */
-int loom__http_acquire(struct loom_http_session *s, const struct loom_url *u, bool fresh,
+int loom__http_acquire(struct loom_http_session *s, const struct loom_url *u, unsigned how,
                        int64_t conn_deadline, int64_t sock_connect_ns,
                        struct loom__http_conn **out, bool *reused, char *err, size_t errlen);
 

@@ -28,6 +28,9 @@
 
 static void expiry_fired(struct loom_timer *t);
 
+/* A pooled connection idle for less than this is reused without a peek. */
+#define CHEAP_IDLE LOOM_MS(1000)
+
 struct slot_wait {
     struct loom_list node;
     struct loom_task *task;
@@ -210,11 +213,16 @@ static struct loom__http_host *host_find(struct loom_http_session *s, const char
 }
 
 /* A pooled connection is usable if nothing is pending on it: no stray bytes,
- * no EOF. Behind TLS, raw bytes may be a session ticket, so only EOF counts. */
-static bool conn_alive(struct loom__http_conn *c)
+ * no EOF. Behind TLS, raw bytes may be a session ticket, so only EOF counts.
+ * The peek costs a syscall, so a connection idle for less than CHEAP_IDLE is
+ * taken on trust unless careful (a request that cannot be retried): servers
+ * close idle connections after seconds, and a stale one is retried anyway. */
+static bool conn_alive(struct loom_http_session *s, struct loom__http_conn *c, bool careful)
 {
     if (c->end > c->start || loom_stream_buffered(c->st) > 0 || loom_stream_at_eof(c->st))
         return false;
+    if (!careful && loom_loop_now(s->loop) - c->idle_since < CHEAP_IDLE)
+        return true;
     char b;
     ssize_t n = recv(loom_stream_fd(c->st), &b, 1, MSG_PEEK | MSG_DONTWAIT);
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
@@ -286,12 +294,13 @@ static int conn_open(struct loom_http_session *s, struct loom__http_host *h,
 }
 
 /* Take an idle connection of h that is still good, or NULL. */
-static struct loom__http_conn *take_idle(struct loom_http_session *s, struct loom__http_host *h)
+static struct loom__http_conn *take_idle(struct loom_http_session *s, struct loom__http_host *h,
+                                         bool careful)
 {
     while (!loom_list_empty(&h->idle)) {
         struct loom__http_conn *c = loom_list_entry(h->idle.next, struct loom__http_conn, node);
         idle_remove(s, c);
-        if (conn_alive(c))
+        if (conn_alive(s, c, careful))
             return c;
         bool last = h->nopen == 1;
         conn_destroy(s, c);
@@ -313,7 +322,7 @@ static int wait_slot(struct loom_http_session *s, int64_t deadline)
     return rc;
 }
 
-int loom__http_acquire(struct loom_http_session *s, const struct loom_url *u, bool fresh,
+int loom__http_acquire(struct loom_http_session *s, const struct loom_url *u, unsigned how,
                        int64_t conn_deadline, int64_t sock_connect_ns,
                        struct loom__http_conn **out, bool *reused, char *err, size_t errlen)
 {
@@ -327,7 +336,8 @@ int loom__http_acquire(struct loom_http_session *s, const struct loom_url *u, bo
         struct loom__http_host *h = host_find(s, key);
         if (!h)
             return -ENOMEM;
-        struct loom__http_conn *c = fresh ? NULL : take_idle(s, h);
+        bool fresh = how & LOOM__HTTP_FRESH;
+        struct loom__http_conn *c = fresh ? NULL : take_idle(s, h, how & LOOM__HTTP_CAREFUL);
         if (c) {
             *out = c, *reused = true;
             return 0;

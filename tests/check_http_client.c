@@ -415,10 +415,23 @@ static intptr_t stale_main(void *arg)
     get_ok(s, U("/hello"), "hello world\n");
     ck_assert_int_eq(stat_of(s, "accepted"), 3);
     ck_assert_int_eq(stat_of(s, "requests"), 5);
+
+    /* a POST (not retried) checks a pooled connection first: once the server
+     * has closed it (seen through a second session), a new one is made */
+    get_ok(s, U("/close-after"), "closing\n");
+    struct loom_http_session *watch = session(NULL);
+    for (int i = 0; i < 400 && stat_of(watch, "open") > 1; i++)
+        loom_sleep(LOOM_MS(5));
+    loom_http_session_free(watch);
+    struct loom_http_request_options p1 = {.method = "POST", .body = "y", .body_len = 1};
+    int st1;
+    char *b1, e1[LOOM_HTTP_ERRLEN];
+    ck_assert_int_eq(fetch(s, U("/echo"), &p1, &st1, &b1, e1), 0);
+    free(b1);
     /* the origin answers, then closes the connection on the next request */
     get_ok(s, U("/close-next"), "ok\n");
     get_ok(s, U("/hello"), "hello world\n"); /* retried on a new connection */
-    ck_assert_int_eq(stat_of(s, "accepted"), 4);
+    ck_assert_int_eq(stat_of(s, "accepted"), 6); /* 3, the watcher, the POST, the retry */
     /* a POST is not retried */
     struct loom_http_request_options post = {.method = "POST", .body = "x", .body_len = 1};
     int st;
