@@ -339,6 +339,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 1024  # socketserver's 5 drops SYNs when a reader opens 100 at once
 
     def __init__(self, farm, port, tls_ctx=None):
         self.farm = farm
