@@ -660,6 +660,10 @@ static intptr_t gzip_main(void *arg)
                            "/deflate?n=100000&raw=1&chunked=1"};
     for (int i = 0; i < 4; i++)
         get_ok(s, U(paths[i]), want);
+    /* a chunk per compressed byte: chunked and gzip layers split everywhere */
+    want[3000] = 0;
+    get_ok(s, U("/gzip?n=3000&chunked=1&piece=1"), want);
+    get_ok(s, U("/deflate?n=3000&raw=1&chunked=1&piece=1"), want);
     free(want);
 
     /* a compressed stream cut short inside intact framing */

@@ -6,7 +6,8 @@
 #   /hello                 200 "hello world\n", Content-Length, keep-alive
 #   /bytes?n=N             N bytes of a repeating pattern (big bodies); &chunked=1 in chunks
 #   /chunked?n=N&trailer=1 chunked body in pieces of up to 1000 bytes, trailers X-Sum / X-Count
-#   /gzip?n=N | /deflate?n=N[&raw=1] | /bomb?n=N  compressed bodies (&chunked=1 optional)
+#   /gzip?n=N | /deflate?n=N[&raw=1] | /bomb?n=N  compressed bodies (&chunked=1 optional,
+#                          &piece=P: chunks of P bytes)
 #   /gzip-cut?n=N          a gzip body missing its last 10 bytes (framing intact)
 #   /text?charset=C        text/plain; charset=C body of lines
 #   /redirect?code=C&to=U  C redirect with Location U (relative or absolute)
@@ -155,7 +156,8 @@ async def route(w, method, path, q, hdrs, body):
     elif path in ("/gzip", "/deflate"):
         kind = path[1:]
         data = compressed(kind, n, q.get("raw") == "1")
-        await send_body(w, method, 200, [("Content-Encoding", kind)], data, chunked)
+        await send_body(w, method, 200, [("Content-Encoding", kind)], data, chunked,
+                        piece=int(q.get("piece", "1000")))
     elif path == "/gzip-cut":
         data = compressed("gzip", n, False)
         await send_body(w, method, 200, [("Content-Encoding", "gzip")], data[:-10], chunked)
