@@ -1,18 +1,26 @@
-/* fuzz_ws_frame.c - libFuzzer target for the WebSocket frame parser and the
- * UTF-8 validator/sanitiser.
+/* fuzz_ws_frame.c - libFuzzer target for the WebSocket frame parser, the
+ * connection's receive path and the UTF-8 validator/sanitiser.
  *
- * Input: byte 0 picks the role and small limits, byte 1 seeds the chunk sizes;
+ * Input: byte 0 picks the role and small limits (bit 7: also run a loom_ws
+ * connection over a socketpair on the bytes), byte 1 seeds the chunk sizes;
  * the rest is the byte stream. It is parsed twice, whole and in pseudo-random
  * chunks, and both runs must see the same events (headers, payload bytes,
  * error). Also checked: views stay inside the buffer given, nothing is consumed
  * past it, payload offsets are contiguous, need() is honoured, and text
- * payloads validate the same incrementally as in one shot. */
+ * payloads validate the same incrementally as in one shot. The connection
+ * must return only documented results, text that is valid UTF-8 and messages
+ * within the limit, and end (the peer's end of stream follows the bytes). */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include "net/stream.h"
 #include "net/utf8.h"
 #include "net/ws.h"
+#include "reactor/task.h"
 
 #define CHECK(c)                                                                                   \
     do {                                                                                           \
@@ -126,6 +134,57 @@ static void utf8_checks(const uint8_t *d, size_t len)
     free(out);
 }
 
+struct conn_case {
+    int fd;
+    unsigned role;
+    uint64_t max_frame, max_msg;
+};
+
+static intptr_t conn_main(void *arg)
+{
+    struct conn_case *c = arg;
+    struct loom_stream *s;
+    CHECK(loom_stream_open_fd(loom_loop_current(), c->fd, 0, &s) == 0);
+    struct loom_ws_options opt = {.max_frame = c->max_frame, .max_message = c->max_msg,
+                                  .close_timeout_ns = LOOM_MS(1)};
+    struct loom_ws *ws;
+    CHECK(loom_ws_attach(s, c->role, &opt, &ws) == 0);
+    struct loom_ws_message m;
+    int rc;
+    while ((rc = loom_ws_recv(ws, &m, LOOM_SEC(5))) > 0) {
+        CHECK(rc == LOOM_WS_TEXT || rc == LOOM_WS_BINARY);
+        CHECK(m.len <= c->max_msg && m.data[m.len] == 0);
+        CHECK(rc == LOOM_WS_BINARY || loom_utf8_valid(m.data, m.len));
+    }
+    CHECK(rc == LOOM_EOF || rc == LOOM_EWS || rc == -ECONNRESET);
+    CHECK(loom_ws_state(ws) == LOOM_WS_CLOSED);
+    int code = loom_ws_local_close_code(ws);
+    CHECK(rc != LOOM_EWS || code == 1002 || code == 1007 || code == 1009);
+    CHECK(loom_ws_close(ws, 0, NULL, 0) == 0);
+    return 0;
+}
+
+/* Feed the bytes to a loom_ws over a socketpair whose other end then closes. */
+static void conn_run(const uint8_t *d, size_t len, unsigned role, uint64_t max_frame,
+                     uint64_t max_msg)
+{
+    static struct loom_loop *loop;
+    if (!loop)
+        CHECK(loom_loop_new(&loop, NULL) == 0);
+    int sv[2];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+    for (size_t off = 0; off < len;) {
+        ssize_t n = write(sv[0], d + off, len - off);
+        CHECK(n > 0);
+        off += (size_t)n;
+    }
+    close(sv[0]);
+    struct conn_case c = {sv[1], role, max_frame, max_msg};
+    struct loom_task *t;
+    CHECK(loom_task_spawn(loop, conn_main, &c, NULL, &t) == 0);
+    CHECK(loom_loop_run_until_complete(loop, t) == 0);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 2)
@@ -147,6 +206,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     CHECK(a.hash == b.hash && a.headers == b.headers && a.ends == b.ends && a.error == b.error);
     CHECK(a.error || a.consumed == b.consumed); /* on error: partial headers differ */
     utf8_checks(buf, len);
+    if ((data[0] & 0x80) && len <= 65536)
+        conn_run(buf, len, role, max_frame, max_msg);
     free(buf);
     return 0;
 }
