@@ -39,7 +39,10 @@
  * -ETIMEDOUT, -ECANCELED, -EPROTONOSUPPORT (a scheme other than http/https,
  * found before any I/O), LOOM_URL_E* (a URL that does not parse). The calls
  * that can fail with a reason fill a message buffer (err/errlen) or keep it
- * (loom_http_response_error()).
+ * (loom_http_response_error()). Messages that callers may match start with:
+ * "redirect loop", "too many redirects", "redirect to an unsupported scheme"
+ * (LOOM_EHTTP from a request); a body cut short is LOOM_EHTTP from a read with
+ * loom_http_response_truncated() true.
  *
  * A session belongs to one loop; every call here that suspends must run in a
  * task of that loop. Nothing here raises SIGPIPE. */
