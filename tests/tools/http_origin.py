@@ -31,7 +31,9 @@
 #   /longreason?n=N        a reason phrase of N bytes
 #   /badchunk              malformed chunk-size line;  /longchunkline  chunk extension of 4 KiB
 #   /stats                 "accepted=A open=O max_open=M requests=R";  /reset  zero them
-# HEAD gets the head of the GET answer. Every request is counted.
+#   / /repos/ /about/ /projects/   small HTML pages (chapter 4's site)
+# Any path takes &delay=S: wait S seconds before answering. HEAD gets the head
+# of the GET answer. Every request is counted.
 import asyncio
 import gzip
 import ssl
@@ -143,9 +145,15 @@ async def handle(r, w):
 
 async def route(w, method, path, q, hdrs, body):
     """Writes one answer; returns False to close the connection after it."""
+    if "delay" in q:
+        await asyncio.sleep(float(q["delay"]))
     n = int(q.get("n", "100"))
     chunked = q.get("chunked") == "1"
-    if path == "/hello":
+    if path in ("/", "/repos/", "/about/", "/projects/"):
+        page = "<html><head><title>%s</title></head><body><a href=\"/about/\">about</a></body></html>\n"
+        await send_body(w, method, 200, [("Content-Type", "text/html; charset=utf-8")],
+                        (page % path).encode())
+    elif path == "/hello":
         await send_body(w, method, 200, [], b"hello world\n")
     elif path == "/bytes":
         await send_body(w, method, 200, [], pattern(n), chunked)
