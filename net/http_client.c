@@ -171,10 +171,11 @@ static int send_cb_body(struct loom__http_req *q, const struct body_src *b)
     int rc = buf ? 0 : -ENOMEM;
     while (rc == 0) {
         ssize_t n = b->cb(b->arg, buf, PIECE);
-        if (n < 0)
-            return free(buf), loom__http_fail(q->err, q->errlen, (int)n,
-                                              "request body callback failed: %s",
-                                              loom_strerror((int)n));
+        if (n < 0) {
+            rc = loom__http_fail(q->err, q->errlen, (int)n, "request body callback failed: %s",
+                                 loom_strerror((int)n));
+            break;
+        }
         sent += (uint64_t)n;
         rc = length_mismatch(q, sent, b->cb_len, n == 0);
         if (rc == 0)

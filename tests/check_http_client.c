@@ -567,6 +567,8 @@ static ssize_t gen_body(void *arg, void *buf, size_t cap)
     return (ssize_t)n;
 }
 
+static ssize_t fail_body(void *arg, void *buf, size_t cap) { return -EIO; }
+
 static intptr_t upload_main(void *arg)
 {
     struct loom_http_session *s = session(NULL);
@@ -601,6 +603,13 @@ static intptr_t upload_main(void *arg)
         .method = "POST", .body_cb = gen_body, .body_arg = &g, .body_cb_length = 20};
     ck_assert_int_eq(fetch(s, U("/echo"), &bad, &st, &body, err), -EINVAL);
     ck_assert_contains(err, "20 announced");
+
+    /* a callback that fails */
+    struct loom_http_request_options failing = {
+        .method = "POST", .body_cb = fail_body, .body_cb_length = -1};
+    ck_assert_int_eq(fetch(s, U("/echo"), &failing, &st, &body, err), -EIO);
+    ck_assert_contains(err, "request body callback failed");
+    ck_assert_int_eq(loom_http_session_open_count(s), 0);
 
     /* a writer */
     for (int chunked = 0; chunked < 2; chunked++) {
