@@ -27,6 +27,9 @@ struct loom_backend_ops {
     /* Wait up to timeout_ns (-1: forever, 0: not at all); fill at most max events.
      * Returns the count, 0 on timeout or EINTR, or -errno. */
     int (*poll)(void *state, struct loom_backend_event *ev, int max, int64_t timeout_ns);
+    /* One fd that polls readable while poll() would report something (embedding);
+     * NULL when the backend has none (poll). */
+    int (*fd)(void *state);
 };
 
 extern const struct loom_backend_ops loom__backend_epoll;

@@ -94,6 +94,8 @@ static int epoll_poll(void *state, struct loom_backend_event *ev, int max, int64
     return n;
 }
 
+static int epoll_fd(void *state) { return ((struct epoll_state *)state)->epfd; }
+
 const struct loom_backend_ops loom__backend_epoll = {
     .name = "epoll",
     .create = epoll_create_state,
@@ -102,5 +104,6 @@ const struct loom_backend_ops loom__backend_epoll = {
     .mod = epoll_mod,
     .del = epoll_del,
     .poll = epoll_poll,
+    .fd = epoll_fd,
 };
 #endif

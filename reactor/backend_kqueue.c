@@ -98,6 +98,8 @@ static int kqueue_poll(void *state, struct loom_backend_event *ev, int max, int6
     return n;
 }
 
+static int kqueue_fd(void *state) { return ((struct kqueue_state *)state)->kq; }
+
 const struct loom_backend_ops loom__backend_kqueue = {
     .name = "kqueue",
     .create = kqueue_create_state,
@@ -106,5 +108,6 @@ const struct loom_backend_ops loom__backend_kqueue = {
     .mod = kqueue_mod,
     .del = kqueue_del,
     .poll = kqueue_poll,
+    .fd = kqueue_fd,
 };
 #endif

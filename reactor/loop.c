@@ -68,6 +68,7 @@ int loom_loop_new(struct loom_loop **out, const struct loom_loop_options *opt)
     loom_list_init(&loop->free_handles);
     loom_list_init(&loop->ts_queue);
     loom_list_init(&loop->signals);
+    loom_list_init(&loop->asyncs);
     loom_list_init(&loop->tasks);
     loom_list_init(&loop->free_tasks);
     loom_list_init(&loop->free_stacks);
@@ -81,6 +82,8 @@ int loom_loop_new(struct loom_loop **out, const struct loom_loop_options *opt)
     if ((rc = loom__wakeup_open(loop)) < 0)
         goto fail_wakeup;
     loop->now = loom__clock_ns();
+    if (!(opt && opt->no_sigsegv_handler))
+        loom__overflow_install();
     *out = loop;
     return 0;
 fail_wakeup:
@@ -92,13 +95,33 @@ fail_backend:
     return rc;
 }
 
+/* User watchers still initialised (the loop's own channels excluded). */
+static size_t open_watchers(const struct loom_loop *loop)
+{
+    size_t n = 0;
+    for (size_t fd = 0; fd < loop->nfds; fd++) {
+        const struct loom_io *io = loop->fds[fd];
+        n += io && io != &loop->wake_io && io != &loop->sig_io;
+    }
+    return n;
+}
+
+static bool anything_open(const struct loom_loop *loop)
+{
+    return loop->active || !loom_list_empty(&loop->ready) || loop->ntasks_live ||
+           loop->timers.count || !loom_list_empty(&loop->signals) ||
+           !loom_list_empty(&loop->asyncs) || open_watchers(loop);
+}
+
 int loom_loop_free(struct loom_loop *loop)
 {
+    if (!loop)
+        return -EINVAL;
     if (loop->running)
         return -EBUSY;
-    if (loop->active || !loom_list_empty(&loop->ready) || loop->ntasks_live) {
+    if (anything_open(loop)) {
         if (loop->debug)
-            loom__tasks_report(loop);
+            loom__report_open(loop, "loom_loop_free: -EBUSY, the loop was not freed; still open:");
         return -EBUSY;
     }
     loom__executor_free_default(loop);
@@ -155,15 +178,63 @@ void loom_loop_dump(struct loom_loop *loop, FILE *f)
     for (size_t fd = 0; fd < loop->nfds; fd++) {
         struct loom_io *io = loop->fds[fd];
         if (io && io != &loop->wake_io && io != &loop->sig_io)
-            fprintf(f, "  io fd=%zu events=%s%s\n", fd, io->_events & LOOM_READABLE ? "r" : "",
-                    io->_events & LOOM_WRITABLE ? "w" : "");
+            fprintf(f, "  io fd=%zu events=%s%s%s (not closed)\n", fd,
+                    io->_events & LOOM_READABLE ? "r" : "", io->_events & LOOM_WRITABLE ? "w" : "",
+                    io->_events ? "" : "none");
+    }
+    int64_t now = loom__clock_ns();
+    for (size_t i = 0; i < loop->timers.count; i++) {
+        const struct loom_heap_node *n = loop->timers.nodes[i];
+        fprintf(f, "  timer due in %.3f ms\n", (double)(n->key - now) / 1e6);
     }
     struct loom_list *it;
     loom_list_foreach(it, &loop->signals)
     {
         fprintf(f, "  signal %d\n", loom_list_entry(it, struct loom_signal, _node)->signum);
     }
+    loom_list_foreach(it, &loop->asyncs)
+    {
+        fprintf(f, "  async %p\n", (void *)loom_list_entry(it, struct loom_async, _node));
+    }
     loom__tasks_dump(loop, f);
+}
+
+void loom__report_open(struct loom_loop *loop, const char *msg)
+{
+    loom__log(loop, "%s", msg);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        return;
+    loom_loop_dump(loop, f);
+    fclose(f);
+    for (char *line = text, *end; line && *line; line = end ? end + 1 : NULL) {
+        if ((end = strchr(line, '\n')))
+            *end = 0;
+        loom__log(loop, "%s", line);
+    }
+    free(text);
+}
+
+/* --- embedding --- */
+
+int loom_loop_backend_fd(const struct loom_loop *loop)
+{
+    if (!loop)
+        return -EINVAL;
+    return loop->backend->fd ? loop->backend->fd(loop->backend_state) : -ENOTSUP;
+}
+
+int loom_loop_backend_timeout(const struct loom_loop *loop)
+{
+    if (!loom_list_empty(&loop->ready) || !loom_list_empty(&loop->changes))
+        return 0;
+    struct loom_heap_node *t = loom__heap_min(&loop->timers);
+    if (!t)
+        return -1;
+    int64_t d = t->key - loom__clock_ns();
+    return d > 0 ? loom__timeout_ms(d) : 0;
 }
 
 /* --- ready queue and deferred calls --- */
@@ -208,6 +279,8 @@ static void handle_run(struct loom__ready *r)
 
 int loom_call_soon(struct loom_loop *loop, loom_callback cb, void *arg)
 {
+    if (!loop || !cb)
+        return -EINVAL;
     struct loom_handle *h = handle_get(loop);
     if (!h)
         return -ENOMEM;
@@ -231,6 +304,8 @@ static void handle_timer_fired(struct loom_timer *t)
 int loom_call_at(struct loom_loop *loop, int64_t when_ns, loom_callback cb, void *arg,
                  struct loom_handle **out)
 {
+    if (!loop || !cb)
+        return -EINVAL;
     struct loom_handle *h = handle_get(loop);
     if (!h)
         return -ENOMEM;
@@ -252,6 +327,8 @@ int loom_call_at(struct loom_loop *loop, int64_t when_ns, loom_callback cb, void
 int loom_call_later(struct loom_loop *loop, int64_t delay_ns, loom_callback cb, void *arg,
                     struct loom_handle **out)
 {
+    if (!loop)
+        return -EINVAL;
     loom_loop_update_time(loop); /* the delay counts from now, not the iteration's start */
     return loom_call_at(loop, loom__time_add(loop->now, delay_ns > 0 ? delay_ns : 0), cb, arg, out);
 }
@@ -318,6 +395,8 @@ static void run_timers(struct loom_loop *loop)
 
 int loom_io_init(struct loom_loop *loop, struct loom_io *io, int fd, loom_io_cb cb)
 {
+    if (!loop || !io)
+        return -EINVAL;
     if (fd < 0)
         return -EBADF;
     if ((size_t)fd >= loop->nfds) {
@@ -386,10 +465,26 @@ void loom_io_close(struct loom_io *io)
 
 /* Works on a snapshot: a watcher re-queued by a failure callback waits for the
  * next iteration instead of failing again in a loop here. */
+/* A batch on the stack must not outlive an exception that unwinds through a
+ * callback (C++): what was not processed goes back to the front of its queue. */
+struct batch_guard {
+    struct loom_list *batch, *home;
+};
+
+static void batch_restore(struct batch_guard *g)
+{
+    if (loom_list_empty(g->batch))
+        return;
+    loom_list_splice(g->batch, g->home); /* batch = batch + home */
+    loom_list_init(g->home);
+    loom_list_splice(g->home, g->batch);
+}
+
 static void apply_changes(struct loom_loop *loop)
 {
     struct loom_list batch, *n;
     loom_list_init(&batch);
+    struct batch_guard guard __attribute__((cleanup(batch_restore))) = {&batch, &loop->changes};
     loom_list_splice(&batch, &loop->changes);
     while ((n = loom_list_pop_front(&batch))) {
         struct loom_io *io = loom_list_entry(n, struct loom_io, _change);
@@ -440,6 +535,7 @@ static void run_ready(struct loom_loop *loop)
     struct loom_list batch;
     loom_list_init(&batch);
     loom_list_splice(&batch, &loop->ready);
+    struct batch_guard guard __attribute__((cleanup(batch_restore))) = {&batch, &loop->ready};
     struct loom_list *n;
     while ((n = loom_list_pop_front(&batch))) {
         struct loom__ready *r = loom_list_entry(n, struct loom__ready, node);
@@ -503,22 +599,36 @@ static int iterate(struct loom_loop *loop, enum loom_run_mode mode)
     return 0;
 }
 
+struct run_guard {
+    struct loom_loop *loop, *saved;
+};
+
+/* Runs on return and when a C++ exception unwinds out of a callback. */
+static void run_exit(struct run_guard *g)
+{
+    g->loop->stop_requested = false;
+    g->loop->running = false;
+    g->loop->current = NULL;
+    loom__tls_loop = g->saved;
+}
+
 int loom_loop_run(struct loom_loop *loop, enum loom_run_mode mode)
 {
+    if (!loop)
+        return -EINVAL;
     if (loop->running || (loom__tls_loop && loom__tls_loop != loop))
         return -EBUSY;
-    struct loom_loop *saved = loom__tls_loop;
+    struct run_guard guard __attribute__((cleanup(run_exit))) = {loop, loom__tls_loop};
     loom__tls_loop = loop;
     loop->running = true;
+    loom__overflow_thread();
+    loop->eh = loom__eh_globals();
     loop->now = loom__clock_ns();
     int rc = 0;
     do {
         if ((rc = iterate(loop, mode)) < 0)
             break;
     } while (mode == LOOM_RUN_DEFAULT && !loop->stop_requested && alive(loop));
-    loop->stop_requested = false;
-    loop->running = false;
-    loom__tls_loop = saved;
     return rc < 0 ? rc : alive(loop);
 }
 

@@ -5,7 +5,23 @@
  * Durations are nanoseconds too; LOOM_MS()/LOOM_SEC() build them. A timeout of
  * -1 means "no timeout". A relative delay (call_later, timer_start, sleeps and
  * timeouts) counts from a fresh clock read, as asyncio's loop.time() does, so
- * work done earlier in the iteration does not shorten it. */
+ * work done earlier in the iteration does not shorten it.
+ *
+ * What keeps a loop alive (loom_loop_run(LOOM_RUN_DEFAULT) returns once nothing does):
+ *  - an I/O watcher with events started, an active timer (pending call_later), a
+ *    watched signal, an open loom_async, a job running in an executor, a ready
+ *    call or task, and each loom_loop_ref() not yet undone by loom_loop_unref();
+ *  - NOT: a task parked with nothing above that could wake it (run returns 0 and
+ *    loom_run reports LOOM_EDEADLOCK), a stopped or merely initialised watcher,
+ *    the loop's own wake-up channel for other threads.
+ * So a task waiting for something another thread will do needs an open
+ * loom_async (or a loom_loop_ref) for as long as it waits.
+ *
+ * Threads: a loop belongs to the thread that runs it. From other threads only
+ * loom_call_soon_threadsafe, loom_async_send and loom_run_task_threadsafe may
+ * be called (and loom_loop_stop is NOT among them: send a call that stops it).
+ * Host code may use every other call on a loop that is not running, from the
+ * thread that runs it. */
 #ifndef LOOM_REACTOR_LOOP_H
 #define LOOM_REACTOR_LOOP_H
 
@@ -57,6 +73,8 @@ typedef void (*loom_io_cb)(struct loom_io *io, unsigned revents);
 typedef void (*loom_timer_cb)(struct loom_timer *timer);
 typedef void (*loom_signal_cb)(struct loom_signal *sig, int signum);
 typedef void (*loom_log_cb)(void *arg, const char *message);
+struct loom_async;
+typedef void (*loom_async_cb)(struct loom_async *async);
 
 /* Options for loom_loop_new(); zero-initialise and set what you need. */
 struct loom_loop_options {
@@ -66,6 +84,7 @@ struct loom_loop_options {
     size_t stack_size;     /* default task stack size; 0: 256 KiB */
     size_t stack_cache;    /* stacks kept for reuse; 0: 1024 */
     unsigned executor_threads; /* default executor size; 0: online CPUs + 4, at most 32 */
+    int no_sigsegv_handler; /* 1: do not install loom's SIGSEGV handler (stack overflow report) */
 };
 
 /* An I/O watcher on one fd. Caller-owned; fields with a leading _ are private. */
@@ -98,18 +117,35 @@ struct loom_signal {
     struct loom_list _node;
 };
 
+/* A wake-up any thread can send (libuv's uv_async_t). Caller-owned. */
+struct loom_async {
+    loom_async_cb cb;
+    void *data;             /* for the caller */
+    struct loom_loop *_loop;
+    int _pending;           /* set by senders (atomic), cleared before cb runs */
+    struct loom_list _node; /* the loop's open asyncs */
+};
+
 /* --- loop lifecycle --- */
 
 /* Create a loop. opt may be NULL. Returns 0, -EINVAL (unknown backend), -ENOMEM or an OS error. */
 int loom_loop_new(struct loom_loop **out, const struct loom_loop_options *opt);
 
-/* Free a loop that has nothing registered. Returns 0, or -EBUSY and changes
- * nothing while watchers, timers, signals or tasks are alive (loom_loop_dump
- * lists them; in debug mode they are also logged). */
+/* Free a loop that has nothing open (libuv's uv_loop_close). Returns 0; -EINVAL
+ * for NULL; or -EBUSY, changing nothing, while it runs or while anything is
+ * still open: an I/O watcher initialised and not closed (a stream, server or
+ * connection not closed), an active timer or pending call, a signal watcher, a
+ * loom_async, a ref, an unfinished task. loom_loop_dump lists what is open; in
+ * debug mode it is also logged. Task handles still held (loom_task_spawn's out,
+ * loom_spawn) stay valid after the loop is freed: loom_task_result, _done,
+ * _cancelled, _name work on them and loom_task_release frees them
+ * (loom_task_loop returns NULL). */
 int loom_loop_free(struct loom_loop *loop);
 
 /* Run the loop (see enum loom_run_mode). Returns 1 if something is still alive,
- * 0 if not, -EBUSY if the loop is already running, or a backend error. */
+ * 0 if not, -EBUSY if the loop is already running, -EINVAL for NULL, or a backend
+ * error. A C++ exception thrown by a callback leaves the loop usable (not running,
+ * its queues intact) as it propagates out of this call. */
 int loom_loop_run(struct loom_loop *loop, enum loom_run_mode mode);
 
 /* Make loom_loop_run() return after the current iteration. */
@@ -135,8 +171,41 @@ void loom_loop_unref(struct loom_loop *loop);
 /* Where debug messages go; default: stderr. cb NULL restores the default. */
 void loom_loop_set_log(struct loom_loop *loop, loom_log_cb cb, void *arg);
 
-/* Write what is still registered (watchers, timers, signals, tasks) to f. */
+/* Write what is still registered (watchers, timers, signals, asyncs, tasks) to f. */
 void loom_loop_dump(struct loom_loop *loop, FILE *f);
+
+/* --- embedding: a loop driven by another program's main loop ---
+ *
+ * The host waits for loom_loop_backend_fd() to be readable, with the timeout
+ * loom_loop_backend_timeout() gives, then calls loom_loop_run(loop,
+ * LOOM_RUN_NOWAIT), and asks for the timeout again. No tick is needed. */
+
+/* An fd that becomes readable when the loop has I/O to process (the epoll or
+ * kqueue fd). Returns it, -EINVAL for NULL, or -ENOTSUP with the poll backend
+ * (it has no such fd: create the loop with .backend = "epoll", or drive it with
+ * loom_loop_run(LOOM_RUN_ONCE) in a thread of its own). Never close it. */
+int loom_loop_backend_fd(const struct loom_loop *loop);
+
+/* Milliseconds until the loop must run again even if its fd stays quiet: 0
+ * while calls or tasks are ready or watcher changes wait to be applied, -1 when
+ * no timer is pending, else the time to the earliest timer rounded up (a host
+ * that sleeps this long never wakes early and spins). */
+int loom_loop_backend_timeout(const struct loom_loop *loop);
+
+/* --- loom_async: a wake-up from any thread --- */
+
+/* Prepare a on loop (on the loop's thread); cb(a) runs on that thread after
+ * loom_async_send. While open it keeps the loop alive. Returns 0 or -EINVAL. */
+int loom_async_init(struct loom_loop *loop, struct loom_async *a, loom_async_cb cb);
+
+/* Ask for cb to run, from any thread (also a signal handler: it only does an
+ * atomic exchange and a write). Sends before cb runs coalesce into one call.
+ * Never allocates. Returns 0, or -EINVAL if a is not open. */
+int loom_async_send(struct loom_async *a);
+
+/* Close a (on the loop's thread); a pending cb will not run. No thread may
+ * call loom_async_send on it from now on. */
+void loom_async_close(struct loom_async *a);
 
 /* --- deferred calls --- */
 
@@ -144,7 +213,9 @@ void loom_loop_dump(struct loom_loop *loop, FILE *f);
  * Returns 0 or -ENOMEM; on error cb never runs. */
 int loom_call_soon(struct loom_loop *loop, loom_callback cb, void *arg);
 
-/* Like loom_call_soon but callable from any thread; wakes the loop. */
+/* Like loom_call_soon but callable from any thread; wakes the loop. Allocates
+ * one small record per call (use loom_async for a recurring wake-up). It does
+ * not keep the loop alive by itself: see the rules at the top. */
 int loom_call_soon_threadsafe(struct loom_loop *loop, loom_callback cb, void *arg);
 
 /* Call cb(arg) after delay_ns (or at the loop time when_ns). If out is not NULL

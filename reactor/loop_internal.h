@@ -18,6 +18,18 @@ struct loom_task;
 struct loom_executor;
 struct loom__context;
 
+/* The C++ runtime's per-thread exception state (__cxa_get_globals() in libstdc++ and
+ * libc++abi): the caught-exceptions stack and the uncaught count. Each task keeps its
+ * own copy, swapped in and out at every switch (task.c). */
+struct loom__eh_globals {
+    void *caught;
+    unsigned int uncaught;
+};
+struct loom__eh_state {
+    void *caught;
+    unsigned int uncaught;
+};
+
 /* A pooled call_soon / call_later record. */
 struct loom_handle {
     struct loom__ready ready;
@@ -57,6 +69,7 @@ struct loom_loop {
     atomic_int ts_signalled;        /* a wake-up is already in flight */
     int wake_rfd, wake_wfd;         /* eventfd (both the same) or a pipe */
     struct loom_io wake_io;
+    struct loom_list asyncs;        /* open struct loom_async */
 
     /* signals */
     struct loom_list signals;
@@ -80,6 +93,8 @@ struct loom_loop {
     struct loom_list free_tasks;    /* pooled task records */
     size_t nfree_tasks;
     struct loom__context *root_ctx; /* context variables outside tasks */
+    struct loom__eh_globals *eh;    /* this thread's C++ exception state; NULL in C programs */
+    struct loom__eh_state sched_eh; /* the scheduler's, while a task runs */
 
     /* stacks */
     size_t stack_size, stack_cache;
@@ -121,6 +136,14 @@ void loom__tasks_dump(struct loom_loop *loop, FILE *f);
 void loom__tasks_report(struct loom_loop *loop);
 void loom__tasks_free(struct loom_loop *loop);
 void loom__context_release(struct loom__context *c);
+
+/* overflow.c */
+void loom__overflow_install(void);
+void loom__overflow_thread(void);
+/* task.c: this thread's C++ exception globals, or NULL without a C++ runtime */
+struct loom__eh_globals *loom__eh_globals(void);
+/* loop.c: log msg and then each line of loom_loop_dump */
+void loom__report_open(struct loom_loop *loop, const char *msg);
 
 /* stack.c */
 void loom__stacks_free(struct loom_loop *loop);

@@ -11,6 +11,8 @@ static void stop_loop(struct loom_future *f, void *arg)
 
 intptr_t loom_loop_run_until_complete(struct loom_loop *loop, struct loom_task *t)
 {
+    if (!loop || !t)
+        return -EINVAL;
     struct loom_future_callback cb;
     loom__future_on_done(&t->fut, &cb, stop_loop, loop);
     int rc = 0;
@@ -65,6 +67,8 @@ static void cancel_all(struct loom_loop *loop)
 
 intptr_t loom_run_with(const struct loom_loop_options *opt, loom_task_fn main, void *arg)
 {
+    if (!main)
+        return -EINVAL;
     struct loom_loop *loop;
     int rc = loom_loop_new(&loop, opt);
     if (rc < 0)
@@ -78,8 +82,10 @@ intptr_t loom_run_with(const struct loom_loop_options *opt, loom_task_fn main, v
     intptr_t result = loom_loop_run_until_complete(loop, t);
     cancel_all(loop);
     loom__executor_free_default(loop);
-    if (loom_loop_free(loop) == -EBUSY && loop->debug)
-        loom__log(loop, "loom_run: the loop still had live watchers or tasks; leaking it");
+    /* Not only in debug mode: a leak the program cannot see otherwise. */
+    if (loom_loop_free(loop) == -EBUSY)
+        loom__report_open(loop, "loom_run: main returned with these still open; the loop is "
+                                "leaked (close streams, servers and watchers before returning)");
     return result;
 }
 

@@ -5,7 +5,13 @@
  * (Linux >= 6.13), probed once: it does not split the mapping, so 100,000 stacks
  * stay 100,000 VMAs, while an mprotect guard makes two each and hits
  * vm.max_map_count near 32k stacks. A fresh stack costs ~10 us of syscalls; the
- * per-loop pool makes reuse a list pop. */
+ * per-loop pool makes reuse a list pop.
+ *
+ * The guard is as large as the stack itself (address space only: nothing is
+ * committed): a frame that jumps further than one page below the stack (a big
+ * local array in code built without -fstack-clash-protection) still lands in
+ * this stack's guard, not in the neighbouring mapping, which may be another
+ * task's stack. overflow.c reports a fault in a guard before the process dies. */
 #include "reactor/stack_internal.h"
 
 #include "reactor/compat.h"
@@ -26,12 +32,23 @@
 
 static atomic_int guard_kind = -1; /* -1 unknown, 1 madvise, 0 mprotect */
 
+/* Atomic: loops started at once in several threads all read it (relaxed is
+ * enough, every thread computes the same value). */
 static size_t page_size(void)
 {
-    static size_t ps;
-    if (!ps)
-        ps = (size_t)sysconf(_SC_PAGESIZE);
-    return ps;
+    static atomic_size_t ps;
+    size_t v = atomic_load_explicit(&ps, memory_order_relaxed);
+    if (!v) {
+        v = (size_t)sysconf(_SC_PAGESIZE);
+        atomic_store_explicit(&ps, v, memory_order_relaxed);
+    }
+    return v;
+}
+
+static size_t round_page(size_t n)
+{
+    size_t ps = page_size();
+    return (n + ps - 1) & ~(ps - 1);
 }
 
 static int install_guard(void *page, size_t len)
@@ -57,9 +74,9 @@ int loom__stack_guard_kind(void) { return atomic_load(&guard_kind); }
 
 static int stack_map(size_t size, struct loom__stack **out)
 {
-    size_t ps = page_size();
-    size_t usable = (size + sizeof(struct loom__stack) + ps - 1) & ~(ps - 1);
-    size_t len = usable + ps;
+    size_t usable = round_page(size + sizeof(struct loom__stack));
+    size_t guard = round_page(size);
+    size_t len = usable + guard;
     int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
 #ifdef MAP_STACK
     flags |= MAP_STACK;
@@ -67,7 +84,7 @@ static int stack_map(size_t size, struct loom__stack **out)
     void *map = mmap(NULL, len, PROT_READ | PROT_WRITE, flags, -1, 0);
     if (map == MAP_FAILED)
         return errno == ENOMEM ? -ENOMEM : -errno;
-    int rc = install_guard(map, ps);
+    int rc = install_guard(map, guard);
     if (rc < 0) {
         munmap(map, len);
         return rc;
@@ -76,8 +93,9 @@ static int stack_map(size_t size, struct loom__stack **out)
     struct loom__stack *s = (struct loom__stack *)((top - sizeof(*s)) & ~(uintptr_t)63);
     s->map = map;
     s->map_size = len;
-    s->lo = (char *)map + ps;
+    s->lo = (char *)map + guard;
     s->size = (size_t)((uintptr_t)s - (uintptr_t)s->lo);
+    s->req_size = size;
     loom_list_init(&s->node);
 #ifdef LOOM_HAVE_VALGRIND
     s->valgrind_id = VALGRIND_STACK_REGISTER(s->lo, (char *)s->lo + s->size);
@@ -99,6 +117,8 @@ static void stack_unmap(struct loom__stack *s)
     munmap(s->map, s->map_size);
 }
 
+static size_t clamp_size(size_t size) { return size < 16 * 1024 ? 16 * 1024 : size; }
+
 int loom__stack_get(struct loom_loop *loop, size_t size, struct loom__stack **out)
 {
     if (size == 0 || size == loop->stack_size) {
@@ -110,16 +130,12 @@ int loom__stack_get(struct loom_loop *loop, size_t size, struct loom__stack **ou
         }
         size = loop->stack_size;
     }
-    if (size < 16 * 1024)
-        size = 16 * 1024;
-    return stack_map(size, out);
+    return stack_map(clamp_size(size), out);
 }
 
 void loom__stack_put(struct loom_loop *loop, struct loom__stack *s)
 {
-    size_t ps = page_size();
-    size_t want = (loop->stack_size + sizeof(struct loom__stack) + ps - 1) & ~(ps - 1);
-    if (s->map_size != want + ps || loop->nfree_stacks >= loop->stack_cache) {
+    if (s->req_size != clamp_size(loop->stack_size) || loop->nfree_stacks >= loop->stack_cache) {
         stack_unmap(s);
         return;
     }

@@ -12,10 +12,11 @@ struct loom_loop;
 /* Lives in the top bytes of its own mapping, so a stack costs no malloc. */
 struct loom__stack {
     struct loom_list node; /* in the loop's free pool */
-    void *map;             /* start of the mapping (the guard page) */
+    void *map;             /* start of the mapping: the guard, [map, lo) */
     size_t map_size;
     void *lo;              /* usable stack: [lo, lo + size) */
     size_t size;
+    size_t req_size;       /* the size asked for (reported on overflow) */
     unsigned valgrind_id;
 };
 

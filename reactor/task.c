@@ -6,6 +6,7 @@
 #include "reactor/task_internal.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,10 +20,60 @@ void __tsan_destroy_fiber(void *fiber);
 void __tsan_switch_to_fiber(void *fiber, unsigned flags);
 #endif
 
+/* --- C++: per-task exception state, found at run time ---
+ *
+ * __cxa_get_globals (libstdc++, libc++abi) returns the thread's exception
+ * state: the stack of caught exceptions (what `throw;` rethrows) and the count
+ * of uncaught ones. Tasks share a thread, so each keeps its own copy, swapped
+ * at every switch. The references are weak: a C program links no C++ runtime,
+ * loop->eh stays NULL and a switch pays one predictable branch. */
+extern struct loom__eh_globals *__cxa_get_globals(void) __attribute__((weak));
+/* std::set_terminate(void (*)()) */
+extern void (*_ZSt13set_terminatePFvvE(void (*)(void)))(void) __attribute__((weak));
+
+static void (*prev_terminate)(void);
+
+/* An exception escaping a task body finds no handler on the task's stack, so
+ * the runtime calls std::terminate: say which task before the runtime's own
+ * message (the exception's type and what()) and the abort. */
+static void on_terminate(void)
+{
+    struct loom_loop *loop = loom__tls_loop;
+    struct loom_task *t = loop ? loop->current : NULL;
+    if (t)
+        fprintf(stderr, "loom: task \"%s\" ended with an uncaught C++ exception\n", t->name);
+    if (prev_terminate)
+        prev_terminate();
+    abort();
+}
+
+static void set_terminate_once(void) { prev_terminate = _ZSt13set_terminatePFvvE(on_terminate); }
+
+struct loom__eh_globals *loom__eh_globals(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    if (!__cxa_get_globals)
+        return NULL;
+    if (_ZSt13set_terminatePFvvE)
+        pthread_once(&once, set_terminate_once);
+    return __cxa_get_globals();
+}
+
+static inline void eh_swap(struct loom__eh_globals *g, struct loom__eh_state *save,
+                           const struct loom__eh_state *load)
+{
+    save->caught = g->caught;
+    save->uncaught = g->uncaught;
+    g->caught = load->caught;
+    g->uncaught = load->uncaught;
+}
+
 /* --- switching, with the sanitizers told about every stack change --- */
 
 static void switch_in(struct loom_loop *loop, struct loom_task *t)
 {
+    if (loop->eh)
+        eh_swap(loop->eh, &loop->sched_eh, &t->eh);
 #ifdef LOOM_ASAN
     void *fake = NULL;
     __sanitizer_start_switch_fiber(&fake, t->stack->lo, t->stack->size);
@@ -40,6 +91,8 @@ static void switch_in(struct loom_loop *loop, struct loom_task *t)
 static void switch_out(struct loom_task *t, bool final)
 {
     struct loom_loop *loop = t->loop;
+    if (loop->eh)
+        eh_swap(loop->eh, &t->eh, &loop->sched_eh);
 #ifdef LOOM_ASAN
     __sanitizer_start_switch_fiber(final ? NULL : &t->asan_fake_stack, loop->sched_stack,
                                    loop->sched_stack_size);
@@ -73,11 +126,15 @@ void loom__context_release(struct loom__context *c)
 static void task_free(struct loom_task *t)
 {
     struct loom_loop *loop = t->loop;
-    loom_list_remove(&t->all_node);
     loom__context_release(t->context);
 #ifdef LOOM_TSAN
     __tsan_destroy_fiber(t->tsan_fiber);
 #endif
+    if (!loop) { /* a handle that outlived its loop */
+        free(t);
+        return;
+    }
+    loom_list_remove(&t->all_node);
     if (loop->nfree_tasks < 4096) {
         loom_list_push_front(&loop->free_tasks, &t->all_node);
         loop->nfree_tasks++;
@@ -137,7 +194,7 @@ static void park_timeout(struct loom_timer *timer)
 int loom_task_spawn(struct loom_loop *loop, loom_task_fn fn, void *arg,
                     const struct loom_task_options *opt, struct loom_task **out)
 {
-    if (!loop && !(loop = loom__tls_loop))
+    if ((!loop && !(loop = loom__tls_loop)) || !fn)
         return -EINVAL;
     struct loom_task *t;
     struct loom_list *n = loom_list_pop_front(&loop->free_tasks);
@@ -164,6 +221,8 @@ int loom_task_spawn(struct loom_loop *loop, loom_task_fn fn, void *arg,
     t->id = ++loop->next_task_id;
     t->group = NULL;
     t->asan_fake_stack = NULL;
+    t->eh.caught = NULL;
+    t->eh.uncaught = 0;
     loom_list_init(&t->group_node);
     loom_timer_init(loop, &t->timer, park_timeout);
     t->timer.data = t;
@@ -449,16 +508,15 @@ void loom__tasks_report(struct loom_loop *loop)
     }
 }
 
+/* Every task left is finished and held by a handle (the loop's own reference
+ * went when it finished): orphan it, so the handle stays valid and its release
+ * frees it. */
 void loom__tasks_free(struct loom_loop *loop)
 {
     struct loom_list *n;
     while ((n = loom_list_pop_front(&loop->tasks))) {
         struct loom_task *t = loom_list_entry(n, struct loom_task, all_node);
-        loom__context_release(t->context);
-#ifdef LOOM_TSAN
-        __tsan_destroy_fiber(t->tsan_fiber);
-#endif
-        free(t);
+        t->loop = NULL;
     }
     while ((n = loom_list_pop_front(&loop->free_tasks)))
         free(loom_list_entry(n, struct loom_task, all_node));

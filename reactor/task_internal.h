@@ -50,6 +50,7 @@ struct loom_task {
     struct loom_taskgroup *group;
     struct loom_list group_node;
     struct loom_future_callback group_cb;
+    struct loom__eh_state eh;   /* C++ exception state while switched out */
     void *asan_fake_stack;
     void *tsan_fiber;
     char name[48];

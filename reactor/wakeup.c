@@ -3,7 +3,12 @@
  *
  * ts_signalled makes concurrent callers write the fd once per drain: the loop
  * clears it before taking the queue, so a call queued after the clear always
- * sends a fresh wake-up and none is lost. */
+ * sends a fresh wake-up and none is lost.
+ *
+ * loom_async shares the channel: a sender sets the handle's _pending, then
+ * signals as above; the loop clears ts_signalled before it scans the open
+ * handles, so a send it misses in the scan has written the fd again. The scan
+ * is O(open asyncs) per wake-up, as libuv's. */
 #include "reactor/loop_internal.h"
 
 #include <errno.h>
@@ -22,13 +27,47 @@ static void drain_fd(int fd)
         ;
 }
 
+/* C++: calls not made when an exception left a callback are freed, not leaked. */
+static void free_calls(struct loom_list *batch)
+{
+    struct loom_list *n;
+    while ((n = loom_list_pop_front(batch)))
+        free(loom_list_entry(n, struct loom__ts_call, node));
+}
+
+struct async_scan {
+    struct loom_list todo;
+    struct loom_loop *loop;
+};
+
+static void async_scan_end(struct async_scan *s)
+{
+    loom_list_splice(&s->loop->asyncs, &s->todo); /* after an exception: keep them open */
+}
+
+/* Each handle goes back to the open list before its cb runs, so a cb may close
+ * or open any handle. */
+static void run_asyncs(struct loom_loop *loop)
+{
+    struct async_scan s __attribute__((cleanup(async_scan_end))) = {.loop = loop};
+    loom_list_init(&s.todo);
+    loom_list_splice(&s.todo, &loop->asyncs);
+    struct loom_list *n;
+    while ((n = loom_list_pop_front(&s.todo))) {
+        loom_list_push_back(&loop->asyncs, n);
+        struct loom_async *a = loom_list_entry(n, struct loom_async, _node);
+        if (__atomic_exchange_n(&a->_pending, 0, __ATOMIC_SEQ_CST))
+            a->cb(a);
+    }
+}
+
 static void wakeup_cb(struct loom_io *io, unsigned revents)
 {
     struct loom_loop *loop = io->data;
     (void)revents;
     drain_fd(loop->wake_rfd);
     atomic_store(&loop->ts_signalled, 0);
-    struct loom_list batch;
+    struct loom_list batch __attribute__((cleanup(free_calls)));
     loom_list_init(&batch);
     pthread_mutex_lock(&loop->ts_lock);
     loom_list_splice(&batch, &loop->ts_queue);
@@ -36,8 +75,23 @@ static void wakeup_cb(struct loom_io *io, unsigned revents)
     struct loom_list *n;
     while ((n = loom_list_pop_front(&batch))) {
         struct loom__ts_call *c = loom_list_entry(n, struct loom__ts_call, node);
-        c->cb(c->arg);
+        loom_callback cb = c->cb;
+        void *arg = c->arg;
         free(c);
+        cb(arg);
+    }
+    run_asyncs(loop);
+}
+
+static void signal_loop(struct loom_loop *loop)
+{
+    if (atomic_exchange(&loop->ts_signalled, 1) == 0) {
+        uint64_t one = 1;
+        ssize_t w;
+        do
+            w = write(loop->wake_wfd, &one, loop->wake_wfd == loop->wake_rfd ? 8 : 1);
+        while (w < 0 && errno == EINTR);
+        /* EAGAIN: the pipe is full of wake-ups already; the loop will drain. */
     }
 }
 
@@ -95,6 +149,8 @@ void loom__wakeup_close(struct loom_loop *loop)
 
 int loom_call_soon_threadsafe(struct loom_loop *loop, loom_callback cb, void *arg)
 {
+    if (!loop || !cb)
+        return -EINVAL;
     struct loom__ts_call *c = malloc(sizeof(*c));
     if (!c)
         return -ENOMEM;
@@ -103,13 +159,39 @@ int loom_call_soon_threadsafe(struct loom_loop *loop, loom_callback cb, void *ar
     pthread_mutex_lock(&loop->ts_lock);
     loom_list_push_back(&loop->ts_queue, &c->node);
     pthread_mutex_unlock(&loop->ts_lock);
-    if (atomic_exchange(&loop->ts_signalled, 1) == 0) {
-        uint64_t one = 1;
-        ssize_t w;
-        do
-            w = write(loop->wake_wfd, &one, loop->wake_wfd == loop->wake_rfd ? 8 : 1);
-        while (w < 0 && errno == EINTR);
-        /* EAGAIN: the pipe is full of wake-ups already; the loop will drain. */
-    }
+    signal_loop(loop);
     return 0;
+}
+
+/* --- loom_async --- */
+
+int loom_async_init(struct loom_loop *loop, struct loom_async *a, loom_async_cb cb)
+{
+    if (!loop || !a || !cb)
+        return -EINVAL;
+    a->cb = cb;
+    a->_loop = loop;
+    a->_pending = 0;
+    loom_list_push_back(&loop->asyncs, &a->_node);
+    loop->active++;
+    return 0;
+}
+
+int loom_async_send(struct loom_async *a)
+{
+    struct loom_loop *loop = a ? a->_loop : NULL;
+    if (!loop)
+        return -EINVAL;
+    if (__atomic_exchange_n(&a->_pending, 1, __ATOMIC_SEQ_CST) == 0)
+        signal_loop(loop);
+    return 0;
+}
+
+void loom_async_close(struct loom_async *a)
+{
+    if (!a || !a->_loop)
+        return;
+    loom_list_remove(&a->_node);
+    a->_loop->active--;
+    a->_loop = NULL;
 }
