@@ -115,7 +115,10 @@ struct loom_http_session_options {
 /* Per-request settings: zero-initialise; NULL options mean a plain GET. */
 struct loom_http_request_options {
     const char *method;              /* NULL: "GET" */
-    const struct loom_http_field *headers; /* extra fields; override Accept, User-Agent... */
+    const struct loom_http_field *headers; /* extra fields; they replace the defaults of the
+                                        same name (Host, User-Agent, Accept, Accept-Encoding,
+                                        Authorization); Content-Length and Transfer-Encoding
+                                        are ignored: the framing is the client's */
     size_t header_count;
     const void *body;                /* request body bytes (copied as sent), or NULL */
     size_t body_len;
