@@ -381,6 +381,11 @@ void loom__http_release(struct loom_http_session *s, struct loom__http_conn *c, 
 {
     if (reusable && !s->closing && s->o.keepalive_ns > 0 && c->end == c->start) {
         c->start = c->end = 0;
+        if (c->cap > 16384) { /* an idle connection keeps at most the first size */
+            free(c->buf);
+            c->buf = NULL;
+            c->cap = 0;
+        }
         c->idle_since = loom_loop_now(s->loop);
         c->served++;
         loom_list_push_front(&c->host->idle, &c->node);
