@@ -1015,6 +1015,20 @@ static intptr_t timeouts_main(void *arg)
     loom_http_response_close(r); /* unread, but the 5 bytes are there by now or not */
     ck_assert_int_le(loom_http_session_open_count(s), 1);
     loom_http_session_free(s);
+
+    /* listing 4.3: session total 1 s and connect 0.1 s, one request's total 10 ms */
+    struct loom_http_session_options so43 = {.timeout = {.total = LOOM_SEC(1),
+                                                         .connect = LOOM_MS(100)}};
+    s = session(&so43);
+    struct loom_http_request_options o43 = {.timeout.total = LOOM_MS(10)};
+    t0 = test_now();
+    ck_assert_int_eq(loom_http_request(s, U("/?delay=1"), &o43, &r, err, sizeof err), -ETIMEDOUT);
+    el = test_now() - t0;
+    ck_assert_msg(el >= 0.009 && el < 0.5, "took %.3f s", el);
+    ck_assert_int_eq(loom_http_get(s, U("/"), &r, err, sizeof err), 0);
+    ck_assert_int_eq(loom_http_response_status(r), 200);
+    loom_http_response_close(r);
+    loom_http_session_free(s);
     return 0;
 }
 
