@@ -55,29 +55,44 @@ int64_t loom__http_req_timeout(const struct loom__http_req *q)
     return left > 0 ? left : 0;
 }
 
+/* Format u into a malloc'd string (URLs may be up to ~3 x LOOM_URL_MAX once
+ * percent-encoded, too big for a task's stack). NULL on ENOMEM. */
+char *loom__http_url_string(const struct loom_url *u)
+{
+    for (size_t cap = 512;; cap *= 2) {
+        char *b = malloc(cap);
+        ssize_t n = b ? loom_url_format(u, b, cap) : -ENOMEM;
+        if (n >= 0 || n != -ENOSPC || cap > 4 * (size_t)LOOM_URL_MAX) {
+            if (n < 0)
+                free(b), b = NULL;
+            return b;
+        }
+        free(b);
+    }
+}
+
 int loom__http_visited(struct loom__http_req *q)
 {
-    char buf[LOOM_URL_MAX + 64];
-    ssize_t n = loom_url_format(&q->url, buf, sizeof buf);
-    if (n < 0)
-        return -ENOMEM;
-    char *u = strdup(buf);
+    char *u = loom__http_url_string(&q->url);
     if (!u)
         return -ENOMEM;
     free(q->url_str);
     q->url_str = u;
-    char key[LOOM_URL_MAX + 96];
-    snprintf(key, sizeof key, "%s %s", q->method, u);
-    for (size_t i = 0; i < q->nvisited; i++)
-        if (!strcmp(q->visited[i], key))
-            return 1;
-    char **v = realloc(q->visited, (q->nvisited + 1) * sizeof *v);
-    if (!v)
+    size_t n = strlen(q->method) + 1 + strlen(u) + 1;
+    char *key = malloc(n);
+    char **v = key ? realloc(q->visited, (q->nvisited + 1) * sizeof *v) : NULL;
+    if (!v) {
+        free(key);
         return -ENOMEM;
+    }
     q->visited = v;
-    if (!(v[q->nvisited] = strdup(key)))
-        return -ENOMEM;
-    q->nvisited++;
+    snprintf(key, n, "%s %s", q->method, u);
+    for (size_t i = 0; i < q->nvisited; i++)
+        if (!strcmp(q->visited[i], key)) {
+            free(key);
+            return 1;
+        }
+    v[q->nvisited++] = key;
     return 0;
 }
 

@@ -81,12 +81,16 @@ static ssize_t format_head(struct loom__http_req *q, const struct body_src *b, c
     const struct loom_http_request_options *o = q->o;
     size_t nuser = o ? o->header_count : 0, n = 0;
     struct loom_http_header *h = calloc(nuser + 8, sizeof *h);
-    char host[1100], target[LOOM_URL_MAX + 16], clen[32];
-    if (!h)
+    char host[1100], clen[32];
+    size_t tcap = strlen(q->url.path) + (q->url.query ? strlen(q->url.query) : 0) + 4;
+    char *target = malloc(tcap);
+    if (!h || !target) {
+        free(h), free(target);
         return -ENOMEM;
+    }
     if (loom_url_host_header(&q->url, host, sizeof host) < 0 ||
-        loom_url_target(&q->url, target, sizeof target) < 0) {
-        free(h);
+        loom_url_target(&q->url, target, tcap) < 0) {
+        free(h), free(target);
         return -ENOSPC;
     }
     if (!user_has(o, "Host") || q->drop_auth)
@@ -130,6 +134,7 @@ static ssize_t format_head(struct loom__http_req *q, const struct body_src *b, c
     char *buf = malloc(cap);
     ssize_t len = buf ? loom_http_format_request(buf, cap, q->method, target, h, n) : -ENOMEM;
     free(h);
+    free(target);
     if (len < 0)
         free(buf);
     else

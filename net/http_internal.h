@@ -189,6 +189,8 @@ void loom__http_body_end(struct loom_http_response *r, bool ok);
 int64_t loom__http_req_timeout(const struct loom__http_req *q);
 /* min(total deadline, now + timeout). */
 int64_t loom__http_min_deadline(const struct loom__http_req *q, int64_t timeout_ns);
+/* u formatted into a malloc'd string, or NULL (ENOMEM). */
+char *loom__http_url_string(const struct loom_url *u);
 /* Record q's current URL (formatted into q->url_str) as visited: 1 if it
  * already was (a loop), 0, or -ENOMEM. */
 int loom__http_visited(struct loom__http_req *q);

@@ -178,6 +178,17 @@ static intptr_t basic_main(void *arg)
     ck_assert_int_eq(fetch(s, U("/echo"), &o, &st, &body, err), 0);
     ck_assert(TEST_IN_ORDER(body, "X-Token: abc\n", "X-Token: def\n") != NULL);
     free(body);
+    /* a long URL (no big buffers on the task's stack), through a redirect */
+    char *lu = malloc(40100);
+    int ln = snprintf(lu, 40100, "%s/redirect?code=307&to=/echo&pad=", base);
+    memset(lu + ln, 'a', 40000);
+    lu[ln + 40000] = 0;
+    ck_assert_int_eq(fetch(s, lu, NULL, &st, &body, err), 0);
+    ck_assert_int_eq(st, 200);
+    ck_assert_contains(body, "GET /echo\n");
+    free(body);
+    free(lu);
+
     /* credentials in the URL become Basic auth */
     char cred[128];
     snprintf(cred, sizeof cred, "http://us%%65r:p%%40ss@127.0.0.1:%d/echo", origin.port);
