@@ -5,7 +5,8 @@
 'use strict';
 const WebSocket = require('ws');
 const port = process.argv[2];
-const ws = new WebSocket(`ws://127.0.0.1:${port}/echo`, { perMessageDeflate: false });
+// Offers permessage-deflate as browsers do: loom declines it (no extension header).
+const ws = new WebSocket(`ws://127.0.0.1:${port}/echo`);
 const big = Buffer.alloc(300000, 7);
 const expected = [
   ['hello', false],
