@@ -31,8 +31,13 @@ endif
 WERROR ?=
 SAN ?=
 OPT ?= -O2
+# -fexceptions: a C++ exception unwinding through loom's callbacks runs its cleanup attributes
+# (the loop is left usable). -fstack-clash-protection: a big frame probes page by page, so it
+# hits the task's stack guard (as loom.pc hands to users; here for the demos and programs too).
+HARDEN_CFLAGS := -fexceptions -fstack-clash-protection
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra -Wno-unused-parameter \
-               -fPIC -fvisibility=hidden -pthread -I. -I$(BUILD)/include $(if $(WERROR),-Werror) $(SAN)
+               -fPIC -fvisibility=hidden -pthread -I. -I$(BUILD)/include $(if $(WERROR),-Werror) $(SAN) \
+               $(HARDEN_CFLAGS)
 ifeq ($(SWITCH),ucontext)
 CFLAGS_BASE += -DLOOM_SWITCH_UCONTEXT
 endif
@@ -90,6 +95,11 @@ DEMO_COMMON_C := $(wildcard demos/common/*.c)
 DEMO_COMMON_OBJ := $(DEMO_COMMON_C:%.c=$(BUILD)/obj/%.o)
 DEMO_C := $(sort $(wildcard demos/ch*/*.c))
 DEMO_BIN := $(DEMO_C:demos/%.c=$(BUILD)/demos/%)
+# demos/embed: loom as a guest in another program's main loop (glib_host: GLib's).
+EMBED_C := $(sort $(wildcard demos/embed/*.c))
+EMBED_BIN := $(EMBED_C:demos/%.c=$(BUILD)/demos/%)
+$(BUILD)/demos/embed/glib_host: CFLAGS += $(shell pkg-config --cflags glib-2.0 2>/dev/null)
+$(BUILD)/demos/embed/glib_host: LDLIBS += $(shell pkg-config --libs glib-2.0 2>/dev/null || echo -lglib-2.0)
 APP_C := $(sort $(wildcard demos/apps/*.c))
 APP_BIN := $(APP_C:demos/apps/%.c=$(BUILD)/bin/%)
 
@@ -97,6 +107,13 @@ TEST_HARNESS_C := $(wildcard tests/harness/*.c)
 TEST_HARNESS_OBJ := $(TEST_HARNESS_C:%.c=$(BUILD)/obj/%.o)
 TEST_C := $(sort $(wildcard tests/check_*.c))
 TEST_BIN := $(TEST_C:tests/%.c=$(BUILD)/tests/%)
+# C++ suites (tests/check_*.cc): built with g++ and, outside sanitizer builds (whose runtime
+# is gcc's), with clang++ too (check_x and check_x_clang).
+CXX_TEST_CC := $(sort $(wildcard tests/check_*.cc))
+CXX_TEST_BIN := $(CXX_TEST_CC:tests/%.cc=$(BUILD)/tests/%) \
+  $(if $(SAN),,$(CXX_TEST_CC:tests/%.cc=$(BUILD)/tests/%_clang))
+CXXFLAGS_TEST := -std=c++17 $(OPT) -g -Wall -Wextra -Wno-unused-parameter -pthread -I. \
+  -I$(BUILD)/include -Itests $(SAN)
 TEST_TOOL_C := $(sort $(wildcard tests/tools/*.c))
 TEST_TOOL_BIN := $(TEST_TOOL_C:tests/tools/%.c=$(BUILD)/tests/tools/%)
 
@@ -113,7 +130,7 @@ say = @printf '  %-6s %s\n' $(1) $(2)
 endif
 
 all: $(LIB_A) $(LIB_SO) $(PG_A) $(PG_SO) $(DEMO_BIN) $(APP_BIN) $(TEST_BIN) $(TEST_TOOL_BIN) \
-     $(BUILD)/tests/check_downstream
+     $(BUILD)/tests/check_downstream $(EMBED_BIN) $(CXX_TEST_BIN)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -168,6 +185,16 @@ $(BUILD)/tests/%: tests/%.c $(TEST_HARNESS_OBJ) $(PG_A) $(LIB_A)
 	$(call say,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests -o $@ $< $(TEST_HARNESS_OBJ) $(PG_A) $(LIB_A) $(CHECK_LIBS) $(LDLIBS)
 
+$(BUILD)/tests/%_clang: tests/%.cc $(TEST_HARNESS_OBJ) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(call say,LINK,$@)
+	$(Q)clang++ $(CXXFLAGS_TEST) -o $@ $< $(TEST_HARNESS_OBJ) $(LIB_A) $(CHECK_LIBS) $(LDLIBS)
+
+$(BUILD)/tests/%: tests/%.cc $(TEST_HARNESS_OBJ) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(call say,LINK,$@)
+	$(Q)g++ $(CXXFLAGS_TEST) -o $@ $< $(TEST_HARNESS_OBJ) $(LIB_A) $(CHECK_LIBS) $(LDLIBS)
+
 $(BUILD)/tests/tools/%: tests/tools/%.c $(PG_A) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(call say,LINK,$@)
@@ -181,7 +208,7 @@ $(BUILD)/tests/tools/%: tests/tools/%.c $(PG_A) $(LIB_A)
 # --- tests ---
 
 # Suites listed here also run under `make tsan`.
-TSAN_SUITES ?= check_executor check_threadsafe check_tslist
+TSAN_SUITES ?= check_executor check_threadsafe check_tslist check_embed
 
 .PHONY: all test test-run sanitize tsan qemu-aarch64 install uninstall fix-includes bench deps deps-check clean run
 

@@ -8,7 +8,18 @@
  *
  * Handles: loom_task_spawn() gives the caller one reference, released by
  * loom_task_join(), loom_wait_for(), loom_gather() or loom_task_release(). A
- * task keeps running when its handle is released (it is then "detached"). */
+ * task keeps running when its handle is released (it is then "detached"). A
+ * handle stays valid after its loop was freed, until it is released.
+ *
+ * C++: each task has its own exception state (what `throw;` rethrows,
+ * std::uncaught_exceptions()), so tasks may suspend inside catch blocks and
+ * destructors. An exception escaping a task function ends the process (as one
+ * escaping a std::thread does), after "loom: task "<name>" ended with an
+ * uncaught C++ exception" on stderr. Catch in the task function.
+ *
+ * Stacks: a task that runs off its stack faults in a guard as large as the
+ * stack and the process aborts with "loom: task "<name>" overflowed its 256
+ * KiB stack" (see loom_loop_options.no_sigsegv_handler). */
 #ifndef LOOM_REACTOR_TASK_H
 #define LOOM_REACTOR_TASK_H
 
@@ -56,12 +67,26 @@ intptr_t loom_loop_run_until_complete(struct loom_loop *loop, struct loom_task *
 
 /* Start fn(arg) as a task on loop (NULL: the loop running on this thread). It
  * first runs on the next loop iteration. out (may be NULL: detached) receives a
- * handle. Returns 0, -EINVAL (no loop), -ENOMEM or -EAGAIN (no stack). */
+ * handle. Host code may spawn on a loop that is not running (pass it
+ * explicitly). Returns 0, -EINVAL (fn NULL, or loop NULL and no loop running
+ * on this thread), -ENOMEM or -EAGAIN (no stack). */
 int loom_task_spawn(struct loom_loop *loop, loom_task_fn fn, void *arg,
                     const struct loom_task_options *opt, struct loom_task **out);
 
-/* Shorthand: spawn on the current loop with a name (NULL allowed). NULL on failure. */
+/* Shorthand: spawn on the loop running on this thread with a name (NULL
+ * allowed). NULL on failure - always outside a running loop: host code spawns
+ * with loom_task_spawn(loop, ...). */
 struct loom_task *loom_spawn(loom_task_fn fn, void *arg, const char *name);
+
+/* From a thread that is not the loop's: start fn(arg) as a task named name
+ * (NULL: "Task-N") on loop and wait up to timeout_ns (-1: forever) for it to
+ * finish (asyncio's run_coroutine_threadsafe(...).result(timeout)). The loop
+ * must be run by its own thread meanwhile. Returns 0 and the task's result in
+ * *result; -ETIMEDOUT (the task is cancelled, its result dropped); -EDEADLK if
+ * called on the thread running loop; -EINVAL, -ENOMEM, or the spawn error.
+ * Blocks the calling thread (not a task). */
+int loom_run_task_threadsafe(struct loom_loop *loop, loom_task_fn fn, void *arg, const char *name,
+                             int64_t timeout_ns, intptr_t *result);
 
 /* Wait for t and return its result; releases the handle. If the caller is
  * cancelled meanwhile, t is cancelled too and -ECANCELED returned once t
