@@ -1402,6 +1402,7 @@ START_TEST(test_nginx)
     fclose(f);
     char script[1024];
     snprintf(script, sizeof script,
+             "command -v nginx >/dev/null || { echo 'nginx is not installed'; exit 1; }; "
              "nginx -p %s -c %s -e %s/error.log & for i in $(seq 100); do "
              "(exec 3<>/dev/tcp/127.0.0.1/%d) 2>/dev/null && break; sleep 0.05; done; "
              "echo listening on 127.0.0.1:%d; wait",
