@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../demo.h"
+#include "net/http.h"
 #include "net/http_server.h"
 #include "net/tls.h"
 
@@ -233,4 +234,29 @@ void demo_site_stop(struct demo_site *s)
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cond);
     free(s);
+}
+
+/* --- the client side --- */
+
+int demo_site_session(const struct demo_site *s, struct loom_http_session **out)
+{
+    struct loom_http_session_options o = {.ca_file = demo_site_ca_file(s)};
+    return loom_http_session_new(loom_loop_current(), &o, out);
+}
+
+int demo_fetch_status(struct loom_http_session *s, const char *url, double delay, char *err,
+                      size_t errlen)
+{
+    if (delay > 0) {
+        int rc = loom_sleep(demo_sec(delay));
+        if (rc < 0)
+            return rc;
+    }
+    struct loom_http_response *r;
+    int rc = loom_http_get(s, url, &r, err, errlen);
+    if (rc < 0)
+        return rc;
+    int status = loom_http_response_status(r);
+    loom_http_response_close(r);
+    return status;
 }

@@ -38,6 +38,20 @@ unsigned demo_site_max_connections(const struct demo_site *s);
 /* Stop serving, join the thread, delete the certificates. NULL is ignored. */
 void demo_site_stop(struct demo_site *s);
 
+/* --- the client side of the listings --- */
+
+struct loom_http_session;
+
+/* A session on the current loop that trusts the site's CA (checks stay on).
+ * Free it with loom_http_session_free(). Returns 0 or a negative code. */
+int demo_site_session(const struct demo_site *s, struct loom_http_session **out);
+
+/* The book's chapter_04 fetch_status(session, url, delay): sleep delay seconds
+ * (scaled), GET url, close the response and return its status, or a negative
+ * code with the reason in err (may be NULL). Suspends. */
+int demo_fetch_status(struct loom_http_session *s, const char *url, double delay, char *err,
+                      size_t errlen);
+
 /* --- certificates (OpenSSL), also for the tests --- */
 
 /* Make, in directory dir, "ca.pem" (a CA certificate), and "cert.pem" + "key.pem"
