@@ -1331,16 +1331,19 @@ static intptr_t https_main(void *arg)
     return 0;
 }
 
+/* The certificates are made (and removed) in the parent, once for the tcase,
+ * so a failing test leaves no directory behind. */
+static void certs_setup(void) { make_certs(); }
+static void tmpdir_teardown(void) { rm_tmpdir(); }
+
 START_TEST(test_https)
 {
-    make_certs();
     char cert[128], key[128];
     snprintf(cert, sizeof cert, "%s/srv.pem", tmpdir);
     snprintf(key, sizeof key, "%s/srv.key", tmpdir);
     origin_start_args(cert, key);
     ck_assert_int_eq(run(https_main, NULL), 0);
     origin_stop();
-    rm_tmpdir();
 }
 END_TEST
 
@@ -1368,10 +1371,14 @@ static intptr_t nginx_main(void *arg)
     return 0;
 }
 
-START_TEST(test_nginx)
+static void nginx_setup(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/loom-nginx-XXXXXX");
     ck_assert(mkdtemp(tmpdir) != NULL);
+}
+
+START_TEST(test_nginx)
+{
     char path[256], conf[2048];
     snprintf(path, sizeof path, "%s/big.txt", tmpdir);
     FILE *f = fopen(path, "w");
@@ -1418,7 +1425,6 @@ START_TEST(test_nginx)
     test_run(kill_argv, NULL, 10, &out, &el);
     free(out);
     test_server_wait(&origin, 10);
-    rm_tmpdir();
     ck_assert_int_eq(rc, 0);
 }
 END_TEST
@@ -1453,8 +1459,10 @@ int main(void)
     tc = test_tcase(s, "blocking", 30);
     tcase_add_test(tc, test_blocking);
     tc = test_tcase(s, "tls", 30);
+    tcase_add_unchecked_fixture(tc, certs_setup, tmpdir_teardown);
     tcase_add_test(tc, test_https);
     tc = test_tcase(s, "nginx", 30);
+    tcase_add_unchecked_fixture(tc, nginx_setup, tmpdir_teardown);
     tcase_add_test(tc, test_nginx);
     return test_main(s);
 }
