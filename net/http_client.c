@@ -365,6 +365,22 @@ static void discard_body(struct loom_http_response *r)
     loom__http_body_end(r, false);
 }
 
+/* Resolve a Location against the current URL; one without a fragment keeps
+ * the current fragment (RFC 9110 §10.2.2). */
+static int resolve_location(struct loom__http_req *q, const char *loc, struct loom_url *next)
+{
+    if (strchr(loc, '#') || !q->url.fragment)
+        return loom_url_resolve(next, &q->url, loc, strlen(loc));
+    size_t n = strlen(loc) + strlen(q->url.fragment) + 2;
+    char *ref = malloc(n);
+    if (!ref)
+        return -ENOMEM;
+    snprintf(ref, n, "%s#%s", loc, q->url.fragment);
+    int rc = loom_url_resolve(next, &q->url, ref, n - 1);
+    free(ref);
+    return rc;
+}
+
 /* Follow r's redirect: the next URL into q->url, method and body rules. Returns
  * 1 to follow, 0 to stop here (return r), or an error. */
 static int next_hop(struct loom__http_req *q, struct loom_http_response *r, struct body_src *b,
@@ -381,7 +397,7 @@ static int next_hop(struct loom__http_req *q, struct loom_http_response *r, stru
                                "too many redirects (more than %d), last to %s", q->max_redirects,
                                loc);
     struct loom_url next;
-    int rc = loom_url_resolve(&next, &q->url, loc, strlen(loc));
+    int rc = resolve_location(q, loc, &next);
     if (rc < 0)
         return loom__http_fail(q->err, q->errlen, LOOM_EHTTP, "bad redirect Location \"%s\": %s",
                                loc, loom_url_strerror(rc));

@@ -1336,6 +1336,36 @@ static intptr_t https_main(void *arg)
 static void certs_setup(void) { make_certs(); }
 static void tmpdir_teardown(void) { rm_tmpdir(); }
 
+/* A plain origin redirecting to the TLS one: the scheme changes on the way. */
+static intptr_t upgrade_main(void *arg)
+{
+    const char *plain = arg;
+    char ca[128], u[256];
+    snprintf(ca, sizeof ca, "%s/ca.pem", tmpdir);
+    struct loom_http_session_options so = {.ca_file = ca};
+    struct loom_http_session *s = session(&so);
+    struct loom_http_response *r;
+    char err[LOOM_HTTP_ERRLEN], *body;
+    snprintf(u, sizeof u, "%s/redirect?code=301&to=%s/hello%%23top", plain, base_host);
+    ck_assert_int_eq(loom_http_get(s, u, &r, err, sizeof err), 0);
+    ck_assert_int_eq(loom_http_response_read_all(r, &body, 0), 12);
+    ck_assert_str_eq(body, "hello world\n");
+    free(body);
+    snprintf(u, sizeof u, "%s/hello#top", base_host);
+    ck_assert_str_eq(loom_http_response_url(r), u);
+    ck_assert_int_eq(loom_http_response_history_count(r), 1);
+    loom_http_response_close(r);
+    ck_assert_int_eq(loom_http_session_open_count(s), 2); /* one per origin */
+    /* a Location without a fragment keeps the request's */
+    snprintf(u, sizeof u, "%s/redirect?code=302&to=%s/hello#frag", plain, base_host);
+    ck_assert_int_eq(loom_http_get(s, u, &r, err, sizeof err), 0);
+    snprintf(u, sizeof u, "%s/hello#frag", base_host);
+    ck_assert_str_eq(loom_http_response_url(r), u);
+    loom_http_response_close(r);
+    loom_http_session_free(s);
+    return 0;
+}
+
 START_TEST(test_https)
 {
     char cert[128], key[128];
@@ -1343,6 +1373,16 @@ START_TEST(test_https)
     snprintf(key, sizeof key, "%s/srv.key", tmpdir);
     origin_start_args(cert, key);
     ck_assert_int_eq(run(https_main, NULL), 0);
+
+    struct test_server tls = origin;
+    char tls_base[64], plain[64];
+    snprintf(tls_base, sizeof tls_base, "%s", base);
+    origin_start();
+    snprintf(plain, sizeof plain, "%s", base);
+    snprintf(base_host, sizeof base_host, "https://localhost:%d", tls.port);
+    ck_assert_int_eq(run(upgrade_main, plain), 0);
+    origin_stop();
+    origin = tls;
     origin_stop();
 }
 END_TEST
