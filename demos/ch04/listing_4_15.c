@@ -46,8 +46,8 @@ static intptr_t main_body(void *arg)
     printf("wait() returned after %.4f sec.\n", demo_now() - t0);
     for (int i = done; i < 3; i++) {
         printf("Pending task cancelled: %s\n", loom_task_cancelled(fetchers[i]) ? "True" : "False");
-        printf("Awaited pending task: %ld after %.4f sec.\n", (long)loom_task_join(fetchers[i]),
-               demo_now() - t0);
+        intptr_t status = loom_task_join(fetchers[i]);
+        printf("Awaited pending task: %ld after %.4f sec.\n", (long)status, demo_now() - t0);
     }
     loom_http_session_free(session);
     return 0;

@@ -1,0 +1,278 @@
+/* check_demos_web.c - smoke tests for the HTTP listings: chapter 4 and the
+ * listings of chapters 1, 2, 7, 8, 11 and 12 that fetch web pages.
+ *
+ * Each test runs one built demo (its own local site: loom's HTTP server, over
+ * TLS with a CA made at run time) at a small time scale and checks the printed
+ * lines, their order and the timing relations the listing is about. Timings
+ * are structural (a concurrent total well below the sequential sum, a timeout
+ * well before the work it cut short), never ratios: the machine may be busy.
+ * Runs once, not per backend (tests/run-suites). */
+#include "harness/harness.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Run demos/<rel> --scale scale args... (NULL-terminated); assert exit 0. */
+static char *run_demo(const char *rel, const char *scale, ...)
+{
+    char path[512];
+    char *argv[16] = {(char *)test_build_path(rel, path, sizeof path), "--scale", (char *)scale};
+    int n = 3;
+    va_list ap;
+    va_start(ap, scale);
+    for (char *a; n < 15 && (a = va_arg(ap, char *));)
+        argv[n++] = a;
+    va_end(ap);
+    argv[n] = NULL;
+    char *out = NULL;
+    int rc = test_run(argv, NULL, 60, &out, NULL);
+    ck_assert_msg(rc == 0, "%s exited with %d, output:\n%s", rel, rc, out);
+    return out;
+}
+
+/* The number printed right after the k-th (0-based) occurrence of prefix. */
+static double number_after(const char *out, const char *prefix, int k)
+{
+    const char *p = strstr(out, prefix);
+    for (int i = k; p && i > 0; i--)
+        p = strstr(p + 1, prefix);
+    ck_assert_msg(p != NULL, "no \"%s\" #%d in output:\n%s", prefix, k, out);
+    return strtod(p + strlen(prefix), NULL);
+}
+
+#define ASSERT_SECS(x, lo, hi)                                                                     \
+    ck_assert_msg((x) >= (lo) - 0.005 && (x) < (hi), "%s = %.4f s, expected [%.3f, %.3f)", #x,    \
+                  (double)(x), (double)(lo), (double)(hi))
+
+/* --- chapter 4 --- */
+
+START_TEST(test_4_1)
+{
+    char *out = run_demo("demos/ch04/listing_4_1", "0.1", "--port", "0", NULL);
+    TEST_IN_ORDER(out, "Entering context manager, waiting for connection\n",
+                  "Accepted a connection\n", "Received: Hello, scope!\n",
+                  "Exiting context manager\n", "Closed connection\n");
+    free(out);
+}
+END_TEST
+
+START_TEST(test_4_2)
+{
+    char *out = run_demo("demos/ch04/listing_4_2", "0.1", NULL);
+    TEST_IN_ORDER(out, "Calling main", "Calling fetch_status", "fetch_status completed in ",
+                  "Status of https://127.0.0.1:", "/repos/ is 200\n", "main completed in ");
+    free(out);
+}
+END_TEST
+
+START_TEST(test_4_3)
+{
+    /* the site answers after 0.5 s * scale 0.4 = 0.2 s; the request's own total is 10 ms */
+    char *out = run_demo("demos/ch04/listing_4_3", "0.4", NULL);
+    double ok = number_after(out, "With the session's timeout (total 1 s): 200 after ", 0);
+    double t = number_after(out, "With total=0.01 s for this request: TimeoutError after ", 0);
+    ASSERT_SECS(ok, 0.2, 1.0);
+    ASSERT_SECS(t, 0.01, 0.15); /* fired: well before the 0.2 s answer */
+    free(out);
+}
+END_TEST
+
+START_TEST(test_4_4_4_5)
+{
+    const char *s = "Starting sleep for ", *e = "End sleeping for ";
+    char *out = run_demo("demos/ch04/listing_4_4", "0.1", NULL);
+    TEST_IN_ORDER(out, "Calling main", s, e, s, e, s, e, "main completed in ");
+    TEST_IN_ORDER(out, "for 3 sec", "for 3 sec", "for 2 sec", "for 2 sec", "for 1 sec", "for 1");
+    double seq = number_after(out, "main completed in ", 0);
+    ASSERT_SECS(seq, 0.6, 2.0);
+    free(out);
+    out = run_demo("demos/ch04/listing_4_5", "0.1", NULL);
+    TEST_IN_ORDER(out, "Calling main", s, s, s, "End sleeping for 1 sec.",
+                  "End sleeping for 2 sec.", "End sleeping for 3 sec.", "main completed in ");
+    double con = number_after(out, "main completed in ", 0);
+    ASSERT_SECS(con, 0.3, 0.55); /* the longest, not the 0.6 s sum */
+    free(out);
+}
+END_TEST
+
+START_TEST(test_4_6)
+{
+    char *out = run_demo("demos/ch04/listing_4_6", "0.1", NULL);
+    /* request i asked for 200 + i % 3: the list is in request order */
+    char *want = malloc(300 * 5 + 4), *p = want;
+    p += sprintf(p, "[");
+    for (int i = 0; i < 300; i++)
+        p += sprintf(p, "%s%d", i ? ", " : "", 200 + i % 3);
+    sprintf(p, "]\n");
+    ck_assert_contains(out, want);
+    int most = (int)number_after(out, "Most connections open at once at the site: ", 0);
+    ck_assert_int_ge(most, 2);   /* concurrent */
+    ck_assert_int_le(most, 100); /* the pool's limit */
+    free(want);
+    free(out);
+}
+END_TEST
+
+START_TEST(test_4_6a)
+{
+    char *out = run_demo("demos/ch04/listing_4_6a", "0.1", NULL);
+    TEST_IN_ORDER(out, "All results: [200, EPROTONOSUPPORT('unsupported URL scheme",
+                  "Finished successfully: [200]\n", "Threw exceptions: [EPROTONOSUPPORT(",
+                  "Requests that reached the site: 1\n");
+    free(out);
+}
+END_TEST
+
+START_TEST(test_4_8)
+{
+    char *out = run_demo("demos/ch04/listing_4_8", "0.1", NULL);
+    TEST_IN_ORDER(out, "Calling main", "200 (delay 1 s) after ", "200 (delay 3 s) after ",
+                  "200 (delay 7 s) after ", "main completed in ");
+    double t1 = number_after(out, "200 (delay 1 s) after ", 0);
+    double t7 = number_after(out, "200 (delay 7 s) after ", 0);
+    ASSERT_SECS(t1, 0.1, 0.5);
+    ASSERT_SECS(t7, 0.7, 2.0);
+    free(out);
+}
+END_TEST
+
+START_TEST(test_4_9)
+{
+    /* scale 0.3: the first answer at ~0.3 s, the timeout at 0.9 s, the others due at 3 s */
+    char *out = run_demo("demos/ch04/listing_4_9", "0.3", NULL);
+    TEST_IN_ORDER(out, "Calling main", "200 after ", "Timeout! after ", "Timeout! after ",
+                  "main completed in ");
+    ck_assert_int_eq(test_count(out, "Timeout!"), 2);
+    ASSERT_SECS(number_after(out, "Timeout! after ", 0), 0.9, 2.5);
+    /* not cancelled: both still pending when the tasks are listed */
+    ck_assert_contains(out, "<Task pending name='fetch_status(10)-a' cancelled=False>");
+    ck_assert_contains(out, "<Task pending name='fetch_status(10)-b' cancelled=False>");
+    ck_assert_int_eq(test_count(out, "fetch_status(1)'"), 0); /* finished: not listed */
+    free(out);
+}
+END_TEST
+
+START_TEST(test_4_10)
+{
+    char *out = run_demo("demos/ch04/listing_4_10", "0.1", NULL);
+    TEST_IN_ORDER(out, "Done task count: 2\n", "Pending task count: 0\n", "200\n", "200\n");
+    free(out);
+}
+END_TEST
+
+START_TEST(test_4_11)
+{
+    char *out = run_demo("demos/ch04/listing_4_11", "0.1", NULL);
+    TEST_IN_ORDER(out, "Done task count: 2\n", "Pending task count: 0\n");
+    ck_assert_int_eq(test_count(out, "\n200\n"), 1);
+    ck_assert_int_eq(test_count(out, "ERROR: Request got an exception: EPROTONOSUPPORT"), 1);
+    free(out);
+}
+END_TEST
+
+START_TEST(test_4_12)
+{
+    char *out = run_demo("demos/ch04/listing_4_12", "0.3", NULL);
+    TEST_IN_ORDER(out, "Calling main", "Done task count: 1\n", "Pending task count: 2\n",
+                  "ERROR: Request got an exception: EPROTONOSUPPORT",
+                  "Pending task cancelled: True\n", "Pending task cancelled: True\n",
+                  "Requests that reached the site: 0\n", "main completed in ");
+    ASSERT_SECS(number_after(out, "main completed in ", 0), 0, 0.45); /* the delays: 0.9 s */
+    free(out);
+}
+END_TEST
+
+START_TEST(test_4_13)
+{
+    char *out = run_demo("demos/ch04/listing_4_13", "0.3", NULL);
+    TEST_IN_ORDER(out, "Done task count: 1\n", "Pending task count: 3\n", "200\n");
+    free(out);
+}
+END_TEST
+
+START_TEST(test_4_14)
+{
+    char *out = run_demo("demos/ch04/listing_4_14", "0.2", NULL);
+    int rounds = test_count(out, "Done task count: ");
+    ck_assert_int_ge(rounds, 2); /* requests 0.1 s apart finish in more than one round */
+    int done = 0;
+    for (int i = 0; i < rounds; i++)
+        done += (int)number_after(out, "Done task count: ", i);
+    ck_assert_int_eq(done, 4);
+    ck_assert_int_eq(test_count(out, "200\n"), 4);
+    ck_assert_int_eq((int)number_after(out, "Pending task count: ", rounds - 1), 0);
+    free(out);
+}
+END_TEST
+
+START_TEST(test_4_15)
+{
+    char *out = run_demo("demos/ch04/listing_4_15", "0.3", NULL);
+    TEST_IN_ORDER(out, "Calling main", "Done task count: 2\n", "Pending task count: 1\n", "200\n",
+                  "200\n", "wait() returned after ", "Pending task cancelled: False\n",
+                  "Awaited pending task: 200 after ", "main completed in ");
+    double w = number_after(out, "wait() returned after ", 0);
+    double late = number_after(out, "Awaited pending task: 200 after ", 0);
+    ASSERT_SECS(w, 0.3, 0.7);    /* the 1 s timeout */
+    ASSERT_SECS(late, 0.9, 3.0); /* the 3 s request went on */
+    free(out);
+}
+END_TEST
+
+START_TEST(test_q_10)
+{
+    char *out = run_demo("demos/ch04/test_q_10", "0.1", NULL);
+    ck_assert_int_eq(test_count(out, "gather returned"), 0);
+    ASSERT_SECS(number_after(out, "the outer timeout ended it: TimeoutError after ", 0), 0.7, 2.0);
+    free(out);
+}
+END_TEST
+
+/* --- every demo answers --help with its usage and exit 0 --- */
+
+static const char *const all_demos[] = {
+    "ch04/listing_4_1",  "ch04/listing_4_2",  "ch04/listing_4_3",  "ch04/listing_4_4",
+    "ch04/listing_4_5",  "ch04/listing_4_6",  "ch04/listing_4_6a", "ch04/listing_4_8",
+    "ch04/listing_4_9",  "ch04/listing_4_10", "ch04/listing_4_11", "ch04/listing_4_12",
+    "ch04/listing_4_13", "ch04/listing_4_14", "ch04/listing_4_15", "ch04/test_q_10",
+};
+enum { NDEMOS = sizeof all_demos / sizeof all_demos[0] };
+
+START_TEST(test_help)
+{
+    char rel[64], want[64];
+    snprintf(rel, sizeof rel, "demos/%s", all_demos[_i]);
+    char *out = run_demo(rel, "1", "--help", NULL);
+    snprintf(want, sizeof want, "usage: %s", strrchr(all_demos[_i], '/') + 1);
+    ck_assert_contains(out, want);
+    ck_assert_contains(out, "--scale F");
+    free(out);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("demos_web");
+    TCase *ch4 = test_tcase(s, "chapter4", 60);
+    tcase_add_test(ch4, test_4_1);
+    tcase_add_test(ch4, test_4_2);
+    tcase_add_test(ch4, test_4_3);
+    tcase_add_test(ch4, test_4_4_4_5);
+    tcase_add_test(ch4, test_4_6);
+    tcase_add_test(ch4, test_4_6a);
+    tcase_add_test(ch4, test_4_8);
+    tcase_add_test(ch4, test_4_9);
+    tcase_add_test(ch4, test_4_10);
+    tcase_add_test(ch4, test_4_11);
+    tcase_add_test(ch4, test_4_12);
+    tcase_add_test(ch4, test_4_13);
+    tcase_add_test(ch4, test_4_14);
+    tcase_add_test(ch4, test_4_15);
+    tcase_add_test(ch4, test_q_10);
+    TCase *help = test_tcase(s, "help", 30);
+    tcase_add_loop_test(help, test_help, 0, NDEMOS);
+    return test_main(s);
+}
