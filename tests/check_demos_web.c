@@ -231,6 +231,46 @@ START_TEST(test_q_10)
 }
 END_TEST
 
+/* --- the blocking GETs of chapters 1 and 2 --- */
+
+START_TEST(test_1_7)
+{
+    /* scale 0.4: the site answers after 0.2 s; two GETs in turn take at least 0.4 s */
+    char *out = run_demo("demos/ch01/listing_1_7", "0.4", NULL);
+    TEST_IN_ORDER(out, "200\n", "200\n", "Execution of read_example took ",
+                  "The site held at most 1 connection(s) at once.\n");
+    ASSERT_SECS(number_after(out, "Execution of read_example took ", 0), 0.4, 5.0);
+    free(out);
+}
+END_TEST
+
+START_TEST(test_1_7a)
+{
+    /* scale 0.6: 0.3 s a request, 3 s for ten in turn */
+    char *out = run_demo("demos/ch01/listing_1_7a", "0.6", NULL);
+    char want[64];
+    for (int i = 1; i <= 10; i++) {
+        snprintf(want, sizeof want, "Thread-%d, status code: 200\n", i);
+        ck_assert_contains(out, want);
+    }
+    ASSERT_SECS(number_after(out, "threaded requests took ", 0), 0.3, 2.0);
+    ck_assert_int_ge((int)number_after(out, "The site held at most ", 0), 2); /* overlapped */
+    free(out);
+}
+END_TEST
+
+START_TEST(test_2_20)
+{
+    char *out = run_demo("demos/ch02/listing_2_20", "0.4", NULL);
+    const char *c = "Calling get_example_status", *d = "get_example_status completed in ";
+    TEST_IN_ORDER(out, "Calling main", c, d, "status: 200", c, d, "status: 200", c, d,
+                  "status: 200", "main completed in ",
+                  "The site held at most 1 connection(s) at once.\n");
+    ASSERT_SECS(number_after(out, "main completed in ", 0), 0.6, 6.0); /* 3 x 0.2 s in turn */
+    free(out);
+}
+END_TEST
+
 /* --- every demo answers --help with its usage and exit 0 --- */
 
 static const char *const all_demos[] = {
@@ -238,6 +278,7 @@ static const char *const all_demos[] = {
     "ch04/listing_4_5",  "ch04/listing_4_6",  "ch04/listing_4_6a", "ch04/listing_4_8",
     "ch04/listing_4_9",  "ch04/listing_4_10", "ch04/listing_4_11", "ch04/listing_4_12",
     "ch04/listing_4_13", "ch04/listing_4_14", "ch04/listing_4_15", "ch04/test_q_10",
+    "ch01/listing_1_7",  "ch01/listing_1_7a", "ch02/listing_2_20",
 };
 enum { NDEMOS = sizeof all_demos / sizeof all_demos[0] };
 
@@ -272,6 +313,10 @@ int main(void)
     tcase_add_test(ch4, test_4_14);
     tcase_add_test(ch4, test_4_15);
     tcase_add_test(ch4, test_q_10);
+    TCase *blocking = test_tcase(s, "blocking", 60);
+    tcase_add_test(blocking, test_1_7);
+    tcase_add_test(blocking, test_1_7a);
+    tcase_add_test(blocking, test_2_20);
     TCase *help = test_tcase(s, "help", 30);
     tcase_add_loop_test(help, test_help, 0, NDEMOS);
     return test_main(s);

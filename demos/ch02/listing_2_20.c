@@ -1,26 +1,45 @@
 /* listing_2_20.c - a blocking call inside coroutines (listing 2.20).
  *
- * Three tasks each make a blocking HTTP GET. A blocking read() stops the whole
- * thread - and with it the loop - so the tasks cannot overlap: they run in
- * turn and main takes about three times one request. (No internet and no HTTP
- * module yet: the demo starts a tiny local server in a thread and uses a plain
- * blocking socket GET, like requests.get in the book.) */
+ * Three tasks each make a blocking HTTP GET (requests.get in the book). A
+ * blocking call stops the whole thread - and with it the loop - so the tasks
+ * cannot overlap: they run in turn and main takes about three times one
+ * request; the site never holds more than one connection.
+ *
+ * loom's blocking GET runs a loop of its own, which a thread already running
+ * one may not do; so it runs on a helper thread, and this thread blocks in
+ * pthread_join() - the loop is stuck exactly as under requests.get. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 
+#include "common/site.h"
 #include "demo.h"
 #include "reactor/task.h"
 
 static const char usage[] =
     "usage: listing_2_20 [--latency S]\n"
-    "Starts a local HTTP server on 127.0.0.1 answering after S seconds (default 0.5,\n"
-    "scaled); three tasks each do a blocking GET: they run in turn, main takes ~3x S.\n";
+    "Starts a local HTTPS site on 127.0.0.1 answering after S seconds (default 0.5,\n"
+    "scaled); three tasks each do a blocking GET: they run in turn, main takes ~3x S and\n"
+    "the site never holds more than one connection.\n";
 
-static int port;
+static struct demo_site *site;
 
+static void *get_thread(void *arg)
+{
+    *(int *)arg = demo_site_get_blocking(site, "/");
+    return NULL;
+}
+
+/* requests.get(url).status_code: blocks the calling thread until the answer. */
 static intptr_t get_status(void *arg)
 {
-    return demo_http_get(port, "/"); /* blocks the loop: the antipattern */
+    int status = -EIO;
+    pthread_t t;
+    if (pthread_create(&t, NULL, get_thread, &status) != 0)
+        return -EAGAIN;
+    pthread_join(t, NULL); /* blocks the loop: the antipattern */
+    return status;
 }
 
 static intptr_t get_example_status(void *arg)
@@ -48,11 +67,11 @@ static intptr_t main_task(void *arg)
 int main(int argc, char **argv)
 {
     demo_init(argc, argv, usage);
-    struct demo_http server;
-    DEMO_CHECK(demo_http_start(&server, atof(demo_arg_str("--latency", "0.5")) * demo_scale()));
-    port = server.port;
+    struct demo_site_options o = {.tls = true, .delay_s = atof(demo_arg_str("--latency", "0.5"))};
+    DEMO_CHECK(demo_site_start(&o, &site));
     intptr_t rc = loom_run(main_task, NULL);
-    demo_http_stop(&server);
+    printf("The site held at most %u connection(s) at once.\n", demo_site_max_connections(site));
+    demo_site_stop(site);
     DEMO_CHECK(rc);
     return 0;
 }

@@ -260,3 +260,18 @@ int demo_fetch_status(struct loom_http_session *s, const char *url, double delay
     loom_http_response_close(r);
     return status;
 }
+
+int demo_site_get_blocking(const struct demo_site *s, const char *path)
+{
+    struct loom_http_session_options o = {.ca_file = demo_site_ca_file(s)};
+    char url[256], err[LOOM_HTTP_ERRLEN], *body;
+    int status;
+    demo_site_url(s, path, url, sizeof url);
+    int rc = loom_http_get_blocking(url, &o, 0, &status, &body, NULL, err, sizeof err);
+    if (rc < 0) {
+        fprintf(stderr, "GET %s: %s\n", url, err);
+        return rc;
+    }
+    free(body);
+    return status;
+}

@@ -52,6 +52,12 @@ int demo_site_session(const struct demo_site *s, struct loom_http_session **out)
 int demo_fetch_status(struct loom_http_session *s, const char *url, double delay, char *err,
                       size_t errlen);
 
+/* requests.get(url).status_code for threads (never from a loop's thread): a
+ * blocking GET of path on the site, trusting its CA, the body read and
+ * dropped. Returns the status, or a negative code after printing why to
+ * stderr. Blocks the calling thread. */
+int demo_site_get_blocking(const struct demo_site *s, const char *path);
+
 /* --- certificates (OpenSSL), also for the tests --- */
 
 /* Make, in directory dir, "ca.pem" (a CA certificate), and "cert.pem" + "key.pem"
