@@ -22,41 +22,16 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "loom/reactor/error.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 #pragma GCC visibility push(default)
 
-/* X(name, value, status a server answers, message) */
-#define LOOM_HTTP_PARSE_ERRORS(X)                                                                  \
-    X(LOOM_HTTP_EMALFORMED, -4201, 400, "malformed HTTP message")                                  \
-    X(LOOM_HTTP_EMETHOD, -4202, 400, "invalid method")                                             \
-    X(LOOM_HTTP_ETARGET, -4203, 400, "invalid request-target")                                     \
-    X(LOOM_HTTP_EVERSION, -4204, 400, "malformed HTTP version")                                    \
-    X(LOOM_HTTP_EVERSION_UNSUPPORTED, -4205, 505, "unsupported HTTP version")                      \
-    X(LOOM_HTTP_ESTATUS, -4206, 400, "malformed status line")                                      \
-    X(LOOM_HTTP_ENUL, -4207, 400, "NUL byte in message head")                                      \
-    X(LOOM_HTTP_EBARE_CR, -4208, 400, "CR not followed by LF")                                     \
-    X(LOOM_HTTP_EOBS_FOLD, -4209, 400, "obsolete line folding (line starts with whitespace)")      \
-    X(LOOM_HTTP_EWS_BEFORE_COLON, -4210, 400, "whitespace between field name and colon")           \
-    X(LOOM_HTTP_EHEADER_NAME, -4211, 400, "invalid field name")                                    \
-    X(LOOM_HTTP_EHEADER_VALUE, -4212, 400, "invalid character in field value")                     \
-    X(LOOM_HTTP_ELINE_TOO_LONG, -4213, 414, "request/status line over the limit")                  \
-    X(LOOM_HTTP_EHEADERS_TOO_LARGE, -4214, 431, "header section over the byte limit")              \
-    X(LOOM_HTTP_ETOO_MANY_HEADERS, -4215, 431, "more header fields than the limit")                \
-    X(LOOM_HTTP_ECONTENT_LENGTH, -4216, 400, "invalid Content-Length")                             \
-    X(LOOM_HTTP_ECONFLICTING_LENGTH, -4217, 400, "differing Content-Length values")                \
-    X(LOOM_HTTP_ESMUGGLING, -4218, 400, "request with both Transfer-Encoding and Content-Length")  \
-    X(LOOM_HTTP_ETRANSFER_ENCODING, -4219, 501, "unsupported Transfer-Encoding")                   \
-    X(LOOM_HTTP_ECHUNKED_NOT_LAST, -4220, 400, "Transfer-Encoding not ending in one chunked")      \
-    X(LOOM_HTTP_EHOST, -4221, 400, "HTTP/1.1 request without exactly one Host")                    \
-    X(LOOM_HTTP_ECHUNK_SIZE, -4222, 400, "invalid or overflowing chunk size")                      \
-    X(LOOM_HTTP_ECHUNK_LINE_TOO_LONG, -4223, 400, "chunk-size line (extensions) over the limit")   \
-    X(LOOM_HTTP_ECHUNK, -4224, 400, "malformed chunked body")                                      \
-    X(LOOM_HTTP_ETRAILERS_TOO_LARGE, -4225, 431, "trailer section over the limit")                 \
-    X(LOOM_HTTP_EBODY_TOO_LARGE, -4226, 413, "body over the size limit")                          \
-    X(LOOM_HTTP_ETE_HTTP10, -4227, 400, "Transfer-Encoding in an HTTP/1.0 request")
+/* LOOM_HTTP_PARSE_ERRORS(X) (name, value, status a server answers, message) lives in
+ * reactor/error.h with every loom error code. */
 
 enum loom_http_parse_error {
     /* Not an error: the head (or trailer section) is not complete yet. */

@@ -18,6 +18,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "loom/reactor/error.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -25,16 +27,7 @@ extern "C" {
 #pragma GCC visibility push(default)
 
 /* X(name, value, message): URL errors, below loom's errno-range codes. */
-#define LOOM_URL_ERRORS(X)                                                                         \
-    X(LOOM_URL_ENOSCHEME, -4101, "URL is not absolute (no scheme)")                               \
-    X(LOOM_URL_ESCHEME, -4102, "invalid URL scheme")                                               \
-    X(LOOM_URL_ECTRL, -4103, "control character in URL")                                           \
-    X(LOOM_URL_EHOST, -4104, "invalid host in URL")                                                \
-    X(LOOM_URL_EEMPTYHOST, -4105, "empty host in an http(s)/ws(s) URL")                            \
-    X(LOOM_URL_EIDNA, -4106, "non-ASCII host name (IDNA is not supported)")                        \
-    X(LOOM_URL_EPORT, -4107, "invalid port in URL (not digits, or over 65535)")                    \
-    X(LOOM_URL_EPERCENT, -4108, "malformed percent-escape in URL")                                 \
-    X(LOOM_URL_ETOOLONG, -4109, "URL longer than LOOM_URL_MAX")
+/* LOOM_URL_ERRORS(X) lives in reactor/error.h with every loom error code. */
 
 enum loom_url_error {
 #define LOOM__URL_ENUM(name, value, msg) name = value,

@@ -23,7 +23,13 @@ const char *loom_strerror(int err)
     case value:                                                                                    \
         return msg;
         LOOM_ERROR_CODES(LOOM__MSG)
+        LOOM_URL_ERRORS(LOOM__MSG)
 #undef LOOM__MSG
+#define LOOM__HTTP_MSG(name, value, status, msg)                                                   \
+    case value:                                                                                    \
+        return msg;
+        LOOM_HTTP_PARSE_ERRORS(LOOM__HTTP_MSG)
+#undef LOOM__HTTP_MSG
     case 0:
         return "success";
     }
@@ -39,7 +45,13 @@ const char *loom_errname(int err)
     case value:                                                                                    \
         return #name;
         LOOM_ERROR_CODES(LOOM__NAME)
+        LOOM_URL_ERRORS(LOOM__NAME)
 #undef LOOM__NAME
+#define LOOM__HTTP_NAME(name, value, status, msg)                                                  \
+    case value:                                                                                    \
+        return #name;
+        LOOM_HTTP_PARSE_ERRORS(LOOM__HTTP_NAME)
+#undef LOOM__HTTP_NAME
     case 0:
         return "OK";
     }
