@@ -72,7 +72,7 @@ static inline void eh_swap(struct loom__eh_globals *g, struct loom__eh_state *sa
 
 static void switch_in(struct loom_loop *loop, struct loom_task *t)
 {
-    if (loop->eh)
+    if (__builtin_expect(loop->eh != NULL, 0))
         eh_swap(loop->eh, &loop->sched_eh, &t->eh);
 #ifdef LOOM_ASAN
     void *fake = NULL;
@@ -91,7 +91,7 @@ static void switch_in(struct loom_loop *loop, struct loom_task *t)
 static void switch_out(struct loom_task *t, bool final)
 {
     struct loom_loop *loop = t->loop;
-    if (loop->eh)
+    if (__builtin_expect(loop->eh != NULL, 0))
         eh_swap(loop->eh, &t->eh, &loop->sched_eh);
 #ifdef LOOM_ASAN
     __sanitizer_start_switch_fiber(final ? NULL : &t->asan_fake_stack, loop->sched_stack,
