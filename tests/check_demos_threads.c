@@ -128,64 +128,6 @@ START_TEST(test_7_2_shutdown_wakes_threads)
 }
 END_TEST
 
-/* --- clients, pools, executors --- */
-
-START_TEST(test_7_3_blocking_client)
-{
-    double dt;
-    char *out = run_demo("demos/ch07/listing_7_3", 0, &dt, NULL);
-    TEST_IN_ORDER(out, "200\n", "200\n", "Two blocking requests took");
-    ASSERT_BETWEEN(dt, 0.09, 5.0);
-    free(out);
-}
-END_TEST
-
-START_TEST(test_7_4_pool_map)
-{
-    char *out = run_demo("demos/ch07/listing_7_4", 0, NULL, "--requests", "40", NULL);
-    ck_assert_int_eq(test_count(out, "200\n"), 80);
-    const char *p = strstr(out, "Active threads while the pool works: ");
-    ck_assert_msg(p, "%s", out);
-    ck_assert_int_ge(atoi(p + strlen("Active threads while the pool works: ")), 6);
-    p = strstr(out, "the pool was ");
-    ck_assert_msg(p, "%s", out);
-    double x = atof(p + strlen("the pool was "));
-    ck_assert_msg(x > 1.5, "pool only %.2fx faster:\n%s", x, out);
-    free(out);
-}
-END_TEST
-
-static void check_status_list(const char *out, int n)
-{
-    ck_assert_msg(out[0] == '[', "%s", out);
-    ck_assert_int_eq(test_count(out, "200"), n);
-    ck_assert_contains(out, "200]\nmain completed in");
-}
-
-START_TEST(test_7_5_7_7_executors)
-{
-    static const char *const demos[] = {"demos/ch07/listing_7_5", "demos/ch07/listing_7_6",
-                                        "demos/ch07/listing_7_7"};
-    for (int i = 0; i < 3; i++) {
-        double dt;
-        char *out = run_demo(demos[i], 0, &dt, NULL);
-        check_status_list(out, 100);
-        /* 100 answers of 10 ms one by one would take 1 s; the pool overlaps them. */
-        ck_assert_msg(dt < 0.9, "%s took %.2f s", demos[i], dt);
-        free(out);
-    }
-}
-END_TEST
-
-START_TEST(test_7_8_progress)
-{
-    char *out = run_demo("demos/ch07/listing_7_8", 0, NULL, "--requests", "120", NULL);
-    ck_assert_int_ge(test_count(out, "Requests completed: "), 2);
-    ck_assert_contains(out, "Requests completed: 120 of 120\nmain completed in");
-    free(out);
-}
-END_TEST
-
 /* --- locks and thread-safe structures --- */
 
 START_TEST(test_7_9_rlock)
@@ -316,10 +258,6 @@ int main(void)
     tcase_add_test(tc, test_7_1_thread_per_client);
     tcase_add_test(tc, test_7_2_shutdown_wakes_threads);
     tc = test_tcase(s, "pools", 60);
-    tcase_add_test(tc, test_7_3_blocking_client);
-    tcase_add_test(tc, test_7_4_pool_map);
-    tcase_add_test(tc, test_7_5_7_7_executors);
-    tcase_add_test(tc, test_7_8_progress);
     tc = test_tcase(s, "locks", 30);
     tcase_add_test(tc, test_7_9_rlock);
     tcase_add_test(tc, test_7_10_threadsafe_list);

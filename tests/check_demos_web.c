@@ -43,6 +43,16 @@ static double number_after(const char *out, const char *prefix, int k)
     return strtod(p + strlen(prefix), NULL);
 }
 
+/* How many whole lines of out are exactly line. */
+static int count_lines(const char *out, const char *line)
+{
+    int n = 0;
+    size_t len = strlen(line);
+    for (const char *p = out; *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : p + strlen(p))
+        n += strncmp(p, line, len) == 0 && p[len] == '\n';
+    return n;
+}
+
 #define ASSERT_SECS(x, lo, hi)                                                                     \
     ck_assert_msg((x) >= (lo) - 0.005 && (x) < (hi), "%s = %.4f s, expected [%.3f, %.3f)", #x,    \
                   (double)(x), (double)(lo), (double)(hi))
@@ -271,6 +281,73 @@ START_TEST(test_2_20)
 }
 END_TEST
 
+/* --- chapter 7: blocking GETs on threads --- */
+
+START_TEST(test_7_3)
+{
+    char *out = run_demo("demos/ch07/listing_7_3", "0.2", NULL);
+    TEST_IN_ORDER(out, "200\n", "200\n", "Two blocking requests took ");
+    ASSERT_SECS(number_after(out, "Two blocking requests took ", 0), 0.2, 5.0); /* 2 x 0.1 s */
+    free(out);
+}
+END_TEST
+
+START_TEST(test_7_4)
+{
+    char *out = run_demo("demos/ch07/listing_7_4", "0.1", "--requests", "40", NULL);
+    ck_assert_int_eq(count_lines(out, "200"), 80);
+    TEST_IN_ORDER(out, "finished requests one by one in ",
+                  "The site held at most 1 connection(s) at once so far.\n",
+                  "Active threads while the pool works: ", "finished requests with a pool of ",
+                  "The site held at most ");
+    ck_assert_int_ge((int)number_after(out, "Active threads while the pool works: ", 0), 6);
+    int most = (int)number_after(out, "The site held at most ", 1);
+    ck_assert_msg(most >= 2, "the pool's requests did not overlap:\n%s", out);
+    free(out);
+}
+END_TEST
+
+/* The first line is the list of n statuses "[200, 200, ..., 200]", then "main completed". */
+static void check_status_list(const char *out, int n)
+{
+    const char *end = strchr(out, '\n');
+    ck_assert_msg(out[0] == '[' && end && end[-1] == ']', "no status list:\n%s", out);
+    int k = 0;
+    for (const char *p = out + 1; p < end; p += 5, k++)
+        ck_assert_msg(strncmp(p, "200", 3) == 0 && (p[3] == ',' || p[3] == ']'),
+                      "status #%d is not 200:\n%s", k, out);
+    ck_assert_int_eq(k, n);
+    ck_assert_msg(strncmp(end + 1, "main completed in ", 18) == 0, "%s", out);
+}
+
+START_TEST(test_7_5_7_7)
+{
+    static const char *const demos[] = {"demos/ch07/listing_7_5", "demos/ch07/listing_7_6",
+                                        "demos/ch07/listing_7_7"};
+    char *out = run_demo(demos[_i], "0.1", NULL);
+    check_status_list(out, 100);
+    /* 100 answers of 10 ms one by one take at least 1 s; the pool overlaps them */
+    ASSERT_SECS(number_after(out, "main completed in ", 0), 0.01, 0.9);
+    free(out);
+}
+END_TEST
+
+START_TEST(test_7_8)
+{
+    char *out = run_demo("demos/ch07/listing_7_8", "0.1", "--requests", "120", NULL);
+    int reports = test_count(out, "Requests completed: ");
+    ck_assert_int_ge(reports, 2);
+    long last = -1;
+    for (int i = 0; i < reports; i++) { /* "X of 120", X never decreasing */
+        long x = (long)number_after(out, "Requests completed: ", i);
+        ck_assert_msg(x >= last && x <= 120, "progress went %ld -> %ld:\n%s", last, x, out);
+        last = x;
+    }
+    ck_assert_contains(out, "Requests completed: 120 of 120\nmain completed in");
+    free(out);
+}
+END_TEST
+
 /* --- every demo answers --help with its usage and exit 0 --- */
 
 static const char *const all_demos[] = {
@@ -278,7 +355,9 @@ static const char *const all_demos[] = {
     "ch04/listing_4_5",  "ch04/listing_4_6",  "ch04/listing_4_6a", "ch04/listing_4_8",
     "ch04/listing_4_9",  "ch04/listing_4_10", "ch04/listing_4_11", "ch04/listing_4_12",
     "ch04/listing_4_13", "ch04/listing_4_14", "ch04/listing_4_15", "ch04/test_q_10",
-    "ch01/listing_1_7",  "ch01/listing_1_7a", "ch02/listing_2_20",
+    "ch01/listing_1_7",  "ch01/listing_1_7a", "ch02/listing_2_20",  "ch07/listing_7_3",
+    "ch07/listing_7_4",  "ch07/listing_7_5",  "ch07/listing_7_6",  "ch07/listing_7_7",
+    "ch07/listing_7_8",
 };
 enum { NDEMOS = sizeof all_demos / sizeof all_demos[0] };
 
@@ -317,6 +396,11 @@ int main(void)
     tcase_add_test(blocking, test_1_7);
     tcase_add_test(blocking, test_1_7a);
     tcase_add_test(blocking, test_2_20);
+    TCase *threads = test_tcase(s, "threads", 60);
+    tcase_add_test(threads, test_7_3);
+    tcase_add_test(threads, test_7_4);
+    tcase_add_loop_test(threads, test_7_5_7_7, 0, 3);
+    tcase_add_test(threads, test_7_8);
     TCase *help = test_tcase(s, "help", 30);
     tcase_add_loop_test(help, test_help, 0, NDEMOS);
     return test_main(s);
