@@ -32,14 +32,6 @@ static char *run_listing(const char *name, double *elapsed, ...)
     return out;
 }
 
-static int count(const char *out, const char *needle)
-{
-    int n = 0;
-    for (const char *p = strstr(out, needle); p; p = strstr(p + 1, needle))
-        n++;
-    return n;
-}
-
 #define LISTING_TEST(id, ...)                                                                      \
     START_TEST(listing_##id)                                                                       \
     {                                                                                              \
@@ -57,15 +49,15 @@ static void check_5_1(const char *out, double t)
 
 static void check_5_2(const char *out, double t)
 {
-    ck_assert_int_eq(count(out, "CREATE TABLE IF NOT EXISTS"), 5);
+    ck_assert_int_eq(test_count(out, "CREATE TABLE IF NOT EXISTS"), 5);
     ck_assert_contains(out, "INSERT INTO product_color VALUES(2, 'Black');");
     ck_assert_contains(out, "INSERT INTO product_size VALUES(3, 'Large');");
 }
 
 static void check_5_3(const char *out, double t)
 {
-    ck_assert_int_eq(count(out, "\nCREATE TABLE\n"), 5);
-    ck_assert_int_eq(count(out, "\nINSERT 0 1\n"), 5);
+    ck_assert_int_eq(test_count(out, "\nCREATE TABLE\n"), 5);
+    ck_assert_int_eq(test_count(out, "\nINSERT 0 1\n"), 5);
 }
 
 static void check_5_4(const char *out, double t)
@@ -84,7 +76,7 @@ static void check_5_6(const char *out, double t)
 
 static void check_5_7(const char *out, double t)
 {
-    ck_assert_int_eq(count(out, "<Record product_id=100 product_name='"), 2);
+    ck_assert_int_eq(test_count(out, "<Record product_id=100 product_name='"), 2);
 }
 
 static void check_5_8(const char *out, double t)
@@ -117,7 +109,7 @@ static void check_5_11(const char *out, double t)
 static void check_5_12(const char *out, double t)
 {
     ck_assert_contains(out, "No errors, committing transaction!");
-    ck_assert_int_eq(count(out, "brand_name='brand_1'"), 2); /* 5.9's and ours */
+    ck_assert_int_eq(test_count(out, "brand_name='brand_1'"), 2); /* 5.9's and ours */
 }
 
 static void check_5_14(const char *out, double t)
@@ -130,20 +122,20 @@ static void check_5_14(const char *out, double t)
 
 static void check_5_15(const char *out, double t)
 {
-    ck_assert_int_eq(count(out, "<Record product_id="), 1000);
+    ck_assert_int_eq(test_count(out, "<Record product_id="), 1000);
     ck_assert_contains(out, "<Record product_id=1000 ");
 }
 
 static void check_5_16(const char *out, double t)
 {
-    ck_assert_int_eq(count(out, "<Record product_id="), 100);
+    ck_assert_int_eq(test_count(out, "<Record product_id="), 100);
     ck_assert_contains(out, "<Record product_id=501 ");
     ck_assert_contains(out, "<Record product_id=600 ");
 }
 
 static void check_5_17(const char *out, double t)
 {
-    ck_assert_int_eq(count(out, "<Record product_id="), 5);
+    ck_assert_int_eq(test_count(out, "<Record product_id="), 5);
 }
 
 LISTING_TEST(5_1, NULL)
@@ -180,7 +172,7 @@ START_TEST(loom_sql_pipe)
     ck_assert_contains(out, " brand_id | brand_name \n----------+------------\n"
                             " 1        | Levis      \n 2        | Seven      \n(2 rows)\n");
     ck_assert_contains(out, "ERROR [42601]: syntax error at or near \"SELEC\"");
-    ck_assert_int_eq(count(out, "Fetched 1 rows from: SELECT pg_sleep"), 4);
+    ck_assert_int_eq(test_count(out, "Fetched 1 rows from: SELECT pg_sleep"), 4);
     ck_assert_msg(t < 1.8, "4 x 0.6 s queries took %.2f s: not concurrent", t);
     free(out);
 }
@@ -236,6 +228,51 @@ START_TEST(loom_sql_sigint)
 }
 END_TEST
 
+/* loom-sql's options: each bad one exits 2 naming it, before any connection. */
+START_TEST(loom_sql_bad_args)
+{
+    static const struct {
+        const char *args[3];
+        const char *says;
+    } cases[] = {
+        {{"--pool", "0"}, "loom-sql: --pool: '0' is out of range (1..64)"},
+        {{"--pool", "abc"}, "loom-sql: --pool: 'abc' is not a whole number"},
+        {{"--pool"}, "loom-sql: --pool needs a value"},
+        {{"--dsn", "host=a\tb"}, "loom-sql: --dsn: control characters are not allowed"},
+        {{"--verbose"}, "loom-sql: unknown option '--verbose'"},
+        {{"SELECT 1"}, "loom-sql: unexpected argument 'SELECT 1'"},
+    };
+    char path[512];
+    test_build_path("bin/loom-sql", path, sizeof path);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *argv[5] = {path, (char *)cases[i].args[0], (char *)cases[i].args[1], NULL};
+        char *out = NULL;
+        double t;
+        int rc = test_run(argv, NULL, 10, &out, &t);
+        ck_assert_msg(rc == 2, "case %zu: exit %d, want 2:\n%s", i, rc, out);
+        ck_assert_contains(out, cases[i].says);
+        ck_assert_contains(out, "Try 'loom-sql --help'.");
+        free(out);
+    }
+}
+END_TEST
+
+/* A failed connection: libpq's words, no source path, psql's status 2. */
+START_TEST(loom_sql_refused)
+{
+    char path[512];
+    char *argv[] = {(char *)test_build_path("bin/loom-sql", path, sizeof path), "--dsn",
+                    "host=127.0.0.1 port=1 connect_timeout=5", NULL};
+    char *out = NULL;
+    double t;
+    int rc = test_run(argv, "SELECT 1;\n", 20, &out, &t);
+    ck_assert_msg(rc == 2, "exit %d, want 2:\n%s", rc, out);
+    ck_assert_contains(out, "loom-sql: error: ");
+    ck_assert_msg(!strstr(out, ".c:"), "a source path reached the user:\n%s", out);
+    free(out);
+}
+END_TEST
+
 int main(void)
 {
     char dsn[512];
@@ -252,6 +289,8 @@ int main(void)
         tcase_add_test(tc, tests[i]);
     tcase_add_test(tc, loom_sql_pipe);
     tcase_add_test(tc, loom_sql_sigint);
+    tcase_add_test(tc, loom_sql_bad_args);
+    tcase_add_test(tc, loom_sql_refused);
     int rc = test_main(s);
     test_pg_stop();
     return rc;

@@ -9,13 +9,15 @@
  * A summary is printed at the end either way. */
 #include <ctype.h>
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <unistd.h>
+
+#include "common/opts.h"
 
 #include "net/stream.h"
 #include "net/tcp.h"
@@ -77,18 +79,7 @@ static int64_t hist_value(int idx)
                      ((uint64_t)1 << (exp - 4)) / 2);
 }
 
-static void stats_record(struct stats *st, int64_t ns)
-{
-    st->done++;
-    st->hist[hist_index(ns)]++;
-    if (st->min_ns < 0 || ns < st->min_ns)
-        st->min_ns = ns;
-    if (ns > st->max_ns)
-        st->max_ns = ns;
-}
-
-/* The latency below which a fraction q of the recorded requests fall. */
-static double percentile_ms(const struct stats *st, double q)
+static int64_t percentile_ns(const struct stats *st, double q)
 {
     uint64_t total = 0, want, seen = 0;
     for (int i = 0; i < HIST_BUCKETS; i++)
@@ -101,9 +92,32 @@ static double percentile_ms(const struct stats *st, double q)
     for (int i = 0; i < HIST_BUCKETS; i++) {
         seen += st->hist[i];
         if (seen >= want)
-            return hist_value(i) / 1e6;
+            return hist_value(i);
     }
-    return st->max_ns / 1e6;
+    return st->max_ns;
+}
+
+static void stats_record(struct stats *st, int64_t ns)
+{
+    st->done++;
+    st->hist[hist_index(ns)]++;
+    if (st->min_ns < 0 || ns < st->min_ns)
+        st->min_ns = ns;
+    if (ns > st->max_ns)
+        st->max_ns = ns;
+}
+
+/* The latency below which a fraction q of the recorded requests fall. A bucket
+ * stands for its middle value, which can lie outside what was measured: the
+ * result is kept within [min, max] (so p99 never reads above max). */
+static double percentile_ms(const struct stats *st, double q)
+{
+    int64_t ns = percentile_ns(st, q);
+    if (ns > st->max_ns)
+        ns = st->max_ns;
+    if (st->min_ns >= 0 && ns < st->min_ns)
+        ns = st->min_ns;
+    return ns / 1e6;
 }
 
 /* --- one request per mode --- */
@@ -425,8 +439,8 @@ static intptr_t run_load(void *arg)
     loom_signal_init(loop, &sigint, on_signal);
     loom_signal_init(loop, &sigterm, on_signal);
     sigint.data = sigterm.data = ld;
-    loom_signal_start(&sigint, SIGINT);
-    loom_signal_start(&sigterm, SIGTERM);
+    if (loom_signal_start(&sigint, SIGINT) < 0 || loom_signal_start(&sigterm, SIGTERM) < 0)
+        fprintf(stderr, "loom-load: Ctrl-C will stop the program without a summary\n");
     loom_loop_update_time(loop);
     ld->t0 = loom_loop_now(loop);
     for (int i = 0; i < ld->cfg.concurrency; i++)
@@ -453,23 +467,22 @@ static intptr_t run_load(void *arg)
 
 /* --- command line --- */
 
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "usage: loom-load [options] HOST:PORT\n"
-            "Drive a server with concurrent requests and report throughput and latency.\n\n"
-            "  -m, --mode echo|http   echo: send a payload, read it back, check it (default)\n"
-            "                         http: GET --path with HTTP/1.1 keep-alive\n"
-            "  -n, --requests N       requests in all (default 10000)\n"
-            "  -c, --concurrency C    connections, one task each (default 10)\n"
-            "  -s, --size BYTES       echo payload size (default 64)\n"
-            "  -p, --path PATH        HTTP path (default /)\n"
-            "  -t, --timeout SECONDS  per-request timeout (default 10)\n"
-            "      --plain            plain progress lines even on a terminal\n"
-            "  -h, --help             this help\n\n"
-            "On a terminal: a live progress bar; q or Ctrl-C cancels and prints the summary.\n"
-            "Exit status: 0 when every request succeeded, 1 on errors or cancellation.\n");
-}
+static const char usage[] =
+    "usage: loom-load [options] HOST:PORT\n"
+    "Drive a server with concurrent requests and report throughput and latency.\n\n"
+    "  -m, --mode MODE        echo: send a payload, read it back, check it (default)\n"
+    "                         http: GET --path with HTTP/1.1 keep-alive\n"
+    "  -n, --requests N       requests in all (default 10000)\n"
+    "  -c, --concurrency C    connections, one task each (default 10, at most 100000\n"
+    "                         and what the open-file limit allows)\n"
+    "  -s, --size BYTES       echo payload size (default 64)\n"
+    "  -p, --path PATH        HTTP path (default /)\n"
+    "  -t, --timeout SECONDS  per-request timeout (default 10)\n"
+    "      --plain            plain progress lines even on a terminal\n"
+    "  -h, --help             this help\n\n"
+    "On a terminal: a live progress bar; q or Ctrl-C cancels and prints the summary.\n"
+    "Exit status: 0 when every request succeeded, 1 on errors or cancellation,\n"
+    "2 for a bad argument.";
 
 static int parse_target(struct config *cfg, const char *target)
 {
@@ -482,57 +495,71 @@ static int parse_target(struct config *cfg, const char *target)
         he--;
     }
     snprintf(cfg->host, sizeof(cfg->host), "%.*s", (int)(he - h), h);
-    char *end;
-    long port = strtol(colon + 1, &end, 10);
-    if (*end || port <= 0 || port > 65535)
+    const char *p = colon + 1;
+    if (!*p || strspn(p, "0123456789") != strlen(p) || strlen(p) > 5)
+        return -EINVAL;
+    long port = strtol(p, NULL, 10);
+    if (port <= 0 || port > 65535)
         return -EINVAL;
     cfg->port = (int)port;
     return 0;
 }
 
-static int parse_args(struct config *cfg, int argc, char **argv)
+/* Each connection holds one fd; the loop, its wakeup and signal fds and stdio
+ * need a few more. Raise the soft limit up to the hard one if that is enough. */
+static void check_fd_limit(int concurrency)
 {
-    static const struct option opts[] = {
-        {"mode", 1, 0, 'm'}, {"requests", 1, 0, 'n'}, {"concurrency", 1, 0, 'c'},
-        {"size", 1, 0, 's'}, {"path", 1, 0, 'p'},     {"timeout", 1, 0, 't'},
-        {"plain", 0, 0, 'P'}, {"help", 0, 0, 'h'},     {0, 0, 0, 0}};
-    *cfg = (struct config){.mode = MODE_ECHO, .requests = 10000, .concurrency = 10, .size = 64,
-                           .timeout_ns = LOOM_SEC(10)};
-    strcpy(cfg->path, "/");
-    int c;
-    while ((c = getopt_long(argc, argv, "m:n:c:s:p:t:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'm': cfg->mode = strcmp(optarg, "http") == 0 ? MODE_HTTP : MODE_ECHO;
-                  if (strcmp(optarg, "http") && strcmp(optarg, "echo")) return -EINVAL;
-                  break;
-        case 'n': cfg->requests = atol(optarg); break;
-        case 'c': cfg->concurrency = atoi(optarg); break;
-        case 's': cfg->size = (size_t)atol(optarg); break;
-        case 'p': snprintf(cfg->path, sizeof(cfg->path), "%s", optarg); break;
-        case 't': cfg->timeout_ns = LOOM_SEC(atof(optarg)); break;
-        case 'P': cfg->plain = true; break;
-        case 'h': usage(stdout); exit(0);
-        default: return -EINVAL;
-        }
+    enum { SPARE_FDS = 32 };
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return;
+    rlim_t need = (rlim_t)concurrency + SPARE_FDS;
+    if (need <= rl.rlim_cur)
+        return;
+    if (rl.rlim_max == RLIM_INFINITY || need <= rl.rlim_max) {
+        struct rlimit raised = {need, rl.rlim_max};
+        if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
+            return;
     }
-    if (optind != argc - 1 || cfg->requests < 0 || cfg->concurrency < 1 ||
-        cfg->concurrency > 100000 || cfg->size < 1 || cfg->size > (64u << 20))
-        return -EINVAL;
-    return parse_target(cfg, argv[optind]);
+    long hard = rl.rlim_max == RLIM_INFINITY ? -1 : (long)rl.rlim_max;
+    opts_fail("--concurrency: %d connections need %ld open files, but the limit is %ld "
+              "(raise it with ulimit -n, or use at most %ld connections)",
+              concurrency, (long)need, hard, hard > SPARE_FDS ? hard - SPARE_FDS : 0);
+}
+
+static void parse_args(struct config *cfg, int argc, char **argv)
+{
+    opts_init_args(argc, argv, usage, 1, 1);
+    *cfg = (struct config){.mode = MODE_ECHO};
+    const char *mode = opts_str("--mode", "echo");
+    if (strcmp(mode, "echo") && strcmp(mode, "http"))
+        opts_fail("--mode: '%s' is not echo or http", mode);
+    cfg->mode = strcmp(mode, "http") == 0 ? MODE_HTTP : MODE_ECHO;
+    cfg->requests = opts_long("--requests", 10000, 1, 1000000000000L);
+    cfg->concurrency = (int)opts_long("--concurrency", 10, 1, 100000);
+    cfg->size = (size_t)opts_long("--size", 64, 1, 64L << 20);
+    const char *path = opts_text("--path", "/", sizeof(cfg->path) - 1);
+    if (path[0] != '/' || strpbrk(path, " "))
+        opts_fail("--path: '%s' is not a path (it starts with / and has no spaces)", path);
+    snprintf(cfg->path, sizeof(cfg->path), "%s", path);
+    cfg->timeout_ns = opts_seconds("--timeout", 10, 0.001, 86400);
+    cfg->plain = opts_flag("--plain");
+    if (parse_target(cfg, opts_arg(0)) < 0)
+        opts_fail("'%s' is not HOST:PORT (a port 1..65535)", opts_arg(0));
+    if (cfg->concurrency > cfg->requests)
+        cfg->concurrency = (int)cfg->requests;
+    check_fd_limit(cfg->concurrency);
 }
 
 int main(int argc, char **argv)
 {
     struct load ld = {.st = {.min_ns = -1}};
-    if (parse_args(&ld.cfg, argc, argv) < 0) {
-        usage(stderr);
-        return 2;
-    }
-    if (ld.cfg.concurrency > ld.cfg.requests && ld.cfg.requests > 0)
-        ld.cfg.concurrency = (int)ld.cfg.requests;
+    parse_args(&ld.cfg, argc, argv);
     ld.workers = calloc((size_t)ld.cfg.concurrency, sizeof(*ld.workers));
-    if (!ld.workers)
+    if (!ld.workers) {
+        fprintf(stderr, "loom-load: out of memory for %d connections\n", ld.cfg.concurrency);
         return 1;
+    }
     ld.tty = !ld.cfg.plain && isatty(1) && loom_term_raw(0) == 0;
     struct loom_loop_options lo = {.stack_size = 64 * 1024};
     intptr_t rc = loom_run_with(&lo, run_load, &ld);

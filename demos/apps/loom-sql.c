@@ -14,8 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/opts.h"
 #include "db/pg.h"
-#include "demo.h"
 #include "net/stream.h"
 #include "net/term.h"
 #include "reactor/task.h"
@@ -204,9 +204,9 @@ static intptr_t main_task(void *arg)
 {
     const char *env = getenv("LOOM_PG_DSN");
     struct loom_pg_pool_options o = {
-        .conninfo = demo_arg_str("--dsn", env && *env ? env : "host=127.0.0.1 port=5432 "
-                                 "user=postgres password=postgres dbname=products"),
-        .min_size = 1, .max_size = (int)demo_arg_long("--pool", 6)};
+        .conninfo = opts_text("--dsn", env && *env ? env : "host=127.0.0.1 port=5432 "
+                              "user=postgres password=postgres dbname=products", 4096),
+        .min_size = 1, .max_size = (int)opts_long("--pool", 6, 1, MAXQ)};
     int rc = loom_pg_pool_open(&app.pool, &o);
     if (rc < 0) {
         const char *why = loom_pg_pool_errmsg(&app.pool); /* libpq's text, as psql prints it */
@@ -214,10 +214,17 @@ static intptr_t main_task(void *arg)
         return rc;
     }
     struct loom_stream *in;
-    DEMO_CHECK(loom_stream_open_fd(loom_loop_current(), 0, LOOM_STREAM_BORROW, &in));
+    rc = loom_stream_open_fd(loom_loop_current(), 0, LOOM_STREAM_BORROW, &in);
+    if (rc < 0) {
+        fprintf(stderr, "loom-sql: cannot read standard input: %s\n", loom_strerror(rc));
+        loom_pg_pool_close(&app.pool, LOOM_SEC(5));
+        return rc;
+    }
     struct loom_signal sig;
     loom_signal_init(loom_loop_current(), &sig, on_sigint);
-    loom_signal_start(&sig, SIGINT);
+    rc = loom_signal_start(&sig, SIGINT);
+    if (rc < 0) /* Ctrl-C then ends the program instead of cancelling queries */
+        fprintf(stderr, "loom-sql: Ctrl-C will not cancel queries: %s\n", loom_strerror(rc));
     app.tty = loom_term_isatty(0) && loom_term_isatty(1) && loom_term_raw(0) == 0;
     struct loom_task *spin = app.tty ? loom_spawn(spinner, NULL, "spinner") : NULL;
     redraw();
@@ -244,10 +251,13 @@ static intptr_t main_task(void *arg)
 
 int main(int argc, char **argv)
 {
-    demo_init(argc, argv, usage);
+    opts_init(argc, argv, usage);
     intptr_t rc = loom_run(main_task, NULL);
     if (rc == LOOM_EPG) /* main_task printed libpq's text already */
         return 2;   /* psql's status for a failed connection */
-    DEMO_CHECK(rc);
+    if (rc < 0) {
+        fprintf(stderr, "loom-sql: %s\n", loom_strerror((int)rc));
+        return 1;
+    }
     return 0;
 }

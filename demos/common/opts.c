@@ -8,14 +8,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { MAX_GIVEN = 64 };
+enum { MAX_GIVEN = 64, MAX_ARGS = 16 };
 
 static struct {
     const char *prog;
     const char *usage;
+    int nargs;
+    const char *args[MAX_ARGS]; /* the operands (arguments that are not options) */
     int n;
     struct {
-        const char *name; /* "--port" (points into argv) */
+        const char *name; /* "--port" (points into argv, or into usage for "-p") */
         size_t name_len;
         const char *value; /* NULL for a flag */
     } given[MAX_GIVEN];
@@ -74,40 +76,89 @@ static void add(const char *arg, size_t len, const char *value)
     o.n++;
 }
 
+/* The long option a short one stands for: usage says "-p, --port ...". Returns
+ * a pointer into usage at "--port" (its length in *len), or NULL. */
+static const char *short_to_long(char c, size_t *len)
+{
+    char pat[7] = {'-', c, ',', ' ', '-', '-', '\0'};
+    for (const char *p = o.usage; (p = strstr(p, pat)); p++) {
+        char before = p == o.usage ? ' ' : p[-1];
+        if (before != ' ' && before != '[' && before != '\n')
+            continue;
+        const char *name = p + 4;
+        *len = 2 + strspn(name + 2, "abcdefghijklmnopqrstuvwxyz0123456789-");
+        return *len > 2 ? name : NULL;
+    }
+    return NULL;
+}
+
+/* Argument argv[*i], an option: record it (and its value). */
+static void take_option(int argc, char **argv, int *i)
+{
+    const char *a = argv[*i], *name = a, *value = NULL;
+    size_t len;
+    bool inline_value = false;
+    if (a[1] != '-') { /* "-p 80" or "-p80" */
+        name = short_to_long(a[1], &len);
+        if (!name)
+            opts_fail("unknown option '-%c'", a[1]);
+        inline_value = a[2] != '\0';
+        value = inline_value ? a + 2 : NULL;
+    } else {
+        const char *eq = strchr(a, '=');
+        len = eq ? (size_t)(eq - a) : strlen(a);
+        inline_value = eq != NULL;
+        value = eq ? eq + 1 : NULL;
+    }
+    int kind = lookup(name, len);
+    if (!kind)
+        opts_fail("unknown option '%.*s'", (int)len, name);
+    if (kind == 1 && inline_value)
+        opts_fail("%.*s takes no value", (int)len, name);
+    if (kind == 2 && !inline_value) {
+        if (*i + 1 >= argc)
+            opts_fail("%.*s needs a value", (int)len, name);
+        value = argv[++*i];
+    }
+    add(name, len, kind == 2 ? value : NULL);
+}
+
 void opts_init(int argc, char **argv, const char *usage)
+{
+    opts_init_args(argc, argv, usage, 0, 0);
+}
+
+void opts_init_args(int argc, char **argv, const char *usage, int min_args, int max_args)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
     const char *slash = argc > 0 ? strrchr(argv[0], '/') : NULL;
     o.prog = argc > 0 ? (slash ? slash + 1 : argv[0]) : "program";
     o.usage = usage;
-    for (int i = 1; i < argc; i++)
+    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
         if (is_help(argv[i])) {
             printf("%s\n", usage);
             exit(0);
         }
+    bool operands_only = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (strncmp(a, "--", 2) || !a[2])
-            opts_fail("unexpected argument '%s'", a);
-        const char *eq = strchr(a, '=');
-        size_t len = eq ? (size_t)(eq - a) : strlen(a);
-        int kind = lookup(a, len);
-        if (!kind)
-            opts_fail("unknown option '%.*s'", (int)len, a);
-        if (kind == 1 && eq)
-            opts_fail("%.*s takes no value", (int)len, a);
-        const char *value = NULL;
-        if (kind == 2) {
-            if (eq)
-                value = eq + 1;
-            else if (i + 1 < argc)
-                value = argv[++i];
-            else
-                opts_fail("%s needs a value", a);
+        if (!operands_only && !strcmp(a, "--")) {
+            operands_only = true;
+        } else if (!operands_only && a[0] == '-' && a[1]) {
+            take_option(argc, argv, &i);
+        } else {
+            if (o.nargs >= max_args || o.nargs == MAX_ARGS)
+                opts_fail("unexpected argument '%s'", a);
+            o.args[o.nargs++] = a;
         }
-        add(a, len, value);
     }
+    if (o.nargs < min_args)
+        opts_fail("missing argument%s", min_args - o.nargs > 1 ? "s" : "");
 }
+
+int opts_nargs(void) { return o.nargs; }
+
+const char *opts_arg(int i) { return i >= 0 && i < o.nargs ? o.args[i] : NULL; }
 
 static const char *find(const char *name, bool *found)
 {

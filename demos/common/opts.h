@@ -3,8 +3,9 @@
  * opts_init() reads the program's usage text to learn its options: every
  * "--name" the text mentions is accepted, and one followed by a space and an
  * upper-case placeholder ("--port N", "--host ADDR", "--grace SEC") takes a
- * value; the others are flags. "--name=value" works too. --help / -h prints
- * the usage and exits 0.
+ * value; the others are flags. "--name=value" works too. A short option is
+ * accepted where the text says "-p, --port N" ("-p 80", "-p80"); it counts as
+ * its long name. "--" ends the options. --help / -h prints the usage and exits 0.
  *
  * Every problem exits with status 2 and two lines on stderr: what was wrong,
  * naming the argument, and where to look:
@@ -26,6 +27,13 @@
  * option, a missing value, a stray argument or an option given twice. Makes
  * stdout line-buffered (so output keeps its order with stderr and children). */
 void opts_init(int argc, char **argv, const char *usage);
+/* The same for a program that takes operands (arguments that are not options,
+ * such as loom-load's HOST:PORT): between min_args and max_args (<= 16) of them,
+ * else exit 2. */
+void opts_init_args(int argc, char **argv, const char *usage, int min_args, int max_args);
+/* How many operands were given, and the i-th (NULL past the end). */
+int opts_nargs(void);
+const char *opts_arg(int i);
 
 /* The program's name (argv[0] without its directory). */
 const char *opts_prog(void);

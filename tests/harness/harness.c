@@ -66,6 +66,21 @@ void test_fd_check(void)
 void test_fixture_setup(void) { test_fd_mark(); }
 void test_fixture_teardown(void) { test_fd_check(); }
 
+void test_require_tool(const char *tool, const char *package, const char *why)
+{
+    const char *path = getenv("PATH");
+    char dir[4096], file[4096 + 256];
+    for (const char *p = path ? path : "/usr/bin:/bin"; *p;) {
+        size_t n = strcspn(p, ":");
+        snprintf(dir, sizeof(dir), "%.*s", (int)n, p);
+        snprintf(file, sizeof(file), "%s/%s", n ? dir : ".", tool);
+        if (access(file, X_OK) == 0)
+            return;
+        p += n + (p[n] == ':');
+    }
+    ck_abort_msg("%s is not installed (apt-get install %s): %s", tool, package, why);
+}
+
 double test_now(void)
 {
     struct timespec ts;

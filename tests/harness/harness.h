@@ -30,6 +30,11 @@ void test_fd_check(void);
 void test_fixture_setup(void);
 void test_fixture_teardown(void);
 
+/* A test that needs an outside program (tmux, psql, gpg, openssl...) calls this
+ * first: when `tool` is not on $PATH the test FAILS with "tool is not installed
+ * (apt-get install package): why" - a missing component never passes silently. */
+void test_require_tool(const char *tool, const char *package, const char *why);
+
 /* Monotonic clock in seconds. */
 double test_now(void);
 
