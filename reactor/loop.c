@@ -228,6 +228,8 @@ int loom_loop_backend_fd(const struct loom_loop *loop)
 
 int loom_loop_backend_timeout(const struct loom_loop *loop)
 {
+    if (!loop)
+        return -EINVAL;
     if (!loom_list_empty(&loop->ready) || !loom_list_empty(&loop->changes))
         return 0;
     struct loom_heap_node *t = loom__heap_min(&loop->timers);

@@ -189,7 +189,7 @@ int loom_loop_backend_fd(const struct loom_loop *loop);
 /* Milliseconds until the loop must run again even if its fd stays quiet: 0
  * while calls or tasks are ready or watcher changes wait to be applied, -1 when
  * no timer is pending, else the time to the earliest timer rounded up (a host
- * that sleeps this long never wakes early and spins). */
+ * that sleeps this long never wakes early and spins). -EINVAL for NULL. */
 int loom_loop_backend_timeout(const struct loom_loop *loop);
 
 /* --- loom_async: a wake-up from any thread --- */

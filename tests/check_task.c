@@ -346,6 +346,7 @@ static intptr_t cancel_parked_main(void *arg)
     if (ninner == 1) {
         loom_task_cancel(inner[1]);
         ck_assert_int_eq(loom_task_join(inner[1]), -ECANCELED);
+        loom_task_release(inner[1]); /* the extra ref (handles outlive the loop now) */
     } else {
         loom_task_release(inner[1]);
     }
