@@ -1,0 +1,100 @@
+/* ch09.h - what the chapter-9 web listings share: the server's address
+ * options, the "listening on" line tests wait for, and the products database
+ * pool the book opens at startup and closes at cleanup (listing 9.2). */
+#ifndef LOOM_DEMOS_CH09_H
+#define LOOM_DEMOS_CH09_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ch05/ch05.h"
+#include "db/pg.h"
+#include "demo.h"
+#include "net/http_server.h"
+
+/* The book's aiohttp apps listen on 8080, Starlette/uvicorn ones on 8000. */
+#define CH09_HOST_OPTS "[--host ADDR] [--port N]"
+
+static inline void ch09_on_listening(struct loom_server *srv, void *arg)
+{
+    char name[128];
+    (void)arg;
+    if (loom_server_name(srv, name, sizeof name) == 0)
+        printf("listening on %s\n", name);
+    fflush(stdout);
+}
+
+/* Server options from --host/--port: SIGINT/SIGTERM end it gracefully. */
+static inline struct loom_http_server_options ch09_server_options(int default_port)
+{
+    struct loom_http_server_options o = {
+        .net = {.host = demo_arg_str("--host", "127.0.0.1"),
+                .port = (int)demo_arg_long("--port", default_port),
+                .grace_ns = LOOM_SEC(2),
+                .handle_signals = true,
+                .on_listening = ch09_on_listening},
+        /* Connection tasks use the loop's cached default stack size. */
+        .loop = {.stack_size = 64 * 1024},
+    };
+    return o;
+}
+
+/* The pool of the running worker: each worker thread (--workers, listing 9.8)
+ * opens its own on its own loop, as each uvicorn worker process does. */
+static _Thread_local struct loom_pg_pool ch09_pool;
+
+/* create_database_pool(): on_start hook. asyncpg.create_pool(min_size=6, max_size=6). */
+static inline int ch09_create_database_pool(struct loom_http_server *srv, void *arg)
+{
+    (void)srv, (void)arg;
+    printf("Creating database pool.\n");
+    fflush(stdout);
+    struct loom_pg_pool_options o = {.conninfo = ch05_dsn(), .min_size = 6, .max_size = 6};
+    int rc = loom_pg_pool_open(&ch09_pool, &o);
+    if (rc < 0)
+        fprintf(stderr, "cannot open the database pool: %s\n",
+                ch05_why(rc, loom_pg_pool_errmsg(&ch09_pool)));
+    return rc;
+}
+
+/* destroy_database_pool(): on_stop hook. */
+static inline void ch09_destroy_database_pool(struct loom_http_server *srv, void *arg)
+{
+    (void)srv, (void)arg;
+    printf("Destroying database pool.\n");
+    fflush(stdout);
+    loom_pg_pool_close(&ch09_pool, LOOM_SEC(5));
+}
+
+/* Every row of r as a JSON object {column: value} ([dict(record) for record
+ * in results]); the *_id columns of the schema are integers. NULL on ENOMEM. */
+static inline json_t *ch09_records(const struct loom_pg_result *r)
+{
+    json_t *list = json_array();
+    for (int i = 0; list && i < loom_pg_nrows(r); i++) {
+        json_t *row = json_object();
+        for (int c = 0; row && c < loom_pg_ncols(r); c++) {
+            const char *v = loom_pg_text(r, i, c), *name = loom_pg_colname(r, c);
+            size_t len = strlen(name);
+            bool id = len > 3 && !strcmp(name + len - 3, "_id");
+            json_t *val = loom_pg_isnull(r, i, c) ? json_null()
+                          : id                      ? json_integer(strtoll(v, NULL, 10))
+                                                    : json_string(v);
+            json_object_set_new(row, name, val);
+        }
+        json_array_append_new(list, row);
+    }
+    return list;
+}
+
+/* Answer a query error as 500 with the server's message logged. */
+static inline int ch09_db_error(struct loom_http_reply *rep, int rc,
+                                const struct loom_pg_error *err)
+{
+    fprintf(stderr, "database error: %s\n", ch05_why(rc, err->msg));
+    return loom_http_reply_error(rep, 500);
+}
+
+#endif
