@@ -17,7 +17,7 @@ extern "C" {
 #define LOOM_ERROR_CODES(X)                                                                        \
     X(LOOM_EOF, -4001, "end of stream")                                                            \
     X(LOOM_EHTTP, -4002, "HTTP protocol error")                                                    \
-    X(LOOM_EPG, -4003, "PostgreSQL error (see the connection's error accessor)")                   \
+    X(LOOM_EPG, -4003, "PostgreSQL error")                                                         \
     X(LOOM_ETLS, -4004, "TLS error")                                                               \
     X(LOOM_EWS, -4005, "WebSocket protocol error")                                                 \
     X(LOOM_EDNS, -4006, "name resolution failed")                                                  \

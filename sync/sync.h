@@ -12,7 +12,13 @@
  * outside one, take a timeout in ns (-1: none) and can end in -ETIMEDOUT or
  * -ECANCELED. Cancellation loses nothing: a cancelled acquire that had just
  * been granted releases it again, a cancelled get that had just been handed an
- * item puts it back at the front. */
+ * item puts it back at the front.
+ *
+ * Lifetime: *_close() (and loom_queue_shutdown) wakes every waiter with
+ * -ESHUTDOWN, but a woken waiter still touches the object once more as it
+ * resumes (to hand back a grant, or a condition to re-take its lock). Keep
+ * the object's memory until the tasks that were waiting on it have run
+ * (reactor/park.h's lifetime rule). */
 #ifndef LOOM_SYNC_SYNC_H
 #define LOOM_SYNC_SYNC_H
 
