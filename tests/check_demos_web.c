@@ -348,6 +348,36 @@ START_TEST(test_7_8)
 }
 END_TEST
 
+/* --- chapter 8: a protocol and a stream talking HTTP to the site --- */
+
+START_TEST(test_8_1)
+{
+    char *out = run_demo("demos/ch08/listing_8_1", "1", NULL);
+    TEST_IN_ORDER(out, "Connection made to 127.0.0.1\n", "Data received!\n",
+                  "Connection closed without error.\n", "status line: HTTP/1.1 200 OK\n");
+    free(out);
+}
+END_TEST
+
+START_TEST(test_8_2)
+{
+    char *out = run_demo("demos/ch08/listing_8_2", "1", NULL);
+    TEST_IN_ORDER(out, "Got connection to 127.0.0.1:", "Connection made to 127.0.0.1",
+                  "Data received!", "HTTP/1.1 200 OK\r\n", "Connection: close\r\n",
+                  "\r\n\r\n<!DOCTYPE html>\n", "loom demo site: /</p></body></html>\n");
+    free(out);
+}
+END_TEST
+
+START_TEST(test_8_3)
+{
+    char *out = run_demo("demos/ch08/listing_8_3", "1", NULL);
+    TEST_IN_ORDER(out, "['HTTP/1.1 200 OK\\r\\n', ", "'Connection: close\\r\\n', ", "'\\r\\n', ",
+                  "'<!DOCTYPE html>\\n', ", "</html>\\n']\n");
+    free(out);
+}
+END_TEST
+
 /* --- every demo answers --help with its usage and exit 0 --- */
 
 static const char *const all_demos[] = {
@@ -357,7 +387,7 @@ static const char *const all_demos[] = {
     "ch04/listing_4_13", "ch04/listing_4_14", "ch04/listing_4_15", "ch04/test_q_10",
     "ch01/listing_1_7",  "ch01/listing_1_7a", "ch02/listing_2_20",  "ch07/listing_7_3",
     "ch07/listing_7_4",  "ch07/listing_7_5",  "ch07/listing_7_6",  "ch07/listing_7_7",
-    "ch07/listing_7_8",
+    "ch07/listing_7_8",  "ch08/listing_8_1",  "ch08/listing_8_2",  "ch08/listing_8_3",
 };
 enum { NDEMOS = sizeof all_demos / sizeof all_demos[0] };
 
@@ -401,6 +431,10 @@ int main(void)
     tcase_add_test(threads, test_7_4);
     tcase_add_loop_test(threads, test_7_5_7_7, 0, 3);
     tcase_add_test(threads, test_7_8);
+    TCase *ch8 = test_tcase(s, "streams", 30);
+    tcase_add_test(ch8, test_8_1);
+    tcase_add_test(ch8, test_8_2);
+    tcase_add_test(ch8, test_8_3);
     TCase *help = test_tcase(s, "help", 30);
     tcase_add_loop_test(help, test_help, 0, NDEMOS);
     return test_main(s);

@@ -4,12 +4,14 @@
  * data_received for every chunk, eof_received and connection_lost. The
  * protocol sends its request as soon as it is connected, buffers the answer,
  * and at EOF resolves a future - the bridge a task can await. There is no
- * internet here, so the demo starts a tiny local HTTP server and asks it. */
+ * internet here: the demo asks a local web site (loom's HTTP server in a
+ * thread, demos/common/site.c) on plain http, as the book asks port 80. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/site.h"
 #include "demo.h"
 #include "net/transport.h"
 #include "reactor/future.h"
@@ -17,7 +19,7 @@
 
 static const char usage[] =
     "usage: listing_8_1\n"
-    "Starts a local HTTP server on 127.0.0.1 (a free port), sends \"GET / HTTP/1.1\" with\n"
+    "Starts a local web site on 127.0.0.1 (a free port), sends \"GET / HTTP/1.1\" with\n"
     "Connection: close through a callback protocol, and prints the response's status line\n"
     "once the protocol's future is resolved at EOF.\n";
 
@@ -85,11 +87,11 @@ static intptr_t get_response(struct http_get *p)
 
 static intptr_t main_task(void *arg)
 {
-    struct demo_http *srv = arg;
+    struct demo_site *site = arg;
     static struct http_get p = {.host = "127.0.0.1"};
     loom_future_init(&p.response);
     loom_future_init(&p.closed);
-    DEMO_CHECK(loom_transport_connect(p.host, srv->port, LOOM_SEC(5), &http_get_protocol, &p,
+    DEMO_CHECK(loom_transport_connect(p.host, demo_site_port(site), LOOM_SEC(5), &http_get_protocol, &p,
                                       NULL));
     intptr_t rc = get_response(&p);
     DEMO_CHECK(rc);
@@ -101,10 +103,10 @@ static intptr_t main_task(void *arg)
 int main(int argc, char **argv)
 {
     demo_init(argc, argv, usage);
-    struct demo_http srv;
-    DEMO_CHECK(demo_http_start(&srv, 0));
-    intptr_t rc = loom_run(main_task, &srv);
-    demo_http_stop(&srv);
+    struct demo_site *site;
+    DEMO_CHECK(demo_site_start(&(struct demo_site_options){0}, &site));
+    intptr_t rc = loom_run(main_task, site);
+    demo_site_stop(site);
     DEMO_CHECK(rc);
     return 0;
 }

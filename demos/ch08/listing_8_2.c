@@ -3,12 +3,14 @@
  * make_request() opens a TCP connection and hands it to the protocol of 8.1
  * (repeated here: one file per listing), then awaits the future the protocol
  * resolves at EOF and prints the whole response. The book asks a web server on
- * the internet; here it is a local HTTP server the demo starts itself. */
+ * the internet; here it is a local web site (loom's HTTP server in a thread,
+ * demos/common/site.c) the demo starts itself. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/site.h"
 #include "demo.h"
 #include "net/transport.h"
 #include "reactor/future.h"
@@ -16,7 +18,7 @@
 
 static const char usage[] =
     "usage: listing_8_2\n"
-    "Starts a local HTTP server on 127.0.0.1 (a free port), connects to it with\n"
+    "Starts a local web site on 127.0.0.1 (a free port), connects to it with\n"
     "loom_transport_connect (asyncio create_connection) and the HTTP GET protocol of 8.1,\n"
     "and prints the response.\n";
 
@@ -96,9 +98,9 @@ static intptr_t make_request(struct http_get *p, int port)
 
 static intptr_t main_task(void *arg)
 {
-    struct demo_http *srv = arg;
+    struct demo_site *site = arg;
     static struct http_get p = {.host = "127.0.0.1"};
-    DEMO_CHECK(make_request(&p, srv->port));
+    DEMO_CHECK(make_request(&p, demo_site_port(site)));
     printf("%s", p.buf);
     return 0;
 }
@@ -106,10 +108,10 @@ static intptr_t main_task(void *arg)
 int main(int argc, char **argv)
 {
     demo_init(argc, argv, usage);
-    struct demo_http srv;
-    DEMO_CHECK(demo_http_start(&srv, 0));
-    intptr_t rc = loom_run(main_task, &srv);
-    demo_http_stop(&srv);
+    struct demo_site *site;
+    DEMO_CHECK(demo_site_start(&(struct demo_site_options){0}, &site));
+    intptr_t rc = loom_run(main_task, site);
+    demo_site_stop(site);
     DEMO_CHECK(rc);
     return 0;
 }

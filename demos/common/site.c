@@ -210,6 +210,7 @@ const char *demo_site_url(const struct demo_site *s, const char *path, char *buf
     return buf;
 }
 
+int demo_site_port(const struct demo_site *s) { return s->port; }
 const char *demo_site_ca_file(const struct demo_site *s) { return s->opt.tls ? s->ca : NULL; }
 unsigned long demo_site_requests(const struct demo_site *s) { return atomic_load(&s->requests); }
 unsigned demo_site_max_connections(const struct demo_site *s) { return atomic_load(&s->max_conns); }

@@ -28,6 +28,9 @@ int demo_site_start(const struct demo_site_options *o, struct demo_site **out);
 /* "https://127.0.0.1:PORT" + path into buf (NUL-terminated); returns buf. */
 const char *demo_site_url(const struct demo_site *s, const char *path, char *buf, size_t cap);
 
+/* The port the site listens on (127.0.0.1). */
+int demo_site_port(const struct demo_site *s);
+
 /* The PEM file of the certificate authority that signed the site's certificate. */
 const char *demo_site_ca_file(const struct demo_site *s);
 
