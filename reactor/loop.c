@@ -486,7 +486,8 @@ static void apply_changes(struct loom_loop *loop)
 {
     struct loom_list batch, *n;
     loom_list_init(&batch);
-    struct batch_guard guard __attribute__((cleanup(batch_restore))) = {&batch, &loop->changes};
+    struct batch_guard guard
+        __attribute__((cleanup(batch_restore), unused)) = {&batch, &loop->changes};
     loom_list_splice(&batch, &loop->changes);
     while ((n = loom_list_pop_front(&batch))) {
         struct loom_io *io = loom_list_entry(n, struct loom_io, _change);
@@ -537,7 +538,8 @@ static void run_ready(struct loom_loop *loop)
     struct loom_list batch;
     loom_list_init(&batch);
     loom_list_splice(&batch, &loop->ready);
-    struct batch_guard guard __attribute__((cleanup(batch_restore))) = {&batch, &loop->ready};
+    struct batch_guard guard
+        __attribute__((cleanup(batch_restore), unused)) = {&batch, &loop->ready};
     struct loom_list *n;
     while ((n = loom_list_pop_front(&batch))) {
         struct loom__ready *r = loom_list_entry(n, struct loom__ready, node);
@@ -620,7 +622,7 @@ int loom_loop_run(struct loom_loop *loop, enum loom_run_mode mode)
         return -EINVAL;
     if (loop->running || (loom__tls_loop && loom__tls_loop != loop))
         return -EBUSY;
-    struct run_guard guard __attribute__((cleanup(run_exit))) = {loop, loom__tls_loop};
+    struct run_guard guard __attribute__((cleanup(run_exit), unused)) = {loop, loom__tls_loop};
     loom__tls_loop = loop;
     loop->running = true;
     loom__overflow_thread();

@@ -54,7 +54,8 @@ static size_t put_num(char *buf, size_t at, size_t v)
 static bool in_guard(const struct loom_task *t, const void *addr)
 {
     const struct loom__stack *s = t ? t->stack : NULL;
-    return s && (const char *)addr >= (const char *)s->map && (const char *)addr < (const char *)s->lo;
+    return s && (const char *)addr >= (const char *)s->map &&
+           (const char *)addr < (const char *)s->lo;
 }
 
 static void report(const struct loom_task *t)
@@ -100,8 +101,9 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
     if (t && in_guard(t, si->si_addr)) {
         report(t);
         struct sigaction *p = sig == SIGBUS ? &prev_bus : &prev_segv;
-        bool has_prev = (p->sa_flags & SA_SIGINFO) ? p->sa_sigaction != NULL
-                                                   : (p->sa_handler != SIG_DFL && p->sa_handler != SIG_IGN);
+        bool has_prev = (p->sa_flags & SA_SIGINFO)
+                            ? p->sa_sigaction != NULL
+                            : (p->sa_handler != SIG_DFL && p->sa_handler != SIG_IGN);
         if (!has_prev)
             abort();
     }

@@ -16,8 +16,8 @@ struct rts {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     atomic_int refs;
-    bool done;          /* result or err is final (under mu) */
-    bool abandoned;     /* the caller timed out (under mu) */
+    bool done;      /* result or err is final (under mu) */
+    bool abandoned; /* the caller timed out (under mu) */
     int err;
     intptr_t result;
     loom_task_fn fn;

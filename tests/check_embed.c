@@ -313,7 +313,8 @@ START_TEST(test_run_task_threadsafe)
     ck_assert_int_eq(loom_async_init(lt.loop, &lt.stop, stop_cb), 0);
     ck_assert_int_eq(pthread_create(&lt.th, NULL, run_loop, &lt), 0);
     intptr_t r = 0;
-    ck_assert_int_eq(loom_run_task_threadsafe(lt.loop, slow_seven, NULL, "seven", LOOM_SEC(5), &r), 0);
+    ck_assert_int_eq(loom_run_task_threadsafe(lt.loop, slow_seven, NULL, "seven", LOOM_SEC(5), &r),
+                     0);
     ck_assert_int_eq(r, 7);
     ck_assert_int_eq(loom_run_task_threadsafe(lt.loop, forever, NULL, "forever", LOOM_MS(30), &r),
                      -ETIMEDOUT);
@@ -452,7 +453,8 @@ static void check_example(const char *rel, const char *counter)
     prog_expect(&p, (size_t)(port_s - p.buf), "\n");
     int port = atoi(port_s);
     int c = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)port),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     ck_assert_int_eq(connect(c, (struct sockaddr *)&sa, sizeof(sa)), 0);
     ck_assert_int_eq(write(c, "hello loom\n", 11), 11);

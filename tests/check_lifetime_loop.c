@@ -285,7 +285,11 @@ static void overflow_chained(void)
 }
 
 /* Address 8, not NULL: UBSan would report a NULL load before it faults. */
-static intptr_t null_deref(void *arg) { return *(volatile int *)(uintptr_t)8; }
+static intptr_t null_deref(void *arg)
+{
+    volatile uintptr_t bad = 8;
+    return *(volatile int *)bad;
+}
 
 static void other_fault_chained(void)
 {

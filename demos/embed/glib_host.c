@@ -23,7 +23,7 @@ struct loom_source {
     GSource base;
     struct loom_loop *loop;
     gpointer fd_tag;
-    gboolean stopping;   /* quit GLib once loom has nothing left */
+    gboolean stopping; /* quit GLib once loom has nothing left */
     GMainLoop *main;
     unsigned long dispatches;
 };

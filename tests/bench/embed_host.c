@@ -44,7 +44,8 @@ static void *client(void *arg)
         usleep(1000);
     int c = socket(AF_INET, SOCK_STREAM, 0), one = 1;
     setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)port),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     if (connect(c, (struct sockaddr *)&sa, sizeof(sa)) < 0)
         exit(3);
@@ -130,7 +131,8 @@ static void uv_go(void *l) { uv_run(l, UV_RUN_NOWAIT); }
 
 static void host(const struct guest *g)
 {
-    struct pollfd fds[2] = {{.fd = ctl[0], .events = POLLIN}, {.fd = g->fd(g->self), .events = POLLIN}};
+    struct pollfd fds[2] = {{.fd = ctl[0], .events = POLLIN},
+                            {.fd = g->fd(g->self), .events = POLLIN}};
     long wakeups = 0, idle_from = -1;
     double idle_t0 = 0;
     for (;;) {
