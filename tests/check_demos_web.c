@@ -378,6 +378,28 @@ START_TEST(test_8_3)
 }
 END_TEST
 
+/* --- chapters 11 and 12 --- */
+
+START_TEST(test_11_7)
+{
+    char *out = run_demo("demos/ch11/listing_11_7", "0.1", "--requests", "300", NULL);
+    int ok = 0, most = 0;
+    const char *p = strstr(out, " requests got 200; ");
+    ck_assert_msg(p, "%s", out);
+    while (p > out && p[-1] != '\n')
+        p--;
+    ck_assert_int_eq(sscanf(p, "%d of 300 requests got 200; the site saw at most %d", &ok, &most),
+                     2);
+    ck_assert_int_eq(ok, 300);
+    ck_assert_int_le(most, 10); /* the semaphore's cap, counted by the server */
+    ck_assert_int_ge(most, 2);
+    ck_assert_int_eq(count_lines(out, "Waiting to acquire semaphore..."), 300);
+    ck_assert_int_eq(count_lines(out, "Acquired semaphore, requesting..."), 300);
+    ck_assert_int_eq(count_lines(out, "Finished requesting"), 300);
+    free(out);
+}
+END_TEST
+
 /* --- every demo answers --help with its usage and exit 0 --- */
 
 static const char *const all_demos[] = {
@@ -388,6 +410,7 @@ static const char *const all_demos[] = {
     "ch01/listing_1_7",  "ch01/listing_1_7a", "ch02/listing_2_20",  "ch07/listing_7_3",
     "ch07/listing_7_4",  "ch07/listing_7_5",  "ch07/listing_7_6",  "ch07/listing_7_7",
     "ch07/listing_7_8",  "ch08/listing_8_1",  "ch08/listing_8_2",  "ch08/listing_8_3",
+    "ch11/listing_11_7",
 };
 enum { NDEMOS = sizeof all_demos / sizeof all_demos[0] };
 
@@ -435,6 +458,8 @@ int main(void)
     tcase_add_test(ch8, test_8_1);
     tcase_add_test(ch8, test_8_2);
     tcase_add_test(ch8, test_8_3);
+    TCase *queues = test_tcase(s, "sync", 60);
+    tcase_add_test(queues, test_11_7);
     TCase *help = test_tcase(s, "help", 30);
     tcase_add_loop_test(help, test_help, 0, NDEMOS);
     return test_main(s);

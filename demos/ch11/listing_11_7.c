@@ -1,68 +1,48 @@
 /* listing_11_7.c - a semaphore caps requests in flight (listing 11.7).
  *
- * 1000 GETs are started at once, but each must hold Semaphore(10) while it
- * talks to the server, so at most 10 connections are open at any time. The
- * server is local and counts how many connections it serves at once. There
- * is no HTTP module yet: a minimal HTTP/1.1 handler and client over loom
- * streams live in this file (one request per connection). */
+ * 1000 GETs are started at once over one HTTP session, but each must hold
+ * Semaphore(10) while it talks to the site, so at most 10 requests are in
+ * flight and the session's pool never needs more than 10 connections (each
+ * body is read to the end, so its connection goes back to the pool for the
+ * next request). The site is local (loom's HTTPS server in a thread, answering
+ * after 10 ms, scaled) and counts the most connections it held at once. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
+#include "common/site.h"
 #include "demo.h"
-#include "net/server.h"
-#include "net/stream.h"
-#include "net/tcp.h"
+#include "net/http.h"
 #include "reactor/task.h"
 #include "sync/sync.h"
 
 static const char usage[] =
     "usage: listing_11_7 [--requests N]\n"
-    "Starts N (default 1000) GETs to a local HTTP server, at most 10 at a time through a\n"
-    "Semaphore(10); the server answers after 10 ms (scaled) and reports the most\n"
-    "connections it served at once (at most 10).\n";
+    "Starts N (default 1000) GETs of a local HTTPS site over one session, at most 10 at a\n"
+    "time through a Semaphore(10); the site answers after 10 ms (scaled) and reports the\n"
+    "most connections it held at once (at most 10).\n";
 
+static struct demo_site *site;
+static struct loom_http_session *session;
 static struct loom_semaphore semaphore;
-static struct loom_server *srv;
-static size_t most;
+static char url[128];
 
-/* Server side: read the request head, wait a little, answer 200. */
-static intptr_t handle(struct loom_stream *s, void *arg)
+/* GET url and read the body; the status or a negative code. */
+static int get_status(void)
 {
-    size_t now = loom_server_connections(srv);
-    if (now > most)
-        most = now;
-    char line[1024];
-    ssize_t n;
-    while ((n = loom_stream_readline(s, line, sizeof line, -1)) > 2)
-        ; /* headers, up to the blank line */
-    if (n < 0)
-        return n;
-    int rc = loom_sleep(demo_sec(0.01));
-    if (rc < 0)
+    struct loom_http_response *r;
+    char err[LOOM_HTTP_ERRLEN], *body;
+    int rc = loom_http_get(session, url, &r, err, sizeof err);
+    if (rc < 0) {
+        fprintf(stderr, "GET %s: %s\n", url, err);
         return rc;
-    static const char resp[] =
-        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
-    loom_stream_write(s, resp, sizeof resp - 1);
-    return loom_stream_flush(s, -1);
-}
-
-/* Client side: GET / and return the status code. */
-static int http_get(int port)
-{
-    struct loom_stream *s;
-    int rc = loom_tcp_connect("127.0.0.1", port, -1, &s);
-    if (rc < 0)
-        return rc;
-    static const char req[] = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-    char line[256];
-    int status = 0;
-    if ((rc = loom_stream_write(s, req, sizeof req - 1)) == 0 &&
-        (rc = (int)loom_stream_readline(s, line, sizeof line, -1)) > 0)
-        rc = sscanf(line, "HTTP/1.%*d %d", &status) == 1 ? status : -EPROTO;
-    loom_stream_close(s);
-    return rc;
+    }
+    ssize_t n = loom_http_response_read_all(r, &body, 1 << 20);
+    int status = n < 0 ? (int)n : loom_http_response_status(r);
+    if (n >= 0)
+        free(body);
+    loom_http_response_close(r);
+    return status;
 }
 
 static intptr_t get_url(void *arg)
@@ -72,7 +52,7 @@ static intptr_t get_url(void *arg)
     if (rc < 0)
         return rc;
     printf("Acquired semaphore, requesting...\n");
-    int status = http_get(loom_server_port(srv));
+    int status = get_status();
     printf("Finished requesting\n");
     loom_semaphore_release(&semaphore);
     return status;
@@ -81,31 +61,33 @@ static intptr_t get_url(void *arg)
 static intptr_t main_task(void *arg)
 {
     long n = demo_arg_long("--requests", 1000);
-    loom_semaphore_init(&semaphore, 10);
-    DEMO_CHECK(loom_server_start(loom_loop_current(), &(struct loom_server_options){0}, handle,
-                                 NULL, &srv));
     struct loom_task **tasks = calloc((size_t)n, sizeof(*tasks));
     intptr_t *status = calloc((size_t)n, sizeof(*status));
     if (!tasks || !status)
-        return 1;
+        return -ENOMEM;
+    loom_semaphore_init(&semaphore, 10);
+    DEMO_CHECK(demo_site_session(site, &session));
+    demo_site_url(site, "/", url, sizeof url);
     for (long i = 0; i < n; i++)
         tasks[i] = loom_spawn(get_url, NULL, NULL);
     DEMO_CHECK(loom_gather(tasks, (size_t)n, status, 0));
     long ok = 0;
     for (long i = 0; i < n; i++)
         ok += status[i] == 200;
-    printf("%ld of %ld requests got 200; the server saw at most %zu connections at once\n", ok, n,
-           most);
+    printf("%ld of %ld requests got 200; the site saw at most %u connections at once\n", ok, n,
+           demo_site_max_connections(site));
+    loom_http_session_free(session);
+    loom_semaphore_close(&semaphore);
     free(tasks);
     free(status);
-    loom_server_shutdown(srv, 0);
-    loom_server_free(srv);
-    loom_semaphore_close(&semaphore);
     return ok == n ? 0 : 1;
 }
 
 int main(int argc, char **argv)
 {
     demo_init(argc, argv, usage);
-    return (int)loom_run(main_task, NULL);
+    DEMO_CHECK(demo_site_start(&(struct demo_site_options){.tls = true, .delay_s = 0.01}, &site));
+    intptr_t rc = loom_run(main_task, NULL);
+    demo_site_stop(site);
+    return (int)rc;
 }
