@@ -57,8 +57,8 @@ static json_t *get_products_with_inventory(struct loom_http_session *s, json_t *
             json_t *id = json_object_get(json_array_get(products, i), "product_id");
             json_t *count = ch10_fetch_ok(f) ? json_object_get(f->json, "inventory") : NULL;
             if (done && !count)
-                fprintf(stderr, "Error getting inventory for id %s: %s\n", f->url,
-                        ch10_fetch_why(f));
+                fprintf(stderr, "Error getting inventory for id %lld: %s\n",
+                        (long long)json_integer_value(id), ch10_fetch_why(f));
             json_array_append_new(results, json_pack("{s:O,s:O}", "product_id", id, "inventory",
                                                      count ? count : json_null()));
         }
