@@ -11,7 +11,8 @@
 #   make fix-includes    rewrite loom includes in public headers to "loom/<module>/<name>.h"
 #   make bench           benchmarks against peers, printed as ratios
 #   make deps            install the Debian packages the build and tests need
-#   make run             start loom-chat on 127.0.0.1:8000
+#   make run             build the library and the chat programs only, start loom-chat on 127.0.0.1:8000
+#   make format          clang-format the tree (.clang-format); make format-check lists what differs
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := all
@@ -132,12 +133,14 @@ endif
 all: $(LIB_A) $(LIB_SO) $(PG_A) $(PG_SO) $(DEMO_BIN) $(APP_BIN) $(TEST_BIN) $(TEST_TOOL_BIN) \
      $(BUILD)/tests/check_downstream $(EMBED_BIN) $(CXX_TEST_BIN)
 
-$(BUILD)/obj/%.o: %.c
+# Every compile waits for build-deps-check (once per make run): on a machine without the
+# build packages, make says what to install (as root: installs it) instead of a compiler error.
+$(BUILD)/obj/%.o: %.c | build-deps-check
 	@mkdir -p $(dir $@)
 	$(call say,CC,$<)
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/obj/%.o: %.S
+$(BUILD)/obj/%.o: %.S | build-deps-check
 	@mkdir -p $(dir $@)
 	$(call say,AS,$<)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
@@ -210,7 +213,8 @@ $(BUILD)/tests/tools/%: tests/tools/%.c $(PG_A) $(LIB_A)
 # Suites listed here also run under `make tsan`.
 TSAN_SUITES ?= check_executor check_threadsafe check_tslist check_embed
 
-.PHONY: all test test-run sanitize tsan qemu-aarch64 install uninstall fix-includes bench deps deps-check clean run
+.PHONY: all test test-run sanitize tsan qemu-aarch64 install uninstall fix-includes bench deps deps-check \
+  build-deps-check clean run format format-check
 
 test: deps-check
 	@$(MAKE) --no-print-directory all
@@ -328,12 +332,19 @@ bench: deps-check
 
 # --- dependencies (Debian) ---
 
-DEB_PACKAGES := build-essential clang pkg-config check libssl-dev libpq-dev python3 \
-  postgresql postgresql-contrib libuv1-dev libevent-dev python3-uvloop python3-asyncpg \
-  qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross valgrind socat netcat-openbsd curl \
-  wrk tmux gnupg openssl procps iproute2 libclang-rt-14-dev \
-  zlib1g-dev libxml2-dev libjansson-dev python3-aiohttp python3-feedparser nginx-light \
-  nodejs chromium libglib2.0-dev
+# RUN_PACKAGES build the library and the programs (make run); BUILD_PACKAGES add what the rest
+# of `make` (all) compiles: Check for the suites, clang++ for the C++ suite, GLib for its host.
+# TEST_PACKAGES are for make test, bench, sanitize, qemu-aarch64. make deps installs them all.
+RUN_PACKAGES := build-essential pkg-config libssl-dev libpq-dev zlib1g-dev libxml2-dev \
+  libjansson-dev
+BUILD_PACKAGES := $(RUN_PACKAGES) check clang libglib2.0-dev
+TEST_PACKAGES := python3 postgresql postgresql-contrib libuv1-dev libevent-dev python3-uvloop \
+  python3-asyncpg qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross valgrind socat \
+  netcat-openbsd curl wrk tmux gnupg openssl procps iproute2 libclang-rt-14-dev \
+  python3-aiohttp python3-feedparser nginx-light nodejs chromium clang-format
+DEB_PACKAGES := $(BUILD_PACKAGES) $(TEST_PACKAGES)
+# What this make run compiles for: only the programs' packages when the goal is `run`.
+NEED_PACKAGES := $(if $(filter-out run,$(MAKECMDGOALS)),$(BUILD_PACKAGES),$(if $(MAKECMDGOALS),$(RUN_PACKAGES),$(BUILD_PACKAGES)))
 
 deps:
 	@.ci/deps $(DEB_PACKAGES)
@@ -341,15 +352,36 @@ deps:
 deps-check:
 	@.ci/deps --check $(DEB_PACKAGES)
 
+build-deps-check:
+	@.ci/deps --check $(NEED_PACKAGES)
+
 # --- running the chat server ---
 
-run: deps-check all
+# Only the library and the two chat programs: ready in seconds on a fresh clone.
+run: $(BUILD)/bin/loom-chat $(BUILD)/bin/loom-chat-client
 	@echo "loom-chat on 127.0.0.1:8000 - join with: $(BUILD)/bin/loom-chat-client  (or: nc 127.0.0.1 8000, then CONNECT <name>)"
 	@echo "Ctrl-C stops it."
 	@exec $(BUILD)/bin/loom-chat --host 127.0.0.1 --port 8000
 
 clean:
 	rm -rf build
+
+# --- formatting (.clang-format) ---
+# make format [FORMAT_FILES="a.c b.h"]        rewrite the files in place
+# make format-check [FORMAT_FILES=...]        list the files that do not conform; fails if any
+CLANG_FORMAT ?= clang-format
+FORMAT_FILES ?= $(shell git ls-files '*.c' '*.h' '*.cc' 2>/dev/null)
+
+format:
+	@$(CLANG_FORMAT) -i $(FORMAT_FILES)
+
+format-check:
+	@bad=0; for f in $(FORMAT_FILES); do \
+	  n=$$($(CLANG_FORMAT) --dry-run "$$f" 2>&1 | grep -c 'warning:'); \
+	  if [ "$$n" -gt 0 ]; then echo "  $$f: $$n places"; bad=$$((bad + 1)); fi; \
+	done; \
+	[ $$bad -eq 0 ] && echo "format-check: $(words $(FORMAT_FILES)) files conform" || \
+	  { echo "format-check: $$bad of $(words $(FORMAT_FILES)) files differ from .clang-format (make format)"; exit 1; }
 
 # --- fuzzing (libFuzzer, clang) ---
 # make fuzz [FUZZ_SECONDS=30] [FUZZ_TARGETS="fuzz_url ..."]
