@@ -4,15 +4,16 @@
 #ifndef LOOM_DEMOS_CH09_H
 #define LOOM_DEMOS_CH09_H
 
-#include <jansson.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <string.h>
+#include <stdlib.h>
 
 #include "ch05/ch05.h"
 #include "db/pg.h"
 #include "demo.h"
 #include "net/http_server.h"
+#include "rows_json.h"
 
 /* The book's aiohttp apps listen on 8080, Starlette/uvicorn ones on 8000. */
 #define CH09_HOST_OPTS "[--host ADDR] [--port N]"
@@ -68,25 +69,30 @@ static inline void ch09_destroy_database_pool(struct loom_http_server *srv, void
     loom_pg_pool_close(&ch09_pool, LOOM_SEC(5));
 }
 
-/* Every row of r as a JSON object {column: value} ([dict(record) for record
- * in results]); the *_id columns of the schema are integers. NULL on ENOMEM. */
-static inline json_t *ch09_records(const struct loom_pg_result *r)
+/* Answer rows of r as JSON (200, application/json): all of them as a list
+ * of objects ([dict(record) for record in results]), or with one set, row 0
+ * as one object (dict(result)). */
+static inline int ch09_reply_rows(struct loom_http_reply *rep, const struct loom_pg_result *r,
+                                  bool one)
 {
-    json_t *list = json_array();
-    for (int i = 0; list && i < loom_pg_nrows(r); i++) {
-        json_t *row = json_object();
-        for (int c = 0; row && c < loom_pg_ncols(r); c++) {
-            const char *v = loom_pg_text(r, i, c), *name = loom_pg_colname(r, c);
-            size_t len = strlen(name);
-            bool id = len > 3 && !strcmp(name + len - 3, "_id");
-            json_t *val = loom_pg_isnull(r, i, c) ? json_null()
-                          : id                      ? json_integer(strtoll(v, NULL, 10))
-                                                    : json_string(v);
-            json_object_set_new(row, name, val);
-        }
-        json_array_append_new(list, row);
+    struct rows_json j = {0};
+    int n = one ? 1 : loom_pg_nrows(r);
+    if (!one)
+        rows_json_put(&j, "[", 1);
+    for (int i = 0; i < n; i++) {
+        rows_json_put(&j, i ? ",{" : "{", i ? 2 : 1);
+        for (int c = 0; c < loom_pg_ncols(r); c++)
+            rows_json_member(&j, c == 0, loom_pg_colname(r, c), loom_pg_text(r, i, c),
+                             loom_pg_isnull(r, i, c));
+        rows_json_put(&j, "}", 1);
     }
-    return list;
+    if (!one)
+        rows_json_put(&j, "]", 1);
+    if (j.failed)
+        return -ENOMEM;
+    int rc = loom_http_reply_send(rep, 200, "application/json", j.data, j.len);
+    free(j.data);
+    return rc;
 }
 
 /* Answer a query error as 500 with the server's message logged. */

@@ -6,6 +6,8 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "ch09.h"
 
 static const char usage[] =

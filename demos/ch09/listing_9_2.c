@@ -21,10 +21,8 @@ static int brands(struct loom_http_req *req, struct loom_http_reply *rep, void *
     ssize_t n = loom_pg_pool_query(&ch09_pool, &results, &err, brand_query, 0, NULL);
     if (n < 0)
         return ch09_db_error(rep, (int)n, &err);
-    json_t *result_as_dict = ch09_records(&results);
+    int rc = ch09_reply_rows(rep, &results, false); /* web.json_response(result_as_dict) */
     loom_pg_result_clear(&results);
-    int rc = loom_http_reply_json(rep, 200, result_as_dict);
-    json_decref(result_as_dict);
     return rc;
 }
 

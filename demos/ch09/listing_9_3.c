@@ -53,10 +53,8 @@ static int get_product(struct loom_http_req *req, struct loom_http_reply *rep, v
         loom_pg_result_clear(&result);
         return loom_http_reply_error(rep, 404); /* raise web.HTTPNotFound() */
     }
-    json_t *rows = ch09_records(&result);
+    rc = ch09_reply_rows(rep, &result, true); /* web.json_response(dict(result)) */
     loom_pg_result_clear(&result);
-    rc = loom_http_reply_json(rep, 200, json_array_get(rows, 0));
-    json_decref(rows);
     return rc;
 }
 

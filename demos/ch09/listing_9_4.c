@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <limits.h>
 
+#include <jansson.h>
+
 #include "ch09.h"
 
 static const char usage[] =
@@ -25,10 +27,8 @@ static int brands(struct loom_http_req *req, struct loom_http_reply *rep, void *
                                    "SELECT brand_id, brand_name FROM brand", 0, NULL);
     if (n < 0)
         return ch09_db_error(rep, (int)n, &err);
-    json_t *result_as_dict = ch09_records(&results);
+    int rc = ch09_reply_rows(rep, &results, false);
     loom_pg_result_clear(&results);
-    int rc = loom_http_reply_json(rep, 200, result_as_dict);
-    json_decref(result_as_dict);
     return rc;
 }
 
@@ -49,11 +49,8 @@ static int get_product(struct loom_http_req *req, struct loom_http_reply *rep, v
                                    "WHERE product_id = $1", 1, (const char *[]){str_id});
     if (n < 0)
         return ch09_db_error(rep, (int)n, &err);
-    json_t *rows = ch09_records(&result);
+    int rc = n == 0 ? loom_http_reply_error(rep, 404) : ch09_reply_rows(rep, &result, true);
     loom_pg_result_clear(&result);
-    int rc = n == 0 ? loom_http_reply_error(rep, 404)
-                    : loom_http_reply_json(rep, 200, json_array_get(rows, 0));
-    json_decref(rows);
     return rc;
 }
 

@@ -22,10 +22,8 @@ static int brands(struct loom_http_req *request, struct loom_http_reply *rep, vo
     ssize_t n = loom_pg_pool_query(&ch09_pool, &results, &err, brand_query, 0, NULL);
     if (n < 0)
         return ch09_db_error(rep, (int)n, &err);
-    json_t *result_as_dict = ch09_records(&results);
+    int rc = ch09_reply_rows(rep, &results, false); /* JSONResponse(result_as_dict) */
     loom_pg_result_clear(&results);
-    int rc = loom_http_reply_json(rep, 200, result_as_dict); /* JSONResponse(...) */
-    json_decref(result_as_dict);
     return rc;
 }
 
