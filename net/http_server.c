@@ -124,8 +124,13 @@ static int read_head(struct conn *c, struct loom_http_req *r, int *status)
 static int split_target(struct loom_http_req *r)
 {
     const char *t = r->h.target.ptr;
-    if (!strcmp(t, "*"))
-        return strcmp(r->method, "OPTIONS") ? 400 : 0;
+    r->query = "";
+    if (!strcmp(t, "*")) { /* asterisk-form: the server itself, never a route */
+        if (strcmp(r->method, "OPTIONS"))
+            return 400;
+        r->path = strdup("*");
+        return r->path ? 0 : 500;
+    }
     if (!strncasecmp(t, "http://", 7) || !strncasecmp(t, "https://", 8)) {
         const char *p = strstr(t, "://") + 3;
         t = strchr(p, '/');
@@ -634,6 +639,8 @@ static bool serve_one(struct conn *c)
     r.ch._lim.max_body = c->srv->max_body;
     if (status) {
         answer_error(c, &r, &res, status);
+    } else if (r.path[0] == '*') { /* OPTIONS *: nothing to say beyond HTTP/1.1 */
+        loom_http_reply_send(&res, 204, NULL, NULL, 0);
     } else {
         rc = loom__http_dispatch(c->srv->router, &r, &res);
         if (rc < 0 && !res.started)
@@ -653,7 +660,11 @@ static bool serve_one(struct conn *c)
         return false;
     if (!again) /* let the client read the answer before the close */
         loom_stream_flush(c->s, LOOM_SEC(1));
-    return again && loom_stream_write_error(c->s) == 0;
+    /* Backpressure between requests too: bodiless answers (HEAD, 304, 204)
+     * never wait in put_body, so a pipelining client that never reads would
+     * otherwise queue them without bound. */
+    return again && loom_stream_write_error(c->s) == 0 &&
+           loom_stream_drain(c->s, write_timeout(&res)) == 0;
 }
 
 /* The loom_server handler: one connection. */

@@ -22,6 +22,13 @@ int loom_http_ws_accept(struct loom_http_req *req, struct loom_http_reply *rep,
     w.key = view(req, "Sec-WebSocket-Key", &w.key_len);
     w.version = view(req, "Sec-WebSocket-Version", &w.version_len);
     int status = loom_ws_server_check(&w);
+    /* RFC 6455 4.2.1: the key and the version appear once; and a handshake
+     * carries no body, whose bytes would otherwise be read as frames. */
+    if (!status && (loom_http_req_header(req, "Sec-WebSocket-Key", 1) ||
+                    loom_http_req_header(req, "Sec-WebSocket-Version", 1) ||
+                    (req->fr.body != LOOM_HTTP_BODY_NONE &&
+                     !(req->fr.body == LOOM_HTTP_BODY_LENGTH && req->fr.content_length == 0))))
+        status = 400;
     if (status) {
         if (status == 426)
             loom_http_reply_header(rep, "Sec-WebSocket-Version", "13");
