@@ -600,6 +600,14 @@ static void request_free(struct loom_http_req *r)
     free(r->params_buf);
 }
 
+/* The answer to a handler that failed on the request body (the client's
+ * fault: the body was malformed, too large or too slow), else 500. */
+static int body_status(int body_err)
+{
+    return body_err == LOOM_ELIMIT ? 413 : body_err == LOOM_EHTTP ? 400
+         : body_err == -ETIMEDOUT ? 408 : 500;
+}
+
 /* Serve one request; returns whether the connection may carry another. */
 static bool serve_one(struct conn *c)
 {
@@ -644,7 +652,7 @@ static bool serve_one(struct conn *c)
     } else {
         rc = loom__http_dispatch(c->srv->router, &r, &res);
         if (rc < 0 && !res.started)
-            answer_error(c, &r, &res, r.body_err == LOOM_ELIMIT ? 413 : 500);
+            answer_error(c, &r, &res, body_status(r.body_err));
         else if (rc < 0)
             res.close = true; /* cannot tell the client: cut the response short */
         else if (!res.ended)
