@@ -4,7 +4,8 @@
  * speed-up. C threads have no such lock: on a machine with two cores both jobs
  * really run at once and the total is about the longer job, well below the sum
  * that listing 1.5 takes. Each job reports its own CPU time so the sum can be
- * compared with the wall-clock total. */
+ * compared with the wall-clock total, and when it ran (seconds since the start):
+ * the two intervals overlap - both threads were running at once. */
 #include <pthread.h>
 #include <stdio.h>
 
@@ -20,7 +21,9 @@ static const char usage[] =
 
 struct job {
     int number;
-    double cpu; /* this thread's CPU seconds for the job */
+    double base;       /* demo_now() when the threads were started */
+    double cpu;        /* this thread's CPU seconds for the job */
+    double start, end; /* when the job ran, seconds since base */
 };
 
 static long fib(int n)
@@ -35,20 +38,24 @@ static long fib(int n)
 static void *print_fib(void *arg)
 {
     struct job *job = arg;
+    job->start = demo_now() - job->base;
     double cpu0 = demo_thread_cpu();
     long value = fib(job->number);
     job->cpu = demo_thread_cpu() - cpu0;
-    printf("fib(%d) is %ld (%.4f s CPU)\n", job->number, value, job->cpu);
+    job->end = demo_now() - job->base;
+    printf("fib(%d) is %ld (%.4f s CPU, ran %.4f..%.4f s)\n", job->number, value, job->cpu,
+           job->start, job->end);
     return NULL;
 }
 
 int main(int argc, char **argv)
 {
     demo_init(argc, argv, usage);
-    struct job jobs[2] = {{demo_fib_n(40), 0}, {demo_fib_n(41), 0}};
+    double start = demo_now();
+    struct job jobs[2] = {{.number = demo_fib_n(40), .base = start},
+                          {.number = demo_fib_n(41), .base = start}};
     pthread_t threads[2];
 
-    double start = demo_now();
     for (int i = 0; i < 2; i++)
         DEMO_CHECK(-pthread_create(&threads[i], NULL, print_fib, &jobs[i]));
     for (int i = 0; i < 2; i++)
