@@ -86,7 +86,8 @@ struct ch10_fetch {
     struct loom_task *task;
 };
 
-/* GET f->url, require 200, read and parse the body. 0 or a negative code. Suspends. */
+/* GET f->url, require 200, read and parse the body. 0 or a negative code
+ * (f->err says why). Suspends. */
 static inline intptr_t ch10_fetch_task(void *arg)
 {
     struct ch10_fetch *f = arg;
@@ -95,13 +96,17 @@ static inline intptr_t ch10_fetch_task(void *arg)
     if (rc < 0)
         return rc;
     char *body = NULL;
-    ssize_t n = -1;
-    if (loom_http_response_status(r) != 200)
-        snprintf(f->err, sizeof f->err, "status %d", loom_http_response_status(r)), rc = LOOM_EHTTP;
-    else if ((n = loom_http_response_read_all(r, &body, CH10_MAX_BODY)) < 0)
-        snprintf(f->err, sizeof f->err, "%s", loom_http_response_error(r)), rc = (int)n;
-    else if (!(f->json = json_loadb(body, (size_t)n, 0, NULL)))
-        snprintf(f->err, sizeof f->err, "the answer is not JSON"), rc = -EINVAL;
+    ssize_t n = 0;
+    if (loom_http_response_status(r) != 200) {
+        snprintf(f->err, sizeof f->err, "status %d", loom_http_response_status(r));
+        rc = LOOM_EHTTP;
+    } else if ((n = loom_http_response_read_all(r, &body, CH10_MAX_BODY)) < 0) {
+        snprintf(f->err, sizeof f->err, "%s", loom_http_response_error(r));
+        rc = (int)n;
+    } else if (!(f->json = json_loadb(body, (size_t)n, 0, NULL))) {
+        snprintf(f->err, sizeof f->err, "the answer is not JSON");
+        rc = -EINVAL;
+    }
     free(body);
     loom_http_response_close(r);
     return rc;

@@ -6,7 +6,12 @@
  * null. Then one inventory request per product, all at once, again with a
  * 1 s wait: the late ones are cancelled (the pool stays usable) and their
  * inventory is null. The page answers with what it has instead of waiting
- * for the slowest backend. */
+ * for the slowest backend.
+ *
+ * The book opens a ClientSession per request; here the session is the
+ * application's, made and freed by the server's start and stop hooks like the
+ * pool of listing 10.4, so connections to the services are reused across
+ * pages - and the cancelled requests must leave its pool consistent. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -26,6 +31,17 @@ static const char usage[] =
 
 static const char *product_base, *inventory_base, *favorite_base, *cart_base;
 static struct loom_http_session_options session_options;
+static struct loom_http_session *session;
+
+static int create_session(struct loom_http_server *srv, void *arg)
+{
+    return loom_http_session_new(loom_loop_current(), &session_options, &session);
+}
+
+static void destroy_session(struct loom_http_server *srv, void *arg)
+{
+    loom_http_session_free(session);
+}
 
 static json_t *error_reply(const char *text) { return json_pack("{s:s}", "error", text); }
 
@@ -83,10 +99,7 @@ static json_t *get_response_item_count(struct ch10_fetch *f, const char *error_m
 
 static int all_products(struct loom_http_req *req, struct loom_http_reply *res, void *arg)
 {
-    struct loom_http_session *s;
-    int rc = loom_http_session_new(loom_loop_current(), &session_options, &s);
-    if (rc < 0)
-        return rc;
+    struct loom_http_session *s = session;
     struct ch10_fetch calls[3] = {{0}};
     struct ch10_fetch *products = &calls[0], *favorites = &calls[1], *cart = &calls[2];
     ch10_fetch_start(products, s, "%s/products", product_base);
@@ -97,7 +110,7 @@ static int all_products(struct loom_http_req *req, struct loom_http_reply *res, 
     for (int i = 0; i < 3; i++)
         if (calls[i].task)
             requests[n++] = calls[i].task;
-    rc = loom_wait(requests, n, LOOM_ALL_COMPLETED, demo_sec(1.0));
+    int rc = loom_wait(requests, n, LOOM_ALL_COMPLETED, demo_sec(1.0));
     json_t *body = NULL;
     int status = 200;
     if (rc < 0) {
@@ -117,7 +130,6 @@ static int all_products(struct loom_http_req *req, struct loom_http_reply *res, 
     }
     for (int i = 0; i < 3; i++)
         ch10_fetch_finish(&calls[i]); /* cancels those still running */
-    loom_http_session_free(s);
     if (rc >= 0)
         rc = body ? loom_http_reply_json(res, status, body) : -ENOMEM;
     json_decref(body);
@@ -136,7 +148,7 @@ int main(int argc, char **argv)
     struct loom_http_router *routes;
     DEMO_CHECK(loom_http_router_new(&routes));
     DEMO_CHECK(loom_http_route(routes, "GET", "/products/all", all_products, NULL));
-    int status = ch10_serve(routes, 9000, NULL, NULL, NULL);
+    int status = ch10_serve(routes, 9000, create_session, destroy_session, NULL);
     loom_http_router_free(routes);
     return status;
 }
