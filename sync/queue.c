@@ -49,7 +49,8 @@ void loom_priority_queue_init(struct loom_queue *q, size_t maxsize, loom_queue_c
 
 void loom_queue_close(struct loom_queue *q)
 {
-    loom_queue_shutdown(q);
+    loom_waiter_fail_all(&q->_joiners, -ESHUTDOWN); /* before the drop would release them */
+    loom_queue_shutdown_immediate(q);
     free(q->_slots);
     q->_slots = NULL;
     q->_cap = q->_len = q->_head = 0;
@@ -196,6 +197,14 @@ static void admit_putters(struct loom_queue *q)
     }
 }
 
+/* n items left the queue without being processed: they count as done. */
+static void drop_unfinished(struct loom_queue *q, size_t n)
+{
+    q->_unfinished = n < q->_unfinished ? q->_unfinished - n : 0;
+    if (q->_unfinished == 0)
+        loom_waiter_fail_all(&q->_joiners, 1);
+}
+
 /* --- operations --- */
 
 int loom_queue_put_nowait(struct loom_queue *q, void *item)
@@ -244,6 +253,10 @@ int loom_queue_get(struct loom_queue *q, void **item, int64_t timeout_ns)
     if (qw.w.code != 1)
         return loom_waiter_result(rc, &qw.w);
     q->_inflight--;
+    if (rc == -ECANCELED && q->_immediate && q->_slots) {
+        drop_unfinished(q, 1); /* shut down immediately meanwhile: the item goes */
+        return rc;
+    }
     if (rc == -ECANCELED && q->_slots) {
         deliver(q, qw.slot, true); /* back where the next get finds it */
         return rc;
@@ -268,8 +281,6 @@ int loom_queue_join(struct loom_queue *q, int64_t timeout_ns)
 {
     if (q->_unfinished == 0)
         return 0;
-    if (q->_shutdown)
-        return -ESHUTDOWN;
     struct loom_waiter w;
     int rc = loom_waiter_park_for(&q->_joiners, &w, timeout_ns);
     if (w.code == 1 && rc != -ECANCELED)
@@ -277,10 +288,20 @@ int loom_queue_join(struct loom_queue *q, int64_t timeout_ns)
     return loom_waiter_result(rc, &w);
 }
 
+/* asyncio 3.13: puts and gets that wait are failed; joiners wait for task_done. */
 void loom_queue_shutdown(struct loom_queue *q)
 {
     q->_shutdown = true;
     loom_waiter_fail_all(&q->_getters, -ESHUTDOWN);
     loom_waiter_fail_all(&q->_putters, -ESHUTDOWN);
-    loom_waiter_fail_all(&q->_joiners, -ESHUTDOWN);
+}
+
+void loom_queue_shutdown_immediate(struct loom_queue *q)
+{
+    q->_immediate = true;
+    size_t n = q->_len;
+    q->_len = q->_head = 0;
+    if (n)
+        drop_unfinished(q, n);
+    loom_queue_shutdown(q);
 }

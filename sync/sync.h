@@ -1,5 +1,6 @@
 /* sync.h - task-aware synchronisation: Lock, Semaphore, BoundedSemaphore,
- * Event, Condition, and FIFO/LIFO/priority queues (asyncio.Lock ... Queue).
+ * Event, Condition, Barrier, and FIFO/LIFO/priority queues (asyncio.Lock ...
+ * Queue).
  *
  * Every object is caller-allocated: *_init() then *_close(). They belong to
  * the loop of the tasks using them and are not thread-safe (use
@@ -155,6 +156,7 @@ struct loom_queue {
     size_t _unfinished;         /* puts not yet matched by task_done */
     uint64_t _seq;
     bool _shutdown;
+    bool _immediate;            /* shut down with loom_queue_shutdown_immediate */
     struct loom_list _getters, _putters, _joiners;
 };
 
@@ -185,18 +187,61 @@ int loom_queue_get_nowait(struct loom_queue *q, void **item);
 /* One item taken out earlier has been processed. 0, or -EINVAL when called
  * more often than items were put. */
 int loom_queue_task_done(struct loom_queue *q);
-/* Wait until every item put has been marked done. 0, -ETIMEDOUT, -ECANCELED,
- * -ESHUTDOWN (shut down with work unfinished), -EPERM. Suspends. */
+/* Wait until every item put has been marked done (also after a shutdown, as
+ * asyncio 3.13: workers finishing with task_done release the joiners). 0,
+ * -ETIMEDOUT, -ECANCELED, -ESHUTDOWN (loom_queue_close), -EPERM. Suspends. */
 int loom_queue_join(struct loom_queue *q, int64_t timeout_ns);
-/* Refuse further puts; gets drain what is left, then fail. Every waiting put,
- * get and join wakes with -ESHUTDOWN. */
+/* Queue.shutdown(immediate=False): refuse further puts (-ESHUTDOWN); gets
+ * drain what is left, then fail with -ESHUTDOWN. Waiting puts and gets (the
+ * queue is empty when gets wait) wake with -ESHUTDOWN; joiners keep waiting
+ * for task_done. Never suspends. */
 void loom_queue_shutdown(struct loom_queue *q);
+/* Queue.shutdown(immediate=True): as loom_queue_shutdown, and the items still
+ * queued are dropped (not freed: they are the caller's), each counting as done
+ * for join, so joiners are released once the items already taken out are
+ * marked done. An item already handed to a woken getter is still delivered;
+ * if that getter is cancelled first the item is dropped too. Never suspends. */
+void loom_queue_shutdown_immediate(struct loom_queue *q);
 
 /* Items in the queue (including ones handed to getters not yet resumed). */
 size_t loom_queue_size(const struct loom_queue *q);
 size_t loom_queue_maxsize(const struct loom_queue *q);
 bool loom_queue_empty(const struct loom_queue *q);
 bool loom_queue_full(const struct loom_queue *q);
+
+/* --- Barrier (asyncio.Barrier, 3.11) ---
+ *
+ * parties tasks meet: each wait suspends until the last one arrives, then all
+ * go on and the barrier is ready for the next round. A task that times out or
+ * is cancelled while waiting leaves the round (the others keep waiting), as
+ * with asyncio.wait_for around Barrier.wait. Broken-barrier errors are -EPIPE
+ * (asyncio's BrokenBarrierError). */
+
+struct loom_barrier {
+    size_t _parties;
+    size_t _count;              /* tasks waiting in this round */
+    bool _broken;               /* abort()ed: every wait fails until reset */
+    struct loom_list _waiters;  /* wait records of this round */
+};
+
+/* A barrier for parties tasks (>= 1). 0 or -EINVAL. */
+int loom_barrier_init(struct loom_barrier *b, size_t parties);
+/* Break it (waiters get -EPIPE). The barrier must not be used afterwards. */
+void loom_barrier_close(struct loom_barrier *b);
+/* Wait until parties tasks wait. Returns this task's arrival index in the round
+ * (0 .. parties-1; the last to arrive gets parties-1 and does not suspend),
+ * -EPIPE (broken, or reset while waiting), -ETIMEDOUT, -ECANCELED (the round
+ * may have passed: cancellation wins, nothing is handed back), -EPERM (would
+ * wait outside a task). Suspends. */
+int loom_barrier_wait(struct loom_barrier *b, int64_t timeout_ns);
+/* Back to empty and unbroken; tasks waiting now get -EPIPE. */
+void loom_barrier_reset(struct loom_barrier *b);
+/* Break the barrier: waiting tasks and every later wait get -EPIPE until reset. */
+void loom_barrier_abort(struct loom_barrier *b);
+size_t loom_barrier_parties(const struct loom_barrier *b);
+/* Tasks waiting in the current round. */
+size_t loom_barrier_n_waiting(const struct loom_barrier *b);
+bool loom_barrier_broken(const struct loom_barrier *b);
 
 #pragma GCC visibility pop
 
