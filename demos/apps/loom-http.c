@@ -118,8 +118,13 @@ static int serve_dir(struct loom_http_req *req, struct loom_http_reply *rep, int
 {
     const char *path = loom_http_req_path(req);
     if (path[strlen(path) - 1] != '/') {
+        /* The origin-form only: an absolute-form target ("http://evil/dir")
+         * must not put the client's authority into our Location. */
+        const char *t = loom_http_req_target(req);
+        if (t[0] != '/' && strstr(t, "://"))
+            t = strchr(strstr(t, "://") + 3, '/');
         char loc[4096];
-        snprintf(loc, sizeof loc, "%s/", loom_http_req_target(req));
+        snprintf(loc, sizeof loc, "%s/", t ? t : "");
         char *q = strchr(loc, '?');
         if (q) /* keep the query after the slash */
             snprintf(q, sizeof loc - (size_t)(q - loc), "/?%s", loom_http_req_query(req));
