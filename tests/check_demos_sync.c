@@ -249,28 +249,6 @@ START_TEST(test_11_12_upload_server)
 }
 END_TEST
 
-START_TEST(test_12_3_order_api)
-{
-    static struct test_server s;
-    server_start(&s, "demos/ch12/listing_12_3", (char *const[]){"--orders", "12", NULL});
-    char resp[512];
-    exchange(s.port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", resp, sizeof resp);
-    ck_assert_contains(resp, "404");
-    for (int i = 0; i < 12; i++) {
-        exchange(s.port, "POST /order HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", resp,
-                 sizeof resp);
-        ck_assert_contains(resp, "HTTP/1.1 200 OK");
-        ck_assert_contains(resp, "Order placed!");
-    }
-    ck_assert_int_eq(test_server_wait(&s, 20), 0);
-    TEST_IN_ORDER(s.buf, "Creating order queue and tasks.", "Waiting for pending queue workers",
-             "Finished all pending items, canceling worker tasks...");
-    ck_assert_int_eq(test_count(s.buf, "Processing order"), 12);
-    ck_assert_int_eq(test_count(s.buf, "Processed order"), 12);
-    ck_assert_int_eq(test_count(s.buf, "(timed out)"), 0);
-}
-END_TEST
-
 /* --- chapter 12 --- */
 
 START_TEST(test_12_1_supermarket)
@@ -354,7 +332,6 @@ int main(void)
     tcase_add_test(tc, test_11_14_condition);
     tc = test_tcase(s, "servers", 60);
     tcase_add_test(tc, test_11_12_upload_server);
-    tcase_add_test(tc, test_12_3_order_api);
     tc = test_tcase(s, "ch12", 60);
     tcase_add_test(tc, test_12_1_supermarket);
     tcase_add_test(tc, test_12_2_producer_consumers);

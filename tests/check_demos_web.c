@@ -9,11 +9,16 @@
  * Runs once, not per backend (tests/run-suites). */
 #include "harness/harness.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 /* Run demos/<rel> --scale scale args... (NULL-terminated); assert exit 0. */
 static char *run_demo(const char *rel, const char *scale, ...)
@@ -248,7 +253,7 @@ START_TEST(test_1_7)
     /* scale 0.4: the site answers after 0.2 s; two GETs in turn take at least 0.4 s */
     char *out = run_demo("demos/ch01/listing_1_7", "0.4", NULL);
     TEST_IN_ORDER(out, "200\n", "200\n", "Execution of read_example took ",
-                  "The site held at most 1 connection(s) at once.\n");
+                  "The site answered at most 1 request(s) at once.\n");
     ASSERT_SECS(number_after(out, "Execution of read_example took ", 0), 0.4, 5.0);
     free(out);
 }
@@ -264,7 +269,7 @@ START_TEST(test_1_7a)
         ck_assert_contains(out, want);
     }
     ASSERT_SECS(number_after(out, "threaded requests took ", 0), 0.3, 2.0);
-    ck_assert_int_ge((int)number_after(out, "The site held at most ", 0), 2); /* overlapped */
+    ck_assert_int_ge((int)number_after(out, "The site answered at most ", 0), 2); /* overlapped */
     free(out);
 }
 END_TEST
@@ -275,7 +280,7 @@ START_TEST(test_2_20)
     const char *c = "Calling get_example_status", *d = "get_example_status completed in ";
     TEST_IN_ORDER(out, "Calling main", c, d, "status: 200", c, d, "status: 200", c, d,
                   "status: 200", "main completed in ",
-                  "The site held at most 1 connection(s) at once.\n");
+                  "The site answered at most 1 request(s) at once.\n");
     ASSERT_SECS(number_after(out, "main completed in ", 0), 0.6, 6.0); /* 3 x 0.2 s in turn */
     free(out);
 }
@@ -297,11 +302,11 @@ START_TEST(test_7_4)
     char *out = run_demo("demos/ch07/listing_7_4", "0.1", "--requests", "40", NULL);
     ck_assert_int_eq(count_lines(out, "200"), 80);
     TEST_IN_ORDER(out, "finished requests one by one in ",
-                  "The site held at most 1 connection(s) at once so far.\n",
+                  "The site answered at most 1 request(s) at once so far.\n",
                   "Active threads while the pool works: ", "finished requests with a pool of ",
-                  "The site held at most ");
+                  "The site answered at most ");
     ck_assert_int_ge((int)number_after(out, "Active threads while the pool works: ", 0), 6);
-    int most = (int)number_after(out, "The site held at most ", 1);
+    int most = (int)number_after(out, "The site answered at most ", 1);
     ck_assert_msg(most >= 2, "the pool's requests did not overlap:\n%s", out);
     free(out);
 }
@@ -400,6 +405,66 @@ START_TEST(test_11_7)
 }
 END_TEST
 
+/* A blocking connection to 127.0.0.1:port with a 10 s receive timeout. */
+static int connect_local(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_msg(fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0, "connect");
+    struct timeval tv = {10, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    return fd;
+}
+
+/* Send req on fd, half-close, read the whole answer into resp, close. */
+static void finish_exchange(int fd, const char *req, char *resp, size_t cap)
+{
+    if (req)
+        ck_assert(write(fd, req, strlen(req)) == (ssize_t)strlen(req));
+    shutdown(fd, SHUT_WR);
+    size_t len = 0;
+    for (ssize_t n; len < cap - 1 && (n = read(fd, resp + len, cap - 1 - len)) > 0;)
+        len += (size_t)n;
+    resp[len] = '\0';
+    close(fd);
+}
+
+START_TEST(test_12_3)
+{
+    static struct test_server s;
+    char path[512];
+    char *argv[] = {(char *)test_build_path("demos/ch12/listing_12_3", path, sizeof path),
+                    "--scale", "0.1", "--port", "0", "--orders", "20", NULL};
+    test_server_start(&s, argv);
+    char resp[512];
+    finish_exchange(connect_local(s.port), "GET /order HTTP/1.1\r\nHost: x\r\n\r\n", resp,
+                    sizeof resp);
+    ck_assert_contains(resp, "HTTP/1.1 405");
+    finish_exchange(connect_local(s.port), "POST / HTTP/1.1\r\nHost: x\r\n\r\n", resp,
+                    sizeof resp);
+    ck_assert_contains(resp, "HTTP/1.1 404");
+    /* 20 orders at once: 5 workers + Queue(10) hold 15, the other handlers wait for room */
+    static const char post[] = "POST /order HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n";
+    int fds[20];
+    for (int i = 0; i < 20; i++) {
+        fds[i] = connect_local(s.port);
+        ck_assert(write(fds[i], post, sizeof post - 1) == (ssize_t)(sizeof post - 1));
+    }
+    for (int i = 0; i < 20; i++) {
+        finish_exchange(fds[i], NULL, resp, sizeof resp);
+        ck_assert_contains(resp, "HTTP/1.1 200 OK");
+        ck_assert_contains(resp, "Order placed!");
+    }
+    ck_assert_int_eq(test_server_wait(&s, 20), 0);
+    TEST_IN_ORDER(s.buf, "Creating order queue and tasks.", "Waiting for pending queue workers",
+                  "Finished all pending items, canceling worker tasks...");
+    ck_assert_int_eq(test_count(s.buf, "Processing order"), 20);
+    ck_assert_int_eq(test_count(s.buf, "Processed order"), 20);
+    ck_assert_int_eq(test_count(s.buf, "(timed out)"), 0);
+}
+END_TEST
+
 /* --- every demo answers --help with its usage and exit 0 --- */
 
 static const char *const all_demos[] = {
@@ -410,7 +475,7 @@ static const char *const all_demos[] = {
     "ch01/listing_1_7",  "ch01/listing_1_7a", "ch02/listing_2_20",  "ch07/listing_7_3",
     "ch07/listing_7_4",  "ch07/listing_7_5",  "ch07/listing_7_6",  "ch07/listing_7_7",
     "ch07/listing_7_8",  "ch08/listing_8_1",  "ch08/listing_8_2",  "ch08/listing_8_3",
-    "ch11/listing_11_7",
+    "ch11/listing_11_7", "ch12/listing_12_3",
 };
 enum { NDEMOS = sizeof all_demos / sizeof all_demos[0] };
 
@@ -460,6 +525,7 @@ int main(void)
     tcase_add_test(ch8, test_8_3);
     TCase *queues = test_tcase(s, "sync", 60);
     tcase_add_test(queues, test_11_7);
+    tcase_add_test(queues, test_12_3);
     TCase *help = test_tcase(s, "help", 30);
     tcase_add_loop_test(help, test_help, 0, NDEMOS);
     return test_main(s);

@@ -16,7 +16,7 @@ static const char usage[] =
     "usage: listing_1_7 [--latency S]\n"
     "Starts a local HTTPS site on 127.0.0.1 that answers after S seconds (default 0.5,\n"
     "scaled), GETs it twice with blocking calls and prints both statuses and the total\n"
-    "time (about twice one request) and the most connections the site held at once.\n";
+    "time (about twice one request) and the most requests the site answered at once.\n";
 
 static int read_example(const struct demo_site *site)
 {
@@ -44,7 +44,7 @@ int main(int argc, char **argv)
     printf("%d\n", read_example(site));
     printf("%d\n", read_example(site));
     printf("Execution of read_example took %.4f seconds.\n", demo_now() - start);
-    printf("The site held at most %u connection(s) at once.\n", demo_site_max_connections(site));
+    printf("The site answered at most %u request(s) at once.\n", demo_site_max_in_flight(site));
     demo_site_stop(site);
     return 0;
 }

@@ -15,7 +15,7 @@ static const char usage[] =
     "usage: listing_1_7a [--latency S]\n"
     "Starts a local HTTPS site on 127.0.0.1 answering after S seconds (default 0.5,\n"
     "scaled), then 10 threads each GET it (\"Thread-N, status code: 200\"); the total\n"
-    "is about one request; then the most connections the site held at once.\n";
+    "is about one request; then the most requests the site answered at once.\n";
 
 enum { NTHREADS = 10 };
 
@@ -51,7 +51,7 @@ int main(int argc, char **argv)
         pthread_join(threads[i], NULL);
     printf("Execution of %d threaded requests took %.4f seconds.\n", NTHREADS,
            demo_now() - start);
-    printf("The site held at most %u connection(s) at once.\n", demo_site_max_connections(site));
+    printf("The site answered at most %u request(s) at once.\n", demo_site_max_in_flight(site));
     demo_site_stop(site);
     return 0;
 }

@@ -3,7 +3,7 @@
  * Three tasks each make a blocking HTTP GET (requests.get in the book). A
  * blocking call stops the whole thread - and with it the loop - so the tasks
  * cannot overlap: they run in turn and main takes about three times one
- * request; the site never holds more than one connection.
+ * request; the site never answers two at once.
  *
  * loom's blocking GET runs a loop of its own, which a thread already running
  * one may not do; so it runs on a helper thread, and this thread blocks in
@@ -21,7 +21,7 @@ static const char usage[] =
     "usage: listing_2_20 [--latency S]\n"
     "Starts a local HTTPS site on 127.0.0.1 answering after S seconds (default 0.5,\n"
     "scaled); three tasks each do a blocking GET: they run in turn, main takes ~3x S and\n"
-    "the site never holds more than one connection.\n";
+    "the site never answers two at once.\n";
 
 static struct demo_site *site;
 
@@ -70,7 +70,7 @@ int main(int argc, char **argv)
     struct demo_site_options o = {.tls = true, .delay_s = atof(demo_arg_str("--latency", "0.5"))};
     DEMO_CHECK(demo_site_start(&o, &site));
     intptr_t rc = loom_run(main_task, NULL);
-    printf("The site held at most %u connection(s) at once.\n", demo_site_max_connections(site));
+    printf("The site answered at most %u request(s) at once.\n", demo_site_max_in_flight(site));
     demo_site_stop(site);
     DEMO_CHECK(rc);
     return 0;

@@ -18,7 +18,7 @@ static const char usage[] =
     "usage: listing_7_4 [--requests N]\n"
     "N (default 100) blocking GETs to a local site (0.1 s per answer, scaled): one by one,\n"
     "then through a thread pool's map. Prints each status, the thread count, both times and\n"
-    "the most connections the site held at once.\n";
+    "the most requests the site answered at once.\n";
 
 static struct demo_site *site;
 static long nrequests;
@@ -51,8 +51,8 @@ int main(int argc, char **argv)
         printf("%d\n", get_status_code());
     double sequential = demo_now() - t0;
     printf("finished requests one by one in %.4f second(s)\n", sequential);
-    printf("The site held at most %u connection(s) at once so far.\n",
-           demo_site_max_connections(site));
+    printf("The site answered at most %u request(s) at once so far.\n",
+           demo_site_max_in_flight(site));
 
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     int nthreads = (int)(ncpu + 4 < 32 ? ncpu + 4 : 32);
@@ -70,8 +70,8 @@ int main(int argc, char **argv)
     double pooled = demo_now() - t0;
     printf("finished requests with a pool of %d threads in %.4f second(s)\n", nthreads, pooled);
     printf("the pool was %.1fx faster\n", sequential / pooled);
-    printf("The site held at most %u connection(s) at once with the pool.\n",
-           demo_site_max_connections(site));
+    printf("The site answered at most %u request(s) at once with the pool.\n",
+           demo_site_max_in_flight(site));
     pthread_barrier_destroy(&started);
     demo_site_stop(site);
     return 0;

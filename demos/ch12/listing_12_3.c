@@ -2,18 +2,16 @@
  *
  * POST /order puts a random job size 0-4 into Queue(10) (the handler waits
  * while the queue is full) and answers "Order placed!"; five workers take
- * orders and "process" each for that many seconds. On shutdown the server
- * waits at most 10 s for the queue to be joined, then cancels the workers.
- * There is no HTTP module yet: a minimal HTTP/1.1 handler over loom streams
- * lives in this file (one request per connection, Connection: close). */
+ * orders and "process" each for that many seconds. The server is loom's HTTP
+ * server: its start hook makes the queue and the workers (aiohttp's
+ * on_startup), its stop hook waits at most 10 s for the queue to be joined,
+ * then cancels the workers (on_cleanup). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "demo.h"
-#include "net/server.h"
-#include "net/stream.h"
+#include "net/http_server.h"
 #include "reactor/task.h"
 #include "sync/sync.h"
 
@@ -24,7 +22,7 @@ static const char usage[] =
     "with --orders N, after N orders; then waits up to 10 s (scaled) for the queue to drain.\n";
 
 static struct loom_queue order_queue;
-static struct loom_server *srv;
+static struct loom_task *order_tasks[5];
 static long orders, max_orders;
 static unsigned seed;
 
@@ -39,81 +37,64 @@ static intptr_t process_order_worker(void *arg)
             return rc;
         int order = (int)(intptr_t)item;
         printf("Worker %d: Processing order %d\n", worker_id, order);
-        rc = loom_sleep(demo_sec(order));
-        if (rc < 0)
+        if ((rc = loom_sleep(demo_sec(order))) < 0)
             return rc;
         printf("Worker %d: Processed order %d\n", worker_id, order);
         loom_queue_task_done(&order_queue);
     }
 }
 
-static int respond(struct loom_stream *s, int status, const char *reason, const char *body)
+/* POST /order; arg points to the server (to stop it after --orders N). */
+static int place_order(struct loom_http_req *req, struct loom_http_reply *res, void *arg)
 {
-    char head[256];
-    int n = snprintf(head, sizeof head,
-                     "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n", status,
-                     reason, strlen(body));
-    loom_stream_write(s, head, (size_t)n);
-    loom_stream_write(s, body, strlen(body));
-    return loom_stream_flush(s, -1);
-}
-
-/* The minimal HTTP part: request line, headers (Content-Length), body skipped. */
-static intptr_t handle(struct loom_stream *s, void *arg)
-{
-    char line[1024], method[16] = "", path[256] = "";
-    ssize_t n = loom_stream_readline(s, line, sizeof line, -1);
-    if (n <= 0 || sscanf(line, "%15s %255s", method, path) != 2)
-        return n < 0 ? n : -EPROTO;
-    long length = 0;
-    while ((n = loom_stream_readline(s, line, sizeof line, -1)) > 2)
-        if (!strncasecmp(line, "Content-Length:", 15))
-            length = strtol(line + 15, NULL, 10);
-    for (char c; n >= 0 && length > 0; length--)
-        n = loom_stream_readexactly(s, &c, 1, -1);
-    if (n < 0)
-        return n;
-    if (strcmp(method, "POST") || strcmp(path, "/order"))
-        return respond(s, 404, "Not Found", "Not found\n");
     int rc = loom_queue_put(&order_queue, (void *)(intptr_t)(rand_r(&seed) % 5), -1);
     if (rc < 0)
-        return respond(s, 503, "Service Unavailable", loom_strerror(rc));
-    rc = respond(s, 200, "OK", "Order placed!");
+        return loom_http_reply_text(res, 503, loom_strerror(rc));
+    rc = loom_http_reply_text(res, 200, "Order placed!");
     if (++orders == max_orders)
-        loom_server_stop(srv);
+        loom_http_server_stop(*(struct loom_http_server **)arg);
     return rc;
 }
 
-static void on_listening(struct loom_server *s, void *arg)
+static int create_order_queue(struct loom_http_server *srv, void *arg)
 {
-    char name[64];
-    loom_server_name(s, name, sizeof name);
-    fprintf(stderr, "listening on %s\n", name);
+    printf("Creating order queue and tasks.\n");
+    loom_queue_init(&order_queue, 10);
+    for (int i = 0; i < 5; i++)
+        order_tasks[i] = loom_spawn(process_order_worker, (void *)(intptr_t)i, NULL);
+    return 0;
+}
+
+static void destroy_queue(struct loom_http_server *srv, void *arg)
+{
+    printf("Waiting for pending queue workers to finish....\n");
+    int rc = loom_queue_join(&order_queue, demo_sec(10));
+    printf("Finished all pending items, canceling worker tasks...%s\n",
+           rc == -ETIMEDOUT ? " (timed out)" : "");
+    for (int i = 0; i < 5; i++)
+        loom_task_cancel(order_tasks[i]);
+    loom_gather(order_tasks, 5, NULL, LOOM_GATHER_ALL);
+    loom_queue_close(&order_queue);
 }
 
 static intptr_t main_task(void *arg)
 {
     seed = (unsigned)demo_arg_long("--seed", 1);
     max_orders = demo_arg_long("--orders", -1);
-    printf("Creating order queue and tasks.\n");
-    loom_queue_init(&order_queue, 10);
-    struct loom_task *workers[5];
-    for (int i = 0; i < 5; i++)
-        workers[i] = loom_spawn(process_order_worker, (void *)(intptr_t)i, NULL);
-    struct loom_server_options opt = {.port = (int)demo_arg_long("--port", 8080),
-                                      .handle_signals = true,
-                                      .on_listening = on_listening};
-    DEMO_CHECK(loom_server_start(loom_loop_current(), &opt, handle, NULL, &srv));
-    int rc = loom_server_serve_forever(srv);
-    loom_server_free(srv);
-    printf("Waiting for pending queue workers to finish....\n");
-    int jrc = loom_queue_join(&order_queue, demo_sec(10));
-    printf("Finished all pending items, canceling worker tasks...%s\n",
-           jrc == -ETIMEDOUT ? " (timed out)" : "");
-    for (int i = 0; i < 5; i++)
-        loom_task_cancel(workers[i]);
-    loom_gather(workers, 5, NULL, LOOM_GATHER_ALL);
-    loom_queue_close(&order_queue);
+    struct loom_http_router *routes;
+    struct loom_http_server *srv = NULL;
+    DEMO_CHECK(loom_http_router_new(&routes));
+    DEMO_CHECK(loom_http_route(routes, "POST", "/order", place_order, &srv));
+    struct loom_http_server_options o = {
+        .net = {.port = (int)demo_arg_long("--port", 8080), .handle_signals = true},
+        .on_start = create_order_queue,
+        .on_stop = destroy_queue,
+    };
+    DEMO_CHECK(loom_http_server_start(loom_loop_current(), &o, routes, &srv));
+    fprintf(stderr, "listening on 127.0.0.1:%d\n", loom_http_server_port(srv));
+    int rc = loom_http_server_serve_forever(srv);
+    loom_http_server_free(srv);
+    loom_http_router_free(routes);
     return rc < 0 ? 1 : 0;
 }
 

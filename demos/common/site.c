@@ -32,6 +32,7 @@ struct demo_site {
     struct loom_http_router *router;
     atomic_ulong requests;
     atomic_uint max_conns;
+    atomic_uint in_flight, max_in_flight;
 };
 
 /* --- certificates --- */
@@ -101,13 +102,16 @@ int demo_certs_make(const char *dir, int days)
 
 /* --- the site --- */
 
-static int answer(struct loom_http_req *req, struct loom_http_reply *rep, void *arg)
+static void raise_max(atomic_uint *max, unsigned n)
 {
-    struct demo_site *s = arg;
-    unsigned n = (unsigned)loom_server_connections(loom_http_server_net(s->srv));
-    unsigned max = atomic_load(&s->max_conns);
-    while (n > max && !atomic_compare_exchange_weak(&s->max_conns, &max, n))
+    unsigned m = atomic_load(max);
+    while (n > m && !atomic_compare_exchange_weak(max, &m, n))
         ;
+}
+
+/* A page: "/status/N" answers N, everything else 200, after the delay. */
+static int answer_page(struct demo_site *s, struct loom_http_req *req, struct loom_http_reply *rep)
+{
     const char *d = loom_http_req_query_param(req, "delay");
     double delay = d ? atof(d) : s->opt.delay_s;
     if (delay > 0) {
@@ -128,6 +132,16 @@ static int answer(struct loom_http_req *req, struct loom_http_reply *rep, void *
                        "<body><p>loom demo site: %.100s</p></body></html>\n",
                        status, path);
     return loom_http_reply_send(rep, status, "text/html; charset=utf-8", body, (size_t)len);
+}
+
+static int answer(struct loom_http_req *req, struct loom_http_reply *rep, void *arg)
+{
+    struct demo_site *s = arg;
+    raise_max(&s->max_conns, (unsigned)loom_server_connections(loom_http_server_net(s->srv)));
+    raise_max(&s->max_in_flight, atomic_fetch_add(&s->in_flight, 1) + 1);
+    int rc = answer_page(s, req, rep);
+    atomic_fetch_sub(&s->in_flight, 1);
+    return rc;
 }
 
 static intptr_t site_main(void *arg)
@@ -214,6 +228,10 @@ int demo_site_port(const struct demo_site *s) { return s->port; }
 const char *demo_site_ca_file(const struct demo_site *s) { return s->opt.tls ? s->ca : NULL; }
 unsigned long demo_site_requests(const struct demo_site *s) { return atomic_load(&s->requests); }
 unsigned demo_site_max_connections(const struct demo_site *s) { return atomic_load(&s->max_conns); }
+unsigned demo_site_max_in_flight(const struct demo_site *s)
+{
+    return atomic_load(&s->max_in_flight);
+}
 
 static void stop_cb(void *arg) { loom_http_server_stop(arg); }
 
@@ -257,7 +275,14 @@ int demo_fetch_status(struct loom_http_session *s, const char *url, double delay
     int rc = loom_http_get(s, url, &r, err, errlen);
     if (rc < 0)
         return rc;
-    int status = loom_http_response_status(r);
+    /* read the (small) body to its end so the connection goes back to the pool */
+    char *body;
+    ssize_t n = loom_http_response_read_all(r, &body, 1 << 20);
+    int status = n < 0 ? (int)n : loom_http_response_status(r);
+    if (n >= 0)
+        free(body);
+    else if (err)
+        snprintf(err, errlen, "%s", loom_http_response_error(r));
     loom_http_response_close(r);
     return status;
 }

@@ -6,8 +6,9 @@
  * It serves the book's hazadus.ru paths (/, /repos/, /about/, /projects/) and
  * any other path with 200 and a small HTML page, "/status/N" with status N,
  * and every request waits `delay` seconds (scaled) before answering, or the
- * ?delay=SECONDS of its query (also scaled). It counts requests and the most
- * connections it held at once, so a demo can show its concurrency limit. */
+ * ?delay=SECONDS of its query (also scaled). It counts requests, the most
+ * connections it held at once and the most requests it answered at once, so
+ * a demo can show its concurrency (or lack of it). */
 #ifndef LOOM_DEMOS_SITE_H
 #define LOOM_DEMOS_SITE_H
 
@@ -34,9 +35,12 @@ int demo_site_port(const struct demo_site *s);
 /* The PEM file of the certificate authority that signed the site's certificate. */
 const char *demo_site_ca_file(const struct demo_site *s);
 
-/* Requests answered so far, and the most connections held at one time. */
+/* Requests answered so far, the most connections held at one time (a closed
+ * connection counts until the server has seen it close), and the most
+ * requests being answered at one time (exact). */
 unsigned long demo_site_requests(const struct demo_site *s);
 unsigned demo_site_max_connections(const struct demo_site *s);
+unsigned demo_site_max_in_flight(const struct demo_site *s);
 
 /* Stop serving, join the thread, delete the certificates. NULL is ignored. */
 void demo_site_stop(struct demo_site *s);
@@ -50,8 +54,9 @@ struct loom_http_session;
 int demo_site_session(const struct demo_site *s, struct loom_http_session **out);
 
 /* The book's chapter_04 fetch_status(session, url, delay): sleep delay seconds
- * (scaled), GET url, close the response and return its status, or a negative
- * code with the reason in err (may be NULL). Suspends. */
+ * (scaled), GET url, read the body (so the connection is kept), close the
+ * response and return its status, or a negative code with the reason in err
+ * (may be NULL). Suspends. */
 int demo_fetch_status(struct loom_http_session *s, const char *url, double delay, char *err,
                       size_t errlen);
 
