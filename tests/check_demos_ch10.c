@@ -170,7 +170,8 @@ static int py_get(int port, const char *path, double timeout_s, char **body, dou
 {
     static const char script[] =
         "import http.client, socket, sys\n"
-        "c = http.client.HTTPConnection('127.0.0.1', int(sys.argv[1]), timeout=float(sys.argv[3]))\n"
+        "c = http.client.HTTPConnection('127.0.0.1', int(sys.argv[1]), "
+        "timeout=float(sys.argv[3]))\n"
         "try:\n"
         "    c.request('GET', sys.argv[2]); r = c.getresponse(); b = r.read()\n"
         "except socket.timeout:\n"
@@ -180,7 +181,8 @@ static int py_get(int port, const char *path, double timeout_s, char **body, dou
     char sport[16], stmo[32];
     snprintf(sport, sizeof sport, "%d", port);
     snprintf(stmo, sizeof stmo, "%g", timeout_s);
-    char *argv[] = {"/usr/bin/env", "python3", "-c", (char *)script, sport, (char *)path, stmo, NULL};
+    char *argv[] = {"/usr/bin/env", "python3",    "-c", (char *)script,
+                    sport,          (char *)path, stmo, NULL};
     char *out = NULL;
     int rc = test_run(argv, NULL, timeout_s + 30, &out, elapsed);
     ck_assert_msg(rc == 0, "python3 (http.client) missing or failed (%d):\n%s", rc, out);
@@ -196,8 +198,8 @@ static json_t *get_json(int port, const char *path, int want_status, double time
 {
     char *body;
     int status = py_get(port, path, timeout_s, &body, NULL);
-    ck_assert_msg(status == want_status, "GET %s: %d, expected %d:\n%s", path, status,
-                  want_status, body);
+    ck_assert_msg(status == want_status, "GET %s: %d, expected %d:\n%s", path, status, want_status,
+                  body);
     json_error_t e;
     json_t *j = json_loads(body, 0, &e);
     ck_assert_msg(j != NULL, "GET %s: not JSON (%s):\n%s", path, e.text, body);
@@ -208,8 +210,8 @@ static json_t *get_json(int port, const char *path, int want_status, double time
 /* The status curl gets for url. */
 static int curl_status(const char *url)
 {
-    char *argv[] = {"/usr/bin/env", "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "30",
-                    (char *)url, NULL};
+    char *argv[] = {"/usr/bin/env", "curl",       "-s", "-o",        "/dev/null", "-w",
+                    "%{http_code}", "--max-time", "30", (char *)url, NULL};
     char *out = NULL;
     int rc = test_run(argv, NULL, 40, &out, NULL);
     ck_assert_msg(rc == 0, "curl missing or failed (%d): %s", rc, out);
@@ -263,7 +265,7 @@ END_TEST
 
 START_TEST(help)
 {
-    static const char *const names[] = {"10_1", "10_2",  "10_3",  "10_5", "10_6",
+    static const char *const names[] = {"10_1", "10_2", "10_3",  "10_5", "10_6",
                                         "10_7", "10_8", "10_10", "10_12"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         char path[512], want[64];
@@ -344,8 +346,8 @@ START_TEST(no_database)
     char dsn[128], path[512];
     snprintf(dsn, sizeof dsn, "host=127.0.0.1 port=%d dbname=products connect_timeout=5",
              dead_port());
-    char *argv[] = {(char *)listing_path("10_5", path, sizeof path), "--port", "0", "--dsn", dsn,
-                    NULL};
+    char *argv[] = {
+        (char *)listing_path("10_5", path, sizeof path), "--port", "0", "--dsn", dsn, NULL};
     char *out = NULL;
     int rc = test_run(argv, NULL, 30, &out, NULL);
     ck_assert_msg(rc == 1, "exit %d:\n%s", rc, out);
@@ -545,13 +547,19 @@ static double stamp(const char *from, const char *needle, const char **end)
 
 START_TEST(circuit_breaker_10_12)
 {
-    static const char *const seq[] = {
-        "Circuit is closed, requesting!", "Making request!", "Circuit is closed, requesting!",
-        "Making request!", "Circuit is open, failing fast!", "Circuit is open, failing fast!",
-        "Sleeping for 5 seconds so breaker closes...",
-        "Circuit is going from open to closed, resetting!", "Making request!",
-        "Circuit is closed, requesting!", "Making request!", "Circuit is open, failing fast!",
-        "Circuit is open, failing fast!"};
+    static const char *const seq[] = {"Circuit is closed, requesting!",
+                                      "Making request!",
+                                      "Circuit is closed, requesting!",
+                                      "Making request!",
+                                      "Circuit is open, failing fast!",
+                                      "Circuit is open, failing fast!",
+                                      "Sleeping for 5 seconds so breaker closes...",
+                                      "Circuit is going from open to closed, resetting!",
+                                      "Making request!",
+                                      "Circuit is closed, requesting!",
+                                      "Making request!",
+                                      "Circuit is open, failing fast!",
+                                      "Circuit is open, failing fast!"};
     char *out = run_listing("ch10", "10_12", NULL, "--scale", "0.5", NULL);
     ck_assert_int_eq(test_count(out, "\n"), 13);
     const char *p = out;
@@ -575,10 +583,18 @@ int main(void)
     setenv("LOOM_PG_DSN", test_pg_dsn("ch10", dsn, sizeof dsn), 1);
     Suite *s = suite_create("demos_ch10");
     TCase *tc = test_tcase(s, "ch10", 120);
-    const TTest *tests[] = {seed_database,   help,           inventory,
-                            favorites,       cart,           no_database,
-                            products,        bff_all_products, bff_partial,
-                            bff_products_late, bff_products_failed, retry_10_10,
+    const TTest *tests[] = {seed_database,
+                            help,
+                            inventory,
+                            favorites,
+                            cart,
+                            no_database,
+                            products,
+                            bff_all_products,
+                            bff_partial,
+                            bff_products_late,
+                            bff_products_failed,
+                            retry_10_10,
                             circuit_breaker_10_12};
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
         tcase_add_test(tc, tests[i]);

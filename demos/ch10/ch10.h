@@ -81,7 +81,7 @@ static inline int ch10_serve(struct loom_http_router *router, int def_port,
 struct ch10_fetch {
     struct loom_http_session *session;
     char url[512];
-    json_t *json;          /* the parsed body, once the task succeeded */
+    json_t *json;               /* the parsed body, once the task succeeded */
     char err[LOOM_HTTP_ERRLEN]; /* why it failed */
     struct loom_task *task;
 };

@@ -15,10 +15,7 @@ static const char usage[] =
     "Retries an always-failing and an always-slow (1 s) task 3 times each, with a\n"
     "0.1 s timeout and interval (all scaled): \"Too many retries!\" twice.\n";
 
-static intptr_t always_fail(void *arg)
-{
-    return -EIO; /* raise Exception("I've failed!") */
-}
+static intptr_t always_fail(void *arg) { return -EIO; /* raise Exception("I've failed!") */ }
 
 static intptr_t always_timeout(void *arg)
 {

@@ -34,8 +34,13 @@ static inline void circuit_breaker_init(struct circuit_breaker *cb, loom_task_fn
                                         void *arg, double timeout, double time_window,
                                         int max_failures, double reset_interval)
 {
-    *cb = (struct circuit_breaker){callback, arg, timeout, time_window, reset_interval,
-                                   max_failures, demo_now(), 0, 0, 0};
+    *cb = (struct circuit_breaker){.callback = callback,
+                                   .arg = arg,
+                                   .timeout = timeout,
+                                   .time_window = time_window,
+                                   .reset_interval = reset_interval,
+                                   .max_failures = max_failures,
+                                   .start = demo_now()};
 }
 
 static inline void breaker_say(struct circuit_breaker *cb, const char *msg)

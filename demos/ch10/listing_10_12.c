@@ -16,10 +16,7 @@ static const char usage[] =
     "A circuit breaker (1 s timeout, 2 failures in 5 s, 5 s reset) around a 2 s call,\n"
     "4 requests, a 5 s sleep, 4 more (all scaled); prints each state with its time.\n";
 
-static intptr_t slow_callback(void *arg)
-{
-    return loom_sleep(demo_sec(2));
-}
+static intptr_t slow_callback(void *arg) { return loom_sleep(demo_sec(2)); }
 
 static intptr_t main_task(void *arg)
 {

@@ -66,9 +66,9 @@ static inline int db_reply_rows(struct db_app *app, struct loom_http_reply *res,
         json_t *record = json_object();
         for (int col = 0; record && col < loom_pg_ncols(&r); col++) {
             const char *name = loom_pg_colname(&r, col);
-            json_object_set_new(record, name, strstr(int_cols, name)
-                                                  ? json_integer(loom_pg_int64(&r, i, col))
-                                                  : json_string(loom_pg_text(&r, i, col)));
+            json_object_set_new(record, name,
+                                strstr(int_cols, name) ? json_integer(loom_pg_int64(&r, i, col))
+                                                       : json_string(loom_pg_text(&r, i, col)));
         }
         json_array_append_new(rows, record);
     }

@@ -11,11 +11,10 @@
 #include "listing_10_4.h"
 #include "net/http_server.h"
 
-static const char usage[] =
-    "usage: listing_10_6 [--port N] [--dsn CONNINFO]\n"
-    "The cart service on 127.0.0.1:8003 (--port; 0 picks a free port):\n"
-    "GET /users/{id}/cart answers [{\"product_id\": N}, ...] from table\n"
-    "user_cart of the products database (--dsn or $LOOM_PG_DSN).\n";
+static const char usage[] = "usage: listing_10_6 [--port N] [--dsn CONNINFO]\n"
+                            "The cart service on 127.0.0.1:8003 (--port; 0 picks a free port):\n"
+                            "GET /users/{id}/cart answers [{\"product_id\": N}, ...] from table\n"
+                            "user_cart of the products database (--dsn or $LOOM_PG_DSN).\n";
 
 static int cart(struct loom_http_req *req, struct loom_http_reply *res, void *arg)
 {

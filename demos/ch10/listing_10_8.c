@@ -8,10 +8,9 @@
  * inventory is null. The page answers with what it has instead of waiting
  * for the slowest backend.
  *
- * The book opens a ClientSession per request; here the session is the
- * application's, made and freed by the server's start and stop hooks like the
- * pool of listing 10.4, so connections to the services are reused across
- * pages - and the cancelled requests must leave its pool consistent. */
+ * The book opens a ClientSession per request; here it is the application's
+ * (made and freed by the start/stop hooks, like the pool of listing 10.4), so
+ * pages reuse connections - and cancelled requests must leave its pool sound. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -58,8 +57,7 @@ static json_t *get_products_with_inventory(struct loom_http_session *s, json_t *
     for (size_t i = 0; i < n; i++) {
         json_t *product = json_array_get(products, i);
         long long id = (long long)json_integer_value(json_object_get(product, "product_id"));
-        if (ch10_fetch_start(&inventory[i], s, "%s/products/%lld/inventory", inventory_base,
-                             id) == 0)
+        if (!ch10_fetch_start(&inventory[i], s, "%s/products/%lld/inventory", inventory_base, id))
             tasks[started++] = inventory[i].task;
     }
     loom_wait(tasks, started, LOOM_ALL_COMPLETED, demo_sec(1.0));
@@ -99,12 +97,11 @@ static json_t *get_response_item_count(struct ch10_fetch *f, const char *error_m
 
 static int all_products(struct loom_http_req *req, struct loom_http_reply *res, void *arg)
 {
-    struct loom_http_session *s = session;
     struct ch10_fetch calls[3] = {{0}};
     struct ch10_fetch *products = &calls[0], *favorites = &calls[1], *cart = &calls[2];
-    ch10_fetch_start(products, s, "%s/products", product_base);
-    ch10_fetch_start(favorites, s, "%s/users/3/favorites", favorite_base);
-    ch10_fetch_start(cart, s, "%s/users/3/cart", cart_base);
+    ch10_fetch_start(products, session, "%s/products", product_base);
+    ch10_fetch_start(favorites, session, "%s/users/3/favorites", favorite_base);
+    ch10_fetch_start(cart, session, "%s/users/3/cart", cart_base);
     struct loom_task *requests[3];
     size_t n = 0;
     for (int i = 0; i < 3; i++)
@@ -113,20 +110,19 @@ static int all_products(struct loom_http_req *req, struct loom_http_reply *res, 
     int rc = loom_wait(requests, n, LOOM_ALL_COMPLETED, demo_sec(1.0));
     json_t *body = NULL;
     int status = 200;
-    if (rc < 0) {
-        /* cancelled (the server is stopping): the fetches are cancelled below */
+    if (rc < 0) { /* cancelled (the server is stopping): so are the fetches, below */
     } else if (products->task && !loom_task_done(products->task)) {
         status = 504, body = error_reply("Could not reach products service.");
     } else if (!ch10_fetch_ok(products)) {
         fprintf(stderr, "Server error reaching product service: %s\n", ch10_fetch_why(products));
         status = 500, body = error_reply("Server error reaching products service.");
     } else {
-        json_t *product_results = get_products_with_inventory(s, products->json);
-        body = json_pack("{s:o,s:o,s:o}", "cart_items",
-                         get_response_item_count(cart, "Error getting user cart."),
-                         "favorite_items",
-                         get_response_item_count(favorites, "Error getting user favorites."),
-                         "products", product_results);
+        json_t *product_results = get_products_with_inventory(session, products->json);
+        json_t *cart_items = get_response_item_count(cart, "Error getting user cart.");
+        json_t *favorite_items =
+            get_response_item_count(favorites, "Error getting user favorites.");
+        body = json_pack("{s:o,s:o,s:o}", "cart_items", cart_items, "favorite_items",
+                         favorite_items, "products", product_results);
     }
     for (int i = 0; i < 3; i++)
         ch10_fetch_finish(&calls[i]); /* cancels those still running */
