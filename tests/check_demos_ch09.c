@@ -187,8 +187,11 @@ START_TEST(listing_9_4)
     ck_assert_contains(out, "JSON {\"brand_id\": 2, \"product_id\": 5, "
                             "\"product_name\": \"loom jeans\"}\n");
     free(out);
-    const char *bad[] = {"{\"product_name\": \"no brand\"}", "{\"brand_id\": 1}", "not json",
-                         "[1, 2]", "{\"product_name\": \"x\", \"brand_id\": \"two\"}",
+    const char *bad[] = {"{\"product_name\": \"no brand\"}",
+                         "{\"brand_id\": 1}",
+                         "not json",
+                         "[1, 2]",
+                         "{\"product_name\": \"x\", \"brand_id\": \"two\"}",
                          "{\"product_name\": \"x\", \"brand_id\": 77}"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         out = py(srv.port, "POST", "/product", bad[i], NULL);
@@ -241,8 +244,9 @@ START_TEST(listing_9_6)
     ck_assert_str_eq(out, "Hello WSGI world! 200");
     free(out);
     stop(&srv);
-    TEST_IN_ORDER(srv.buf, "{'REQUEST_METHOD': 'GET', 'PATH_INFO': '/hello', 'QUERY_STRING': 'x=1', "
-                           "'SERVER_PROTOCOL': 'HTTP/1.1'",
+    TEST_IN_ORDER(srv.buf,
+                  "{'REQUEST_METHOD': 'GET', 'PATH_INFO': '/hello', 'QUERY_STRING': 'x=1', "
+                  "'SERVER_PROTOCOL': 'HTTP/1.1'",
                   "'HTTP_X_LOOM': 'yes'", "}\n", "{'REQUEST_METHOD': 'POST', 'PATH_INFO': '/form'",
                   "'CONTENT_LENGTH': '3'");
 }
@@ -297,8 +301,8 @@ static const char *node_path(void)
     struct stat st;
     if (stat(pkg, &st) != 0) {
         char *out = NULL;
-        char *argv[] = {"/usr/bin/env", "npm", "install", "--no-audit", "--no-fund", "--prefix",
-                        prefix, "ws", NULL};
+        char *argv[] = {"/usr/bin/env", "npm",  "install", "--no-audit", "--no-fund",
+                        "--prefix",     prefix, "ws",      NULL};
         int rc = test_run(argv, NULL, 180, &out, NULL);
         ck_assert_msg(rc == 0 && stat(pkg, &st) == 0,
                       "Node's ws package is needed: `npm install --prefix %s ws` failed (%d):\n%s",
@@ -313,7 +317,8 @@ static const char *node_path(void)
 static int silent_user(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)port),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
     struct timeval tv = {.tv_sec = 10};
@@ -331,7 +336,10 @@ static int silent_user(int port)
         len += (size_t)n;
     }
     ck_assert_msg(!strncmp(buf, "HTTP/1.1 101 ", 13), "not switched: %.*s", (int)len, buf);
-    ck_assert_mem_eq(end + 4, "\x81\x01" "1", 3); /* a text frame: "1" */
+    ck_assert_mem_eq(end + 4,
+                     "\x81\x01"
+                     "1",
+                     3); /* a text frame: "1" */
     return fd;
 }
 
@@ -356,8 +364,8 @@ START_TEST(listing_9_9_ws)
     start(&srv, "listing_9_9", NULL);
     char port[16];
     snprintf(port, sizeof port, "%d", srv.port);
-    char *argv[] = {"/usr/bin/env", (char *)env, "node", "tests/tools/ch09_counter.js", port, NULL,
-                    NULL};
+    char *argv[] = {"/usr/bin/env", (char *)env, "node", "tests/tools/ch09_counter.js",
+                    port,           NULL,        NULL};
     char *out = run("node ch09_counter.js", argv);
     TEST_IN_ORDER(out, "A 1\n", "A 2\n", "A 1\n", "closed 1000\nOK\n");
     ck_assert_contains(out, "B 2\n");
@@ -414,8 +422,8 @@ START_TEST(listing_9_10_browser)
     ck_assert_int_ge(fd, 0);
     close(fd);
     snprintf(port, sizeof port, "%d", srv.port);
-    char *argv[] = {"/usr/bin/env", (char *)env, "node", "tests/tools/ch09_browser.js", port,
-                    shot, NULL};
+    char *argv[] = {"/usr/bin/env", (char *)env, "node", "tests/tools/ch09_browser.js",
+                    port,           shot,        NULL};
     char *out = run("node ch09_browser.js", argv);
     TEST_IN_ORDER(out, "page 1 shows 1\n", "title: Starlette Web Sockets\n",
                   "text: Connected users count: 1\n", "page 2 shows 2\n", "page 1 shows 2\n",

@@ -33,8 +33,8 @@ static int time_handler(struct loom_http_req *req, struct loom_http_reply *rep, 
     char time_str[32];
     snprintf(time_str, sizeof time_str, "%02d:%02d:%02d.%06ld", today.tm_hour, today.tm_min,
              today.tm_sec, (long)now.tv_usec);
-    json_t *result = json_pack("{s:i, s:i, s:s}", "month", today.tm_mon + 1, "day",
-                               today.tm_mday, "time", time_str);
+    json_t *result = json_pack("{s:i, s:i, s:s}", "month", today.tm_mon + 1, "day", today.tm_mday,
+                               "time", time_str);
     int rc = loom_http_reply_json(rep, 200, result);
     json_decref(result);
     return rc;

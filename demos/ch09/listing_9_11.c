@@ -65,15 +65,18 @@ static intptr_t get_url_details(void *arg)
 /* Text for HTML, escaped ({{failure}} autoescapes). */
 static void html_text(FILE *f, const char *s)
 {
-    for (; *s; s++)
-        switch (*s) {
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '&': fputs("&amp;", f); break;
-        case '"': fputs("&quot;", f); break;
-        case '\'': fputs("&#x27;", f); break;
-        default: fputc(*s, f);
-        }
+    for (; *s; s++) {
+        const char *rep = *s == '<'    ? "&lt;"
+                          : *s == '>'  ? "&gt;"
+                          : *s == '&'  ? "&amp;"
+                          : *s == '"'  ? "&quot;"
+                          : *s == '\'' ? "&#x27;"
+                                       : NULL;
+        if (rep)
+            fputs(rep, f);
+        else
+            fputc(*s, f);
+    }
 }
 
 /* render(request, 'async_api/requests.html', context) */
@@ -81,7 +84,8 @@ static void render(FILE *f, const struct details *d, const int *rc, long n)
 {
     fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n    <meta charset=\"UTF-8\">\n"
           "    <title>Request Summary</title>\n</head>\n<body>\n<h1>Summary of requests:</h1>\n"
-          "<h2>Failures:</h2>\n<table>\n", f);
+          "<h2>Failures:</h2>\n<table>\n",
+          f);
     for (long i = 0; i < n; i++)
         if (rc[i] < 0) {
             fputs("<tr><td>", f);
@@ -89,11 +93,12 @@ static void render(FILE *f, const struct details *d, const int *rc, long n)
             fputs("</td></tr>\n", f);
         }
     fputs("</table>\n<h2>Successful Results:</h2>\n<table>\n<tr><td>Status code</td>"
-          "<td>Response time (microseconds)</td><td>Response size</td></tr>\n", f);
+          "<td>Response time (microseconds)</td><td>Response size</td></tr>\n",
+          f);
     for (long i = 0; i < n; i++)
         if (rc[i] == 0)
-            fprintf(f, "<tr><td>%d</td><td>%lld</td><td>%zd</td></tr>\n", d[i].status,
-                    d[i].time_us, d[i].body_length);
+            fprintf(f, "<tr><td>%d</td><td>%lld</td><td>%zd</td></tr>\n", d[i].status, d[i].time_us,
+                    d[i].body_length);
     fputs("</table>\n</body>\n</html>\n", f);
 }
 

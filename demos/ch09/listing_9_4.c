@@ -46,7 +46,8 @@ static int get_product(struct loom_http_req *req, struct loom_http_reply *rep, v
     struct loom_pg_error err;
     ssize_t n = loom_pg_pool_query(&ch09_pool, &result, &err,
                                    "SELECT product_id, product_name, brand_id FROM product "
-                                   "WHERE product_id = $1", 1, (const char *[]){str_id});
+                                   "WHERE product_id = $1",
+                                   1, (const char *[]){str_id});
     if (n < 0)
         return ch09_db_error(rep, (int)n, &err);
     int rc = n == 0 ? loom_http_reply_error(rep, 404) : ch09_reply_rows(rep, &result, true);
@@ -78,8 +79,8 @@ static int create_product(struct loom_http_req *req, struct loom_http_reply *rep
         return loom_http_reply_error(rep, 400); /* no body, or not JSON */
     const char *name = json_string_value(json_object_get(body, PRODUCT_NAME));
     long long brand_id;
-    if (!name || !json_to_int(json_object_get(body, BRAND_ID), &brand_id) ||
-        brand_id < INT_MIN || brand_id > INT_MAX) {
+    if (!name || !json_to_int(json_object_get(body, BRAND_ID), &brand_id) || brand_id < INT_MIN ||
+        brand_id > INT_MAX) {
         json_decref(body);
         return loom_http_reply_error(rep, 400);
     }
@@ -88,7 +89,8 @@ static int create_product(struct loom_http_req *req, struct loom_http_reply *rep
     struct loom_pg_error err;
     ssize_t n = loom_pg_pool_query(&ch09_pool, NULL, &err,
                                    "INSERT INTO product(product_id, product_name, brand_id) "
-                                   "VALUES(DEFAULT, $1, $2)", 2, (const char *[]){name, id});
+                                   "VALUES(DEFAULT, $1, $2)",
+                                   2, (const char *[]){name, id});
     json_decref(body);
     if (n < 0 && !strcmp(err.sqlstate, "23503")) /* foreign key: no such brand */
         return loom_http_reply_error(rep, 400);

@@ -66,7 +66,8 @@ static void respond(int fd, int status, const char *reason, const char *type, co
     char head[256];
     int n = snprintf(head, sizeof head,
                      "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                     "Connection: close\r\n\r\n", status, reason, type, strlen(body));
+                     "Connection: close\r\n\r\n",
+                     status, reason, type, strlen(body));
     send_all(fd, head, (size_t)n);
     send_all(fd, body, strlen(body));
 }
@@ -88,8 +89,7 @@ static void brands(int fd, PGconn *db)
         for (int c = 0; c < PQnfields(res); c++) {
             if (c)
                 rows_json_put(&body, ",", 1);
-            rows_json_value(&body, PQfname(res, c), PQgetvalue(res, i, c),
-                            PQgetisnull(res, i, c));
+            rows_json_value(&body, PQfname(res, c), PQgetvalue(res, i, c), PQgetisnull(res, i, c));
         }
         rows_json_put(&body, "]", 1);
     }

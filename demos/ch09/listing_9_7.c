@@ -41,7 +41,8 @@ static void print_scope(struct loom_http_req *req)
     char server[64] = "-";
     loom_stream_sockname(loom_http_req_stream(req), server, sizeof server);
     printf("{'type': 'http', 'asgi': {'version': '3.0', 'spec_version': '2.3'}, "
-           "'http_version': '1.%d', 'server': ", loom_http_req_minor_version(req));
+           "'http_version': '1.%d', 'server': ",
+           loom_http_req_minor_version(req));
     print_addr(server);
     printf(", 'client': ");
     print_addr(loom_http_req_remote(req));

@@ -39,8 +39,8 @@ int main(int argc, char **argv)
     DEMO_CHECK(loom_http_router_new(&routes));
     DEMO_CHECK(loom_http_route(routes, "GET", "/brands", brands, NULL));
     struct loom_http_server_options opt = ch09_server_options(8000);
-    opt.on_start = ch09_create_database_pool;  /* on_startup=[create_database_pool] */
-    opt.on_stop = ch09_destroy_database_pool;  /* on_shutdown=[destroy_database_pool] */
+    opt.on_start = ch09_create_database_pool; /* on_startup=[create_database_pool] */
+    opt.on_stop = ch09_destroy_database_pool; /* on_shutdown=[destroy_database_pool] */
     DEMO_CHECK(loom_http_server_run(&opt, routes, (unsigned)workers));
     loom_http_router_free(routes);
     return 0;
