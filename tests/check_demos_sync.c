@@ -278,18 +278,6 @@ START_TEST(test_12_2_producer_consumers)
 }
 END_TEST
 
-START_TEST(test_12_4_crawler)
-{
-    char *out = run_demo("demos/ch12/listing_12_4", 0, NULL, NULL);
-    ck_assert_contains(out, "Fetched 85 pages (40 distinct)");
-    ck_assert_int_eq(test_count(out, "Max depth reached"), 64);
-    ck_assert_int_eq(test_count(out, ": Finished "), 85);
-    ck_assert_int_eq(test_count(out, "example.invalid"), 0);
-    ck_assert_int_eq(test_count(out, "Error processing"), 0);
-    free(out);
-}
-END_TEST
-
 START_TEST(test_12_5_12_6_priority)
 {
     char *out = run_demo("demos/ch12/listing_12_5", 0, NULL, NULL);
@@ -335,7 +323,6 @@ int main(void)
     tc = test_tcase(s, "ch12", 60);
     tcase_add_test(tc, test_12_1_supermarket);
     tcase_add_test(tc, test_12_2_producer_consumers);
-    tcase_add_test(tc, test_12_4_crawler);
     tcase_add_test(tc, test_12_5_12_6_priority);
     tcase_add_test(tc, test_12_10_lifo);
     return test_main(s);

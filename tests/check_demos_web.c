@@ -465,6 +465,24 @@ START_TEST(test_12_3)
 }
 END_TEST
 
+START_TEST(test_12_4)
+{
+    char *out = run_demo("demos/ch12/listing_12_4", "0.1", NULL);
+    /* 1 + 4 + 16 + 64 fetches: every page's four same-site links (an absolute path, a
+     * "../" path, an absolute URL, the root) found and resolved; the off-site one skipped */
+    ck_assert_contains(out, "Fetched 85 pages (40 distinct) in ");
+    ck_assert_contains(out, "; skipped 21 off-site links\n");
+    ck_assert_int_eq(test_count(out, "\nMax depth reached, for https://127.0.0.1:"), 64);
+    ck_assert_int_eq(test_count(out, ": Finished https://127.0.0.1:"), 85);
+    ck_assert_int_eq(test_count(out, ": Processing https://127.0.0.1:"), 85);
+    /* page 12's third child, at depth 3: Processing, Max depth reached, Finished */
+    ck_assert_int_eq(test_count(out, "/p/39\n"), 3);
+    ck_assert_int_eq(test_count(out, "example.invalid"), 0);
+    ck_assert_int_eq(test_count(out, "Error processing"), 0);
+    free(out);
+}
+END_TEST
+
 /* --- every demo answers --help with its usage and exit 0 --- */
 
 static const char *const all_demos[] = {
@@ -475,7 +493,7 @@ static const char *const all_demos[] = {
     "ch01/listing_1_7",  "ch01/listing_1_7a", "ch02/listing_2_20",  "ch07/listing_7_3",
     "ch07/listing_7_4",  "ch07/listing_7_5",  "ch07/listing_7_6",  "ch07/listing_7_7",
     "ch07/listing_7_8",  "ch08/listing_8_1",  "ch08/listing_8_2",  "ch08/listing_8_3",
-    "ch11/listing_11_7", "ch12/listing_12_3",
+    "ch11/listing_11_7", "ch12/listing_12_3", "ch12/listing_12_4",
 };
 enum { NDEMOS = sizeof all_demos / sizeof all_demos[0] };
 
@@ -526,6 +544,7 @@ int main(void)
     TCase *queues = test_tcase(s, "sync", 60);
     tcase_add_test(queues, test_11_7);
     tcase_add_test(queues, test_12_3);
+    tcase_add_test(queues, test_12_4);
     TCase *help = test_tcase(s, "help", 30);
     tcase_add_loop_test(help, test_help, 0, NDEMOS);
     return test_main(s);

@@ -109,7 +109,22 @@ static void raise_max(atomic_uint *max, unsigned n)
         ;
 }
 
-/* A page: "/status/N" answers N, everything else 200, after the delay. */
+/* Page n of the link graph (site.h) into body; returns the length. */
+static int link_page(const struct demo_site *s, long n, char *body, size_t cap)
+{
+    char self[64];
+    demo_site_url(s, "", self, sizeof self);
+    return snprintf(body, cap,
+                    "<!DOCTYPE html>\n<html><head><title>Page %ld &amp; links</title></head>\n"
+                    "<body><h1>Page %ld</h1>\n<p>Children: <a href=/p/%ld>first</a>, "
+                    "<A HREF=\"../p/%ld\">second</A>, <a class=x href='%s/p/%ld'>third</a>\n"
+                    "<p><a href=\"/\">home</a> <a name=top>anchor</a> "
+                    "<a href=\"https://example.invalid/\">elsewhere</a>\n</body></html>\n",
+                    n, n, 3 * n + 1, 3 * n + 2, self, 3 * n + 3);
+}
+
+/* A page: "/status/N" answers N, the link graph's pages with links, everything
+ * else 200, after the delay. */
 static int answer_page(struct demo_site *s, struct loom_http_req *req, struct loom_http_reply *rep)
 {
     const char *d = loom_http_req_query_param(req, "delay");
@@ -126,8 +141,12 @@ static int answer_page(struct demo_site *s, struct loom_http_req *req, struct lo
         status = atoi(path + 8);
     if (status < 200 || status > 599)
         status = 400;
-    char body[256];
-    int len = snprintf(body, sizeof body,
+    char body[1024];
+    int len;
+    if (s->opt.links && (!strcmp(path, "/") || !strncmp(path, "/p/", 3)))
+        len = link_page(s, strtol(path + (path[1] ? 3 : 1), NULL, 10), body, sizeof body);
+    else
+        len = snprintf(body, sizeof body,
                        "<!DOCTYPE html>\n<html><head><title>%d</title></head>"
                        "<body><p>loom demo site: %.100s</p></body></html>\n",
                        status, path);

@@ -20,7 +20,15 @@ struct demo_site;
 struct demo_site_options {
     bool tls;           /* serve https (the CA is in demo_site_ca_file) */
     double delay_s;     /* per-request latency before the answer (book seconds, scaled) */
+    bool links;         /* "/" and "/p/N" are pages of a link graph (see below) */
 };
+
+/* With links, page N ("/" is page 0, "/p/N" page N) is loose HTML (unquoted and
+ * upper-case attributes, unclosed tags, entities) whose <a href> point to pages
+ * 3N+1 (an absolute path), 3N+2 (a relative "../p/" path), 3N+3 (an absolute
+ * URL of the site), the root, and a page of another site (example.invalid);
+ * plus an <a> without href. So a crawler following same-site links to depth D
+ * fetches 1 + 4 + ... + 4^D pages. */
 
 /* Start the site (makes the certificates when tls). Returns 0 or a negative
  * loom/errno code. */
