@@ -70,8 +70,11 @@ static void send_count(void)
 
 static int user_counter(struct loom_http_req *req, struct loom_http_reply *rep, void *arg)
 {
+    /* A peer that vanished without a word is found by a ping after 30 s of
+     * silence (and dropped if 20 s pass without an answer), so it leaves. */
+    struct loom_ws_options wo = {.ping_interval_ns = LOOM_SEC(30)};
     struct loom_ws *websocket;
-    if (loom_http_ws_accept(req, rep, NULL, &websocket) < 0)
+    if (loom_http_ws_accept(req, rep, &wo, &websocket) < 0)
         return 0; /* not a WebSocket handshake: answered already */
     /* on_connect */
     struct user u = {.member.data = &u, .task = loom_task_current()};
