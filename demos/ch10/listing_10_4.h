@@ -48,10 +48,10 @@ static inline void destroy_database_pool(struct loom_http_server *srv, void *arg
 
 /* Run sql (one int parameter, or none when param is NULL) on the pool and
  * answer its rows as a JSON list of objects, the book's
- * web.json_response([dict(record) for record in result]): columns named in
- * int_cols ("product_id") become numbers, the others strings. Suspends. */
+ * web.json_response([dict(record) for record in result]): the column named
+ * int_col ("product_id") becomes a number, the others strings. Suspends. */
 static inline int db_reply_rows(struct db_app *app, struct loom_http_reply *res, const char *sql,
-                                const char *param, const char *int_cols)
+                                const char *param, const char *int_col)
 {
     struct loom_pg_result r = {0};
     struct loom_pg_error err = {.msg = ""};
@@ -67,7 +67,7 @@ static inline int db_reply_rows(struct db_app *app, struct loom_http_reply *res,
         for (int col = 0; record && col < loom_pg_ncols(&r); col++) {
             const char *name = loom_pg_colname(&r, col);
             json_object_set_new(record, name,
-                                strstr(int_cols, name) ? json_integer(loom_pg_int64(&r, i, col))
+                                !strcmp(int_col, name) ? json_integer(loom_pg_int64(&r, i, col))
                                                        : json_string(loom_pg_text(&r, i, col)));
         }
         json_array_append_new(rows, record);
