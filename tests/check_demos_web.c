@@ -470,8 +470,7 @@ START_TEST(test_12_4)
     char *out = run_demo("demos/ch12/listing_12_4", "0.1", NULL);
     /* 1 + 4 + 16 + 64 fetches: every page's four same-site links (an absolute path, a
      * "../" path, an absolute URL, the root) found and resolved; the off-site one skipped */
-    ck_assert_contains(out, "Fetched 85 pages (40 distinct) in ");
-    ck_assert_contains(out, "; skipped 21 off-site links\n");
+    ck_assert_contains(out, "Fetched 85 pages (40 distinct); skipped 21 off-site links\n");
     ck_assert_int_eq(test_count(out, "\nMax depth reached, for https://127.0.0.1:"), 64);
     ck_assert_int_eq(test_count(out, ": Finished https://127.0.0.1:"), 85);
     ck_assert_int_eq(test_count(out, ": Processing https://127.0.0.1:"), 85);

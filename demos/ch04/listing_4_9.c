@@ -56,8 +56,9 @@ static intptr_t main_body(void *arg)
     struct loom_task *all[16];
     size_t n = loom_task_all(loom_loop_current(), all, 16);
     for (size_t i = 0; i < n && i < 16; i++)
-        printf("<Task %s name='%s' cancelled=%s>\n", loom_task_done(all[i]) ? "finished" : "pending",
-               loom_task_name(all[i]), loom_task_cancelled(all[i]) ? "True" : "False");
+        printf("<Task %s name='%s' cancelled=%s>\n",
+               loom_task_done(all[i]) ? "finished" : "pending", loom_task_name(all[i]),
+               loom_task_cancelled(all[i]) ? "True" : "False");
     for (int i = 0; i < 3; i++)
         loom_task_release(fetchers[i]); /* still running; the end of the program cancels them */
     loom_http_session_free(session);

@@ -28,7 +28,8 @@ static intptr_t five_seconds(void *arg) { return loom_sleep(demo_sec(5)); }
 
 static intptr_t quiz(void *arg)
 {
-    struct loom_task *t[2] = {loom_spawn(endless, NULL, NULL), loom_spawn(five_seconds, NULL, NULL)};
+    struct loom_task *t[2] = {loom_spawn(endless, NULL, NULL),
+                              loom_spawn(five_seconds, NULL, NULL)};
     int rc = loom_gather(t, 2, NULL, 0);
     if (rc != -ECANCELED) /* only the outer timeout's cancellation gets here */
         printf("gather returned %d\n", rc);
