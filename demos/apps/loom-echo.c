@@ -1,8 +1,10 @@
-/* loom-echo - an echo server: TCP (every byte back to its sender) or, with
- * --ws, WebSocket (every text and binary message back as it came, on any
- * path). A task per connection, graceful shutdown on SIGINT/SIGTERM, and
- * --workers N loops on one SO_REUSEPORT port. */
+/* loom-echo - an echo server: TCP (every byte back to its sender), with --ws
+ * WebSocket (every text and binary message back as it came, on any path), or
+ * with --udp UDP (every datagram back to its sender, in recvmmsg/sendmmsg
+ * batches). A task per connection, graceful shutdown on SIGINT/SIGTERM, and
+ * --workers N loops on one SO_REUSEPORT port (TCP and WebSocket). */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,14 +13,17 @@
 #include "net/http_server.h"
 #include "net/server.h"
 #include "net/stream.h"
+#include "net/udp.h"
 #include "net/ws.h"
+#include "reactor/task.h"
 
 static const char usage[] =
-    "usage: loom-echo [--ws] [--host ADDR] [--port N] [--workers N] [--backend NAME]\n"
+    "usage: loom-echo [--ws | --udp] [--host ADDR] [--port N] [--workers N] [--backend NAME]\n"
     "                 [--max-connections N] [--idle-timeout SEC] [--grace SEC]\n"
-    "Echoes every byte back to its sender; with --ws, every WebSocket message.\n"
-    "Prints \"listening on HOST:PORT\" once it accepts.\n"
+    "Echoes every byte back to its sender; with --ws, every WebSocket message; with\n"
+    "--udp, every datagram. Prints \"listening on HOST:PORT\" once it accepts.\n"
     "  --ws                 WebSocket echo (RFC 6455) on any path instead of raw TCP\n"
+    "  --udp                UDP echo, in one loop (the connection options are for TCP)\n"
     "  --host ADDR          address to listen on (default 127.0.0.1)\n"
     "  --port N             port (default 8000; 0 picks a free one)\n"
     "  --workers N          N threads, each with its own loop, sharing the port (default 1)\n"
@@ -86,6 +91,79 @@ static int serve_ws(const struct loom_server_options *net, const struct loom_loo
     return rc;
 }
 
+/* --- UDP --- */
+
+enum { UDP_BATCH = 32 };
+
+struct udp_echo {
+    const char *host;
+    int port;
+    struct loom_udp *u;
+    struct loom_signal sig[2];
+};
+
+static void udp_stop(struct loom_signal *sig, int signum)
+{
+    struct udp_echo *e = sig->data;
+    loom_udp_close(e->u); /* the echo task's recv returns -EBADF */
+    e->u = NULL;
+    loom_signal_stop(&e->sig[0]);
+    loom_signal_stop(&e->sig[1]);
+}
+
+/* Each batch goes back to its senders as received; a datagram the kernel
+ * refuses to send (a full buffer for a second) is dropped, as UDP may. */
+static int udp_echo_batches(struct loom_udp *u, struct loom_dgram *m, char *bufs)
+{
+    for (;;) {
+        for (int i = 0; i < UDP_BATCH; i++)
+            m[i] = (struct loom_dgram){.buf = bufs + (size_t)i * 65536, .len = 65536};
+        int n = loom_udp_recv_batch(u, m, UDP_BATCH, -1);
+        if (n == -EBADF)
+            return 0; /* closed by a signal */
+        if (n < 0)
+            return n;
+        for (int sent = 0; sent < n;) {
+            int k = loom_udp_send_batch(u, m + sent, (unsigned)(n - sent), LOOM_SEC(1));
+            if (k == -EBADF)
+                return 0;
+            sent += k > 0 ? k : 1;
+        }
+    }
+}
+
+static intptr_t udp_main(void *arg)
+{
+    struct udp_echo *e = arg;
+    struct loom_loop *loop = loom_loop_current();
+    int rc = loom_udp_open(loop, e->host, e->port, 0, &e->u);
+    if (rc < 0)
+        return rc;
+    char name[128];
+    if (loom_udp_sockname(e->u, name, sizeof name) == 0)
+        printf("listening on %s\n", name);
+    fflush(stdout);
+    for (int i = 0; i < 2; i++) {
+        loom_signal_init(loop, &e->sig[i], udp_stop);
+        e->sig[i].data = e;
+        loom_signal_start(&e->sig[i], i ? SIGTERM : SIGINT);
+    }
+    struct loom_dgram *m = calloc(UDP_BATCH, sizeof(*m));
+    char *bufs = malloc((size_t)UDP_BATCH * 65536);
+    rc = m && bufs ? udp_echo_batches(e->u, m, bufs) : -ENOMEM;
+    free(m);
+    free(bufs);
+    if (e->u)
+        udp_stop(&e->sig[0], 0);
+    return rc;
+}
+
+static int serve_udp(const char *host, int port, const struct loom_loop_options *lo)
+{
+    struct udp_echo e = {.host = host, .port = port};
+    return (int)loom_run_with(lo, udp_main, &e);
+}
+
 int main(int argc, char **argv)
 {
     opts_init(argc, argv, usage);
@@ -108,8 +186,14 @@ int main(int argc, char **argv)
      * 64 KiB is plenty for a handler, and only the touched pages cost memory. */
     struct loom_loop_options lo = {.backend = backend, .stack_size = 64 * 1024};
     unsigned workers = (unsigned)opts_long("--workers", 1, 1, 1024);
-    int rc = opts_flag("--ws") ? serve_ws(&opt, &lo, workers)
-                               : loom_server_run(&opt, &lo, workers, echo, NULL);
+    bool udp = opts_flag("--udp"), ws = opts_flag("--ws");
+    if (udp && ws)
+        opts_fail("--udp and --ws exclude each other");
+    if (udp && (workers > 1 || opt.max_connections || opt.idle_timeout_ns))
+        opts_fail("--udp: --workers, --max-connections and --idle-timeout are for TCP");
+    int rc = udp  ? serve_udp(opt.host, opt.port, &lo)
+             : ws ? serve_ws(&opt, &lo, workers)
+                  : loom_server_run(&opt, &lo, workers, echo, NULL);
     if (rc < 0) {
         fprintf(stderr, "%s: cannot serve on %s:%d: %s\n", opts_prog(), opt.host, opt.port,
                 loom_strerror(rc));
