@@ -9,6 +9,7 @@
 #include "harness/pg.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -343,6 +344,50 @@ static int silent_user(int port)
     return fd;
 }
 
+/* Flood fd with pings (125-byte payloads) for `seconds`, reading nothing. */
+static size_t flood_pings(int fd, double seconds)
+{
+    static unsigned char frames[64 * 131];
+    for (size_t i = 0; i < sizeof frames; i += 131) {
+        memcpy(frames + i, "\x89\xfd\0\0\0\0", 6); /* masked with a zero key */
+        memset(frames + i + 6, 'p', 125);
+    }
+    int flags = fcntl(fd, F_GETFL);
+    fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+    size_t sent = 0, off = 0;
+    for (double t0 = test_now(); test_now() - t0 < seconds;) {
+        ssize_t n = write(fd, frames + off, sizeof frames - off);
+        if (n > 0)
+            sent += (size_t)n, off = (off + (size_t)n) % sizeof frames;
+        else
+            usleep(1000); /* the server is behind: its socket is full */
+    }
+    while (off) { /* end on a frame boundary */
+        ssize_t n = write(fd, frames + off, sizeof frames - off);
+        if (n > 0)
+            off = (off + (size_t)n) % sizeof frames;
+        else
+            usleep(1000);
+    }
+    fcntl(fd, F_SETFL, flags);
+    return sent;
+}
+
+/* Resident memory of pid in KiB. */
+static long rss_kib(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    long kib = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %ld", &kib) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kib;
+}
+
 /* Send a masked close frame and read everything up to the server's EOF. */
 static void silent_user_leaves(int fd)
 {
@@ -376,6 +421,18 @@ START_TEST(listing_9_9_ws)
     free(out);
     /* A user who reads nothing holds nobody up; once it leaves, the count is back. */
     int fd = silent_user(srv.port);
+    argv[5] = "1";
+    out = run("node ch09_counter.js", argv);
+    TEST_IN_ORDER(out, "A 2\n", "A 3\n", "A 2\n", "OK\n");
+    free(out);
+    silent_user_leaves(fd);
+    /* One that floods pings and reads nothing (no pong can go out): the server's
+     * memory stays bounded and the others are still counted at once. */
+    fd = silent_user(srv.port);
+    size_t sent = flood_pings(fd, 1.0);
+    long rss = rss_kib(srv.pid);
+    ck_assert_msg(rss > 0 && rss < 64 * 1024, "server RSS %ld KiB after %zu bytes of pings", rss,
+                  sent);
     argv[5] = "1";
     out = run("node ch09_counter.js", argv);
     TEST_IN_ORDER(out, "A 2\n", "A 3\n", "A 2\n", "OK\n");

@@ -7,9 +7,9 @@
  *
  * The book sends to every socket concurrently and drops those that fail, so a
  * dead peer cannot hold the others up. loom's broadcast does that with flow
- * control: the count is queued for every reader at once, and a socket that
- * takes nothing of what it was sent for --stall seconds is dropped (its
- * handler is cancelled, it leaves, the others are told). */
+ * control: the count is queued for every reader at once, a socket too far
+ * behind skips it, and one that takes nothing of what it was sent for --stall
+ * seconds is dropped (its handler is cancelled, it leaves, the others are told). */
 #include <sys/uio.h>
 
 #include "ch09.h"
@@ -58,13 +58,17 @@ static void on_drop(struct loom_broadcast_member *m, int reason, const char *why
     loom_task_cancel(((struct user *)m->data)->task);
 }
 
+/* Queue the count for every user at once without waiting for anyone: a user
+ * whose socket is over the high watermark misses this count (a later one
+ * reaches it; if it takes nothing for --stall seconds it is dropped), so no
+ * handler ever waits on another user's socket (the book awaits every send). */
 static void send_count(void)
 {
     size_t count = loom_broadcast_count(&sockets);
     if (count > 0) {
         char count_str[24];
         int len = snprintf(count_str, sizeof count_str, "%zu", count);
-        loom_broadcast_send(&sockets, NULL, count_str, (size_t)len, LOOM_SEC(30));
+        loom_broadcast_send(&sockets, NULL, count_str, (size_t)len, 0);
     }
 }
 
