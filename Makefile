@@ -177,6 +177,9 @@ $(BUILD)/demos/%: demos/%.c $(PG_A) $(LIB_A) $(BUILD)/demos/libdemo.a
 	@mkdir -p $(dir $@)
 	$(call say,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -Idemos -o $@ $< $(BUILD)/demos/libdemo.a $(PG_A) $(LIB_A) $(LDLIBS)
+# Chapter 9's shared headers, and the page listing 9.9 embeds (.incbin): rebuild on change.
+$(filter $(BUILD)/demos/ch09/%,$(DEMO_BIN)): demos/ch09/ch09.h demos/ch09/rows_json.h
+$(BUILD)/demos/ch09/listing_9_9: demos/ch09/counter.html
 
 $(BUILD)/bin/%: demos/apps/%.c $(PG_A) $(LIB_A) $(BUILD)/demos/libdemo.a
 	@mkdir -p $(dir $@)
