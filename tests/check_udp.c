@@ -200,7 +200,7 @@ static intptr_t batch_main(void *arg)
     ck_assert_int_eq(loom_udp_open(loop, "127.0.0.1", 0, 0, &b), 0);
     enum { N = 20 };
     struct loom_dgram out[N];
-    char payload[N][16];
+    char payload[N][24];
     for (int i = 0; i < N; i++) {
         memset(&out[i], 0, sizeof out[i]);
         snprintf(payload[i], sizeof payload[i], "dgram-%02d", i);
