@@ -148,20 +148,21 @@ START_TEST(test_4_8)
                   "200 (delay 7 s) after ", "main completed in ");
     double t1 = number_after(out, "200 (delay 1 s) after ", 0);
     double t7 = number_after(out, "200 (delay 7 s) after ", 0);
-    ASSERT_SECS(t1, 0.1, 0.5);
-    ASSERT_SECS(t7, 0.7, 2.0);
+    ASSERT_SECS(t1, 0.1, t7);
+    ASSERT_SECS(t7, 0.7, 5.0);
     free(out);
 }
 END_TEST
 
 START_TEST(test_4_9)
 {
-    /* scale 0.3: the first answer at ~0.3 s, the timeout at 0.9 s, the others due at 3 s */
-    char *out = run_demo("demos/ch04/listing_4_9", "0.3", NULL);
+    /* scale 0.5: the first answer at ~0.5 s (+ a TLS handshake), the timeout at 1.5 s, the
+     * others due at 5 s */
+    char *out = run_demo("demos/ch04/listing_4_9", "0.5", NULL);
     TEST_IN_ORDER(out, "Calling main", "200 after ", "Timeout! after ", "Timeout! after ",
                   "main completed in ");
     ck_assert_int_eq(test_count(out, "Timeout!"), 2);
-    ASSERT_SECS(number_after(out, "Timeout! after ", 0), 0.9, 2.5);
+    ASSERT_SECS(number_after(out, "Timeout! after ", 0), 1.5, 4.5);
     /* not cancelled: both still pending when the tasks are listed */
     ck_assert_contains(out, "<Task pending name='fetch_status(10)-a' cancelled=False>");
     ck_assert_contains(out, "<Task pending name='fetch_status(10)-b' cancelled=False>");
@@ -202,7 +203,7 @@ END_TEST
 
 START_TEST(test_4_13)
 {
-    char *out = run_demo("demos/ch04/listing_4_13", "0.3", NULL);
+    char *out = run_demo("demos/ch04/listing_4_13", "1", NULL); /* 1 s between first and rest */
     TEST_IN_ORDER(out, "Done task count: 1\n", "Pending task count: 3\n", "200\n");
     free(out);
 }
@@ -210,9 +211,9 @@ END_TEST
 
 START_TEST(test_4_14)
 {
-    char *out = run_demo("demos/ch04/listing_4_14", "0.2", NULL);
+    char *out = run_demo("demos/ch04/listing_4_14", "1", NULL);
     int rounds = test_count(out, "Done task count: ");
-    ck_assert_int_ge(rounds, 2); /* requests 0.1 s apart finish in more than one round */
+    ck_assert_int_ge(rounds, 2); /* requests 0.5 s apart finish in more than one round */
     int done = 0;
     for (int i = 0; i < rounds; i++)
         done += (int)number_after(out, "Done task count: ", i);
@@ -225,14 +226,14 @@ END_TEST
 
 START_TEST(test_4_15)
 {
-    char *out = run_demo("demos/ch04/listing_4_15", "0.3", NULL);
+    char *out = run_demo("demos/ch04/listing_4_15", "1", NULL); /* a handshake is < 1 s */
     TEST_IN_ORDER(out, "Calling main", "Done task count: 2\n", "Pending task count: 1\n", "200\n",
                   "200\n", "wait() returned after ", "Pending task cancelled: False\n",
                   "Awaited pending task: 200 after ", "main completed in ");
     double w = number_after(out, "wait() returned after ", 0);
     double late = number_after(out, "Awaited pending task: 200 after ", 0);
-    ASSERT_SECS(w, 0.3, 0.7);    /* the 1 s timeout */
-    ASSERT_SECS(late, 0.9, 3.0); /* the 3 s request went on */
+    ASSERT_SECS(w, 1.0, 2.5);    /* the 1 s timeout */
+    ASSERT_SECS(late, 3.0, 6.0); /* the 3 s request went on */
     free(out);
 }
 END_TEST
@@ -261,14 +262,17 @@ END_TEST
 
 START_TEST(test_1_7a)
 {
-    /* scale 0.6: 0.3 s a request, 3 s for ten in turn */
-    char *out = run_demo("demos/ch01/listing_1_7a", "0.6", NULL);
+    /* 0.5 s a request; each also spends CPU on its TLS handshake, so compare the total
+     * with the sum of the requests' own times rather than with the latency */
+    char *out = run_demo("demos/ch01/listing_1_7a", "1", NULL);
     char want[64];
     for (int i = 1; i <= 10; i++) {
         snprintf(want, sizeof want, "Thread-%d, status code: 200\n", i);
         ck_assert_contains(out, want);
     }
-    ASSERT_SECS(number_after(out, "threaded requests took ", 0), 0.3, 2.0);
+    double total = number_after(out, "threaded requests took ", 0);
+    double sum = number_after(out, "The requests' own times add up to ", 0);
+    ASSERT_SECS(total, 0.5, 0.7 * sum);
     ck_assert_int_ge((int)number_after(out, "The site answered at most ", 0), 2); /* overlapped */
     free(out);
 }
@@ -331,8 +335,7 @@ START_TEST(test_7_5_7_7)
                                         "demos/ch07/listing_7_7"};
     char *out = run_demo(demos[_i], "0.1", NULL);
     check_status_list(out, 100);
-    /* 100 answers of 10 ms one by one take at least 1 s; the pool overlaps them */
-    ASSERT_SECS(number_after(out, "main completed in ", 0), 0.01, 0.9);
+    ck_assert_int_ge((int)number_after(out, "The site answered at most ", 0), 2); /* overlap */
     free(out);
 }
 END_TEST

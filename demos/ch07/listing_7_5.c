@@ -16,7 +16,8 @@
 static const char usage[] =
     "usage: listing_7_5 [--requests N]\n"
     "N (default 100) blocking GETs to a local site (0.1 s per answer, scaled), each offloaded\n"
-    "to a thread and awaited with gather; prints the list of statuses and the time.\n";
+    "to a thread and awaited with gather; prints the list of statuses, the time and the most\n"
+    "requests the site answered at once.\n";
 
 static struct demo_site *site;
 static struct loom_executor *pool;
@@ -44,6 +45,7 @@ static intptr_t main_task(void *arg)
         printf("%s%ld", i ? ", " : "", (long)results[i]);
     printf("]\n");
     printf("main completed in %.4f sec.\n", demo_now() - t0);
+    printf("The site answered at most %u request(s) at once.\n", demo_site_max_in_flight(site));
     free(tasks);
     free(results);
     return 0;
