@@ -457,7 +457,7 @@ int loom_udp_set_protocol(struct loom_udp *u, const struct loom_datagram_protoco
         return -ENOMEM;
     u->proto = p;
     u->proto_arg = arg;
-    if (!p) {
+    if (!p && !u->in_cb) { /* inside a callback the buffer is still the view it was given */
         free(u->pbuf);
         u->pbuf = NULL;
     }

@@ -1,7 +1,8 @@
 /* tests/downstream/app.c - a program outside the tree, built by tests/downstream/run
  * against an installed loom through pkg-config, as C (gcc -std=c11) and as C++
  * (g++ -std=c++17), shared and static, with and without loom-pg (-DWITH_PG).
- * Two tasks ping-pong a line over a socketpair as streams; the pg build also
+ * Two tasks ping-pong a line over a socketpair as streams, a datagram goes round
+ * over UDP and a task waits for an fd to become readable; the pg build also
  * connects to a server that does not exist and must get a clean error. Prints
  * "downstream ok" and exits 0 when all of it worked. */
 #include <loom.h>                 /* the umbrella */
@@ -9,6 +10,7 @@
 #ifdef WITH_PG
 #include <loom/pg.h>              /* loom.h + the PostgreSQL adapter */
 #endif
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -63,6 +65,28 @@ static intptr_t amain(void *unused)
 #else
     printf("echo ok (C, backend %s)\n", loom_loop_backend(loop));
 #endif
+    /* UDP and a task-level fd wait (net/udp.h, net/fdio.h). */
+    struct loom_udp *u = NULL;
+    int pv[2];
+    if (loom_udp_open(loop, "127.0.0.1", 0, 0, &u) < 0 ||
+        loom_udp_connect(u, "127.0.0.1", loom_udp_port(u)) < 0 ||
+        loom_udp_send(u, "dgram", 5, LOOM_SEC(1)) != 5 ||
+        loom_udp_recv(u, reply, sizeof reply, LOOM_SEC(5)) != 5 ||
+        socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, pv) < 0) {
+        fprintf(stderr, "downstream: UDP round trip failed\n");
+        return -6;
+    }
+    loom_udp_close(u);
+    int ready = loom_fd_wait(pv[0], LOOM_READABLE, LOOM_MS(10)); /* nothing yet */
+    if (write(pv[1], "x", 1) == 1 && ready == -ETIMEDOUT)
+        ready = loom_fd_wait(pv[0], LOOM_READABLE, LOOM_SEC(5));
+    close(pv[0]);
+    close(pv[1]);
+    if (ready != LOOM_READABLE) {
+        fprintf(stderr, "downstream: fd wait returned %d\n", ready);
+        return -7;
+    }
+    printf("udp and fd wait ok\n");
 #ifdef WITH_PG
     /* No server there: libpq must fail to connect and loom must say so cleanly. */
     struct loom_pg c;
