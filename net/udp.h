@@ -18,6 +18,10 @@
  * the batch call marks it with LOOM_DGRAM_TRUNC). Datagrams are at most
  * LOOM_UDP_MAX bytes.
  *
+ * asyncio's create_datagram_endpoint(local_addr, remote_addr) is loom_udp_open()
+ * (local), loom_udp_connect() (remote) and loom_udp_set_protocol(); its
+ * transport.sendto is loom_udp_try_sendto() and transport.close loom_udp_close().
+ *
  * Lifetime: closing an endpoint wakes its waiting tasks with -EBADF; the memory
  * is freed once the last of them has resumed, so close may be called from any
  * task or callback of the loop, even from inside the protocol's callbacks. */
