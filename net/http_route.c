@@ -400,7 +400,7 @@ static ssize_t decode_query(const char *in, size_t len, char *out)
     return (ssize_t)o;
 }
 
-const char *loom__http_query_param(const char *query, const char *name, char **buf)
+const char *loom__http_query_param(const char *query, const char *name, struct loom__http_qval **kept)
 {
     size_t nlen = strlen(name);
     for (const char *p = query; *p;) {
@@ -411,11 +411,13 @@ const char *loom__http_query_param(const char *query, const char *name, char **b
         if (klen == nlen && !memcmp(p, name, nlen)) {
             const char *v = eq ? eq + 1 : p + len;
             size_t vlen = (size_t)(p + len - v);
-            char *b = realloc(*buf, vlen + 1);
-            if (!b)
+            /* Each value handed out stays valid until the request ends. */
+            struct loom__http_qval *q = malloc(sizeof *q + vlen + 1);
+            if (!q)
                 return NULL;
-            *buf = b;
-            return decode_query(v, vlen, b) < 0 ? NULL : b;
+            q->next = *kept;
+            *kept = q;
+            return decode_query(v, vlen, q->value) < 0 ? NULL : q->value;
         }
         p += len + (amp != NULL);
     }

@@ -344,7 +344,7 @@ const char *loom_http_req_param(const struct loom_http_req *r, const char *name)
 
 const char *loom_http_req_query_param(struct loom_http_req *r, const char *name)
 {
-    return loom__http_query_param(r->query, name, &r->qbuf);
+    return loom__http_query_param(r->query, name, &r->qvals);
 }
 
 /* --- responses --- */
@@ -596,7 +596,10 @@ static void request_free(struct loom_http_req *r)
 {
     free(r->path);
     free(r->body_buf);
-    free(r->qbuf);
+    for (struct loom__http_qval *q = r->qvals, *next; q; q = next) {
+        next = q->next;
+        free(q);
+    }
     free(r->params_buf);
 }
 

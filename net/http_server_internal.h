@@ -9,6 +9,8 @@
 
 #define LOOM__HTTP_MAX_PARAMS 8
 
+struct loom__http_qval;
+
 struct loom_http_server {
     struct loom_http_server_options opt;
     struct loom_server_options net_opt; /* opt.net with our on_listening wrapper */
@@ -52,7 +54,7 @@ struct loom_http_req {
     } params[LOOM__HTTP_MAX_PARAMS];
     size_t nparams;
     char *params_buf;
-    char *qbuf;                       /* decoded query parameters handed out */
+    struct loom__http_qval *qvals;    /* decoded query parameters handed out */
     /* body */
     uint64_t body_left;               /* Content-Length bytes not read yet */
     uint64_t body_read;
@@ -91,9 +93,15 @@ int loom__http_dispatch(struct loom_http_router *router, struct loom_http_req *r
  * encoded, "%00" and malformed escapes are errors (-EINVAL). */
 int loom__http_decode_path(const char *in, size_t len, char *out);
 
-/* The decoded value of query parameter name, kept in *buf (grown, owned by
- * the request), or NULL. */
-const char *loom__http_query_param(const char *query, const char *name, char **buf);
+/* A decoded query parameter handed out; freed with the request. */
+struct loom__http_qval {
+    struct loom__http_qval *next;
+    char value[];
+};
+
+/* The decoded value of query parameter name, kept on *kept, or NULL. */
+const char *loom__http_query_param(const char *query, const char *name,
+                                   struct loom__http_qval **kept);
 
 /* Copy text for a log line, escaping control bytes and quotes. */
 void loom__http_log_escape(const char *in, char *out, size_t cap);

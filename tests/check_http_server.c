@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,6 +116,17 @@ static int h_echo(struct loom_http_req *req, struct loom_http_reply *res, void *
     return loom_http_reply_send(res, 200, "application/octet-stream", body, (size_t)n);
 }
 
+/* Both query values must stay valid at once. */
+static int h_query(struct loom_http_req *req, struct loom_http_reply *rep, void *arg)
+{
+    const char *a = loom_http_req_query_param(req, "a");
+    const char *b = loom_http_req_query_param(req, "b");
+    char out[256];
+    snprintf(out, sizeof out, "a=[%s] b=[%s] c=[%s]\n", a ? a : "-", b ? b : "-",
+             loom_http_req_query_param(req, "c") ? "set" : "-");
+    return loom_http_reply_text(rep, 200, out);
+}
+
 static int h_stream(struct loom_http_req *req, struct loom_http_reply *res, void *arg)
 {
     int rc = loom_http_reply_start(res, 200, -1);
@@ -172,6 +184,7 @@ static void common_routes(struct srv_thread *st)
     ck_assert_int_eq(loom_http_route(st->router, "GET", "/products/{id}", h_product, NULL), 0);
     ck_assert_int_eq(loom_http_route(st->router, "POST", "/echo", h_echo, NULL), 0);
     ck_assert_int_eq(loom_http_route(st->router, "GET", "/stream", h_stream, NULL), 0);
+    ck_assert_int_eq(loom_http_route(st->router, "GET", "/q", h_query, NULL), 0);
     ck_assert_int_eq(loom_http_route(st->router, "GET", "/slow", h_slow, NULL), 0);
     ck_assert_int_eq(loom_http_route_sync(st->router, "GET", "/wsgi", h_sync, &server_thread_id),
                      0);
@@ -205,6 +218,10 @@ START_TEST(test_routes)
     free(out);
     out = TEST_HTTP_EXCHANGE(st.port, "GET /products/x1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     ck_assert_contains(out, "HTTP/1.1 400 Bad Request");
+    free(out);
+    out = TEST_HTTP_EXCHANGE(st.port, "GET /q?a=one+two&b=%C3%A9%26x HTTP/1.1\r\nHost: x\r\n"
+                                      "Connection: close\r\n\r\n");
+    ck_assert_contains(out, "a=[one two] b=[\xc3\xa9&x] c=[-]");
     free(out);
     out = TEST_HTTP_EXCHANGE(st.port, "GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     ck_assert_contains(out, "HTTP/1.1 404 Not Found");
@@ -504,6 +521,46 @@ START_TEST(test_file_ranges)
 }
 END_TEST
 
+/* A client that half-closes, then resets the connection in the middle of a
+ * large file (sent with sendfile, which has no MSG_NOSIGNAL) must not raise SIGPIPE in the
+ * server's process: SIGPIPE keeps its default action here, which would kill
+ * the test. The server answers a request afterwards. */
+START_TEST(test_file_client_resets)
+{
+    signal(SIGPIPE, SIG_DFL);
+    setup();
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/loom-http-big-%d", getpid());
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    ck_assert(fd >= 0);
+    ck_assert_int_eq(ftruncate(fd, 16 << 20), 0);
+    close(fd);
+    ck_assert_int_eq(loom_http_route(st.router, "GET", "/big-file", h_file, path), 0);
+    start_server(&st);
+    for (int i = 0; i < 20; i++) {
+        int c = test_dial(st.port);
+        int small = 4096;
+        setsockopt(c, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+        test_send_all(c, "GET /big-file HTTP/1.1\r\nHost: x\r\n\r\n", 35);
+        /* Half-close first: the server is then in CLOSE_WAIT, where the
+         * kernel reports the reset below as EPIPE (and raises SIGPIPE). */
+        shutdown(c, SHUT_WR);
+        char buf[4096];
+        ck_assert(recv(c, buf, sizeof buf, 0) > 0); /* the response has started */
+        struct linger lg = {1, 0};
+        setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        close(c); /* RST with the rest of the file unread */
+        if (i % 2)
+            usleep(2000); /* let the reset land while the server waits to send */
+    }
+    char *out = TEST_HTTP_EXCHANGE(st.port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    TEST_IN_ORDER(out, "HTTP/1.1 200 OK\r\n", "\r\n\r\nhello\n");
+    free(out);
+    stop_server(&st);
+    unlink(path);
+}
+END_TEST
+
 /* Graceful shutdown answers a request in progress; the WSGI-style handler
  * runs on another thread. */
 START_TEST(test_shutdown_and_sync)
@@ -574,6 +631,7 @@ int main(void)
         {"timeouts", test_timeouts},
         {"never_reading_client", test_never_reading_client},
         {"file_ranges", test_file_ranges},
+        {"file_client_resets", test_file_client_resets},
         {"shutdown_and_sync", test_shutdown_and_sync},
         {"real_clients", test_real_clients},
     };
