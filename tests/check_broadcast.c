@@ -22,16 +22,6 @@
 
 /* --- helpers --- */
 
-static intptr_t run_main(loom_task_fn fn, void *arg)
-{
-    struct loom_loop *loop = test_loop_new();
-    struct loom_task *t;
-    ck_assert_int_eq(loom_task_spawn(loop, fn, arg, NULL, &t), 0);
-    intptr_t r = loom_loop_run_until_complete(loop, t);
-    test_loop_free(loop);
-    return r;
-}
-
 enum { MAXM = 4 };
 
 /* One member: the room's end (srv, joined) and the peer's end (cli). */
@@ -251,7 +241,7 @@ static intptr_t order_main(void *arg)
 
 START_TEST(test_order)
 {
-    ck_assert_int_eq(run_main(order_main, NULL), 0);
+    ck_assert_int_eq(test_run_task(order_main, NULL), 0);
 }
 END_TEST
 
@@ -276,7 +266,7 @@ static intptr_t from_main(void *arg)
 
 START_TEST(test_from)
 {
-    ck_assert_int_eq(run_main(from_main, NULL), 0);
+    ck_assert_int_eq(test_run_task(from_main, NULL), 0);
 }
 END_TEST
 
@@ -324,7 +314,7 @@ static intptr_t hold_main(void *arg)
 
 START_TEST(test_hold)
 {
-    ck_assert_int_eq(run_main(hold_main, NULL), 0);
+    ck_assert_int_eq(test_run_task(hold_main, NULL), 0);
 }
 END_TEST
 
@@ -362,7 +352,7 @@ static intptr_t stall_main(void *arg)
 
 START_TEST(test_stall)
 {
-    ck_assert_int_eq(run_main(stall_main, NULL), 0);
+    ck_assert_int_eq(test_run_task(stall_main, NULL), 0);
 }
 END_TEST
 
@@ -392,7 +382,7 @@ static intptr_t slow_main(void *arg)
 
 START_TEST(test_slow_reader)
 {
-    ck_assert_int_eq(run_main(slow_main, NULL), 0);
+    ck_assert_int_eq(test_run_task(slow_main, NULL), 0);
 }
 END_TEST
 
@@ -437,7 +427,7 @@ static intptr_t fair_main(void *arg)
 
 START_TEST(test_fairness)
 {
-    ck_assert_int_eq(run_main(fair_main, NULL), 0);
+    ck_assert_int_eq(test_run_task(fair_main, NULL), 0);
 }
 END_TEST
 
@@ -482,7 +472,7 @@ static intptr_t wait_main(void *arg)
 
 START_TEST(test_wait)
 {
-    ck_assert_int_eq(run_main(wait_main, NULL), 0);
+    ck_assert_int_eq(test_run_task(wait_main, NULL), 0);
 }
 END_TEST
 
@@ -510,7 +500,7 @@ static intptr_t gone_main(void *arg)
 
 START_TEST(test_gone)
 {
-    ck_assert_int_eq(run_main(gone_main, NULL), 0);
+    ck_assert_int_eq(test_run_task(gone_main, NULL), 0);
 }
 END_TEST
 
@@ -547,7 +537,7 @@ static intptr_t frame_main(void *arg)
 
 START_TEST(test_frame)
 {
-    ck_assert_int_eq(run_main(frame_main, NULL), 0);
+    ck_assert_int_eq(test_run_task(frame_main, NULL), 0);
 }
 END_TEST
 

@@ -137,29 +137,7 @@ static int proc_port(struct proc *p)
     return atoi(colon + 1);
 }
 
-/* Count occurrences of needle in hay. */
-static int count(const char *hay, const char *needle)
-{
-    int n = 0;
-    for (const char *q = strstr(hay, needle); q; q = strstr(q + 1, needle))
-        n++;
-    return n;
-}
-
-/* Assert the needles appear in this order. */
-static void in_order(const char *out, const char *const *needles, size_t n)
-{
-    const char *p = out;
-    for (size_t i = 0; i < n; i++) {
-        const char *q = strstr(p, needles[i]);
-        ck_assert_msg(q != NULL, "expected \"%s\" (item %zu) in order in:\n%s", needles[i], i,
-                      out);
-        p = q + strlen(needles[i]);
-    }
-}
-#define IN_ORDER(out, ...)                                                                         \
-    in_order((out), (const char *const[]){__VA_ARGS__},                                           \
-             sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *))
+#define IN_ORDER TEST_IN_ORDER
 
 /* The number right after the first prefix. */
 static double number_after(const char *out, const char *prefix)
@@ -344,8 +322,8 @@ START_TEST(test_3_6)
     proc_start(&p, "demos/ch03/listing_3_6", "--port", "0", "--seconds", "1.5", NULL);
     echo_clients(proc_port(&p), 3, "spin");
     ck_assert_int_eq(proc_wait(&p, 10), 0);
-    ck_assert_int_eq(count(p.buf, "I got a connection!"), 3);
-    ck_assert_int_eq(count(p.buf, "Client disconnected."), 3);
+    ck_assert_int_eq(test_count(p.buf, "I got a connection!"), 3);
+    ck_assert_int_eq(test_count(p.buf, "Client disconnected."), 3);
     double wall = number_after(p.buf, "Wall time: "), cpu = number_after(p.buf, "CPU time: ");
     ck_assert(wall >= 1.4 && wall < 3);
     /* A spinning process takes all the CPU it can get; on a loaded machine less. */
@@ -362,10 +340,10 @@ START_TEST(test_3_7)
     proc_start(&p, "demos/ch03/listing_3_7", "--port", "0", "--seconds", "2.5", NULL);
     echo_clients(proc_port(&p), 4, "sel");
     ck_assert_int_eq(proc_wait(&p, 10), 0);
-    ck_assert_int_eq(count(p.buf, "Connection from ('127.0.0.1', "), 4);
-    ck_assert_int_eq(count(p.buf, "Received data: sel "), 8);
-    ck_assert_int_eq(count(p.buf, "Connection closed."), 4);
-    ck_assert_msg(count(p.buf, "No events yet.") >= 1, "no idle timeout line:\n%s", p.buf);
+    ck_assert_int_eq(test_count(p.buf, "Connection from ('127.0.0.1', "), 4);
+    ck_assert_int_eq(test_count(p.buf, "Received data: sel "), 8);
+    ck_assert_int_eq(test_count(p.buf, "Connection closed."), 4);
+    ck_assert_msg(test_count(p.buf, "No events yet.") >= 1, "no idle timeout line:\n%s", p.buf);
     double wall = number_after(p.buf, "Wall time: "), cpu = number_after(p.buf, "CPU time: ");
     ck_assert(wall >= 2.4 && wall < 4);
     ck_assert_msg(cpu < 0.05 * wall, "selector used %.3f s CPU in %.2f s", cpu, wall);
@@ -379,7 +357,7 @@ START_TEST(test_3_8)
     proc_start(&p, "demos/ch03/listing_3_8", "--port", "0", "--clients", "5", NULL);
     echo_clients(proc_port(&p), 5, "task");
     ck_assert_int_eq(proc_wait(&p, 10), 0);
-    ck_assert_int_eq(count(p.buf, "Got a connection from 127.0.0.1:"), 5);
+    ck_assert_int_eq(test_count(p.buf, "Got a connection from 127.0.0.1:"), 5);
     IN_ORDER(p.buf, "Accepted 5 clients", "All echo tasks finished.");
     proc_free(&p);
 }
@@ -531,7 +509,7 @@ END_TEST
 START_TEST(test_8_9)
 {
     char *out = run("demos/ch08/listing_8_9", NULL, NULL, NULL, NULL);
-    ck_assert_int_eq(count(out, "redraw:"), 8);
+    ck_assert_int_eq(test_count(out, "redraw:"), 8);
     IN_ORDER(out, "A appends \"A 1\"", "B appends \"B 1\"", "redraw: [A 1] [B 1]\n",
              "A: append of \"A 1\" returned after its redraw", "redraw: [B 1] [A 2] [B 2]\n",
              "final contents (3 of 3 slots): [B 3] [A 4] [B 4]");

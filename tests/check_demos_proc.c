@@ -43,28 +43,7 @@ static char *run_with(const char *rel, const char *input, int *status, double *e
         o_;                                                                                        \
     })
 
-static const char *in_order(const char *out, const char *const *needles, size_t n)
-{
-    const char *p = out;
-    for (size_t i = 0; i < n; i++) {
-        const char *q = strstr(p, needles[i]);
-        ck_assert_msg(q != NULL, "expected \"%s\" (item %zu) in order in output:\n%s", needles[i],
-                      i, out);
-        p = q + strlen(needles[i]);
-    }
-    return p;
-}
-#define IN_ORDER(out, ...)                                                                         \
-    in_order((out), (const char *const[]){__VA_ARGS__},                                           \
-             sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *))
-
-static int count(const char *out, const char *needle)
-{
-    int n = 0;
-    for (const char *p = strstr(out, needle); p; p = strstr(p + 1, needle))
-        n++;
-    return n;
-}
+#define IN_ORDER TEST_IN_ORDER
 
 /* --- chapter 13 --- */
 
@@ -81,7 +60,7 @@ START_TEST(test_13_1_to_13_3)
     ck_assert_msg(t < 1.3, "13.2 took %.3f s: the 1.5 s child was not terminated", t);
     free(out);
     out = RUN("demos/ch13/listing_13_3", NULL, NULL);
-    ck_assert_int_ge(count(out, "[ls -la]: "), 3);
+    ck_assert_int_ge(test_count(out, "[ls -la]: "), 3);
     ck_assert_contains(out, "Process returned: 0");
     free(out);
 }
@@ -101,7 +80,7 @@ START_TEST(test_13_4_to_13_6)
     ck_assert(t < 10);
     free(out);
     out = RUN("demos/ch13/listing_13_6", NULL, "--count", "1000", NULL);
-    ck_assert_int_eq(count(out, "Hello!!!\n"), 1000);
+    ck_assert_int_eq(test_count(out, "Hello!!!\n"), 1000);
     IN_ORDER(out, "stdout: 9000 bytes", "stderr=None", "Process returned: 0");
     free(out);
     out = RUN("demos/ch13/listing_13_6", NULL, NULL); /* the full 9 MB */
@@ -163,7 +142,7 @@ END_TEST
 START_TEST(test_13_13_13_14)
 {
     char *out = RUN("demos/ch13/listing_13_13", "a\nquit\n", "--scale", "0.01", NULL);
-    ck_assert_int_eq(count(out, "Enter text ('quit' to exit): "), 2);
+    ck_assert_int_eq(test_count(out, "Enter text ('quit' to exit): "), 2);
     free(out);
     out = RUN("demos/ch13/listing_13_14", NULL, "--scale", "0.02", NULL);
     IN_ORDER(out, "Enter text ('quit' to exit): one", "Enter text ('quit' to exit): two",
@@ -178,7 +157,7 @@ END_TEST
 START_TEST(test_6_1_to_6_3)
 {
     char *out = RUN("demos/ch06/listing_6_1", NULL, "--scale", "0.05", NULL);
-    ck_assert_int_eq(count(out, "Finished counting to "), 2);
+    ck_assert_int_eq(test_count(out, "Finished counting to "), 2);
     ck_assert_contains(out, "Completed in ");
     free(out);
     out = RUN("demos/ch06/listing_6_2", NULL, NULL);
@@ -206,7 +185,7 @@ START_TEST(test_6_4_to_6_5a)
     free(out);
     out = RUN("demos/ch06/listing_6_5a", NULL, "--scale", "0.3", NULL);
     IN_ORDER(out, "22\n", "Timeout!\n");
-    ck_assert_int_eq(count(out, "Timeout!"), 1);
+    ck_assert_int_eq(test_count(out, "Timeout!"), 1);
     free(out);
 }
 END_TEST

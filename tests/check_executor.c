@@ -11,23 +11,6 @@
 #include "reactor/executor.h"
 #include "reactor/task.h"
 
-/* Run fn(arg) as the main task of a fresh loop. */
-static intptr_t run_main_opt(const struct loom_loop_options *opt, loom_task_fn fn, void *arg)
-{
-    struct loom_loop *loop;
-    struct loom_loop_options o = opt ? *opt : (struct loom_loop_options){0};
-    ck_assert_int_eq(loom_loop_new(&loop, &o), 0);
-    struct loom_task *t;
-    ck_assert_int_eq(loom_task_spawn(loop, fn, arg, NULL, &t), 0);
-    intptr_t r = loom_loop_run_until_complete(loop, t);
-    /* An abandoned job still running keeps the loop busy until it reports. */
-    int rc;
-    for (int i = 0; (rc = loom_loop_free(loop)) == -EBUSY && i < 1000; i++)
-        loom_loop_run(loop, LOOM_RUN_ONCE);
-    ck_assert_msg(rc == 0, "loop not empty at teardown: %s", loom_strerror(rc));
-    return r;
-}
-
 /* --- a gate that blocking jobs wait on --- */
 
 struct gate {
@@ -102,7 +85,7 @@ static intptr_t results_main(void *arg)
 START_TEST(test_results)
 {
     struct loom_loop_options opt = {.executor_threads = 4};
-    ck_assert_int_eq(run_main_opt(&opt, results_main, NULL), 0);
+    ck_assert_int_eq(test_run_task_opt(&opt, results_main, NULL), 0);
     ck_assert_int_eq(loom_to_thread(square, NULL), -EPERM);
 }
 END_TEST
@@ -156,7 +139,7 @@ static intptr_t cancel_jobs_main(void *arg)
 
 START_TEST(test_cancel_jobs)
 {
-    ck_assert_int_eq(run_main_opt(NULL, cancel_jobs_main, NULL), 0);
+    ck_assert_int_eq(test_run_task_opt(NULL, cancel_jobs_main, NULL), 0);
 }
 END_TEST
 
@@ -197,8 +180,8 @@ static intptr_t shutdown_main(void *arg)
 
 START_TEST(test_shutdown)
 {
-    ck_assert_int_eq(run_main_opt(NULL, shutdown_main, (void *)1), 0);
-    ck_assert_int_eq(run_main_opt(NULL, shutdown_main, NULL), 0);
+    ck_assert_int_eq(test_run_task_opt(NULL, shutdown_main, (void *)1), 0);
+    ck_assert_int_eq(test_run_task_opt(NULL, shutdown_main, NULL), 0);
 }
 END_TEST
 
@@ -260,30 +243,23 @@ START_TEST(test_stress)
     atomic_store(&job_sum, 0);
     struct loom_loop_options opt = {.executor_threads = 4};
     double t0 = test_now();
-    ck_assert_int_eq(run_main_opt(&opt, stress_main, NULL), 0);
+    ck_assert_int_eq(test_run_task_opt(&opt, stress_main, NULL), 0);
     ck_assert_msg(test_now() - t0 < 50, "%d jobs took %.1f s", NJOBS, test_now() - t0);
 }
 END_TEST
 
 /* A TCase whose tests must leave the fd count unchanged. */
-static TCase *tcase_fd(Suite *s, const char *name, double timeout_s)
-{
-    TCase *tc = test_tcase(s, name, timeout_s);
-    tcase_add_checked_fixture(tc, test_fixture_setup, test_fixture_teardown);
-    return tc;
-}
-
 int main(void)
 {
     Suite *s = suite_create("executor");
-    TCase *tc = tcase_fd(s, "results", 10);
+    TCase *tc = test_tcase_fd(s, "results", 10);
     tcase_add_test(tc, test_results);
     tcase_add_test(tc, test_default_executor_freed);
-    tc = tcase_fd(s, "cancel", 10);
+    tc = test_tcase_fd(s, "cancel", 10);
     tcase_add_test(tc, test_cancel_jobs);
-    tc = tcase_fd(s, "shutdown", 10);
+    tc = test_tcase_fd(s, "shutdown", 10);
     tcase_add_test(tc, test_shutdown);
-    tc = tcase_fd(s, "stress", 60);
+    tc = test_tcase_fd(s, "stress", 60);
     tcase_add_test(tc, test_stress);
     return test_main(s);
 }

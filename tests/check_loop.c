@@ -907,50 +907,43 @@ START_TEST(test_ref_and_dump)
 END_TEST
 
 /* A TCase whose tests must leave the fd count unchanged. */
-static TCase *tcase_fd(Suite *s, const char *name, double timeout_s)
-{
-    TCase *tc = test_tcase(s, name, timeout_s);
-    tcase_add_checked_fixture(tc, test_fixture_setup, test_fixture_teardown);
-    return tc;
-}
-
 int main(void)
 {
     Suite *s = suite_create("loop");
-    TCase *tc = tcase_fd(s, "call_soon", 10);
+    TCase *tc = test_tcase_fd(s, "call_soon", 10);
     tcase_add_test(tc, test_call_soon_fifo);
-    tc = tcase_fd(s, "call_later", 10);
+    tc = test_tcase_fd(s, "call_later", 10);
     tcase_add_test(tc, test_call_later_order);
     tcase_add_test(tc, test_handle_cancel);
     tcase_add_test(tc, test_call_later_huge_delay);
     tcase_add_test(tc, test_call_later_fresh_clock);
-    tc = tcase_fd(s, "timers", 40);
+    tc = test_tcase_fd(s, "timers", 40);
     tcase_add_test(tc, test_timer_start_stop_restart);
     tcase_add_test(tc, test_million_timers);
-    tc = tcase_fd(s, "io", 10);
+    tc = test_tcase_fd(s, "io", 10);
     tcase_add_test(tc, test_io_readable_writable);
     tcase_add_test(tc, test_io_close_pending);
     tcase_add_test(tc, test_io_fd_reuse_after_lazy_stop);
     tcase_add_test(tc, test_io_unwatchable_fd);
-    tc = tcase_fd(s, "run", 10);
+    tc = test_tcase_fd(s, "run", 10);
     tcase_add_test(tc, test_run_modes);
     tcase_add_test(tc, test_loop_stop);
     tcase_add_test(tc, test_loop_free_busy);
     tcase_add_test(tc, test_ref_and_dump);
-    tc = tcase_fd(s, "callbacks_only", 30);
+    tc = test_tcase_fd(s, "callbacks_only", 30);
     tcase_add_test(tc, test_callbacks_only_program);
-    tc = tcase_fd(s, "signals", 20);
+    tc = test_tcase_fd(s, "signals", 20);
     tcase_add_test(tc, test_signal_delivered_on_loop);
     tcase_add_test(tc, test_signal_wakes_parked_task);
     tcase_add_test(tc, test_signal_watched_from_task);
     tcase_add_test(tc, test_signal_callback_stops_others);
     tcase_add_test(tc, test_signal_two_watchers);
-    tc = tcase_fd(s, "backend", 10);
+    tc = test_tcase_fd(s, "backend", 10);
     tcase_add_test(tc, test_backend_selection);
     tcase_add_test(tc, test_backend_from_env);
-    tc = tcase_fd(s, "debug", 10);
+    tc = test_tcase_fd(s, "debug", 10);
     tcase_add_test(tc, test_debug_log);
-    tc = tcase_fd(s, "errors", 10);
+    tc = test_tcase_fd(s, "errors", 10);
     tcase_add_test(tc, test_error_names);
     return test_main(s);
 }

@@ -21,16 +21,6 @@
 #include "net/transport.h"
 #include "reactor/task.h"
 
-static intptr_t run_main(loom_task_fn fn, void *arg)
-{
-    struct loom_loop *loop = test_loop_new();
-    struct loom_task *t;
-    ck_assert_int_eq(loom_task_spawn(loop, fn, arg, NULL, &t), 0);
-    intptr_t r = loom_loop_run_until_complete(loop, t);
-    test_loop_free(loop);
-    return r;
-}
-
 struct accept_one {
     struct loom_listener *l;
     struct loom_stream *s;
@@ -354,15 +344,15 @@ static intptr_t options_main(void *arg)
     return 0;
 }
 
-START_TEST(test_ipv4) { ck_assert_int_eq(run_main(ipv4_main, NULL), 0); }
+START_TEST(test_ipv4) { ck_assert_int_eq(test_run_task(ipv4_main, NULL), 0); }
 END_TEST
-START_TEST(test_ipv6) { ck_assert_int_eq(run_main(ipv6_main, NULL), 0); }
+START_TEST(test_ipv6) { ck_assert_int_eq(test_run_task(ipv6_main, NULL), 0); }
 END_TEST
-START_TEST(test_unix) { ck_assert_int_eq(run_main(unix_main, NULL), 0); }
+START_TEST(test_unix) { ck_assert_int_eq(test_run_task(unix_main, NULL), 0); }
 END_TEST
-START_TEST(test_errors) { ck_assert_int_eq(run_main(errors_main, NULL), 0); }
+START_TEST(test_errors) { ck_assert_int_eq(test_run_task(errors_main, NULL), 0); }
 END_TEST
-START_TEST(test_connect_timeout) { ck_assert_int_eq(run_main(connect_timeout_main, NULL), 0); }
+START_TEST(test_connect_timeout) { ck_assert_int_eq(test_run_task(connect_timeout_main, NULL), 0); }
 END_TEST
 START_TEST(test_emfile)
 {
@@ -370,7 +360,7 @@ START_TEST(test_emfile)
     getrlimit(RLIMIT_NOFILE, &rl);
     rl.rlim_cur = 256; /* small, so running out is quick */
     ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
-    ck_assert_int_eq(run_main(emfile_main, NULL), 0);
+    ck_assert_int_eq(test_run_task(emfile_main, NULL), 0);
 }
 END_TEST
 START_TEST(test_emfile_arm_fail)
@@ -379,18 +369,21 @@ START_TEST(test_emfile_arm_fail)
     getrlimit(RLIMIT_NOFILE, &rl);
     rl.rlim_cur = 256;
     ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
-    ck_assert_int_eq(run_main(emfile_arm_fail_main, NULL), 0);
+    ck_assert_int_eq(test_run_task(emfile_arm_fail_main, NULL), 0);
 }
 END_TEST
 START_TEST(test_rst)
 {
     signal(SIGPIPE, SIG_DFL);
-    ck_assert_int_eq(run_main(rst_main, NULL), 0);
+    ck_assert_int_eq(test_run_task(rst_main, NULL), 0);
 }
 END_TEST
-START_TEST(test_transport_connect) { ck_assert_int_eq(run_main(transport_connect_main, NULL), 0); }
+START_TEST(test_transport_connect)
+{
+    ck_assert_int_eq(test_run_task(transport_connect_main, NULL), 0);
+}
 END_TEST
-START_TEST(test_options) { ck_assert_int_eq(run_main(options_main, NULL), 0); }
+START_TEST(test_options) { ck_assert_int_eq(test_run_task(options_main, NULL), 0); }
 END_TEST
 
 int main(void)

@@ -30,16 +30,6 @@
 #define UNDER_ASAN 0
 #endif
 
-static intptr_t run_main(loom_task_fn fn, void *arg)
-{
-    struct loom_loop *loop = test_loop_new();
-    struct loom_task *t;
-    ck_assert_int_eq(loom_task_spawn(loop, fn, arg, NULL, &t), 0);
-    intptr_t r = loom_loop_run_until_complete(loop, t);
-    test_loop_free(loop);
-    return r;
-}
-
 static struct loom_server *start(struct loom_server_options *o, loom_server_handler h, void *arg)
 {
     struct loom_server *srv;
@@ -65,6 +55,16 @@ static void wait_conns(struct loom_server *srv, size_t n)
     ck_assert_int_eq(loom_server_connections(srv), n);
 }
 
+static int lines_read; /* by line_echo, in all connections */
+
+/* Wait (bounded) until line_echo has read n lines in all. */
+static void wait_lines(int n)
+{
+    for (int i = 0; i < 5000 && lines_read < n; i++)
+        loom_sleep(LOOM_MS(1));
+    ck_assert_int_eq(lines_read, n);
+}
+
 /* Line echo: "x\n" -> "x\n"; sleeps first if the line starts with "slow". */
 static intptr_t line_echo(struct loom_stream *s, void *arg)
 {
@@ -73,6 +73,7 @@ static intptr_t line_echo(struct loom_stream *s, void *arg)
         ssize_t n = loom_stream_readline(s, line, sizeof line, -1);
         if (n < 0)
             return n == LOOM_EOF ? 0 : n;
+        lines_read++;
         if (!strncmp(line, "slow", 4)) {
             int rc = loom_sleep(LOOM_MS(100));
             if (rc < 0)
@@ -168,6 +169,7 @@ static intptr_t idle_main(void *arg)
 
 static intptr_t shutdown_main(void *arg)
 {
+    lines_read = 0;
     struct loom_server_options o = {.grace_ns = LOOM_MS(300)};
     struct loom_server *srv = start(&o, line_echo, NULL);
     int port = loom_server_port(srv);
@@ -176,7 +178,7 @@ static intptr_t shutdown_main(void *arg)
     /* "slow" is being worked on when the shutdown starts: it is still answered. */
     ck_assert_int_eq(loom_stream_write(busy, "slow 1\n", 7), 0);
     ck_assert_int_eq(loom_stream_write(stuck, "stuck\n", 6), 0);
-    loom_sleep(LOOM_MS(20));
+    wait_lines(2); /* both handlers are at work when the shutdown starts */
     double t0 = test_now();
     int cancelled = loom_server_shutdown(srv, -1);
     double dt = test_now() - t0;
@@ -372,19 +374,19 @@ static intptr_t many_main(void *arg)
     return 0;
 }
 
-START_TEST(test_basic) { ck_assert_int_eq(run_main(basic_main, NULL), 0); }
+START_TEST(test_basic) { ck_assert_int_eq(test_run_task(basic_main, NULL), 0); }
 END_TEST
-START_TEST(test_max_conns) { ck_assert_int_eq(run_main(max_conns_main, NULL), 0); }
+START_TEST(test_max_conns) { ck_assert_int_eq(test_run_task(max_conns_main, NULL), 0); }
 END_TEST
-START_TEST(test_idle) { ck_assert_int_eq(run_main(idle_main, NULL), 0); }
+START_TEST(test_idle) { ck_assert_int_eq(test_run_task(idle_main, NULL), 0); }
 END_TEST
-START_TEST(test_shutdown) { ck_assert_int_eq(run_main(shutdown_main, NULL), 0); }
+START_TEST(test_shutdown) { ck_assert_int_eq(test_run_task(shutdown_main, NULL), 0); }
 END_TEST
-START_TEST(test_serve_forever) { ck_assert_int_eq(run_main(serve_forever_main, NULL), 0); }
+START_TEST(test_serve_forever) { ck_assert_int_eq(test_run_task(serve_forever_main, NULL), 0); }
 END_TEST
-START_TEST(test_unix) { ck_assert_int_eq(run_main(unix_main, NULL), 0); }
+START_TEST(test_unix) { ck_assert_int_eq(test_run_task(unix_main, NULL), 0); }
 END_TEST
-START_TEST(test_backpressure) { ck_assert_int_eq(run_main(backpressure_main, NULL), 0); }
+START_TEST(test_backpressure) { ck_assert_int_eq(test_run_task(backpressure_main, NULL), 0); }
 END_TEST
 
 /* 10,000 connections on epoll (the clients in a child process).
@@ -406,7 +408,7 @@ START_TEST(test_many)
         n = (int)(rl.rlim_max - 200); /* as many as the hard limit allows */
     rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
     ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
-    ck_assert_int_eq(run_main(many_main, (void *)(intptr_t)n), 0);
+    ck_assert_int_eq(test_run_task(many_main, (void *)(intptr_t)n), 0);
 }
 END_TEST
 

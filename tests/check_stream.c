@@ -18,16 +18,6 @@
 
 /* --- helpers --- */
 
-static intptr_t run_main(loom_task_fn fn, void *arg)
-{
-    struct loom_loop *loop = test_loop_new();
-    struct loom_task *t;
-    ck_assert_int_eq(loom_task_spawn(loop, fn, arg, NULL, &t), 0);
-    intptr_t r = loom_loop_run_until_complete(loop, t);
-    test_loop_free(loop);
-    return r;
-}
-
 /* A connected pair of streams over a socketpair. */
 static void stream_pair(struct loom_stream **a, struct loom_stream **b)
 {
@@ -332,29 +322,32 @@ static intptr_t names_main(void *arg)
     return 0;
 }
 
-START_TEST(test_dribbled_lines) { ck_assert_int_eq(run_main(dribbled_lines_main, NULL), 0); }
+START_TEST(test_dribbled_lines) { ck_assert_int_eq(test_run_task(dribbled_lines_main, NULL), 0); }
 END_TEST
-START_TEST(test_limits) { ck_assert_int_eq(run_main(limit_main, NULL), 0); }
+START_TEST(test_limits) { ck_assert_int_eq(test_run_task(limit_main, NULL), 0); }
 END_TEST
-START_TEST(test_exactly) { ck_assert_int_eq(run_main(exactly_main, NULL), 0); }
+START_TEST(test_exactly) { ck_assert_int_eq(test_run_task(exactly_main, NULL), 0); }
 END_TEST
-START_TEST(test_cancel_keeps_bytes) { ck_assert_int_eq(run_main(cancel_main, NULL), 0); }
+START_TEST(test_cancel_keeps_bytes) { ck_assert_int_eq(test_run_task(cancel_main, NULL), 0); }
 END_TEST
-START_TEST(test_close_while_waiting) { ck_assert_int_eq(run_main(close_waiting_main, NULL), 0); }
+START_TEST(test_close_while_waiting)
+{
+    ck_assert_int_eq(test_run_task(close_waiting_main, NULL), 0);
+}
 END_TEST
-START_TEST(test_drain) { ck_assert_int_eq(run_main(drain_main, NULL), 0); }
+START_TEST(test_drain) { ck_assert_int_eq(test_run_task(drain_main, NULL), 0); }
 END_TEST
-START_TEST(test_half_close) { ck_assert_int_eq(run_main(half_close_main, NULL), 0); }
+START_TEST(test_half_close) { ck_assert_int_eq(test_run_task(half_close_main, NULL), 0); }
 END_TEST
 START_TEST(test_epipe)
 {
     signal(SIGPIPE, SIG_DFL); /* prove that nothing raises it */
-    ck_assert_int_eq(run_main(epipe_main, NULL), 0);
+    ck_assert_int_eq(test_run_task(epipe_main, NULL), 0);
 }
 END_TEST
-START_TEST(test_pipe_file) { ck_assert_int_eq(run_main(pipe_file_main, NULL), 0); }
+START_TEST(test_pipe_file) { ck_assert_int_eq(test_run_task(pipe_file_main, NULL), 0); }
 END_TEST
-START_TEST(test_names) { ck_assert_int_eq(run_main(names_main, NULL), 0); }
+START_TEST(test_names) { ck_assert_int_eq(test_run_task(names_main, NULL), 0); }
 END_TEST
 
 /* --- a custom transport (what TLS will plug in): XOR over a socketpair --- */
@@ -427,7 +420,7 @@ static intptr_t custom_main(void *arg)
     return 0;
 }
 
-START_TEST(test_custom_transport) { ck_assert_int_eq(run_main(custom_main, NULL), 0); }
+START_TEST(test_custom_transport) { ck_assert_int_eq(test_run_task(custom_main, NULL), 0); }
 END_TEST
 
 /* --- transports and protocols --- */
@@ -525,9 +518,9 @@ static intptr_t transport_flow_main(void *arg)
     return 0;
 }
 
-START_TEST(test_transport) { ck_assert_int_eq(run_main(transport_main, NULL), 0); }
+START_TEST(test_transport) { ck_assert_int_eq(test_run_task(transport_main, NULL), 0); }
 END_TEST
-START_TEST(test_transport_flow) { ck_assert_int_eq(run_main(transport_flow_main, NULL), 0); }
+START_TEST(test_transport_flow) { ck_assert_int_eq(test_run_task(transport_flow_main, NULL), 0); }
 END_TEST
 
 int main(void)

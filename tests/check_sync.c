@@ -32,12 +32,7 @@ static void tr(const char *fmt, ...)
 static intptr_t run_main(loom_task_fn fn, void *arg)
 {
     trace[0] = '\0';
-    struct loom_loop *loop = test_loop_new();
-    struct loom_task *t;
-    ck_assert_int_eq(loom_task_spawn(loop, fn, arg, NULL, &t), 0);
-    intptr_t r = loom_loop_run_until_complete(loop, t);
-    test_loop_free(loop);
-    return r;
+    return test_run_task(fn, arg);
 }
 
 static struct loom_task *spawn(loom_task_fn fn, intptr_t arg)

@@ -39,17 +39,6 @@ static void expect_order(const int *want, int n)
         ck_assert_msg(order[i] == want[i], "position %d: got %d, want %d", i, order[i], want[i]);
 }
 
-/* Run fn(arg) as the main task of a fresh loop and return its result. */
-static intptr_t run_main(loom_task_fn fn, void *arg)
-{
-    struct loom_loop *loop = test_loop_new();
-    struct loom_task *t;
-    ck_assert_int_eq(loom_task_spawn(loop, fn, arg, NULL, &t), 0);
-    intptr_t r = loom_loop_run_until_complete(loop, t);
-    test_loop_free(loop);
-    return r;
-}
-
 static intptr_t sleeper(void *arg)
 {
     intptr_t ms = (intptr_t)arg;
@@ -94,7 +83,7 @@ static intptr_t spawn_join_main(void *arg)
 
 START_TEST(test_spawn_join)
 {
-    ck_assert_int_eq(run_main(spawn_join_main, NULL), 1);
+    ck_assert_int_eq(test_run_task(spawn_join_main, NULL), 1);
     /* Outside a task. */
     ck_assert_int_eq(loom_sleep(1), -EPERM);
     ck_assert_int_eq(loom_yield(), -EPERM);
@@ -172,7 +161,7 @@ static intptr_t sleep_order_main(void *arg)
 START_TEST(test_sleep_order)
 {
     norder = 0;
-    ck_assert_int_eq(run_main(sleep_order_main, NULL), 0);
+    ck_assert_int_eq(test_run_task(sleep_order_main, NULL), 0);
 }
 END_TEST
 
@@ -211,7 +200,7 @@ static intptr_t yield_main(void *arg)
 START_TEST(test_yield_order)
 {
     norder = 0;
-    ck_assert_int_eq(run_main(yield_main, NULL), 0);
+    ck_assert_int_eq(test_run_task(yield_main, NULL), 0);
     expect_order((int[]){100, 1, 2, 3, 101, 1, 2, 11, 12, 21, 22}, 11);
 }
 END_TEST
@@ -284,11 +273,11 @@ static intptr_t self_cancel(void *arg)
 
 START_TEST(test_cancel_basic)
 {
-    ck_assert_int_eq(run_main(cancel_sleep_main, NULL), 0);
-    ck_assert_int_eq(run_main(cancel_before_run_main, NULL), 0);
-    ck_assert_int_eq(run_main(cancel_once_main, NULL), 0);
-    ck_assert_int_eq(run_main(self_cancel, NULL), 0);
-    ck_assert_int_eq(run_main(huge_sleep_main, NULL), 0);
+    ck_assert_int_eq(test_run_task(cancel_sleep_main, NULL), 0);
+    ck_assert_int_eq(test_run_task(cancel_before_run_main, NULL), 0);
+    ck_assert_int_eq(test_run_task(cancel_once_main, NULL), 0);
+    ck_assert_int_eq(test_run_task(self_cancel, NULL), 0);
+    ck_assert_int_eq(test_run_task(huge_sleep_main, NULL), 0);
 }
 END_TEST
 
@@ -361,7 +350,7 @@ START_TEST(test_cancel_parked_in_combinators)
 {
     for (int where = IN_JOIN; where <= IN_WAIT; where++) {
         struct parked p = {.where = where};
-        ck_assert_int_eq(run_main(cancel_parked_main, &p), 0);
+        ck_assert_int_eq(test_run_task(cancel_parked_main, &p), 0);
         ck_assert_int_eq(p.rc, -ECANCELED);
     }
 }
@@ -391,7 +380,7 @@ static intptr_t shield_main(void *arg)
 START_TEST(test_shield)
 {
     norder = 0;
-    ck_assert_int_eq(run_main(shield_main, NULL), 0);
+    ck_assert_int_eq(test_run_task(shield_main, NULL), 0);
 }
 END_TEST
 
@@ -448,7 +437,7 @@ static intptr_t wait_for_main(void *arg)
 START_TEST(test_wait_for)
 {
     norder = 0;
-    ck_assert_int_eq(run_main(wait_for_main, NULL), 0);
+    ck_assert_int_eq(test_run_task(wait_for_main, NULL), 0);
 }
 END_TEST
 
@@ -493,7 +482,7 @@ static intptr_t gather_main(void *arg)
 START_TEST(test_gather)
 {
     norder = 0;
-    ck_assert_int_eq(run_main(gather_main, NULL), 0);
+    ck_assert_int_eq(test_run_task(gather_main, NULL), 0);
 }
 END_TEST
 
@@ -541,7 +530,7 @@ static intptr_t wait_main(void *arg)
 START_TEST(test_wait)
 {
     norder = 0;
-    ck_assert_int_eq(run_main(wait_main, NULL), 0);
+    ck_assert_int_eq(test_run_task(wait_main, NULL), 0);
 }
 END_TEST
 
@@ -575,7 +564,7 @@ static intptr_t as_completed_main(void *arg)
 START_TEST(test_as_completed)
 {
     norder = 0;
-    ck_assert_int_eq(run_main(as_completed_main, NULL), 0);
+    ck_assert_int_eq(test_run_task(as_completed_main, NULL), 0);
 }
 END_TEST
 
@@ -645,8 +634,8 @@ static intptr_t group_owner_cancelled_main(void *arg)
 
 START_TEST(test_taskgroup)
 {
-    ck_assert_int_eq(run_main(group_main, NULL), 0);
-    ck_assert_int_eq(run_main(group_owner_cancelled_main, NULL), 0);
+    ck_assert_int_eq(test_run_task(group_main, NULL), 0);
+    ck_assert_int_eq(test_run_task(group_owner_cancelled_main, NULL), 0);
     struct loom_taskgroup g;
     ck_assert_int_eq(loom_taskgroup_init(&g), -EPERM);
 }
@@ -680,7 +669,7 @@ static intptr_t ctx_main(void *arg)
 
 START_TEST(test_ctxvar)
 {
-    ck_assert_int_eq(run_main(ctx_main, NULL), 0);
+    ck_assert_int_eq(test_run_task(ctx_main, NULL), 0);
     ck_assert_int_eq(loom_ctxvar_set(&request_id, (void *)3), -EPERM); /* no loop */
     ck_assert_int_eq((intptr_t)loom_ctxvar_get(&request_id), -1);
 }
@@ -847,8 +836,8 @@ static intptr_t future_cancel_main(void *arg)
 
 START_TEST(test_future_await)
 {
-    ck_assert_int_eq(run_main(future_await_main, NULL), 0);
-    ck_assert_int_eq(run_main(future_cancel_main, NULL), 0);
+    ck_assert_int_eq(test_run_task(future_await_main, NULL), 0);
+    ck_assert_int_eq(test_run_task(future_cancel_main, NULL), 0);
 }
 END_TEST
 
@@ -1130,7 +1119,7 @@ static intptr_t stack_reuse_main(void *arg)
 
 START_TEST(test_stack_reuse)
 {
-    ck_assert_int_eq(run_main(stack_reuse_main, NULL), 0);
+    ck_assert_int_eq(test_run_task(stack_reuse_main, NULL), 0);
 }
 END_TEST
 
@@ -1145,7 +1134,7 @@ static bool kernel_at_least(int major, int minor)
 
 START_TEST(test_stack_guard_kind)
 {
-    ck_assert_int_eq(run_main(returner, NULL), 0);
+    ck_assert_int_eq(test_run_task(returner, NULL), 0);
     int kind = loom__stack_guard_kind();
     if (kernel_at_least(6, 13))
         ck_assert_msg(kind == 1, "MADV_GUARD_INSTALL not used on this kernel (kind %d)", kind);
@@ -1162,7 +1151,7 @@ START_TEST(test_switch_kind)
 #else
     ck_assert_str_eq(loom__ctx_kind(), "asm");
 #endif
-    ck_assert_int_eq(run_main(spawn_join_main, NULL), 1);
+    ck_assert_int_eq(test_run_task(spawn_join_main, NULL), 1);
 }
 END_TEST
 
@@ -1202,55 +1191,48 @@ START_TEST(test_spawn_enomem)
 END_TEST
 
 /* A TCase whose tests must leave the fd count unchanged. */
-static TCase *tcase_fd(Suite *s, const char *name, double timeout_s)
-{
-    TCase *tc = test_tcase(s, name, timeout_s);
-    tcase_add_checked_fixture(tc, test_fixture_setup, test_fixture_teardown);
-    return tc;
-}
-
 int main(void)
 {
     Suite *s = suite_create("task");
-    TCase *tc = tcase_fd(s, "spawn_join", 10);
+    TCase *tc = test_tcase_fd(s, "spawn_join", 10);
     tcase_add_test(tc, test_spawn_join);
     tcase_add_test(tc, test_loom_run);
     tcase_add_test(tc, test_loom_run_cancels_leftovers_once);
-    tc = tcase_fd(s, "sleep_yield", 10);
+    tc = test_tcase_fd(s, "sleep_yield", 10);
     tcase_add_test(tc, test_sleep_order);
     tcase_add_test(tc, test_yield_order);
-    tc = tcase_fd(s, "cancel", 10);
+    tc = test_tcase_fd(s, "cancel", 10);
     tcase_add_test(tc, test_cancel_basic);
     tcase_add_test(tc, test_cancel_parked_in_combinators);
-    tc = tcase_fd(s, "shield", 10);
+    tc = test_tcase_fd(s, "shield", 10);
     tcase_add_test(tc, test_shield);
-    tc = tcase_fd(s, "wait_for", 10);
+    tc = test_tcase_fd(s, "wait_for", 10);
     tcase_add_test(tc, test_wait_for);
-    tc = tcase_fd(s, "gather", 10);
+    tc = test_tcase_fd(s, "gather", 10);
     tcase_add_test(tc, test_gather);
-    tc = tcase_fd(s, "wait", 10);
+    tc = test_tcase_fd(s, "wait", 10);
     tcase_add_test(tc, test_wait);
-    tc = tcase_fd(s, "as_completed", 10);
+    tc = test_tcase_fd(s, "as_completed", 10);
     tcase_add_test(tc, test_as_completed);
-    tc = tcase_fd(s, "taskgroup", 10);
+    tc = test_tcase_fd(s, "taskgroup", 10);
     tcase_add_test(tc, test_taskgroup);
-    tc = tcase_fd(s, "ctxvar", 10);
+    tc = test_tcase_fd(s, "ctxvar", 10);
     tcase_add_test(tc, test_ctxvar);
-    tc = tcase_fd(s, "future", 10);
+    tc = test_tcase_fd(s, "future", 10);
     tcase_add_test(tc, test_future_without_loop);
     tcase_add_test(tc, test_future_done_callbacks_scheduled);
     tcase_add_test(tc, test_future_callback_frees_record);
     tcase_add_test(tc, test_future_freed_by_callback);
     tcase_add_test(tc, test_future_await);
-    tc = tcase_fd(s, "many", 40);
+    tc = test_tcase_fd(s, "many", 40);
     tcase_add_test(tc, test_many_tasks);
-    tc = tcase_fd(s, "run_until_complete", 10);
+    tc = test_tcase_fd(s, "run_until_complete", 10);
     tcase_add_test(tc, test_deadlock);
-    tc = tcase_fd(s, "debug", 10);
+    tc = test_tcase_fd(s, "debug", 10);
     tcase_add_test(tc, test_debug_slow_step);
     tcase_add_test(tc, test_debug_report_at_free);
     tcase_add_test(tc, test_dump_all);
-    tc = tcase_fd(s, "stack", 20);
+    tc = test_tcase_fd(s, "stack", 20);
     tcase_add_test_raise_signal(tc, test_stack_overflow_guard, SIGSEGV);
     tcase_add_test(tc, test_stack_reuse);
     tcase_add_test(tc, test_switch_kind);

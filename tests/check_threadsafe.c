@@ -163,17 +163,10 @@ START_TEST(test_same_thread_and_free_queued)
 END_TEST
 
 /* A TCase whose tests must leave the fd count unchanged. */
-static TCase *tcase_fd(Suite *s, const char *name, double timeout_s)
-{
-    TCase *tc = test_tcase(s, name, timeout_s);
-    tcase_add_checked_fixture(tc, test_fixture_setup, test_fixture_teardown);
-    return tc;
-}
-
 int main(void)
 {
     Suite *s = suite_create("threadsafe");
-    TCase *tc = tcase_fd(s, "call_soon_threadsafe", 60);
+    TCase *tc = test_tcase_fd(s, "call_soon_threadsafe", 60);
     tcase_add_test(tc, test_four_threads_none_lost);
     tcase_add_test(tc, test_wakes_blocked_loop);
     tcase_add_test(tc, test_same_thread_and_free_queued);

@@ -177,12 +177,7 @@ static void remove_certs(void)
 static intptr_t run_main(loom_task_fn fn, void *arg)
 {
     ck_assert_msg(!certs_why[0], "%s", certs_why);
-    struct loom_loop *loop = test_loop_new();
-    struct loom_task *t;
-    ck_assert_int_eq(loom_task_spawn(loop, fn, arg, NULL, &t), 0);
-    intptr_t r = loom_loop_run_until_complete(loop, t);
-    test_loop_free(loop);
-    return r;
+    return test_run_task(fn, arg);
 }
 
 static struct loom_tls_context *client_ctx(const char *alpn)

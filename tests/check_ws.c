@@ -28,16 +28,6 @@
 
 /* --- helpers --- */
 
-static intptr_t run_main(loom_task_fn fn, void *arg)
-{
-    struct loom_loop *loop = test_loop_new();
-    struct loom_task *t;
-    ck_assert_int_eq(loom_task_spawn(loop, fn, arg, NULL, &t), 0);
-    intptr_t r = loom_loop_run_until_complete(loop, t);
-    test_loop_free(loop);
-    return r;
-}
-
 static void stream_pair(struct loom_stream **a, struct loom_stream **b)
 {
     int sv[2];
@@ -326,7 +316,7 @@ static intptr_t echo_main(void *arg)
     return 0;
 }
 
-START_TEST(test_echo) { ck_assert_int_eq(run_main(echo_main, NULL), 0); }
+START_TEST(test_echo) { ck_assert_int_eq(test_run_task(echo_main, NULL), 0); }
 END_TEST
 
 /* Fragments with pings and a pong between them; a character split across
@@ -373,7 +363,7 @@ static intptr_t fragments_main(void *arg)
     return 0;
 }
 
-START_TEST(test_fragments) { ck_assert_int_eq(run_main(fragments_main, NULL), 0); }
+START_TEST(test_fragments) { ck_assert_int_eq(test_run_task(fragments_main, NULL), 0); }
 END_TEST
 
 /* Writes its bytes one per loop iteration. */
@@ -422,7 +412,7 @@ static intptr_t dribbled_main(void *arg)
     return 0;
 }
 
-START_TEST(test_dribbled) { ck_assert_int_eq(run_main(dribbled_main, NULL), 0); }
+START_TEST(test_dribbled) { ck_assert_int_eq(test_run_task(dribbled_main, NULL), 0); }
 END_TEST
 
 /* --- server: protocol errors and their close codes --- */
@@ -578,7 +568,7 @@ static intptr_t error_main(void *arg)
     return 0;
 }
 
-START_TEST(test_errors) { ck_assert_int_eq(run_main(error_main, (void *)(intptr_t)_i), 0); }
+START_TEST(test_errors) { ck_assert_int_eq(test_run_task(error_main, (void *)(intptr_t)_i), 0); }
 END_TEST
 
 /* The 1 GiB header and an over-limit message cost no memory to refuse. */
@@ -618,7 +608,7 @@ static intptr_t no_alloc_main(void *arg)
     return 0;
 }
 
-START_TEST(test_no_alloc) { ck_assert_int_eq(run_main(no_alloc_main, NULL), 0); }
+START_TEST(test_no_alloc) { ck_assert_int_eq(test_run_task(no_alloc_main, NULL), 0); }
 END_TEST
 
 /* A message of exactly the limit passes, in fragments. */
@@ -642,7 +632,7 @@ static intptr_t limit_ok_main(void *arg)
     return 0;
 }
 
-START_TEST(test_limit_ok) { ck_assert_int_eq(run_main(limit_ok_main, NULL), 0); }
+START_TEST(test_limit_ok) { ck_assert_int_eq(test_run_task(limit_ok_main, NULL), 0); }
 END_TEST
 
 /* --- server: the peer vanishes --- */
@@ -672,7 +662,7 @@ static intptr_t vanish_main(void *arg)
     return 0;
 }
 
-START_TEST(test_vanish) { ck_assert_int_eq(run_main(vanish_main, (void *)(intptr_t)_i), 0); }
+START_TEST(test_vanish) { ck_assert_int_eq(test_run_task(vanish_main, (void *)(intptr_t)_i), 0); }
 END_TEST
 
 /* --- server: timeouts and cancellation lose nothing --- */
@@ -727,7 +717,7 @@ static intptr_t timeout_main(void *arg)
     return 0;
 }
 
-START_TEST(test_timeouts) { ck_assert_int_eq(run_main(timeout_main, NULL), 0); }
+START_TEST(test_timeouts) { ck_assert_int_eq(test_run_task(timeout_main, NULL), 0); }
 END_TEST
 
 /* --- server: close handshakes --- */
@@ -760,7 +750,7 @@ static intptr_t close_echo_main(void *arg)
 
 START_TEST(test_close_echo)
 {
-    ck_assert_int_eq(run_main(close_echo_main, (void *)(intptr_t)_i), 0);
+    ck_assert_int_eq(test_run_task(close_echo_main, (void *)(intptr_t)_i), 0);
 }
 END_TEST
 
@@ -881,10 +871,10 @@ static intptr_t borrow_main(void *arg)
     return 0;
 }
 
-START_TEST(test_borrow) { ck_assert_int_eq(run_main(borrow_main, NULL), 0); }
+START_TEST(test_borrow) { ck_assert_int_eq(test_run_task(borrow_main, NULL), 0); }
 END_TEST
 
-START_TEST(test_close_local) { ck_assert_int_eq(run_main(close_local_main, NULL), 0); }
+START_TEST(test_close_local) { ck_assert_int_eq(test_run_task(close_local_main, NULL), 0); }
 END_TEST
 
 /* --- keepalive and backpressure --- */
@@ -921,7 +911,7 @@ static intptr_t keepalive_main(void *arg)
     return 0;
 }
 
-START_TEST(test_keepalive) { ck_assert_int_eq(run_main(keepalive_main, NULL), 0); }
+START_TEST(test_keepalive) { ck_assert_int_eq(test_run_task(keepalive_main, NULL), 0); }
 END_TEST
 
 static intptr_t backpressure_main(void *arg)
@@ -968,10 +958,10 @@ static intptr_t ping_flood_main(void *arg)
     return 0;
 }
 
-START_TEST(test_ping_flood) { ck_assert_int_eq(run_main(ping_flood_main, NULL), 0); }
+START_TEST(test_ping_flood) { ck_assert_int_eq(test_run_task(ping_flood_main, NULL), 0); }
 END_TEST
 
-START_TEST(test_backpressure) { ck_assert_int_eq(run_main(backpressure_main, NULL), 0); }
+START_TEST(test_backpressure) { ck_assert_int_eq(test_run_task(backpressure_main, NULL), 0); }
 END_TEST
 
 /* --- client role against a raw server --- */
@@ -1032,7 +1022,7 @@ static intptr_t client_main(void *arg)
     return 0;
 }
 
-START_TEST(test_client) { ck_assert_int_eq(run_main(client_main, NULL), 0); }
+START_TEST(test_client) { ck_assert_int_eq(test_run_task(client_main, NULL), 0); }
 END_TEST
 
 /* A masked frame from a server fails the client with 1002; the server closing
@@ -1066,7 +1056,7 @@ static intptr_t client_errors_main(void *arg)
     return 0;
 }
 
-START_TEST(test_client_errors) { ck_assert_int_eq(run_main(client_errors_main, NULL), 0); }
+START_TEST(test_client_errors) { ck_assert_int_eq(test_run_task(client_errors_main, NULL), 0); }
 END_TEST
 
 /* --- handshake helpers --- */
@@ -1269,7 +1259,7 @@ static intptr_t tcp_main(void *arg)
     return 0;
 }
 
-START_TEST(test_tcp) { ck_assert_int_eq(run_main(tcp_main, NULL), 0); }
+START_TEST(test_tcp) { ck_assert_int_eq(test_run_task(tcp_main, NULL), 0); }
 END_TEST
 
 /* --- over TLS: the same stack on a TLS stream --- */
@@ -1359,7 +1349,7 @@ static intptr_t tls_main(void *arg)
     return 0;
 }
 
-START_TEST(test_tls) { ck_assert_int_eq(run_main(tls_main, NULL), 0); }
+START_TEST(test_tls) { ck_assert_int_eq(test_run_task(tls_main, NULL), 0); }
 END_TEST
 
 /* loom_ws_connect against canned responses. */
@@ -1439,7 +1429,7 @@ static intptr_t connect_main(void *arg)
     return 0;
 }
 
-START_TEST(test_connect) { ck_assert_int_eq(run_main(connect_main, (void *)(intptr_t)_i), 0); }
+START_TEST(test_connect) { ck_assert_int_eq(test_run_task(connect_main, (void *)(intptr_t)_i), 0); }
 END_TEST
 
 /* A response head that never ends, or never comes. */
@@ -1468,7 +1458,7 @@ static intptr_t connect_limits_main(void *arg)
     return 0;
 }
 
-START_TEST(test_connect_limits) { ck_assert_int_eq(run_main(connect_limits_main, NULL), 0); }
+START_TEST(test_connect_limits) { ck_assert_int_eq(test_run_task(connect_limits_main, NULL), 0); }
 END_TEST
 
 /* --- Node's ws package as a real peer --- */
@@ -1608,7 +1598,7 @@ START_TEST(test_node_server)
     char *argv[] = {"/usr/bin/env", env, "node", script, NULL};
     struct test_server srv;
     test_server_start(&srv, argv);
-    ck_assert_int_eq(run_main(node_server_main, (void *)(intptr_t)srv.port), 0);
+    ck_assert_int_eq(test_run_task(node_server_main, (void *)(intptr_t)srv.port), 0);
     ck_assert_int_eq(test_server_wait(&srv, 10), 0);
     TEST_IN_ORDER(srv.buf, "path /loom?x=1 protocol -", "echo text 9", "echo binary 100000",
                   "echo text 4", "server saw close 1000 bye");

@@ -39,6 +39,22 @@ intptr_t test_run_task(loom_task_fn fn, void *arg)
     return rc;
 }
 
+intptr_t test_run_task_opt(const struct loom_loop_options *opt, loom_task_fn fn, void *arg)
+{
+    struct loom_loop *loop = NULL;
+    int rc = loom_loop_new(&loop, opt);
+    ck_assert_msg(rc == 0, "loom_loop_new: %s", loom_strerror(rc));
+    struct loom_task *t = NULL;
+    ck_assert_int_eq(loom_task_spawn(loop, fn, arg, NULL, &t), 0);
+    intptr_t r = loom_loop_run_until_complete(loop, t);
+    for (int i = 0; (rc = loom_loop_free(loop)) == -EBUSY && i < 1000; i++)
+        loom_loop_run(loop, LOOM_RUN_ONCE);
+    if (rc != 0)
+        loom_loop_dump(loop, stderr);
+    ck_assert_msg(rc == 0, "loop not empty at teardown: %s", loom_strerror(rc));
+    return r;
+}
+
 int test_fd_count(void)
 {
     DIR *d = opendir("/proc/self/fd");
@@ -182,6 +198,13 @@ int test_run(char *const argv[], const char *input, double timeout_s, char **out
     if (timed_out)
         return -1000;
     return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+}
+
+TCase *test_tcase_fd(Suite *s, const char *name, double timeout_s)
+{
+    TCase *tc = test_tcase(s, name, timeout_s);
+    tcase_add_checked_fixture(tc, test_fixture_setup, test_fixture_teardown);
+    return tc;
 }
 
 TCase *test_tcase(Suite *s, const char *name, double timeout_s)

@@ -20,6 +20,11 @@ void test_loop_free(struct loom_loop *loop);
 /* Run fn(arg) as the main task of a fresh loop, free the loop (checked
  * empty) and return fn's result. */
 intptr_t test_run_task(loom_task_fn fn, void *arg);
+/* The same on a loop made with opt (NULL: defaults; LOOM_BACKEND still picks the
+ * backend when opt->backend is NULL), letting work that outlives main finish
+ * first (an abandoned executor job, a pool's driver): the loop runs a turn at a
+ * time while it is not empty, at most 1000 turns, then must be empty. */
+intptr_t test_run_task_opt(const struct loom_loop_options *opt, loom_task_fn fn, void *arg);
 
 /* Number of open fds of this process. */
 int test_fd_count(void);
@@ -83,6 +88,8 @@ int test_count(const char *out, const char *needle);
 
 /* Add a TCase with a timeout (seconds, scaled by CK_TIMEOUT_MULTIPLIER by Check). */
 TCase *test_tcase(Suite *s, const char *name, double timeout_s);
+/* The same with the fd-leak fixture: each test must end with the fds it began with. */
+TCase *test_tcase_fd(Suite *s, const char *name, double timeout_s);
 
 /* Run suite s with CK_FORK and return the process exit status. */
 int test_main(Suite *s);
