@@ -516,6 +516,49 @@ START_TEST(test_app_http_hostile)
 }
 END_TEST
 
+/* Clients that reset the connection in the middle of a large file: sendfile(2)
+ * to a reset socket raises SIGPIPE, which killed loom-http within a hundred
+ * such clients. 500 of them, then the server must still answer. */
+START_TEST(test_app_http_reset_mid_file)
+{
+    make_root();
+    char path[256];
+    snprintf(path, sizeof path, "%s/big.bin", root);
+    int f = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ck_assert_int_ge(f, 0);
+    ck_assert_int_eq(ftruncate(f, 256 << 10), 0);
+    close(f);
+    char bin[256];
+    test_build_path("bin/loom-http", bin, sizeof bin);
+    char *argv[] = {bin, "--root", root, "--port", "0", NULL};
+    struct test_server s;
+    test_server_start(&s, argv);
+    const char three[] = "GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\nGET /big.bin HTTP/1.1\r\n"
+                         "Host: x\r\n\r\nGET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n";
+    double t0 = test_now();
+    for (int i = 0; i < 500 && test_now() - t0 < 20; i++) {
+        int fd = test_try_dial(s.port);
+        ck_assert_msg(fd >= 0, "loom-http gone after %d resetting clients", i);
+        int v = 4096;
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof v);
+        test_send_all(fd, three, sizeof three - 1);
+        char buf[4096];
+        if (poll(&(struct pollfd){fd, POLLIN, 0}, 1, 2000) == 1)
+            (void)!recv(fd, buf, 1000 + (size_t)(i * 7) % 3000, 0);
+        usleep((useconds_t)(i % 20) * 250); /* the reset lands at varied points */
+        struct linger lg = {1, 0}; /* close with RST */
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        close(fd);
+    }
+    char *out = TEST_HTTP_EXCHANGE(s.port, "GET /a.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    ck_assert_contains(out, "alpha\n");
+    free(out);
+    kill(s.pid, SIGTERM);
+    ck_assert_int_eq(test_server_wait(&s, 10), 0);
+    remove_root();
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("hostile");
@@ -531,6 +574,7 @@ int main(void)
         {"range_abuse", test_range_abuse},
         {"slowloris_many", test_slowloris_many},
         {"app_http_hostile", test_app_http_hostile},
+        {"app_http_reset_mid_file", test_app_http_reset_mid_file},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         TCase *tc = test_tcase(s, cases[i].name, 60);
