@@ -16,28 +16,15 @@
 
 #define SCALE "0.1"
 
-/* Run demos/<rel> with args (NULL-terminated) and --scale; assert exit 0. */
+/* Run demos/<rel> with --scale (unless NULL) and args (NULL-terminated); assert exit 0. */
 static char *run_demo(const char *rel, const char *scale, double *elapsed, ...)
 {
-    char path[512];
-    char *argv[16] = {(char *)test_build_path(rel, path, sizeof path)};
-    int n = 1;
-    if (scale) {
-        argv[n++] = "--scale";
-        argv[n++] = (char *)scale;
-    }
+    const char *pre[] = {"--scale", scale, NULL};
     va_list ap;
     va_start(ap, elapsed);
-    for (char *a; n < 15 && (a = va_arg(ap, char *));)
-        argv[n++] = a;
+    char *out = test_run_demov(rel, &(struct test_demo){.timeout_s = 30, .pre = scale ? pre : NULL},
+                               elapsed, ap);
     va_end(ap);
-    argv[n] = NULL;
-    char *out = NULL;
-    double t = 0;
-    int rc = test_run(argv, NULL, 30, &out, &t);
-    ck_assert_msg(rc == 0, "%s exited with %d, output:\n%s", rel, rc, out);
-    if (elapsed)
-        *elapsed = t;
     return out;
 }
 

@@ -16,19 +16,12 @@
 /* Run demos/ch05/listing_<name> with args (NULL-terminated); assert exit 0. */
 static char *run_listing(const char *name, double *elapsed, ...)
 {
-    char rel[64], path[512];
+    char rel[64];
     snprintf(rel, sizeof rel, "demos/ch05/listing_%s", name);
-    char *argv[8] = {(char *)test_build_path(rel, path, sizeof path)};
-    int n = 1;
     va_list ap;
     va_start(ap, elapsed);
-    for (char *a; n < 7 && (a = va_arg(ap, char *));)
-        argv[n++] = a;
+    char *out = test_run_demov(rel, NULL, elapsed, ap);
     va_end(ap);
-    argv[n] = NULL;
-    char *out = NULL;
-    int rc = test_run(argv, NULL, 60, &out, elapsed);
-    ck_assert_msg(rc == 0, "%s exited with %d, output:\n%s", rel, rc, out);
     return out;
 }
 

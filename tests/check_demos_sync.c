@@ -23,24 +23,15 @@
 
 #define SCALE "0.1"
 
-/* Run demos/<rel> --scale SCALE args...; *status gets the exit status. */
+/* Run demos/<rel> --scale SCALE args...; assert the exit status. */
 static char *run_demo(const char *rel, int want_status, double *elapsed, ...)
 {
-    char path[512];
-    char *argv[16] = {(char *)test_build_path(rel, path, sizeof path), "--scale", SCALE};
-    int n = 3;
+    static const char *const pre[] = {"--scale", SCALE, NULL};
     va_list ap;
     va_start(ap, elapsed);
-    for (char *a; n < 15 && (a = va_arg(ap, char *));)
-        argv[n++] = a;
+    char *out = test_run_demov(rel, &(struct test_demo){.want_status = want_status, .pre = pre},
+                               elapsed, ap);
     va_end(ap);
-    argv[n] = NULL;
-    char *out = NULL;
-    double t = 0;
-    int rc = test_run(argv, NULL, 60, &out, &t);
-    ck_assert_msg(rc == want_status, "%s exited with %d, output:\n%s", rel, rc, out);
-    if (elapsed)
-        *elapsed = t;
     return out;
 }
 

@@ -26,25 +26,16 @@
 
 static const char *demo_input; /* stdin for the next run_demo (NULL: /dev/null) */
 
-/* Run demos/<rel> --scale SCALE args...; assert the exit status. */
+/* Run demos/<rel> --scale SCALE args... with demo_input; assert the exit status. */
 static char *run_demo(const char *rel, int want_status, double *elapsed, ...)
 {
-    char path[512];
-    char *argv[16] = {(char *)test_build_path(rel, path, sizeof path), "--scale", SCALE};
-    int n = 3;
+    static const char *const pre[] = {"--scale", SCALE, NULL};
+    struct test_demo how = {.input = demo_input, .want_status = want_status, .pre = pre};
+    demo_input = NULL;
     va_list ap;
     va_start(ap, elapsed);
-    for (char *a; n < 15 && (a = va_arg(ap, char *));)
-        argv[n++] = a;
+    char *out = test_run_demov(rel, &how, elapsed, ap);
     va_end(ap);
-    argv[n] = NULL;
-    char *out = NULL;
-    double t = 0;
-    int rc = test_run(argv, demo_input, 60, &out, &t);
-    demo_input = NULL;
-    ck_assert_msg(rc == want_status, "%s exited with %d, output:\n%s", rel, rc, out);
-    if (elapsed)
-        *elapsed = t;
     return out;
 }
 

@@ -287,6 +287,41 @@ int test_server_wait(struct test_server *s, double timeout_s)
     return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
 }
 
+char *test_run_demov(const char *rel, const struct test_demo *how, double *elapsed, va_list ap)
+{
+    static const struct test_demo defaults = {0};
+    how = how ? how : &defaults;
+    char path[512];
+    char *argv[32] = {(char *)test_build_path(rel, path, sizeof path)};
+    int n = 1;
+    for (const char *const *p = how->pre; p && *p; p++) {
+        ck_assert_msg(n < 31, "%s: too many arguments", rel);
+        argv[n++] = (char *)*p;
+    }
+    for (char *a; (a = va_arg(ap, char *));) {
+        ck_assert_msg(n < 31, "%s: too many arguments", rel);
+        argv[n++] = a;
+    }
+    argv[n] = NULL;
+    char *out = NULL;
+    double t = 0;
+    int rc = test_run(argv, how->input, how->timeout_s > 0 ? how->timeout_s : 60, &out, &t);
+    ck_assert_msg(rc == how->want_status, "%s exited with %d (want %d), output:\n%s", rel, rc,
+                  how->want_status, out);
+    if (elapsed)
+        *elapsed = t;
+    return out;
+}
+
+char *test_run_demo(const char *rel, const struct test_demo *how, double *elapsed, ...)
+{
+    va_list ap;
+    va_start(ap, elapsed);
+    char *out = test_run_demov(rel, how, elapsed, ap);
+    va_end(ap);
+    return out;
+}
+
 const char *test_in_order(const char *out, const char *const *needles, size_t n)
 {
     const char *p = out;

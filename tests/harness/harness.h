@@ -7,6 +7,7 @@
 #define LOOM_TESTS_HARNESS_H
 
 #include <check.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -52,6 +53,21 @@ const char *test_build_path(const char *rel, char *buf, size_t len);
  * returncode (code, or -signal), and -1000 on timeout. *elapsed gets seconds. */
 int test_run(char *const argv[], const char *input, double timeout_s, char **out,
              double *elapsed);
+
+/* How test_run_demo runs a built program. */
+struct test_demo {
+    const char *input;        /* its stdin (NULL: /dev/null) */
+    int want_status;          /* the exit status asserted (0 unless set) */
+    double timeout_s;         /* killed and failed past this (0: 60 s) */
+    const char *const *pre;   /* arguments before the call's own (NULL-terminated; may be NULL) */
+};
+
+/* Run $LOOM_BUILD/<rel> with how->pre then the NULL-terminated variadic
+ * arguments (at most 30 in all), assert its exit status (its output shown
+ * otherwise) and return its output, stdout and stderr merged (malloc'd).
+ * *elapsed (may be NULL) gets the seconds it ran. how may be NULL (defaults). */
+char *test_run_demo(const char *rel, const struct test_demo *how, double *elapsed, ...);
+char *test_run_demov(const char *rel, const struct test_demo *how, double *elapsed, va_list ap);
 
 /* A program under test that serves on a port (a demo server, loom-echo...). */
 struct test_server {
