@@ -387,7 +387,9 @@ int loom_http_reply_header(struct loom_http_reply *res, const char *name, const 
 static bool must_close(const struct loom_http_reply *res)
 {
     const struct loom_http_req *r = res->req;
-    return res->close || !r->fr.keep_alive || res->c->s->stop_reading /* shutting down */ ||
+    /* An Upgrade we did not take still ends the connection (serve_one): say so. */
+    return res->close || !r->fr.keep_alive || r->fr.upgrade ||
+           res->c->s->stop_reading /* shutting down */ ||
            (res->c->srv->opt.max_requests_per_conn &&
             res->c->nreq + 1 >= res->c->srv->opt.max_requests_per_conn);
 }

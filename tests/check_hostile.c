@@ -224,6 +224,20 @@ START_TEST(test_pipelined_head_never_read)
 }
 END_TEST
 
+/* An Upgrade the handler does not take (h2c here) ends the connection after
+ * the answer; the answer must say so, or a client reuses a dying connection. */
+START_TEST(test_ignored_upgrade_says_close)
+{
+    start_server();
+    const char req[] = "GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+                       "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n";
+    char *out = exchange_closed(req, sizeof req - 1);
+    TEST_IN_ORDER(out, "HTTP/1.1 200 OK\r\n", "Connection: close\r\n", "\r\n\r\nhello\n");
+    free(out);
+    stop_server();
+}
+END_TEST
+
 /* RFC 6455 4.2.1: one key, one version, and no body in a handshake. */
 START_TEST(test_ws_handshake_refusals)
 {
@@ -568,6 +582,7 @@ int main(void)
     } cases[] = {
         {"options_asterisk", test_options_asterisk},
         {"pipelined_head_never_read", test_pipelined_head_never_read},
+        {"ignored_upgrade_says_close", test_ignored_upgrade_says_close},
         {"ws_handshake_refusals", test_ws_handshake_refusals},
         {"bad_chunked_body", test_bad_chunked_body},
         {"smuggling_refused", test_smuggling_refused},
