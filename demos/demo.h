@@ -4,8 +4,8 @@
  * $DEMO_SCALE: every duration a demo sleeps or waits is multiplied by F, so the
  * smoke tests can run the book's timings ten times faster with the ratios kept).
  * The util/ helpers of the book live here too: delay(n) of listing 2.6 and the
- * async_timed wrapper of listing 2.16. There is no HTTP module yet, so the
- * listings that fetch a URL use the tiny blocking HTTP server and client below. */
+ * async_timed wrapper of listing 2.16. The listings that fetch a URL talk to the
+ * local site of common/site.h. */
 #ifndef LOOM_DEMOS_DEMO_H
 #define LOOM_DEMOS_DEMO_H
 
@@ -87,27 +87,6 @@ long demo_count_to(long n);
  * ~3.9 s of Python; C counts ~3e9 a second through a volatile on current x86-64,
  * so demos ask for the book's seconds rather than its count. */
 long demo_cpu_count(double seconds);
-
-/* --- a tiny blocking HTTP/1.0 server and client on 127.0.0.1 (no HTTP module yet) --- */
-
-struct demo_http {
-    int fd;              /* listening socket */
-    int port;            /* the port it got (bound to 127.0.0.1:0) */
-    double delay_s;      /* latency added before each answer, already scaled */
-    pthread_t thread;    /* accept loop; a thread per connection */
-    pthread_mutex_t mu;
-    pthread_cond_t idle;
-    int active;          /* connections being answered */
-};
-
-/* Start the server in a thread: every request gets "200 OK" after delay_s
- * seconds (not scaled here). Returns 0 or -errno. */
-int demo_http_start(struct demo_http *s, double delay_s);
-/* Stop accepting, wait for the answers in flight, close. */
-void demo_http_stop(struct demo_http *s);
-/* A plain blocking GET of http://127.0.0.1:port/path: returns the status code
- * or -errno. Blocks the calling thread (and with it the loop, if called in a task). */
-int demo_http_get(int port, const char *path);
 
 /* --- sockets for tasks on the callback layer (until net/ streams are ready) ---
  * A task waits for fd readiness by starting a level-triggered loom_io watcher

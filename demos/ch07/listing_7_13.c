@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "common/site.h"
 #include "demo.h"
 #include "stress.h"
 
@@ -31,13 +32,13 @@ static void print_progress(long completed, long total, void *arg)
 int main(int argc, char **argv)
 {
     demo_init(argc, argv, usage);
-    struct demo_http server;
-    DEMO_CHECK(demo_http_start(&server, demo_scale() * 0.05));
+    struct demo_site *site; /* answers after 50 ms (scaled) */
+    DEMO_CHECK(demo_site_start(&(struct demo_site_options){.delay_s = 0.05}, &site));
     struct demo_loop_thread lt;
     DEMO_CHECK(demo_loop_thread_start(&lt));
 
     struct demo_stress st;
-    DEMO_CHECK(demo_stress_start(&st, lt.loop, server.port, demo_arg_long("--requests", 200),
+    DEMO_CHECK(demo_stress_start(&st, lt.loop, demo_site_port(site), demo_arg_long("--requests", 200),
                                  print_progress, NULL)); /* start() */
     double cancel_after = atof(demo_arg_str("--cancel-after", "-1"));
     if (cancel_after >= 0) {
@@ -49,6 +50,6 @@ int main(int argc, char **argv)
     printf("Stress test %s\n", st.result == 0 ? "finished" : loom_strerror(st.result));
     demo_stress_close(&st);
     demo_loop_thread_stop(&lt);
-    demo_http_stop(&server);
+    demo_site_stop(site);
     return 0;
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/site.h"
 #include "demo.h"
 #include "net/term.h"
 #include "stress.h"
@@ -73,14 +74,14 @@ static int read_line(const char *prompt, char *buf, size_t len)
 int main(int argc, char **argv)
 {
     demo_init(argc, argv, usage);
-    struct demo_http server;
-    DEMO_CHECK(demo_http_start(&server, demo_scale() * 0.05));
+    struct demo_site *site; /* answers after 50 ms (scaled) */
+    DEMO_CHECK(demo_site_start(&(struct demo_site_options){.delay_s = 0.05}, &site));
     char url[256], count[32];
-    int port = server.port;
+    int port = demo_site_port(site);
     read_line("URL (Enter for the local test server): ", url, sizeof url);
     read_line("Number of requests: ", count, sizeof count);
     if (sscanf(url, "http://127.0.0.1:%d", &port) != 1)
-        printf("Using the local test server http://127.0.0.1:%d/\n", port = server.port);
+        printf("Using the local test server http://127.0.0.1:%d/\n", port = demo_site_port(site));
     long total = atol(count) > 0 ? atol(count) : 1;
     bool tty = loom_term_isatty(STDIN_FILENO);
     if (tty)
@@ -116,6 +117,6 @@ int main(int argc, char **argv)
            st.result == 0 ? "Load test finished." : "Load test cancelled.");
     demo_stress_close(&st);
     demo_loop_thread_stop(&lt);
-    demo_http_stop(&server);
+    demo_site_stop(site);
     return 0;
 }

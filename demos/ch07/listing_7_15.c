@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/site.h"
 #include "demo.h"
 #include "stress.h"
 
@@ -28,8 +29,8 @@ static void on_progress(long completed, long total, void *arg)
 int main(int argc, char **argv)
 {
     demo_init(argc, argv, usage);
-    struct demo_http server;
-    DEMO_CHECK(demo_http_start(&server, demo_scale() * 0.05));
+    struct demo_site *site; /* answers after 50 ms (scaled) */
+    DEMO_CHECK(demo_site_start(&(struct demo_site_options){.delay_s = 0.05}, &site));
     struct demo_loop_thread lt;
     DEMO_CHECK(demo_loop_thread_start(&lt)); /* loop.run_forever in its own thread */
     printf("Loop running in a background thread (%d threads in this process)\n",
@@ -43,13 +44,13 @@ int main(int argc, char **argv)
             continue;
         struct demo_stress st;
         double t0 = demo_now();
-        DEMO_CHECK(demo_stress_start(&st, lt.loop, server.port, n, on_progress, NULL));
+        DEMO_CHECK(demo_stress_start(&st, lt.loop, demo_site_port(site), n, on_progress, NULL));
         demo_stress_wait(&st, -1);
         printf("%ld requests done in %.3f s (result %d)\n", n, demo_now() - t0, st.result);
         demo_stress_close(&st);
     }
     printf("\nStopping the loop thread\n");
     demo_loop_thread_stop(&lt);
-    demo_http_stop(&server);
+    demo_site_stop(site);
     return 0;
 }

@@ -158,103 +158,7 @@ long demo_count_to(long n)
 
 long demo_cpu_count(double seconds) { return (long)(seconds * scale * 3e9); }
 
-/* --- HTTP --- */
-
-struct conn {
-    struct demo_http *s;
-    int fd;
-};
-
-static void *serve_one(void *arg)
-{
-    struct conn *c = arg;
-    char buf[2048] = "";
-    size_t got = 0;
-    while (got < sizeof buf - 1 && !strstr(buf, "\r\n\r\n")) {
-        ssize_t r = read(c->fd, buf + got, sizeof buf - 1 - got);
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-        buf[got] = 0;
-    }
-    if (c->s->delay_s > 0)
-        nanosleep(&(struct timespec){(time_t)c->s->delay_s,
-                                     (long)((c->s->delay_s - (time_t)c->s->delay_s) * 1e9)},
-                  NULL);
-    static const char reply[] = "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n"
-                                "Content-Length: 3\r\nConnection: close\r\n\r\nok\n";
-    ssize_t w = write(c->fd, reply, sizeof reply - 1);
-    (void)w;
-    close(c->fd);
-    pthread_mutex_lock(&c->s->mu);
-    if (--c->s->active == 0)
-        pthread_cond_broadcast(&c->s->idle);
-    pthread_mutex_unlock(&c->s->mu);
-    free(c);
-    return NULL;
-}
-
-static void *accept_loop(void *arg)
-{
-    struct demo_http *s = arg;
-    for (;;) {
-        int fd = accept4(s->fd, NULL, NULL, SOCK_CLOEXEC);
-        if (fd < 0) {
-            if (errno == EINTR || errno == ECONNABORTED)
-                continue;
-            return NULL; /* shut down */
-        }
-        struct conn *c = malloc(sizeof *c);
-        pthread_t t;
-        pthread_mutex_lock(&s->mu);
-        s->active++;
-        pthread_mutex_unlock(&s->mu);
-        *c = (struct conn){s, fd};
-        if (pthread_create(&t, NULL, serve_one, c) == 0)
-            pthread_detach(t);
-        else
-            serve_one(c);
-    }
-}
-
-int demo_http_start(struct demo_http *s, double delay_s)
-{
-    memset(s, 0, sizeof *s);
-    s->delay_s = delay_s;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    s->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (s->fd < 0)
-        return -errno;
-    if (bind(s->fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(s->fd, 128) < 0 ||
-        getsockname(s->fd, (struct sockaddr *)&a, &len) < 0) {
-        int err = -errno;
-        close(s->fd);
-        return err;
-    }
-    s->port = ntohs(a.sin_port);
-    pthread_mutex_init(&s->mu, NULL);
-    pthread_cond_init(&s->idle, NULL);
-    int rc = pthread_create(&s->thread, NULL, accept_loop, s);
-    if (rc != 0) {
-        close(s->fd);
-        return -rc;
-    }
-    return 0;
-}
-
-void demo_http_stop(struct demo_http *s)
-{
-    shutdown(s->fd, SHUT_RDWR); /* wakes the blocked accept() */
-    pthread_join(s->thread, NULL);
-    close(s->fd);
-    pthread_mutex_lock(&s->mu);
-    while (s->active > 0)
-        pthread_cond_wait(&s->idle, &s->mu);
-    pthread_mutex_unlock(&s->mu);
-    pthread_mutex_destroy(&s->mu);
-    pthread_cond_destroy(&s->idle);
-}
+/* --- sockets --- */
 
 int demo_connect(int port)
 {
@@ -278,30 +182,6 @@ int demo_local_port(int fd)
     if (getsockname(fd, (struct sockaddr *)&a, &len) < 0)
         return -errno;
     return ntohs(a.sin_port);
-}
-
-int demo_http_get(int port, const char *path)
-{
-    int fd = demo_connect(port);
-    if (fd < 0)
-        return fd;
-    char req[512], resp[512];
-    int n = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: 127.0.0.1:%d\r\n\r\n", path, port);
-    size_t got = 0;
-    if (write(fd, req, (size_t)n) != n)
-        goto fail;
-    for (ssize_t r; got < sizeof resp - 1 && (r = read(fd, resp + got, sizeof resp - 1 - got)) > 0;)
-        got += (size_t)r;
-    resp[got] = 0;
-    close(fd);
-    int major, minor, status;
-    if (sscanf(resp, "HTTP/%d.%d %d", &major, &minor, &status) != 3)
-        return -EPROTO;
-    return status;
-fail:;
-    int err = -errno;
-    close(fd);
-    return err;
 }
 
 /* --- sockets for tasks --- */
