@@ -17,8 +17,8 @@ static const char usage[] =
     "filled by listings 5.3-5.6) and inserts favorites for users 1 and 3.\n";
 
 static const char *const statements[] = {
-    "CREATE TABLE IF NOT EXISTS user_favorite(user_id INT NOT NULL, product_id INT NOT NULL, "
-    "FOREIGN KEY (product_id) REFERENCES product(product_id), UNIQUE (user_id, product_id))",
+    ("CREATE TABLE IF NOT EXISTS user_favorite(user_id INT NOT NULL, product_id INT NOT NULL, "
+     "FOREIGN KEY (product_id) REFERENCES product(product_id), UNIQUE (user_id, product_id))"),
     "INSERT INTO user_favorite VALUES (1, 1) ON CONFLICT DO NOTHING",
     "INSERT INTO user_favorite VALUES (1, 2) ON CONFLICT DO NOTHING",
     "INSERT INTO user_favorite VALUES (1, 3) ON CONFLICT DO NOTHING",
