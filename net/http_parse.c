@@ -434,11 +434,24 @@ static void upgrade_flags(const struct loom_http_header *h, size_t n, struct loo
     f->upgrade_websocket = f->upgrade && loom_http_headers_have_token(h, n, "upgrade", "websocket");
 }
 
+/* A byte of uri-host [ ":" port ] (RFC 3986: reg-name, IP literals, pct-encoding). */
+static bool host_char(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c && strchr("-._~%!$&'()*+,;=:[]", c));
+}
+
 int loom_http_request_check_host(const struct loom_http_req_head *req)
 {
     size_t hosts = 0;
-    while (loom_http_header_find(req->headers, req->header_count, "host", hosts))
+    const struct loom_http_header *h;
+    while ((h = loom_http_header_find(req->headers, req->header_count, "host", hosts))) {
+        /* §3.2: a Host with an invalid value is refused too (no spaces, '/', '@'...). */
+        for (size_t i = 0; i < h->value.len; i++)
+            if (!host_char((unsigned char)h->value.ptr[i]))
+                return LOOM_HTTP_EHOST;
         hosts++;
+    }
     /* RFC 9112 §3.2: exactly one Host in 1.1; never more than one. */
     if (hosts > 1 || (req->minor_version >= 1 && hosts != 1))
         return LOOM_HTTP_EHOST;

@@ -151,7 +151,8 @@ int loom_http_response_framing(const struct loom_http_resp_head *resp, const cha
                                size_t method_len, const struct loom_http_limits *lim,
                                struct loom_http_framing *f);
 
-/* Host header check alone (loom_http_request_framing() does it too). */
+/* Host header check alone (loom_http_request_framing() does it too): at most
+ * one (exactly one in 1.1), its value uri-host [":" port] characters only. */
 int loom_http_request_check_host(const struct loom_http_req_head *req);
 
 /* --- header helpers --- */

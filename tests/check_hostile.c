@@ -160,7 +160,13 @@ START_TEST(test_options_asterisk)
     out = TEST_HTTP_EXCHANGE(st.port, "GET * HTTP/1.1\r\nHost: x\r\n\r\n");
     ck_assert_msg(!strncmp(out, "HTTP/1.1 400 ", 13), "GET *: %s", out);
     free(out);
-    ck_assert_int_eq(loom_http_server_requests(st.srv), 3);
+    out = TEST_HTTP_EXCHANGE(st.port, "GET / HTTP/1.1\r\nHost: [::1]:8080\r\nConnection: close\r\n\r\n");
+    ck_assert_msg(!strncmp(out, "HTTP/1.1 200 ", 13), "IPv6 literal Host: %s", out);
+    free(out);
+    out = TEST_HTTP_EXCHANGE(st.port, "GET / HTTP/1.1\r\nHost:\r\nConnection: close\r\n\r\n");
+    ck_assert_msg(!strncmp(out, "HTTP/1.1 200 ", 13), "empty Host: %s", out);
+    free(out);
+    ck_assert_int_eq(loom_http_server_requests(st.srv), 5);
     stop_server();
 }
 END_TEST
@@ -326,6 +332,9 @@ START_TEST(test_smuggling_refused)
         {"header name with a control", "GET / HTTP/1.1\r\nHost: x\r\nBad\x01: x\r\n\r\n",
          "400"},
         {"lower-case version", "GET / http/1.1\r\nHost: x\r\n\r\n", "400"},
+        {"Host with a space", "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", "400"},
+        {"Host with userinfo", "GET / HTTP/1.1\r\nHost: evil@x\r\n\r\n", "400"},
+        {"Host with a path", "GET / HTTP/1.1\r\nHost: x/y\r\n\r\n", "400"},
         {"HTTP/0.9", "GET /\r\n\r\n", "400"},
         {"chunk size overflow", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
                                 "\r\n10000000000000003\r\nabc\r\n0\r\n\r\n", "413"},
