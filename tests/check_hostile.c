@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "net/http_server.h"
+#include "net/tls.h"
 #include "net/ws.h"
 #include "reactor/task.h"
 
@@ -104,10 +105,12 @@ static int h_file(struct loom_http_req *req, struct loom_http_reply *res, void *
 }
 
 static struct srv_thread st;
+static struct loom_tls_context *tls_ctx; /* serve HTTPS when set */
 
 static void start_server(void)
 {
     memset(&st, 0, sizeof st);
+    st.opt.tls = tls_ctx;
     ck_assert_int_eq(loom_http_router_new(&st.router), 0);
     ck_assert_int_eq(loom_http_route(st.router, "GET", "/", h_hello, NULL), 0);
     ck_assert_int_eq(loom_http_route(st.router, "POST", "/echo", h_echo, NULL), 0);
@@ -453,6 +456,65 @@ START_TEST(test_slowloris_many)
 }
 END_TEST
 
+/* The TLS side: plain HTTP and garbage on the TLS port are cut at once, a
+ * ClientHello trickled or never finished is cut at the handshake deadline
+ * (the header timeout), and a real client is still served meanwhile. */
+START_TEST(test_tls_hostile)
+{
+    test_require_tool("openssl", "openssl", "makes the test certificate");
+    test_require_tool("curl", "curl", "the real HTTPS client");
+    char dir[] = "/tmp/loom-hostile-tls-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char cert[96], key[96], cmd[512];
+    snprintf(cert, sizeof cert, "%s/cert.pem", dir);
+    snprintf(key, sizeof key, "%s/key.pem", dir);
+    snprintf(cmd, sizeof cmd, "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 "
+             "-nodes -keyout %s -out %s -days 1 -subj /CN=localhost 2>/dev/null", key, cert);
+    ck_assert_int_eq(system(cmd), 0);
+    char err[256];
+    struct loom_tls_server_options to = {.cert_file = cert, .key_file = key};
+    ck_assert_int_eq(loom_tls_server_context_new(&to, &tls_ctx, err, sizeof err), 0);
+    start_server();
+    static const struct {
+        const char *name, *data;
+        double within;
+    } cases[] = {
+        {"plain HTTP", "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 1.0},
+        {"garbage", "\x16\x03\x01\xff\xff garbage garbage garbage", 1.0},
+        {"half a ClientHello", "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 2.0},
+        {"nothing", "", 2.0},
+    };
+    int fds[4];
+    for (int i = 0; i < 4; i++) {
+        fds[i] = test_dial(st.port);
+        test_send_all(fds[i], cases[i].data, strlen(cases[i].data));
+    }
+    char url[64];
+    snprintf(url, sizeof url, "https://127.0.0.1:%d/", st.port);
+    char *argv[] = {"/usr/bin/env", "curl", "-sk", "--max-time", "5", url, NULL};
+    char *out = NULL;
+    ck_assert_int_eq(test_run(argv, NULL, 10, &out, NULL), 0);
+    ck_assert_contains(out, "hello\n");
+    free(out);
+    double t0 = test_now();
+    for (int i = 0; i < 4; i++) {
+        bool closed;
+        char *got = test_recv_until_close(fds[i], 3, &closed);
+        ck_assert_msg(closed && test_now() - t0 < cases[i].within,
+                      "%s: %s after %.1f s", cases[i].name, closed ? "closed" : "still open",
+                      test_now() - t0);
+        ck_assert_msg(!strstr(got, "HTTP/1.1"), "%s: answered in plain text", cases[i].name);
+        free(got);
+        close(fds[i]);
+    }
+    stop_server();
+    loom_tls_context_free(tls_ctx);
+    tls_ctx = NULL;
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 /* --- loom-http as a process --- */
 
 static char root[64];
@@ -597,6 +659,7 @@ int main(void)
         {"smuggling_refused", test_smuggling_refused},
         {"range_abuse", test_range_abuse},
         {"slowloris_many", test_slowloris_many},
+        {"tls_hostile", test_tls_hostile},
         {"app_http_hostile", test_app_http_hostile},
         {"app_http_reset_mid_file", test_app_http_reset_mid_file},
     };
