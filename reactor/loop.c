@@ -64,7 +64,9 @@ int loom_loop_new(struct loom_loop **out, const struct loom_loop_options *opt)
     loop->backend = backend;
     apply_options(loop, opt);
     loom_list_init(&loop->changes);
+    loom_list_init(&loop->change_batch);
     loom_list_init(&loop->ready);
+    loom_list_init(&loop->ready_batch);
     loom_list_init(&loop->free_handles);
     loom_list_init(&loop->ts_queue);
     loom_list_init(&loop->signals);
@@ -467,29 +469,11 @@ void loom_io_close(struct loom_io *io)
 
 /* Works on a snapshot: a watcher re-queued by a failure callback waits for the
  * next iteration instead of failing again in a loop here. */
-/* A batch on the stack must not outlive an exception that unwinds through a
- * callback (C++): what was not processed goes back to the front of its queue. */
-struct batch_guard {
-    struct loom_list *batch, *home;
-};
-
-static void batch_restore(struct batch_guard *g)
-{
-    if (loom_list_empty(g->batch))
-        return;
-    loom_list_splice(g->batch, g->home); /* batch = batch + home */
-    loom_list_init(g->home);
-    loom_list_splice(g->home, g->batch);
-}
-
 static void apply_changes(struct loom_loop *loop)
 {
-    struct loom_list batch, *n;
-    loom_list_init(&batch);
-    struct batch_guard guard
-        __attribute__((cleanup(batch_restore), unused)) = {&batch, &loop->changes};
-    loom_list_splice(&batch, &loop->changes);
-    while ((n = loom_list_pop_front(&batch))) {
+    struct loom_list *batch = &loop->change_batch, *n;
+    loom_list_splice(batch, &loop->changes);
+    while ((n = loom_list_pop_front(batch))) {
         struct loom_io *io = loom_list_entry(n, struct loom_io, _change);
         io->_queued = false;
         unsigned want = io->_events;
@@ -535,13 +519,9 @@ static void dispatch(struct loom_loop *loop, int n)
 
 static void run_ready(struct loom_loop *loop)
 {
-    struct loom_list batch;
-    loom_list_init(&batch);
-    loom_list_splice(&batch, &loop->ready);
-    struct batch_guard guard
-        __attribute__((cleanup(batch_restore), unused)) = {&batch, &loop->ready};
-    struct loom_list *n;
-    while ((n = loom_list_pop_front(&batch))) {
+    struct loom_list *batch = &loop->ready_batch, *n;
+    loom_list_splice(batch, &loop->ready);
+    while ((n = loom_list_pop_front(batch))) {
         struct loom__ready *r = loom_list_entry(n, struct loom__ready, node);
         if (!loop->debug) {
             r->run(r);
@@ -607,9 +587,20 @@ struct run_guard {
     struct loom_loop *loop, *saved;
 };
 
-/* Runs on return and when a C++ exception unwinds out of a callback. */
-static void run_exit(struct run_guard *g)
+/* What an exception left in a batch goes back to the front of its queue. */
+static void requeue(struct loom_list *batch, struct loom_list *home)
 {
+    loom_list_splice(batch, home); /* batch = batch + home */
+    loom_list_splice(home, batch);
+}
+
+/* Runs on return and when a C++ exception unwinds out of a callback. */
+static inline __attribute__((always_inline)) void run_exit(struct run_guard *g)
+{
+    if (__builtin_expect(!loom_list_empty(&g->loop->ready_batch), 0))
+        requeue(&g->loop->ready_batch, &g->loop->ready);
+    if (__builtin_expect(!loom_list_empty(&g->loop->change_batch), 0))
+        requeue(&g->loop->change_batch, &g->loop->changes);
     g->loop->stop_requested = false;
     g->loop->running = false;
     g->loop->current = NULL;

@@ -56,6 +56,10 @@ struct loom_loop {
     struct loom_io **fds;           /* fd -> watcher, NULL when none */
     size_t nfds;
     struct loom_list changes;       /* watchers whose mask the backend must learn */
+    /* The part of changes / ready being processed this iteration. Loop-owned, not on
+     * the stack, so a C++ exception leaving a callback loses nothing: run_exit puts
+     * what is left back in front (and costs nothing per iteration). */
+    struct loom_list change_batch, ready_batch;
     struct loom_backend_event events[256];
 
     struct loom_heap timers;
