@@ -214,6 +214,12 @@ ssize_t loom_http_req_read(struct loom_http_req *r, void *buf, size_t len)
     if (rc < 0)
         return rc;
     int64_t timeout = or_default(r->c->srv->opt.body_timeout_ns, DEFAULT_BODY_TIMEOUT);
+    if (r->body_deadline) {
+        int64_t d = r->body_deadline - loom_loop_now(r->c->loop);
+        if (d <= 0)
+            return r->body_err = -ETIMEDOUT;
+        timeout = d < timeout ? d : timeout;
+    }
     ssize_t n = 0;
     if (r->fr.body == LOOM_HTTP_BODY_LENGTH)
         n = read_length(r, buf, len, timeout);
@@ -279,7 +285,9 @@ int loom_http_req_json(struct loom_http_req *r, struct json_t **out)
 }
 
 /* After the handler: read away a small unread body so the connection can
- * carry the next request; a large one costs the connection instead. */
+ * carry the next request; a large one costs the connection instead, and so
+ * does one that takes longer than body_timeout_ns in all (a client dripping
+ * a byte now and then would otherwise hold the connection for ever). */
 static bool discard_body(struct loom_http_req *r)
 {
     if (r->fr.body == LOOM_HTTP_BODY_NONE || r->body_err)
@@ -288,6 +296,8 @@ static bool discard_body(struct loom_http_req *r)
         return false;
     if (r->fr.expect_continue && !r->continue_sent)
         return r->fr.body == LOOM_HTTP_BODY_LENGTH && r->body_left == 0;
+    r->body_deadline = loom_deadline(r->c->loop, or_default(r->c->srv->opt.body_timeout_ns,
+                                                            DEFAULT_BODY_TIMEOUT));
     char sink[4096];
     size_t total = 0;
     ssize_t n;

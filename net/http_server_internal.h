@@ -62,6 +62,7 @@ struct loom_http_req {
     const char *pend;                 /* chunked: decoded bytes not handed out yet */
     size_t pend_len, pend_consume, need;
     int body_err;                     /* sticky */
+    int64_t body_deadline;            /* > 0: reads fail with -ETIMEDOUT after it */
     bool continue_sent;
     char *body_buf;                   /* loom_http_req_body() */
     size_t body_len;

@@ -120,6 +120,7 @@ static void start_server(void)
     st.opt.header_timeout_ns = LOOM_MS(500);
     st.opt.keepalive_timeout_ns = LOOM_SEC(5);
     st.opt.write_timeout_ns = LOOM_SEC(10);
+    st.opt.body_timeout_ns = LOOM_SEC(1);
     pthread_mutex_init(&st.mu, NULL);
     pthread_cond_init(&st.cond, NULL);
     ck_assert_int_eq(pthread_create(&st.th, NULL, srv_thread_fn, &st), 0);
@@ -242,6 +243,41 @@ START_TEST(test_ignored_upgrade_says_close)
                        "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n";
     char *out = exchange_closed(req, sizeof req - 1);
     TEST_IN_ORDER(out, "HTTP/1.1 200 OK\r\n", "Connection: close\r\n", "\r\n\r\nhello\n");
+    free(out);
+    stop_server();
+}
+END_TEST
+
+/* A body the handler leaves unread, dripped a byte every 100 ms: the server
+ * reads it away for at most body_timeout_ns in all, then closes (it held the
+ * connection as long as each byte came within the per-read timeout). */
+START_TEST(test_unread_body_dripped)
+{
+    start_server();
+    int fd = test_dial(st.port);
+    const char req[] = "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 60000\r\n\r\n";
+    test_send_all(fd, req, sizeof req - 1);
+    char *a = test_recv_http_response(fd, 5);
+    ck_assert_contains(a, "hello\n");
+    free(a);
+    double t0 = test_now();
+    bool closed = false;
+    while (!closed && test_now() - t0 < 5) {
+        char buf[256];
+        if (poll(&(struct pollfd){fd, POLLIN, 0}, 1, 100) == 1)
+            closed = recv(fd, buf, sizeof buf, 0) <= 0;
+        else
+            send(fd, "x", 1, MSG_NOSIGNAL);
+    }
+    ck_assert_msg(closed, "a dripped unread body held the connection for %.1f s",
+                  test_now() - t0);
+    ck_assert_double_lt(test_now() - t0, 3.0);
+    close(fd);
+    /* A small unread body that comes at once still keeps the connection. */
+    const char two[] = "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
+                       "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    char *out = exchange_closed(two, sizeof two - 1);
+    ck_assert_int_eq(test_count(out, "hello\n"), 2);
     free(out);
     stop_server();
 }
@@ -654,6 +690,7 @@ int main(void)
         {"options_asterisk", test_options_asterisk},
         {"pipelined_head_never_read", test_pipelined_head_never_read},
         {"ignored_upgrade_says_close", test_ignored_upgrade_says_close},
+        {"unread_body_dripped", test_unread_body_dripped},
         {"ws_handshake_refusals", test_ws_handshake_refusals},
         {"bad_chunked_body", test_bad_chunked_body},
         {"smuggling_refused", test_smuggling_refused},
