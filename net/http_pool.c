@@ -15,11 +15,13 @@
  * pooled connection is also checked before reuse: one whose server closed it
  * (EOF pending), or with unexpected bytes waiting, is dropped. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "net/http_internal.h"
 #include "net/tcp.h"
@@ -245,8 +247,37 @@ static int64_t min_timeout(int64_t a, int64_t b)
     return b < 0 || a < b ? a : b;
 }
 
+/* Loading the system trust store parses every CA certificate (milliseconds),
+ * so sessions with the same trust settings share the last client context made
+ * (contexts are reference-counted and may be shared by threads). A blocking
+ * GET, which makes a session per call, then pays for it once. */
+static struct {
+    pthread_mutex_t mu;
+    char *ca_file, *ca_dir;
+    bool insecure;
+    struct timespec ca_mtime; /* a CA file rewritten in place is read again */
+    struct loom_tls_context *ctx;
+} shared_tls = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static struct timespec file_mtime(const char *path)
+{
+    struct stat st;
+    return path && stat(path, &st) == 0 ? st.st_mtim : (struct timespec){0, 0};
+}
+
+static bool same(const char *a, const char *b) { return a == b || (a && b && !strcmp(a, b)); }
+
 static int tls_context(struct loom_http_session *s, char *err, size_t errlen)
 {
+    if (s->tls)
+        return 0;
+    struct timespec mtime = file_mtime(s->o.ca_file);
+    pthread_mutex_lock(&shared_tls.mu);
+    if (shared_tls.ctx && same(shared_tls.ca_file, s->o.ca_file) &&
+        same(shared_tls.ca_dir, s->o.ca_dir) && shared_tls.insecure == s->o.insecure_no_verify &&
+        shared_tls.ca_mtime.tv_sec == mtime.tv_sec && shared_tls.ca_mtime.tv_nsec == mtime.tv_nsec)
+        s->tls = loom_tls_context_ref(shared_tls.ctx);
+    pthread_mutex_unlock(&shared_tls.mu);
     if (s->tls)
         return 0;
     struct loom_tls_client_options to = {
@@ -255,7 +286,27 @@ static int tls_context(struct loom_http_session *s, char *err, size_t errlen)
         .insecure_no_verify = s->o.insecure_no_verify,
         .alpn = "http/1.1",
     };
-    return loom_tls_client_context_new(&to, &s->tls, err, errlen);
+    int rc = loom_tls_client_context_new(&to, &s->tls, err, errlen);
+    char *file = s->o.ca_file ? strdup(s->o.ca_file) : NULL;
+    char *dir = s->o.ca_dir ? strdup(s->o.ca_dir) : NULL;
+    if (rc < 0 || (s->o.ca_file && !file) || (s->o.ca_dir && !dir)) {
+        free(file);
+        free(dir);
+        return rc;
+    }
+    pthread_mutex_lock(&shared_tls.mu);
+    struct loom_tls_context *old = shared_tls.ctx;
+    free(shared_tls.ca_file);
+    free(shared_tls.ca_dir);
+    shared_tls.ca_file = file;
+    shared_tls.ca_dir = dir;
+    shared_tls.insecure = s->o.insecure_no_verify;
+    shared_tls.ca_mtime = mtime;
+    shared_tls.ctx = loom_tls_context_ref(s->tls);
+    pthread_mutex_unlock(&shared_tls.mu);
+    if (old)
+        loom_tls_context_free(old);
+    return 0;
 }
 
 /* DNS, TCP, TLS: a new connection in the slot already counted for h. */

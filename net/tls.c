@@ -273,6 +273,12 @@ static void ctx_unref(struct loom_tls_context *t)
 
 void loom_tls_context_free(struct loom_tls_context *ctx) { ctx_unref(ctx); }
 
+struct loom_tls_context *loom_tls_context_ref(struct loom_tls_context *ctx)
+{
+    atomic_fetch_add(&ctx->refs, 1);
+    return ctx;
+}
+
 /* "a,b" -> ALPN wire format (length-prefixed names). 0 or -EINVAL. */
 static int alpn_encode(const char *list, unsigned char *out, unsigned *outlen, char *err,
                        size_t errlen)

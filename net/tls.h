@@ -91,6 +91,8 @@ int loom_tls_server_context_new(const struct loom_tls_server_options *o,
 /* Drop the caller's reference; the context goes when its last stream closes.
  * NULL is ignored. */
 void loom_tls_context_free(struct loom_tls_context *ctx);
+/* Take another reference (thread-safe); each needs its own loom_tls_context_free(). */
+struct loom_tls_context *loom_tls_context_ref(struct loom_tls_context *ctx);
 
 /* --- connections (all suspend; err may be NULL) --- */
 
