@@ -22,8 +22,12 @@ static int server_stop(struct test_server *srv)
 static void start_echo(struct test_server *srv)
 {
     char path[512];
-    char *argv[] = {(char *)test_build_path("bin/loom-echo", path, sizeof(path)), "--host",
-                    "127.0.0.1", "--port", "0", NULL};
+    char *argv[] = {(char *)test_build_path("bin/loom-echo", path, sizeof(path)),
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    "0",
+                    NULL};
     test_server_start(srv, argv);
 }
 
@@ -39,8 +43,15 @@ START_TEST(echo_pipe_mode)
     start_echo(&srv);
     char path[512], target[64];
     snprintf(target, sizeof(target), "127.0.0.1:%d", srv.port);
-    char *argv[] = {(char *)test_build_path("bin/loom-load", path, sizeof(path)), "-n", "5000",
-                    "-c", "20", "-s", "100", target, NULL};
+    char *argv[] = {(char *)test_build_path("bin/loom-load", path, sizeof(path)),
+                    "-n",
+                    "5000",
+                    "-c",
+                    "20",
+                    "-s",
+                    "100",
+                    target,
+                    NULL};
     char *out;
     int rc = run_load(argv, &out, 60);
     ck_assert_msg(rc == 0, "loom-load exit %d:\n%s", rc, out);
@@ -64,8 +75,15 @@ START_TEST(http_keepalive_mode)
     start_http(&srv);
     char path[512], target[64];
     snprintf(target, sizeof(target), "127.0.0.1:%d", srv.port);
-    char *argv[] = {(char *)test_build_path("bin/loom-load", path, sizeof(path)), "-m", "http",
-                    "-n", "500", "-c", "5", target, NULL};
+    char *argv[] = {(char *)test_build_path("bin/loom-load", path, sizeof(path)),
+                    "-m",
+                    "http",
+                    "-n",
+                    "500",
+                    "-c",
+                    "5",
+                    target,
+                    NULL};
     char *out;
     int rc = run_load(argv, &out, 60);
     ck_assert_msg(rc == 0, "loom-load exit %d:\n%s", rc, out);
@@ -152,8 +170,14 @@ END_TEST
 START_TEST(option_spellings)
 {
     char path[512];
-    char *argv[] = {(char *)test_build_path("bin/loom-load", path, sizeof(path)), "-n2", "-c1",
-                    "--timeout=5", "--plain", "--", "127.0.0.1:1", NULL};
+    char *argv[] = {(char *)test_build_path("bin/loom-load", path, sizeof(path)),
+                    "-n2",
+                    "-c1",
+                    "--timeout=5",
+                    "--plain",
+                    "--",
+                    "127.0.0.1:1",
+                    NULL};
     char *out;
     int rc = run_load(argv, &out, 30);
     ck_assert_msg(rc == 1, "exit %d:\n%s", rc, out);
@@ -207,8 +231,13 @@ START_TEST(percentiles_within_min_max)
     snprintf(target, sizeof(target), "127.0.0.1:%d", srv.port);
     /* One request: every percentile is that request's latency. */
     for (int run = 0; run < 8; run++) {
-        char *argv[] = {(char *)test_build_path("bin/loom-load", path, sizeof(path)), "-n",
-                        run < 6 ? "1" : "300", "-c", "1", target, NULL};
+        char *argv[] = {(char *)test_build_path("bin/loom-load", path, sizeof(path)),
+                        "-n",
+                        run < 6 ? "1" : "300",
+                        "-c",
+                        "1",
+                        target,
+                        NULL};
         char *out;
         int rc = run_load(argv, &out, 60);
         ck_assert_msg(rc == 0, "loom-load exit %d:\n%s", rc, out);
@@ -226,8 +255,13 @@ START_TEST(sigint_cancels)
     start_echo(&srv);
     char path[512], target[64];
     snprintf(target, sizeof(target), "127.0.0.1:%d", srv.port);
-    char *argv[] = {(char *)test_build_path("bin/loom-load", path, sizeof(path)), "-n",
-                    "1000000000", "-c", "10", target, NULL};
+    char *argv[] = {(char *)test_build_path("bin/loom-load", path, sizeof(path)),
+                    "-n",
+                    "1000000000",
+                    "-c",
+                    "10",
+                    target,
+                    NULL};
     pid_t load_pid;
     int p[2];
     ck_assert(pipe(p) == 0);
@@ -328,16 +362,10 @@ static void tty_cancel_with(const char *key, const char *session)
     ck_assert_int_eq(server_stop(&srv), 0);
 }
 
-START_TEST(tty_q_cancels)
-{
-    tty_cancel_with("q", "loadq");
-}
+START_TEST(tty_q_cancels) { tty_cancel_with("q", "loadq"); }
 END_TEST
 
-START_TEST(tty_ctrl_c_cancels)
-{
-    tty_cancel_with("C-c", "loadc");
-}
+START_TEST(tty_ctrl_c_cancels) { tty_cancel_with("C-c", "loadc"); }
 END_TEST
 
 int main(void)

@@ -410,16 +410,12 @@ END_TEST
 
 /* --- chapter 8 --- */
 
+/* Run demos/<rel> with stdin input and up to two arguments; assert exit 0. */
 static char *run(const char *rel, const char *input, double *elapsed, const char *arg1,
                  const char *arg2)
 {
-    char path[512];
-    char *argv[] = {(char *)test_build_path(rel, path, sizeof path), (char *)arg1, (char *)arg2,
-                    NULL};
-    char *out = NULL;
-    int rc = test_run(argv, input, 20, &out, elapsed);
-    ck_assert_msg(rc == 0, "%s exited with %d:\n%s", rel, rc, out);
-    return out;
+    return test_run_demo(rel, &(struct test_demo){.input = input, .timeout_s = 20}, elapsed, arg1,
+                         arg1 ? arg2 : NULL, NULL);
 }
 
 /* The blocking read starves the loop: a delay(1) never starts, however long. */

@@ -75,8 +75,7 @@ static int64_t hist_value(int idx)
     if (idx < HIST_SUB)
         return idx;
     int exp = idx / HIST_SUB + 3, sub = idx % HIST_SUB;
-    return (int64_t)(((uint64_t)(HIST_SUB + sub) << (exp - 4)) +
-                     ((uint64_t)1 << (exp - 4)) / 2);
+    return (int64_t)(((uint64_t)(HIST_SUB + sub) << (exp - 4)) + ((uint64_t)1 << (exp - 4)) / 2);
 }
 
 static int64_t percentile_ns(const struct stats *st, double q)
@@ -282,8 +281,8 @@ static int one_request(struct load *ld, struct loom_stream **s, struct conn_bufs
 static intptr_t worker(void *arg)
 {
     struct load *ld = arg;
-    struct conn_bufs b = {malloc(ld->cfg.size), malloc(ld->cfg.size), malloc(2048), malloc(16384),
-                          0, false};
+    struct conn_bufs b = {
+        malloc(ld->cfg.size), malloc(ld->cfg.size), malloc(2048), malloc(16384), 0, false};
     struct loom_stream *s = NULL;
     intptr_t result = 0;
     if (!b.out || !b.in || !b.req || !b.head) {
@@ -363,9 +362,9 @@ static void print_progress(struct load *ld, double rate)
     bar[40] = 0;
     loom_term_column0(stdout);
     loom_term_erase_line(stdout);
-    printf("[%s] %3.0f%% %ld/%ld  %.0f req/s  p50 %.3f ms  p99 %.3f ms  errors %ld  (q: quit)",
-           bar, frac * 100, done, total, rate, percentile_ms(&ld->st, 0.5),
-           percentile_ms(&ld->st, 0.99), ld->st.errors);
+    printf("[%s] %3.0f%% %ld/%ld  %.0f req/s  p50 %.3f ms  p99 %.3f ms  errors %ld  (q: quit)", bar,
+           frac * 100, done, total, rate, percentile_ms(&ld->st, 0.5), percentile_ms(&ld->st, 0.99),
+           ld->st.errors);
     fflush(stdout);
 }
 
@@ -415,8 +414,8 @@ static void print_summary(struct load *ld, double secs)
         printf("\n");
     printf("loom-load: %s%ld of %ld requests to %s:%d (%s) over %d connections\n",
            ld->cancelled ? "cancelled after " : "", ld->st.done + ld->st.errors, ld->cfg.requests,
-           ld->cfg.host, ld->cfg.port,
-           ld->cfg.mode == MODE_ECHO ? "echo" : "http", ld->cfg.concurrency);
+           ld->cfg.host, ld->cfg.port, ld->cfg.mode == MODE_ECHO ? "echo" : "http",
+           ld->cfg.concurrency);
     printf("done %ld, errors %ld in %.3f s: %.0f req/s\n", ld->st.done, ld->st.errors, secs,
            secs > 0 ? ld->st.done / secs : 0);
     if (ld->st.bad_status)

@@ -34,7 +34,7 @@ static struct {
     struct loom_task *slots[MAXQ]; /* query tasks (joined when their slot is reused) */
     int running;
     bool tty;
-    char line[4096];               /* the input line being edited (tty) */
+    char line[4096]; /* the input line being edited (tty) */
     size_t len;
     unsigned spin;
 } app;
@@ -204,9 +204,13 @@ static intptr_t main_task(void *arg)
 {
     const char *env = getenv("LOOM_PG_DSN");
     struct loom_pg_pool_options o = {
-        .conninfo = opts_text("--dsn", env && *env ? env : "host=127.0.0.1 port=5432 "
-                              "user=postgres password=postgres dbname=products", 4096),
-        .min_size = 1, .max_size = (int)opts_long("--pool", 6, 1, MAXQ)};
+        .conninfo = opts_text("--dsn",
+                              env && *env ? env
+                                          : "host=127.0.0.1 port=5432 "
+                                            "user=postgres password=postgres dbname=products",
+                              4096),
+        .min_size = 1,
+        .max_size = (int)opts_long("--pool", 6, 1, MAXQ)};
     int rc = loom_pg_pool_open(&app.pool, &o);
     if (rc < 0) {
         const char *why = loom_pg_pool_errmsg(&app.pool); /* libpq's text, as psql prints it */
@@ -254,7 +258,7 @@ int main(int argc, char **argv)
     opts_init(argc, argv, usage);
     intptr_t rc = loom_run(main_task, NULL);
     if (rc == LOOM_EPG) /* main_task printed libpq's text already */
-        return 2;   /* psql's status for a failed connection */
+        return 2;       /* psql's status for a failed connection */
     if (rc < 0) {
         fprintf(stderr, "loom-sql: %s\n", loom_strerror((int)rc));
         return 1;

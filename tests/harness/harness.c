@@ -162,8 +162,7 @@ static void feed_and_collect(int in_w, const char *input, int out_r, char **out,
         close(in_w);
 }
 
-int test_run(char *const argv[], const char *input, double timeout_s, char **out,
-             double *elapsed)
+int test_run(char *const argv[], const char *input, double timeout_s, char **out, double *elapsed)
 {
     int in_pipe[2] = {-1, -1}, out_pipe[2];
     ck_assert(pipe2(out_pipe, O_CLOEXEC) == 0);
@@ -185,8 +184,8 @@ int test_run(char *const argv[], const char *input, double timeout_s, char **out
     size_t len = 0, cap = 8192;
     *out = malloc(cap);
     bool timed_out = false;
-    feed_and_collect(input ? in_pipe[1] : -1, input, out_pipe[0], out, &len, &cap,
-                     t0 + timeout_s, &timed_out);
+    feed_and_collect(input ? in_pipe[1] : -1, input, out_pipe[0], out, &len, &cap, t0 + timeout_s,
+                     &timed_out);
     (*out)[len] = 0;
     close(out_pipe[0]);
     if (timed_out)

@@ -51,15 +51,14 @@ const char *test_build_path(const char *rel, char *buf, size_t len);
  * and stderr merged into *out (malloc'd, NUL-terminated), wait at most
  * timeout_s seconds (then SIGKILL). Returns the exit status as asyncio's
  * returncode (code, or -signal), and -1000 on timeout. *elapsed gets seconds. */
-int test_run(char *const argv[], const char *input, double timeout_s, char **out,
-             double *elapsed);
+int test_run(char *const argv[], const char *input, double timeout_s, char **out, double *elapsed);
 
 /* How test_run_demo runs a built program. */
 struct test_demo {
-    const char *input;        /* its stdin (NULL: /dev/null) */
-    int want_status;          /* the exit status asserted (0 unless set) */
-    double timeout_s;         /* killed and failed past this (0: 60 s) */
-    const char *const *pre;   /* arguments before the call's own (NULL-terminated; may be NULL) */
+    const char *input;      /* its stdin (NULL: /dev/null) */
+    int want_status;        /* the exit status asserted (0 unless set) */
+    double timeout_s;       /* killed and failed past this (0: 60 s) */
+    const char *const *pre; /* arguments before the call's own (NULL-terminated; may be NULL) */
 };
 
 /* Run $LOOM_BUILD/<rel> with how->pre then the NULL-terminated variadic
@@ -72,10 +71,10 @@ char *test_run_demov(const char *rel, const struct test_demo *how, double *elaps
 /* A program under test that serves on a port (a demo server, loom-echo...). */
 struct test_server {
     pid_t pid;
-    int out;            /* its stdout + stderr */
-    char buf[1 << 16];  /* what it printed so far, NUL-terminated */
+    int out;           /* its stdout + stderr */
+    char buf[1 << 16]; /* what it printed so far, NUL-terminated */
     size_t len;
-    int port;           /* parsed from its "listening on HOST:PORT" line */
+    int port; /* parsed from its "listening on HOST:PORT" line */
 };
 
 /* Start argv (argv[0] a path) with stdout and stderr on a pipe and wait (<= 10 s)
@@ -91,7 +90,7 @@ int test_server_wait(struct test_server *s, double timeout_s);
  * last match. TEST_IN_ORDER(out, "a", "b", ...) passes the needles inline. */
 const char *test_in_order(const char *out, const char *const *needles, size_t n);
 #define TEST_IN_ORDER(out, ...)                                                                    \
-    test_in_order((out), (const char *const[]){__VA_ARGS__},                                      \
+    test_in_order((out), (const char *const[]){__VA_ARGS__},                                       \
                   sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *))
 
 /* How many times needle occurs in out (non-overlapping). */
@@ -99,7 +98,7 @@ int test_count(const char *out, const char *needle);
 
 /* Assert that haystack contains needle, with the output shown on failure. */
 #define ck_assert_contains(haystack, needle)                                                       \
-    ck_assert_msg(strstr((haystack), (needle)) != NULL, "expected \"%s\" in output:\n%s",         \
+    ck_assert_msg(strstr((haystack), (needle)) != NULL, "expected \"%s\" in output:\n%s",          \
                   (needle), (haystack))
 
 /* Add a TCase with a timeout (seconds, scaled by CK_TIMEOUT_MULTIPLIER by Check). */
