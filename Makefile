@@ -116,6 +116,9 @@ CXX_TEST_BIN := $(CXX_TEST_CC:tests/%.cc=$(BUILD)/tests/%) \
 CXXFLAGS_TEST := -std=c++17 $(OPT) -g -Wall -Wextra -Wno-unused-parameter -pthread -I. \
   -I$(BUILD)/include -Itests $(SAN)
 TEST_TOOL_C := $(sort $(wildcard tests/tools/*.c))
+# Conformance cases (tests/conformance/NAME.c, traced against NAME.py by check_conformance).
+CONF_C := $(sort $(wildcard tests/conformance/*.c))
+CONF_BIN := $(CONF_C:tests/%.c=$(BUILD)/tests/%)
 TEST_TOOL_BIN := $(TEST_TOOL_C:tests/tools/%.c=$(BUILD)/tests/tools/%)
 
 BACKENDS := $(shell uname -s | grep -qi linux && echo epoll) poll \
@@ -131,7 +134,7 @@ say = @printf '  %-6s %s\n' $(1) $(2)
 endif
 
 all: $(LIB_A) $(LIB_SO) $(PG_A) $(PG_SO) $(DEMO_BIN) $(APP_BIN) $(TEST_BIN) $(TEST_TOOL_BIN) \
-     $(BUILD)/tests/check_downstream $(EMBED_BIN) $(CXX_TEST_BIN)
+     $(BUILD)/tests/check_downstream $(EMBED_BIN) $(CXX_TEST_BIN) $(CONF_BIN)
 
 # Every compile waits for build-deps-check (once per make run): on a machine without the
 # build packages, make says what to install (as root: installs it) instead of a compiler error.
@@ -200,6 +203,10 @@ $(BUILD)/tests/%: tests/%.cc $(TEST_HARNESS_OBJ) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(call say,LINK,$@)
 	$(Q)g++ $(CXXFLAGS_TEST) -o $@ $< $(TEST_HARNESS_OBJ) $(LIB_A) $(CHECK_LIBS) $(LDLIBS)
+
+# The conformance cases link like the tests (the tests/% rule above builds them).
+$(BUILD)/tests/check_conformance: $(CONF_BIN)
+$(CONF_BIN): tests/conformance/conf.h
 
 $(BUILD)/tests/tools/%: tests/tools/%.c $(PG_A) $(LIB_A)
 	@mkdir -p $(dir $@)
