@@ -659,16 +659,6 @@ static char *sh(const char *cmd)
     return out;
 }
 
-static bool have_tmux(void)
-{
-    char *out = sh("command -v tmux >/dev/null && echo yes");
-    bool yes = strstr(out, "yes") != NULL;
-    free(out);
-    if (!yes) /* a declared test dependency: fail with the reason, never pass silently */
-        ck_abort_msg("tmux is not installed (apt-get install tmux): the terminal tests need it");
-    return yes;
-}
-
 /* tmux on its own socket; cmd is a tmux subcommand. */
 static char *tmux(const char *fmt, ...)
 {
@@ -716,8 +706,7 @@ static void tmux_finish(void)
 /* The line editor on a real terminal: cbreak mode, our own echo, backspace. */
 START_TEST(test_8_8_tty)
 {
-    if (!have_tmux())
-        return;
+    test_require_tool("tmux", "tmux", "the terminal tests run the demo in a tmux pane");
     tmux_start("demos/ch08/listing_8_8", "");
     free(pane_wait(">"));
     free(tmux("send-keys -t demo abc BSpace d"));
@@ -735,8 +724,7 @@ END_TEST
 /* The chat client on a real terminal: messages at the top, input on the bottom row. */
 START_TEST(test_8_14_tty)
 {
-    if (!have_tmux())
-        return;
+    test_require_tool("tmux", "tmux", "the terminal tests run the demo in a tmux pane");
     struct proc srv;
     proc_start(&srv, "demos/ch08/listing_8_13", "--port", "0", NULL);
     char args[32];
