@@ -37,7 +37,7 @@ static void wait_finished(struct loom_task *self, struct loom_task *t)
 {
     bool cancelled = false;
     while (!loom_task_done(t)) {
-        if (loom_park_until_done(self, t, -1) == -ECANCELED) {
+        if (loom__park_done_unscoped(self, t) == -ECANCELED) {
             if (cancelled)
                 break; /* cancelled twice: stop waiting */
             cancelled = true;
@@ -127,13 +127,14 @@ int loom_gather(struct loom_task **tasks, size_t n, intptr_t *results, unsigned 
             break;
     }
     cbs_put(small, cbs, n);
-    if (rc == -ECANCELED) { /* cancel the children and let them finish */
-        for (size_t i = 0; i < n; i++)
+    if (rc == -ECANCELED || rc == -ETIMEDOUT) { /* cancelled, or a deadline scope passed: */
+        for (size_t i = 0; i < n; i++) /* cancel the children and let them finish */
             loom_task_cancel(tasks[i]);
         for (size_t i = 0; i < n; i++)
             wait_finished(self, tasks[i]);
-        self->cancel_pending = false;
-        error = -ECANCELED;
+        if (rc == -ECANCELED)
+            self->cancel_pending = false;
+        error = rc;
     }
     for (size_t i = 0; i < n; i++) {
         if (results)
@@ -194,7 +195,7 @@ int loom_wait(struct loom_task **tasks, size_t n, enum loom_wait_mode mode, int6
     while (!wait_satisfied(tasks, n, mode) && rc == 0)
         rc = loom_park(self, deadline);
     cbs_put(small, cbs, n);
-    if (rc == -ECANCELED)
+    if (rc == -ECANCELED || (rc == -ETIMEDOUT && loom__scope_cut(self, deadline)))
         return rc;
     return partition_done(tasks, n);
 }
@@ -334,9 +335,13 @@ int loom_taskgroup_join(struct loom_taskgroup *g)
     bool cancelled = self->cancels != g->_owner_cancels && !g->_error;
     if (cancelled)
         group_cancel_children(g);
+    bool timed_out = false;
     while (g->_running > 0) {
-        if (loom_park(self, -1) == -ECANCELED && !cancelled) {
+        /* Once cancelling, wait for the children whatever deadline scope passed. */
+        int rc = cancelled ? loom__park_unscoped(self, -1) : loom_park(self, -1);
+        if ((rc == -ECANCELED || rc == -ETIMEDOUT) && !cancelled) {
             cancelled = true;
+            timed_out = rc == -ETIMEDOUT; /* a deadline scope around the join passed */
             group_cancel_children(g);
         }
     }
@@ -350,5 +355,5 @@ int loom_taskgroup_join(struct loom_taskgroup *g)
     }
     if (g->_error)
         return g->_error;
-    return cancelled ? -ECANCELED : 0;
+    return cancelled ? (timed_out ? -ETIMEDOUT : -ECANCELED) : 0;
 }

@@ -220,6 +220,8 @@ int loom_task_spawn(struct loom_loop *loop, loom_task_fn fn, void *arg,
     t->refs = out ? 2 : 1;
     t->id = ++loop->next_task_id;
     t->group = NULL;
+    t->scope = NULL;
+    t->scope_deadline = -1;
     t->asan_fake_stack = NULL;
     t->eh.caught = NULL;
     t->eh.uncaught = 0;
@@ -305,7 +307,7 @@ static int resume_code(struct loom_task *t)
     return code;
 }
 
-int loom_park(struct loom_task *t, int64_t deadline)
+int loom__park_unscoped(struct loom_task *t, int64_t deadline)
 {
     if (t->cancel_pending) {
         t->cancel_pending = false;
@@ -321,6 +323,81 @@ int loom_park(struct loom_task *t, int64_t deadline)
     switch_out(t, false);
     loom_timer_stop(&t->timer);
     return resume_code(t);
+}
+
+/* --- deadline scopes (asyncio.timeout) --- */
+
+/* Every scope whose deadline has passed has expired. */
+static void scopes_expire(struct loom_task *t)
+{
+    int64_t now = loom_loop_now(t->loop);
+    for (struct loom_timeout *s = t->scope; s; s = s->_outer)
+        if (s->_deadline >= 0 && s->_deadline <= now)
+            s->_expired = true;
+}
+
+/* The earliest deadline of the scopes from s outwards. */
+static int64_t scopes_earliest(const struct loom_timeout *s)
+{
+    int64_t d = -1;
+    for (; s; s = s->_outer)
+        if (s->_deadline >= 0 && (d < 0 || s->_deadline < d))
+            d = s->_deadline;
+    return d;
+}
+
+int loom_park(struct loom_task *t, int64_t deadline)
+{
+    int64_t sd = t->scope_deadline;
+    if (sd < 0 || (deadline >= 0 && deadline < sd))
+        return loom__park_unscoped(t, deadline);
+    if (sd <= loom_loop_now(t->loop) && !t->cancel_pending) {
+        scopes_expire(t); /* passed already: every wait in the scope fails at once */
+        return -ETIMEDOUT;
+    }
+    int rc = loom__park_unscoped(t, sd);
+    if (rc == -ETIMEDOUT)
+        scopes_expire(t);
+    return rc;
+}
+
+static int timeout_enter(struct loom_timeout *s, int64_t deadline)
+{
+    struct loom_task *t = loom_task_current();
+    if (!t)
+        return -EPERM;
+    *s = (struct loom_timeout){._deadline = deadline < 0 ? -1 : deadline, ._outer = t->scope,
+                               ._task = t};
+    t->scope = s;
+    t->scope_deadline = scopes_earliest(s);
+    return 0;
+}
+
+int loom_timeout_enter(struct loom_timeout *s, int64_t timeout_ns)
+{
+    struct loom_task *t = loom_task_current();
+    return timeout_enter(s, t ? loom_deadline(t->loop, timeout_ns) : -1);
+}
+
+int loom_timeout_enter_at(struct loom_timeout *s, int64_t deadline) { return timeout_enter(s, deadline); }
+
+void loom_timeout_reschedule(struct loom_timeout *s, int64_t deadline)
+{
+    s->_deadline = deadline < 0 ? -1 : deadline;
+    s->_task->scope_deadline = scopes_earliest(s->_task->scope);
+}
+
+int64_t loom_timeout_when(const struct loom_timeout *s) { return s->_deadline; }
+
+bool loom_timeout_expired(const struct loom_timeout *s) { return s->_expired; }
+
+bool loom_timeout_exit(struct loom_timeout *s)
+{
+    struct loom_task *t = s->_task;
+    /* Scopes leave in LIFO order; leaving an outer one drops the inner ones too. */
+    t->scope = s->_outer;
+    t->scope_deadline = scopes_earliest(t->scope);
+    return s->_expired;
 }
 
 void loom_wake(struct loom_task *t, int code)
@@ -366,7 +443,10 @@ int loom_sleep(int64_t ns)
         return -EPERM;
     if (ns <= 0)
         return loom_yield();
-    int rc = loom_park(t, loom_deadline(t->loop, ns));
+    int64_t until = loom_deadline(t->loop, ns);
+    int rc = loom_park(t, until);
+    if (rc == -ETIMEDOUT && loom__scope_cut(t, until))
+        return rc; /* a deadline scope ended the sleep early */
     return rc == -ETIMEDOUT ? 0 : rc;
 }
 
@@ -390,7 +470,8 @@ static void wake_waiter(struct loom_future *f, void *arg)
     loom_wake(arg, 0);
 }
 
-int loom_park_until_done(struct loom_task *self, struct loom_task *t, int64_t deadline)
+static int park_until_done(struct loom_task *self, struct loom_task *t, int64_t deadline,
+                           int (*park)(struct loom_task *, int64_t))
 {
     if (t->state == LOOM__TASK_DONE)
         return 0;
@@ -398,9 +479,19 @@ int loom_park_until_done(struct loom_task *self, struct loom_task *t, int64_t de
     loom__future_on_done(&t->fut, &cb, wake_waiter, self);
     int rc = 0;
     while (t->state != LOOM__TASK_DONE && rc == 0)
-        rc = loom_park(self, deadline);
+        rc = park(self, deadline);
     loom_future_remove_done_callback(&cb);
     return t->state == LOOM__TASK_DONE && rc != -ECANCELED ? 0 : rc;
+}
+
+int loom__park_done_unscoped(struct loom_task *self, struct loom_task *t)
+{
+    return park_until_done(self, t, -1, loom__park_unscoped);
+}
+
+int loom_park_until_done(struct loom_task *self, struct loom_task *t, int64_t deadline)
+{
+    return park_until_done(self, t, deadline, loom_park);
 }
 
 intptr_t loom_task_join(struct loom_task *t)
@@ -409,11 +500,11 @@ intptr_t loom_task_join(struct loom_task *t)
     if (!self)
         return -EPERM;
     int rc = loom_park_until_done(self, t, -1);
-    if (rc == -ECANCELED) {
+    if (rc == -ECANCELED || rc == -ETIMEDOUT) { /* cancelled, or a deadline scope passed */
         loom_task_cancel(t); /* asyncio: cancelling an await cancels what it awaits */
-        loom_park_until_done(self, t, -1); /* a second cancel abandons the wait */
+        loom__park_done_unscoped(self, t); /* a second cancel abandons the wait */
         task_unref(t);
-        return -ECANCELED;
+        return rc;
     }
     intptr_t result = t->fut.result;
     t->joined = true;

@@ -196,6 +196,47 @@ int loom_taskgroup_join(struct loom_taskgroup *g);
 
 /* --- context variables (contextvars) --- */
 
+
+/* --- deadline scopes (asyncio.timeout / timeout_at) ---
+ *
+ * A block of code in a task runs under a deadline that every suspending call
+ * inside honours: once it passes, the call waiting then returns -ETIMEDOUT
+ * (and so does every later one until the scope is left). Nested scopes take
+ * the earliest deadline; a call's own timeout still applies when earlier.
+ * Calls that take no timeout (loom_task_join, loom_gather, TaskGroup join,
+ * PostgreSQL calls, process-pool calls...) become boundable this way. A join
+ * cut short cancels the awaited task and waits for it to finish, as awaiting
+ * a task does in asyncio; a TaskGroup join cancels its children and returns
+ * -ETIMEDOUT once they are done. No task is spawned, nothing is allocated:
+ * the scope lives on the task's stack.
+ *
+ *     struct loom_timeout to;
+ *     loom_timeout_enter(&to, LOOM_SEC(2));
+ *     rc = loom_task_join(t);               // -ETIMEDOUT after 2 s
+ *     if (loom_timeout_exit(&to)) ...       // true: the deadline cut a wait short
+ */
+struct loom_timeout {
+    int64_t _deadline;            /* loop time, -1: none */
+    struct loom_timeout *_outer;  /* the enclosing scope of the task */
+    struct loom_task *_task;
+    bool _expired;                /* a wait was cut short by a passed deadline */
+};
+
+/* Enter a scope ending timeout_ns from now (-1: none yet; see reschedule).
+ * Returns 0, or -EPERM outside a task. Leave it with loom_timeout_exit(). */
+int loom_timeout_enter(struct loom_timeout *s, int64_t timeout_ns);
+/* The same with an absolute deadline on the loop's clock (loom_loop_now). */
+int loom_timeout_enter_at(struct loom_timeout *s, int64_t deadline);
+/* Move the deadline (loop time; -1: none). */
+void loom_timeout_reschedule(struct loom_timeout *s, int64_t deadline);
+/* The deadline (loop time), -1 when none. */
+int64_t loom_timeout_when(const struct loom_timeout *s);
+/* Whether the deadline cut a wait short inside the scope. */
+bool loom_timeout_expired(const struct loom_timeout *s);
+/* Leave the scope (scopes leave in the reverse order they entered); returns
+ * loom_timeout_expired(). */
+bool loom_timeout_exit(struct loom_timeout *s);
+
 /* Define one per variable with static storage: static struct loom_ctxvar v = {"name", NULL}. */
 struct loom_ctxvar {
     const char *name;

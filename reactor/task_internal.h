@@ -45,6 +45,8 @@ struct loom_task {
     int refs;                   /* the loop's while unfinished, plus handles */
     uint64_t id;
     struct loom_timer timer;    /* park deadline */
+    struct loom_timeout *scope; /* innermost deadline scope, NULL: none */
+    int64_t scope_deadline;     /* earliest deadline of the scopes (loop time), -1: none */
     struct loom__context *context;
     struct loom_list all_node;  /* loop->tasks */
     struct loom_taskgroup *group;
@@ -55,6 +57,20 @@ struct loom_task {
     void *tsan_fiber;
     char name[48];
 };
+
+/* loom_park without the task's deadline scopes: for waits that must finish
+ * (cleanup after a cancel or a timeout), which a passed scope would cut short
+ * for ever. */
+int loom__park_unscoped(struct loom_task *t, int64_t deadline);
+/* Whether a -ETIMEDOUT from loom_park(t, deadline) came from a deadline
+ * scope rather than from deadline itself. */
+static inline bool loom__scope_cut(const struct loom_task *t, int64_t deadline)
+{
+    return t->scope_deadline >= 0 && (deadline < 0 || t->scope_deadline < deadline);
+}
+
+/* loom_park_until_done(self, t, -1) without the deadline scopes. */
+int loom__park_done_unscoped(struct loom_task *self, struct loom_task *t);
 
 /* Internal done callback: run at completion (use only to wake tasks). */
 void loom__future_on_done(struct loom_future *f, struct loom_future_callback *cbn,
