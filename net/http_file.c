@@ -9,7 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -183,6 +186,13 @@ static int send_plain(struct loom_http_reply *res, int fd, off_t off, off_t len)
     struct loom_stream *s = res->c->s;
     int64_t wt = res->c->srv->opt.write_timeout_ns > 0 ? res->c->srv->opt.write_timeout_ns
                                                        : LOOM_SEC(30);
+    /* Cork (nginx's tcp_nopush): the head rides in the first full segment
+     * and the file goes out in full-size segments. With only TCP_NODELAY the
+     * head left alone and the client spent twice the kernel CPU per 1 MiB
+     * (wrk: ~600 against ~320 µs/request, half nginx's req/s). Two syscalls
+     * per large file; best effort (not TCP: nothing to do). */
+    int one = 1, zero = 0;
+    setsockopt(loom_stream_fd(s), IPPROTO_TCP, TCP_CORK, &one, sizeof one);
     int rc = loom__http_reply_flush_head(res);
     if (rc == 0)
         rc = loom_stream_flush(s, wt);
@@ -202,6 +212,7 @@ static int send_plain(struct loom_http_reply *res, int fd, off_t off, off_t len)
             rc = -errno;
         }
     }
+    setsockopt(loom_stream_fd(s), IPPROTO_TCP, TCP_CORK, &zero, sizeof zero);
     return rc;
 }
 
