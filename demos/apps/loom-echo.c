@@ -19,7 +19,8 @@
 
 static const char usage[] =
     "usage: loom-echo [--ws | --udp] [--host ADDR] [--port N] [--workers N] [--backend NAME]\n"
-    "                 [--max-connections N] [--idle-timeout SEC] [--grace SEC]\n"
+    "                 [--max-connections N] [--max-message BYTES] [--idle-timeout SEC]\n"
+    "                 [--grace SEC]\n"
     "Echoes every byte back to its sender; with --ws, every WebSocket message; with\n"
     "--udp, every datagram. Prints \"listening on HOST:PORT\" once it accepts.\n"
     "  --ws                 WebSocket echo (RFC 6455) on any path instead of raw TCP\n"
@@ -28,7 +29,10 @@ static const char usage[] =
     "  --port N             port (default 8000; 0 picks a free one)\n"
     "  --workers N          N threads, each with its own loop, sharing the port (default 1)\n"
     "  --backend NAME       epoll, poll or kqueue (default: $LOOM_BACKEND or the best)\n"
-    "  --max-connections N  at most N clients at once; others wait (default: no limit)\n"
+    "  --max-connections N  at most N clients at once; others wait (default: no limit;\n"
+    "                       with --ws 1000, since each may hold a message being received)\n"
+    "  --max-message BYTES  --ws: largest message (default 1048576; a bigger one closes\n"
+    "                       with 1009). Memory is about max-connections x max-message.\n"
     "  --idle-timeout SEC   drop a client silent for SEC seconds (default: never)\n"
     "  --grace SEC          on SIGINT/SIGTERM, time given to finish (default 5)\n"
     "SIGINT/SIGTERM: stop accepting, answer what was already received, exit 0.";
@@ -52,12 +56,13 @@ static intptr_t echo(struct loom_stream *s, void *arg)
 }
 
 static int64_t idle_timeout;
+static struct loom_ws_options ws_opt;
 
 /* WebSocket: every message back as it came, until the peer closes. */
 static int ws_echo(struct loom_http_req *req, struct loom_http_reply *rep, void *arg)
 {
     struct loom_ws *ws;
-    int rc = loom_http_ws_accept(req, rep, NULL, &ws);
+    int rc = loom_http_ws_accept(req, rep, &ws_opt, &ws);
     if (rc < 0)
         return rc == LOOM_EWS ? 0 : rc; /* not a WebSocket handshake: answered already */
     struct loom_ws_message m;
@@ -187,6 +192,9 @@ int main(int argc, char **argv)
     struct loom_loop_options lo = {.backend = backend, .stack_size = 64 * 1024};
     unsigned workers = (unsigned)opts_long("--workers", 1, 1, 1024);
     bool udp = opts_flag("--udp"), ws = opts_flag("--ws");
+    ws_opt.max_message = (uint64_t)opts_long("--max-message", 1 << 20, 125, 1L << 30);
+    if (ws && !opts_str("--max-connections", NULL))
+        opt.max_connections = 1000;
     if (udp && ws)
         opts_fail("--udp and --ws exclude each other");
     if (udp && (workers > 1 || opt.max_connections || opt.idle_timeout_ns))
