@@ -201,14 +201,8 @@ END_TEST
 /* Start a demo server at the test scale on a free port; extra args after. */
 static void server_start(struct test_server *s, const char *rel, char *const args[])
 {
-    char path[512];
-    char *argv[16] = {(char *)test_build_path(rel, path, sizeof path), "--scale", SCALE, "--port",
-                      "0"};
-    int n = 5;
-    for (int i = 0; args[i]; i++)
-        argv[n++] = args[i];
-    argv[n] = NULL;
-    test_server_start(s, argv);
+    static const char *const pre[] = {"--scale", SCALE, "--port", "0", NULL};
+    test_server_start_demo(s, rel, pre, (const char *const *)args);
 }
 
 /* Connect, send req, half-close, read the whole answer into resp. */

@@ -321,6 +321,21 @@ char *test_run_demo(const char *rel, const struct test_demo *how, double *elapse
     return out;
 }
 
+void test_server_start_demo(struct test_server *s, const char *rel, const char *const *pre,
+                            const char *const *args)
+{
+    char path[512];
+    char *argv[32] = {(char *)test_build_path(rel, path, sizeof path)};
+    int n = 1;
+    for (int k = 0; k < 2; k++)
+        for (const char *const *p = k ? args : pre; p && *p; p++) {
+            ck_assert_msg(n < 31, "%s: too many arguments", rel);
+            argv[n++] = (char *)*p;
+        }
+    argv[n] = NULL;
+    test_server_start(s, argv);
+}
+
 const char *test_in_order(const char *out, const char *const *needles, size_t n)
 {
     const char *p = out;

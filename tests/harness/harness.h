@@ -80,6 +80,10 @@ struct test_server {
 /* Start argv (argv[0] a path) with stdout and stderr on a pipe and wait (<= 10 s)
  * for its "listening on HOST:PORT" line; fails the test if it does not come. */
 void test_server_start(struct test_server *s, char *const argv[]);
+/* test_server_start for the built program rel: its arguments are pre then args
+ * (each NULL-terminated, either may be NULL; at most 30 in all). */
+void test_server_start_demo(struct test_server *s, const char *rel, const char *const *pre,
+                            const char *const *args);
 /* Collect output for at most timeout_s seconds (returns once something came). */
 void test_server_read(struct test_server *s, double timeout_s);
 /* Wait (<= timeout_s, then SIGKILL and fail) for exit, collecting the output;
