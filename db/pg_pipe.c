@@ -315,7 +315,7 @@ ssize_t loom_pg_pool_query(struct loom_pg_pool *p, struct loom_pg_result *r,
     if (!q)
         return -ENOMEM;
     q->owner = self;
-    struct loom_pg *c;
+    struct loom_pg *c = NULL; /* set when pick succeeds (gcc -O1 cannot see it) */
     ssize_t rc = pick(p, &c);
     if (rc < 0) { /* no connection: say why, as a connect failure does */
         snprintf(q->err.sqlstate, sizeof q->err.sqlstate, "%s", rc == LOOM_EPG ? "08001" : "");

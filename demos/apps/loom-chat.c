@@ -173,7 +173,7 @@ static int handshake(struct loom_stream *s, struct user *u)
         loom_stream_write(s, "Name taken\n", 11);
         return -EEXIST;
     }
-    snprintf(u->name, sizeof u->name, "%s", name);
+    snprintf(u->name, sizeof u->name, "%.*s", NAME_MAX_BYTES, name); /* name_ok bounds it */
     return 0;
 }
 
