@@ -321,6 +321,144 @@ const char *loom_pg_pool_errmsg(const struct loom_pg_pool *p);
 int loom_pg_pool_size(const struct loom_pg_pool *p);
 int loom_pg_pool_in_use(const struct loom_pg_pool *p);
 
+/* --- typed values (pg_types.c) ---
+ *
+ * Parameters carry their type OID and go in binary where PostgreSQL's binary
+ * form is cheaper than text (numbers, dates, uuid, bytea); numeric and json
+ * go as text (numeric stays exact: a decimal string, never a double).
+ * loom_pg_query_typed() can ask for binary results: the loom_pg_cell_*
+ * decoders read either format (date/time/timestamp/interval and arrays need
+ * binary results), while loom_pg_text() only makes sense on text results.
+ * Decoders return 0, -ENODATA for SQL NULL (so NULL is never read as 0 or
+ * ""), -EINVAL for another type or malformed data, -ENOSPC for a short buffer. */
+
+enum {
+    LOOM_PG_BOOL = 16, LOOM_PG_BYTEA = 17, LOOM_PG_NAME = 19, LOOM_PG_INT8 = 20,
+    LOOM_PG_INT2 = 21, LOOM_PG_INT4 = 23, LOOM_PG_TEXT = 25, LOOM_PG_JSON = 114,
+    LOOM_PG_FLOAT4 = 700, LOOM_PG_FLOAT8 = 701, LOOM_PG_VARCHAR = 1043, LOOM_PG_DATE = 1082,
+    LOOM_PG_TIME = 1083, LOOM_PG_TIMESTAMP = 1114, LOOM_PG_TIMESTAMPTZ = 1184,
+    LOOM_PG_INTERVAL = 1186, LOOM_PG_NUMERIC = 1700, LOOM_PG_UUID = 2950, LOOM_PG_JSONB = 3802,
+    /* one-dimensional arrays */
+    LOOM_PG_BOOL_ARRAY = 1000, LOOM_PG_BYTEA_ARRAY = 1001, LOOM_PG_INT2_ARRAY = 1005,
+    LOOM_PG_INT4_ARRAY = 1007, LOOM_PG_TEXT_ARRAY = 1009, LOOM_PG_VARCHAR_ARRAY = 1015,
+    LOOM_PG_INT8_ARRAY = 1016, LOOM_PG_FLOAT4_ARRAY = 1021, LOOM_PG_FLOAT8_ARRAY = 1022,
+    LOOM_PG_TIMESTAMP_ARRAY = 1115, LOOM_PG_DATE_ARRAY = 1182, LOOM_PG_TIME_ARRAY = 1183,
+    LOOM_PG_TIMESTAMPTZ_ARRAY = 1185, LOOM_PG_INTERVAL_ARRAY = 1187, LOOM_PG_JSON_ARRAY = 199,
+    LOOM_PG_NUMERIC_ARRAY = 1231, LOOM_PG_UUID_ARRAY = 2951, LOOM_PG_JSONB_ARRAY = 3807,
+};
+
+/* query_typed flags */
+enum { LOOM_PG_BINARY_RESULTS = 1 };
+
+/* Timestamps are microseconds since 2000-01-01 00:00 (UTC for timestamptz),
+ * dates days since 2000-01-01, as PostgreSQL keeps them; these mean ±infinity. */
+#define LOOM_PG_TS_INFINITY INT64_MAX
+#define LOOM_PG_TS_NEG_INFINITY INT64_MIN
+#define LOOM_PG_DATE_INFINITY INT32_MAX
+#define LOOM_PG_DATE_NEG_INFINITY INT32_MIN
+/* Seconds from the Unix epoch to PostgreSQL's (2000-01-01). */
+#define LOOM_PG_EPOCH_OFFSET 946684800
+
+struct loom_pg_interval {
+    int64_t us;     /* time part */
+    int32_t days;
+    int32_t months;
+};
+
+/* A parameter: build it with a loom_pg_p_* constructor. The data it points
+ * to (strings, bytes, array buffers) must stay valid until the query returns. */
+struct loom_pg_param {
+    uint32_t type;      /* OID, 0: let the server infer it (text only) */
+    int32_t len;        /* bytes, -1: SQL NULL */
+    const char *data;   /* NULL: the value is in _inline */
+    bool text;          /* sent in text format */
+    unsigned char _inline[16];
+};
+
+struct loom_pg_param loom_pg_p_null(void);
+struct loom_pg_param loom_pg_p_bool(bool v);
+struct loom_pg_param loom_pg_p_int2(int16_t v);
+struct loom_pg_param loom_pg_p_int4(int32_t v);
+struct loom_pg_param loom_pg_p_int8(int64_t v);
+struct loom_pg_param loom_pg_p_float4(float v);
+struct loom_pg_param loom_pg_p_float8(double v);
+/* Exact decimal text ("-12.340", "NaN", "Infinity"). */
+struct loom_pg_param loom_pg_p_numeric(const char *v);
+/* text of len bytes (an embedded NUL makes the query fail with -EINVAL). */
+struct loom_pg_param loom_pg_p_text(const char *v, size_t len);
+struct loom_pg_param loom_pg_p_bytea(const void *v, size_t len);
+struct loom_pg_param loom_pg_p_uuid(const uint8_t v[16]);
+struct loom_pg_param loom_pg_p_date(int32_t days);
+struct loom_pg_param loom_pg_p_time(int64_t us);
+struct loom_pg_param loom_pg_p_timestamp(int64_t us);
+struct loom_pg_param loom_pg_p_timestamptz(int64_t us);
+struct loom_pg_param loom_pg_p_interval(struct loom_pg_interval v);
+struct loom_pg_param loom_pg_p_json(const char *v);
+struct loom_pg_param loom_pg_p_jsonb(const char *v);
+/* A one-dimensional array of n elements (SQL NULL elements allowed) of type
+ * array_type, encoded into buf (cap bytes, valid until the query returns).
+ * Elements must be of one binary type or text/varchar/json (not numeric or
+ * jsonb). On error (-EINVAL, -ENOSPC) the returned param has len -2, which
+ * makes the query fail with -EINVAL. */
+struct loom_pg_param loom_pg_p_array(uint32_t array_type, int n,
+                                     const struct loom_pg_param *elems, void *buf, size_t cap);
+
+/* Run sql with typed parameters (unnamed statement: parsed each time).
+ * flags: LOOM_PG_BINARY_RESULTS. Returns as loom_pg_query, or -EINVAL for a
+ * bad parameter (text with a NUL, a failed array). Suspends. */
+ssize_t loom_pg_query_typed(struct loom_pg *c, struct loom_pg_result *r, const char *sql,
+                            int nparams, const struct loom_pg_param *params, unsigned flags);
+
+/* Describe sql without running it: r gets its parameter and column types
+ * (loom_pg_nparams / loom_pg_paramtype, loom_pg_ncols / loom_pg_coltype /
+ * loom_pg_colname). 0 or an error. Suspends. */
+int loom_pg_describe(struct loom_pg *c, struct loom_pg_result *r, const char *sql);
+int loom_pg_nparams(const struct loom_pg_result *r);
+uint32_t loom_pg_paramtype(const struct loom_pg_result *r, int i);
+/* A column's type OID (0 if no such column); whether it came in binary. */
+uint32_t loom_pg_coltype(const struct loom_pg_result *r, int col);
+bool loom_pg_colbinary(const struct loom_pg_result *r, int col);
+
+/* One value: a field of a result or an element of an array (a view). */
+struct loom_pg_cell {
+    uint32_t type;
+    bool null;
+    bool binary;
+    int32_t len;
+    const char *data;
+};
+
+/* The cell at row, col: 0 or -EINVAL (out of range). */
+int loom_pg_cell(const struct loom_pg_result *r, int row, int col, struct loom_pg_cell *out);
+int loom_pg_cell_bool(const struct loom_pg_cell *v, bool *out);
+/* int2, int4, int8. */
+int loom_pg_cell_int(const struct loom_pg_cell *v, int64_t *out);
+/* float4, float8 (NaN and ±infinity come through). */
+int loom_pg_cell_float(const struct loom_pg_cell *v, double *out);
+/* numeric as exact decimal text ("NaN", "Infinity", "-Infinity" too) into buf. */
+int loom_pg_cell_numeric(const struct loom_pg_cell *v, char *buf, size_t cap);
+/* The bytes of text, varchar, name, json, jsonb, and of bytea in binary (a view). */
+int loom_pg_cell_bytes(const struct loom_pg_cell *v, const char **p, size_t *len);
+int loom_pg_cell_uuid(const struct loom_pg_cell *v, uint8_t out[16]);
+/* Binary only (-EINVAL on text results). */
+int loom_pg_cell_date(const struct loom_pg_cell *v, int32_t *days);
+int loom_pg_cell_time(const struct loom_pg_cell *v, int64_t *us);
+/* timestamp and timestamptz. */
+int loom_pg_cell_timestamp(const struct loom_pg_cell *v, int64_t *us);
+int loom_pg_cell_interval(const struct loom_pg_cell *v, struct loom_pg_interval *out);
+
+/* A one-dimensional array value (binary), walked element by element. */
+struct loom_pg_array {
+    uint32_t elem_type;
+    int n;              /* elements */
+    int _i;
+    const char *_p, *_end;
+};
+/* 0 (an empty array has n 0), -ENODATA (NULL), -EINVAL (not a 1-D binary array). */
+int loom_pg_array_open(const struct loom_pg_cell *v, struct loom_pg_array *a);
+/* 1 and *out, 0 at the end, -EINVAL if malformed. */
+int loom_pg_array_next(struct loom_pg_array *a, struct loom_pg_cell *out);
+
 #pragma GCC visibility pop
 
 #ifdef __cplusplus
