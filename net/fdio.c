@@ -288,11 +288,9 @@ static int64_t left(struct loom_loop *loop, int64_t deadline)
     return d > 0 ? d : 0;
 }
 
-/* sendfile(2) on a socket raises SIGPIPE when the peer is gone, and it has no
- * MSG_NOSIGNAL: block the signal around the call and take back a SIGPIPE it
- * raised (one that was already pending stays for its owner). */
-static ssize_t sendfile_nosig(int out, int in, off_t *off, size_t n)
+ssize_t loom__sendfile_nosig(int out, int in, off_t *off, size_t n)
 {
+    loom__ignore_sigpipe();
     sigset_t pipe, old, pending;
     sigemptyset(&pipe);
     sigaddset(&pipe, SIGPIPE);
@@ -316,7 +314,7 @@ static ssize_t sendfile_kernel(struct loom_stream *s, int file_fd, off_t *off, s
 {
     while (*done < count) {
         size_t chunk = count - *done > (1u << 30) ? (1u << 30) : count - *done;
-        ssize_t n = sendfile_nosig(s->fdt.fd, file_fd, off, chunk);
+        ssize_t n = loom__sendfile_nosig(s->fdt.fd, file_fd, off, chunk);
         if (n > 0) {
             *done += (size_t)n;
             continue;

@@ -140,45 +140,6 @@ static int parse_range(const char *h, off_t size, off_t *start, off_t *end)
     return 1;
 }
 
-/* sendfile(2) has no MSG_NOSIGNAL: on a socket in CLOSE_WAIT that the peer
- * then resets it fails with EPIPE and raises SIGPIPE, whose default action
- * kills the server. Blocking the signal around the call is not enough: the
- * kernel sends it to the whole process, so another thread that does not block
- * it takes it. So a default disposition becomes "ignore" once (as
- * net/stream.c does for pipes, and libuv and Python do); a handler the
- * program set is kept, and the mask spares it a SIGPIPE raised here (taken
- * back if it is pending; one already pending stays for its owner). Three extra
- * syscalls a call, for files above SMALL_FILE only. */
-static void ignore_default_sigpipe(void)
-{
-    struct sigaction old;
-    if (sigaction(SIGPIPE, NULL, &old) == 0 && old.sa_handler == SIG_DFL) {
-        struct sigaction ign = {.sa_handler = SIG_IGN};
-        sigaction(SIGPIPE, &ign, NULL);
-    }
-}
-
-static ssize_t sendfile_nosig(int out, int in, off_t *off, size_t n)
-{
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, ignore_default_sigpipe);
-    sigset_t pipe, old, pending;
-    sigemptyset(&pipe);
-    sigaddset(&pipe, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe, &old);
-    sigpending(&pending);
-    bool was_pending = sigismember(&pending, SIGPIPE);
-    ssize_t r = sendfile(out, in, off, n);
-    int err = errno;
-    if (r < 0 && err == EPIPE && !was_pending) {
-        struct timespec zero = {0, 0};
-        sigtimedwait(&pipe, NULL, &zero);
-    }
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    errno = err;
-    return r;
-}
-
 /* Copy the body with sendfile(2), waiting for the socket with a deadline that
  * moves with progress (a client that stops reading is cut off). */
 static int send_plain(struct loom_http_reply *res, int fd, off_t off, off_t len)
@@ -199,7 +160,7 @@ static int send_plain(struct loom_http_reply *res, int fd, off_t off, off_t len)
     int64_t deadline = loom_deadline(res->c->loop, wt);
     while (rc == 0 && len > 0) {
         size_t step = len > SENDFILE_STEP ? SENDFILE_STEP : (size_t)len;
-        ssize_t n = sendfile_nosig(loom_stream_fd(s), fd, &off, step);
+        ssize_t n = loom__sendfile_nosig(loom_stream_fd(s), fd, &off, step);
         if (n > 0) {
             len -= n;
             res->sent += (uint64_t)n;

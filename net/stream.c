@@ -12,6 +12,7 @@
 #include "net/stream_internal.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -139,16 +140,25 @@ static bool fd_pollable(int fd, bool *is_socket)
     return !S_ISCHR(st.st_mode) || isatty(fd);
 }
 
-/* Writing to a pipe whose reader is gone raises SIGPIPE; sockets avoid it with
- * MSG_NOSIGNAL, pipes cannot, so the default disposition is turned into
- * "ignore" (what libuv and Python do). A handler the program set is kept. */
-static void ignore_sigpipe(void)
+/* Writing to a pipe whose reader is gone raises SIGPIPE, and so does
+ * sendfile(2) to a reset socket; sockets' sends avoid it with MSG_NOSIGNAL,
+ * pipes and sendfile cannot, and blocking the signal in one thread does not
+ * help (the kernel may deliver it to another). So the default disposition is
+ * turned into "ignore", once (what libuv and Python do). A handler the
+ * program set is kept. */
+static void ignore_default_sigpipe(void)
 {
     struct sigaction old;
     if (sigaction(SIGPIPE, NULL, &old) == 0 && old.sa_handler == SIG_DFL) {
         struct sigaction ign = {.sa_handler = SIG_IGN};
         sigaction(SIGPIPE, &ign, NULL);
     }
+}
+
+void loom__ignore_sigpipe(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, ignore_default_sigpipe);
 }
 
 /* A stream over fd whose nature is known (fl: its F_GETFL flags). */
@@ -168,7 +178,7 @@ static int open_known(struct loom_loop *loop, int fd, unsigned flags, int fl, bo
         return -ENOMEM;
     }
     if (!is_socket && (fl & O_ACCMODE) != O_RDONLY)
-        ignore_sigpipe();
+        loom__ignore_sigpipe();
     s->fdt = t;
     s->ops = &fd_ops;
     s->ctx = &s->fdt;

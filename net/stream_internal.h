@@ -75,6 +75,15 @@ int loom__stream_wait(struct loom_stream *s, unsigned dir, int64_t deadline);
 int loom__stream_set_transport(struct loom_stream *s, const struct loom_stream_ops *ops,
                                void *ctx);
 
+/* Turn a default SIGPIPE disposition into "ignore", once per process. */
+void loom__ignore_sigpipe(void);
+
+/* sendfile(2) that raises no SIGPIPE a caller would see: the disposition is
+ * made "ignore" if it was the default, and the signal is blocked around the
+ * call and taken back if the call raised it (a program's own handler then
+ * never sees one from loom). errno as sendfile's. */
+ssize_t loom__sendfile_nosig(int out, int in, off_t *off, size_t n);
+
 /* Recompute what the watcher should wait for. */
 void loom__stream_update(struct loom_stream *s);
 /* Write out as much of the buffer as the transport takes now; 0 or the write error. */
