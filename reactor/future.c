@@ -120,8 +120,10 @@ intptr_t loom_future_await(struct loom_future *f, int64_t timeout_ns)
     loom__future_on_done(f, &cb, wake_awaiter, self);
     int64_t deadline = loom_deadline(self->loop, timeout_ns);
     int rc = 0;
+    self->awaiting = f;
     while (f->state == LOOM_FUTURE_PENDING && rc == 0)
         rc = loom_park(self, deadline);
+    self->awaiting = NULL;
     loom_future_remove_done_callback(&cb);
     if (rc == -ECANCELED) {
         loom_future_cancel(f);

@@ -217,6 +217,7 @@ int loom_task_spawn(struct loom_loop *loop, loom_task_fn fn, void *arg,
     t->wake_code = 0;
     t->cancel_pending = t->joined = false;
     t->cancels = 0;
+    t->awaiting = NULL;
     t->refs = out ? 2 : 1;
     t->id = ++loop->next_task_id;
     t->group = NULL;
@@ -455,6 +456,10 @@ bool loom_task_cancel(struct loom_task *t)
     if (t->state == LOOM__TASK_DONE)
         return false;
     t->cancels++;
+    /* As asyncio: the future t awaits is cancelled now, so its callbacks run
+     * before t resumes; t's await then returns its -ECANCELED. */
+    if (t->state == LOOM__TASK_PARKED && t->awaiting && loom_future_cancel(t->awaiting))
+        return true;
     if (t->state == LOOM__TASK_PARKED)
         loom_wake(t, -ECANCELED);
     else

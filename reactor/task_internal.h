@@ -42,6 +42,7 @@ struct loom_task {
     bool cancel_pending;        /* deliver -ECANCELED at the next suspension */
     bool joined;                /* someone collected the result (debug report) */
     unsigned cancels;           /* cancellation requests so far (TaskGroup) */
+    struct loom_future *awaiting; /* the future loom_future_await parks on, else NULL */
     int refs;                   /* the loop's while unfinished, plus handles */
     uint64_t id;
     struct loom_timer timer;    /* park deadline */
