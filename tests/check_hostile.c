@@ -7,6 +7,7 @@
  * the attacks that already failed (smuggling variants, Range abuse, hundreds
  * of slowloris connections), kept failing by a test. */
 #include "harness/harness.h"
+#include "harness/httpsrv.h"
 #include "harness/netclient.h"
 
 #include <errno.h>
@@ -26,47 +27,6 @@
 #include "net/tls.h"
 #include "net/ws.h"
 #include "reactor/task.h"
-
-/* --- the server under test, in a thread --- */
-
-struct srv_thread {
-    pthread_t th;
-    pthread_mutex_t mu;
-    pthread_cond_t cond;
-    struct loom_http_server_options opt;
-    struct loom_http_router *router;
-    struct loom_loop *loop;
-    struct loom_http_server *srv;
-    int port, rc;
-    bool ready;
-};
-
-static intptr_t srv_main(void *arg)
-{
-    struct srv_thread *st = arg;
-    int rc = loom_http_server_start(loom_loop_current(), &st->opt, st->router, &st->srv);
-    pthread_mutex_lock(&st->mu);
-    st->rc = rc;
-    st->loop = loom_loop_current();
-    st->port = rc == 0 ? loom_http_server_port(st->srv) : -1;
-    st->ready = true;
-    pthread_cond_broadcast(&st->cond);
-    pthread_mutex_unlock(&st->mu);
-    if (rc < 0)
-        return rc;
-    rc = loom_http_server_serve_forever(st->srv);
-    loom_http_server_free(st->srv);
-    return rc;
-}
-
-static void *srv_thread_fn(void *arg)
-{
-    struct loom_loop_options lo = {0};
-    loom_run_with(&lo, srv_main, arg);
-    return NULL;
-}
-
-static void stop_cb(void *arg) { loom_http_server_stop(arg); }
 
 /* --- handlers --- */
 
@@ -104,7 +64,7 @@ static int h_file(struct loom_http_req *req, struct loom_http_reply *res, void *
     return rc;
 }
 
-static struct srv_thread st;
+static struct test_http_server st;
 static struct loom_tls_context *tls_ctx; /* serve HTTPS when set */
 
 static void start_server(void)
@@ -121,22 +81,10 @@ static void start_server(void)
     st.opt.keepalive_timeout_ns = LOOM_SEC(5);
     st.opt.write_timeout_ns = LOOM_SEC(10);
     st.opt.body_timeout_ns = LOOM_SEC(1);
-    pthread_mutex_init(&st.mu, NULL);
-    pthread_cond_init(&st.cond, NULL);
-    ck_assert_int_eq(pthread_create(&st.th, NULL, srv_thread_fn, &st), 0);
-    pthread_mutex_lock(&st.mu);
-    while (!st.ready)
-        pthread_cond_wait(&st.cond, &st.mu);
-    pthread_mutex_unlock(&st.mu);
-    ck_assert_msg(st.rc == 0, "server start: %s", loom_strerror(st.rc));
+    test_http_server_start(&st);
 }
 
-static void stop_server(void)
-{
-    loom_call_soon_threadsafe(st.loop, stop_cb, st.srv);
-    pthread_join(st.th, NULL);
-    loom_http_router_free(st.router);
-}
+static void stop_server(void) { test_http_server_stop(&st); }
 
 /* Send req on a fresh connection; the answer up to the close, which must come. */
 static char *exchange_closed(const char *req, size_t len)

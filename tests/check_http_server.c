@@ -5,6 +5,7 @@
  * idle timeouts, a client that never reads, graceful shutdown, synchronous
  * handlers on the thread pool. The server runs on a loop in its own thread. */
 #include "harness/harness.h"
+#include "harness/httpsrv.h"
 #include "harness/netclient.h"
 
 #include <errno.h>
@@ -23,68 +24,6 @@
 
 #include "net/http_server.h"
 #include "reactor/task.h"
-
-/* --- the server under test, in a thread --- */
-
-struct srv_thread {
-    pthread_t th;
-    pthread_mutex_t mu;
-    pthread_cond_t cond;
-    struct loom_http_server_options opt;
-    struct loom_http_router *router;
-    struct loom_loop *loop;
-    struct loom_http_server *srv;
-    int port, rc;
-    bool ready;
-};
-
-static intptr_t srv_main(void *arg)
-{
-    struct srv_thread *st = arg;
-    int rc = loom_http_server_start(loom_loop_current(), &st->opt, st->router, &st->srv);
-    pthread_mutex_lock(&st->mu);
-    st->rc = rc;
-    st->loop = loom_loop_current();
-    st->port = rc == 0 ? loom_http_server_port(st->srv) : -1;
-    st->ready = true;
-    pthread_cond_broadcast(&st->cond);
-    pthread_mutex_unlock(&st->mu);
-    if (rc < 0)
-        return rc;
-    rc = loom_http_server_serve_forever(st->srv);
-    loom_http_server_free(st->srv);
-    return rc;
-}
-
-static void *srv_thread_fn(void *arg)
-{
-    struct loom_loop_options lo = {0};
-    loom_run_with(&lo, srv_main, arg);
-    return NULL;
-}
-
-static void start_server(struct srv_thread *st)
-{
-    if (!st->opt.net.host)
-        st->opt.net.host = "127.0.0.1";
-    pthread_mutex_init(&st->mu, NULL);
-    pthread_cond_init(&st->cond, NULL);
-    ck_assert_int_eq(pthread_create(&st->th, NULL, srv_thread_fn, st), 0);
-    pthread_mutex_lock(&st->mu);
-    while (!st->ready)
-        pthread_cond_wait(&st->cond, &st->mu);
-    pthread_mutex_unlock(&st->mu);
-    ck_assert_msg(st->rc == 0, "server start: %s", loom_strerror(st->rc));
-}
-
-static void stop_cb(void *arg) { loom_http_server_stop(arg); }
-
-static void stop_server(struct srv_thread *st)
-{
-    loom_call_soon_threadsafe(st->loop, stop_cb, st->srv);
-    pthread_join(st->th, NULL);
-    loom_http_router_free(st->router);
-}
 
 /* --- handlers --- */
 
@@ -177,7 +116,7 @@ static int h_sync(const struct loom_http_sync_request *req, struct loom_http_syn
 
 static pthread_t server_thread_id;
 
-static void common_routes(struct srv_thread *st)
+static void common_routes(struct test_http_server *st)
 {
     ck_assert_int_eq(loom_http_router_new(&st->router), 0);
     ck_assert_int_eq(loom_http_route(st->router, "GET", "/", h_hello, NULL), 0);
@@ -192,7 +131,7 @@ static void common_routes(struct srv_thread *st)
     ck_assert_int_eq(loom_http_route(st->router, "DELETE", "/a/{x}/b", h_hello, NULL), 0);
 }
 
-static struct srv_thread st;
+static struct test_http_server st;
 
 static void setup(void)
 {
@@ -208,7 +147,7 @@ static void setup(void)
 START_TEST(test_routes)
 {
     setup();
-    start_server(&st);
+    test_http_server_start(&st);
     char *out = TEST_HTTP_EXCHANGE(st.port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     TEST_IN_ORDER(out, "HTTP/1.1 200 OK\r\n", "Content-Length: 6\r\n", "Connection: close",
                   "\r\n\r\nhello\n");
@@ -232,14 +171,14 @@ START_TEST(test_routes)
     out = TEST_HTTP_EXCHANGE(st.port, "GET /products/1%2F2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     ck_assert_contains(out, "HTTP/1.1 400"); /* "1%2F2" is one segment, and not a number */
     free(out);
-    stop_server(&st);
+    test_http_server_stop(&st);
 }
 END_TEST
 
 START_TEST(test_keepalive_pipelining)
 {
     setup();
-    start_server(&st);
+    test_http_server_start(&st);
     int fd = test_dial(st.port);
     test_send_all(fd, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 27);
     char *a = test_recv_http_response(fd, 5);
@@ -277,7 +216,7 @@ START_TEST(test_keepalive_pipelining)
     ck_assert_contains(out, "hello");
     free(out);
     close(fd);
-    stop_server(&st);
+    test_http_server_stop(&st);
 }
 END_TEST
 
@@ -307,7 +246,7 @@ START_TEST(test_malformed)
          "413"},
     };
     setup();
-    start_server(&st);
+    test_http_server_start(&st);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int fd = test_dial(st.port);
         test_send_all(fd, cases[i].req, strlen(cases[i].req));
@@ -343,7 +282,7 @@ START_TEST(test_malformed)
     ck_assert_msg(!strncmp(out, "HTTP/1.1 431 ", 13), "many headers: %.80s", out);
     free(out);
     free(big);
-    stop_server(&st);
+    test_http_server_stop(&st);
 }
 END_TEST
 
@@ -351,7 +290,7 @@ END_TEST
 START_TEST(test_chunked_bytewise)
 {
     setup();
-    start_server(&st);
+    test_http_server_start(&st);
     const char req[] = "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
                        "Connection: close\r\n\r\n"
                        "5;ext=1\r\nhello\r\n7\r\n, world\r\n0\r\nTrailer: t\r\n\r\n";
@@ -369,14 +308,14 @@ START_TEST(test_chunked_bytewise)
     ck_assert_msg(!strncmp(out, "HTTP/1.1 500 ", 13) || !strncmp(out, "HTTP/1.1 400 ", 13),
                   "bad chunk: %s", out);
     free(out);
-    stop_server(&st);
+    test_http_server_stop(&st);
 }
 END_TEST
 
 START_TEST(test_continue_head_stream)
 {
     setup();
-    start_server(&st);
+    test_http_server_start(&st);
     int fd = test_dial(st.port);
     test_send_all(fd, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
                  "Expect: 100-continue\r\n\r\n", 73);
@@ -403,7 +342,7 @@ START_TEST(test_continue_head_stream)
     out = TEST_HTTP_EXCHANGE(st.port, "GET /stream HTTP/1.0\r\n\r\n");
     TEST_IN_ORDER(out, "Connection: close", "\r\n\r\npart\npart\npart\n");
     free(out);
-    stop_server(&st);
+    test_http_server_stop(&st);
 }
 END_TEST
 
@@ -412,7 +351,7 @@ END_TEST
 START_TEST(test_timeouts)
 {
     setup();
-    start_server(&st);
+    test_http_server_start(&st);
     int fd = test_dial(st.port);
     double t0 = test_now();
     const char *drip = "GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ";
@@ -440,7 +379,7 @@ START_TEST(test_timeouts)
     ck_assert_double_lt(test_now() - t0, 2.0);
     free(out);
     close(fd);
-    stop_server(&st);
+    test_http_server_stop(&st);
 }
 END_TEST
 
@@ -452,7 +391,7 @@ START_TEST(test_never_reading_client)
     int result = 1;
     ck_assert_int_eq(loom_http_route(st.router, "GET", "/big", h_big, &result), 0);
     st.opt.write_timeout_ns = LOOM_MS(500);
-    start_server(&st);
+    test_http_server_start(&st);
     int fd = test_dial(st.port);
     test_send_all(fd, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n", 30);
     double t0 = test_now();
@@ -460,7 +399,7 @@ START_TEST(test_never_reading_client)
         usleep(10000);
     ck_assert_int_eq(result, -ETIMEDOUT);
     close(fd);
-    stop_server(&st);
+    test_http_server_stop(&st);
 }
 END_TEST
 
@@ -480,7 +419,7 @@ START_TEST(test_file_ranges)
     setup();
     make_file();
     ck_assert_int_eq(loom_http_route(st.router, "GET", "/file", h_file, file_path), 0);
-    start_server(&st);
+    test_http_server_start(&st);
     char *out = TEST_HTTP_EXCHANGE(st.port, "GET /file HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     TEST_IN_ORDER(out, "HTTP/1.1 200 OK", "Content-Length: 10000", "ETag: \"", "000000999\n");
     const char *e = strstr(out, "ETag: ");
@@ -516,7 +455,7 @@ START_TEST(test_file_ranges)
                             "Connection: close\r\n\r\n");
     TEST_IN_ORDER(out, "HTTP/1.1 416 ", "Content-Range: bytes */10000");
     free(out);
-    stop_server(&st);
+    test_http_server_stop(&st);
     unlink(file_path);
 }
 END_TEST
@@ -536,7 +475,7 @@ START_TEST(test_file_client_resets)
     ck_assert_int_eq(ftruncate(fd, 16 << 20), 0);
     close(fd);
     ck_assert_int_eq(loom_http_route(st.router, "GET", "/big-file", h_file, path), 0);
-    start_server(&st);
+    test_http_server_start(&st);
     for (int i = 0; i < 20; i++) {
         int c = test_dial(st.port);
         int small = 4096;
@@ -556,7 +495,7 @@ START_TEST(test_file_client_resets)
     char *out = TEST_HTTP_EXCHANGE(st.port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     TEST_IN_ORDER(out, "HTTP/1.1 200 OK\r\n", "\r\n\r\nhello\n");
     free(out);
-    stop_server(&st);
+    test_http_server_stop(&st);
     unlink(path);
 }
 END_TEST
@@ -566,22 +505,21 @@ END_TEST
 START_TEST(test_shutdown_and_sync)
 {
     setup();
-    start_server(&st);
-    server_thread_id = st.th;
+    test_http_server_start(&st);
+    server_thread_id = st.thread;
     char *out = TEST_HTTP_EXCHANGE(st.port, "GET /wsgi?x=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     TEST_IN_ORDER(out, "HTTP/1.1 200 OK", "text/html", "Hello WSGI world! GET /wsgi other-thread=1");
     free(out);
     int fd = test_dial(st.port);
     test_send_all(fd, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n", 31);
     usleep(50000); /* the request is in the handler (300 ms) when the stop comes */
-    loom_call_soon_threadsafe(st.loop, stop_cb, st.srv);
+    test_http_server_request_stop(&st);
     bool closed;
     out = test_recv_until_close(fd, 5, &closed);
     TEST_IN_ORDER(out, "HTTP/1.1 200 OK", "Connection: close", "slow done");
     free(out);
     close(fd);
-    pthread_join(st.th, NULL);
-    loom_http_router_free(st.router);
+    test_http_server_join(&st);
 }
 END_TEST
 
@@ -589,7 +527,7 @@ END_TEST
 START_TEST(test_real_clients)
 {
     setup();
-    start_server(&st);
+    test_http_server_start(&st);
     char url[128];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/products/5", st.port);
     char *out;
@@ -612,7 +550,7 @@ START_TEST(test_real_clients)
     ck_assert_msg(rc == 0, "python3 failed %d: %s", rc, out);
     TEST_IN_ORDER(out, "200 1\n", "200 1001\n", "200 2001\n");
     free(out);
-    stop_server(&st);
+    test_http_server_stop(&st);
 }
 END_TEST
 
