@@ -157,7 +157,7 @@ END_TEST
 /* The runner can fail: a corrupted loom trace of every case is caught. */
 START_TEST(test_corruption_caught)
 {
-    ck_assert_msg(ncases >= 55, "only %d cases found in %s (run from the source root)", ncases,
+    ck_assert_msg(ncases >= 60, "only %d cases found in %s (run from the source root)", ncases,
                   CONF_DIR);
     char *py, *c;
     run_case(cases[0], &py, &c);
