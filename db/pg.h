@@ -42,6 +42,8 @@ enum {
 
 struct loom_pg_stmt;
 struct loom_pg_pool;
+struct loom_pg_notice;
+typedef void (*loom_pg_notice_cb)(void *arg, const struct loom_pg_notice *n);
 
 /* A connection. Caller-owned; fields with a leading _ are private. */
 struct loom_pg {
@@ -62,6 +64,8 @@ struct loom_pg {
     int _refs;                     /* pool query: calls using this shared connection */
     bool _failed;                  /* pool query: lost; retired when _refs drops to 0 */
     bool _close_pending;           /* closed during an operation: it frees the cache */
+    loom_pg_notice_cb _notice_cb;  /* loom_pg_set_notice_cb, or NULL */
+    void *_notice_arg;
     char _sqlstate[6];
     char _msg[LOOM_PG_ERRMSG];
     char _detail[LOOM_PG_ERRMSG];
@@ -458,6 +462,36 @@ struct loom_pg_array {
 int loom_pg_array_open(const struct loom_pg_cell *v, struct loom_pg_array *a);
 /* 1 and *out, 0 at the end, -EINVAL if malformed. */
 int loom_pg_array_next(struct loom_pg_array *a, struct loom_pg_cell *out);
+
+/* --- COPY TO STDOUT and notices (pg_copy.c) --- */
+
+/* Receives one CopyData message (a row in text/csv format, a chunk in binary)
+ * of a COPY ... TO STDOUT; the bytes are valid during the call only. Return 0
+ * to go on, or a negative code to stop: the server is asked to cancel the
+ * COPY and loom_pg_copy_out returns that code. Must not suspend. */
+typedef int (*loom_pg_copy_out_cb)(void *arg, const char *data, size_t len);
+
+/* Run sql (COPY ... TO STDOUT, or COPY (query) TO STDOUT, any format) and
+ * stream its data to cb as it arrives: memory stays at one message however
+ * large the output. Returns the rows copied, LOOM_EPG (also when sql is not a
+ * COPY TO STDOUT), the callback's code, -ECONNRESET, -ECANCELED (the server
+ * is asked to cancel; the connection stays usable). Suspends. */
+ssize_t loom_pg_copy_out(struct loom_pg *c, const char *sql, loom_pg_copy_out_cb cb, void *arg);
+
+/* A server notice or warning (RAISE NOTICE, "table does not exist,
+ * skipping"). Views valid during the callback only. */
+struct loom_pg_notice {
+    const char *severity; /* "NOTICE", "WARNING", "INFO", "DEBUG", ... (not localized) */
+    const char *sqlstate;
+    const char *message;
+    const char *detail;   /* "" if none */
+    const char *hint;     /* "" if none */
+};
+
+/* Deliver c's notices to cb (NULL: drop them, the default) from now on. cb
+ * runs inside whatever call reads from the server and must not suspend.
+ * Call after connect; c must not move while set. */
+void loom_pg_set_notice_cb(struct loom_pg *c, loom_pg_notice_cb cb, void *arg);
 
 #pragma GCC visibility pop
 

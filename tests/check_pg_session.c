@@ -1,0 +1,194 @@
+/* check_pg_session.c - COPY TO STDOUT streamed to a callback, server notices
+ * delivered to a callback, and pooled connections reset between users. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "db/pg.h"
+#include "harness/harness.h"
+#include "harness/pg.h"
+#include "reactor/task.h"
+
+static void connect_ok(struct loom_pg *c)
+{
+    int rc = loom_pg_connect(c, getenv("LOOM_PG_DSN"), LOOM_SEC(10));
+    ck_assert_msg(rc == 0, "connect: %s: %s", loom_strerror(rc), loom_pg_errmsg(c));
+}
+
+static void select1(struct loom_pg *c)
+{
+    ssize_t rc = loom_pg_query(c, NULL, "SELECT 1", 0, NULL);
+    ck_assert_msg(rc == 1, "SELECT 1: %zd %s", rc, loom_pg_errmsg(c));
+}
+
+static long maxrss_kb(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss;
+}
+
+/* --- COPY out --- */
+
+struct sink {
+    long msgs;
+    long bytes;
+    long stop_after; /* return -42 after this many messages (0: never) */
+    char first[64];
+};
+
+static int sink_cb(void *arg, const char *data, size_t len)
+{
+    struct sink *s = arg;
+    if (s->msgs == 0)
+        memcpy(s->first, data, len < sizeof s->first - 1 ? len : sizeof s->first - 1);
+    s->msgs++;
+    s->bytes += (long)len;
+    return s->stop_after && s->msgs >= s->stop_after ? -42 : 0;
+}
+
+static intptr_t copy_slow(void *arg)
+{
+    struct sink s = {0};
+    return loom_pg_copy_out(arg, "COPY (SELECT pg_sleep(10)) TO STDOUT", sink_cb, &s);
+}
+
+static intptr_t copy_main(void *arg)
+{
+    struct loom_pg c;
+    connect_ok(&c);
+    /* 2 M rows (~25 MB) stream through with flat memory */
+    long rss0 = maxrss_kb();
+    struct sink s = {0};
+    ssize_t n = loom_pg_copy_out(&c, "COPY (SELECT g, 'row' || g FROM generate_series(1, 2000000) g)"
+                                     " TO STDOUT", sink_cb, &s);
+    ck_assert_msg(n == 2000000, "copy: %zd %s", n, loom_pg_errmsg(&c));
+    ck_assert_int_eq(s.msgs, 2000000);
+    ck_assert_str_eq(s.first, "1\trow1\n");
+    ck_assert_int_gt(s.bytes, 20000000);
+    long grew = maxrss_kb() - rss0;
+    ck_assert_msg(grew < 16 * 1024, "RSS grew %ld KiB for a 25 MB COPY", grew);
+    select1(&c);
+
+    /* binary and csv formats */
+    s = (struct sink){0};
+    ck_assert_int_eq(loom_pg_copy_out(&c, "COPY (SELECT 1::int4) TO STDOUT (FORMAT binary)",
+                                      sink_cb, &s), 1);
+    ck_assert(memcmp(s.first, "PGCOPY\n\377\r\n", 11) == 0);
+    s = (struct sink){0};
+    ck_assert_int_eq(loom_pg_copy_out(&c, "COPY (SELECT 'a,b', NULL::int) TO STDOUT (FORMAT csv)",
+                                      sink_cb, &s), 1);
+    ck_assert_str_eq(s.first, "\"a,b\",\n");
+
+    /* the callback stops a huge COPY: its code comes back, the connection is usable */
+    s = (struct sink){.stop_after = 10};
+    double t0 = test_now();
+    n = loom_pg_copy_out(&c, "COPY (SELECT generate_series(1, 100000000)) TO STDOUT",
+                         sink_cb, &s);
+    ck_assert_int_eq(n, -42);
+    ck_assert_int_eq(s.msgs, 10);
+    ck_assert_msg(test_now() - t0 < 5.0, "stopping took %.2f s", test_now() - t0);
+    ck_assert(!loom_pg_broken(&c));
+    select1(&c);
+
+    /* not a COPY TO STDOUT, and an error in the middle of the data */
+    ck_assert_int_eq(loom_pg_copy_out(&c, "SELECT 1", sink_cb, &s), LOOM_EPG);
+    select1(&c);
+    ck_assert_int_eq(loom_pg_exec(&c, NULL, "CREATE TEMP TABLE t (x int)"), 0);
+    ck_assert_int_eq(loom_pg_copy_out(&c, "COPY t FROM STDIN", sink_cb, &s), LOOM_EPG);
+    select1(&c);
+    s = (struct sink){0};
+    n = loom_pg_copy_out(&c, "COPY (SELECT 1 / (g - 50000) FROM generate_series(1, 100000) g) "
+                             "TO STDOUT", sink_cb, &s);
+    ck_assert_int_eq(n, LOOM_EPG);
+    ck_assert_str_eq(loom_pg_sqlstate(&c), "22012");
+    select1(&c);
+
+    /* a cancelled task: the server stops the COPY, the connection stays usable */
+    struct loom_task *t = loom_spawn(copy_slow, &c, "copy");
+    loom_sleep(LOOM_MS(200));
+    t0 = test_now();
+    loom_task_cancel(t);
+    ck_assert_int_eq(loom_task_join(t), -ECANCELED);
+    ck_assert_msg(test_now() - t0 < 5.0, "cancel took %.2f s", test_now() - t0);
+    select1(&c);
+    loom_pg_close(&c);
+    return 0;
+}
+
+START_TEST(copy_out) { ck_assert_int_eq(test_run_task(copy_main, NULL), 0); }
+END_TEST
+
+/* --- notices --- */
+
+struct notices {
+    int n;
+    char sev[4][16], state[4][8], msg[4][64], detail[4][64];
+};
+
+static void on_notice(void *arg, const struct loom_pg_notice *n)
+{
+    struct notices *ns = arg;
+    if (ns->n < 4) {
+        snprintf(ns->sev[ns->n], 16, "%s", n->severity);
+        snprintf(ns->state[ns->n], 8, "%s", n->sqlstate);
+        snprintf(ns->msg[ns->n], 64, "%s", n->message);
+        snprintf(ns->detail[ns->n], 64, "%s", n->detail);
+    }
+    ns->n++;
+}
+
+static intptr_t notice_main(void *arg)
+{
+    struct loom_pg c;
+    connect_ok(&c);
+    struct notices ns = {0};
+    /* dropped by default */
+    ck_assert_int_ge(loom_pg_exec(&c, NULL, "DROP TABLE IF EXISTS no_such_table"), 0);
+    loom_pg_set_notice_cb(&c, on_notice, &ns);
+    ck_assert_int_ge(loom_pg_exec(&c, NULL, "DROP TABLE IF EXISTS no_such_table"), 0);
+    ck_assert_int_eq(ns.n, 1);
+    ck_assert_str_eq(ns.sev[0], "NOTICE");
+    ck_assert_str_eq(ns.state[0], "00000");
+    ck_assert_msg(strstr(ns.msg[0], "no_such_table"), "msg %s", ns.msg[0]);
+    ck_assert_int_ge(loom_pg_exec(&c, NULL, "DO $$BEGIN RAISE NOTICE 'hello %', 42; "
+                                            "RAISE WARNING 'careful' USING DETAIL = 'd1', "
+                                            "ERRCODE = '01000'; END$$"), 0);
+    ck_assert_int_eq(ns.n, 3);
+    ck_assert_str_eq(ns.msg[1], "hello 42");
+    ck_assert_str_eq(ns.sev[2], "WARNING");
+    ck_assert_str_eq(ns.msg[2], "careful");
+    ck_assert_str_eq(ns.detail[2], "d1");
+    /* notices of a prepared query too, then off again */
+    ck_assert_int_eq(loom_pg_query(&c, NULL, "SELECT 1 FROM (SELECT set_config('client_min_messages',"
+                                             " 'notice', false)) s", 0, NULL), 1);
+    loom_pg_set_notice_cb(&c, NULL, NULL);
+    ck_assert_int_ge(loom_pg_exec(&c, NULL, "DROP TABLE IF EXISTS no_such_table"), 0);
+    ck_assert_int_eq(ns.n, 3);
+    loom_pg_close(&c);
+    return 0;
+}
+
+START_TEST(notices) { ck_assert_int_eq(test_run_task(notice_main, NULL), 0); }
+END_TEST
+
+int main(void)
+{
+    if (test_pg_start() < 0)
+        return EXIT_FAILURE;
+    Suite *s = suite_create("pg_session");
+    struct {
+        const char *name;
+        const TTest *fn;
+    } cases[] = {{"copy_out", copy_out}, {"notices", notices}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        TCase *tc = test_tcase(s, cases[i].name, 60);
+        tcase_add_checked_fixture(tc, test_fixture_setup, test_fixture_teardown);
+        tcase_add_test(tc, cases[i].fn);
+    }
+    int rc = test_main(s);
+    test_pg_stop();
+    return rc;
+}
