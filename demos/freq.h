@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 struct freq_ent {
-    char *word;     /* NUL-terminated, owned; NULL: empty slot */
+    char *word; /* NUL-terminated, owned; NULL: empty slot */
     size_t len;
     uint64_t hash;
     int64_t count;
@@ -18,8 +18,8 @@ struct freq_ent {
 
 struct freq {
     struct freq_ent *e;
-    size_t cap;     /* power of two */
-    size_t n;       /* distinct words */
+    size_t cap; /* power of two */
+    size_t n;   /* distinct words */
 };
 
 void freq_init(struct freq *f);
@@ -43,7 +43,7 @@ size_t freq_top(const struct freq *f, const struct freq_ent **top, size_t k);
 
 struct ngram_file {
     char path[1024];
-    const char *data;   /* the whole file, mmap'd read-only */
+    const char *data; /* the whole file, mmap'd read-only */
     size_t len;
 };
 

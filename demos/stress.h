@@ -40,7 +40,7 @@ struct demo_stress {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool done, closed;
-    int result;            /* 0, or -ECANCELED when cancelled */
+    int result; /* 0, or -ECANCELED when cancelled */
 };
 
 /* Schedule the test on loop (thread-safe). 0 or -errno. */

@@ -19,18 +19,18 @@
 
 /* One sender's place in one member's FIFO. */
 struct delivery {
-    struct loom_list node;      /* in member->_fifo until granted or failed */
+    struct loom_list node; /* in member->_fifo until granted or failed */
     struct send_op *op;
     struct loom_broadcast_member *m;
-    int code;                   /* 0 pending, 1 queued, < 0 failed */
+    int code; /* 0 pending, 1 queued, < 0 failed */
 };
 
 /* One call of send: what to queue and who waits. */
 struct send_op {
     const void *data;
     size_t len;
-    struct loom_task *task;     /* parked sender */
-    size_t pending;             /* deliveries not granted or failed yet */
+    struct loom_task *task; /* parked sender */
+    size_t pending;         /* deliveries not granted or failed yet */
 };
 
 enum { INLINE_DELIVERIES = 8 };
@@ -206,8 +206,8 @@ static void on_timer(struct loom_timer *t)
         return;
     }
     char why[96];
-    snprintf(why, sizeof why, "stalled %.3g s with %zu bytes queued",
-             (double)m->_b->_stall / 1e9, m->_seen);
+    snprintf(why, sizeof why, "stalled %.3g s with %zu bytes queued", (double)m->_b->_stall / 1e9,
+             m->_seen);
     drop(m, -ETIMEDOUT, why);
 }
 
@@ -219,8 +219,8 @@ int loom_broadcast_join(struct loom_broadcast *b, struct loom_broadcast_member *
     if (s->on_write || s->on_readable)
         return -EBUSY;
     void *data = m->data;
-    *m = (struct loom_broadcast_member){.data = data, ._b = b, ._s = s, ._write = write,
-                                         ._write_arg = write_arg, ._joined = true};
+    *m = (struct loom_broadcast_member){
+        .data = data, ._b = b, ._s = s, ._write = write, ._write_arg = write_arg, ._joined = true};
     loom_list_init(&m->_fifo);
     loom_list_push_back(&b->_members, &m->_node);
     b->_count++;
@@ -324,10 +324,10 @@ static int deliver(struct loom_broadcast *b, struct loom_broadcast_member *only,
         if (offer(m, &op, n < cap ? &d[n] : NULL))
             n++;
     }
-    int rc = !op.task ? (n ? -EAGAIN : 0)
-                      : wait_all(&op, d, n, op.pending ? loom_deadline(loom_task_loop(op.task),
-                                                                       timeout_ns)
-                                                       : -1);
+    int rc = !op.task
+                 ? (n ? -EAGAIN : 0)
+                 : wait_all(&op, d, n,
+                            op.pending ? loom_deadline(loom_task_loop(op.task), timeout_ns) : -1);
     if (d != inline_d)
         free(d);
     return rc;

@@ -73,24 +73,24 @@ typedef int (*loom_broadcast_write_cb)(struct loom_stream *s, const void *data, 
  * loop callback, after m left the room; it may cancel tasks and close or abort
  * m's stream, and must still call loom_broadcast_leave(m) (now or later)
  * before m's memory goes. */
-typedef void (*loom_broadcast_drop_cb)(struct loom_broadcast_member *m, int reason,
-                                       const char *why, void *arg);
+typedef void (*loom_broadcast_drop_cb)(struct loom_broadcast_member *m, int reason, const char *why,
+                                       void *arg);
 
 /* Options: zero-initialise and set what you need. */
 struct loom_broadcast_options {
-    size_t high_water;          /* 0: LOOM_BROADCAST_HIGH_WATER */
-    size_t low_water;           /* 0: LOOM_BROADCAST_LOW_WATER (clamped to high_water) */
-    int64_t stall_timeout_ns;   /* 0: 10 s; < 0: never drop a stalled member */
+    size_t high_water;              /* 0: LOOM_BROADCAST_HIGH_WATER */
+    size_t low_water;               /* 0: LOOM_BROADCAST_LOW_WATER (clamped to high_water) */
+    int64_t stall_timeout_ns;       /* 0: 10 s; < 0: never drop a stalled member */
     loom_broadcast_drop_cb on_drop; /* NULL: drop silently */
-    void *arg;                  /* for on_drop */
+    void *arg;                      /* for on_drop */
 };
 
 /* The room. Caller-owned; fields are private. */
 struct loom_broadcast {
-    struct loom_list _members;  /* live members, in join order */
+    struct loom_list _members; /* live members, in join order */
     size_t _count;
     size_t _high, _low;
-    int64_t _stall;             /* < 0: never */
+    int64_t _stall; /* < 0: never */
     loom_broadcast_drop_cb _on_drop;
     void *_arg;
 };
@@ -98,21 +98,21 @@ struct loom_broadcast {
 /* A member. Caller-owned (embed it in your per-connection struct); private
  * fields start with "_". */
 struct loom_broadcast_member {
-    void *data;                 /* the caller's */
-    struct loom_list _node;     /* in _b->_members while live */
+    void *data;             /* the caller's */
+    struct loom_list _node; /* in _b->_members while live */
     struct loom_broadcast *_b;
     struct loom_stream *_s;
     loom_broadcast_write_cb _write;
     void *_write_arg;
-    struct loom_list _fifo;     /* reserved deliveries, oldest first */
-    struct loom_timer _timer;   /* stall check; runs the deferred on_drop too */
-    int64_t _progress;          /* loop time of the last byte taken (or of queueing to empty) */
-    size_t _seen;               /* queue length at the last look */
-    int _error;                 /* 0 while live, else why it was dropped */
-    bool _joined;               /* between join and leave */
-    bool _busy;                 /* the broadcast is writing to _s (ignore its hook) */
-    bool _blocked;              /* went over high; new messages queue up until back to low */
-    bool _tell;                 /* on_drop still to be called */
+    struct loom_list _fifo;   /* reserved deliveries, oldest first */
+    struct loom_timer _timer; /* stall check; runs the deferred on_drop too */
+    int64_t _progress;        /* loop time of the last byte taken (or of queueing to empty) */
+    size_t _seen;             /* queue length at the last look */
+    int _error;               /* 0 while live, else why it was dropped */
+    bool _joined;             /* between join and leave */
+    bool _busy;               /* the broadcast is writing to _s (ignore its hook) */
+    bool _blocked;            /* went over high; new messages queue up until back to low */
+    bool _tell;               /* on_drop still to be called */
     char _why[96];
 };
 

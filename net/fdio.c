@@ -62,8 +62,10 @@ int loom_fd_wait(int fd, unsigned events, int64_t timeout_ns)
     if (fd < 0)
         return -EBADF;
     if (timeout_ns == 0) {
-        struct pollfd p = {fd, (short)(((events & LOOM_READABLE) ? POLLIN : 0) |
-                                       ((events & LOOM_WRITABLE) ? POLLOUT : 0)), 0};
+        struct pollfd p = {fd,
+                           (short)(((events & LOOM_READABLE) ? POLLIN : 0) |
+                                   ((events & LOOM_WRITABLE) ? POLLOUT : 0)),
+                           0};
         if (poll(&p, 1, 0) < 0)
             return -errno;
         unsigned r = ((p.revents & POLLIN) ? LOOM_READABLE : 0) |
@@ -101,10 +103,7 @@ static ssize_t retry(int fd, unsigned dir, fd_op op, void *ctx, int64_t timeout_
     }
 }
 
-static ssize_t errno_rc(void)
-{
-    return errno == EWOULDBLOCK || errno == EINTR ? -EAGAIN : -errno;
-}
+static ssize_t errno_rc(void) { return errno == EWOULDBLOCK || errno == EINTR ? -EAGAIN : -errno; }
 
 /* --- socket calls --- */
 
@@ -161,8 +160,7 @@ static ssize_t op_accept(int fd, void *arg)
     return errno == ECONNABORTED ? -EAGAIN : errno_rc();
 }
 
-int loom_sock_accept(int fd, struct sockaddr_storage *addr, socklen_t *addrlen,
-                     int64_t timeout_ns)
+int loom_sock_accept(int fd, struct sockaddr_storage *addr, socklen_t *addrlen, int64_t timeout_ns)
 {
     socklen_t dummy = sizeof(*addr);
     struct accept_ctx c = {addr, addr ? (addrlen ? addrlen : &dummy) : NULL};
@@ -201,7 +199,7 @@ struct fds_ctx {
     void *buf;
     size_t len;
     int *fds;
-    size_t nfds;     /* send: count; recv: room in, received out */
+    size_t nfds; /* send: count; recv: room in, received out */
 };
 
 static ssize_t op_sendmsg(int fd, void *arg)
@@ -252,8 +250,8 @@ static ssize_t op_recvmsg(int fd, void *arg)
     struct fds_ctx *c = arg;
     struct iovec iov = {c->buf, c->len};
     union fd_cmsg cm;
-    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,
-                       .msg_controllen = sizeof cm.buf};
+    struct msghdr m = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf, .msg_controllen = sizeof cm.buf};
     ssize_t n = recvmsg(fd, &m, MSG_CMSG_CLOEXEC);
     if (n < 0)
         return errno_rc();

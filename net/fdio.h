@@ -52,8 +52,7 @@ int loom_sock_sendall(int fd, const void *buf, size_t len, int64_t timeout_ns, s
 /* Accept a connection on a listening socket: the new fd (owned by the caller,
  * non-blocking, close-on-exec) and the peer's address in addr and addrlen (both
  * may be NULL), or -errno. Suspends. */
-int loom_sock_accept(int fd, struct sockaddr_storage *addr, socklen_t *addrlen,
-                     int64_t timeout_ns);
+int loom_sock_accept(int fd, struct sockaddr_storage *addr, socklen_t *addrlen, int64_t timeout_ns);
 
 /* Connect a non-blocking socket to addr and wait for the outcome. 0,
  * -ECONNREFUSED, -ETIMEDOUT (the attempt is abandoned: close the socket),

@@ -98,36 +98,37 @@ typedef ssize_t (*loom_http_body_cb)(void *arg, void *buf, size_t cap);
 
 /* Session settings: zero-initialise and set what you need (0 = default). */
 struct loom_http_session_options {
-    size_t limit;                    /* total connections (LOOM_HTTP_LIMIT) */
-    size_t limit_per_host;           /* per origin (LOOM_HTTP_LIMIT_PER_HOST) */
-    int64_t keepalive_ns;            /* idle connections close after this (15 s); < 0: never kept */
-    struct loom_http_timeout timeout;/* 0 fields: total 300 s, sock_connect 30 s, the others none */
-    int max_redirects;               /* 0: 10; < 0: never follow redirects */
-    uint64_t max_decoded;            /* cap on a decoded (inflated) body (64 MiB) */
-    bool no_decompress;              /* do not send Accept-Encoding nor decode */
-    const char *user_agent;          /* NULL: "loom/0.1"; "": no User-Agent */
-    const char *ca_file;             /* TLS trust anchors added to the system store */
-    const char *ca_dir;              /* hashed CA directory */
-    bool insecure_no_verify;         /* TLS without any check (tests only) */
+    size_t limit;          /* total connections (LOOM_HTTP_LIMIT) */
+    size_t limit_per_host; /* per origin (LOOM_HTTP_LIMIT_PER_HOST) */
+    int64_t keepalive_ns;  /* idle connections close after this (15 s); < 0: never kept */
+    struct loom_http_timeout
+        timeout;             /* 0 fields: total 300 s, sock_connect 30 s, the others none */
+    int max_redirects;       /* 0: 10; < 0: never follow redirects */
+    uint64_t max_decoded;    /* cap on a decoded (inflated) body (64 MiB) */
+    bool no_decompress;      /* do not send Accept-Encoding nor decode */
+    const char *user_agent;  /* NULL: "loom/0.1"; "": no User-Agent */
+    const char *ca_file;     /* TLS trust anchors added to the system store */
+    const char *ca_dir;      /* hashed CA directory */
+    bool insecure_no_verify; /* TLS without any check (tests only) */
     const struct loom_http_limits *limits; /* message limits; NULL: LOOM_HTTP_LIMITS_DEFAULT */
 };
 
 /* Per-request settings: zero-initialise; NULL options mean a plain GET. */
 struct loom_http_request_options {
-    const char *method;              /* NULL: "GET" */
+    const char *method;                    /* NULL: "GET" */
     const struct loom_http_field *headers; /* extra fields; they replace the defaults of the
                                         same name (Host, User-Agent, Accept, Accept-Encoding,
                                         Authorization); Content-Length and Transfer-Encoding
                                         are ignored: the framing is the client's */
     size_t header_count;
-    const void *body;                /* request body bytes (copied as sent), or NULL */
+    const void *body; /* request body bytes (copied as sent), or NULL */
     size_t body_len;
-    loom_http_body_cb body_cb;       /* or a streamed body (not replayable: no stale retry,
+    loom_http_body_cb body_cb; /* or a streamed body (not replayable: no stale retry,
                                         a 307/308 is returned instead of followed) */
     void *body_arg;
-    int64_t body_cb_length;          /* its exact length, or -1: sent chunked */
-    struct loom_http_timeout timeout;/* 0 fields: the session's */
-    int max_redirects;               /* 0: the session's; < 0: do not follow */
+    int64_t body_cb_length;           /* its exact length, or -1: sent chunked */
+    struct loom_http_timeout timeout; /* 0 fields: the session's */
+    int max_redirects;                /* 0: the session's; < 0: do not follow */
 };
 
 struct loom_http_session;
@@ -161,8 +162,8 @@ size_t loom_http_session_idle_count(const struct loom_http_session *s);
  * Returns 0 or a negative code (see above), with a message in err (may be
  * NULL) saying why. Suspends. */
 int loom_http_request(struct loom_http_session *s, const char *url,
-                      const struct loom_http_request_options *o,
-                      struct loom_http_response **out, char *err, size_t errlen);
+                      const struct loom_http_request_options *o, struct loom_http_response **out,
+                      char *err, size_t errlen);
 
 /* GET url. Same as loom_http_request() with NULL options. Suspends. */
 int loom_http_get(struct loom_http_session *s, const char *url, struct loom_http_response **out,
@@ -187,8 +188,8 @@ int loom_http_upload_write(struct loom_http_upload *u, const void *buf, size_t l
 /* End the body and read the response head: *out as from loom_http_request().
  * u is freed whatever the result. Returns 0 or a negative code (-EINVAL: the
  * body fell short of its announced length). Suspends. */
-int loom_http_upload_finish(struct loom_http_upload *u, struct loom_http_response **out,
-                            char *err, size_t errlen);
+int loom_http_upload_finish(struct loom_http_upload *u, struct loom_http_response **out, char *err,
+                            size_t errlen);
 
 /* Give up: the connection is closed and u freed. Never suspends. NULL is ignored. */
 void loom_http_upload_abort(struct loom_http_upload *u);
@@ -200,8 +201,8 @@ void loom_http_upload_abort(struct loom_http_upload *u);
  * opts may be NULL. Returns 0 or a negative code as loom_http_request(),
  * the message in err. Blocks the thread. */
 int loom_http_get_blocking(const char *url, const struct loom_http_session_options *opts,
-                           uint64_t max_body, int *status, char **body, size_t *body_len,
-                           char *err, size_t errlen);
+                           uint64_t max_body, int *status, char **body, size_t *body_len, char *err,
+                           size_t errlen);
 
 /* --- response --- */
 

@@ -291,8 +291,7 @@ static int raw_next(struct loom_http_response *r, const char **p, size_t *n)
             size_t k = avail;
             if (r->fr.body == LOOM_HTTP_BODY_LENGTH && k > r->remaining)
                 k = (size_t)r->remaining;
-            if (r->fr.body == LOOM_HTTP_BODY_UNTIL_CLOSE &&
-                r->raw_total + k > r->q.s->lim.max_body)
+            if (r->fr.body == LOOM_HTTP_BODY_UNTIL_CLOSE && r->raw_total + k > r->q.s->lim.max_body)
                 return fail(r, LOOM_ELIMIT, "body over %llu bytes",
                             (unsigned long long)r->q.s->lim.max_body);
             *p = c->buf + c->start, *n = k;

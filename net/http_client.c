@@ -106,13 +106,15 @@ static ssize_t format_head(struct loom__http_req *q, const struct body_src *b, c
     if (!q->s->o.no_decompress && !user_has(o, "Accept-Encoding"))
         hdr(h, &n, "Accept-Encoding", "gzip, deflate");
     bool has_body = !b->none && (b->cb || b->bytes || b->len);
-    bool wants_len = !strcmp(q->method, "POST") || !strcmp(q->method, "PUT") ||
-                     !strcmp(q->method, "PATCH");
+    bool wants_len =
+        !strcmp(q->method, "POST") || !strcmp(q->method, "PUT") || !strcmp(q->method, "PATCH");
     if (b->cb && b->cb_len < 0) {
         hdr(h, &n, "Transfer-Encoding", "chunked");
     } else if (has_body || wants_len) {
         snprintf(clen, sizeof clen, "%llu",
-                 (unsigned long long)(b->none ? 0 : b->cb ? (uint64_t)b->cb_len : b->len));
+                 (unsigned long long)(b->none ? 0
+                                      : b->cb ? (uint64_t)b->cb_len
+                                              : b->len));
         hdr(h, &n, "Content-Length", clen);
     }
     for (size_t i = 0; i < nuser; i++) {
@@ -402,8 +404,8 @@ static int next_hop(struct loom__http_req *q, struct loom_http_response *r, stru
         return loom__http_fail(q->err, q->errlen, LOOM_EHTTP, "bad redirect Location \"%s\": %s",
                                loc, loom_url_strerror(rc));
     if (strcmp(next.scheme, "http") && strcmp(next.scheme, "https")) {
-        loom__http_fail(q->err, q->errlen, LOOM_EHTTP,
-                        "redirect to an unsupported scheme: %s", loc);
+        loom__http_fail(q->err, q->errlen, LOOM_EHTTP, "redirect to an unsupported scheme: %s",
+                        loc);
         loom_url_close(&next);
         return LOOM_EHTTP;
     }
@@ -513,16 +515,16 @@ static int req_done(struct loom_http_response *r, int rc, struct loom_http_respo
 }
 
 int loom_http_request(struct loom_http_session *s, const char *url,
-                      const struct loom_http_request_options *o,
-                      struct loom_http_response **out, char *err, size_t errlen)
+                      const struct loom_http_request_options *o, struct loom_http_response **out,
+                      char *err, size_t errlen)
 {
     struct loom_http_response *r = req_new(s, o, err, errlen);
     if (!r)
         return loom__http_fail(err, errlen, -ENOMEM, "out of memory");
     struct body_src b = {.none = true};
     if (o && (o->body || o->body_len || o->body_cb))
-        b = (struct body_src){o->body, o->body_len, o->body_cb, o->body_arg, o->body_cb_length,
-                              false};
+        b = (struct body_src){o->body,     o->body_len,       o->body_cb,
+                              o->body_arg, o->body_cb_length, false};
     return req_done(r, request(&r->q, r, url, &b), out);
 }
 
@@ -532,9 +534,9 @@ static ssize_t no_body(void *arg, void *buf, size_t cap) { return 0; }
 
 struct loom_http_upload {
     struct loom_http_response *r;
-    int64_t len;   /* announced length, -1: chunked */
+    int64_t len; /* announced length, -1: chunked */
     uint64_t sent;
-    int error;     /* the first failure: later calls repeat it */
+    int error; /* the first failure: later calls repeat it */
 };
 
 int loom_http_upload_start(struct loom_http_session *s, const char *url,
@@ -554,8 +556,8 @@ int loom_http_upload_start(struct loom_http_session *s, const char *url,
     int rc = start_url(q, url);
     if (rc == 0)
         rc = loom__http_acquire(s, &q->url, LOOM__HTTP_CAREFUL,
-                                loom__http_min_deadline(q, q->t.connect),
-                                q->t.sock_connect, &q->c, &reused, err, errlen);
+                                loom__http_min_deadline(q, q->t.connect), q->t.sock_connect, &q->c,
+                                &reused, err, errlen);
     if (rc == 0) {
         r->reused = reused;
         rc = send_head(q, &b);
@@ -583,8 +585,8 @@ int loom_http_upload_write(struct loom_http_upload *u, const void *buf, size_t l
     return rc < 0 ? (u->error = rc) : 0;
 }
 
-int loom_http_upload_finish(struct loom_http_upload *u, struct loom_http_response **out,
-                            char *err, size_t errlen)
+int loom_http_upload_finish(struct loom_http_upload *u, struct loom_http_response **out, char *err,
+                            size_t errlen)
 {
     struct loom_http_response *r = u->r;
     struct loom__http_req *q = &r->q;
@@ -657,8 +659,8 @@ static intptr_t blocking_main(void *arg)
 }
 
 int loom_http_get_blocking(const char *url, const struct loom_http_session_options *opts,
-                           uint64_t max_body, int *status, char **body, size_t *body_len,
-                           char *err, size_t errlen)
+                           uint64_t max_body, int *status, char **body, size_t *body_len, char *err,
+                           size_t errlen)
 {
     struct blocking bl = {url, opts, max_body, 0, NULL, 0, err, errlen};
     struct loom_loop *loop;

@@ -80,8 +80,7 @@ static int step(struct loom__http_decoder *d, const unsigned char *src, size_t l
     *produced += n;
     d->total += n;
     if (d->total > d->max) {
-        snprintf(d->msg, sizeof d->msg,
-                 "decoded body over %llu bytes (a decompression bomb?)",
+        snprintf(d->msg, sizeof d->msg, "decoded body over %llu bytes (a decompression bomb?)",
                  (unsigned long long)d->max);
         return LOOM_ELIMIT;
     }

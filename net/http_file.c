@@ -26,19 +26,40 @@
 static const struct {
     const char *ext, *type;
 } mime_types[] = {
-    {"html", "text/html; charset=utf-8"}, {"htm", "text/html; charset=utf-8"},
-    {"css", "text/css; charset=utf-8"}, {"js", "text/javascript; charset=utf-8"},
-    {"mjs", "text/javascript; charset=utf-8"}, {"json", "application/json"},
-    {"txt", "text/plain; charset=utf-8"}, {"md", "text/markdown; charset=utf-8"},
-    {"csv", "text/csv; charset=utf-8"}, {"xml", "application/xml"},
-    {"rss", "application/rss+xml"}, {"atom", "application/atom+xml"},
-    {"svg", "image/svg+xml"}, {"png", "image/png"}, {"jpg", "image/jpeg"},
-    {"jpeg", "image/jpeg"}, {"gif", "image/gif"}, {"webp", "image/webp"},
-    {"ico", "image/vnd.microsoft.icon"}, {"avif", "image/avif"}, {"pdf", "application/pdf"},
-    {"wasm", "application/wasm"}, {"mp4", "video/mp4"}, {"webm", "video/webm"},
-    {"mp3", "audio/mpeg"}, {"ogg", "audio/ogg"}, {"wav", "audio/wav"},
-    {"woff", "font/woff"}, {"woff2", "font/woff2"}, {"ttf", "font/ttf"}, {"otf", "font/otf"},
-    {"gz", "application/gzip"}, {"zip", "application/zip"}, {"tar", "application/x-tar"},
+    {"html", "text/html; charset=utf-8"},
+    {"htm", "text/html; charset=utf-8"},
+    {"css", "text/css; charset=utf-8"},
+    {"js", "text/javascript; charset=utf-8"},
+    {"mjs", "text/javascript; charset=utf-8"},
+    {"json", "application/json"},
+    {"txt", "text/plain; charset=utf-8"},
+    {"md", "text/markdown; charset=utf-8"},
+    {"csv", "text/csv; charset=utf-8"},
+    {"xml", "application/xml"},
+    {"rss", "application/rss+xml"},
+    {"atom", "application/atom+xml"},
+    {"svg", "image/svg+xml"},
+    {"png", "image/png"},
+    {"jpg", "image/jpeg"},
+    {"jpeg", "image/jpeg"},
+    {"gif", "image/gif"},
+    {"webp", "image/webp"},
+    {"ico", "image/vnd.microsoft.icon"},
+    {"avif", "image/avif"},
+    {"pdf", "application/pdf"},
+    {"wasm", "application/wasm"},
+    {"mp4", "video/mp4"},
+    {"webm", "video/webm"},
+    {"mp3", "audio/mpeg"},
+    {"ogg", "audio/ogg"},
+    {"wav", "audio/wav"},
+    {"woff", "font/woff"},
+    {"woff2", "font/woff2"},
+    {"ttf", "font/ttf"},
+    {"otf", "font/otf"},
+    {"gz", "application/gzip"},
+    {"zip", "application/zip"},
+    {"tar", "application/x-tar"},
 };
 
 const char *loom_http_mime_type(const char *name)
@@ -145,8 +166,8 @@ static int parse_range(const char *h, off_t size, off_t *start, off_t *end)
 static int send_plain(struct loom_http_reply *res, int fd, off_t off, off_t len)
 {
     struct loom_stream *s = res->c->s;
-    int64_t wt = res->c->srv->opt.write_timeout_ns > 0 ? res->c->srv->opt.write_timeout_ns
-                                                       : LOOM_SEC(30);
+    int64_t wt =
+        res->c->srv->opt.write_timeout_ns > 0 ? res->c->srv->opt.write_timeout_ns : LOOM_SEC(30);
     /* Cork (nginx's tcp_nopush): the head rides in the first full segment
      * and the file goes out in full-size segments. With only TCP_NODELAY the
      * head left alone and the client spent twice the kernel CPU per 1 MiB
@@ -199,8 +220,8 @@ static int send_copy(struct loom_http_reply *res, int fd, off_t off, off_t len)
 }
 
 /* Validators and the conditional-GET answer: 304, or 0 to go on. */
-static int validators(struct loom_http_reply *res, struct loom_http_req *req,
-                      const struct stat *st, char etag[static 64])
+static int validators(struct loom_http_reply *res, struct loom_http_req *req, const struct stat *st,
+                      char etag[static 64])
 {
     char lm[40];
     format_date(st->st_mtime, lm);
@@ -227,7 +248,7 @@ static int validators(struct loom_http_reply *res, struct loom_http_req *req,
 }
 
 int loom_http_reply_file(struct loom_http_reply *res, struct loom_http_req *req, int fd,
-                            const char *content_type)
+                         const char *content_type)
 {
     struct stat st;
     if (fstat(fd, &st) < 0)
@@ -237,8 +258,8 @@ int loom_http_reply_file(struct loom_http_reply *res, struct loom_http_req *req,
     char etag[64];
     if (validators(res, req, &st, etag) == 304)
         return loom_http_reply_start(res, 304, -1);
-    loom_http_reply_header(res, "Content-Type", content_type ? content_type
-                                                                : "application/octet-stream");
+    loom_http_reply_header(res, "Content-Type",
+                           content_type ? content_type : "application/octet-stream");
     loom_http_reply_header(res, "Accept-Ranges", "bytes");
     off_t start = 0, end = st.st_size - 1;
     int status = 200;

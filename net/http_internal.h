@@ -27,15 +27,15 @@ enum loom__http_coding {
 struct loom__http_decoder {
     z_stream z;
     enum loom__http_coding coding;
-    bool started;          /* inflateInit2 done */
-    bool full;             /* the last step filled the output: zlib may hold more */
-    bool ended;            /* the (last) stream ended: more input is an error (deflate) or a
+    bool started;         /* inflateInit2 done */
+    bool full;            /* the last step filled the output: zlib may hold more */
+    bool ended;           /* the (last) stream ended: more input is an error (deflate) or a
                               new gzip member */
-    unsigned char hdr[2];  /* deflate: first two bytes, held to tell zlib from raw */
-    size_t nhdr, hpos;     /* bytes held, bytes of them already fed */
-    uint64_t total;        /* decoded bytes so far */
-    uint64_t max;          /* cap on total (LOOM_ELIMIT past it) */
-    char msg[128];         /* why the last call failed */
+    unsigned char hdr[2]; /* deflate: first two bytes, held to tell zlib from raw */
+    size_t nhdr, hpos;    /* bytes held, bytes of them already fed */
+    uint64_t total;       /* decoded bytes so far */
+    uint64_t max;         /* cap on total (LOOM_ELIMIT past it) */
+    char msg[128];        /* why the last call failed */
 };
 
 /* Set up for coding with a decoded-size cap. Returns 0 (never fails: zlib
@@ -64,22 +64,22 @@ int loom__http_coding_parse(const char *value, size_t len);
 
 /* One connection to an origin. */
 struct loom__http_conn {
-    struct loom_list node;       /* on its host's idle list while idle */
+    struct loom_list node; /* on its host's idle list while idle */
     struct loom__http_host *host;
     struct loom_stream *st;
-    char *buf;                   /* bytes read from st, not yet used: buf[start..end) */
+    char *buf; /* bytes read from st, not yet used: buf[start..end) */
     size_t cap, start, end;
-    int64_t idle_since;          /* loop time it went idle */
-    unsigned served;             /* responses it carried */
+    int64_t idle_since; /* loop time it went idle */
+    unsigned served;    /* responses it carried */
     bool tls;
 };
 
 /* The pool of one origin ("scheme://host:port"). */
 struct loom__http_host {
-    struct loom_list node;       /* on the session's list */
-    struct loom_list idle;       /* idle connections, most recently used first */
-    size_t nopen;                /* open (idle, in use, being made) */
-    char key[];                  /* the origin */
+    struct loom_list node; /* on the session's list */
+    struct loom_list idle; /* idle connections, most recently used first */
+    size_t nopen;          /* open (idle, in use, being made) */
+    char key[];            /* the origin */
 };
 
 struct loom_http_session {
@@ -87,11 +87,11 @@ struct loom_http_session {
     struct loom_http_session_options o; /* with defaults filled in, strings owned */
     struct loom_http_limits lim;
     struct loom_list hosts;
-    struct loom_list waiters;    /* tasks waiting for a slot (struct slot_wait) */
+    struct loom_list waiters; /* tasks waiting for a slot (struct slot_wait) */
     size_t nopen, nidle;
     struct loom_tls_context *tls; /* made on the first https request */
-    struct loom_timer expiry;    /* closes idle connections that outlived keepalive_ns */
-    int refs;                    /* 1 for the owner + 1 per request/response alive */
+    struct loom_timer expiry;     /* closes idle connections that outlived keepalive_ns */
+    int refs;                     /* 1 for the owner + 1 per request/response alive */
     bool closing;
 };
 
@@ -106,8 +106,8 @@ enum {
  * (also bounded by conn_deadline). *reused says which. Returns 0, -ETIMEDOUT,
  * -ECANCELED, -ESHUTDOWN (session freed), a connect or TLS error (err says). */
 int loom__http_acquire(struct loom_http_session *s, const struct loom_url *u, unsigned how,
-                       int64_t conn_deadline, int64_t sock_connect_ns,
-                       struct loom__http_conn **out, bool *reused, char *err, size_t errlen);
+                       int64_t conn_deadline, int64_t sock_connect_ns, struct loom__http_conn **out,
+                       bool *reused, char *err, size_t errlen);
 
 /* Give c back: to the idle list when reusable, else closed. */
 void loom__http_release(struct loom_http_session *s, struct loom__http_conn *c, bool reusable);
@@ -129,18 +129,18 @@ int loom__http_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
 struct loom__http_req {
     struct loom_http_session *s;
     const struct loom_http_request_options *o; /* inside loom_http_request() only */
-    char *err;                   /* ditto: the caller's message buffer */
+    char *err;                                 /* ditto: the caller's message buffer */
     size_t errlen;
     char method[32];
-    struct loom_url url;         /* the URL of the current hop */
-    char *url_str;               /* ...formatted */
-    struct loom_http_timeout t;  /* merged: request over session */
-    int64_t total_dl;            /* absolute deadline of the whole request (-1: none) */
+    struct loom_url url;        /* the URL of the current hop */
+    char *url_str;              /* ...formatted */
+    struct loom_http_timeout t; /* merged: request over session */
+    int64_t total_dl;           /* absolute deadline of the whole request (-1: none) */
     int max_redirects;
-    bool drop_auth;              /* a redirect crossed origins: no Authorization/Cookie */
-    bool body_dropped;           /* a redirect turned the request into a GET */
-    struct loom__http_conn *c;   /* the connection, until the body ends */
-    char **visited;              /* "METHOD URL" of every hop, for loop detection */
+    bool drop_auth;            /* a redirect crossed origins: no Authorization/Cookie */
+    bool body_dropped;         /* a redirect turned the request into a GET */
+    struct loom__http_conn *c; /* the connection, until the body ends */
+    char **visited;            /* "METHOD URL" of every hop, for loop detection */
     size_t nvisited;
 };
 
@@ -153,27 +153,27 @@ enum { LOOM__HTTP_TRAILERS = 32 }; /* trailer fields kept */
 
 struct loom_http_response {
     struct loom__http_req q;
-    bool reused;                 /* came over a pooled connection */
-    char *head;                  /* copy of the head; the views below point into it */
+    bool reused; /* came over a pooled connection */
+    char *head;  /* copy of the head; the views below point into it */
     struct loom_http_resp_head rh;
     struct loom_http_header *hdrs; /* max_headers entries */
     struct loom_http_framing fr;
-    uint64_t remaining;          /* LENGTH: raw bytes left */
-    uint64_t raw_total;          /* raw body bytes seen */
+    uint64_t remaining; /* LENGTH: raw bytes left */
+    uint64_t raw_total; /* raw body bytes seen */
     struct loom_http_chunked ch;
     struct loom_http_header trv[LOOM__HTTP_TRAILERS];
-    char *trailer_buf;           /* copies of the trailer fields, NUL-terminated */
+    char *trailer_buf; /* copies of the trailer fields, NUL-terminated */
     const char *trailers[2 * LOOM__HTTP_TRAILERS]; /* name, value pairs into trailer_buf */
     size_t ntrailers;
-    const char *pend;            /* raw body bytes not yet decoded (view into the conn buffer) */
+    const char *pend; /* raw body bytes not yet decoded (view into the conn buffer) */
     size_t pend_len;
     struct loom__http_decoder dec;
     bool decoding;
-    char *lbuf;                  /* decoded look-ahead for readline: lbuf[lstart..lend) */
+    char *lbuf; /* decoded look-ahead for readline: lbuf[lstart..lend) */
     size_t lstart, lend, lcap;
-    bool done;                   /* the body was read to its end */
-    bool truncated;              /* it ended early (or over TLS without close_notify) */
-    int error;                   /* the failure that ended reading (0: none) */
+    bool done;      /* the body was read to its end */
+    bool truncated; /* it ended early (or over TLS without close_notify) */
+    int error;      /* the failure that ended reading (0: none) */
     char errmsg[256];
     char charset[64];
     struct loom__http_hist *hist;

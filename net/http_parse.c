@@ -38,20 +38,11 @@ static bool is_field_char(char ch)
     return c == '\t' || (c >= 0x20 && c != 0x7f);
 }
 
-static bool is_ows(char c)
-{
-    return c == ' ' || c == '\t';
-}
+static bool is_ows(char c) { return c == ' ' || c == '\t'; }
 
-static bool is_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
+static bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-static char lower(char c)
-{
-    return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
-}
+static char lower(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c; }
 
 static bool ieq(const char *a, size_t alen, const char *b, size_t blen)
 {
@@ -63,10 +54,7 @@ static bool ieq(const char *a, size_t alen, const char *b, size_t blen)
     return true;
 }
 
-static size_t min_size(size_t a, size_t b)
-{
-    return a < b ? a : b;
-}
+static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
 
 /* ---- finding the end of a head ---- */
 
@@ -146,8 +134,7 @@ static int next_line(const char **p, const char *end, const char **eol)
 /* "HTTP/" DIGIT "." DIGIT in exactly n bytes; major version 1 only. */
 static int parse_version(const char *p, size_t n, int *minor)
 {
-    if (n != 8 || memcmp(p, "HTTP/", 5) != 0 || !is_digit(p[5]) || p[6] != '.' ||
-        !is_digit(p[7]))
+    if (n != 8 || memcmp(p, "HTTP/", 5) != 0 || !is_digit(p[5]) || p[6] != '.' || !is_digit(p[7]))
         return LOOM_HTTP_EVERSION;
     if (p[5] != '1')
         return LOOM_HTTP_EVERSION_UNSUPPORTED;
@@ -300,8 +287,8 @@ ssize_t loom_http_parse_response(struct loom_http_resp_head *resp, const char *b
     if (rc == 0)
         rc = parse_status_line(resp, s, e);
     if (rc == 0)
-        rc = parse_fields(&p, stop, resp->headers,
-                          min_size(resp->header_cap, lim->max_headers), &resp->header_count);
+        rc = parse_fields(&p, stop, resp->headers, min_size(resp->header_cap, lim->max_headers),
+                          &resp->header_count);
     return rc < 0 ? rc : end;
 }
 
@@ -494,8 +481,8 @@ int loom_http_request_framing(const struct loom_http_req_head *req,
     }
     f->keep_alive = keep_alive(req->minor_version, h, n);
     /* RFC 9110 §10.1.1: a 1.0 client cannot expect 100-continue. */
-    f->expect_continue = req->minor_version >= 1 &&
-                         loom_http_headers_have_token(h, n, "expect", "100-continue");
+    f->expect_continue =
+        req->minor_version >= 1 && loom_http_headers_have_token(h, n, "expect", "100-continue");
     upgrade_flags(h, n, f);
     return 0;
 }
@@ -581,10 +568,7 @@ void loom_http_chunked_init(struct loom_http_chunked *c, const struct loom_http_
     c->_state = CH_SIZE;
 }
 
-bool loom_http_chunked_done(const struct loom_http_chunked *c)
-{
-    return c->_state == CH_DONE;
-}
+bool loom_http_chunked_done(const struct loom_http_chunked *c) { return c->_state == CH_DONE; }
 
 static int hex_value(char ch)
 {
@@ -653,8 +637,7 @@ static int chunk_byte(struct loom_http_chunked *c, char ch)
 
 /* The trailer section starting at buf + i: consumed with the rest once complete.
  * Returns the new consumed total, or an error. */
-static ssize_t chunked_trailers(struct loom_http_chunked *c, const char *buf, size_t len,
-                                size_t i)
+static ssize_t chunked_trailers(struct loom_http_chunked *c, const char *buf, size_t len, size_t i)
 {
     const char *t = buf + i;
     size_t n = len - i, end;
@@ -748,10 +731,7 @@ static void put(struct out *o, const char *s, size_t n)
     o->buf[o->len] = '\0';
 }
 
-static void puts_(struct out *o, const char *s)
-{
-    put(o, s, strlen(s));
-}
+static void puts_(struct out *o, const char *s) { put(o, s, strlen(s)); }
 
 static bool is_token(const char *s, size_t n)
 {
@@ -855,41 +835,77 @@ const char *loom_http_parse_strerror(int err)
 const char *loom_http_reason(int status)
 {
     switch (status) {
-    case 100: return "Continue";
-    case 101: return "Switching Protocols";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 206: return "Partial Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 303: return "See Other";
-    case 304: return "Not Modified";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 411: return "Length Required";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 415: return "Unsupported Media Type";
-    case 416: return "Range Not Satisfiable";
-    case 417: return "Expectation Failed";
-    case 426: return "Upgrade Required";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 505: return "HTTP Version Not Supported";
-    default: return "";
+    case 100:
+        return "Continue";
+    case 101:
+        return "Switching Protocols";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 206:
+        return "Partial Content";
+    case 301:
+        return "Moved Permanently";
+    case 302:
+        return "Found";
+    case 303:
+        return "See Other";
+    case 304:
+        return "Not Modified";
+    case 307:
+        return "Temporary Redirect";
+    case 308:
+        return "Permanent Redirect";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 409:
+        return "Conflict";
+    case 411:
+        return "Length Required";
+    case 413:
+        return "Content Too Large";
+    case 414:
+        return "URI Too Long";
+    case 415:
+        return "Unsupported Media Type";
+    case 416:
+        return "Range Not Satisfiable";
+    case 417:
+        return "Expectation Failed";
+    case 426:
+        return "Upgrade Required";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    case 505:
+        return "HTTP Version Not Supported";
+    default:
+        return "";
     }
 }

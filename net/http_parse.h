@@ -51,7 +51,9 @@ struct loom_http_limits {
     uint64_t max_body;        /* Content-Length or decoded chunked bytes (64 MiB) */
 };
 #define LOOM_HTTP_LIMITS_DEFAULT                                                                   \
-    { 8192, 32768, 100, 1024, 8192, (uint64_t)64 << 20 }
+    {                                                                                              \
+        8192, 32768, 100, 1024, 8192, (uint64_t)64 << 20                                           \
+    }
 
 /* A view into the caller's buffer; not NUL-terminated. */
 struct loom_http_str {
@@ -97,12 +99,12 @@ enum loom_http_body {
 /* What the headers say about framing and the connection. */
 struct loom_http_framing {
     enum loom_http_body body;
-    uint64_t content_length;  /* for LOOM_HTTP_BODY_LENGTH */
-    bool keep_alive;          /* the connection may carry another message after this one */
-    bool expect_continue;     /* request: "Expect: 100-continue" */
-    bool upgrade;             /* Upgrade header and "Connection: upgrade" both present */
-    bool upgrade_websocket;   /* ...and Upgrade names websocket */
-    bool te_other;            /* response: a transfer coding besides chunked is applied */
+    uint64_t content_length; /* for LOOM_HTTP_BODY_LENGTH */
+    bool keep_alive;         /* the connection may carry another message after this one */
+    bool expect_continue;    /* request: "Expect: 100-continue" */
+    bool upgrade;            /* Upgrade header and "Connection: upgrade" both present */
+    bool upgrade_websocket;  /* ...and Upgrade names websocket */
+    bool te_other;           /* response: a transfer coding besides chunked is applied */
 };
 
 /* State of a chunked body decoder; fields with a leading _ are private. */

@@ -71,8 +71,8 @@ int loom_http_session_new(struct loom_loop *loop, const struct loom_http_session
     s->o.keepalive_ns = o->keepalive_ns ? o->keepalive_ns : LOOM_SEC(LOOM_HTTP_KEEPALIVE_SEC);
     s->o.timeout.total = o->timeout.total ? o->timeout.total : LOOM_SEC(LOOM_HTTP_TOTAL_SEC);
     s->o.timeout.connect = o->timeout.connect ? o->timeout.connect : -1;
-    s->o.timeout.sock_connect = o->timeout.sock_connect ? o->timeout.sock_connect
-                                                        : LOOM_SEC(LOOM_HTTP_SOCK_CONNECT_SEC);
+    s->o.timeout.sock_connect =
+        o->timeout.sock_connect ? o->timeout.sock_connect : LOOM_SEC(LOOM_HTTP_SOCK_CONNECT_SEC);
     s->o.timeout.sock_read = o->timeout.sock_read ? o->timeout.sock_read : -1;
     s->o.max_redirects = o->max_redirects ? o->max_redirects : LOOM_HTTP_MAX_REDIRECTS;
     s->o.max_decoded = o->max_decoded ? o->max_decoded : LOOM_HTTP_MAX_DECODED;
@@ -148,10 +148,7 @@ static void arm_expiry(struct loom_http_session *s)
         loom_timer_start_at(&s->expiry, oldest + s->o.keepalive_ns); /* ENOMEM: expiry stays lazy */
 }
 
-static void expiry_fired(struct loom_timer *t)
-{
-    expire_idle(t->data);
-}
+static void expiry_fired(struct loom_timer *t) { expire_idle(t->data); }
 
 /* Close the idle connections that outlived keepalive_ns. O(idle connections). */
 static void expire_idle(struct loom_http_session *s)
@@ -324,11 +321,10 @@ static int conn_open(struct loom_http_session *s, struct loom__http_host *h,
     if (fd < 0) {
         rc = fd;
         if (rc != LOOM_ETLS)
-            loom__http_fail(err, errlen, rc, "cannot connect to %s: %s", h->key,
-                            loom_strerror(rc));
+            loom__http_fail(err, errlen, rc, "cannot connect to %s: %s", h->key, loom_strerror(rc));
     } else if (c->tls) {
-        rc = loom_tls_connect_fd(s->loop, fd, s->tls, u->host, remaining(s->loop, dl), &c->st,
-                                 err, errlen);
+        rc = loom_tls_connect_fd(s->loop, fd, s->tls, u->host, remaining(s->loop, dl), &c->st, err,
+                                 errlen);
     } else {
         rc = loom_stream_open_fd(s->loop, fd, 0, &c->st);
     }
@@ -374,8 +370,8 @@ static int wait_slot(struct loom_http_session *s, int64_t deadline)
 }
 
 int loom__http_acquire(struct loom_http_session *s, const struct loom_url *u, unsigned how,
-                       int64_t conn_deadline, int64_t sock_connect_ns,
-                       struct loom__http_conn **out, bool *reused, char *err, size_t errlen)
+                       int64_t conn_deadline, int64_t sock_connect_ns, struct loom__http_conn **out,
+                       bool *reused, char *err, size_t errlen)
 {
     char key[1100];
     if (loom_url_origin(u, key, sizeof key) < 0)

@@ -11,11 +11,11 @@
 
 struct route {
     struct route *next;
-    char *method;                  /* "GET", "*" */
-    char *pattern;                 /* kept for Allow and debugging */
-    char **segs;                   /* split pattern; "{name}" segments are parameters */
+    char *method;  /* "GET", "*" */
+    char *pattern; /* kept for Allow and debugging */
+    char **segs;   /* split pattern; "{name}" segments are parameters */
     size_t nsegs;
-    bool rest;                     /* the last segment is "{name...}" */
+    bool rest; /* the last segment is "{name...}" */
     loom_http_handler fn;
     loom_http_sync_handler sync_fn;
     void *arg;
@@ -196,8 +196,7 @@ static bool method_ok(const struct route *rt, const struct loom_http_req *r)
            (r->is_head && !strcmp(rt->method, "GET"));
 }
 
-static int run_sync(const struct route *rt, struct loom_http_req *r,
-                    struct loom_http_reply *res);
+static int run_sync(const struct route *rt, struct loom_http_req *r, struct loom_http_reply *res);
 
 static int not_allowed(struct loom_http_router *router, struct loom_http_req *r,
                        struct loom_http_reply *res)
@@ -299,14 +298,20 @@ static int job_fill(struct sync_job *j, struct loom_http_req *r, const char *bod
         return -ENOMEM;
     memcpy(b, body, len);
     b[len] = '\0';
-    j->req = (struct loom_http_sync_request){s[0], s[1], s[2], s[3], s[4], nh,
+    j->req = (struct loom_http_sync_request){s[0],
+                                             s[1],
+                                             s[2],
+                                             s[3],
+                                             s[4],
+                                             nh,
                                              (const char *const *)s + 5,
-                                             (const char *const *)s + 5 + nh, b, len};
+                                             (const char *const *)s + 5 + nh,
+                                             b,
+                                             len};
     return 0;
 }
 
-static int run_sync(const struct route *rt, struct loom_http_req *r,
-                    struct loom_http_reply *res)
+static int run_sync(const struct route *rt, struct loom_http_req *r, struct loom_http_reply *res)
 {
     const char *body = "";
     ssize_t len = r->fr.body == LOOM_HTTP_BODY_NONE ? 0 : loom_http_req_body(r, &body);
@@ -334,7 +339,7 @@ static int run_sync(const struct route *rt, struct loom_http_req *r,
     if (rc == 0) {
         const char *ct = j->res.content_type[0] ? j->res.content_type : "text/plain; charset=utf-8";
         rc = loom_http_reply_send(res, j->res.status ? j->res.status : 200, ct,
-                                     j->res.body ? j->res.body : "", j->res.body_len);
+                                  j->res.body ? j->res.body : "", j->res.body_len);
     }
     job_unref(j);
     return rc;
@@ -400,7 +405,8 @@ static ssize_t decode_query(const char *in, size_t len, char *out)
     return (ssize_t)o;
 }
 
-const char *loom__http_query_param(const char *query, const char *name, struct loom__http_qval **kept)
+const char *loom__http_query_param(const char *query, const char *name,
+                                   struct loom__http_qval **kept)
 {
     size_t nlen = strlen(name);
     for (const char *p = query; *p;) {

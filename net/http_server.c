@@ -93,8 +93,8 @@ static int read_head(struct conn *c, struct loom_http_req *r, int *status)
     ssize_t n = loom_stream_peek(c->s, &data, 1, idle);
     if (n < 0)
         return n == LOOM_EOF || n == -ETIMEDOUT ? 0 : (int)n;
-    int64_t deadline = loom_deadline(c->loop, or_default(srv->opt.header_timeout_ns,
-                                                         DEFAULT_HEADER_TIMEOUT));
+    int64_t deadline =
+        loom_deadline(c->loop, or_default(srv->opt.header_timeout_ns, DEFAULT_HEADER_TIMEOUT));
     size_t last = 0;
     for (;;) {
         r->h.headers = c->hdrs;
@@ -247,7 +247,8 @@ ssize_t loom_http_req_body(struct loom_http_req *r, const char **data)
     for (;;) {
         if (len + 1 == cap) {
             char *nb = cap * 2 > r->c->srv->max_body + 1 ? NULL : realloc(b, cap * 2);
-            if (!nb && cap * 2 > r->c->srv->max_body + 1 && (nb = realloc(b, (size_t)r->c->srv->max_body + 2)))
+            if (!nb && cap * 2 > r->c->srv->max_body + 1 &&
+                (nb = realloc(b, (size_t)r->c->srv->max_body + 2)))
                 cap = (size_t)r->c->srv->max_body + 2;
             else if (nb)
                 cap *= 2;
@@ -296,8 +297,8 @@ static bool discard_body(struct loom_http_req *r)
         return false;
     if (r->fr.expect_continue && !r->continue_sent)
         return r->fr.body == LOOM_HTTP_BODY_LENGTH && r->body_left == 0;
-    r->body_deadline = loom_deadline(r->c->loop, or_default(r->c->srv->opt.body_timeout_ns,
-                                                            DEFAULT_BODY_TIMEOUT));
+    r->body_deadline =
+        loom_deadline(r->c->loop, or_default(r->c->srv->opt.body_timeout_ns, DEFAULT_BODY_TIMEOUT));
     char sink[4096];
     size_t total = 0;
     ssize_t n;
@@ -317,17 +318,10 @@ int loom_http_req_minor_version(const struct loom_http_req *r) { return r->h.min
 const char *loom_http_req_remote(const struct loom_http_req *r) { return r->c->remote; }
 uint64_t loom_http_req_id(const struct loom_http_req *r) { return r->id; }
 struct loom_stream *loom_http_req_stream(struct loom_http_req *r) { return r->c->s; }
-bool loom_http_req_is_websocket(const struct loom_http_req *r)
-{
-    return r->fr.upgrade_websocket;
-}
-size_t loom_http_req_header_count(const struct loom_http_req *r)
-{
-    return r->h.header_count;
-}
+bool loom_http_req_is_websocket(const struct loom_http_req *r) { return r->fr.upgrade_websocket; }
+size_t loom_http_req_header_count(const struct loom_http_req *r) { return r->h.header_count; }
 
-const char *loom_http_req_header(const struct loom_http_req *r, const char *name,
-                                     size_t nth)
+const char *loom_http_req_header(const struct loom_http_req *r, const char *name, size_t nth)
 {
     const struct loom_http_header *h =
         loom_http_header_find(r->h.headers, r->h.header_count, name, nth);
@@ -335,7 +329,7 @@ const char *loom_http_req_header(const struct loom_http_req *r, const char *name
 }
 
 int loom_http_req_header_at(const struct loom_http_req *r, size_t i, const char **name,
-                                const char **value)
+                            const char **value)
 {
     if (i >= r->h.header_count)
         return -ERANGE;
@@ -421,10 +415,10 @@ static int send_head(struct loom_http_reply *res, int status, int64_t content_le
     bool close = must_close(res);
     res->close = close;
     char *head = res->head;
-    int n = snprintf(head, sizeof res->head, "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: %s\r\n", status,
-                     loom_http_reason(status)[0] ? loom_http_reason(status) : "Unknown",
-                     http_date(), res->c->srv->opt.server_header ? res->c->srv->opt.server_header
-                                                                 : "loom");
+    int n =
+        snprintf(head, sizeof res->head, "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: %s\r\n", status,
+                 loom_http_reason(status)[0] ? loom_http_reason(status) : "Unknown", http_date(),
+                 res->c->srv->opt.server_header ? res->c->srv->opt.server_header : "loom");
     if (res->chunked)
         n += snprintf(head + n, sizeof res->head - (size_t)n, "Transfer-Encoding: chunked\r\n");
     else if (content_length >= 0 && !(bodiless && status != 304))
@@ -532,7 +526,7 @@ int loom_http_reply_end(struct loom_http_reply *res)
 }
 
 int loom_http_reply_send(struct loom_http_reply *res, int status, const char *content_type,
-                            const void *body, size_t len)
+                         const void *body, size_t len)
 {
     if (res->started)
         return -EALREADY;
@@ -595,8 +589,8 @@ static void access_log(struct conn *c, struct loom_http_req *r, struct loom_http
 }
 
 /* Answer an error without a handler; the connection closes after it. */
-static void answer_error(struct conn *c, struct loom_http_req *r,
-                         struct loom_http_reply *res, int status)
+static void answer_error(struct conn *c, struct loom_http_req *r, struct loom_http_reply *res,
+                         int status)
 {
     res->close = true;
     if (!res->started)
@@ -619,8 +613,10 @@ static void request_free(struct loom_http_req *r)
  * fault: the body was malformed, too large or too slow), else 500. */
 static int body_status(int body_err)
 {
-    return body_err == LOOM_ELIMIT ? 413 : body_err == LOOM_EHTTP ? 400
-         : body_err == -ETIMEDOUT ? 408 : 500;
+    return body_err == LOOM_ELIMIT  ? 413
+           : body_err == LOOM_EHTTP ? 400
+           : body_err == -ETIMEDOUT ? 408
+                                    : 500;
 }
 
 /* Serve one request; returns whether the connection may carry another. */
@@ -705,8 +701,8 @@ static intptr_t serve_conn(struct loom_stream *s, void *arg)
     int rc = 0;
     if (srv->opt.tls) {
         char err[256];
-        rc = loom_tls_accept_stream(&c.s, srv->opt.tls, or_default(srv->opt.header_timeout_ns,
-                                                                   DEFAULT_HEADER_TIMEOUT),
+        rc = loom_tls_accept_stream(&c.s, srv->opt.tls,
+                                    or_default(srv->opt.header_timeout_ns, DEFAULT_HEADER_TIMEOUT),
                                     err, sizeof err);
     }
     while (rc == 0 && serve_one(&c))

@@ -57,8 +57,7 @@ struct loom_ws_options;
 
 /* A request handler (asyncio/aiohttp style: runs in the connection's task and
  * may suspend). Returns 0 or a negative error (logged; 500 if nothing sent). */
-typedef int (*loom_http_handler)(struct loom_http_req *req, struct loom_http_reply *res,
-                                 void *arg);
+typedef int (*loom_http_handler)(struct loom_http_req *req, struct loom_http_reply *res, void *arg);
 
 /* --- routing --- */
 
@@ -90,9 +89,9 @@ struct loom_http_sync_request {
 
 /* What it fills: status, content type and body (malloc'd, owned by the server). */
 struct loom_http_sync_response {
-    int status;               /* 0: 200 */
-    char content_type[128];   /* "": text/plain; charset=utf-8 */
-    char *body;               /* malloc'd; the server frees it */
+    int status;             /* 0: 200 */
+    char content_type[128]; /* "": text/plain; charset=utf-8 */
+    char *body;             /* malloc'd; the server frees it */
     size_t body_len;
 };
 
@@ -108,19 +107,19 @@ int loom_http_route_sync(struct loom_http_router *r, const char *method, const c
 /* --- the server --- */
 
 struct loom_http_server_options {
-    struct loom_server_options net;  /* host, port, max_connections, grace, signals... */
-    struct loom_http_limits limits;  /* zero: LOOM_HTTP_LIMITS_DEFAULT */
-    uint64_t max_body;               /* request body limit (0: 1 MiB) -> 413 */
-    int64_t header_timeout_ns;       /* whole request head (0: 10 s) -> 408 + close */
-    int64_t body_timeout_ns;         /* per body read; all of an unread rest (0: 30 s) */
-    int64_t keepalive_timeout_ns;    /* idle between requests (0: 15 s) */
-    int64_t write_timeout_ns;        /* a response write waiting for the client (0: 30 s) */
-    size_t max_requests_per_conn;    /* 0: unlimited */
-    struct loom_tls_context *tls;    /* serve HTTPS (borrowed; outlives the server) */
-    FILE *access_log;                /* NULL: no access log; else one line per request */
-    bool request_ids;                /* add X-Request-Id (a per-server counter) */
-    const char *server_header;       /* "Server:" value; NULL: "loom" */
-    struct loom_loop_options loop;   /* loom_http_server_run: each worker's loop */
+    struct loom_server_options net; /* host, port, max_connections, grace, signals... */
+    struct loom_http_limits limits; /* zero: LOOM_HTTP_LIMITS_DEFAULT */
+    uint64_t max_body;              /* request body limit (0: 1 MiB) -> 413 */
+    int64_t header_timeout_ns;      /* whole request head (0: 10 s) -> 408 + close */
+    int64_t body_timeout_ns;        /* per body read; all of an unread rest (0: 30 s) */
+    int64_t keepalive_timeout_ns;   /* idle between requests (0: 15 s) */
+    int64_t write_timeout_ns;       /* a response write waiting for the client (0: 30 s) */
+    size_t max_requests_per_conn;   /* 0: unlimited */
+    struct loom_tls_context *tls;   /* serve HTTPS (borrowed; outlives the server) */
+    FILE *access_log;               /* NULL: no access log; else one line per request */
+    bool request_ids;               /* add X-Request-Id (a per-server counter) */
+    const char *server_header;      /* "Server:" value; NULL: "loom" */
+    struct loom_loop_options loop;  /* loom_http_server_run: each worker's loop */
     /* Called on the loop before the first accept (e.g. open a database pool) and
      * after shutdown (close it). A start hook that fails stops the start. */
     int (*on_start)(struct loom_http_server *srv, void *arg);
@@ -157,7 +156,7 @@ int loom_http_server_run(const struct loom_http_server_options *opt,
 const char *loom_http_req_method(const struct loom_http_req *req);
 /* The path, percent-decoded ("%2F" stays undecoded so segments keep their meaning). */
 const char *loom_http_req_path(const struct loom_http_req *req);
-const char *loom_http_req_query(const struct loom_http_req *req); /* "" if none */
+const char *loom_http_req_query(const struct loom_http_req *req);  /* "" if none */
 const char *loom_http_req_target(const struct loom_http_req *req); /* as received */
 int loom_http_req_minor_version(const struct loom_http_req *req);
 /* A route parameter ({id}), NUL-terminated, or NULL. */
@@ -165,12 +164,11 @@ const char *loom_http_req_param(const struct loom_http_req *req, const char *nam
 /* A query parameter, percent- and '+'-decoded, or NULL. Valid until the request ends. */
 const char *loom_http_req_query_param(struct loom_http_req *req, const char *name);
 /* The nth header field named name (any case), NUL-terminated, or NULL. */
-const char *loom_http_req_header(const struct loom_http_req *req, const char *name,
-                                     size_t nth);
+const char *loom_http_req_header(const struct loom_http_req *req, const char *name, size_t nth);
 size_t loom_http_req_header_count(const struct loom_http_req *req);
 /* The ith field (0-based) in arrival order; 0 or -ERANGE. */
 int loom_http_req_header_at(const struct loom_http_req *req, size_t i, const char **name,
-                                const char **value);
+                            const char **value);
 /* "127.0.0.1:50312" */
 const char *loom_http_req_remote(const struct loom_http_req *req);
 uint64_t loom_http_req_id(const struct loom_http_req *req);
@@ -194,16 +192,14 @@ int loom_http_req_json(struct loom_http_req *req, struct json_t **out);
 
 /* Add a header to send (copied). -EINVAL for CR/LF/NUL or a bad name, -ENOSPC
  * past the head size limit, -EALREADY once the head was sent. */
-int loom_http_reply_header(struct loom_http_reply *res, const char *name,
-                              const char *value);
+int loom_http_reply_header(struct loom_http_reply *res, const char *name, const char *value);
 /* Send a whole response: status, Content-Type (NULL: none), body. */
 int loom_http_reply_send(struct loom_http_reply *res, int status, const char *content_type,
-                            const void *body, size_t len);
+                         const void *body, size_t len);
 /* Same with a NUL-terminated text and "text/plain; charset=utf-8". */
 int loom_http_reply_text(struct loom_http_reply *res, int status, const char *text);
 /* Serialise json compactly and send it as application/json (json is not freed). */
-int loom_http_reply_json(struct loom_http_reply *res, int status,
-                            const struct json_t *json);
+int loom_http_reply_json(struct loom_http_reply *res, int status, const struct json_t *json);
 /* An error response: status with a short text body (the reason phrase). */
 int loom_http_reply_error(struct loom_http_reply *res, int status);
 
@@ -219,7 +215,7 @@ int loom_http_reply_end(struct loom_http_reply *res);
  * ownership of fd. Returns 0, a write error, or before anything is sent
  * -EISDIR (fd is a directory) or -EINVAL (not a regular file). */
 int loom_http_reply_file(struct loom_http_reply *res, struct loom_http_req *req, int fd,
-                            const char *content_type);
+                         const char *content_type);
 
 /* After a 101 the connection is no longer HTTP: the handler keeps the stream
  * (WebSocket) and the server closes it once the handler returns. */

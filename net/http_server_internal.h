@@ -17,11 +17,11 @@ struct loom_http_server {
     struct loom_http_router *router;
     struct loom_http_limits lim;
     uint64_t max_body;
-    struct loom_loop *loop;           /* single-loop servers */
-    struct loom_server *net;          /* single-loop servers */
-    atomic_uint_fast64_t requests;    /* workers share this record */
+    struct loom_loop *loop;        /* single-loop servers */
+    struct loom_server *net;       /* single-loop servers */
+    atomic_uint_fast64_t requests; /* workers share this record */
     atomic_uint_fast64_t next_id;
-    bool stopped;                     /* on_stop ran */
+    bool stopped; /* on_stop ran */
 };
 
 /* A connection, on its task's stack. */
@@ -30,21 +30,21 @@ struct conn {
     struct loom_stream *s;
     struct loom_loop *loop;
     char remote[64];
-    char *head;                       /* the current request head, NUL-separated */
+    char *head; /* the current request head, NUL-separated */
     size_t head_cap;
-    struct loom_http_header *hdrs;    /* lim.max_headers of them */
+    struct loom_http_header *hdrs; /* lim.max_headers of them */
     size_t nhdrs;
-    unsigned nreq;                    /* requests served on it */
+    unsigned nreq; /* requests served on it */
 };
 
 struct loom_http_req {
     struct conn *c;
     struct loom_http_reply *res;
-    struct loom_http_req_head h;      /* views into c->head, NUL-terminated */
+    struct loom_http_req_head h; /* views into c->head, NUL-terminated */
     struct loom_http_framing fr;
     const char *method;
-    char *path;                       /* decoded, malloc'd */
-    const char *query;                /* into c->head, "" if none */
+    char *path;        /* decoded, malloc'd */
+    const char *query; /* into c->head, "" if none */
     bool is_head;
     uint64_t id;
     /* route parameters: names from the route, values in params_buf */
@@ -54,17 +54,17 @@ struct loom_http_req {
     } params[LOOM__HTTP_MAX_PARAMS];
     size_t nparams;
     char *params_buf;
-    struct loom__http_qval *qvals;    /* decoded query parameters handed out */
+    struct loom__http_qval *qvals; /* decoded query parameters handed out */
     /* body */
-    uint64_t body_left;               /* Content-Length bytes not read yet */
+    uint64_t body_left; /* Content-Length bytes not read yet */
     uint64_t body_read;
     struct loom_http_chunked ch;
-    const char *pend;                 /* chunked: decoded bytes not handed out yet */
+    const char *pend; /* chunked: decoded bytes not handed out yet */
     size_t pend_len, pend_consume, need;
-    int body_err;                     /* sticky */
-    int64_t body_deadline;            /* > 0: reads fail with -ETIMEDOUT after it */
+    int body_err;          /* sticky */
+    int64_t body_deadline; /* > 0: reads fail with -ETIMEDOUT after it */
     bool continue_sent;
-    char *body_buf;                   /* loom_http_req_body() */
+    char *body_buf; /* loom_http_req_body() */
     size_t body_len;
 };
 
@@ -72,12 +72,12 @@ struct loom_http_reply {
     struct conn *c;
     struct loom_http_req *req;
     int status;
-    char extra[4096];                 /* header fields added by the handler */
+    char extra[4096]; /* header fields added by the handler */
     size_t extra_len;
-    char head[4096 + 512];            /* the formatted head, until it goes out */
-    size_t head_len;                  /* > 0: not sent yet */
-    int64_t remaining;                /* Content-Length not sent yet; -1: none */
-    uint64_t sent;                    /* body bytes */
+    char head[4096 + 512]; /* the formatted head, until it goes out */
+    size_t head_len;       /* > 0: not sent yet */
+    int64_t remaining;     /* Content-Length not sent yet; -1: none */
+    uint64_t sent;         /* body bytes */
     bool started, ended, chunked, head_only, close, upgraded;
 };
 

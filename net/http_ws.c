@@ -15,7 +15,8 @@ static const char *view(const struct loom_http_req *req, const char *name, size_
 int loom_http_ws_accept(struct loom_http_req *req, struct loom_http_reply *rep,
                         const struct loom_ws_options *opt, struct loom_ws **out)
 {
-    struct loom_ws_request w = {.method = req->method, .method_len = strlen(req->method),
+    struct loom_ws_request w = {.method = req->method,
+                                .method_len = strlen(req->method),
                                 .version_minor = req->h.minor_version};
     w.upgrade = view(req, "Upgrade", &w.upgrade_len);
     w.connection = view(req, "Connection", &w.connection_len);

@@ -17,7 +17,7 @@
 #define DEFAULT_GRACE LOOM_SEC(5)
 
 struct conn {
-    struct loom_list node;           /* srv->conns */
+    struct loom_list node; /* srv->conns */
     struct loom_server *srv;
     struct loom_stream *s;
     struct loom_task *task;
@@ -34,8 +34,8 @@ struct loom_server {
     size_t nconns;
     uint64_t accepted;
     struct loom_task *acceptor;
-    bool acceptor_full;              /* acceptor parked at max_connections */
-    struct loom_task *waiter;        /* serve_forever or shutdown, parked */
+    bool acceptor_full;       /* acceptor parked at max_connections */
+    struct loom_task *waiter; /* serve_forever or shutdown, parked */
     bool stop_requested, stopping, shut_down;
     struct loom_signal sigint, sigterm;
     bool free_pending, acceptor_gone; /* freed while running: the last task out frees */
@@ -155,11 +155,10 @@ int loom_server_start(struct loom_loop *loop, const struct loom_server_options *
     srv->handler = handler;
     srv->arg = arg;
     loom_list_init(&srv->conns);
-    int rc = opt->unix_path
-                 ? loom_unix_listen(loop, &srv->l, opt->unix_path, opt->backlog,
-                                    opt->listen_flags | LOOM_LISTEN_UNLINK)
-                 : loom_tcp_listen(loop, &srv->l, opt->host ? opt->host : "127.0.0.1", opt->port,
-                                   opt->backlog, opt->listen_flags);
+    int rc = opt->unix_path ? loom_unix_listen(loop, &srv->l, opt->unix_path, opt->backlog,
+                                               opt->listen_flags | LOOM_LISTEN_UNLINK)
+                            : loom_tcp_listen(loop, &srv->l, opt->host ? opt->host : "127.0.0.1",
+                                              opt->port, opt->backlog, opt->listen_flags);
     if (rc < 0) {
         free(srv);
         return rc;
@@ -177,10 +176,7 @@ int loom_server_start(struct loom_loop *loop, const struct loom_server_options *
     return 0;
 }
 
-static void on_stop_signal(struct loom_signal *sig, int signum)
-{
-    loom_server_stop(sig->data);
-}
+static void on_stop_signal(struct loom_signal *sig, int signum) { loom_server_stop(sig->data); }
 
 void loom_server_stop(struct loom_server *srv)
 {
@@ -306,8 +302,8 @@ struct worker {
     const struct loom_loop_options *lopt;
     loom_server_handler handler;
     void *arg;
-    int port;                   /* where to listen (the first worker's port for the rest) */
-    unsigned flags;             /* extra listen flags */
+    int port;       /* where to listen (the first worker's port for the rest) */
+    unsigned flags; /* extra listen flags */
     pthread_t thread;
     pthread_mutex_t *mu;
     pthread_cond_t *cond;
@@ -433,8 +429,8 @@ int loom_server_run(const struct loom_server_options *opt, const struct loom_loo
     struct loom_loop_options lo = {0};
     const struct loom_loop_options *lopt = loop_opt ? loop_opt : &lo;
     if (workers <= 1) {
-        struct worker w = {.opt = opt, .lopt = lopt, .handler = handler, .arg = arg,
-                           .port = opt->port};
+        struct worker w = {
+            .opt = opt, .lopt = lopt, .handler = handler, .arg = arg, .port = opt->port};
         intptr_t rc = loom_run_with(lopt, worker_main, &w);
         return rc < 0 ? (int)rc : 0;
     }
@@ -444,9 +440,14 @@ int loom_server_run(const struct loom_server_options *opt, const struct loom_loo
     pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
     pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
     for (unsigned i = 0; i < workers; i++)
-        ws[i] = (struct worker){.opt = opt, .lopt = lopt, .handler = handler, .arg = arg,
-                                .port = opt->port, .flags = LOOM_LISTEN_REUSEPORT,
-                                .mu = &mu, .cond = &cond};
+        ws[i] = (struct worker){.opt = opt,
+                                .lopt = lopt,
+                                .handler = handler,
+                                .arg = arg,
+                                .port = opt->port,
+                                .flags = LOOM_LISTEN_REUSEPORT,
+                                .mu = &mu,
+                                .cond = &cond};
     /* Every thread inherits this mask: the signals queue for sigtimedwait here. */
     sigset_t set, old;
     sigemptyset(&set);

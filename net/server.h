@@ -42,18 +42,18 @@ typedef intptr_t (*loom_server_handler)(struct loom_stream *s, void *arg);
 
 /* Options: zero-initialise and set what you need. */
 struct loom_server_options {
-    const char *host;          /* NULL: 127.0.0.1 */
-    int port;                  /* 0: any free port (see loom_server_port) */
-    const char *unix_path;     /* listen on this Unix socket instead of host:port */
-    int backlog;               /* <= 0: SOMAXCONN */
-    unsigned listen_flags;     /* LOOM_LISTEN_* (REUSEPORT is added for workers > 1) */
-    size_t max_connections;    /* 0: unlimited; at the limit, accepting pauses */
-    int64_t idle_timeout_ns;   /* 0: none; else every connection stream's default read
+    const char *host;        /* NULL: 127.0.0.1 */
+    int port;                /* 0: any free port (see loom_server_port) */
+    const char *unix_path;   /* listen on this Unix socket instead of host:port */
+    int backlog;             /* <= 0: SOMAXCONN */
+    unsigned listen_flags;   /* LOOM_LISTEN_* (REUSEPORT is added for workers > 1) */
+    size_t max_connections;  /* 0: unlimited; at the limit, accepting pauses */
+    int64_t idle_timeout_ns; /* 0: none; else every connection stream's default read
                                   timeout: a read waiting longer gets -ETIMEDOUT */
-    int64_t grace_ns;          /* shutdown: time handlers get before cancel; 0: 5 s */
-    size_t stack_size;         /* per-connection task stack; 0: the loop's default (cached,
+    int64_t grace_ns;        /* shutdown: time handlers get before cancel; 0: 5 s */
+    size_t stack_size;       /* per-connection task stack; 0: the loop's default (cached,
                                   so cheaper than any other size, which is mapped per task) */
-    bool handle_signals;       /* serve_forever shuts down on SIGINT/SIGTERM */
+    bool handle_signals;     /* serve_forever shuts down on SIGINT/SIGTERM */
     /* Called with the handler's arg once the listener accepts, e.g. to print
      * "listening on ..." (loom_server_name). With workers > 1: once, from the
      * thread that called loom_server_run, after every worker listens. */

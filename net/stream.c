@@ -342,8 +342,7 @@ int loom__stream_wait(struct loom_stream *s, unsigned dir, int64_t deadline)
     return park_in(s, &s->reader, deadline);
 }
 
-int loom__stream_set_transport(struct loom_stream *s, const struct loom_stream_ops *ops,
-                               void *ctx)
+int loom__stream_set_transport(struct loom_stream *s, const struct loom_stream_ops *ops, void *ctx)
 {
     if (s->closed || s->ops != &fd_ops || !s->fdt.is_socket || s->fdt.borrow || s->fd < 0)
         return -EINVAL;
@@ -869,10 +868,7 @@ void *loom_stream_transport_ctx(const struct loom_stream *s, const struct loom_s
     return s->ops == ops ? s->ctx : NULL;
 }
 
-int loom_stream_fd(const struct loom_stream *s)
-{
-    return s->ops == &fd_ops ? s->fdt.fd : s->fd;
-}
+int loom_stream_fd(const struct loom_stream *s) { return s->ops == &fd_ops ? s->fdt.fd : s->fd; }
 
 int loom_sockaddr_format(const struct sockaddr *sa, socklen_t salen, char *buf, size_t len)
 {
@@ -889,7 +885,8 @@ int loom_sockaddr_format(const struct sockaddr *sa, socklen_t salen, char *buf, 
     } else if (sa->sa_family == AF_UNIX) {
         const struct sockaddr_un *un = (const struct sockaddr_un *)sa;
         size_t plen = salen > offsetof(struct sockaddr_un, sun_path)
-                          ? salen - offsetof(struct sockaddr_un, sun_path) : 0;
+                          ? salen - offsetof(struct sockaddr_un, sun_path)
+                          : 0;
         if (plen && un->sun_path[0] == '\0') /* abstract namespace */
             n = snprintf(buf, len, "@%.*s", (int)plen - 1, un->sun_path + 1);
         else

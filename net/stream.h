@@ -47,9 +47,9 @@ enum loom_stream_flags {
 
 /* Defaults. */
 enum {
-    LOOM_STREAM_LIMIT = 64 * 1024,       /* readline/readuntil limit unless set */
-    LOOM_STREAM_HIGH_WATER = 64 * 1024,  /* drain() waits above this many bytes */
-    LOOM_STREAM_LOW_WATER = 16 * 1024,   /* ...until the buffer is down to this */
+    LOOM_STREAM_LIMIT = 64 * 1024,      /* readline/readuntil limit unless set */
+    LOOM_STREAM_HIGH_WATER = 64 * 1024, /* drain() waits above this many bytes */
+    LOOM_STREAM_LOW_WATER = 16 * 1024,  /* ...until the buffer is down to this */
 };
 
 struct loom_stream;

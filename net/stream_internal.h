@@ -9,17 +9,17 @@
 /* The built-in transport over a plain fd. */
 struct loom__fd_transport {
     int fd;
-    bool is_socket;   /* use send(MSG_NOSIGNAL) */
-    bool borrow;      /* do not close; put back orig_flags */
-    int orig_flags;   /* F_GETFL at open */
+    bool is_socket; /* use send(MSG_NOSIGNAL) */
+    bool borrow;    /* do not close; put back orig_flags */
+    int orig_flags; /* F_GETFL at open */
 };
 
 struct loom_stream {
     struct loom_loop *loop;
     const struct loom_stream_ops *ops;
     void *ctx;
-    int fd;                       /* polled fd, -1: none */
-    bool pollable;                /* false: regular file, /dev/null... never wait on it */
+    int fd;        /* polled fd, -1: none */
+    bool pollable; /* false: regular file, /dev/null... never wait on it */
     struct loom_io io;
     struct loom__fd_transport fdt; /* ctx for the built-in ops */
 
@@ -27,26 +27,26 @@ struct loom_stream {
     char *rbuf;
     size_t rcap, rstart, rend;
     size_t limit;
-    int64_t timeout;              /* default read timeout, -1: none */
-    int rerr;                     /* sticky read error */
-    bool eof;                     /* the transport returned 0 */
-    bool stop_reading;            /* reads that would wait return LOOM_EOF */
-    bool rshort;                  /* the last fd read was short: the socket is likely drained */
-    struct loom_task *reader;     /* parked reader */
-    unsigned rdir;                /* what the reader waits for */
+    int64_t timeout;          /* default read timeout, -1: none */
+    int rerr;                 /* sticky read error */
+    bool eof;                 /* the transport returned 0 */
+    bool stop_reading;        /* reads that would wait return LOOM_EOF */
+    bool rshort;              /* the last fd read was short: the socket is likely drained */
+    struct loom_task *reader; /* parked reader */
+    unsigned rdir;            /* what the reader waits for */
 
     /* write side: wbuf[wstart, wend) is pending output; freed when empty */
     char *wbuf;
     size_t wcap, wstart, wend;
     size_t high, low;
-    int werr;                     /* sticky write error */
-    bool eof_pending, eof_sent;   /* write_eof asked / done */
-    unsigned wdir;                /* what the flush waits for (LOOM_WRITABLE normally) */
-    struct loom_task *drainer;    /* parked in drain/flush */
-    size_t drain_target;          /* wake the drainer at or below this */
+    int werr;                   /* sticky write error */
+    bool eof_pending, eof_sent; /* write_eof asked / done */
+    unsigned wdir;              /* what the flush waits for (LOOM_WRITABLE normally) */
+    struct loom_task *drainer;  /* parked in drain/flush */
+    size_t drain_target;        /* wake the drainer at or below this */
 
     /* lifecycle */
-    int waiters;                  /* tasks inside a wait; the memory outlives them */
+    int waiters; /* tasks inside a wait; the memory outlives them */
     bool closed;
 
     /* Callback mode (transport.c): when set, readiness for reading calls
@@ -72,8 +72,7 @@ int loom__stream_wait(struct loom_stream *s, unsigned dir, int64_t deadline);
  * nobody waiting, no EOF or error seen) by (ops, ctx), in place: the stream
  * keeps its fd watcher, and the fd now belongs to ctx. Returns 0, -EINVAL (not
  * an owned socket stream, or not fresh) or -EBUSY (a task waits on it). */
-int loom__stream_set_transport(struct loom_stream *s, const struct loom_stream_ops *ops,
-                               void *ctx);
+int loom__stream_set_transport(struct loom_stream *s, const struct loom_stream_ops *ops, void *ctx);
 
 /* Turn a default SIGPIPE disposition into "ignore", once per process. */
 void loom__ignore_sigpipe(void);

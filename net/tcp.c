@@ -29,9 +29,9 @@ struct resolve_job {
     char port[8];
     int socktype;
     bool passive;
-    int rc;                  /* 0 or LOOM_EDNS / -ENOMEM */
+    int rc; /* 0 or LOOM_EDNS / -ENOMEM */
     struct addrinfo *res;
-    bool abandoned;          /* the caller left; the helper frees everything */
+    bool abandoned; /* the caller left; the helper frees everything */
 };
 
 static intptr_t resolve_blocking(void *arg)

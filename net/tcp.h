@@ -46,11 +46,11 @@ struct loom_listener {
     int fd;
     struct loom_loop *_loop;
     struct loom_io _io;
-    struct loom_timer _retry;     /* re-enables accepting after EMFILE */
-    struct loom_task *_waiter;    /* the task parked in accept */
-    bool _paused;                 /* out of fds: waiting for _retry */
+    struct loom_timer _retry;  /* re-enables accepting after EMFILE */
+    struct loom_task *_waiter; /* the task parked in accept */
+    bool _paused;              /* out of fds: waiting for _retry */
     unsigned _flags;
-    char _path[108];              /* Unix socket path to unlink on close */
+    char _path[108]; /* Unix socket path to unlink on close */
 };
 
 /* --- resolution --- */

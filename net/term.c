@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 static struct termios saved;
-static int saved_fd = -1;            /* >= 0 while the terminal is changed */
+static int saved_fd = -1; /* >= 0 while the terminal is changed */
 static bool hooks_installed;
 static const int restore_signals[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM};
 static struct sigaction old_actions[4];

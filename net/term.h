@@ -44,13 +44,13 @@ int loom_term_read_key(struct loom_stream *in, int64_t timeout_ns);
 
 /* --- ANSI output (to f; the caller flushes) --- */
 
-void loom_term_save_cursor(FILE *f);    /* ESC 7 */
-void loom_term_restore_cursor(FILE *f); /* ESC 8 */
-void loom_term_home(FILE *f);           /* ESC [H: top-left */
-void loom_term_erase_line(FILE *f);     /* ESC [2K */
-void loom_term_column0(FILE *f);        /* ESC [0G: to column 0 of this line */
-void loom_term_back_one(FILE *f);       /* ESC [1D: one character left */
-void loom_term_clear(FILE *f);          /* ESC [2J */
+void loom_term_save_cursor(FILE *f);               /* ESC 7 */
+void loom_term_restore_cursor(FILE *f);            /* ESC 8 */
+void loom_term_home(FILE *f);                      /* ESC [H: top-left */
+void loom_term_erase_line(FILE *f);                /* ESC [2K */
+void loom_term_column0(FILE *f);                   /* ESC [0G: to column 0 of this line */
+void loom_term_back_one(FILE *f);                  /* ESC [1D: one character left */
+void loom_term_clear(FILE *f);                     /* ESC [2J */
 void loom_term_move_to(FILE *f, int row, int col); /* ESC [row;colH, 1-based */
 /* Move to the bottom row (rows from loom_term_size). */
 void loom_term_move_to_bottom(FILE *f, int rows);

@@ -450,8 +450,8 @@ int loom_tls_server_context_new(const struct loom_tls_server_options *o,
     rc = load_cert(t->ssl, o->cert_file, o->key_file, err, errlen);
     if (rc == 0 && o->client_ca_file)
         rc = require_client_cert(t, o->client_ca_file, err, errlen);
-    if (rc == 0 && o->alpn && (rc = alpn_encode(o->alpn, t->alpn, &t->alpn_len, err, errlen)) == 0 &&
-        t->alpn_len)
+    if (rc == 0 && o->alpn &&
+        (rc = alpn_encode(o->alpn, t->alpn, &t->alpn_len, err, errlen)) == 0 && t->alpn_len)
         SSL_CTX_set_alpn_select_cb(t->ssl, alpn_select, t);
     ERR_clear_error();
     if (rc < 0) {

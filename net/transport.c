@@ -16,13 +16,13 @@ struct loom_transport {
     struct loom_stream *s;
     const struct loom_protocol *p;
     void *arg;
-    bool reading;          /* not paused by the protocol */
-    bool made;             /* connection_made ran */
-    bool closing;          /* close asked: finish once the buffer is empty */
-    bool lost;             /* connection_lost is scheduled */
-    bool aborting;         /* drop the buffer */
-    bool write_paused;     /* pause_writing was called */
-    int err;               /* for connection_lost */
+    bool reading;      /* not paused by the protocol */
+    bool made;         /* connection_made ran */
+    bool closing;      /* close asked: finish once the buffer is empty */
+    bool lost;         /* connection_lost is scheduled */
+    bool aborting;     /* drop the buffer */
+    bool write_paused; /* pause_writing was called */
+    int err;           /* for connection_lost */
 };
 
 static void finish(void *arg)

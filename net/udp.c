@@ -30,14 +30,14 @@ struct loom_udp {
     int fd;
     int family;
     struct loom_io io;
-    struct loom_list readers;   /* loom_waiter records of tasks waiting to receive */
-    struct loom_list writers;   /* ... and to send */
-    int waiters;                /* tasks inside a wait: the memory outlives them */
-    int in_cb;                  /* protocol callbacks running */
+    struct loom_list readers; /* loom_waiter records of tasks waiting to receive */
+    struct loom_list writers; /* ... and to send */
+    int waiters;              /* tasks inside a wait: the memory outlives them */
+    int in_cb;                /* protocol callbacks running */
     bool closed;
     const struct loom_datagram_protocol *proto;
     void *proto_arg;
-    char *pbuf;                 /* the protocol's receive buffer */
+    char *pbuf; /* the protocol's receive buffer */
 };
 
 int loom_sockaddr_parse(const char *host, int port, struct sockaddr_storage *ss, socklen_t *len)
@@ -107,8 +107,7 @@ static void proto_read(struct loom_udp *u)
             if (p->error_received)
                 p->error_received(u, -errno, u->proto_arg);
         } else if (p->datagram_received) {
-            p->datagram_received(u, u->pbuf, (size_t)n, (struct sockaddr *)&from, fl,
-                                 u->proto_arg);
+            p->datagram_received(u, u->pbuf, (size_t)n, (struct sockaddr *)&from, fl, u->proto_arg);
         }
     }
 }
@@ -173,10 +172,7 @@ static ssize_t udp_io(struct loom_udp *u, unsigned dir, udp_op op, void *ctx, in
     }
 }
 
-static ssize_t errno_rc(void)
-{
-    return errno == EWOULDBLOCK || errno == EINTR ? -EAGAIN : -errno;
-}
+static ssize_t errno_rc(void) { return errno == EWOULDBLOCK || errno == EINTR ? -EAGAIN : -errno; }
 
 /* --- lifecycle --- */
 
@@ -258,8 +254,7 @@ int loom_udp_open_fd(struct loom_loop *loop, int fd, struct loom_udp **out)
         rc = -EPROTOTYPE;
     else {
         int fl = fcntl(fd, F_GETFL);
-        if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
-            fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+        if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
             rc = -errno;
     }
     if (rc < 0) {
@@ -436,8 +431,7 @@ static ssize_t op_recv_batch(struct loom_udp *u, void *arg)
     return r;
 }
 
-int loom_udp_recv_batch(struct loom_udp *u, struct loom_dgram *msgs, unsigned n,
-                        int64_t timeout_ns)
+int loom_udp_recv_batch(struct loom_udp *u, struct loom_dgram *msgs, unsigned n, int64_t timeout_ns)
 {
     if (!n)
         return -EINVAL;

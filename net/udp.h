@@ -47,10 +47,10 @@ extern "C" {
 
 /* Flags for loom_udp_open(). */
 enum loom_udp_flags {
-    LOOM_UDP_REUSEADDR = 1,  /* SO_REUSEADDR (several multicast listeners on one port) */
-    LOOM_UDP_REUSEPORT = 2,  /* SO_REUSEPORT: the kernel spreads datagrams over sockets */
-    LOOM_UDP_V6ONLY = 4,     /* an IPv6 endpoint takes no IPv4-mapped traffic */
-    LOOM_UDP_BROADCAST = 8,  /* SO_BROADCAST (see loom_udp_set_broadcast) */
+    LOOM_UDP_REUSEADDR = 1, /* SO_REUSEADDR (several multicast listeners on one port) */
+    LOOM_UDP_REUSEPORT = 2, /* SO_REUSEPORT: the kernel spreads datagrams over sockets */
+    LOOM_UDP_V6ONLY = 4,    /* an IPv6 endpoint takes no IPv4-mapped traffic */
+    LOOM_UDP_BROADCAST = 8, /* SO_BROADCAST (see loom_udp_set_broadcast) */
 };
 
 /* Flags a batch receive sets on a datagram. */

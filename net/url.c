@@ -18,25 +18,16 @@ struct parts {
     size_t scheme_len, auth_len, path_len, query_len, frag_len;
 };
 
-static bool is_alpha(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
+static bool is_alpha(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 
-static bool is_digit(unsigned char c)
-{
-    return c >= '0' && c <= '9';
-}
+static bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
 
 static bool is_hex(unsigned char c)
 {
     return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
-static char lower(char c)
-{
-    return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
-}
+static char lower(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c; }
 
 /* Index of the first of `stops` in s[0..n), or n. */
 static size_t span_until(const char *s, size_t n, const char *stops)
@@ -55,8 +46,8 @@ static int split(const char *s, size_t n, struct parts *p)
     if (colon < n && s[colon] == ':') {
         bool ok = colon > 0 && is_alpha((unsigned char)s[0]);
         for (size_t i = 1; ok && i < colon; i++)
-            ok = is_alpha((unsigned char)s[i]) || is_digit((unsigned char)s[i]) ||
-                 s[i] == '+' || s[i] == '-' || s[i] == '.';
+            ok = is_alpha((unsigned char)s[i]) || is_digit((unsigned char)s[i]) || s[i] == '+' ||
+                 s[i] == '-' || s[i] == '.';
         if (!ok)
             return LOOM_URL_ESCHEME;
         p->scheme = s;
@@ -143,8 +134,8 @@ static int encode(char *b, size_t *o, const char *s, size_t n)
     static const char hex[] = "0123456789ABCDEF";
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c == '%' && (i + 2 >= n || !is_hex((unsigned char)s[i + 1]) ||
-                         !is_hex((unsigned char)s[i + 2])))
+        if (c == '%' &&
+            (i + 2 >= n || !is_hex((unsigned char)s[i + 1]) || !is_hex((unsigned char)s[i + 2])))
             return LOOM_URL_EPERCENT;
         if (needs_encoding(c)) {
             b[(*o)++] = '%';
@@ -169,8 +160,8 @@ static int copy_host(char *b, size_t *o, const char *s, size_t n, bool v6)
             return LOOM_URL_EIDNA;
         if (!ok)
             return LOOM_URL_EHOST;
-        if (c == '%' && (i + 2 >= n || !is_hex((unsigned char)s[i + 1]) ||
-                         !is_hex((unsigned char)s[i + 2])))
+        if (c == '%' &&
+            (i + 2 >= n || !is_hex((unsigned char)s[i + 1]) || !is_hex((unsigned char)s[i + 2])))
             return LOOM_URL_EPERCENT;
         b[(*o)++] = lower((char)c);
     }
@@ -249,10 +240,7 @@ uint16_t loom_url_default_port(const char *scheme)
     return 0;
 }
 
-static bool needs_host(const char *scheme)
-{
-    return loom_url_default_port(scheme) != 0;
-}
+static bool needs_host(const char *scheme) { return loom_url_default_port(scheme) != 0; }
 
 /* The owned copy of split parts p: offsets into b, pointers set at the end. */
 static int build(struct loom_url *u, const struct parts *p, char *b)
@@ -350,10 +338,7 @@ static void put(struct out *o, const char *s, size_t n)
     o->buf[o->len] = '\0';
 }
 
-static void puts_(struct out *o, const char *s)
-{
-    put(o, s, strlen(s));
-}
+static void puts_(struct out *o, const char *s) { put(o, s, strlen(s)); }
 
 static void put_port(struct out *o, uint16_t port)
 {
@@ -376,10 +361,7 @@ static void put_host(struct out *o, const struct loom_url *u)
         put(o, "]", 1);
 }
 
-static ssize_t finish(struct out *o)
-{
-    return o->full ? -ENOSPC : (ssize_t)o->len;
-}
+static ssize_t finish(struct out *o) { return o->full ? -ENOSPC : (ssize_t)o->len; }
 
 static struct out out_init(char *buf, size_t cap)
 {
@@ -534,8 +516,7 @@ static void put_target(struct out *o, const struct loom_url *base, const struct 
     }
 }
 
-int loom_url_resolve(struct loom_url *out, const struct loom_url *base, const char *ref,
-                     size_t len)
+int loom_url_resolve(struct loom_url *out, const struct loom_url *base, const char *ref, size_t len)
 {
     struct parts r;
     memset(out, 0, sizeof *out);

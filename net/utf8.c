@@ -91,10 +91,7 @@ invalid:
     return false;
 }
 
-bool loom_utf8_complete(const struct loom_utf8 *v)
-{
-    return v->_need == 0;
-}
+bool loom_utf8_complete(const struct loom_utf8 *v) { return v->_need == 0; }
 
 bool loom_utf8_valid(const void *buf, size_t len)
 {

@@ -29,28 +29,28 @@
 #define MSG_KEEP (64 * 1024)
 
 struct loom_ws {
-    struct loom_stream *s;        /* owned; NULL once closed */
+    struct loom_stream *s; /* owned; NULL once closed */
     enum loom_ws_role role;
     enum loom_ws_state state;
-    struct loom_ws_options opt;   /* with defaults filled in */
+    struct loom_ws_options opt; /* with defaults filled in */
     struct loom_ws_parser p;
-    uint8_t *msg;                 /* reassembly buffer (grows up to max_message + 1) */
+    uint8_t *msg; /* reassembly buffer (grows up to max_message + 1) */
     size_t msg_cap;
     size_t msg_len;
-    uint8_t msg_type;             /* opcode of the message being received */
-    bool delivered;               /* msg was handed out: reset at the next recv */
-    struct loom_utf8 utf8;        /* validator for a text message across fragments */
+    uint8_t msg_type;                 /* opcode of the message being received */
+    bool delivered;                   /* msg was handed out: reset at the next recv */
+    struct loom_utf8 utf8;            /* validator for a text message across fragments */
     uint8_t ctl[LOOM_WS_MAX_CONTROL]; /* payload of the control frame being received */
-    bool reading;                 /* a task is inside recv */
-    int final;                    /* what recv returns once CLOSED */
-    int peer_code;                /* 0, 1005, 1006 or the peer's code */
+    bool reading;                     /* a task is inside recv */
+    int final;                        /* what recv returns once CLOSED */
+    int peer_code;                    /* 0, 1005, 1006 or the peer's code */
     char peer_reason[LOOM_WS_MAX_CONTROL - 1];
-    int local_code;               /* the code we sent, 0 if none */
-    int64_t close_dl;             /* loom_ws_close's deadline for closing steps, -1: none */
-    int64_t last_rx;              /* when bytes last arrived (keepalive) */
-    int64_t ping_sent;            /* when the unanswered keepalive ping went out */
-    bool ping_out;                /* a keepalive ping is unanswered */
-    uint64_t rng;                 /* masking-key generator state */
+    int local_code;    /* the code we sent, 0 if none */
+    int64_t close_dl;  /* loom_ws_close's deadline for closing steps, -1: none */
+    int64_t last_rx;   /* when bytes last arrived (keepalive) */
+    int64_t ping_sent; /* when the unanswered keepalive ping went out */
+    bool ping_out;     /* a keepalive ping is unanswered */
+    uint64_t rng;      /* masking-key generator state */
 };
 
 static int64_t now_ns(void)
@@ -88,8 +88,8 @@ static uint32_t next_key(struct loom_ws *ws)
 
 /* --- lifecycle --- */
 
-int loom_ws_attach(struct loom_stream *s, enum loom_ws_role role,
-                   const struct loom_ws_options *opt, struct loom_ws **out)
+int loom_ws_attach(struct loom_stream *s, enum loom_ws_role role, const struct loom_ws_options *opt,
+                   struct loom_ws **out)
 {
     if (!s || !out || (role != LOOM_WS_SERVER && role != LOOM_WS_CLIENT))
         return -EINVAL;
@@ -207,8 +207,8 @@ static bool code_valid(int code)
 int loom_ws_send_close(struct loom_ws *ws, int code, const char *reason)
 {
     size_t rlen = reason ? strlen(reason) : 0;
-    if ((code != 0 && !code_valid(code)) || (code == 0 && rlen) ||
-        rlen > LOOM_WS_MAX_CONTROL - 2 || !loom_utf8_valid(reason, rlen))
+    if ((code != 0 && !code_valid(code)) || (code == 0 && rlen) || rlen > LOOM_WS_MAX_CONTROL - 2 ||
+        !loom_utf8_valid(reason, rlen))
         return -EINVAL;
     if (ws->state != LOOM_WS_OPEN)
         return -EPIPE;
@@ -523,27 +523,12 @@ int loom_ws_close(struct loom_ws *ws, int code, const char *reason, int64_t time
 
 /* --- accessors --- */
 
-enum loom_ws_state loom_ws_state(const struct loom_ws *ws)
-{
-    return ws->state;
-}
+enum loom_ws_state loom_ws_state(const struct loom_ws *ws) { return ws->state; }
 
-int loom_ws_close_code(const struct loom_ws *ws)
-{
-    return ws->peer_code;
-}
+int loom_ws_close_code(const struct loom_ws *ws) { return ws->peer_code; }
 
-const char *loom_ws_close_reason(const struct loom_ws *ws)
-{
-    return ws->peer_reason;
-}
+const char *loom_ws_close_reason(const struct loom_ws *ws) { return ws->peer_reason; }
 
-int loom_ws_local_close_code(const struct loom_ws *ws)
-{
-    return ws->local_code;
-}
+int loom_ws_local_close_code(const struct loom_ws *ws) { return ws->local_code; }
 
-struct loom_stream *loom_ws_stream(const struct loom_ws *ws)
-{
-    return ws->s;
-}
+struct loom_stream *loom_ws_stream(const struct loom_ws *ws) { return ws->s; }

@@ -81,7 +81,7 @@ enum {
 
 /* X(name, close code, message): why the parser refused its input. */
 #define LOOM_WS_PARSE_ERRORS(X)                                                                    \
-    X(LOOM_WS_ERR_RSV, 1002, "reserved bits set without a negotiated extension")                  \
+    X(LOOM_WS_ERR_RSV, 1002, "reserved bits set without a negotiated extension")                   \
     X(LOOM_WS_ERR_OPCODE, 1002, "unknown opcode")                                                  \
     X(LOOM_WS_ERR_CONTROL_LEN, 1002, "control frame longer than 125 bytes")                        \
     X(LOOM_WS_ERR_CONTROL_FRAGMENTED, 1002, "fragmented control frame")                            \
@@ -128,18 +128,18 @@ struct loom_ws_event {
 
 /* Parser state. Caller-owned; fields with a leading _ are private. */
 struct loom_ws_parser {
-    uint64_t max_frame;                /* frame payload limit (1009 past it) */
-    uint64_t max_message;              /* reassembled message limit (1009 past it) */
-    enum loom_ws_role role;            /* whose frames we parse: the peer's role is the other */
-    struct loom_ws_frame frame;        /* the current frame, valid from its HEADER event */
-    enum loom_ws_parse_error error;    /* why loom_ws_parse() failed */
-    uint8_t _hdr[LOOM_WS_MAX_HEADER];  /* header bytes gathered so far */
-    uint8_t _have;                     /* bytes in _hdr */
-    uint8_t _need;                     /* header length known so far */
-    bool _in_payload;                  /* between a HEADER and the DATA event with end */
-    uint8_t _msg_opcode;               /* opcode of the unfinished fragmented message, or 0 */
-    uint64_t _left;                    /* payload bytes of the current frame still to come */
-    uint64_t _msg_len;                 /* payload bytes of the current message so far */
+    uint64_t max_frame;               /* frame payload limit (1009 past it) */
+    uint64_t max_message;             /* reassembled message limit (1009 past it) */
+    enum loom_ws_role role;           /* whose frames we parse: the peer's role is the other */
+    struct loom_ws_frame frame;       /* the current frame, valid from its HEADER event */
+    enum loom_ws_parse_error error;   /* why loom_ws_parse() failed */
+    uint8_t _hdr[LOOM_WS_MAX_HEADER]; /* header bytes gathered so far */
+    uint8_t _have;                    /* bytes in _hdr */
+    uint8_t _need;                    /* header length known so far */
+    bool _in_payload;                 /* between a HEADER and the DATA event with end */
+    uint8_t _msg_opcode;              /* opcode of the unfinished fragmented message, or 0 */
+    uint64_t _left;                   /* payload bytes of the current frame still to come */
+    uint64_t _msg_len;                /* payload bytes of the current message so far */
 };
 
 /* Initialise a parser for the side `role` (a server parses masked client
@@ -178,12 +178,12 @@ struct loom_ws;
 
 /* Connection settings; zero-initialise and set what you need. */
 struct loom_ws_options {
-    uint64_t max_frame;        /* 0: LOOM_WS_MAX_FRAME */
-    uint64_t max_message;      /* 0: LOOM_WS_MAX_MESSAGE */
-    int64_t close_timeout_ns;  /* bound on each closing step; 0: 5 s */
-    int64_t ping_interval_ns;  /* keepalive: ping after this much silence during recv; 0: off */
-    int64_t ping_timeout_ns;   /* ...and fail (1011) if nothing arrives this long after; 0: 20 s */
-    bool borrow_stream;        /* the stream stays its owner's: close and failure leave it
+    uint64_t max_frame;       /* 0: LOOM_WS_MAX_FRAME */
+    uint64_t max_message;     /* 0: LOOM_WS_MAX_MESSAGE */
+    int64_t close_timeout_ns; /* bound on each closing step; 0: 5 s */
+    int64_t ping_interval_ns; /* keepalive: ping after this much silence during recv; 0: off */
+    int64_t ping_timeout_ns;  /* ...and fail (1011) if nothing arrives this long after; 0: 20 s */
+    bool borrow_stream;       /* the stream stays its owner's: close and failure leave it
                                   open (an HTTP server closes it after the handler) */
 };
 
@@ -204,8 +204,8 @@ enum loom_ws_state {
  * connection owns s from then on (loom_ws_close() closes it) unless
  * opt->borrow_stream; on failure the caller keeps s. opt may be NULL. Returns
  * 0, -ENOMEM, -EINVAL. */
-int loom_ws_attach(struct loom_stream *s, enum loom_ws_role role,
-                   const struct loom_ws_options *opt, struct loom_ws **out);
+int loom_ws_attach(struct loom_stream *s, enum loom_ws_role role, const struct loom_ws_options *opt,
+                   struct loom_ws **out);
 
 /* Close the connection and free it: if it is open, send a close frame with code
  * (0: none) and reason (NULL: none) and wait up to timeout_ns for the peer's

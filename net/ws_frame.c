@@ -12,10 +12,9 @@
 static const struct {
     uint16_t code;
     const char *msg;
-} parse_errors[] = {
-    {0, "no error"},
+} parse_errors[] = {{0, "no error"},
 #define LOOM__WS_ROW(name, code, msg) {code, msg},
-    LOOM_WS_PARSE_ERRORS(LOOM__WS_ROW)
+                    LOOM_WS_PARSE_ERRORS(LOOM__WS_ROW)
 #undef LOOM__WS_ROW
 };
 

@@ -87,10 +87,7 @@ static bool key_valid(const char *key, size_t len)
 }
 
 /* Values we put in a header line must not end it early. */
-static bool header_safe(const char *v)
-{
-    return v && !strpbrk(v, "\r\n");
-}
+static bool header_safe(const char *v) { return v && !strpbrk(v, "\r\n"); }
 
 int loom_ws_accept_key(const char *key, size_t key_len, char out[LOOM_WS_ACCEPT_LEN + 1])
 {
@@ -187,13 +184,13 @@ ssize_t loom_ws_format_request(char *buf, size_t cap, const struct loom_ws_clien
         !*path || (o->protocol && !header_safe(o->protocol)) ||
         (o->origin && !header_safe(o->origin)) || !key_valid(key, key ? strlen(key) : 0))
         return -EINVAL;
-    int n = snprintf(buf, cap,
-                     "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                     "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n%s%s%s%s%s%s\r\n",
-                     path, o->host, key, o->protocol ? "Sec-WebSocket-Protocol: " : "",
-                     o->protocol ? o->protocol : "", o->protocol ? "\r\n" : "",
-                     o->origin ? "Origin: " : "", o->origin ? o->origin : "",
-                     o->origin ? "\r\n" : "");
+    int n =
+        snprintf(buf, cap,
+                 "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                 "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n%s%s%s%s%s%s\r\n",
+                 path, o->host, key, o->protocol ? "Sec-WebSocket-Protocol: " : "",
+                 o->protocol ? o->protocol : "", o->protocol ? "\r\n" : "",
+                 o->origin ? "Origin: " : "", o->origin ? o->origin : "", o->origin ? "\r\n" : "");
     if (n < 0)
         return -EINVAL;
     return (size_t)n < cap ? n : -ENOSPC;

@@ -27,30 +27,30 @@ struct job_waiter {
 };
 
 struct loom_pool_job {
-    struct loom_list node;      /* pool queue while queued */
-    struct loom_pool *pool;     /* NULL once finished */
+    struct loom_list node;  /* pool queue while queued */
+    struct loom_pool *pool; /* NULL once finished */
     loom_pool_fn fn;
-    void *in;                   /* freed once sent */
+    void *in; /* freed once sent */
     size_t len;
     uint32_t flags;
-    bool done, orphan;          /* orphan: freed by its owner while running */
+    bool done, orphan; /* orphan: freed by its owner while running */
     int result;
     struct loom_bytes out;
     pid_t worker;
     int worker_status;
-    struct loom_list waiters;   /* struct job_waiter */
+    struct loom_list waiters; /* struct job_waiter */
 };
 
 struct worker {
     struct loom_pool *pool;
-    int fd;                     /* parent end; -1 when no worker process */
+    int fd; /* parent end; -1 when no worker process */
     struct loom_io io;
     struct loom__child child;
-    bool alive;                 /* a process and its socket exist */
+    bool alive; /* a process and its socket exist */
     struct loom_task *driver;
-    bool idle;                  /* driver parked waiting for a job */
-    struct loom_pool_job *job;  /* running now */
-    bool started;               /* the driver ran (a driver cancelled before that never runs) */
+    bool idle;                 /* driver parked waiting for a job */
+    struct loom_pool_job *job; /* running now */
+    bool started;              /* the driver ran (a driver cancelled before that never runs) */
 };
 
 struct loom_pool {
@@ -61,7 +61,7 @@ struct loom_pool {
     struct loom_list queue;
     size_t submitted, finished;
     bool closing, cancelled, shut;
-    unsigned refs;              /* the owner's, plus one per running driver */
+    unsigned refs; /* the owner's, plus one per running driver */
 };
 
 static void pool_unref(struct loom_pool *pool)

@@ -14,7 +14,7 @@
 struct loom__pool_msg {
     uint64_t fn;
     uint64_t len;
-    uint32_t flags;  /* LOOM__POOL_BATCH */
+    uint32_t flags; /* LOOM__POOL_BATCH */
     int32_t status;
 };
 

@@ -65,11 +65,11 @@ enum { LOOM_PROC_OUTPUT_LIMIT = 512 * 1024 * 1024 };
 
 /* Options for loom_proc_spawn(); zero-initialise and set what you need. */
 struct loom_proc_options {
-    const char *const *argv;    /* required; argv[0] is searched in $PATH unless it has a '/' */
-    const char *const *env;     /* NULL: inherit the parent's environment */
-    const char *cwd;            /* NULL: the parent's (-ENOTSUP if libc cannot chdir in spawn) */
+    const char *const *argv; /* required; argv[0] is searched in $PATH unless it has a '/' */
+    const char *const *env;  /* NULL: inherit the parent's environment */
+    const char *cwd;         /* NULL: the parent's (-ENOTSUP if libc cannot chdir in spawn) */
     enum loom_proc_stdio in, out, err;
-    size_t output_limit;        /* communicate(): max bytes per stream; 0: LOOM_PROC_OUTPUT_LIMIT */
+    size_t output_limit; /* communicate(): max bytes per stream; 0: LOOM_PROC_OUTPUT_LIMIT */
 };
 
 struct loom__child;
@@ -78,9 +78,9 @@ struct loom__child;
  * (closed by loom_proc_close) unless the caller closes one and sets it NULL. */
 struct loom_proc {
     pid_t pid;
-    struct loom_stream *in;     /* LOOM_PROC_PIPE stdin: write to the child, else NULL */
-    struct loom_stream *out;    /* LOOM_PROC_PIPE stdout, else NULL */
-    struct loom_stream *err;    /* LOOM_PROC_PIPE stderr, else NULL */
+    struct loom_stream *in;  /* LOOM_PROC_PIPE stdin: write to the child, else NULL */
+    struct loom_stream *out; /* LOOM_PROC_PIPE stdout, else NULL */
+    struct loom_stream *err; /* LOOM_PROC_PIPE stderr, else NULL */
     struct loom_loop *_loop;
     struct loom__child *_child; /* reaping state (allocated: outlives nothing) */
     size_t _limit;
@@ -143,12 +143,12 @@ typedef int (*loom_pool_init_fn)(void *arg, void **state);
 typedef void (*loom_pool_progress_cb)(void *arg, size_t done, size_t submitted);
 
 struct loom_pool_options {
-    unsigned workers;           /* 0: online CPUs */
-    loom_pool_init_fn init;     /* may be NULL */
+    unsigned workers;       /* 0: online CPUs */
+    loom_pool_init_fn init; /* may be NULL */
     void *init_arg;
     loom_pool_progress_cb progress; /* may be NULL */
     void *progress_arg;
-    size_t max_message;         /* bound on one input or result; 0: 1 GiB */
+    size_t max_message; /* bound on one input or result; 0: 1 GiB */
 };
 
 struct loom_pool;

@@ -17,14 +17,14 @@ typedef void (*loom__child_cb)(struct loom__child *c, void *arg);
 struct loom__child {
     struct loom_loop *loop;
     pid_t pid;
-    int pidfd;                  /* -1 in SIGCHLD mode or once reaped */
-    struct loom_io io;          /* on pidfd */
-    struct loom_signal sig;     /* SIGCHLD mode */
-    bool watching;              /* io or sig is registered */
-    bool exited;                /* reaped; status is valid */
-    int status;                 /* asyncio returncode: code or -signal */
-    struct loom_list waiters;   /* struct loom__child_waiter */
-    loom__child_cb on_exit;     /* may be NULL; runs on the loop after the reap */
+    int pidfd;                /* -1 in SIGCHLD mode or once reaped */
+    struct loom_io io;        /* on pidfd */
+    struct loom_signal sig;   /* SIGCHLD mode */
+    bool watching;            /* io or sig is registered */
+    bool exited;              /* reaped; status is valid */
+    int status;               /* asyncio returncode: code or -signal */
+    struct loom_list waiters; /* struct loom__child_waiter */
+    loom__child_cb on_exit;   /* may be NULL; runs on the loop after the reap */
     void *arg;
 };
 

@@ -11,8 +11,8 @@
 
 struct loom_shared {
     pthread_mutex_t lock;
-    size_t size;            /* of the data */
-    size_t map_size;        /* of the whole mapping */
+    size_t size;     /* of the data */
+    size_t map_size; /* of the whole mapping */
     _Alignas(64) unsigned char data[];
 };
 

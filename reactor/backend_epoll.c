@@ -22,7 +22,8 @@ struct epoll_state {
 
 static uint32_t to_epoll(unsigned mask)
 {
-    return ((mask & LOOM_READABLE) ? EPOLLIN | EPOLLRDHUP : 0) | ((mask & LOOM_WRITABLE) ? EPOLLOUT : 0);
+    return ((mask & LOOM_READABLE) ? EPOLLIN | EPOLLRDHUP : 0) |
+           ((mask & LOOM_WRITABLE) ? EPOLLOUT : 0);
 }
 
 static int epoll_create_state(void **out)

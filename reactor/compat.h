@@ -10,7 +10,7 @@
 #define LOOM_HAVE_SIGNALFD 1
 #endif
 
-#if defined(__APPLE__) || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__) ||  \
+#if defined(__APPLE__) || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__) ||   \
     defined(__DragonFly__)
 #define LOOM_HAVE_KQUEUE 1
 #endif
@@ -42,6 +42,6 @@
 #endif
 #endif
 
-#define loom__container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+#define loom__container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
 #endif

@@ -26,7 +26,7 @@ extern "C" {
     X(LOOM_ECHILD, -4009, "worker process died")
 
 #define LOOM_URL_ERRORS(X)                                                                         \
-    X(LOOM_URL_ENOSCHEME, -4101, "URL is not absolute (no scheme)")                               \
+    X(LOOM_URL_ENOSCHEME, -4101, "URL is not absolute (no scheme)")                                \
     X(LOOM_URL_ESCHEME, -4102, "invalid URL scheme")                                               \
     X(LOOM_URL_ECTRL, -4103, "control character in URL")                                           \
     X(LOOM_URL_EHOST, -4104, "invalid host in URL")                                                \
@@ -63,7 +63,7 @@ extern "C" {
     X(LOOM_HTTP_ECHUNK_LINE_TOO_LONG, -4223, 400, "chunk-size line (extensions) over the limit")   \
     X(LOOM_HTTP_ECHUNK, -4224, 400, "malformed chunked body")                                      \
     X(LOOM_HTTP_ETRAILERS_TOO_LARGE, -4225, 431, "trailer section over the limit")                 \
-    X(LOOM_HTTP_EBODY_TOO_LARGE, -4226, 413, "body over the size limit")                          \
+    X(LOOM_HTTP_EBODY_TOO_LARGE, -4226, 413, "body over the size limit")                           \
     X(LOOM_HTTP_ETE_HTTP10, -4227, 400, "Transfer-Encoding in an HTTP/1.0 request")
 
 enum loom_error {

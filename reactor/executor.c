@@ -26,7 +26,7 @@ struct loom_executor {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     struct loom_list queue;
-    size_t queued;                  /* jobs in queue */
+    size_t queued; /* jobs in queue */
     unsigned max, started, idle;
     bool shutdown, cancel_queued;
     pthread_t *threads;
@@ -211,7 +211,10 @@ intptr_t loom_run_in_executor(struct loom_executor *ex, loom_blocking_fn fn, voi
     return rc == -ECANCELED ? rc : result;
 }
 
-intptr_t loom_to_thread(loom_blocking_fn fn, void *arg) { return loom_run_in_executor(NULL, fn, arg); }
+intptr_t loom_to_thread(loom_blocking_fn fn, void *arg)
+{
+    return loom_run_in_executor(NULL, fn, arg);
+}
 
 void loom__executor_free_default(struct loom_loop *loop)
 {

@@ -22,8 +22,22 @@
 #include "reactor/park.h"
 
 enum fs_op {
-    OP_OPEN, OP_CLOSE, OP_READ, OP_WRITE, OP_PREAD, OP_PWRITE, OP_FSYNC, OP_FDATASYNC,
-    OP_STAT, OP_LSTAT, OP_FSTAT, OP_RENAME, OP_UNLINK, OP_MKDIR, OP_RMDIR, OP_SCANDIR,
+    OP_OPEN,
+    OP_CLOSE,
+    OP_READ,
+    OP_WRITE,
+    OP_PREAD,
+    OP_PWRITE,
+    OP_FSYNC,
+    OP_FDATASYNC,
+    OP_STAT,
+    OP_LSTAT,
+    OP_FSTAT,
+    OP_RENAME,
+    OP_UNLINK,
+    OP_MKDIR,
+    OP_RMDIR,
+    OP_SCANDIR,
 };
 
 struct fs_job {
@@ -31,14 +45,14 @@ struct fs_job {
     int fd, flags;
     mode_t mode;
     off_t off;
-    char *path, *path2;   /* owned copies */
-    char *buf;            /* owned data buffer */
+    char *path, *path2; /* owned copies */
+    char *buf;          /* owned data buffer */
     size_t len;
     struct stat st;
-    char **names;         /* OP_SCANDIR result */
+    char **names; /* OP_SCANDIR result */
     size_t count;
     intptr_t rc;
-    bool abandoned;       /* the caller left: the helper cleans up */
+    bool abandoned; /* the caller left: the helper cleans up */
 };
 
 static intptr_t neg(intptr_t r) { return r < 0 ? -errno : r; }
@@ -93,22 +107,38 @@ static intptr_t run_job(void *arg)
 {
     struct fs_job *j = arg;
     switch (j->op) {
-    case OP_OPEN: return neg(open(j->path, j->flags | O_CLOEXEC, j->mode));
-    case OP_CLOSE: return neg(close(j->fd));
-    case OP_READ: return neg(read(j->fd, j->buf, j->len));
-    case OP_WRITE: return neg(write(j->fd, j->buf, j->len));
-    case OP_PREAD: return neg(pread(j->fd, j->buf, j->len, j->off));
-    case OP_PWRITE: return neg(pwrite(j->fd, j->buf, j->len, j->off));
-    case OP_FSYNC: return neg(fsync(j->fd));
-    case OP_FDATASYNC: return neg(fdatasync(j->fd));
-    case OP_STAT: return neg(stat(j->path, &j->st));
-    case OP_LSTAT: return neg(lstat(j->path, &j->st));
-    case OP_FSTAT: return neg(fstat(j->fd, &j->st));
-    case OP_RENAME: return neg(rename(j->path, j->path2));
-    case OP_UNLINK: return neg(unlink(j->path));
-    case OP_MKDIR: return neg(mkdir(j->path, j->mode));
-    case OP_RMDIR: return neg(rmdir(j->path));
-    case OP_SCANDIR: return do_scandir(j);
+    case OP_OPEN:
+        return neg(open(j->path, j->flags | O_CLOEXEC, j->mode));
+    case OP_CLOSE:
+        return neg(close(j->fd));
+    case OP_READ:
+        return neg(read(j->fd, j->buf, j->len));
+    case OP_WRITE:
+        return neg(write(j->fd, j->buf, j->len));
+    case OP_PREAD:
+        return neg(pread(j->fd, j->buf, j->len, j->off));
+    case OP_PWRITE:
+        return neg(pwrite(j->fd, j->buf, j->len, j->off));
+    case OP_FSYNC:
+        return neg(fsync(j->fd));
+    case OP_FDATASYNC:
+        return neg(fdatasync(j->fd));
+    case OP_STAT:
+        return neg(stat(j->path, &j->st));
+    case OP_LSTAT:
+        return neg(lstat(j->path, &j->st));
+    case OP_FSTAT:
+        return neg(fstat(j->fd, &j->st));
+    case OP_RENAME:
+        return neg(rename(j->path, j->path2));
+    case OP_UNLINK:
+        return neg(unlink(j->path));
+    case OP_MKDIR:
+        return neg(mkdir(j->path, j->mode));
+    case OP_RMDIR:
+        return neg(rmdir(j->path));
+    case OP_SCANDIR:
+        return do_scandir(j);
     }
     return -EINVAL;
 }
@@ -206,8 +236,14 @@ static struct fs_job *fd_job(enum fs_op op, int fd)
     return j;
 }
 
-int loom_fs_close(int fd, int64_t timeout_ns) { return (int)simple(fd_job(OP_CLOSE, fd), timeout_ns); }
-int loom_fs_fsync(int fd, int64_t timeout_ns) { return (int)simple(fd_job(OP_FSYNC, fd), timeout_ns); }
+int loom_fs_close(int fd, int64_t timeout_ns)
+{
+    return (int)simple(fd_job(OP_CLOSE, fd), timeout_ns);
+}
+int loom_fs_fsync(int fd, int64_t timeout_ns)
+{
+    return (int)simple(fd_job(OP_FSYNC, fd), timeout_ns);
+}
 
 int loom_fs_fdatasync(int fd, int64_t timeout_ns)
 {
@@ -355,8 +391,8 @@ void loom_fs_scandir_free(char **names, size_t count)
 #if defined(__linux__)
 #include <sys/inotify.h>
 
-#define WATCH_MASK                                                                             \
-    (IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_CREATE | IN_DELETE | IN_MOVED_FROM |          \
+#define WATCH_MASK                                                                                 \
+    (IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_CREATE | IN_DELETE | IN_MOVED_FROM |              \
      IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF)
 
 struct loom_fs_watch {
@@ -365,10 +401,10 @@ struct loom_fs_watch {
     struct loom_io io;
     loom_fs_watch_cb cb;
     void *arg;
-    struct loom_task *waiter;    /* a task in loom_fs_watch_next */
-    int inside;                  /* tasks waiting and callbacks running: the memory outlives them */
+    struct loom_task *waiter; /* a task in loom_fs_watch_next */
+    int inside;               /* tasks waiting and callbacks running: the memory outlives them */
     bool closed, gone;
-    size_t pos, end;             /* unread events are buf[pos, end) */
+    size_t pos, end; /* unread events are buf[pos, end) */
     char buf[4096 + sizeof(struct inotify_event) + NAME_MAX + 1]
         __attribute__((aligned(__alignof__(struct inotify_event))));
 };

@@ -80,8 +80,8 @@ enum loom_fs_events {
 };
 
 struct loom_fs_event {
-    unsigned events;      /* loom_fs_events bits */
-    char name[256];       /* the entry in a watched directory; "" for the path itself */
+    unsigned events; /* loom_fs_events bits */
+    char name[256];  /* the entry in a watched directory; "" for the path itself */
 };
 
 struct loom_fs_watch;

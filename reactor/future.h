@@ -29,7 +29,7 @@ struct loom_future_callback {
     struct loom_list _node;
     loom_future_cb cb;
     void *arg;
-    bool _immediate;      /* internal: run at completion instead of via call_soon */
+    bool _immediate;           /* internal: run at completion instead of via call_soon */
     struct loom__ready _ready; /* scheduled through the ready queue without malloc */
     struct loom_future *_future;
 };

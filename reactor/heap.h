@@ -14,9 +14,9 @@ extern "C" {
 #endif
 
 struct loom_heap_node {
-    int64_t key;   /* deadline in ns of the loop clock */
-    uint64_t seq;  /* insertion order, for FIFO ties */
-    size_t index;  /* position in the heap array; SIZE_MAX when not in a heap */
+    int64_t key;  /* deadline in ns of the loop clock */
+    uint64_t seq; /* insertion order, for FIFO ties */
+    size_t index; /* position in the heap array; SIZE_MAX when not in a heap */
 };
 
 struct loom_heap {
@@ -39,7 +39,10 @@ static inline struct loom_heap_node *loom__heap_min(const struct loom_heap *h)
     return h->count ? h->nodes[0] : NULL;
 }
 
-static inline int loom__heap_contains(const struct loom_heap_node *n) { return n->index != SIZE_MAX; }
+static inline int loom__heap_contains(const struct loom_heap_node *n)
+{
+    return n->index != SIZE_MAX;
+}
 
 #ifdef __cplusplus
 }

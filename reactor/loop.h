@@ -40,9 +40,9 @@ extern "C" {
 
 #pragma GCC visibility push(default)
 
-#define LOOM_US(n) ((int64_t)(n) * 1000)
-#define LOOM_MS(n) ((int64_t)(n) * 1000000)
-#define LOOM_SEC(n) ((int64_t)((n) * 1000000000.0))
+#define LOOM_US(n) ((int64_t)(n)*1000)
+#define LOOM_MS(n) ((int64_t)(n)*1000000)
+#define LOOM_SEC(n) ((int64_t)((n)*1000000000.0))
 #define LOOM_FOREVER ((int64_t)-1)
 
 /* Readiness bits for I/O watchers. Errors and hang-ups are reported as both,
@@ -78,11 +78,11 @@ typedef void (*loom_async_cb)(struct loom_async *async);
 
 /* Options for loom_loop_new(); zero-initialise and set what you need. */
 struct loom_loop_options {
-    const char *backend;   /* "epoll", "poll", "kqueue"; NULL: $LOOM_BACKEND, else the best */
-    int debug;             /* 1 on, 0: $LOOM_DEBUG decides */
-    int64_t slow_step_ns;  /* debug: warn when a task step or callback runs longer; 0: 100 ms */
-    size_t stack_size;     /* default task stack size; 0: 256 KiB */
-    size_t stack_cache;    /* stacks kept for reuse; 0: 1024 */
+    const char *backend;       /* "epoll", "poll", "kqueue"; NULL: $LOOM_BACKEND, else the best */
+    int debug;                 /* 1 on, 0: $LOOM_DEBUG decides */
+    int64_t slow_step_ns;      /* debug: warn when a task step or callback runs longer; 0: 100 ms */
+    size_t stack_size;         /* default task stack size; 0: 256 KiB */
+    size_t stack_cache;        /* stacks kept for reuse; 0: 1024 */
     unsigned executor_threads; /* default executor size; 0: online CPUs + 4, at most 32 */
     int no_sigsegv_handler; /* 1: do not install loom's SIGSEGV handler (stack overflow report) */
 };
@@ -91,11 +91,11 @@ struct loom_loop_options {
 struct loom_io {
     int fd;
     loom_io_cb cb;
-    void *data;             /* for the caller */
+    void *data; /* for the caller */
     struct loom_loop *_loop;
-    unsigned _events;       /* what the caller wants */
-    unsigned _armed;        /* what the backend was last told */
-    bool _queued;           /* on the loop's change list */
+    unsigned _events; /* what the caller wants */
+    unsigned _armed;  /* what the backend was last told */
+    bool _queued;     /* on the loop's change list */
     struct loom_list _change;
 };
 
@@ -105,7 +105,7 @@ struct loom_timer {
     void *data;
     struct loom_loop *_loop;
     struct loom_heap_node _node;
-    bool _ref;              /* keeps the loop alive while active */
+    bool _ref; /* keeps the loop alive while active */
 };
 
 /* A signal watcher. Caller-owned. */
@@ -120,7 +120,7 @@ struct loom_signal {
 /* A wake-up any thread can send (libuv's uv_async_t). Caller-owned. */
 struct loom_async {
     loom_async_cb cb;
-    void *data;             /* for the caller */
+    void *data; /* for the caller */
     struct loom_loop *_loop;
     int _pending;           /* set by senders (atomic), cleared before cb runs */
     struct loom_list _node; /* the loop's open asyncs */

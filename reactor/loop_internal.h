@@ -49,13 +49,13 @@ struct loom__ts_call {
 struct loom_loop {
     const struct loom_backend_ops *backend;
     void *backend_state;
-    int64_t now;                    /* cached CLOCK_MONOTONIC ns */
+    int64_t now; /* cached CLOCK_MONOTONIC ns */
     bool running, stop_requested;
-    size_t active;                  /* watchers, timers, signals, jobs, refs keeping run() going */
+    size_t active; /* watchers, timers, signals, jobs, refs keeping run() going */
 
-    struct loom_io **fds;           /* fd -> watcher, NULL when none */
+    struct loom_io **fds; /* fd -> watcher, NULL when none */
     size_t nfds;
-    struct loom_list changes;       /* watchers whose mask the backend must learn */
+    struct loom_list changes; /* watchers whose mask the backend must learn */
     /* The part of changes / ready being processed this iteration. Loop-owned, not on
      * the stack, so a C++ exception leaving a callback loses nothing: run_exit puts
      * what is left back in front (and costs nothing per iteration). */
@@ -63,38 +63,38 @@ struct loom_loop {
     struct loom_backend_event events[256];
 
     struct loom_heap timers;
-    struct loom_list ready;         /* struct loom__ready, FIFO */
-    struct loom_list free_handles;  /* pooled struct loom_handle */
+    struct loom_list ready;        /* struct loom__ready, FIFO */
+    struct loom_list free_handles; /* pooled struct loom_handle */
     size_t nfree_handles;
 
     /* call_soon_threadsafe */
     pthread_mutex_t ts_lock;
     struct loom_list ts_queue;
-    atomic_int ts_signalled;        /* a wake-up is already in flight */
-    int wake_rfd, wake_wfd;         /* eventfd (both the same) or a pipe */
+    atomic_int ts_signalled; /* a wake-up is already in flight */
+    int wake_rfd, wake_wfd;  /* eventfd (both the same) or a pipe */
     struct loom_io wake_io;
-    struct loom_list asyncs;        /* open struct loom_async */
+    struct loom_list asyncs; /* open struct loom_async */
 
     /* signals */
     struct loom_list signals;
-    int sig_rfd, sig_wfd;           /* signalfd, or the self-pipe */
+    int sig_rfd, sig_wfd; /* signalfd, or the self-pipe */
     bool sig_use_fd;
-    sigset_t sig_mask;              /* signals this loop watches */
+    sigset_t sig_mask; /* signals this loop watches */
     sigset_t sig_saved_mask;
-    struct sigaction *sig_saved;    /* self-pipe: previous handlers, by signum */
+    struct sigaction *sig_saved; /* self-pipe: previous handlers, by signum */
     struct loom_io sig_io;
     unsigned sig_count[65];
 
     /* tasks */
-    struct loom_task *current;      /* the task running now, NULL in callbacks */
-    struct loom__ctx sched_ctx;     /* the scheduler's saved context */
-    const void *sched_stack;        /* sanitizers: the scheduler's stack bounds */
+    struct loom_task *current;  /* the task running now, NULL in callbacks */
+    struct loom__ctx sched_ctx; /* the scheduler's saved context */
+    const void *sched_stack;    /* sanitizers: the scheduler's stack bounds */
     size_t sched_stack_size;
-    void *sched_fiber;              /* TSan's fiber for the scheduler */
-    struct loom_list tasks;         /* every task not yet freed */
-    size_t ntasks_live;             /* tasks not finished */
+    void *sched_fiber;      /* TSan's fiber for the scheduler */
+    struct loom_list tasks; /* every task not yet freed */
+    size_t ntasks_live;     /* tasks not finished */
     uint64_t next_task_id;
-    struct loom_list free_tasks;    /* pooled task records */
+    struct loom_list free_tasks; /* pooled task records */
     size_t nfree_tasks;
     struct loom__context *root_ctx; /* context variables outside tasks */
     struct loom__eh_globals *eh;    /* this thread's C++ exception state; NULL in C programs */
@@ -108,7 +108,7 @@ struct loom_loop {
     /* debug */
     bool debug;
     int64_t slow_ns;
-    int64_t last_poll;              /* loop time of the last backend poll */
+    int64_t last_poll; /* loop time of the last backend poll */
     loom_log_cb log_cb;
     void *log_arg;
 

@@ -94,9 +94,9 @@ int loom_park_until_done(struct loom_task *self, struct loom_task *t, int64_t de
  * value embed the record in their own struct and find it with
  * loom_list_entry(node, struct mine, waiter.node). */
 struct loom_waiter {
-    struct loom_list node;      /* on the waiter list until granted or given up */
-    struct loom_task *task;     /* the parked task */
-    int code;                   /* 0: pending; > 0: granted; < 0: failed by the waker */
+    struct loom_list node;  /* on the waiter list until granted or given up */
+    struct loom_task *task; /* the parked task */
+    int code;               /* 0: pending; > 0: granted; < 0: failed by the waker */
 };
 
 /* Link w at the back of waiters and park the current task until w is granted

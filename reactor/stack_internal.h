@@ -14,9 +14,9 @@ struct loom__stack {
     struct loom_list node; /* in the loop's free pool */
     void *map;             /* start of the mapping: the guard, [map, lo) */
     size_t map_size;
-    void *lo;              /* usable stack: [lo, lo + size) */
+    void *lo; /* usable stack: [lo, lo + size) */
     size_t size;
-    size_t req_size;       /* the size asked for (reported on overflow) */
+    size_t req_size; /* the size asked for (reported on overflow) */
     unsigned valgrind_id;
 };
 

@@ -59,8 +59,8 @@ void loom__ctx_make(struct loom__ctx *ctx, void *stack_lo, size_t size, void (*e
     uint64_t *f = (uint64_t *)(top - 64);
     memset(f, 0, 64);
     f[0] = mxcsr | ((uint64_t)cw << 32);
-    f[3] = (uint64_t)(uintptr_t)entry;        /* r13 */
-    f[4] = (uint64_t)(uintptr_t)arg;          /* r12 */
+    f[3] = (uint64_t)(uintptr_t)entry; /* r13 */
+    f[4] = (uint64_t)(uintptr_t)arg;   /* r12 */
     f[7] = (uint64_t)(uintptr_t)loom__switch_trampoline;
 #elif defined(__aarch64__)
     uint64_t fpcr;
@@ -68,8 +68,8 @@ void loom__ctx_make(struct loom__ctx *ctx, void *stack_lo, size_t size, void (*e
     uint64_t *f = (uint64_t *)(top - 176);
     memset(f, 0, 176);
     f[20] = fpcr;
-    f[0] = (uint64_t)(uintptr_t)arg;   /* x19 */
-    f[1] = (uint64_t)(uintptr_t)entry; /* x20 */
+    f[0] = (uint64_t)(uintptr_t)arg;                      /* x19 */
+    f[1] = (uint64_t)(uintptr_t)entry;                    /* x20 */
     f[11] = (uint64_t)(uintptr_t)loom__switch_trampoline; /* x30 */
 #endif
     ctx->sp = f;

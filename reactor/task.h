@@ -177,8 +177,8 @@ struct loom_taskgroup {
     struct loom_task *_parent;
     struct loom_list _children; /* tasks, through their group link */
     size_t _running;
-    int _error;                 /* first failure */
-    unsigned _owner_cancels;    /* the owner's cancellation count at init */
+    int _error;              /* first failure */
+    unsigned _owner_cancels; /* the owner's cancellation count at init */
     bool _joining, _closed;
 };
 
@@ -195,7 +195,6 @@ int loom_taskgroup_spawn(struct loom_taskgroup *g, loom_task_fn fn, void *arg, c
 int loom_taskgroup_join(struct loom_taskgroup *g);
 
 /* --- context variables (contextvars) --- */
-
 
 /* --- deadline scopes (asyncio.timeout / timeout_at) ---
  *
@@ -216,10 +215,10 @@ int loom_taskgroup_join(struct loom_taskgroup *g);
  *     if (loom_timeout_exit(&to)) ...       // true: the deadline cut a wait short
  */
 struct loom_timeout {
-    int64_t _deadline;            /* loop time, -1: none */
-    struct loom_timeout *_outer;  /* the enclosing scope of the task */
+    int64_t _deadline;           /* loop time, -1: none */
+    struct loom_timeout *_outer; /* the enclosing scope of the task */
     struct loom_task *_task;
-    bool _expired;                /* a wait was cut short by a passed deadline */
+    bool _expired; /* a wait was cut short by a passed deadline */
 };
 
 /* Enter a scope ending timeout_ns from now (-1: none yet; see reschedule).

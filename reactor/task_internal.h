@@ -14,9 +14,9 @@
 #include "reactor/task.h"
 
 enum loom__task_state {
-    LOOM__TASK_READY,   /* queued to run */
+    LOOM__TASK_READY, /* queued to run */
     LOOM__TASK_RUNNING,
-    LOOM__TASK_PARKED,  /* waiting for a wake */
+    LOOM__TASK_PARKED, /* waiting for a wake */
     LOOM__TASK_DONE,
 };
 
@@ -30,30 +30,30 @@ struct loom__context {
 };
 
 struct loom_task {
-    struct loom_future fut;     /* result and done callbacks */
-    struct loom__ready ready;   /* on the loop's ready queue when READY */
+    struct loom_future fut;   /* result and done callbacks */
+    struct loom__ready ready; /* on the loop's ready queue when READY */
     struct loom_loop *loop;
     struct loom__ctx ctx;
-    struct loom__stack *stack;  /* NULL once finished */
+    struct loom__stack *stack; /* NULL once finished */
     loom_task_fn fn;
     void *arg;
     enum loom__task_state state;
-    int wake_code;              /* what park() returns */
-    bool cancel_pending;        /* deliver -ECANCELED at the next suspension */
-    bool joined;                /* someone collected the result (debug report) */
-    unsigned cancels;           /* cancellation requests so far (TaskGroup) */
+    int wake_code;                /* what park() returns */
+    bool cancel_pending;          /* deliver -ECANCELED at the next suspension */
+    bool joined;                  /* someone collected the result (debug report) */
+    unsigned cancels;             /* cancellation requests so far (TaskGroup) */
     struct loom_future *awaiting; /* the future loom_future_await parks on, else NULL */
-    int refs;                   /* the loop's while unfinished, plus handles */
+    int refs;                     /* the loop's while unfinished, plus handles */
     uint64_t id;
     struct loom_timer timer;    /* park deadline */
     struct loom_timeout *scope; /* innermost deadline scope, NULL: none */
     int64_t scope_deadline;     /* earliest deadline of the scopes (loop time), -1: none */
     struct loom__context *context;
-    struct loom_list all_node;  /* loop->tasks */
+    struct loom_list all_node; /* loop->tasks */
     struct loom_taskgroup *group;
     struct loom_list group_node;
     struct loom_future_callback group_cb;
-    struct loom__eh_state eh;   /* C++ exception state while switched out */
+    struct loom__eh_state eh; /* C++ exception state while switched out */
     void *asan_fake_stack;
     void *tsan_fiber;
     char name[48];

@@ -261,7 +261,7 @@ int loom_queue_get(struct loom_queue *q, void **item, int64_t timeout_ns)
         deliver(q, qw.slot, true); /* back where the next get finds it */
         return rc;
     }
-    if (rc == -ECANCELED) /* closed meanwhile (storage freed): keep the item, */
+    if (rc == -ECANCELED)            /* closed meanwhile (storage freed): keep the item, */
         loom_task_cancel(qw.w.task); /* and get the cancellation at the next suspension */
     *item = qw.slot.item;
     admit_putters(q);

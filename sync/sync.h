@@ -59,7 +59,7 @@ bool loom_lock_locked(const struct loom_lock *l);
 
 struct loom_semaphore {
     size_t _value;
-    size_t _bound;  /* initial value of a bounded semaphore */
+    size_t _bound; /* initial value of a bounded semaphore */
     bool _bounded;
     struct loom_list _waiters;
 };
@@ -102,7 +102,7 @@ int loom_event_wait(struct loom_event *e, int64_t timeout_ns);
 /* --- Condition (over a Lock) --- */
 
 struct loom_condition {
-    struct loom_lock *_lock;    /* the caller's, or &_own */
+    struct loom_lock *_lock; /* the caller's, or &_own */
     struct loom_lock _own;
     struct loom_list _waiters;
 };
@@ -143,20 +143,20 @@ typedef int (*loom_queue_cmp)(const void *a, const void *b);
 
 struct loom__qslot {
     void *item;
-    uint64_t seq;   /* insertion number: ties in a priority queue stay FIFO */
+    uint64_t seq; /* insertion number: ties in a priority queue stay FIFO */
 };
 
 struct loom_queue {
     enum loom_queue_kind _kind;
-    size_t _maxsize;            /* 0: unbounded */
+    size_t _maxsize; /* 0: unbounded */
     loom_queue_cmp _cmp;
     struct loom__qslot *_slots; /* ring (FIFO/LIFO) or binary heap (priority) */
     size_t _cap, _head, _len;
-    size_t _inflight;           /* items handed to woken getters not yet running */
-    size_t _unfinished;         /* puts not yet matched by task_done */
+    size_t _inflight;   /* items handed to woken getters not yet running */
+    size_t _unfinished; /* puts not yet matched by task_done */
     uint64_t _seq;
     bool _shutdown;
-    bool _immediate;            /* shut down with loom_queue_shutdown_immediate */
+    bool _immediate; /* shut down with loom_queue_shutdown_immediate */
     struct loom_list _getters, _putters, _joiners;
 };
 
@@ -219,9 +219,9 @@ bool loom_queue_full(const struct loom_queue *q);
 
 struct loom_barrier {
     size_t _parties;
-    size_t _count;              /* tasks waiting in this round */
-    bool _broken;               /* abort()ed: every wait fails until reset */
-    struct loom_list _waiters;  /* wait records of this round */
+    size_t _count;             /* tasks waiting in this round */
+    bool _broken;              /* abort()ed: every wait fails until reset */
+    struct loom_list _waiters; /* wait records of this round */
 };
 
 /* A barrier for parties tasks (>= 1). 0 or -EINVAL. */

@@ -36,7 +36,7 @@
 struct server {
     pid_t pid;
     int port;
-    int out;          /* its stdout */
+    int out; /* its stdout */
 };
 
 /* Start a built program with args, wait for "listening on HOST:PORT" (5 s).
@@ -172,23 +172,22 @@ static const char echo_rst_py[] =
     "print(s.recv(100).decode())\n";
 
 /* Data already sent when SIGTERM arrives is still echoed; then EOF. */
-static const char echo_graceful_py[] =
-    "import os, signal, socket, sys, time\n"
-    "port, pid = int(sys.argv[1]), int(sys.argv[2])\n"
-    "idle = socket.create_connection(('127.0.0.1', port))\n"
-    "s = socket.create_connection(('127.0.0.1', port))\n"
-    "data = b'y' * 100000\n"
-    "s.sendall(data)\n"
-    "time.sleep(0.2)  # let it reach the server's socket\n"
-    "os.kill(pid, signal.SIGTERM)\n"
-    "got = b''\n"
-    "while True:\n"
-    "    x = s.recv(65536)\n"
-    "    if not x: break\n"
-    "    got += x\n"
-    "assert got == data, len(got)\n"
-    "assert idle.recv(10) == b''  # idle client: closed\n"
-    "print('answered', len(got))\n";
+static const char echo_graceful_py[] = "import os, signal, socket, sys, time\n"
+                                       "port, pid = int(sys.argv[1]), int(sys.argv[2])\n"
+                                       "idle = socket.create_connection(('127.0.0.1', port))\n"
+                                       "s = socket.create_connection(('127.0.0.1', port))\n"
+                                       "data = b'y' * 100000\n"
+                                       "s.sendall(data)\n"
+                                       "time.sleep(0.2)  # let it reach the server's socket\n"
+                                       "os.kill(pid, signal.SIGTERM)\n"
+                                       "got = b''\n"
+                                       "while True:\n"
+                                       "    x = s.recv(65536)\n"
+                                       "    if not x: break\n"
+                                       "    got += x\n"
+                                       "assert got == data, len(got)\n"
+                                       "assert idle.recv(10) == b''  # idle client: closed\n"
+                                       "print('answered', len(got))\n";
 
 START_TEST(test_echo)
 {
@@ -328,7 +327,8 @@ static const char chat_flood_py[] =
     "port, pid = int(sys.argv[1]), int(sys.argv[2])\n"
     "MB = 20  # tens of MB of lines\n"
     "def rss():\n"
-    "    return int([l.split()[1] for l in open('/proc/%d/status' % pid) if l.startswith('VmRSS')][0])\n"
+    "    return int([l.split()[1] for l in open('/proc/%d/status' % pid) if "
+    "l.startswith('VmRSS')][0])\n"
     "def join(name, rcvbuf=None):\n"
     "    s = socket.socket()\n"
     "    if rcvbuf: s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)\n"
@@ -349,7 +349,8 @@ static const char chat_flood_py[] =
     "            for l in lines:\n"
     "                if l.startswith(b'flood: '):\n"
     "                    k = int(l[7:15])\n"
-    "                    if k != self.flood and not self.bad: self.bad = 'got %d, expected %d' % (k, self.flood)\n"
+    "                    if k != self.flood and not self.bad: self.bad = 'got %d, expected %d' % "
+    "(k, self.flood)\n"
     "                    self.flood += 1\n"
     "                elif l.startswith(b'talk: '):\n"
     "                    self.seen[l] = time.time()\n"
@@ -384,11 +385,13 @@ static const char chat_flood_py[] =
     "    time.sleep(0.5)\n"
     "    peak.append(rss())\n"
     "    if i == 1:  # the first line went while 'stuck' held the room; the rest after its drop\n"
-    "        while not all(b'stuck has left the chat' in r.left for r in readers) and time.time() - t0 < 30:\n"
+    "        while not all(b'stuck has left the chat' in r.left for r in readers) and time.time() "
+    "- t0 < 30:\n"
     "            time.sleep(0.01)\n"
     "    msg = b'talk: hello %d' % i\n"
     "    sent = time.time(); talk.sendall(msg[6:] + b'\\n')\n"
-    "    while not all(msg in r.seen for r in readers) and time.time() - sent < 5: time.sleep(0.005)\n"
+    "    while not all(msg in r.seen for r in readers) and time.time() - sent < 5: "
+    "time.sleep(0.005)\n"
     "    lat.append(max(r.seen.get(msg, 99) for r in readers) - sent)\n"
     "while ft.is_alive() and time.time() - t0 < 120:\n"
     "    ft.join(0.2); peak.append(rss())\n"
@@ -405,7 +408,8 @@ static const char chat_flood_py[] =
     "assert max(lat) < 1.0, lat\n"
     "import os  # ASan keeps freed memory in quarantine: RSS says nothing there\n"
     "assert max(peak) - rss0 < 16000 or os.environ.get('LOOM_ASAN'), (rss0, max(peak))\n"
-    "print('flood ok: %d MB in %.1f s (%.0f MB/s to each reader); talk latency max %.3f s; RSS %d KiB -> peak %d KiB' % (MB, took, MB / took, max(lat), rss0, max(peak)))\n";
+    "print('flood ok: %d MB in %.1f s (%.0f MB/s to each reader); talk latency max %.3f s; RSS %d "
+    "KiB -> peak %d KiB' % (MB, took, MB / took, max(lat), rss0, max(peak)))\n";
 
 static const char chat_fair_py[] =
     "import socket, sys, threading, time\n"
@@ -416,7 +420,8 @@ static const char chat_fair_py[] =
     "    return s\n"
     "class Reader(threading.Thread):\n"
     "    def __init__(self):\n"
-    "        super().__init__(daemon=True); self.s = join('reader'); self.n = {b'f1': 0, b'f2': 0}\n"
+    "        super().__init__(daemon=True); self.s = join('reader'); self.n = {b'f1': 0, b'f2': "
+    "0}\n"
     "        self.seen = {}; self.eof = False; self.bad = None\n"
     "    def run(self):\n"
     "        buf = b''\n"
@@ -437,7 +442,8 @@ static const char chat_fair_py[] =
     "stop = False\n"
     "def flood(name):\n"
     "    s = join(name)\n"
-    "    threading.Thread(target=lambda: [None for _ in iter(lambda: s.recv(1 << 20), b'')], daemon=True).start()\n"
+    "    threading.Thread(target=lambda: [None for _ in iter(lambda: s.recv(1 << 20), b'')], "
+    "daemon=True).start()\n"
     "    k = 0\n"
     "    while not stop:\n"
     "        s.sendall(b''.join(b'%08d' % (k + i) + b'y' * 500 + b'\\n' for i in range(64)))\n"
@@ -445,7 +451,8 @@ static const char chat_fair_py[] =
     "fl = [threading.Thread(target=flood, args=(n,), daemon=True) for n in ('f1', 'f2')]\n"
     "for t in fl: t.start()\n"
     "c = join('chatty')\n"
-    "threading.Thread(target=lambda: [None for _ in iter(lambda: c.recv(1 << 20), b'')], daemon=True).start()\n"
+    "threading.Thread(target=lambda: [None for _ in iter(lambda: c.recv(1 << 20), b'')], "
+    "daemon=True).start()\n"
     "time.sleep(0.3)\n"
     "lat = []; counts = []\n"
     "for i in range(20):\n"
@@ -472,8 +479,10 @@ static const char chat_hostile_py[] =
     "def join(name):\n"
     "    s = socket.create_connection(('127.0.0.1', port)); s.settimeout(5); f = s.makefile('rb')\n"
     "    s.sendall(b'CONNECT ' + name + b'\\n'); return s, f\n"
-    "for bad in [b'a\\x1bb', b'bell\\x07', b'vt\\x0b', b'\\xff\\xfe', b'x' * 33, b'two words', b'nul\\x00x',\n"
-    "            b'c1\\xc2\\x9b', b'rlo\\xe2\\x80\\xaeabc', b'zw\\xe2\\x80\\x8b', b'', b'del\\x7f', b'cr\\rx']:\n"
+    "for bad in [b'a\\x1bb', b'bell\\x07', b'vt\\x0b', b'\\xff\\xfe', b'x' * 33, b'two words', "
+    "b'nul\\x00x',\n"
+    "            b'c1\\xc2\\x9b', b'rlo\\xe2\\x80\\xaeabc', b'zw\\xe2\\x80\\x8b', b'', "
+    "b'del\\x7f', b'cr\\rx']:\n"
     "    s, f = join(bad)\n"
     "    l = f.readline()\n"
     "    assert l.startswith(b'Expected: CONNECT'), (bad, l)\n"
@@ -493,10 +502,13 @@ static const char chat_hostile_py[] =
     "    return body\n"
     "hostile = {b'\\x1b[2J\\x1b[Hclear': '\\u241b[2J\\u241b[Hclear',\n"
     "           b'\\x1b]0;title\\x07': '\\u241b]0;title\\u2407',\n"
-    "           b'\\x1b]52;c;SGVsbG8=\\x07': '\\u241b]52;c;SGVsbG8=\\u2407',  # OSC 52: clipboard write\n"
+    "           b'\\x1b]52;c;SGVsbG8=\\x07': '\\u241b]52;c;SGVsbG8=\\u2407',  # OSC 52: clipboard "
+    "write\n"
     "           b'hi\\rSYSTEM: enter your password': 'hi\\u240dSYSTEM: enter your password',\n"
-    "           b'a\\x00b': 'a\\u2400b', b'csi\\xc2\\x9b31m': 'csi\\ufffd31m', b'del\\x7f': 'del\\u2421',\n"
-    "           b'\\x08\\x08\\x08\\x08\\x08back': '\\u2408' * 5 + 'back', b'tab\\tok': 'tab\\tok',\n"
+    "           b'a\\x00b': 'a\\u2400b', b'csi\\xc2\\x9b31m': 'csi\\ufffd31m', b'del\\x7f': "
+    "'del\\u2421',\n"
+    "           b'\\x08\\x08\\x08\\x08\\x08back': '\\u2408' * 5 + 'back', b'tab\\tok': "
+    "'tab\\tok',\n"
     "           b'\\x1bP+q\\x1b\\\\': '\\u241bP+q\\u241b\\\\'}\n"
     "for h, want in hostile.items():\n"
     "    b.sendall(h + b'\\n')\n"
@@ -654,7 +666,8 @@ START_TEST(test_chat_args)
     expect_bad_args(c, (const char *[]){"--max-queue", "12k", NULL}, "--max-queue: '12k'");
     expect_bad_args(c, (const char *[]){"--backend", "select", NULL}, "--backend: 'select'");
     expect_bad_args(c, (const char *[]){"--port=70000", NULL}, "--port: '70000'");
-    expect_bad_args(c, (const char *[]){"--port", "1", "--port", "2", NULL}, "--port is given twice");
+    expect_bad_args(c, (const char *[]){"--port", "1", "--port", "2", NULL},
+                    "--port is given twice");
     expect_bad_args("bin/loom-chat-client", (const char *[]){"--port", "0", NULL}, "--port: '0'");
     expect_bad_args("bin/loom-chat-client", (const char *[]){"--name", "a\033b", NULL},
                     "--name: control characters");
@@ -725,9 +738,10 @@ START_TEST(test_chat_client_errors)
 {
     char port[16], want[96], *out;
     snprintf(port, sizeof port, "%d", dead_port());
-    ck_assert_int_eq(run_client((const char *[]){"--port", port, "--name", "x", NULL}, "", &out), 1);
-    snprintf(want, sizeof want, "loom-chat-client: cannot connect to 127.0.0.1:%s: Connection refused",
-             port);
+    ck_assert_int_eq(run_client((const char *[]){"--port", port, "--name", "x", NULL}, "", &out),
+                     1);
+    snprintf(want, sizeof want,
+             "loom-chat-client: cannot connect to 127.0.0.1:%s: Connection refused", port);
     ck_assert_contains(out, want);
     ck_assert_msg(!strstr(out, ".c:"), "a source path:\n%s", out);
     free(out);
@@ -738,7 +752,8 @@ START_TEST(test_chat_client_errors)
     snprintf(port, sizeof port, "%d", s.port);
     /* Join refused: the name is taken. */
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s.port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)s.port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
     ck_assert_int_eq(write(fd, "CONNECT dave\n", 13), 13);
@@ -757,8 +772,8 @@ START_TEST(test_chat_client_errors)
     ck_assert_contains(out, "loom-chat-client: an input line is longer than 1024 bytes");
     free(out);
     /* The server goes first (idle timeout) while our input is still open. */
-    ck_assert_int_eq(run_client((const char *[]){"--port", port, "--name", "fay", NULL}, NULL, &out),
-                     1);
+    ck_assert_int_eq(
+        run_client((const char *[]){"--port", port, "--name", "fay", NULL}, NULL, &out), 1);
     ck_assert_contains(out, "Server closed connection.");
     ck_assert_contains(out, "loom-chat-client: the server closed the connection");
     free(out);

@@ -101,8 +101,8 @@ static const char *get(int port, const char *path)
     static char *last;
     free(last);
     char req[512];
-    int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
-                     path);
+    int n =
+        snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", path);
     last = test_http_exchange(port, req, (size_t)n);
     return last;
 }
@@ -115,10 +115,17 @@ START_TEST(test_paths)
     static const struct {
         const char *path, *status;
     } cases[] = {
-        {"/a.txt", "200"},        {"/inside", "200"},         {"/outside", "404"},
-        {"/../etc/passwd", "404"}, {"/%2e%2e/etc/passwd", "404"}, {"/sub/../a.txt", "404"},
-        {"/sub", "301"},          {"/sub/", "200"},           {"/nope", "404"},
-        {"/a.txt%00.html", "400"}, {"//etc/passwd", "404"},
+        {"/a.txt", "200"},
+        {"/inside", "200"},
+        {"/outside", "404"},
+        {"/../etc/passwd", "404"},
+        {"/%2e%2e/etc/passwd", "404"},
+        {"/sub/../a.txt", "404"},
+        {"/sub", "301"},
+        {"/sub/", "200"},
+        {"/nope", "404"},
+        {"/a.txt%00.html", "400"},
+        {"//etc/passwd", "404"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const char *out = get(s.port, cases[i].path);
@@ -191,7 +198,10 @@ START_TEST(test_slowloris_and_garbage)
     ck_assert_double_lt(test_now() - t0, 1.0);
     for (int i = 0; i < N; i++)
         close(fds[i]);
-#define G(lit) {lit, sizeof(lit) - 1}
+#define G(lit)                                                                                     \
+    {                                                                                              \
+        lit, sizeof(lit) - 1                                                                       \
+    }
     static const struct {
         const char *data;
         size_t len;
@@ -256,8 +266,8 @@ START_TEST(test_workers_and_clients)
     snprintf(url, sizeof url, "http://127.0.0.1:%d/big.bin", s.port);
     char *out;
     double el;
-    int rc = test_run((char *[]){"/usr/bin/env", "curl", "-sS", "-r", "100-199", "-o",
-                                 "/dev/null", "-w", "%{http_code} %{size_download}\n", url, NULL},
+    int rc = test_run((char *[]){"/usr/bin/env", "curl", "-sS", "-r", "100-199", "-o", "/dev/null",
+                                 "-w", "%{http_code} %{size_download}\n", url, NULL},
                       NULL, 10, &out, &el);
     ck_assert_msg(rc == 0, "curl failed (%d): %s", rc, out);
     ck_assert_contains(out, "206 100");

@@ -85,9 +85,24 @@ static void farm_start(struct test_server *srv)
     path_in(key, sizeof key, "srv.key");
     path_in(list, sizeof list, "feeds.txt");
     path_in(expect, sizeof expect, "expect.json");
-    char *argv[] = {"/usr/bin/python3", "tests/tools/feed_farm.py", "--cert", crt, "--key", key,
-                    "--feeds-out", list, "--expect-out", expect, "--huge-items", "300",
-                    "--stall-max", "60", "--lifetime", "300", "--exit-with-parent", NULL};
+    char *argv[] = {"/usr/bin/python3",
+                    "tests/tools/feed_farm.py",
+                    "--cert",
+                    crt,
+                    "--key",
+                    key,
+                    "--feeds-out",
+                    list,
+                    "--expect-out",
+                    expect,
+                    "--huge-items",
+                    "300",
+                    "--stall-max",
+                    "60",
+                    "--lifetime",
+                    "300",
+                    "--exit-with-parent",
+                    NULL};
     test_server_start(srv, argv);
     for (double t0 = test_now(); !strstr(srv->buf, " tls\n") && test_now() - t0 < 10;)
         test_server_read(srv, 0.5);
@@ -132,7 +147,8 @@ static int rss(const char *name, char **out, char **err, double *secs, const cha
     return rc;
 }
 
-#define RSS(name, out, err, secs, ...) rss((name), (out), (err), (secs), (const char *[]){__VA_ARGS__, NULL})
+#define RSS(name, out, err, secs, ...)                                                             \
+    rss((name), (out), (err), (secs), (const char *[]){__VA_ARGS__, NULL})
 
 static json_t *load_expect(void)
 {
@@ -157,13 +173,13 @@ START_TEST(test_farm_json)
     path_in(expect, sizeof expect, "expect.json");
     char *out, *err;
     double secs;
-    int rc = RSS("json", &out, &err, &secs, "--feeds", list, "--ca-file", ca, "--json",
-                 "--timeout", "2");
+    int rc = RSS("json", &out, &err, &secs, "--feeds", list, "--ca-file", ca, "--json", "--timeout",
+                 "2");
     ck_assert_msg(rc == 0, "loom-rss exited %d:\n%s", rc, err);
     ck_assert_msg(out[0] == '{', "not JSON:\n%.400s", out);
     char *cmp_out = NULL;
-    char *cmp[] = {"/usr/bin/python3", "tests/tools/feed_farm.py", "--compare", expect, report,
-                   NULL};
+    char *cmp[] = {
+        "/usr/bin/python3", "tests/tools/feed_farm.py", "--compare", expect, report, NULL};
     int crc = test_run(cmp, NULL, 60, &cmp_out, NULL);
     ck_assert_msg(crc == 0, "--compare found differences:\n%s", cmp_out);
     ck_assert_contains(cmp_out, "0 difference(s)");
@@ -218,14 +234,15 @@ START_TEST(test_farm_plain)
         snprintf(want, sizeof want, "link %s %lld\n", link, (long long)json_integer_value(st));
         ck_assert_contains(out, want);
     }
-    ck_assert_int_eq(test_count(out, "\nlink "), (int)json_object_size(json_object_get(exp, "links")));
+    ck_assert_int_eq(test_count(out, "\nlink "),
+                     (int)json_object_size(json_object_get(exp, "links")));
     snprintf(want, sizeof want, "\nlen(htmls)=%lld\nlen(entry_urls)=%lld\nfeeds: ",
              (long long)json_integer_value(json_object_get(sum, "htmls")),
              (long long)json_integer_value(json_object_get(sum, "entry_urls")));
     ck_assert_contains(out, want);
     TEST_IN_ORDER(out, "len(htmls)=", "feeds: ok=", "\nlinks: 200=");
-    const char *tallies[] = {"redirect-loop=1", "http-404=1", "http-500=1", "timeout=1",
-                             "truncated=1", "refused=1"};
+    const char *tallies[] = {"redirect-loop=1", "http-404=1",  "http-500=1",
+                             "timeout=1",       "truncated=1", "refused=1"};
     for (i = 0; i < sizeof tallies / sizeof tallies[0]; i++)
         ck_assert_contains(strstr(out, "\nfeeds: "), tallies[i]);
     ck_assert_contains(strstr(out, "\nlinks: "), " 404=");

@@ -28,15 +28,15 @@ enum { MAXM = 4 };
 struct peer {
     struct loom_broadcast_member m;
     struct loom_stream *srv, *cli;
-    char *got;               /* everything read from cli */
+    char *got; /* everything read from cli */
     size_t len, cap;
-    size_t chunk;            /* read this much at a time (0: never read) */
-    int64_t pause;           /* sleep between reads */
-    bool stop;               /* reader: return once nothing is buffered */
+    size_t chunk;  /* read this much at a time (0: never read) */
+    int64_t pause; /* sleep between reads */
+    bool stop;     /* reader: return once nothing is buffered */
     struct loom_task *reader;
-    int dropped;             /* on_drop's reason */
+    int dropped; /* on_drop's reason */
     char why[128];
-    size_t max_queued;       /* the largest queue seen after a send */
+    size_t max_queued; /* the largest queue seen after a send */
 };
 
 static struct {
@@ -179,9 +179,9 @@ struct sender {
     int id, count;
     size_t size;
     int64_t timeout;
-    int rc;                  /* first error */
+    int rc; /* first error */
     int sent;
-    double done_at;          /* test_now() at the end */
+    double done_at; /* test_now() at the end */
 };
 
 static void note_queues(void)
@@ -239,10 +239,7 @@ static intptr_t order_main(void *arg)
     return 0;
 }
 
-START_TEST(test_order)
-{
-    ck_assert_int_eq(test_run_task(order_main, NULL), 0);
-}
+START_TEST(test_order) { ck_assert_int_eq(test_run_task(order_main, NULL), 0); }
 END_TEST
 
 /* from is skipped; send_to reaches one member in the room's order. */
@@ -264,18 +261,15 @@ static intptr_t from_main(void *arg)
     return 0;
 }
 
-START_TEST(test_from)
-{
-    ck_assert_int_eq(test_run_task(from_main, NULL), 0);
-}
+START_TEST(test_from) { ck_assert_int_eq(test_run_task(from_main, NULL), 0); }
 END_TEST
 
 /* --- backpressure: the sender waits, the others still get each message --- */
 
 static intptr_t hold_main(void *arg)
 {
-    struct loom_broadcast_options o = {.high_water = 8192, .low_water = 2048,
-                                       .stall_timeout_ns = -1};
+    struct loom_broadcast_options o = {
+        .high_water = 8192, .low_water = 2048, .stall_timeout_ns = -1};
     room_open(2, &o);
     room.p[1].chunk = 0; /* member 1 does not read yet */
     readers_start();
@@ -312,18 +306,15 @@ static intptr_t hold_main(void *arg)
     return 0;
 }
 
-START_TEST(test_hold)
-{
-    ck_assert_int_eq(test_run_task(hold_main, NULL), 0);
-}
+START_TEST(test_hold) { ck_assert_int_eq(test_run_task(hold_main, NULL), 0); }
 END_TEST
 
 /* --- a stalled member is dropped after the stall timeout, with a reason --- */
 
 static intptr_t stall_main(void *arg)
 {
-    struct loom_broadcast_options o = {.high_water = 8192, .low_water = 2048,
-                                       .stall_timeout_ns = LOOM_MS(300)};
+    struct loom_broadcast_options o = {
+        .high_water = 8192, .low_water = 2048, .stall_timeout_ns = LOOM_MS(300)};
     room_open(3, &o);
     room.p[2].chunk = 0; /* never reads */
     readers_start();
@@ -350,18 +341,15 @@ static intptr_t stall_main(void *arg)
     return 0;
 }
 
-START_TEST(test_stall)
-{
-    ck_assert_int_eq(test_run_task(stall_main, NULL), 0);
-}
+START_TEST(test_stall) { ck_assert_int_eq(test_run_task(stall_main, NULL), 0); }
 END_TEST
 
 /* --- slow but reading: never dropped, even far past the stall timeout --- */
 
 static intptr_t slow_main(void *arg)
 {
-    struct loom_broadcast_options o = {.high_water = 4096, .low_water = 1024,
-                                       .stall_timeout_ns = LOOM_MS(200)};
+    struct loom_broadcast_options o = {
+        .high_water = 4096, .low_water = 1024, .stall_timeout_ns = LOOM_MS(200)};
     room_open(2, &o);
     room.p[1].chunk = 2048; /* ~2 KiB every 20 ms: 100 KiB/s */
     room.p[1].pause = LOOM_MS(20);
@@ -369,7 +357,9 @@ static intptr_t slow_main(void *arg)
     struct sender s = {.id = 0, .count = 200, .size = 1000, .timeout = -1};
     double t0 = test_now();
     ck_assert_int_eq(loom_task_join(loom_spawn(sender, &s, "sender")), 0);
-    ck_assert_msg(test_now() - t0 > 1.0, "the slow reader did not hold the sender: %.3f s, queued max %zu, read %zu", test_now() - t0, room.p[1].max_queued, room.p[1].len);
+    ck_assert_msg(test_now() - t0 > 1.0,
+                  "the slow reader did not hold the sender: %.3f s, queued max %zu, read %zu",
+                  test_now() - t0, room.p[1].max_queued, room.p[1].len);
     ck_assert_int_eq(s.rc, 0);
     ck_assert_int_eq(loom_broadcast_member_error(&room.p[1].m), 0);
     room_close();
@@ -380,10 +370,7 @@ static intptr_t slow_main(void *arg)
     return 0;
 }
 
-START_TEST(test_slow_reader)
-{
-    ck_assert_int_eq(test_run_task(slow_main, NULL), 0);
-}
+START_TEST(test_slow_reader) { ck_assert_int_eq(test_run_task(slow_main, NULL), 0); }
 END_TEST
 
 /* --- fairness: two floods and a chatty sender share a slow member --- */
@@ -425,18 +412,15 @@ static intptr_t fair_main(void *arg)
     return 0;
 }
 
-START_TEST(test_fairness)
-{
-    ck_assert_int_eq(test_run_task(fair_main, NULL), 0);
-}
+START_TEST(test_fairness) { ck_assert_int_eq(test_run_task(fair_main, NULL), 0); }
 END_TEST
 
 /* --- a waiting send times out, is cancelled, or the member leaves --- */
 
 static intptr_t wait_main(void *arg)
 {
-    struct loom_broadcast_options o = {.high_water = 4096, .low_water = 1024,
-                                       .stall_timeout_ns = -1};
+    struct loom_broadcast_options o = {
+        .high_water = 4096, .low_water = 1024, .stall_timeout_ns = -1};
     room_open(2, &o);
     room.p[1].chunk = 0;
     readers_start();
@@ -470,10 +454,7 @@ static intptr_t wait_main(void *arg)
     return 0;
 }
 
-START_TEST(test_wait)
-{
-    ck_assert_int_eq(test_run_task(wait_main, NULL), 0);
-}
+START_TEST(test_wait) { ck_assert_int_eq(test_run_task(wait_main, NULL), 0); }
 END_TEST
 
 /* --- a member whose peer is gone is dropped with the write error --- */
@@ -498,10 +479,7 @@ static intptr_t gone_main(void *arg)
     return 0;
 }
 
-START_TEST(test_gone)
-{
-    ck_assert_int_eq(test_run_task(gone_main, NULL), 0);
-}
+START_TEST(test_gone) { ck_assert_int_eq(test_run_task(gone_main, NULL), 0); }
 END_TEST
 
 /* --- framing through a write callback; a stream can be in one room only --- */
@@ -535,10 +513,7 @@ static intptr_t frame_main(void *arg)
     return 0;
 }
 
-START_TEST(test_frame)
-{
-    ck_assert_int_eq(test_run_task(frame_main, NULL), 0);
-}
+START_TEST(test_frame) { ck_assert_int_eq(test_run_task(frame_main, NULL), 0); }
 END_TEST
 
 int main(void)
@@ -548,9 +523,14 @@ int main(void)
         const char *name;
         const TTest *fn;
     } cases[] = {
-        {"order", test_order},       {"from", test_from},   {"hold", test_hold},
-        {"stall", test_stall},       {"slow_reader", test_slow_reader},
-        {"fairness", test_fairness}, {"wait", test_wait},   {"gone", test_gone},
+        {"order", test_order},
+        {"from", test_from},
+        {"hold", test_hold},
+        {"stall", test_stall},
+        {"slow_reader", test_slow_reader},
+        {"fairness", test_fairness},
+        {"wait", test_wait},
+        {"gone", test_gone},
         {"frame", test_frame},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

@@ -217,7 +217,8 @@ START_TEST(test_escape_names_task)
     int status;
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
     ck_assert_contains(buf, "loom: task \"thrower\" ended with an uncaught C++ exception");
-    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "status %#x: %s", status, buf);
+    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "status %#x: %s", status,
+                  buf);
 }
 END_TEST
 

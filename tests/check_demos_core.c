@@ -42,7 +42,7 @@ static double number_after(const char *out, const char *prefix, int k)
 
 /* A duration: never (much) shorter than scheduled, and below the wrong answer. */
 #define ASSERT_SECS(x, lo, hi)                                                                     \
-    ck_assert_msg((x) >= (lo) - 0.005 && (x) < (hi), "%s = %.4f s, expected [%.3f, %.3f)", #x,    \
+    ck_assert_msg((x) >= (lo)-0.005 && (x) < (hi), "%s = %.4f s, expected [%.3f, %.3f)", #x,       \
                   (double)(x), (double)(lo), (double)(hi))
 
 /* --- chapter 1 --- */
@@ -50,7 +50,8 @@ static double number_after(const char *out, const char *prefix, int k)
 START_TEST(test_1_2)
 {
     char *out = run_demo("demos/ch01/listing_1_2", NULL, NULL, NULL);
-    IN_ORDER(out, "process id: ", "Currently running 1 thread(s)", "The current thread is MainThread");
+    IN_ORDER(out, "process id: ", "Currently running 1 thread(s)",
+             "The current thread is MainThread");
     free(out);
 }
 END_TEST
@@ -127,8 +128,7 @@ START_TEST(test_1_6a)
     intervals(out, iv, 6);
     ck_assert_msg(!overlap(iv[0], iv[1]), "the sequential jobs overlapped:\n%s", out);
     ck_assert_msg(overlap(iv[2], iv[3]), "the two threads never ran at the same time:\n%s", out);
-    ck_assert_msg(overlap(iv[4], iv[5]), "the two processes never ran at the same time:\n%s",
-                  out);
+    ck_assert_msg(overlap(iv[4], iv[5]), "the two processes never ran at the same time:\n%s", out);
     free(out);
 }
 END_TEST
@@ -312,7 +312,7 @@ START_TEST(test_2_19)
     double a = number_after(out, d, 0), b = number_after(out, d, 1);
     double s = number_after(out, "delay completed in ", 0);
     double m = number_after(out, "main completed in ", 0);
-    ASSERT_SECS(s, 0.2, 0.35);           /* the sleep is not shortened */
+    ASSERT_SECS(s, 0.2, 0.35);                 /* the sleep is not shortened */
     ASSERT_SECS(m, a + b + 0.2, a + b + 0.35); /* CPU + sleep, not max */
     free(out);
 }
@@ -362,8 +362,8 @@ END_TEST
 
 START_TEST(test_14_2)
 {
-    char *out = run_demo("demos/ch14/listing_14_2", NULL, NULL, "--port", "0", "--clients", "3",
-                         NULL);
+    char *out =
+        run_demo("demos/ch14/listing_14_2", NULL, NULL, "--port", "0", "--clients", "3", NULL);
     ck_assert_int_eq(test_count(out, "Client connected: "), 3);
     ck_assert_int_eq(test_count(out, "Received message '"), 6);
     /* Every reader must see its own client's address in the context variable. */
@@ -371,8 +371,8 @@ START_TEST(test_14_2)
          p = strstr(p + 1, "Received message '")) {
         int sent_port = 0, ctx_port = 0;
         char word[8];
-        ck_assert_msg(sscanf(p, "Received message '%7s from port %d' from ('127.0.0.1', %d)",
-                             word, &sent_port, &ctx_port) == 3,
+        ck_assert_msg(sscanf(p, "Received message '%7s from port %d' from ('127.0.0.1', %d)", word,
+                             &sent_port, &ctx_port) == 3,
                       "bad line in:\n%s", out);
         ck_assert_int_eq(sent_port, ctx_port);
     }
@@ -393,8 +393,8 @@ END_TEST
 
 START_TEST(test_14_4)
 {
-    char *out = run_demo("demos/ch14/listing_14_4", NULL, NULL, "--port", "0", "--clients", "50",
-                         NULL);
+    char *out =
+        run_demo("demos/ch14/listing_14_4", NULL, NULL, "--port", "0", "--clients", "50", NULL);
     IN_ORDER(out, "epoll   echoed 50/50 one-line clients", "poll    echoed 50/50 one-line clients",
              "kqueue  ", "poll / epoll time ratio: ");
     free(out);
@@ -418,8 +418,7 @@ START_TEST(test_14_8)
     ck_assert_int_eq(test_count(out, "Checking future..."), 3);
     ck_assert_int_eq(test_count(out, "Future is not done..."), 2);
     IN_ORDER(out, "Future is not done", "Future is not done", "Setting future value...",
-             "Done callback called with: Finished!", "Checking future...",
-             "Value is: Finished!\n");
+             "Done callback called with: Finished!", "Checking future...", "Value is: Finished!\n");
     free(out);
 }
 END_TEST
@@ -449,16 +448,15 @@ END_TEST
 /* --- every demo answers --help with its usage and exit 0 --- */
 
 static const char *const all_demos[] = {
-    "ch01/listing_1_2",   "ch01/listing_1_3",   "ch01/listing_1_4",   "ch01/listing_1_5",
-    "ch01/listing_1_6",   "ch01/listing_1_6a",
-    "ch02/listing_2_3",   "ch02/listing_2_4",   "ch02/listing_2_5",   "ch02/listing_2_6",
-    "ch02/listing_2_7",   "ch02/listing_2_8",   "ch02/listing_2_9",   "ch02/listing_2_10",
-    "ch02/listing_2_11",  "ch02/listing_2_12",  "ch02/listing_2_13",  "ch02/listing_2_14",
-    "ch02/listing_2_15",  "ch02/listing_2_16",  "ch02/listing_2_17",  "ch02/listing_2_18",
-    "ch02/listing_2_19",  "ch02/listing_2_21",  "ch02/listing_2_22",
-    "ch02/listing_2_23",  "ch14/listing_14_1",  "ch14/listing_14_2",  "ch14/listing_14_3",
-    "ch14/listing_14_4",  "ch14/listing_14_5",  "ch14/listing_14_8",  "ch14/listing_14_10",
-    "ch14/listing_14_11",
+    "ch01/listing_1_2",   "ch01/listing_1_3",   "ch01/listing_1_4",  "ch01/listing_1_5",
+    "ch01/listing_1_6",   "ch01/listing_1_6a",  "ch02/listing_2_3",  "ch02/listing_2_4",
+    "ch02/listing_2_5",   "ch02/listing_2_6",   "ch02/listing_2_7",  "ch02/listing_2_8",
+    "ch02/listing_2_9",   "ch02/listing_2_10",  "ch02/listing_2_11", "ch02/listing_2_12",
+    "ch02/listing_2_13",  "ch02/listing_2_14",  "ch02/listing_2_15", "ch02/listing_2_16",
+    "ch02/listing_2_17",  "ch02/listing_2_18",  "ch02/listing_2_19", "ch02/listing_2_21",
+    "ch02/listing_2_22",  "ch02/listing_2_23",  "ch14/listing_14_1", "ch14/listing_14_2",
+    "ch14/listing_14_3",  "ch14/listing_14_4",  "ch14/listing_14_5", "ch14/listing_14_8",
+    "ch14/listing_14_10", "ch14/listing_14_11",
 };
 enum { NDEMOS = sizeof all_demos / sizeof all_demos[0] };
 

@@ -28,9 +28,9 @@
 
 struct proc {
     pid_t pid;
-    int in;     /* write end of its stdin (-1 once closed) */
-    int out;    /* read end of its stdout + stderr */
-    char *buf;  /* everything it printed so far, NUL-terminated */
+    int in;    /* write end of its stdin (-1 once closed) */
+    int out;   /* read end of its stdout + stderr */
+    char *buf; /* everything it printed so far, NUL-terminated */
     size_t len, cap;
     bool eof;
 };
@@ -490,7 +490,9 @@ END_TEST
 
 START_TEST(test_8_8)
 {
-    char *out = run("demos/ch08/listing_8_8", "abc\x7f" "d\nhel\x7f\x7f\x7fxy\nquit\nignored\n",
+    char *out = run("demos/ch08/listing_8_8",
+                    "abc\x7f"
+                    "d\nhel\x7f\x7f\x7fxy\nquit\nignored\n",
                     NULL, NULL, NULL);
     IN_ORDER(out, "> abc\033[1D \033[1Dd", "You entered: abd\n", "You entered: xy\n",
              "You entered: quit\n", "Bye.");
@@ -589,7 +591,7 @@ START_TEST(test_8_13)
     int bad = cli_connect(port);
     cli_send(bad, "HELLO there\n");
     cli_expect_line(bad, ""); /* invalid command: disconnected */
-    kill(p.pid, SIGTERM); /* graceful: reads end, everyone leaves in some order */
+    kill(p.pid, SIGTERM);     /* graceful: reads end, everyone leaves in some order */
     cli_expect_before_eof(a, "alice has left the chat\n");
     ck_assert_int_eq(proc_wait(&p, 10), 0);
     ck_assert_contains(p.buf, "Got invalid command from client, disconnecting.");
@@ -636,7 +638,8 @@ START_TEST(test_8_14)
     cli_send(bob, "hi alice\n");
     proc_expect(&cli, "\033[2Kbob: hi alice\n");
     cli_expect_line(bob, "bob: hi alice\n");
-    proc_write(&cli, "hello b\x7f" "bob\n"); /* typed with a correction */
+    proc_write(&cli, "hello b\x7f"
+                     "bob\n"); /* typed with a correction */
     cli_expect_line(bob, "alice: hello bob\n");
     proc_expect(&cli, "\033[2Kalice: hello bob\n");
     kill(srv.pid, SIGTERM); /* FIRST_COMPLETED: the socket ends, stdin is still open */
@@ -691,7 +694,8 @@ static void tmux_start(const char *rel, const char *args)
     char path[512];
     test_build_path(rel, path, sizeof path);
     free(tmux("new-session -d -s demo -x 80 -y 10 '%s %s; echo EXIT=$?; "
-              "stty -a | grep -o -- \"[-]*icanon\"; sleep 30'", path, args));
+              "stty -a | grep -o -- \"[-]*icanon\"; sleep 30'",
+              path, args));
 }
 
 static void tmux_finish(void)
@@ -758,10 +762,9 @@ END_TEST
 static const char *const all_demos[] = {
     "ch03/listing_3_1",  "ch03/listing_3_2",  "ch03/listing_3_3",  "ch03/listing_3_5",
     "ch03/listing_3_6",  "ch03/listing_3_7",  "ch03/listing_3_8",  "ch03/listing_3_9",
-    "ch03/listing_3_10",
-    "ch08/listing_8_4",  "ch08/listing_8_5",  "ch08/listing_8_6",  "ch08/listing_8_7",
-    "ch08/listing_8_8",  "ch08/listing_8_9",  "ch08/listing_8_10", "ch08/listing_8_12",
-    "ch08/listing_8_13", "ch08/listing_8_14",
+    "ch03/listing_3_10", "ch08/listing_8_4",  "ch08/listing_8_5",  "ch08/listing_8_6",
+    "ch08/listing_8_7",  "ch08/listing_8_8",  "ch08/listing_8_9",  "ch08/listing_8_10",
+    "ch08/listing_8_12", "ch08/listing_8_13", "ch08/listing_8_14",
 };
 
 START_TEST(test_help)

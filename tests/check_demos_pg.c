@@ -175,7 +175,8 @@ END_TEST
 static bool wait_active(const char *pattern)
 {
     char sql[256];
-    snprintf(sql, sizeof sql, "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE "
+    snprintf(sql, sizeof sql,
+             "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE "
              "state = 'active' AND query LIKE '%s') THEN RAISE EXCEPTION 'no'; END IF; END $$;",
              pattern);
     for (double t0 = test_now(); test_now() - t0 < 10;) {

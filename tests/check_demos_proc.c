@@ -63,8 +63,8 @@ END_TEST
 START_TEST(test_13_7_13_8)
 {
     char *out = RUN("demos/ch13/listing_13_7", NULL, "--count", "20", "--builtin", NULL);
-    IN_ORDER(out, "Encrypting 20 texts with the built-in filter", "text 19 -> 2049 bytes: ",
-             "Time to complete: ");
+    IN_ORDER(out, "Encrypting 20 texts with the built-in filter",
+             "text 19 -> 2049 bytes: ", "Time to complete: ");
     free(out);
     /* gpg is a declared dependency (make deps): its absence is a failure. It runs
      * in a private home whose agent is stopped afterwards, so nothing outlives the test. */
@@ -218,8 +218,8 @@ START_TEST(test_6_10_to_6_13)
     free(out);
     /* the lost update shows (exit 1, as the failed assert); on a 1-CPU machine it may not */
     if (sysconf(_SC_NPROCESSORS_ONLN) > 1) {
-        out = test_run_demo("demos/ch06/listing_6_11", &(struct test_demo){.want_status = 1},
-                            NULL, NULL);
+        out = test_run_demo("demos/ch06/listing_6_11", &(struct test_demo){.want_status = 1}, NULL,
+                            NULL);
         ck_assert_contains(out, "AssertionError: assert integer.value == 4000000 failed: ");
         free(out);
     }
@@ -244,8 +244,8 @@ END_TEST
 START_TEST(test_6_15)
 {
     double t;
-    char *out = test_run_demo("demos/ch06/listing_6_15", NULL, &t, "--processes", "3",
-                              "--queries", "500", NULL);
+    char *out = test_run_demo("demos/ch06/listing_6_15", NULL, &t, "--processes", "3", "--queries",
+                              "500", NULL);
     IN_ORDER(out, "Products selected from database: 1500.", "Time: ");
     free(out);
 }

@@ -62,7 +62,7 @@ START_TEST(test_11_3_race_escapes_gather)
 {
     char *out = run_demo("demos/ch11/listing_11_3", 1, NULL, NULL);
     TEST_IN_ORDER(out, "Creating message tasks", "Eric disconnected!", "Sending: Hello John",
-             "Sending: Hello Terry", "Sending: Hello Graham", "Exception: Socket is closed!");
+                  "Sending: Hello Terry", "Sending: Hello Graham", "Exception: Socket is closed!");
     ck_assert_int_eq(test_count(out, "Sent:"), 0);
     ck_assert_int_eq(test_count(out, "Sending: Hello Eric"), 0);
     free(out);
@@ -74,8 +74,8 @@ START_TEST(test_11_4_lock)
     double dt;
     char *out = run_demo("demos/ch11/listing_11_4", 0, &dt, NULL);
     TEST_IN_ORDER(out, "Coroutine b waiting", "Coroutine b is in the critical section",
-             "Coroutine a waiting", "Coroutine b released the lock",
-             "Coroutine a is in the critical section", "Coroutine a released the lock");
+                  "Coroutine a waiting", "Coroutine b released the lock",
+                  "Coroutine a is in the critical section", "Coroutine a released the lock");
     ASSERT_BETWEEN(dt, 0.38, 2.0);
     free(out);
 }
@@ -86,7 +86,7 @@ START_TEST(test_11_5_lock_guards_map)
     char *out = run_demo("demos/ch11/listing_11_5", 0, NULL, NULL);
     const char *after = TEST_IN_ORDER(out, "Creating message tasks", "Eric disconnected!");
     TEST_IN_ORDER(after, "Sent: Hello John", "Sent: Hello Terry", "Sent: Hello Graham",
-             "Sent: Hello Eric", "Removing Eric from map");
+                  "Sent: Hello Eric", "Removing Eric from map");
     ck_assert_int_eq(test_count(out, "Socket is closed"), 0);
     free(out);
 }
@@ -121,7 +121,7 @@ START_TEST(test_11_9_bounded_semaphore)
 {
     char *out = run_demo("demos/ch11/listing_11_9", 1, NULL, NULL);
     TEST_IN_ORDER(out, "Acquired", "Released once",
-             "ValueError: BoundedSemaphore released too many times");
+                  "ValueError: BoundedSemaphore released too many times");
     free(out);
 }
 END_TEST
@@ -147,7 +147,7 @@ START_TEST(test_11_11_file_upload)
     double dt;
     char *out = run_demo("demos/ch11/listing_11_11", 0, &dt, NULL);
     TEST_IN_ORDER(out, "Writing 12 bytes", "Writing 13 bytes", "Writing 11 bytes",
-             "Upload finished after", "36 bytes:\nfirst chunk\nsecond chunk\nlast chunk\n");
+                  "Upload finished after", "36 bytes:\nfirst chunk\nsecond chunk\nlast chunk\n");
     ASSERT_BETWEEN(dt, 0.14, 2.0);
     free(out);
 }
@@ -161,8 +161,9 @@ START_TEST(test_11_13_events_coalesce)
     int triggers = 0, jobs = 0;
     const char *p = strstr(out, "TimeoutError after");
     ck_assert_msg(p, "%s", out);
-    ck_assert_int_eq(sscanf(p, "TimeoutError after %*f s: %d triggers, work started %d times",
-                            &triggers, &jobs), 2);
+    ck_assert_int_eq(
+        sscanf(p, "TimeoutError after %*f s: %d triggers, work started %d times", &triggers, &jobs),
+        2);
     ck_assert_int_eq(triggers, 5);
     ck_assert_msg(jobs >= 2 && jobs < 5, "work started %d times: sets should coalesce", jobs);
     ASSERT_BETWEEN(dt, 0.48, 2.0);

@@ -109,7 +109,7 @@ START_TEST(test_7_2_shutdown_wakes_threads)
     }
     ck_assert_int_eq(test_server_wait(&s, 15), 0);
     TEST_IN_ORDER(s.buf, "Shutting down!", "shutting down!", "shutting down!",
-             "All 2 client threads stopped.");
+                  "All 2 client threads stopped.");
 }
 END_TEST
 
@@ -122,7 +122,7 @@ START_TEST(test_7_9_rlock)
     ck_assert_msg(plain, "%s", out);
     ck_assert_int_eq(test_count(out, "Lock acquired.") - test_count(plain, "Lock acquired."), 5);
     TEST_IN_ORDER(out, "Finished summing.", "Sum: 10", "With a plain lock", "Lock acquired.",
-             "Could not acquire lock: timed out");
+                  "Could not acquire lock: timed out");
     free(out);
 }
 END_TEST
@@ -151,7 +151,7 @@ START_TEST(test_7_13_stress_from_another_thread)
     char *out = run_demo("demos/ch07/listing_7_13", 0, NULL, NULL);
     ck_assert_int_eq(test_count(out, "Completed "), 100); /* every 1% */
     TEST_IN_ORDER(out, "Completed 2/200 requests (1%)", "Completed 200/200 requests (100%)",
-             "Stress test finished");
+                  "Stress test finished");
     free(out);
     out = run_demo("demos/ch07/listing_7_13", 0, NULL, "--requests", "400", "--cancel-after", "0",
                    NULL);
@@ -166,7 +166,7 @@ START_TEST(test_7_14_progress_ui)
     demo_input = "\n300\n";
     char *out = run_demo("demos/ch07/listing_7_14", 0, NULL, NULL);
     TEST_IN_ORDER(out, "Number of requests: ", "Using the local test server", "100% (300/300)",
-             "Load test finished.");
+                  "Load test finished.");
     free(out);
     demo_input = "\n2000\nc";
     out = run_demo("demos/ch07/listing_7_14", 0, NULL, NULL);
@@ -181,8 +181,8 @@ START_TEST(test_7_15_loop_thread_and_ui_thread)
     demo_input = "50\n80\nq\n";
     char *out = run_demo("demos/ch07/listing_7_15", 0, NULL, NULL);
     TEST_IN_ORDER(out, "Loop running in a background thread", "last of 50 requests answered",
-             "50 requests done", "last of 80 requests answered", "80 requests done",
-             "Stopping the loop thread");
+                  "50 requests done", "last of 80 requests answered", "80 requests done",
+                  "Stopping the loop thread");
     free(out);
 }
 END_TEST

@@ -59,7 +59,7 @@ static int count_lines(const char *out, const char *line)
 }
 
 #define ASSERT_SECS(x, lo, hi)                                                                     \
-    ck_assert_msg((x) >= (lo) - 0.005 && (x) < (hi), "%s = %.4f s, expected [%.3f, %.3f)", #x,    \
+    ck_assert_msg((x) >= (lo)-0.005 && (x) < (hi), "%s = %.4f s, expected [%.3f, %.3f)", #x,       \
                   (double)(x), (double)(lo), (double)(hi))
 
 /* --- chapter 4 --- */
@@ -438,14 +438,19 @@ START_TEST(test_12_3)
     static struct test_server s;
     char path[512];
     char *argv[] = {(char *)test_build_path("demos/ch12/listing_12_3", path, sizeof path),
-                    "--scale", "0.1", "--port", "0", "--orders", "20", NULL};
+                    "--scale",
+                    "0.1",
+                    "--port",
+                    "0",
+                    "--orders",
+                    "20",
+                    NULL};
     test_server_start(&s, argv);
     char resp[512];
     finish_exchange(connect_local(s.port), "GET /order HTTP/1.1\r\nHost: x\r\n\r\n", resp,
                     sizeof resp);
     ck_assert_contains(resp, "HTTP/1.1 405");
-    finish_exchange(connect_local(s.port), "POST / HTTP/1.1\r\nHost: x\r\n\r\n", resp,
-                    sizeof resp);
+    finish_exchange(connect_local(s.port), "POST / HTTP/1.1\r\nHost: x\r\n\r\n", resp, sizeof resp);
     ck_assert_contains(resp, "HTTP/1.1 404");
     /* 20 orders at once: 5 workers + Queue(10) hold 15, the other handlers wait for room */
     static const char post[] = "POST /order HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n";
@@ -492,7 +497,7 @@ static const char *const all_demos[] = {
     "ch04/listing_4_5",  "ch04/listing_4_6",  "ch04/listing_4_6a", "ch04/listing_4_8",
     "ch04/listing_4_9",  "ch04/listing_4_10", "ch04/listing_4_11", "ch04/listing_4_12",
     "ch04/listing_4_13", "ch04/listing_4_14", "ch04/listing_4_15", "ch04/test_q_10",
-    "ch01/listing_1_7",  "ch01/listing_1_7a", "ch02/listing_2_20",  "ch07/listing_7_3",
+    "ch01/listing_1_7",  "ch01/listing_1_7a", "ch02/listing_2_20", "ch07/listing_7_3",
     "ch07/listing_7_4",  "ch07/listing_7_5",  "ch07/listing_7_6",  "ch07/listing_7_7",
     "ch07/listing_7_8",  "ch08/listing_8_1",  "ch08/listing_8_2",  "ch08/listing_8_3",
     "ch11/listing_11_7", "ch12/listing_12_3", "ch12/listing_12_4",

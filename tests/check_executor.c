@@ -186,15 +186,9 @@ START_TEST(test_shutdown)
 END_TEST
 
 /* The loop's default executor is shut down with the loop, by loom_run too. */
-static intptr_t default_pool_main(void *arg)
-{
-    return loom_to_thread(square, (void *)4);
-}
+static intptr_t default_pool_main(void *arg) { return loom_to_thread(square, (void *)4); }
 
-START_TEST(test_default_executor_freed)
-{
-    ck_assert_int_eq(loom_run(default_pool_main, NULL), 16);
-}
+START_TEST(test_default_executor_freed) { ck_assert_int_eq(loom_run(default_pool_main, NULL), 16); }
 END_TEST
 
 /* --- stress: many jobs through four threads --- */

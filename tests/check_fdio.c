@@ -61,7 +61,8 @@ static intptr_t wait_main(void *arg)
     struct delayed d = {sv[1], LOOM_MS(20)};
     struct loom_task *w = loom_spawn(write_later, &d, "writer");
     ck_assert_int_eq(loom_fd_wait(sv[0], LOOM_READABLE | LOOM_WRITABLE, LOOM_SEC(5)) &
-                         LOOM_WRITABLE, LOOM_WRITABLE);
+                         LOOM_WRITABLE,
+                     LOOM_WRITABLE);
     ck_assert_int_eq(loom_fd_wait(sv[0], LOOM_READABLE, LOOM_SEC(5)), LOOM_READABLE);
     ck_assert_int_eq(loom_task_join(w), 1);
     char c;
@@ -399,18 +400,20 @@ static intptr_t nameinfo_main(void *arg)
     ck_assert_str_eq(serv, "80");
     /* The name from /etc/hosts and the service from /etc/services. */
     ck_assert_int_eq(loom_getnameinfo((struct sockaddr *)&a, sizeof a, host, sizeof host, serv,
-                                      sizeof serv, 0, LOOM_SEC(10)), 0);
-    ck_assert_msg(!strcmp(host, "localhost") || !strncmp(host, "localhost.", 10), "host %s",
-                  host);
+                                      sizeof serv, 0, LOOM_SEC(10)),
+                     0);
+    ck_assert_msg(!strcmp(host, "localhost") || !strncmp(host, "localhost.", 10), "host %s", host);
     ck_assert_str_eq(serv, "http");
     struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_port = htons(5353)};
     a6.sin6_addr = in6addr_loopback;
-    ck_assert_int_eq(loom_getnameinfo((struct sockaddr *)&a6, sizeof a6, host, sizeof host, NULL,
-                                      0, NI_NUMERICHOST, LOOM_SEC(5)), 0);
+    ck_assert_int_eq(loom_getnameinfo((struct sockaddr *)&a6, sizeof a6, host, sizeof host, NULL, 0,
+                                      NI_NUMERICHOST, LOOM_SEC(5)),
+                     0);
     ck_assert_str_eq(host, "::1");
     char tiny[4];
-    ck_assert_int_eq(loom_getnameinfo((struct sockaddr *)&a, sizeof a, tiny, sizeof tiny, NULL,
-                                      0, NI_NUMERICHOST, LOOM_SEC(5)), -ENOSPC);
+    ck_assert_int_eq(loom_getnameinfo((struct sockaddr *)&a, sizeof a, tiny, sizeof tiny, NULL, 0,
+                                      NI_NUMERICHOST, LOOM_SEC(5)),
+                     -ENOSPC);
     ck_assert_int_eq(loom_getnameinfo(NULL, 0, host, sizeof host, NULL, 0, 0, -1), -EINVAL);
     /* 192.0.2.1 (TEST-NET) has no name: NI_NAMEREQD fails. */
     a.sin_addr.s_addr = inet_addr("192.0.2.1");
@@ -428,7 +431,8 @@ START_TEST(test_nameinfo_outside)
     struct sockaddr_in a = {.sin_family = AF_INET};
     char host[64];
     ck_assert_int_eq(loom_getnameinfo((struct sockaddr *)&a, sizeof a, host, sizeof host, NULL, 0,
-                                      NI_NUMERICHOST, -1), -EPERM);
+                                      NI_NUMERICHOST, -1),
+                     -EPERM);
 }
 END_TEST
 

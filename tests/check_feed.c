@@ -524,10 +524,7 @@ static int blowup(size_t big, size_t refs, double max_cpu)
 
 /* Quadratic blow-up: one 50 KB entity referenced 50,000 times (2.5 GB): refused
  * at the declaration. */
-START_TEST(test_quadratic_blowup)
-{
-    ck_assert_int_eq(blowup(50000, 50000, 10), DEMO_FEED_EENTITY);
-}
+START_TEST(test_quadratic_blowup) { ck_assert_int_eq(blowup(50000, 50000, 10), DEMO_FEED_EENTITY); }
 END_TEST
 
 /* A small entity referenced a million times (1 GB of text from 3 MB): the text
@@ -990,11 +987,16 @@ static const char *curl_outcome(int rc, int status)
                : status == 404 ? "http-404"
                : status == 500 ? "http-500"
                                : "http-other";
-    case 7: return "refused";
-    case 18: return "truncated";
-    case 28: return "timeout";
-    case 47: return "redirect-loop";
-    default: return "error";
+    case 7:
+        return "refused";
+    case 18:
+        return "truncated";
+    case 28:
+        return "timeout";
+    case 47:
+        return "redirect-loop";
+    default:
+        return "error";
     }
 }
 

@@ -141,10 +141,7 @@ static void wait_fds(int want)
     ck_assert_int_eq(test_fd_count(), want);
 }
 
-static intptr_t open_fifo(void *arg)
-{
-    return loom_fs_open(at("fifo"), O_RDONLY, 0, -1);
-}
+static intptr_t open_fifo(void *arg) { return loom_fs_open(at("fifo"), O_RDONLY, 0, -1); }
 
 static char untouched[16];
 
@@ -212,8 +209,7 @@ static void on_event(struct loom_fs_watch *w, const struct loom_fs_event *ev, vo
     size_t n = strlen(s->log);
     snprintf(s->log + n, sizeof s->log - n, "%s%s%s%s%s ", ev->name,
              ev->events & LOOM_FS_CHANGE ? ":change" : "",
-             ev->events & LOOM_FS_RENAME ? ":rename" : "",
-             ev->events & LOOM_FS_GONE ? ":gone" : "",
+             ev->events & LOOM_FS_RENAME ? ":rename" : "", ev->events & LOOM_FS_GONE ? ":gone" : "",
              ev->events & LOOM_FS_OVERFLOW ? ":overflow" : "");
     if (ev->events & LOOM_FS_GONE) {
         s->gone++;

@@ -112,7 +112,8 @@ START_TEST(test_options_asterisk)
     out = TEST_HTTP_EXCHANGE(st.port, "GET * HTTP/1.1\r\nHost: x\r\n\r\n");
     ck_assert_msg(!strncmp(out, "HTTP/1.1 400 ", 13), "GET *: %s", out);
     free(out);
-    out = TEST_HTTP_EXCHANGE(st.port, "GET / HTTP/1.1\r\nHost: [::1]:8080\r\nConnection: close\r\n\r\n");
+    out = TEST_HTTP_EXCHANGE(st.port,
+                             "GET / HTTP/1.1\r\nHost: [::1]:8080\r\nConnection: close\r\n\r\n");
     ck_assert_msg(!strncmp(out, "HTTP/1.1 200 ", 13), "IPv6 literal Host: %s", out);
     free(out);
     out = TEST_HTTP_EXCHANGE(st.port, "GET / HTTP/1.1\r\nHost:\r\nConnection: close\r\n\r\n");
@@ -217,8 +218,7 @@ START_TEST(test_unread_body_dripped)
         else
             send(fd, "x", 1, MSG_NOSIGNAL);
     }
-    ck_assert_msg(closed, "a dripped unread body held the connection for %.1f s",
-                  test_now() - t0);
+    ck_assert_msg(closed, "a dripped unread body held the connection for %.1f s", test_now() - t0);
     ck_assert_double_lt(test_now() - t0, 3.0);
     close(fd);
     /* A small unread body that comes at once still keeps the connection. */
@@ -267,9 +267,14 @@ END_TEST
 START_TEST(test_bad_chunked_body)
 {
     static const char *const bad[] = {
-        "+3\r\nabc\r\n0\r\n\r\n",       "0x3\r\nabc\r\n0\r\n\r\n",   " 3\r\nabc\r\n0\r\n\r\n",
-        "-3\r\nabc\r\n0\r\n\r\n",       "3\nabc\n0\n\n",             "3\r\nabcd\r\n0\r\n\r\n",
-        "3;a=\rb\r\nabc\r\n0\r\n\r\n", "3\r\nabc\r\n0\r\nX: a\r\n b\r\n\r\n",
+        "+3\r\nabc\r\n0\r\n\r\n",
+        "0x3\r\nabc\r\n0\r\n\r\n",
+        " 3\r\nabc\r\n0\r\n\r\n",
+        "-3\r\nabc\r\n0\r\n\r\n",
+        "3\nabc\n0\n\n",
+        "3\r\nabcd\r\n0\r\n\r\n",
+        "3;a=\rb\r\nabc\r\n0\r\n\r\n",
+        "3\r\nabc\r\n0\r\nX: a\r\n b\r\n\r\n",
     };
     start_server();
     const char head[] = "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
@@ -282,8 +287,9 @@ START_TEST(test_bad_chunked_body)
         free(out);
     }
     char req[512];
-    int n = snprintf(req, sizeof req, "%s3;x=\"a;b\"\r\nabc\r\n0\r\nX-T: 1\r\n\r\n"
-                                      "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    int n = snprintf(req, sizeof req,
+                     "%s3;x=\"a;b\"\r\nabc\r\n0\r\nX-T: 1\r\n\r\n"
+                     "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
                      head);
     char *out = exchange_closed(req, (size_t)n);
     TEST_IN_ORDER(out, "HTTP/1.1 200 ", "\r\n\r\nabc", "HTTP/1.1 200 ", "hello\n");
@@ -302,29 +308,38 @@ START_TEST(test_smuggling_refused)
         {"TE chunked, chunked",
          "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n",
          "400"},
-        {"TE twice", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
-                     "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", "400"},
-        {"TE folded", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:\r\n chunked\r\n\r\n"
-                      "0\r\n\r\n", "400"},
+        {"TE twice",
+         "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+         "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+         "400"},
+        {"TE folded",
+         "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:\r\n chunked\r\n\r\n"
+         "0\r\n\r\n",
+         "400"},
         {"TE in HTTP/1.0", "POST /echo HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
          "400"},
-        {"CL.TE", "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n"
-                  "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\nG", "400"},
+        {"CL.TE",
+         "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n"
+         "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\nG",
+         "400"},
         {"CL list", "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1, 2\r\n\r\nxx", "400"},
         {"CL +1", "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: +1\r\n\r\nx", "400"},
         {"CL 0x1", "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 0x1\r\n\r\nx", "400"},
-        {"CL overflow", "POST /echo HTTP/1.1\r\nHost: x\r\n"
-                        "Content-Length: 99999999999999999999999\r\n\r\nx", "400"},
-        {"header name with a space", "GET / HTTP/1.1\r\nHost: x\r\nBad Name: x\r\n\r\n", "400"},
-        {"header name with a control", "GET / HTTP/1.1\r\nHost: x\r\nBad\x01: x\r\n\r\n",
+        {"CL overflow",
+         "POST /echo HTTP/1.1\r\nHost: x\r\n"
+         "Content-Length: 99999999999999999999999\r\n\r\nx",
          "400"},
+        {"header name with a space", "GET / HTTP/1.1\r\nHost: x\r\nBad Name: x\r\n\r\n", "400"},
+        {"header name with a control", "GET / HTTP/1.1\r\nHost: x\r\nBad\x01: x\r\n\r\n", "400"},
         {"lower-case version", "GET / http/1.1\r\nHost: x\r\n\r\n", "400"},
         {"Host with a space", "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", "400"},
         {"Host with userinfo", "GET / HTTP/1.1\r\nHost: evil@x\r\n\r\n", "400"},
         {"Host with a path", "GET / HTTP/1.1\r\nHost: x/y\r\n\r\n", "400"},
         {"HTTP/0.9", "GET /\r\n\r\n", "400"},
-        {"chunk size overflow", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
-                                "\r\n10000000000000003\r\nabc\r\n0\r\n\r\n", "413"},
+        {"chunk size overflow",
+         "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+         "\r\n10000000000000003\r\nabc\r\n0\r\n\r\n",
+         "413"},
     };
     start_server();
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -352,8 +367,9 @@ START_TEST(test_range_abuse)
     close(fd);
     start_server();
     char *many = malloc(16384);
-    int n = snprintf(many, 16384, "GET /file HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-                                  "Range: bytes=0-0");
+    int n = snprintf(many, 16384,
+                     "GET /file HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                     "Range: bytes=0-0");
     for (int i = 0; i < 2000; i++)
         n += snprintf(many + n, 16384 - (size_t)n, ",0-0");
     n += snprintf(many + n, 16384 - (size_t)n, "\r\n\r\n");
@@ -376,8 +392,10 @@ START_TEST(test_range_abuse)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char req[256];
-        n = snprintf(req, sizeof req, "GET /file HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-                                      "Range: %s\r\n\r\n", cases[i].range);
+        n = snprintf(req, sizeof req,
+                     "GET /file HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                     "Range: %s\r\n\r\n",
+                     cases[i].range);
         out = exchange_closed(req, (size_t)n);
         ck_assert_msg(!strncmp(out, cases[i].want, strlen(cases[i].want)), "%s: want %s got:\n%s",
                       cases[i].range, cases[i].want, out);
@@ -412,7 +430,8 @@ START_TEST(test_slowloris_many)
         fds[i] = test_dial(st.port);
         test_send_all(fds[i], "GET / HTTP/1.1\r\nHost: x\r\n", 25);
     }
-    char *out = TEST_HTTP_EXCHANGE(st.port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    char *out =
+        TEST_HTTP_EXCHANGE(st.port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     ck_assert_contains(out, "hello\n");
     free(out);
     int open = N;
@@ -452,8 +471,10 @@ START_TEST(test_tls_hostile)
     char cert[96], key[96], cmd[512];
     snprintf(cert, sizeof cert, "%s/cert.pem", dir);
     snprintf(key, sizeof key, "%s/key.pem", dir);
-    snprintf(cmd, sizeof cmd, "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 "
-             "-nodes -keyout %s -out %s -days 1 -subj /CN=localhost 2>/dev/null", key, cert);
+    snprintf(cmd, sizeof cmd,
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 "
+             "-nodes -keyout %s -out %s -days 1 -subj /CN=localhost 2>/dev/null",
+             key, cert);
     ck_assert_int_eq(system(cmd), 0);
     char err[256];
     struct loom_tls_server_options to = {.cert_file = cert, .key_file = key};
@@ -484,9 +505,8 @@ START_TEST(test_tls_hostile)
     for (int i = 0; i < 4; i++) {
         bool closed;
         char *got = test_recv_until_close(fds[i], 3, &closed);
-        ck_assert_msg(closed && test_now() - t0 < cases[i].within,
-                      "%s: %s after %.1f s", cases[i].name, closed ? "closed" : "still open",
-                      test_now() - t0);
+        ck_assert_msg(closed && test_now() - t0 < cases[i].within, "%s: %s after %.1f s",
+                      cases[i].name, closed ? "closed" : "still open", test_now() - t0);
         ck_assert_msg(!strstr(got, "HTTP/1.1"), "%s: answered in plain text", cases[i].name);
         free(got);
         close(fds[i]);
@@ -575,8 +595,10 @@ START_TEST(test_app_http_hostile)
     }
     usleep(300000); /* let the server take what it will (it must not take it all) */
     long after = rss_kib(s.pid);
-    ck_assert_msg(after - before < 16 * 1024, "RSS %ld -> %ld KiB under %d pipelined HEADs "
-                  "never read (%zu bytes sent)", before, after, N, off);
+    ck_assert_msg(after - before < 16 * 1024,
+                  "RSS %ld -> %ld KiB under %d pipelined HEADs "
+                  "never read (%zu bytes sent)",
+                  before, after, N, off);
     close(fd);
     free(reqs);
     kill(s.pid, SIGTERM);
@@ -615,11 +637,12 @@ START_TEST(test_app_http_reset_mid_file)
         if (poll(&(struct pollfd){fd, POLLIN, 0}, 1, 2000) == 1)
             (void)!recv(fd, buf, 1000 + (size_t)(i * 7) % 3000, 0);
         usleep((useconds_t)(i % 20) * 250); /* the reset lands at varied points */
-        struct linger lg = {1, 0}; /* close with RST */
+        struct linger lg = {1, 0};          /* close with RST */
         setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
         close(fd);
     }
-    char *out = TEST_HTTP_EXCHANGE(s.port, "GET /a.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    char *out =
+        TEST_HTTP_EXCHANGE(s.port, "GET /a.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     ck_assert_contains(out, "alpha\n");
     free(out);
     kill(s.pid, SIGTERM);

@@ -35,8 +35,9 @@ static char tmpdir[64];    /* certificates, nginx files */
 
 static void origin_start_args(const char *cert, const char *key)
 {
-    char *argv[] = {"python3", "tests/tools/http_origin.py", "0", "--cert", (char *)cert,
-                    "--key", (char *)key, NULL};
+    char *argv[] = {
+        "python3", "tests/tools/http_origin.py", "0", "--cert", (char *)cert, "--key", (char *)key,
+        NULL};
     if (!cert)
         argv[3] = NULL;
     test_server_start(&origin, argv);
@@ -95,8 +96,7 @@ static struct loom_http_session *session(const struct loom_http_session_options 
 
 /* Request and read the whole body. Returns the request's or the read's code. */
 static int fetch(struct loom_http_session *s, const char *url,
-                 const struct loom_http_request_options *o, int *status, char **body,
-                 char *err)
+                 const struct loom_http_request_options *o, int *status, char **body, char *err)
 {
     struct loom_http_response *r;
     *body = NULL;
@@ -240,10 +240,7 @@ static intptr_t bad_scheme_main(void *arg)
     return 0;
 }
 
-START_TEST(test_bad_scheme)
-{
-    ck_assert_int_eq(run(bad_scheme_main, NULL), 0);
-}
+START_TEST(test_bad_scheme) { ck_assert_int_eq(run(bad_scheme_main, NULL), 0); }
 END_TEST
 
 /* --- pool --- */
@@ -441,7 +438,7 @@ static intptr_t stale_main(void *arg)
     free(b1);
     /* the origin answers, then closes the connection on the next request */
     get_ok(s, U("/close-next"), "ok\n");
-    get_ok(s, U("/hello"), "hello world\n"); /* retried on a new connection */
+    get_ok(s, U("/hello"), "hello world\n");     /* retried on a new connection */
     ck_assert_int_eq(stat_of(s, "accepted"), 6); /* 3, the watcher, the POST, the retry */
     /* a POST is not retried */
     struct loom_http_request_options post = {.method = "POST", .body = "x", .body_len = 1};
@@ -533,8 +530,8 @@ static intptr_t bodies_main(void *arg)
     loom_http_response_close(r);
 
     /* lines and the charset */
-    ck_assert_int_eq(loom_http_get(s, U("/text?n=300&charset=UTF-8&chunked=1"), &r, err,
-                                   sizeof err), 0);
+    ck_assert_int_eq(
+        loom_http_get(s, U("/text?n=300&charset=UTF-8&chunked=1"), &r, err, sizeof err), 0);
     ck_assert_str_eq(loom_http_response_charset(r), "utf-8");
     char line[64], exp[64];
     for (int i = 0; i < 300; i++) {
@@ -602,7 +599,8 @@ static intptr_t upload_main(void *arg)
                                                .body_arg = &g,
                                                .body_cb_length = chunked ? -1 : 5500};
         ck_assert_int_eq(fetch(s, U("/echo"), &so, &st, &body, err), 0);
-        ck_assert_contains(body, chunked ? "Transfer-Encoding: chunked\n" : "Content-Length: 5500\n");
+        ck_assert_contains(body,
+                           chunked ? "Transfer-Encoding: chunked\n" : "Content-Length: 5500\n");
         const char *b = strstr(body, "\n\n") + 2;
         ck_assert_int_eq(strlen(b), 5500);
         ck_assert_int_eq(strspn(b, "b"), 5500);
@@ -627,8 +625,9 @@ static intptr_t upload_main(void *arg)
         struct loom_http_upload *up;
         struct loom_http_response *r;
         struct loom_http_request_options po = {.method = "POST"};
-        ck_assert_int_eq(loom_http_upload_start(s, U("/echo"), &po, chunked ? -1 : 30000, &up,
-                                                err, sizeof err), 0);
+        ck_assert_int_eq(
+            loom_http_upload_start(s, U("/echo"), &po, chunked ? -1 : 30000, &up, err, sizeof err),
+            0);
         char piece[1000];
         memset(piece, 'w', sizeof piece);
         for (int i = 0; i < 30; i++)
@@ -636,7 +635,8 @@ static intptr_t upload_main(void *arg)
         ck_assert_int_eq(loom_http_upload_finish(up, &r, err, sizeof err), 0);
         ck_assert_int_eq(loom_http_response_status(r), 200);
         ck_assert_int_gt(loom_http_response_read_all(r, &body, 0), 30000);
-        ck_assert_contains(body, chunked ? "Transfer-Encoding: chunked\n" : "Content-Length: 30000\n");
+        ck_assert_contains(body,
+                           chunked ? "Transfer-Encoding: chunked\n" : "Content-Length: 30000\n");
         const char *b = strstr(body, "\n\n") + 2;
         ck_assert_int_eq(strspn(b, "w"), 30000);
         ck_assert_int_eq(strlen(b), 30000);
@@ -758,8 +758,8 @@ static size_t decode_split(int coding, const unsigned char *comp, size_t n, size
             end = n;
         for (;;) { /* feed [pos, end), taking the output 7 bytes at a time */
             size_t used, got, room = cap - len < 7 ? cap - len : 7;
-            ck_assert_int_eq(loom__http_decoder_run(&d, comp + pos, end - pos, &used, out + len,
-                                                    room, &got), 0);
+            ck_assert_int_eq(
+                loom__http_decoder_run(&d, comp + pos, end - pos, &used, out + len, room, &got), 0);
             pos += used, len += got;
             if (pos == end && got < room)
                 break;
@@ -881,8 +881,8 @@ static intptr_t redirects_main(void *arg)
     };
     for (size_t i = 0; i < sizeof rules / sizeof *rules; i++) {
         snprintf(to, sizeof to, "/redirect?code=%d&to=/echo", rules[i].code);
-        struct loom_http_request_options o = {.method = rules[i].method, .body = "data=1",
-                                              .body_len = 6};
+        struct loom_http_request_options o = {
+            .method = rules[i].method, .body = "data=1", .body_len = 6};
         ck_assert_int_eq(fetch(s, U(to), &o, &st, &body, err), 0);
         ck_assert_int_eq(st, 200);
         if (rules[i].want) {
@@ -1028,8 +1028,8 @@ static intptr_t timeouts_main(void *arg)
     loom_http_session_free(s);
 
     /* listing 4.3: session total 1 s and connect 0.1 s, one request's total 10 ms */
-    struct loom_http_session_options so43 = {.timeout = {.total = LOOM_SEC(1),
-                                                         .connect = LOOM_MS(100)}};
+    struct loom_http_session_options so43 = {
+        .timeout = {.total = LOOM_SEC(1), .connect = LOOM_MS(100)}};
     s = session(&so43);
     struct loom_http_request_options o43 = {.timeout.total = LOOM_MS(10)};
     t0 = test_now();
@@ -1089,10 +1089,7 @@ static intptr_t connect_timeout_main(void *arg)
     return 0;
 }
 
-START_TEST(test_connect_timeout)
-{
-    ck_assert_int_eq(run(connect_timeout_main, NULL), 0);
-}
+START_TEST(test_connect_timeout) { ck_assert_int_eq(run(connect_timeout_main, NULL), 0); }
 END_TEST
 
 struct reader {
@@ -1248,8 +1245,8 @@ START_TEST(test_blocking)
 {
     origin_start();
     test_fd_mark();
-    struct blk b[3] = {{.url = U("/chain/2")}, {.url = U("/gzip?n=5000")},
-                       {.url = "error://nowhere/"}};
+    struct blk b[3] = {
+        {.url = U("/chain/2")}, {.url = U("/gzip?n=5000")}, {.url = "error://nowhere/"}};
     pthread_t th[3];
     for (int i = 0; i < 3; i++)
         ck_assert_int_eq(pthread_create(&th[i], NULL, blk_thread, &b[i]), 0);

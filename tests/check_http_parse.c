@@ -67,8 +67,8 @@ static void check_head(const char *name, bool request, const char *in, size_t n,
                 last = k;
                 continue;
             }
-            ck_assert_msg(rc == full, "%s: prefix %zu/%zu gave %zd (%s), want %zd (%s)", name, k,
-                          n, rc, loom_http_parse_strerror((int)rc), full,
+            ck_assert_msg(rc == full, "%s: prefix %zu/%zu gave %zd (%s), want %zd (%s)", name, k, n,
+                          rc, loom_http_parse_strerror((int)rc), full,
                           loom_http_parse_strerror((int)full));
             break;
         }
@@ -175,8 +175,8 @@ static size_t case_len(const char *in)
 START_TEST(request_table)
 {
     for (size_t i = 0; i < N_ELEMS(request_cases); i++)
-        check_head(request_cases[i].name, true, request_cases[i].in,
-                   case_len(request_cases[i].in), request_cases[i].want, NULL);
+        check_head(request_cases[i].name, true, request_cases[i].in, case_len(request_cases[i].in),
+                   request_cases[i].want, NULL);
 }
 END_TEST
 
@@ -367,12 +367,14 @@ static const struct framing_case req_framing[] = {
      LOOM_HTTP_BODY_LENGTH, 10, 1, 0, 0, 0},
     {"CL 0", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n", NULL, 0,
      LOOM_HTTP_BODY_LENGTH, 0, 1, -1, -1, -1},
-    {"CL identical twice", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-length: 5\r\n\r\n",
-     NULL, 0, LOOM_HTTP_BODY_LENGTH, 5, -1, -1, -1, -1},
+    {"CL identical twice",
+     "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-length: 5\r\n\r\n", NULL, 0,
+     LOOM_HTTP_BODY_LENGTH, 5, -1, -1, -1, -1},
     {"CL list identical", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 5\r\n\r\n", NULL, 0,
      LOOM_HTTP_BODY_LENGTH, 5, -1, -1, -1, -1},
-    {"CL conflicting", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
-     NULL, LOOM_HTTP_ECONFLICTING_LENGTH, 0, 0, -1, -1, -1, -1},
+    {"CL conflicting",
+     "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", NULL,
+     LOOM_HTTP_ECONFLICTING_LENGTH, 0, 0, -1, -1, -1, -1},
     {"CL list conflicting", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5,6\r\n\r\n", NULL,
      LOOM_HTTP_ECONFLICTING_LENGTH, 0, 0, -1, -1, -1, -1},
     {"CL letters", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5a\r\n\r\n", NULL,
@@ -395,10 +397,12 @@ static const struct framing_case req_framing[] = {
      LOOM_HTTP_BODY_CHUNKED, 0, 1, 0, 0, 0},
     {"chunked any case", "POST / HTTP/1.1\r\nHost: a\r\ntransfer-encoding: ChUnKeD\r\n\r\n", NULL,
      0, LOOM_HTTP_BODY_CHUNKED, 0, -1, -1, -1, -1},
-    {"TE + CL", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
-     NULL, LOOM_HTTP_ESMUGGLING, 0, 0, -1, -1, -1, -1},
-    {"TE + bad CL", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: x\r\nTransfer-Encoding: chunked\r\n\r\n",
-     NULL, LOOM_HTTP_ESMUGGLING, 0, 0, -1, -1, -1, -1},
+    {"TE + CL",
+     "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", NULL,
+     LOOM_HTTP_ESMUGGLING, 0, 0, -1, -1, -1, -1},
+    {"TE + bad CL",
+     "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: x\r\nTransfer-Encoding: chunked\r\n\r\n", NULL,
+     LOOM_HTTP_ESMUGGLING, 0, 0, -1, -1, -1, -1},
     {"chunked not last", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
      NULL, LOOM_HTTP_ECHUNKED_NOT_LAST, 0, 0, -1, -1, -1, -1},
     {"gzip only", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", NULL,
@@ -409,71 +413,75 @@ static const struct framing_case req_framing[] = {
      LOOM_HTTP_ECHUNKED_NOT_LAST, 0, 0, -1, -1, -1, -1},
     {"gzip, chunked", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
      NULL, LOOM_HTTP_ETRANSFER_ENCODING, 0, 0, -1, -1, -1, -1},
-    {"TE over two fields", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n",
+    {"TE over two fields",
+     "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n",
      NULL, LOOM_HTTP_ETRANSFER_ENCODING, 0, 0, -1, -1, -1, -1},
     {"TE in 1.0", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", NULL,
      LOOM_HTTP_ETE_HTTP10, 0, 0, -1, -1, -1, -1},
     {"no Host in 1.1", "GET / HTTP/1.1\r\n\r\n", NULL, LOOM_HTTP_EHOST, 0, 0, -1, -1, -1, -1},
-    {"two Hosts", "GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n", NULL, LOOM_HTTP_EHOST, 0, 0,
-     -1, -1, -1, -1},
-    {"two Hosts in 1.0", "GET / HTTP/1.0\r\nHost: a\r\nHost: a\r\n\r\n", NULL, LOOM_HTTP_EHOST,
-     0, 0, -1, -1, -1, -1},
-    {"empty Host", "GET / HTTP/1.1\r\nHost:\r\n\r\n", NULL, 0, LOOM_HTTP_BODY_NONE, 0, 1, -1,
-     -1, -1},
-    {"1.0 close by default", "GET / HTTP/1.0\r\n\r\n", NULL, 0, LOOM_HTTP_BODY_NONE, 0, 0, 0, 0,
-     0},
+    {"two Hosts", "GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n", NULL, LOOM_HTTP_EHOST, 0, 0, -1,
+     -1, -1, -1},
+    {"two Hosts in 1.0", "GET / HTTP/1.0\r\nHost: a\r\nHost: a\r\n\r\n", NULL, LOOM_HTTP_EHOST, 0,
+     0, -1, -1, -1, -1},
+    {"empty Host", "GET / HTTP/1.1\r\nHost:\r\n\r\n", NULL, 0, LOOM_HTTP_BODY_NONE, 0, 1, -1, -1,
+     -1},
+    {"1.0 close by default", "GET / HTTP/1.0\r\n\r\n", NULL, 0, LOOM_HTTP_BODY_NONE, 0, 0, 0, 0, 0},
     {"1.0 keep-alive", "GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", NULL, 0,
      LOOM_HTTP_BODY_NONE, 0, 1, -1, -1, -1},
     {"1.1 close", "GET / HTTP/1.1\r\nHost: a\r\nConnection: foo, close\r\n\r\n", NULL, 0,
      LOOM_HTTP_BODY_NONE, 0, 0, -1, -1, -1},
-    {"close in second field", "GET / HTTP/1.1\r\nHost: a\r\nConnection: foo\r\nConnection: CLOSE\r\n\r\n",
-     NULL, 0, LOOM_HTTP_BODY_NONE, 0, 0, -1, -1, -1},
+    {"close in second field",
+     "GET / HTTP/1.1\r\nHost: a\r\nConnection: foo\r\nConnection: CLOSE\r\n\r\n", NULL, 0,
+     LOOM_HTTP_BODY_NONE, 0, 0, -1, -1, -1},
     {"closed is not close", "GET / HTTP/1.1\r\nHost: a\r\nConnection: closed\r\n\r\n", NULL, 0,
      LOOM_HTTP_BODY_NONE, 0, 1, -1, -1, -1},
     {"expect", "PUT / HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\nContent-Length: 1\r\n\r\n",
      NULL, 0, LOOM_HTTP_BODY_LENGTH, 1, 1, 1, 0, 0},
     {"expect in 1.0 ignored", "PUT / HTTP/1.0\r\nExpect: 100-continue\r\n\r\n", NULL, 0,
      LOOM_HTTP_BODY_NONE, 0, 0, 0, 0, 0},
-    {"websocket", "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n\r\n",
+    {"websocket",
+     "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n\r\n",
      NULL, 0, LOOM_HTTP_BODY_NONE, 0, 1, 0, 1, 1},
-    {"upgrade without Connection", "GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\r\n",
-     NULL, 0, LOOM_HTTP_BODY_NONE, 0, 1, 0, 0, 0},
+    {"upgrade without Connection", "GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\r\n", NULL,
+     0, LOOM_HTTP_BODY_NONE, 0, 1, 0, 0, 0},
     {"h2c upgrade", "GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n",
      NULL, 0, LOOM_HTTP_BODY_NONE, 0, 1, 0, 1, 0},
 };
 
 static const struct framing_case resp_framing[] = {
-    {"length", "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n", "GET", 0, LOOM_HTTP_BODY_LENGTH,
-     3, 1, -1, 0, 0},
-    {"HEAD", "HTTP/1.1 200 OK\r\nContent-Length: 300\r\n\r\n", "HEAD", 0, LOOM_HTTP_BODY_NONE, 0,
-     1, -1, -1, -1},
+    {"length", "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n", "GET", 0, LOOM_HTTP_BODY_LENGTH, 3,
+     1, -1, 0, 0},
+    {"HEAD", "HTTP/1.1 200 OK\r\nContent-Length: 300\r\n\r\n", "HEAD", 0, LOOM_HTTP_BODY_NONE, 0, 1,
+     -1, -1, -1},
     {"HEAD chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", "HEAD", 0,
      LOOM_HTTP_BODY_NONE, 0, 1, -1, -1, -1},
-    {"204", "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n", "GET", 0,
-     LOOM_HTTP_BODY_NONE, 0, 1, -1, -1, -1},
+    {"204", "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n", "GET", 0, LOOM_HTTP_BODY_NONE,
+     0, 1, -1, -1, -1},
     {"304", "HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: chunked\r\n\r\n", "GET", 0,
      LOOM_HTTP_BODY_NONE, 0, 1, -1, -1, -1},
     {"100", "HTTP/1.1 100 Continue\r\n\r\n", "PUT", 0, LOOM_HTTP_BODY_NONE, 0, 1, -1, -1, -1},
-    {"101 websocket", "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
-     "GET", 0, LOOM_HTTP_BODY_NONE, 0, -1, -1, 1, 1},
+    {"101 websocket",
+     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n", "GET",
+     0, LOOM_HTTP_BODY_NONE, 0, -1, -1, 1, 1},
     {"CONNECT 200", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", "CONNECT", 0,
      LOOM_HTTP_BODY_NONE, 0, 0, -1, -1, -1},
     {"CONNECT 407", "HTTP/1.1 407 Auth\r\nContent-Length: 5\r\n\r\n", "CONNECT", 0,
      LOOM_HTTP_BODY_LENGTH, 5, 1, -1, -1, -1},
     {"chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", "GET", 0,
      LOOM_HTTP_BODY_CHUNKED, 0, 1, -1, -1, -1},
-    {"TE wins over CL, then close", "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
-     "GET", 0, LOOM_HTTP_BODY_CHUNKED, 0, 0, -1, -1, -1},
+    {"TE wins over CL, then close",
+     "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", "GET", 0,
+     LOOM_HTTP_BODY_CHUNKED, 0, 0, -1, -1, -1},
     {"gzip only: until close", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", "GET", 0,
      LOOM_HTTP_BODY_UNTIL_CLOSE, 0, 0, -1, -1, -1},
     {"gzip, chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", "GET", 0,
      LOOM_HTTP_BODY_CHUNKED, 0, 1, -1, -1, -1},
     {"TE in 1.0: until close", "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", "GET", 0,
      LOOM_HTTP_BODY_UNTIL_CLOSE, 0, 0, -1, -1, -1},
-    {"neither: until close", "HTTP/1.1 200 OK\r\n\r\n", "GET", 0, LOOM_HTTP_BODY_UNTIL_CLOSE, 0,
-     0, -1, -1, -1},
-    {"bad CL", "HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\n", "GET",
-     LOOM_HTTP_ECONTENT_LENGTH, 0, 0, -1, -1, -1, -1},
+    {"neither: until close", "HTTP/1.1 200 OK\r\n\r\n", "GET", 0, LOOM_HTTP_BODY_UNTIL_CLOSE, 0, 0,
+     -1, -1, -1},
+    {"bad CL", "HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\n", "GET", LOOM_HTTP_ECONTENT_LENGTH, 0,
+     0, -1, -1, -1, -1},
     {"conflicting CL", "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", "GET",
      LOOM_HTTP_ECONFLICTING_LENGTH, 0, 0, -1, -1, -1, -1},
     {"CL over max_body", "HTTP/1.1 200 OK\r\nContent-Length: 99999999999\r\n\r\n", "GET",
@@ -509,8 +517,7 @@ static void check_framing(const struct framing_case *c, bool request)
     ck_assert_msg((int)f.body == c->body, "%s: body %d want %d", c->name, f.body, c->body);
     if (c->body == LOOM_HTTP_BODY_LENGTH)
         ck_assert_msg(f.content_length == c->length, "%s: length", c->name);
-    ck_assert_msg(c->keep_alive < 0 || f.keep_alive == c->keep_alive, "%s: keep_alive",
-                  c->name);
+    ck_assert_msg(c->keep_alive < 0 || f.keep_alive == c->keep_alive, "%s: keep_alive", c->name);
     ck_assert_msg(c->expect < 0 || f.expect_continue == c->expect, "%s: expect", c->name);
     ck_assert_msg(c->upgrade < 0 || f.upgrade == c->upgrade, "%s: upgrade", c->name);
     ck_assert_msg(c->websocket < 0 || f.upgrade_websocket == c->websocket, "%s: websocket",
@@ -549,7 +556,8 @@ END_TEST
 
 START_TEST(header_helpers)
 {
-    const char *m = "GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\r\nx-a: 2\r\nConnection: a ,\tB,, c \r\n\r\n";
+    const char *m =
+        "GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\r\nx-a: 2\r\nConnection: a ,\tB,, c \r\n\r\n";
     struct loom_http_header h[8];
     struct loom_http_req_head req = {.headers = h, .header_cap = 8};
     ck_assert_int_gt(loom_http_parse_request(&req, m, strlen(m), 0, NULL), 0);
@@ -572,10 +580,10 @@ END_TEST
 /* ---- chunked ---- */
 
 struct chunk_result {
-    int rc;           /* 0 done, LOOM_HTTP_INCOMPLETE, or an error */
+    int rc; /* 0 done, LOOM_HTTP_INCOMPLETE, or an error */
     char data[512];
     size_t data_len;
-    size_t consumed;  /* bytes consumed over all calls */
+    size_t consumed; /* bytes consumed over all calls */
     size_t trailers;
     char trailer_names[128];
 };
@@ -647,9 +655,9 @@ static void chunk_feed(const char *msg, size_t n, size_t split, size_t step, boo
 struct chunk_case {
     const char *name;
     const char *in;
-    int want;           /* 0 or a LOOM_HTTP_E* code */
-    const char *data;   /* decoded body when want == 0 */
-    size_t tail;        /* bytes after the body, never consumed */
+    int want;         /* 0 or a LOOM_HTTP_E* code */
+    const char *data; /* decoded body when want == 0 */
+    size_t tail;      /* bytes after the body, never consumed */
     size_t trailers;
 };
 
@@ -695,8 +703,8 @@ static size_t chunk_len(const struct chunk_case *c)
     return strlen(c->in);
 }
 
-static void check_chunk_result(const struct chunk_case *c, const struct chunk_result *r,
-                               size_t n, const char *how)
+static void check_chunk_result(const struct chunk_case *c, const struct chunk_result *r, size_t n,
+                               const char *how)
 {
     ck_assert_msg(r->rc == c->want, "%s (%s): rc %d (%s) want %d", c->name, how, r->rc,
                   loom_http_parse_strerror(r->rc), c->want);
@@ -704,8 +712,7 @@ static void check_chunk_result(const struct chunk_case *c, const struct chunk_re
         return;
     ck_assert_msg(r->data_len == strlen(c->data) && memcmp(r->data, c->data, r->data_len) == 0,
                   "%s (%s): data \"%.*s\"", c->name, how, (int)r->data_len, r->data);
-    ck_assert_msg(r->consumed == n - c->tail, "%s (%s): consumed %zu", c->name, how,
-                  r->consumed);
+    ck_assert_msg(r->consumed == n - c->tail, "%s (%s): consumed %zu", c->name, how, r->consumed);
     ck_assert_msg(r->trailers == c->trailers, "%s (%s): trailers %zu", c->name, how, r->trailers);
 }
 
@@ -883,13 +890,20 @@ START_TEST(error_statuses)
     static const struct {
         int err, status;
     } map[] = {
-        {LOOM_HTTP_EMALFORMED, 400},        {LOOM_HTTP_ENUL, 400},
-        {LOOM_HTTP_EBARE_CR, 400},          {LOOM_HTTP_EOBS_FOLD, 400},
-        {LOOM_HTTP_EWS_BEFORE_COLON, 400},  {LOOM_HTTP_EHEADER_NAME, 400},
-        {LOOM_HTTP_EHOST, 400},             {LOOM_HTTP_ESMUGGLING, 400},
-        {LOOM_HTTP_ELINE_TOO_LONG, 414},    {LOOM_HTTP_EHEADERS_TOO_LARGE, 431},
-        {LOOM_HTTP_ETOO_MANY_HEADERS, 431}, {LOOM_HTTP_ETRANSFER_ENCODING, 501},
-        {LOOM_HTTP_EVERSION_UNSUPPORTED, 505}, {LOOM_HTTP_EBODY_TOO_LARGE, 413},
+        {LOOM_HTTP_EMALFORMED, 400},
+        {LOOM_HTTP_ENUL, 400},
+        {LOOM_HTTP_EBARE_CR, 400},
+        {LOOM_HTTP_EOBS_FOLD, 400},
+        {LOOM_HTTP_EWS_BEFORE_COLON, 400},
+        {LOOM_HTTP_EHEADER_NAME, 400},
+        {LOOM_HTTP_EHOST, 400},
+        {LOOM_HTTP_ESMUGGLING, 400},
+        {LOOM_HTTP_ELINE_TOO_LONG, 414},
+        {LOOM_HTTP_EHEADERS_TOO_LARGE, 431},
+        {LOOM_HTTP_ETOO_MANY_HEADERS, 431},
+        {LOOM_HTTP_ETRANSFER_ENCODING, 501},
+        {LOOM_HTTP_EVERSION_UNSUPPORTED, 505},
+        {LOOM_HTTP_EBODY_TOO_LARGE, 413},
         {-EINVAL, 400},
     };
     for (size_t i = 0; i < N_ELEMS(map); i++)

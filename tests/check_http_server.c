@@ -107,9 +107,9 @@ static int h_sync(const struct loom_http_sync_request *req, struct loom_http_syn
 {
     pthread_t loop_thread = *(pthread_t *)arg;
     res->body = malloc(128);
-    res->body_len = (size_t)snprintf(res->body, 128, "Hello WSGI world! %s %s other-thread=%d",
-                                     req->method, req->path,
-                                     !pthread_equal(pthread_self(), loop_thread));
+    res->body_len =
+        (size_t)snprintf(res->body, 128, "Hello WSGI world! %s %s other-thread=%d", req->method,
+                         req->path, !pthread_equal(pthread_self(), loop_thread));
     snprintf(res->content_type, sizeof res->content_type, "text/html");
     return 0;
 }
@@ -148,14 +148,17 @@ START_TEST(test_routes)
 {
     setup();
     test_http_server_start(&st);
-    char *out = TEST_HTTP_EXCHANGE(st.port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    char *out =
+        TEST_HTTP_EXCHANGE(st.port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     TEST_IN_ORDER(out, "HTTP/1.1 200 OK\r\n", "Content-Length: 6\r\n", "Connection: close",
                   "\r\n\r\nhello\n");
     free(out);
-    out = TEST_HTTP_EXCHANGE(st.port, "GET /products/42 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    out = TEST_HTTP_EXCHANGE(st.port,
+                             "GET /products/42 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     TEST_IN_ORDER(out, "HTTP/1.1 200 OK", "application/json", "{\"product_id\":42}");
     free(out);
-    out = TEST_HTTP_EXCHANGE(st.port, "GET /products/x1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    out = TEST_HTTP_EXCHANGE(st.port,
+                             "GET /products/x1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     ck_assert_contains(out, "HTTP/1.1 400 Bad Request");
     free(out);
     out = TEST_HTTP_EXCHANGE(st.port, "GET /q?a=one+two&b=%C3%A9%26x HTTP/1.1\r\nHost: x\r\n"
@@ -165,10 +168,12 @@ START_TEST(test_routes)
     out = TEST_HTTP_EXCHANGE(st.port, "GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     ck_assert_contains(out, "HTTP/1.1 404 Not Found");
     free(out);
-    out = TEST_HTTP_EXCHANGE(st.port, "PUT /a/1/b HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+    out =
+        TEST_HTTP_EXCHANGE(st.port, "PUT /a/1/b HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
     TEST_IN_ORDER(out, "HTTP/1.1 405 Method Not Allowed", "Allow: GET, DELETE, HEAD");
     free(out);
-    out = TEST_HTTP_EXCHANGE(st.port, "GET /products/1%2F2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    out = TEST_HTTP_EXCHANGE(
+        st.port, "GET /products/1%2F2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     ck_assert_contains(out, "HTTP/1.1 400"); /* "1%2F2" is one segment, and not a number */
     free(out);
     test_http_server_stop(&st);
@@ -228,13 +233,17 @@ START_TEST(test_malformed)
     } cases[] = {
         {"no Host", "GET / HTTP/1.1\r\n\r\n", "400"},
         {"two Hosts", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", "400"},
-        {"CL+TE", "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
-                  "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", "400"},
-        {"two CLs", "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
-                    "Content-Length: 4\r\n\r\nabcd", "400"},
-        {"bad CL", "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3x\r\n\r\nabc", "400"},
-        {"TE not ending in chunked", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n",
+        {"CL+TE",
+         "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
+         "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
          "400"},
+        {"two CLs",
+         "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
+         "Content-Length: 4\r\n\r\nabcd",
+         "400"},
+        {"bad CL", "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3x\r\n\r\nabc", "400"},
+        {"TE not ending in chunked",
+         "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", "400"},
         {"unknown TE", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: foo, chunked\r\n\r\n",
          "501"},
         {"bare CR", "GET / HTTP/1.1\r\nHost: x\rY: z\r\n\r\n", "400"},
@@ -254,8 +263,8 @@ START_TEST(test_malformed)
         char *out = test_recv_until_close(fd, 5, &closed);
         char want[32];
         snprintf(want, sizeof want, "HTTP/1.1 %s ", cases[i].status);
-        ck_assert_msg(strncmp(out, want, strlen(want)) == 0, "%s: want %s, got:\n%s",
-                      cases[i].name, want, out);
+        ck_assert_msg(strncmp(out, want, strlen(want)) == 0, "%s: want %s, got:\n%s", cases[i].name,
+                      want, out);
         ck_assert_msg(closed, "%s: connection left open", cases[i].name);
         free(out);
         close(fd);
@@ -303,8 +312,9 @@ START_TEST(test_chunked_bytewise)
     free(out);
     close(fd);
     /* A bad chunk size is a 400 and a close. */
-    out = TEST_HTTP_EXCHANGE(st.port, "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-                            "zz\r\nhello\r\n0\r\n\r\n");
+    out = TEST_HTTP_EXCHANGE(st.port,
+                             "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                             "zz\r\nhello\r\n0\r\n\r\n");
     ck_assert_msg(!strncmp(out, "HTTP/1.1 500 ", 13) || !strncmp(out, "HTTP/1.1 400 ", 13),
                   "bad chunk: %s", out);
     free(out);
@@ -317,8 +327,10 @@ START_TEST(test_continue_head_stream)
     setup();
     test_http_server_start(&st);
     int fd = test_dial(st.port);
-    test_send_all(fd, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
-                 "Expect: 100-continue\r\n\r\n", 73);
+    test_send_all(fd,
+                  "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                  "Expect: 100-continue\r\n\r\n",
+                  73);
     char buf[64] = "";
     struct pollfd p = {fd, POLLIN, 0};
     ck_assert_int_eq(poll(&p, 1, 5000), 1);
@@ -336,7 +348,8 @@ START_TEST(test_continue_head_stream)
     ck_assert_msg(!strstr(out, "hello"), "HEAD sent a body:\n%s", out);
     free(out);
     /* Streamed: chunked on 1.1, until close on 1.0. */
-    out = TEST_HTTP_EXCHANGE(st.port, "GET /stream HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    out =
+        TEST_HTTP_EXCHANGE(st.port, "GET /stream HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     TEST_IN_ORDER(out, "Transfer-Encoding: chunked", "5\r\npart\n\r\n", "0\r\n\r\n");
     free(out);
     out = TEST_HTTP_EXCHANGE(st.port, "GET /stream HTTP/1.0\r\n\r\n");
@@ -420,7 +433,8 @@ START_TEST(test_file_ranges)
     make_file();
     ck_assert_int_eq(loom_http_route(st.router, "GET", "/file", h_file, file_path), 0);
     test_http_server_start(&st);
-    char *out = TEST_HTTP_EXCHANGE(st.port, "GET /file HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    char *out =
+        TEST_HTTP_EXCHANGE(st.port, "GET /file HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     TEST_IN_ORDER(out, "HTTP/1.1 200 OK", "Content-Length: 10000", "ETag: \"", "000000999\n");
     const char *e = strstr(out, "ETag: ");
     char etag[64];
@@ -431,28 +445,32 @@ START_TEST(test_file_ranges)
     snprintf(lastmod, sizeof lastmod, "%.29s", lm + 15);
     free(out);
     char req[512];
-    int n = snprintf(req, sizeof req, "GET /file HTTP/1.1\r\nHost: x\r\nIf-None-Match: %s\r\n"
-                                      "Connection: close\r\n\r\n", etag);
+    int n = snprintf(req, sizeof req,
+                     "GET /file HTTP/1.1\r\nHost: x\r\nIf-None-Match: %s\r\n"
+                     "Connection: close\r\n\r\n",
+                     etag);
     out = test_http_exchange(st.port, req, (size_t)n);
     ck_assert_msg(!strncmp(out, "HTTP/1.1 304 ", 13), "INM: %s", out);
     ck_assert_msg(!strstr(out, "000000"), "304 with a body");
     free(out);
-    n = snprintf(req, sizeof req, "GET /file HTTP/1.1\r\nHost: x\r\nIf-Modified-Since: %s\r\n"
-                                  "Connection: close\r\n\r\n", lastmod);
+    n = snprintf(req, sizeof req,
+                 "GET /file HTTP/1.1\r\nHost: x\r\nIf-Modified-Since: %s\r\n"
+                 "Connection: close\r\n\r\n",
+                 lastmod);
     out = test_http_exchange(st.port, req, (size_t)n);
     ck_assert_msg(!strncmp(out, "HTTP/1.1 304 ", 13), "IMS: %s", out);
     free(out);
     out = TEST_HTTP_EXCHANGE(st.port, "GET /file HTTP/1.1\r\nHost: x\r\nRange: bytes=10-19\r\n"
-                            "Connection: close\r\n\r\n");
+                                      "Connection: close\r\n\r\n");
     TEST_IN_ORDER(out, "HTTP/1.1 206 ", "Content-Length: 10", "Content-Range: bytes 10-19/10000",
                   "\r\n\r\n000000001\n");
     free(out);
     out = TEST_HTTP_EXCHANGE(st.port, "GET /file HTTP/1.1\r\nHost: x\r\nRange: bytes=-10\r\n"
-                            "Connection: close\r\n\r\n");
+                                      "Connection: close\r\n\r\n");
     TEST_IN_ORDER(out, "HTTP/1.1 206 ", "bytes 9990-9999/10000", "\r\n\r\n000000999\n");
     free(out);
     out = TEST_HTTP_EXCHANGE(st.port, "GET /file HTTP/1.1\r\nHost: x\r\nRange: bytes=20000-\r\n"
-                            "Connection: close\r\n\r\n");
+                                      "Connection: close\r\n\r\n");
     TEST_IN_ORDER(out, "HTTP/1.1 416 ", "Content-Range: bytes */10000");
     free(out);
     test_http_server_stop(&st);
@@ -492,7 +510,8 @@ START_TEST(test_file_client_resets)
         if (i % 2)
             usleep(2000); /* let the reset land while the server waits to send */
     }
-    char *out = TEST_HTTP_EXCHANGE(st.port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    char *out =
+        TEST_HTTP_EXCHANGE(st.port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     TEST_IN_ORDER(out, "HTTP/1.1 200 OK\r\n", "\r\n\r\nhello\n");
     free(out);
     test_http_server_stop(&st);
@@ -507,8 +526,10 @@ START_TEST(test_shutdown_and_sync)
     setup();
     test_http_server_start(&st);
     server_thread_id = st.thread;
-    char *out = TEST_HTTP_EXCHANGE(st.port, "GET /wsgi?x=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    TEST_IN_ORDER(out, "HTTP/1.1 200 OK", "text/html", "Hello WSGI world! GET /wsgi other-thread=1");
+    char *out = TEST_HTTP_EXCHANGE(
+        st.port, "GET /wsgi?x=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    TEST_IN_ORDER(out, "HTTP/1.1 200 OK", "text/html",
+                  "Hello WSGI world! GET /wsgi other-thread=1");
     free(out);
     int fd = test_dial(st.port);
     test_send_all(fd, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n", 31);
@@ -532,7 +553,8 @@ START_TEST(test_real_clients)
     snprintf(url, sizeof url, "http://127.0.0.1:%d/products/5", st.port);
     char *out;
     double el;
-    int rc = test_run((char *[]){"/usr/bin/env", "curl", "-sS", "-i", url, url, NULL}, NULL, 10, &out, &el);
+    int rc = test_run((char *[]){"/usr/bin/env", "curl", "-sS", "-i", url, url, NULL}, NULL, 10,
+                      &out, &el);
     ck_assert_msg(rc == 0, "curl (needed: apt-get install curl) failed %d: %s", rc, out);
     TEST_IN_ORDER(out, "HTTP/1.1 200 OK", "{\"product_id\":5}", "HTTP/1.1 200 OK",
                   "{\"product_id\":5}");

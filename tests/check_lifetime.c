@@ -222,7 +222,7 @@ static intptr_t queue_main(void *arg)
     static int item = 42;
     ck_assert_int_eq(loom_queue_put_nowait(&q, &item), 0); /* handed to the getter */
     loom_task_cancel(t);
-    loom_queue_close(&q); /* storage freed before the getter runs */
+    loom_queue_close(&q);                 /* storage freed before the getter runs */
     ck_assert_int_eq(join_bounded(t), 0); /* it keeps the item: nothing is lost */
     ck_assert_ptr_eq(g.item, &item);
     ck_assert_int_eq(g.after, -ECANCELED);

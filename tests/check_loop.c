@@ -146,7 +146,11 @@ END_TEST
 
 static int timer_fired;
 
-static void count_timer(struct loom_timer *t) { timer_fired++; (void)t; }
+static void count_timer(struct loom_timer *t)
+{
+    timer_fired++;
+    (void)t;
+}
 
 static void restart_timer(struct loom_timer *t)
 {
@@ -497,7 +501,11 @@ START_TEST(test_loop_stop)
 }
 END_TEST
 
-static void noop_signal(struct loom_signal *s, int signum) { (void)s; (void)signum; }
+static void noop_signal(struct loom_signal *s, int signum)
+{
+    (void)s;
+    (void)signum;
+}
 
 START_TEST(test_loop_free_busy)
 {
@@ -612,7 +620,11 @@ static void on_sig(struct loom_signal *s, int signum)
     loom_signal_stop(s);
 }
 
-static void send_usr1(void *arg) { kill(getpid(), SIGUSR1); (void)arg; }
+static void send_usr1(void *arg)
+{
+    kill(getpid(), SIGUSR1);
+    (void)arg;
+}
 
 START_TEST(test_signal_delivered_on_loop)
 {
@@ -685,7 +697,7 @@ static intptr_t watch_in_task(void *arg)
     struct loom_signal *s = arg;
     loom_future_init(&sig_future);
     ck_assert_int_eq(loom_signal_start(s, SIGUSR1), 0);
-    ck_assert_int_eq(loom_yield(), 0); /* back to the scheduler and here again */
+    ck_assert_int_eq(loom_yield(), 0);                    /* back to the scheduler and here again */
     loom_call_soon(loom_loop_current(), send_usr1, NULL); /* sent from the scheduler */
     return loom_future_await(&sig_future, LOOM_SEC(10));
 }

@@ -145,9 +145,9 @@ static intptr_t errors_main(void *arg)
     /* Listening twice on one port without REUSEPORT. */
     ck_assert_int_eq(loom_tcp_listen(loom_loop_current(), &l, "127.0.0.1", 0, 0, 0), 0);
     struct loom_listener l2;
-    ck_assert_int_eq(loom_tcp_listen(loom_loop_current(), &l2, "127.0.0.1", loom_listener_port(&l),
-                                     0, 0),
-                     -EADDRINUSE);
+    ck_assert_int_eq(
+        loom_tcp_listen(loom_loop_current(), &l2, "127.0.0.1", loom_listener_port(&l), 0, 0),
+        -EADDRINUSE);
     /* Accept with a timeout. */
     ck_assert_int_eq(loom_listener_accept(&l, LOOM_MS(20)), -ETIMEDOUT);
     loom_listener_close(&l);
@@ -172,7 +172,8 @@ static intptr_t connect_timeout_main(void *arg)
     struct loom_listener l;
     ck_assert_int_eq(loom_tcp_listen(loom_loop_current(), &l, "127.0.0.1", 0, 1, 0), 0);
     int port = loom_listener_port(&l);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     int fill[8];
     for (int i = 0; i < 8; i++) {
@@ -393,10 +394,15 @@ int main(void)
         const char *name;
         const TTest *fn;
     } cases[] = {
-        {"ipv4", test_ipv4},     {"ipv6", test_ipv6}, {"unix", test_unix},
-        {"errors", test_errors}, {"emfile", test_emfile}, {"rst", test_rst},
+        {"ipv4", test_ipv4},
+        {"ipv6", test_ipv6},
+        {"unix", test_unix},
+        {"errors", test_errors},
+        {"emfile", test_emfile},
+        {"rst", test_rst},
         {"emfile_arm_fail", test_emfile_arm_fail},
-        {"options", test_options}, {"connect_timeout", test_connect_timeout},
+        {"options", test_options},
+        {"connect_timeout", test_connect_timeout},
         {"transport_connect", test_transport_connect},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

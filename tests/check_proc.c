@@ -106,10 +106,7 @@ static intptr_t terminate_main(void *arg)
     return 0;
 }
 
-START_TEST(test_terminate)
-{
-    ck_assert_int_eq(test_run_task_opt(NULL, terminate_main, NULL), 0);
-}
+START_TEST(test_terminate) { ck_assert_int_eq(test_run_task_opt(NULL, terminate_main, NULL), 0); }
 END_TEST
 
 /* --- stdio modes, env, cwd, fd inheritance --- */
@@ -140,8 +137,8 @@ static intptr_t stdio_main(void *arg)
     /* stderr to /dev/null, env and cwd */
     const char *argv2[] = {"/bin/sh", "-c", "echo \"$FOO\"; pwd; echo hidden >&2", NULL};
     const char *env[] = {"FOO=bar baz", "PATH=/usr/bin:/bin", NULL};
-    struct loom_proc_options o2 = {.argv = argv2, .env = env, .cwd = "/tmp",
-                                   .out = LOOM_PROC_PIPE, .err = LOOM_PROC_DEVNULL};
+    struct loom_proc_options o2 = {
+        .argv = argv2, .env = env, .cwd = "/tmp", .out = LOOM_PROC_PIPE, .err = LOOM_PROC_DEVNULL};
     ck_assert_int_eq(loom_proc_spawn(NULL, &p, &o2), 0);
     read_all(p.out, buf, sizeof(buf));
     ck_assert_str_eq(buf, "bar baz\n/tmp\n");
@@ -161,17 +158,14 @@ static intptr_t stdio_main(void *arg)
     return 0;
 }
 
-START_TEST(test_stdio_modes)
-{
-    ck_assert_int_eq(test_run_task_opt(NULL, stdio_main, NULL), 0);
-}
+START_TEST(test_stdio_modes) { ck_assert_int_eq(test_run_task_opt(NULL, stdio_main, NULL), 0); }
 END_TEST
 
 static intptr_t stdin_main(void *arg)
 {
     const char *argv[] = {"/bin/sh", "-c", "read x; echo \"got $x\"; echo e >&2; exit 7", NULL};
-    struct loom_proc_options o = {.argv = argv, .in = LOOM_PROC_PIPE, .out = LOOM_PROC_PIPE,
-                                  .err = LOOM_PROC_PIPE};
+    struct loom_proc_options o = {
+        .argv = argv, .in = LOOM_PROC_PIPE, .out = LOOM_PROC_PIPE, .err = LOOM_PROC_PIPE};
     struct loom_proc p;
     ck_assert_int_eq(loom_proc_spawn(NULL, &p, &o), 0);
     struct loom_bytes out = {0}, err = {0};
@@ -280,10 +274,7 @@ static intptr_t big_pipe_main(void *arg)
     return 0;
 }
 
-START_TEST(test_100mb_stdout)
-{
-    ck_assert_int_eq(test_run_task_opt(NULL, big_pipe_main, NULL), 0);
-}
+START_TEST(test_100mb_stdout) { ck_assert_int_eq(test_run_task_opt(NULL, big_pipe_main, NULL), 0); }
 END_TEST
 
 /* Listing 13.5: stdout piped but never read, parent only waits -> the child
@@ -319,8 +310,8 @@ static intptr_t both_ways_main(void *arg)
         in[i] = (char)('a' + i % 26);
     /* stdout and stderr both get everything: neither pipe may block the other */
     const char *argv[] = {"/bin/sh", "-c", "tee /dev/stderr", NULL};
-    struct loom_proc_options o = {.argv = argv, .in = LOOM_PROC_PIPE, .out = LOOM_PROC_PIPE,
-                                  .err = LOOM_PROC_PIPE};
+    struct loom_proc_options o = {
+        .argv = argv, .in = LOOM_PROC_PIPE, .out = LOOM_PROC_PIPE, .err = LOOM_PROC_PIPE};
     struct loom_proc p;
     ck_assert_int_eq(loom_proc_spawn(NULL, &p, &o), 0);
     struct loom_bytes out = {0}, err = {0};
@@ -493,8 +484,11 @@ static void progress(void *arg, size_t done, size_t submitted)
 static intptr_t pool_main(void *arg)
 {
     size_t last = 0;
-    struct loom_pool_options o = {.workers = 3, .init = init_suffix, .init_arg = "!",
-                                  .progress = progress, .progress_arg = &last};
+    struct loom_pool_options o = {.workers = 3,
+                                  .init = init_suffix,
+                                  .init_arg = "!",
+                                  .progress = progress,
+                                  .progress_arg = &last};
     struct loom_pool *pool;
     ck_assert_int_eq(loom_pool_new(&o, &pool), 0);
     pid_t pids[8];

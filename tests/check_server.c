@@ -305,7 +305,8 @@ static long rss_kib(void)
 static void many_clients(int port, int n, int ctl)
 {
     int *fds = calloc((size_t)n, sizeof(int));
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     for (int i = 0; i < n; i++) {
         fds[i] = socket(AF_INET, SOCK_STREAM, 0);
@@ -420,10 +421,14 @@ int main(void)
         const TTest *fn;
         double timeout;
     } cases[] = {
-        {"basic", test_basic, 20},           {"max_conns", test_max_conns, 20},
-        {"idle", test_idle, 20},             {"shutdown", test_shutdown, 20},
-        {"serve_forever", test_serve_forever, 20}, {"backpressure", test_backpressure, 20},
-        {"unix", test_unix, 20},             {"many", test_many, 60},
+        {"basic", test_basic, 20},
+        {"max_conns", test_max_conns, 20},
+        {"idle", test_idle, 20},
+        {"shutdown", test_shutdown, 20},
+        {"serve_forever", test_serve_forever, 20},
+        {"backpressure", test_backpressure, 20},
+        {"unix", test_unix, 20},
+        {"many", test_many, 60},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         TCase *tc = test_tcase(s, cases[i].name, cases[i].timeout);

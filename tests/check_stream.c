@@ -31,7 +31,7 @@ struct dribble {
     struct loom_stream *s;
     const char *data;
     size_t len;
-    bool eof;                /* write_eof at the end */
+    bool eof; /* write_eof at the end */
 };
 
 /* Write d->data one byte per loop iteration. */
@@ -530,12 +530,18 @@ int main(void)
         const char *name;
         const TTest *fn;
     } cases[] = {
-        {"dribbled_lines", test_dribbled_lines}, {"limits", test_limits},
-        {"exactly", test_exactly},               {"cancel_keeps_bytes", test_cancel_keeps_bytes},
-        {"close_waiting", test_close_while_waiting}, {"drain", test_drain},
-        {"half_close", test_half_close},         {"epipe", test_epipe},
-        {"pipe_file", test_pipe_file},           {"names", test_names},
-        {"transport", test_transport},           {"transport_flow", test_transport_flow},
+        {"dribbled_lines", test_dribbled_lines},
+        {"limits", test_limits},
+        {"exactly", test_exactly},
+        {"cancel_keeps_bytes", test_cancel_keeps_bytes},
+        {"close_waiting", test_close_while_waiting},
+        {"drain", test_drain},
+        {"half_close", test_half_close},
+        {"epipe", test_epipe},
+        {"pipe_file", test_pipe_file},
+        {"names", test_names},
+        {"transport", test_transport},
+        {"transport_flow", test_transport_flow},
         {"custom_transport", test_custom_transport},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

@@ -221,7 +221,7 @@ static intptr_t sem_main(void *arg)
     t[0] = spawn(sem_worker, 1000);      /* cancelled after its grant */
     t[1] = spawn(sem_worker, 2000 + 20); /* times out */
     t[2] = spawn(sem_worker, 3000);
-    t[3] = spawn(sem_worker, 4000);      /* cancelled while waiting */
+    t[3] = spawn(sem_worker, 4000); /* cancelled while waiting */
     t[4] = spawn(sem_worker, 5000);
     settle();
     loom_task_cancel(t[3]);
@@ -285,8 +285,8 @@ static intptr_t many_main(void *arg)
     struct loom_task_options opt = {.stack_size = 64 * 1024};
     unsigned seed = 42;
     for (int i = 0; i < MANY; i++)
-        ck_assert_int_eq(loom_task_spawn(NULL, many_worker, (void *)(intptr_t)rand_r(&seed),
-                                         &opt, &t[i]), 0);
+        ck_assert_int_eq(
+            loom_task_spawn(NULL, many_worker, (void *)(intptr_t)rand_r(&seed), &opt, &t[i]), 0);
     for (int round = 0; round < 50; round++) {
         loom_yield();
         for (int k = 0; k < MANY / 10 / 50; k++)
@@ -486,10 +486,7 @@ static int get_now(struct loom_queue *q)
 }
 
 /* Items are small ints; priority = value / 10, so 11 and 12 tie. */
-static int by_tens(const void *a, const void *b)
-{
-    return I(a) / 10 - I(b) / 10;
-}
+static int by_tens(const void *a, const void *b) { return I(a) / 10 - I(b) / 10; }
 
 START_TEST(test_queue_orders)
 {
@@ -891,7 +888,7 @@ enum { OPS = 100000, MAXW = 64, MAXITEMS = OPS + 1 };
 struct mw {
     struct loom_task *task; /* handle; NULL: slot free (a cancelled task may never start) */
     bool getter, granted;
-    int item;               /* putter: its item; granted getter: what it was handed */
+    int item; /* putter: its item; granted getter: what it was handed */
     uint64_t seq;
 };
 
@@ -1186,9 +1183,10 @@ static intptr_t property_main(void *arg)
         loom_queue_close(&Q);
     }
     ck_assert_int_gt(delivered, OPS / 10);
-    fprintf(stderr, "queue kind %d: %d delivered, %ld handed to waiting getters, %ld given back, "
-            "%ld timeouts, %ld cancellations\n", (int)kind, delivered, seen.handed,
-            seen.gave_back, seen.timed_out, seen.cancelled);
+    fprintf(stderr,
+            "queue kind %d: %d delivered, %ld handed to waiting getters, %ld given back, "
+            "%ld timeouts, %ld cancellations\n",
+            (int)kind, delivered, seen.handed, seen.gave_back, seen.timed_out, seen.cancelled);
     /* The random mix reached every path: hand-offs, give-backs, timeouts, cancels. */
     ck_assert_int_gt(seen.handed, 100);
     ck_assert_int_gt(seen.gave_back, 10);

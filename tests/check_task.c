@@ -1117,10 +1117,7 @@ static intptr_t stack_reuse_main(void *arg)
     return 0;
 }
 
-START_TEST(test_stack_reuse)
-{
-    ck_assert_int_eq(test_run_task(stack_reuse_main, NULL), 0);
-}
+START_TEST(test_stack_reuse) { ck_assert_int_eq(test_run_task(stack_reuse_main, NULL), 0); }
 END_TEST
 
 static bool kernel_at_least(int major, int minor)

@@ -24,7 +24,7 @@
 struct shared {
     struct loom_loop *loop;
     pthread_barrier_t start;
-    long received;          /* touched by the loop thread only */
+    long received; /* touched by the loop thread only */
     long per_thread[NTHREADS];
     int last_seq[NTHREADS]; /* calls from one thread arrive in order */
     int out_of_order;

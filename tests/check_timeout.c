@@ -147,8 +147,11 @@ int main(void)
         const char *name;
         const TTest *fn;
     } cases[] = {
-        {"sleep", test_sleep},     {"nested", test_nested},   {"own_timeout", test_own_timeout},
-        {"bounded", test_bounded}, {"outside_task", test_outside_task},
+        {"sleep", test_sleep},
+        {"nested", test_nested},
+        {"own_timeout", test_own_timeout},
+        {"bounded", test_bounded},
+        {"outside_task", test_outside_task},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         TCase *tc = test_tcase(s, cases[i].name, 20);

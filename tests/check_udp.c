@@ -231,8 +231,9 @@ static intptr_t batch_main(void *arg)
     ck_assert_int_eq(loom_udp_sockname(a, aname, sizeof aname), 0);
     for (int i = 0; i < N; i++) {
         char from[64];
-        ck_assert_int_eq(loom_sockaddr_format((struct sockaddr *)&in[i].addr, in[i].addrlen, from,
-                                              sizeof from), 0);
+        ck_assert_int_eq(
+            loom_sockaddr_format((struct sockaddr *)&in[i].addr, in[i].addrlen, from, sizeof from),
+            0);
         ck_assert_str_eq(from, aname);
         if (i < N - 1) {
             ck_assert_uint_eq(in[i].len, 8);

@@ -154,7 +154,7 @@ START_TEST(default_ports)
         const char *url;
         int port;
     } cases[] = {
-        {"http://h/", 80}, {"https://h/", 443}, {"ws://h/", 80}, {"wss://h/", 443},
+        {"http://h/", 80},  {"https://h/", 443},    {"ws://h/", 80}, {"wss://h/", 443},
         {"http://h:/", 80}, {"http://h:0081/", 81}, {"foo://h/", 0}, {"https://h:65535", 65535},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -286,7 +286,8 @@ START_TEST(errors)
     /* A NUL inside an explicit length is a control character too. */
     struct loom_url u;
     ck_assert_int_eq(loom_url_parse(&u, "http://h/a\0b", 12), LOOM_URL_ECTRL);
-    ck_assert_str_eq(loom_url_strerror(LOOM_URL_EIDNA), "non-ASCII host name (IDNA is not supported)");
+    ck_assert_str_eq(loom_url_strerror(LOOM_URL_EIDNA),
+                     "non-ASCII host name (IDNA is not supported)");
 }
 END_TEST
 

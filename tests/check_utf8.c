@@ -17,8 +17,14 @@ struct ucase {
     bool valid;
 };
 
-#define V(name, s) {name, s, sizeof(s) - 1, true}
-#define X(name, s) {name, s, sizeof(s) - 1, false}
+#define V(name, s)                                                                                 \
+    {                                                                                              \
+        name, s, sizeof(s) - 1, true                                                               \
+    }
+#define X(name, s)                                                                                 \
+    {                                                                                              \
+        name, s, sizeof(s) - 1, false                                                              \
+    }
 
 static const struct ucase cases[] = {
     V("empty", ""),
@@ -51,7 +57,8 @@ static const struct ucase cases[] = {
     X("truncated_2", "\xc2"),
     X("truncated_3", "\xe2\x82"),
     X("truncated_4", "\xf0\x9f\x98"),
-    X("truncated_mid", "\xe2\x82" "abc"),
+    X("truncated_mid", "\xe2\x82"
+                       "abc"),
     X("overlong_slash_2", "\xc0\xaf"),
     X("overlong_slash_3", "\xe0\x80\xaf"),
     X("overlong_slash_4", "\xf0\x80\x80\xaf"),
@@ -66,7 +73,8 @@ static const struct ucase cases[] = {
     X("surrogate_pair", "\xed\xa0\x80\xed\xb0\x80"),
     X("five_byte", "\xf8\x88\x80\x80\x80"),
     X("six_byte", "\xfc\x84\x80\x80\x80\x80"),
-    X("valid_then_bad", "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80" "edited"),
+    X("valid_then_bad", "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80"
+                        "edited"),
     X("bad_after_8_ascii", "12345678\xff"),
 };
 
@@ -88,10 +96,7 @@ static const uint8_t *guarded(struct guard *g, const void *data, size_t len)
     return p;
 }
 
-static void unguard(struct guard *g)
-{
-    munmap(g->map, g->size);
-}
+static void unguard(struct guard *g) { munmap(g->map, g->size); }
 
 START_TEST(test_table)
 {
@@ -104,8 +109,7 @@ START_TEST(test_table)
         loom_utf8_init(&v);
         bool ok = loom_utf8_feed(&v, p, cut);
         ok = loom_utf8_feed(&v, p + cut, c->len - cut) && ok;
-        ck_assert_msg((ok && loom_utf8_complete(&v)) == c->valid, "%s: split at %zu", c->name,
-                      cut);
+        ck_assert_msg((ok && loom_utf8_complete(&v)) == c->valid, "%s: split at %zu", c->name, cut);
     }
     struct loom_utf8 v;
     loom_utf8_init(&v);
@@ -174,22 +178,37 @@ struct scase {
     const char *out;
 };
 
-#define S(name, in, allow, out) {name, in, sizeof(in) - 1, allow, out}
+#define S(name, in, allow, out)                                                                    \
+    {                                                                                              \
+        name, in, sizeof(in) - 1, allow, out                                                       \
+    }
 
 static const struct scase scases[] = {
     S("plain", "hello", 0, "hello"),
     S("utf8_kept", "caf\xc3\xa9 \xe2\x82\xac", 0, "caf\xc3\xa9 \xe2\x82\xac"),
     S("esc_csi", "\x1b[31mred", 0, "\xe2\x90\x9b[31mred"),
     S("esc_even_if_allowed", "\x1b]0;t\x07", 0xFFFFFFFFu, "\xe2\x90\x9b]0;t\x07"),
-    S("c1_csi", "a\xc2\x9b" "2J", 0, "a\xef\xbf\xbd" "2J"),
+    S("c1_csi",
+      "a\xc2\x9b"
+      "2J",
+      0,
+      "a\xef\xbf\xbd"
+      "2J"),
     S("c1_nel", "\xc2\x85", 0, "\xef\xbf\xbd"),
     S("nbsp_kept", "\xc2\xa0", 0, "\xc2\xa0"),
     S("del", "a\x7f", 0, "a\xe2\x90\xa1"),
     S("tab_allowed", "a\tb\n", LOOM_UTF8_ALLOW_TAB, "a\tb\xe2\x90\x8a"),
     S("nl_allowed", "a\r\nb", LOOM_UTF8_ALLOW_LF, "a\xe2\x90\x8d\nb"),
-    S("nul", "a\0b", 0, "a\xe2\x90\x80" "b"),
+    S("nul", "a\0b", 0,
+      "a\xe2\x90\x80"
+      "b"),
     S("bell", "\x07", 0, "\xe2\x90\x87"),
-    S("invalid_byte", "a\xff" "b", 0, "a\xef\xbf\xbd" "b"),
+    S("invalid_byte",
+      "a\xff"
+      "b",
+      0,
+      "a\xef\xbf\xbd"
+      "b"),
     S("overlong_two_fffd", "\xc0\xaf", 0, "\xef\xbf\xbd\xef\xbf\xbd"),
     S("truncated_one_fffd", "x\xe2\x82", 0, "x\xef\xbf\xbd"),
     S("truncated_mid", "\xe2\x82z", 0, "\xef\xbf\xbdz"),

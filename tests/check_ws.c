@@ -922,8 +922,8 @@ static intptr_t backpressure_main(void *arg)
     struct loom_ws *ws = server_over(s, NULL);
     static char chunk[8192];
     int rc = 0, sent = 0;
-    while (sent < 10000 && (rc = loom_ws_send(ws, LOOM_WS_BINARY, chunk, sizeof chunk,
-                                               LOOM_MS(20))) == 0)
+    while (sent < 10000 &&
+           (rc = loom_ws_send(ws, LOOM_WS_BINARY, chunk, sizeof chunk, LOOM_MS(20))) == 0)
         sent++;
     ck_assert_int_eq(rc, -ETIMEDOUT);
     ck_assert_uint_le(loom_stream_write_buffered(s), 16384 + sizeof chunk + 16);
@@ -1101,11 +1101,14 @@ static const struct hcase hcases[] = {
     {"no_key", {SV("GET"), 1, SV("websocket"), SV("Upgrade"), NULL, 0, SV("13")}, 400},
     {"short_key", {SV("GET"), 1, SV("websocket"), SV("Upgrade"), SV("dGhl"), SV("13")}, 400},
     {"key_17_bytes",
-     {SV("GET"), 1, SV("websocket"), SV("Upgrade"), SV("dGhlIHNhbXBsZSBub25jZQ=A"), SV("13")}, 400},
+     {SV("GET"), 1, SV("websocket"), SV("Upgrade"), SV("dGhlIHNhbXBsZSBub25jZQ=A"), SV("13")},
+     400},
     {"key_bad_char",
-     {SV("GET"), 1, SV("websocket"), SV("Upgrade"), SV("dGhlIHNhbXBsZSBub25j*Q=="), SV("13")}, 400},
+     {SV("GET"), 1, SV("websocket"), SV("Upgrade"), SV("dGhlIHNhbXBsZSBub25j*Q=="), SV("13")},
+     400},
     {"key_bits",
-     {SV("GET"), 1, SV("websocket"), SV("Upgrade"), SV("dGhlIHNhbXBsZSBub25jZR=="), SV("13")}, 400},
+     {SV("GET"), 1, SV("websocket"), SV("Upgrade"), SV("dGhlIHNhbXBsZSBub25jZR=="), SV("13")},
+     400},
     {"no_version", {SV("GET"), 1, SV("websocket"), SV("Upgrade"), GOOD_KEY, NULL, 0}, 400},
     {"version_8", {SV("GET"), 1, SV("websocket"), SV("Upgrade"), GOOD_KEY, SV("8")}, 426},
     {"version_130", {SV("GET"), 1, SV("websocket"), SV("Upgrade"), GOOD_KEY, SV("130")}, 426},
@@ -1128,8 +1131,10 @@ START_TEST(test_format)
     ck_assert_contains(buf, "HTTP/1.1 400 ");
     ck_assert_int_eq(loom_ws_format_refusal(buf, 10, 400), -ENOSPC);
     ck_assert_int_eq(loom_ws_format_refusal(buf, sizeof buf, 500), -EINVAL);
-    struct loom_ws_client_options o = {.host = "example.com:8080", .path = "/chat?x=1",
-                                       .protocol = "chat", .origin = "http://example.com"};
+    struct loom_ws_client_options o = {.host = "example.com:8080",
+                                       .path = "/chat?x=1",
+                                       .protocol = "chat",
+                                       .origin = "http://example.com"};
     const char *key = "dGhlIHNhbXBsZSBub25jZQ==";
     ssize_t n = loom_ws_format_request(buf, sizeof buf, &o, key);
     ck_assert_int_eq(n, (ssize_t)strlen(buf));
@@ -1193,7 +1198,8 @@ static struct loom_ws *accept_upgrade(struct loom_stream *s, const char *protoco
     char head[4096];
     ssize_t n = loom_stream_readuntil(s, "\r\n\r\n", 4, head, sizeof head, LOOM_SEC(5));
     ck_assert_int_gt(n, 0);
-    struct loom_ws_request r = {.method = head, .method_len = (size_t)(strchr(head, ' ') - head),
+    struct loom_ws_request r = {.method = head,
+                                .method_len = (size_t)(strchr(head, ' ') - head),
                                 .version_minor = strstr(head, " HTTP/1.1\r\n") ? 1 : 0};
     r.upgrade = find_header(head, "Upgrade", &r.upgrade_len);
     r.connection = find_header(head, "Connection", &r.connection_len);
@@ -1279,10 +1285,26 @@ static void make_cert(struct tls_env *e)
     snprintf(e->cert, sizeof e->cert, "%s/cert.pem", e->dir);
     snprintf(e->key, sizeof e->key, "%s/key.pem", e->dir);
     char *out = NULL;
-    char *argv[] = {"/usr/bin/env", "openssl", "req", "-x509", "-newkey", "ec",
-                    "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
-                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                    "-keyout", e->key, "-out", e->cert, NULL};
+    char *argv[] = {"/usr/bin/env",
+                    "openssl",
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "ec",
+                    "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1",
+                    "-nodes",
+                    "-days",
+                    "1",
+                    "-subj",
+                    "/CN=127.0.0.1",
+                    "-addext",
+                    "subjectAltName=IP:127.0.0.1",
+                    "-keyout",
+                    e->key,
+                    "-out",
+                    e->cert,
+                    NULL};
     int rc = test_run(argv, NULL, 30, &out, NULL);
     ck_assert_msg(rc == 0, "the openssl tool is needed to make a certificate (%d):\n%s", rc,
                   out ? out : "");
@@ -1297,7 +1319,8 @@ static intptr_t tls_server_main(void *arg)
     struct loom_stream *s;
     char err[256] = "";
     ck_assert_msg(loom_tls_accept_fd(loom_loop_current(), fd, e->sctx, LOOM_SEC(10), &s, err,
-                                     sizeof err) == 0, "%s", err);
+                                     sizeof err) == 0,
+                  "%s", err);
     struct loom_ws *ws = accept_upgrade(s, NULL, NULL);
     struct loom_ws_message m;
     int rc;
@@ -1323,8 +1346,8 @@ static intptr_t tls_main(void *arg)
     int port = loom_listener_port(&e.l);
     struct loom_task *st = loom_spawn(tls_server_main, &e, "server");
     struct loom_stream *s;
-    ck_assert_msg(loom_tls_connect("127.0.0.1", port, cctx, LOOM_SEC(10), &s, err, sizeof err) ==
-                      0, "%s", err);
+    ck_assert_msg(loom_tls_connect("127.0.0.1", port, cctx, LOOM_SEC(10), &s, err, sizeof err) == 0,
+                  "%s", err);
     ck_assert(loom_stream_is_tls(s));
     char host[32];
     snprintf(host, sizeof host, "127.0.0.1:%d", port);
@@ -1478,7 +1501,7 @@ static const char *node_modules(void)
     if (stat(pkg, &st) == 0)
         return dir;
     char *out = NULL;
-    char *argv[] = {"/usr/bin/env", "npm",   "install", "--no-audit", "--no-fund",
+    char *argv[] = {"/usr/bin/env", "npm",  "install", "--no-audit", "--no-fund",
                     "--prefix",     prefix, "ws",      NULL};
     int rc = test_run(argv, NULL, 180, &out, NULL);
     ck_assert_msg(rc == 0 && stat(pkg, &st) == 0,

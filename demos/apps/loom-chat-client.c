@@ -35,21 +35,21 @@ static const char usage[] =
     "closes first, 2 for bad options.";
 
 #define MAX_MSGS 200
-#define LINE_MAX_LEN 1024  /* the server's limit for a line */
-#define SERVER_LINE 8192   /* the longest server line shown whole */
+#define LINE_MAX_LEN 1024 /* the server's limit for a line */
+#define SERVER_LINE 8192  /* the longest server line shown whole */
 
 static struct {
     struct loom_stream *sock, *in;
     const char *host;
     int port;
     bool tui;
-    bool input_done;           /* our side ended normally (Ctrl-D, end of piped input) */
+    bool input_done; /* our side ended normally (Ctrl-D, end of piped input) */
     int rows, cols;
-    char *msgs[MAX_MSGS];      /* the last messages (sanitised), oldest first */
+    char *msgs[MAX_MSGS]; /* the last messages (sanitised), oldest first */
     int nmsgs;
     char input[LINE_MAX_LEN + 1]; /* the line being typed (UTF-8) */
     size_t ilen;
-    char error[256];           /* why the program fails, printed at the end */
+    char error[256];               /* why the program fails, printed at the end */
     char welcome[SERVER_LINE + 1]; /* the server's first line, shown once the screen is set */
     size_t welcome_len;
 } c;
@@ -280,7 +280,7 @@ static int get_name(char *name, size_t cap)
     fflush(stdout);
     ssize_t n = loom_stream_readline(c.in, name, cap, -1);
     if (n == LOOM_EOF || n == LOOM_ELIMIT || n < 0) {
-        fail("%s", n == LOOM_EOF    ? "no user name given"
+        fail("%s", n == LOOM_EOF      ? "no user name given"
                    : n == LOOM_ELIMIT ? "the user name is too long"
                                       : loom_strerror((int)n));
         return -1;

@@ -70,8 +70,8 @@ struct user {
 static struct {
     struct loom_broadcast b;
     struct loom_list users;
-    size_t count;         /* users in the room */
-    size_t conns;         /* connections, joining ones included */
+    size_t count; /* users in the room */
+    size_t conns; /* connections, joining ones included */
     size_t max_clients;
     size_t max_queue;
     int64_t handshake_ns;
@@ -324,8 +324,7 @@ int main(int argc, char **argv)
     const char *backend = opts_str("--backend", NULL);
     if (backend && strcmp(backend, "epoll") && strcmp(backend, "poll") && strcmp(backend, "kqueue"))
         opts_fail("--backend: '%s' is not one of epoll, poll, kqueue", backend);
-    struct loom_loop_options lo = {.backend = backend,
-                                   .stack_size = 64 * 1024};
+    struct loom_loop_options lo = {.backend = backend, .stack_size = 64 * 1024};
     int rc = loom_server_run(&opt, &lo, 1, client, NULL);
     loom_broadcast_close(&room.b);
     if (rc < 0) {

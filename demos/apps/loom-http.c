@@ -58,8 +58,12 @@ static void html_escape(const char *in, char *out, size_t cap)
 {
     size_t o = 0;
     for (; *in && o + 7 < cap; in++) {
-        const char *rep = *in == '<' ? "&lt;" : *in == '>' ? "&gt;" : *in == '&' ? "&amp;"
-                        : *in == '"' ? "&quot;" : *in == '\'' ? "&#39;" : NULL;
+        const char *rep = *in == '<'    ? "&lt;"
+                          : *in == '>'  ? "&gt;"
+                          : *in == '&'  ? "&amp;"
+                          : *in == '"'  ? "&quot;"
+                          : *in == '\'' ? "&#39;"
+                                        : NULL;
         if (rep)
             o += (size_t)snprintf(out + o, cap - o, "%s", rep);
         else
@@ -91,9 +95,11 @@ static int list_dir(struct loom_http_req *req, struct loom_http_reply *rep, int 
     loom_http_reply_header(rep, "Content-Type", "text/html; charset=utf-8");
     char title[1024], line[3 * 1024];
     html_escape(loom_http_req_path(req), title, sizeof title);
-    int n = snprintf(line, sizeof line, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
-                                        "<title>Index of %s</title></head>\n<body><h1>Index of %s"
-                                        "</h1>\n<ul>\n", title, title);
+    int n = snprintf(line, sizeof line,
+                     "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+                     "<title>Index of %s</title></head>\n<body><h1>Index of %s"
+                     "</h1>\n<ul>\n",
+                     title, title);
     int rc = loom_http_reply_write(rep, line, (size_t)n);
     struct dirent *e;
     size_t count = 0;
@@ -201,8 +207,8 @@ int main(int argc, char **argv)
     loom_http_router_free(router);
     close(root_fd);
     if (rc < 0) {
-        fprintf(stderr, "%s: cannot serve on %s:%d: %s\n", opts_prog(), opt.net.host,
-                opt.net.port, loom_strerror(rc));
+        fprintf(stderr, "%s: cannot serve on %s:%d: %s\n", opts_prog(), opt.net.host, opt.net.port,
+                loom_strerror(rc));
         return 1;
     }
     return 0;

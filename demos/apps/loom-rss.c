@@ -43,8 +43,8 @@ enum {
     READ_BUF = 16384,
     OUTCOME_LEN = 24,
 };
-#define TICK_NS 250000000LL    /* progress redraw / wait round */
-#define GUARD_NS 5000000000LL  /* slack past the bound a request promises */
+#define TICK_NS 250000000LL   /* progress redraw / wait round */
+#define GUARD_NS 5000000000LL /* slack past the bound a request promises */
 
 /* One distinct entry link and its check. */
 struct link_job {
@@ -129,21 +129,26 @@ static bool is_url_error(int rc)
 static const char *request_outcome(int rc, const char *err)
 {
     switch (rc) {
-    case -ECONNREFUSED: return "refused";
-    case -ETIMEDOUT: return "timeout";
-    case -ECANCELED: return "timeout"; /* only the guard cancels a fetch */
-    case LOOM_EDNS: return "dns-error";
-    case -EPROTONOSUPPORT: return "bad-scheme";
-    case LOOM_ETLS: return strstr(err, "certificate") ? "tls-certificate" : "tls-error";
+    case -ECONNREFUSED:
+        return "refused";
+    case -ETIMEDOUT:
+        return "timeout";
+    case -ECANCELED:
+        return "timeout"; /* only the guard cancels a fetch */
+    case LOOM_EDNS:
+        return "dns-error";
+    case -EPROTONOSUPPORT:
+        return "bad-scheme";
+    case LOOM_ETLS:
+        return strstr(err, "certificate") ? "tls-certificate" : "tls-error";
     case LOOM_EHTTP:
         if (!strncmp(err, "redirect loop", 13))
             return "redirect-loop";
         if (!strncmp(err, "too many redirects", 18))
             return "too-many-redirects";
         return "protocol-error";
-    default: return is_url_error(rc) ? "bad-url"
-                    : rc == -ECONNRESET                                         ? "reset"
-                                                                                : "error";
+    default:
+        return is_url_error(rc) ? "bad-url" : rc == -ECONNRESET ? "reset" : "error";
     }
 }
 
@@ -154,10 +159,14 @@ static const char *body_outcome(struct loom_http_response *resp, ssize_t rc)
         return "truncated";
     switch (rc) {
     case -ETIMEDOUT:
-    case -ECANCELED: return "timeout";
-    case LOOM_ELIMIT: return "too-big";
-    case -ECONNRESET: return "reset";
-    default: return "error";
+    case -ECANCELED:
+        return "timeout";
+    case LOOM_ELIMIT:
+        return "too-big";
+    case -ECONNRESET:
+        return "reset";
+    default:
+        return "error";
     }
 }
 
@@ -294,8 +303,7 @@ static int fetch_all(void)
 static bool give_up_on_head(int rc)
 {
     return rc == -ETIMEDOUT || rc == -ECANCELED || rc == -ECONNREFUSED || rc == LOOM_EDNS ||
-           rc == -EPROTONOSUPPORT || rc == LOOM_ETLS ||
-           is_url_error(rc);
+           rc == -EPROTONOSUPPORT || rc == LOOM_ETLS || is_url_error(rc);
 }
 
 /* HEAD, then GET when HEAD is refused (405, 501) or fails otherwise; redirects
@@ -499,8 +507,10 @@ static intptr_t rss_main(void *arg)
     const struct config *c = arg;
     struct loom_http_session_options so = {
         .limit = c->concurrency > LOOM_HTTP_LIMIT ? c->concurrency : LOOM_HTTP_LIMIT,
-        .timeout = {.total = g.timeout_ns, .connect = g.timeout_ns,
-                    .sock_connect = g.timeout_ns, .sock_read = g.timeout_ns},
+        .timeout = {.total = g.timeout_ns,
+                    .connect = g.timeout_ns,
+                    .sock_connect = g.timeout_ns,
+                    .sock_read = g.timeout_ns},
         .ca_file = c->ca_file,
     };
     int rc = loom_http_session_new(loom_loop_current(), &so, &g.s);

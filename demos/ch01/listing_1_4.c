@@ -13,10 +13,7 @@ static const char usage[] =
     "usage: listing_1_4\n"
     "Forks a child that prints its PID; the parent prints its own PID and waits for it.\n";
 
-static void hello_from_process(void)
-{
-    printf("Hello from child process %d!\n", (int)getpid());
-}
+static void hello_from_process(void) { printf("Hello from child process %d!\n", (int)getpid()); }
 
 int main(int argc, char **argv)
 {

@@ -56,8 +56,7 @@ int main(int argc, char **argv)
         pthread_join(threads[i], NULL);
         sum += workers[i].took;
     }
-    printf("Execution of %d threaded requests took %.4f seconds.\n", NTHREADS,
-           demo_now() - start);
+    printf("Execution of %d threaded requests took %.4f seconds.\n", NTHREADS, demo_now() - start);
     printf("The requests' own times add up to %.4f seconds.\n", sum);
     printf("The site answered at most %u request(s) at once.\n", demo_site_max_in_flight(site));
     demo_site_stop(site);

@@ -30,10 +30,7 @@ static intptr_t main_body(void *arg)
     return r1 < 0 ? r1 : r2 < 0 ? r2 : 0;
 }
 
-static intptr_t main_task(void *arg)
-{
-    return demo_timed("main", "() {}", main_body, NULL);
-}
+static intptr_t main_task(void *arg) { return demo_timed("main", "() {}", main_body, NULL); }
 
 int main(int argc, char **argv)
 {

@@ -14,10 +14,7 @@ static const char usage[] =
     "Runs two timed CPU-bound counting tasks (about 3.9 s each at scale 1; --scale F\n"
     "shrinks the count): they run in turn and main takes the sum.\n";
 
-static intptr_t count(void *n)
-{
-    return demo_count_to((long)(intptr_t)n);
-}
+static intptr_t count(void *n) { return demo_count_to((long)(intptr_t)n); }
 
 static intptr_t cpu_bound_work(void *arg)
 {
@@ -35,10 +32,7 @@ static intptr_t main_body(void *arg)
     return r1 < 0 ? r1 : r2 < 0 ? r2 : 0;
 }
 
-static intptr_t main_task(void *arg)
-{
-    return demo_timed("main", "() {}", main_body, NULL);
-}
+static intptr_t main_task(void *arg) { return demo_timed("main", "() {}", main_body, NULL); }
 
 int main(int argc, char **argv)
 {

@@ -15,10 +15,7 @@ static const char usage[] =
     "Two timed CPU-bound tasks (about 3.9 s each) and a timed delay(4) task (scaled):\n"
     "the sleep starts only after both counters, so main takes 2 x CPU + 4 s.\n";
 
-static intptr_t count(void *n)
-{
-    return demo_count_to((long)(intptr_t)n);
-}
+static intptr_t count(void *n) { return demo_count_to((long)(intptr_t)n); }
 
 static intptr_t cpu_bound_work(void *arg)
 {
@@ -43,10 +40,7 @@ static intptr_t main_body(void *arg)
     return r1 < 0 ? r1 : r2 < 0 ? r2 : r3 < 0 ? r3 : 0;
 }
 
-static intptr_t main_task(void *arg)
-{
-    return demo_timed("main", "() {}", main_body, NULL);
-}
+static intptr_t main_task(void *arg) { return demo_timed("main", "() {}", main_body, NULL); }
 
 int main(int argc, char **argv)
 {

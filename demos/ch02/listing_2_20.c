@@ -59,10 +59,7 @@ static intptr_t main_body(void *arg)
     return loom_gather(tasks, 3, NULL, 0);
 }
 
-static intptr_t main_task(void *arg)
-{
-    return demo_timed("main", "() {}", main_body, NULL);
-}
+static intptr_t main_task(void *arg) { return demo_timed("main", "() {}", main_body, NULL); }
 
 int main(int argc, char **argv)
 {

@@ -14,10 +14,7 @@ static const char usage[] =
     "Queues a callback with call_soon, then awaits delay(1) (scaled); prints Starting,\n"
     "\"I will be called soon!\", End, in that order.\n";
 
-static void call_later(void *arg)
-{
-    printf("I will be called soon!\n");
-}
+static void call_later(void *arg) { printf("I will be called soon!\n"); }
 
 static intptr_t main_task(void *arg)
 {

@@ -17,10 +17,7 @@ static const char usage[] =
     "Runs a CPU-bound task (about 1 s at scale 1) in debug mode with a 0.25 s slow-step\n"
     "threshold (both scaled); the loop's log (stderr) names the slow task.\n";
 
-static intptr_t count(void *n)
-{
-    return demo_count_to((long)(intptr_t)n);
-}
+static intptr_t count(void *n) { return demo_count_to((long)(intptr_t)n); }
 
 static intptr_t cpu_bound_work(void *arg)
 {

@@ -12,10 +12,7 @@ static const char usage[] =
     "Runs coroutine_add_one(1) as the main task and prints \"result = 2\".\n";
 
 /* A task function: takes a pointer-sized argument, returns intptr_t. */
-static intptr_t coroutine_add_one(void *number)
-{
-    return (intptr_t)number + 1;
-}
+static intptr_t coroutine_add_one(void *number) { return (intptr_t)number + 1; }
 
 int main(int argc, char **argv)
 {

@@ -12,10 +12,7 @@ static const char usage[] =
     "usage: listing_2_4\n"
     "The main task calls add_one(1) then add_one(2) directly and prints 2 and 3.\n";
 
-static intptr_t add_one(intptr_t number)
-{
-    return number + 1;
-}
+static intptr_t add_one(intptr_t number) { return number + 1; }
 
 static intptr_t main_task(void *arg)
 {

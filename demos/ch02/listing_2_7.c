@@ -8,10 +8,9 @@
 #include "demo.h"
 #include "reactor/task.h"
 
-static const char usage[] =
-    "usage: listing_2_7\n"
-    "Awaits hello_world_message() (1 s, scaled) then add_one(1); prints\n"
-    "\"one_plus_one = 2\" and \"Hello World!\" after about 1 s.\n";
+static const char usage[] = "usage: listing_2_7\n"
+                            "Awaits hello_world_message() (1 s, scaled) then add_one(1); prints\n"
+                            "\"one_plus_one = 2\" and \"Hello World!\" after about 1 s.\n";
 
 static int hello_world_message(const char **message)
 {
@@ -22,10 +21,7 @@ static int hello_world_message(const char **message)
     return 0;
 }
 
-static intptr_t add_one(intptr_t number)
-{
-    return number + 1;
-}
+static intptr_t add_one(intptr_t number) { return number + 1; }
 
 static intptr_t main_task(void *arg)
 {

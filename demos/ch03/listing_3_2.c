@@ -60,8 +60,12 @@ static void print_bytes(const char *prefix, const char *p, size_t n, const char 
     printf("%sb'", prefix);
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)p[i];
-        const char *esc = c == '\r' ? "\\r" : c == '\n' ? "\\n" : c == '\t' ? "\\t"
-                        : c == '\'' ? "\\'" : c == '\\' ? "\\\\" : NULL;
+        const char *esc = c == '\r'   ? "\\r"
+                          : c == '\n' ? "\\n"
+                          : c == '\t' ? "\\t"
+                          : c == '\'' ? "\\'"
+                          : c == '\\' ? "\\\\"
+                                      : NULL;
         if (esc)
             fputs(esc, stdout);
         else if (c < 32 || c > 126)

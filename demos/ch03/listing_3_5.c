@@ -32,8 +32,8 @@ int main(int argc, char **argv)
     int conn = accept(server, NULL, NULL); /* returns immediately */
     if (conn < 0) {
         int err = errno;
-        printf("accept() failed at once: BlockingIOError: [Errno %d] %s (%s)\n", err,
-               strerror(err), err == EAGAIN ? "EAGAIN" : "unexpected");
+        printf("accept() failed at once: BlockingIOError: [Errno %d] %s (%s)\n", err, strerror(err),
+               err == EAGAIN ? "EAGAIN" : "unexpected");
         close(server);
         return 1; /* unhandled, like the uncaught exception in the book */
     }

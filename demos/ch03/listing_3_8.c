@@ -47,8 +47,8 @@ static intptr_t main_task(void *arg)
     if (max_clients > MAX_CLIENTS)
         max_clients = MAX_CLIENTS;
     static struct loom_task *tasks[MAX_CLIENTS];
-    DEMO_CHECK(loom_tcp_listen(loom_loop_current(), &l, host,
-                               (int)demo_arg_long("--port", 8000), 0, 0));
+    DEMO_CHECK(
+        loom_tcp_listen(loom_loop_current(), &l, host, (int)demo_arg_long("--port", 8000), 0, 0));
     fprintf(stderr, "listening on %s:%d\n", host, loom_listener_port(&l));
     int rc = 0;
     while (max_clients <= 0 || n < max_clients) {

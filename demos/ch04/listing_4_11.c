@@ -48,8 +48,7 @@ static intptr_t main_task(void *arg)
         if (result >= 0)
             printf("%ld\n", (long)result);
         else
-            printf("ERROR: Request got an exception: %s: %s\n", loom_errname((int)result),
-                   q->err);
+            printf("ERROR: Request got an exception: %s: %s\n", loom_errname((int)result), q->err);
     }
     for (int i = 0; i < 2; i++)
         loom_task_release(fetchers[i]);

@@ -41,8 +41,8 @@ static int fetch_status(struct loom_http_session *s, const char *url,
 
 static intptr_t main_task(void *arg)
 {
-    struct loom_http_session_options so = {.timeout = {.total = LOOM_SEC(1),
-                                                       .connect = LOOM_MS(100)}};
+    struct loom_http_session_options so = {
+        .timeout = {.total = LOOM_SEC(1), .connect = LOOM_MS(100)}};
     struct loom_http_session *session;
     DEMO_CHECK(loom_http_session_new(loom_loop_current(), &so, &session));
     char url[128];
@@ -50,8 +50,7 @@ static intptr_t main_task(void *arg)
 
     double t0 = demo_now();
     int status = fetch_status(session, url, NULL);
-    printf("With the session's timeout (total 1 s): %d after %.4f sec.\n", status,
-           demo_now() - t0);
+    printf("With the session's timeout (total 1 s): %d after %.4f sec.\n", status, demo_now() - t0);
 
     struct loom_http_timeout ten_millis = {.total = LOOM_MS(10)};
     t0 = demo_now();

@@ -45,8 +45,7 @@ static intptr_t main_body(void *arg)
         while (fetchers[i] != finished_task)
             i++;
         printf("%ld (delay %d s) after %.4f sec.\n", (long)loom_task_result(finished_task),
-               delays[i],
-               demo_now() - t0);
+               delays[i], demo_now() - t0);
     }
     loom_as_completed_close(&it);
     for (int i = 0; i < 3; i++)

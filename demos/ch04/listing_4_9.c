@@ -46,8 +46,7 @@ static intptr_t main_body(void *arg)
         if (rc == -ETIMEDOUT)
             printf("Timeout! after %.4f sec.\n", demo_now() - t0);
         else if (rc == 1)
-            printf("%ld after %.4f sec.\n", (long)loom_task_result(done_task),
-                   demo_now() - t0);
+            printf("%ld after %.4f sec.\n", (long)loom_task_result(done_task), demo_now() - t0);
         else
             DEMO_CHECK(rc);
     }

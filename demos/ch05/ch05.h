@@ -43,7 +43,7 @@ static const char *const ch05_schema[] = {
 
 /* The product-100 join of listings 5.7 and 5.8. */
 #define CH05_PRODUCT_QUERY                                                                         \
-    "SELECT p.product_id, p.product_name, p.brand_id, s.sku_id, pc.product_color_name, "         \
+    "SELECT p.product_id, p.product_name, p.brand_id, s.sku_id, pc.product_color_name, "           \
     "ps.product_size_name FROM product as p "                                                      \
     "JOIN sku as s on s.product_id = p.product_id "                                                \
     "JOIN product_color as pc on pc.product_color_id = s.product_color_id "                        \
@@ -89,10 +89,10 @@ static inline void ch05_connect(struct loom_pg *c, const char *dsn)
     do {                                                                                           \
         long ch05_rc_ = (long)(rc);                                                                \
         if (ch05_rc_ < 0) {                                                                        \
-            const char *ch05_st_ = loom_pg_sqlstate(c);                                          \
-            fprintf(stderr, "%s:%d: %s: ERROR: %s%s%s%s\n", __FILE__, __LINE__, #rc,             \
-                    ch05_why((int)ch05_rc_, loom_pg_errmsg(c)), ch05_st_[0] ? " (" : "",          \
-                    ch05_st_, ch05_st_[0] ? ")" : "");                                           \
+            const char *ch05_st_ = loom_pg_sqlstate(c);                                            \
+            fprintf(stderr, "%s:%d: %s: ERROR: %s%s%s%s\n", __FILE__, __LINE__, #rc,               \
+                    ch05_why((int)ch05_rc_, loom_pg_errmsg(c)), ch05_st_[0] ? " (" : "", ch05_st_, \
+                    ch05_st_[0] ? ")" : "");                                                       \
             exit(1);                                                                               \
         }                                                                                          \
     } while (0)

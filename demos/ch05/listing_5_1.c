@@ -23,7 +23,8 @@ static intptr_t main_task(void *arg)
     ch05_connect(&c, dsn);
     int v = loom_pg_server_version(&c);
     printf("Connected! Postgres version is ServerVersion(major=%d, minor=%d, micro=0, "
-           "releaselevel='final', serial=0)\n", v / 10000, v % 100);
+           "releaselevel='final', serial=0)\n",
+           v / 10000, v % 100);
     loom_pg_close(&c);
     return 0;
 }

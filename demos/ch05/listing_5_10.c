@@ -31,8 +31,10 @@ static intptr_t main_task(void *arg)
                "asyncpg.exceptions.UniqueViolationError [%s]: %s\nDETAIL:  %s\n",
                loom_pg_sqlstate(&c), loom_pg_errmsg(&c), loom_pg_errdetail(&c));
     struct loom_pg_result r = {0};
-    CH05_CHECK(&c, loom_pg_query(&c, &r, "SELECT brand_name FROM brand "
-                                         "WHERE brand_name LIKE 'big_%'", 0, NULL));
+    CH05_CHECK(&c, loom_pg_query(&c, &r,
+                                 "SELECT brand_name FROM brand "
+                                 "WHERE brand_name LIKE 'big_%'",
+                                 0, NULL));
     printf("Query result was: [");
     for (int i = 0; i < loom_pg_nrows(&r); i++)
         printf("%s'%s'", i ? ", " : "", loom_pg_text(&r, i, 0));

@@ -20,19 +20,20 @@ static intptr_t main_task(void *arg)
     struct loom_pg c;
     ch05_connect(&c, ch05_dsn());
     CH05_CHECK(&c, loom_pg_begin(&c));
-    CH05_CHECK(&c, loom_pg_query(&c, NULL, "INSERT INTO brand VALUES(DEFAULT, 'my_new_brand')",
-                                 0, NULL));
+    CH05_CHECK(
+        &c, loom_pg_query(&c, NULL, "INSERT INTO brand VALUES(DEFAULT, 'my_new_brand')", 0, NULL));
     int rc = loom_pg_begin(&c); /* SAVEPOINT */
     if (rc == 0)
-        rc = (int)loom_pg_query(&c, NULL, "INSERT INTO product_color VALUES(1, 'black')", 0,
-                                NULL);
+        rc = (int)loom_pg_query(&c, NULL, "INSERT INTO product_color VALUES(1, 'black')", 0, NULL);
     if (loom_pg_end(&c, rc < 0 ? rc : 0) < 0)
         printf("WARNING:root:Ignoring error inserting product color: [%s] %s\n",
                loom_pg_sqlstate(&c), loom_pg_errmsg(&c));
     CH05_CHECK(&c, loom_pg_commit(&c));
     struct loom_pg_result r = {0};
-    CH05_CHECK(&c, loom_pg_query(&c, &r, "SELECT brand_name FROM brand "
-                                         "WHERE brand_name = 'my_new_brand'", 0, NULL));
+    CH05_CHECK(&c, loom_pg_query(&c, &r,
+                                 "SELECT brand_name FROM brand "
+                                 "WHERE brand_name = 'my_new_brand'",
+                                 0, NULL));
     for (int i = 0; i < loom_pg_nrows(&r); i++)
         ch05_print_record(&r, i);
     loom_pg_result_clear(&r);

@@ -30,8 +30,10 @@ static intptr_t main_task(void *arg)
         CH05_CHECK(&c, loom_pg_commit(&c));
     }
     struct loom_pg_result r = {0};
-    CH05_CHECK(&c, loom_pg_query(&c, &r, "SELECT brand_name FROM brand "
-                                         "WHERE brand_name LIKE 'brand%'", 0, NULL));
+    CH05_CHECK(&c, loom_pg_query(&c, &r,
+                                 "SELECT brand_name FROM brand "
+                                 "WHERE brand_name LIKE 'brand%'",
+                                 0, NULL));
     for (int i = 0; i < loom_pg_nrows(&r); i++)
         ch05_print_record(&r, i);
     loom_pg_result_clear(&r);

@@ -10,9 +10,8 @@
 #include "db/pg.h"
 #include "reactor/task.h"
 
-static const char usage[] =
-    "usage: listing_5_15 [--dsn CONNINFO]\n"
-    "Prints every product through a cursor fetched 50 rows at a time.\n";
+static const char usage[] = "usage: listing_5_15 [--dsn CONNINFO]\n"
+                            "Prints every product through a cursor fetched 50 rows at a time.\n";
 
 static intptr_t main_task(void *arg)
 {
@@ -20,8 +19,8 @@ static intptr_t main_task(void *arg)
     ch05_connect(&c, ch05_dsn());
     CH05_CHECK(&c, loom_pg_begin(&c));
     struct loom_pg_cursor cur;
-    CH05_CHECK(&c, loom_pg_cursor_open(&c, &cur, "SELECT product_id, product_name FROM product",
-                                       0, NULL, 50));
+    CH05_CHECK(&c, loom_pg_cursor_open(&c, &cur, "SELECT product_id, product_name FROM product", 0,
+                                       NULL, 50));
     int rc;
     while ((rc = loom_pg_cursor_next(&cur)) == 1)
         ch05_print_record(loom_pg_cursor_result(&cur), loom_pg_cursor_row(&cur));

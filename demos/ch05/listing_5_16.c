@@ -19,8 +19,8 @@ static intptr_t main_task(void *arg)
     ch05_connect(&c, ch05_dsn());
     CH05_CHECK(&c, loom_pg_begin(&c));
     struct loom_pg_cursor cur;
-    CH05_CHECK(&c, loom_pg_cursor_open(&c, &cur, "SELECT product_id, product_name FROM product",
-                                       0, NULL, 0));
+    CH05_CHECK(&c, loom_pg_cursor_open(&c, &cur, "SELECT product_id, product_name FROM product", 0,
+                                       NULL, 0));
     CH05_CHECK(&c, loom_pg_cursor_move(&cur, 500));
     struct loom_pg_result r = {0};
     CH05_CHECK(&c, loom_pg_cursor_fetch(&cur, 100, &r));

@@ -10,9 +10,8 @@
 #include "db/pg.h"
 #include "reactor/task.h"
 
-static const char usage[] =
-    "usage: listing_5_17 [--dsn CONNINFO]\n"
-    "Prints the first 5 products of a cursor and stops early.\n";
+static const char usage[] = "usage: listing_5_17 [--dsn CONNINFO]\n"
+                            "Prints the first 5 products of a cursor and stops early.\n";
 
 /* async def take(generator, to_take): yields at most to_take items. */
 static int take(struct loom_pg_cursor *cur, int to_take)
@@ -29,8 +28,8 @@ static intptr_t main_task(void *arg)
     ch05_connect(&c, ch05_dsn());
     CH05_CHECK(&c, loom_pg_begin(&c));
     struct loom_pg_cursor cur;
-    CH05_CHECK(&c, loom_pg_cursor_open(&c, &cur, "SELECT product_id, product_name FROM product",
-                                       0, NULL, 0));
+    CH05_CHECK(&c, loom_pg_cursor_open(&c, &cur, "SELECT product_id, product_name FROM product", 0,
+                                       NULL, 0));
     CH05_CHECK(&c, take(&cur, 5));
     CH05_CHECK(&c, loom_pg_cursor_close(&cur));
     CH05_CHECK(&c, loom_pg_commit(&c));

@@ -9,10 +9,9 @@
 #include "db/pg.h"
 #include "reactor/task.h"
 
-static const char usage[] =
-    "usage: listing_5_3 [--dsn CONNINFO]\n"
-    "Runs every statement of listing 5.2 on database products (--dsn or\n"
-    "$LOOM_PG_DSN), printing each statement and its status tag.\n";
+static const char usage[] = "usage: listing_5_3 [--dsn CONNINFO]\n"
+                            "Runs every statement of listing 5.2 on database products (--dsn or\n"
+                            "$LOOM_PG_DSN), printing each statement and its status tag.\n";
 
 static intptr_t main_task(void *arg)
 {

@@ -8,9 +8,8 @@
 #include "db/pg.h"
 #include "reactor/task.h"
 
-static const char usage[] =
-    "usage: listing_5_4 [--dsn CONNINFO]\n"
-    "Inserts brands Levis and Seven, then prints every row of brand.\n";
+static const char usage[] = "usage: listing_5_4 [--dsn CONNINFO]\n"
+                            "Inserts brands Levis and Seven, then prints every row of brand.\n";
 
 static intptr_t main_task(void *arg)
 {

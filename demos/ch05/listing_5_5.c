@@ -51,12 +51,12 @@ static intptr_t main_task(void *arg)
         memcpy(t, words[i], 32), memcpy(words[i], words[j], 32), memcpy(words[j], t, 32);
     }
     for (int i = 0; i < n; i++)
-        words[i][0] = (char)(words[i][0] >= 'a' && words[i][0] <= 'z' ? words[i][0] - 32
-                                                                        : words[i][0]);
+        words[i][0] =
+            (char)(words[i][0] >= 'a' && words[i][0] <= 'z' ? words[i][0] - 32 : words[i][0]);
     struct loom_pg c;
     ch05_connect(&c, ch05_dsn());
-    ssize_t rows = loom_pg_executemany(&c, "INSERT INTO brand VALUES(DEFAULT, $1)", 1,
-                                       (size_t)n, brand_row, NULL);
+    ssize_t rows = loom_pg_executemany(&c, "INSERT INTO brand VALUES(DEFAULT, $1)", 1, (size_t)n,
+                                       brand_row, NULL);
     CH05_CHECK(&c, rows);
     printf("Inserted %zd brands in one executemany\n", rows);
     loom_pg_close(&c);

@@ -13,10 +13,9 @@
 #include "db/pg.h"
 #include "reactor/task.h"
 
-static const char usage[] =
-    "usage: listing_5_6 [--dsn CONNINFO] [--words FILE] [--seed N]\n"
-    "Inserts 1,000 products and 100,000 SKUs with random names and ids\n"
-    "(seeded by --seed, default 42) and prints how long each batch took.\n";
+static const char usage[] = "usage: listing_5_6 [--dsn CONNINFO] [--words FILE] [--seed N]\n"
+                            "Inserts 1,000 products and 100,000 SKUs with random names and ids\n"
+                            "(seeded by --seed, default 42) and prints how long each batch took.\n";
 
 static char words[1000][16];
 static int nwords;
@@ -90,8 +89,8 @@ static intptr_t main_task(void *arg)
     CH05_CHECK(&c, n);
     printf("Inserted %zd products in %.3f sec\n", n, demo_now() - t0);
     t0 = demo_now();
-    n = loom_pg_executemany(&c, "INSERT INTO sku VALUES(DEFAULT, $1, $2, $3)", 3, 100000,
-                            sku_row, NULL);
+    n = loom_pg_executemany(&c, "INSERT INTO sku VALUES(DEFAULT, $1, $2, $3)", 3, 100000, sku_row,
+                            NULL);
     CH05_CHECK(&c, n);
     printf("Inserted %zd skus in %.3f sec\n", n, demo_now() - t0);
     loom_pg_close(&c);

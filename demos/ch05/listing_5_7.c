@@ -10,10 +10,9 @@
 #include "db/pg.h"
 #include "reactor/task.h"
 
-static const char usage[] =
-    "usage: listing_5_7 [--dsn CONNINFO]\n"
-    "Opens a pool of 6 connections and runs the product-100 join twice\n"
-    "concurrently, printing the first row of each result.\n";
+static const char usage[] = "usage: listing_5_7 [--dsn CONNINFO]\n"
+                            "Opens a pool of 6 connections and runs the product-100 join twice\n"
+                            "concurrently, printing the first row of each result.\n";
 
 static struct loom_pg_pool pool;
 

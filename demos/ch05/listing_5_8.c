@@ -11,10 +11,9 @@
 #include "db/pg.h"
 #include "reactor/task.h"
 
-static const char usage[] =
-    "usage: listing_5_8 [--dsn CONNINFO] [--count N]\n"
-    "Runs the product-100 join N times (default 20000) sequentially, then\n"
-    "concurrently over a pool of 6, and prints both durations.\n";
+static const char usage[] = "usage: listing_5_8 [--dsn CONNINFO] [--count N]\n"
+                            "Runs the product-100 join N times (default 20000) sequentially, then\n"
+                            "concurrently over a pool of 6, and prints both durations.\n";
 
 static struct loom_pg_pool pool;
 

@@ -52,8 +52,8 @@ int main(int argc, char **argv)
             waitpid(procs[k], NULL, 0);
         printf("trial %d: integer.value=%d\n", trial, *integer);
         if (*integer != 2 * n) {
-            printf("AssertionError: assert integer.value == %ld failed: %ld updates lost\n",
-                   2 * n, 2 * n - *integer);
+            printf("AssertionError: assert integer.value == %ld failed: %ld updates lost\n", 2 * n,
+                   2 * n - *integer);
             loom_shared_free(sh);
             return 1;
         }

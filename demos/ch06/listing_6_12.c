@@ -48,8 +48,8 @@ int main(int argc, char **argv)
         if (trial < 3 || *integer != 2 * n)
             printf("trial %ld: integer.value=%d\n", trial, *integer);
     }
-    printf("%d of %ld trials exact (integer.value == %ld every time: %s)\n", exact, trials,
-           2 * n, exact == trials ? "yes" : "NO");
+    printf("%d of %ld trials exact (integer.value == %ld every time: %s)\n", exact, trials, 2 * n,
+           exact == trials ? "yes" : "NO");
     loom_shared_free(sh);
     return exact == trials ? 0 : 1;
 }

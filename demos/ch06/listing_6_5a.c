@@ -52,8 +52,8 @@ static intptr_t amain(void *arg)
 {
     struct loom_pool *pool;
     DEMO_CHECK(loom_pool_new(NULL, &pool));
-    struct call calls[] = {{pool, demo_cpu_count(6.0)}, {pool, 1}, {pool, 3}, {pool, 5},
-                           {pool, 22}};
+    struct call calls[] = {
+        {pool, demo_cpu_count(6.0)}, {pool, 1}, {pool, 3}, {pool, 5}, {pool, 22}};
     enum { N = sizeof(calls) / sizeof(calls[0]) };
     struct loom_task *tasks[N];
     for (int i = 0; i < N; i++)

@@ -72,8 +72,8 @@ static double map_reduce(const struct ngram_file *in, unsigned workers, struct f
     DEMO_CHECK(loom_pool_shutdown(pool, false));
     loom_pool_free(pool);
     double t = demo_now() - t0;
-    printf("%u worker%s, %zu chunks: MapReduce time: %.4f s\n", workers,
-           workers == 1 ? "" : "s", n, t);
+    printf("%u worker%s, %zu chunks: MapReduce time: %.4f s\n", workers, workers == 1 ? "" : "s", n,
+           t);
     free(start);
     free(length);
     free(jobs);

@@ -38,8 +38,9 @@ int main(int argc, char **argv)
     DEMO_CHECK(demo_loop_thread_start(&lt));
 
     struct demo_stress st;
-    DEMO_CHECK(demo_stress_start(&st, lt.loop, demo_site_port(site), demo_arg_long("--requests", 200),
-                                 print_progress, NULL)); /* start() */
+    DEMO_CHECK(demo_stress_start(&st, lt.loop, demo_site_port(site),
+                                 demo_arg_long("--requests", 200), print_progress,
+                                 NULL)); /* start() */
     double cancel_after = atof(demo_arg_str("--cancel-after", "-1"));
     if (cancel_after >= 0) {
         usleep((useconds_t)(cancel_after * demo_scale() * 1e6));

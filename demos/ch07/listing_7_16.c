@@ -37,7 +37,7 @@ int main(int argc, char **argv)
 {
     demo_init(argc, argv, usage);
     long count = demo_arg_long("--count", 10000);
-    char (*passwords)[11] = malloc((size_t)count * sizeof(*passwords));
+    char(*passwords)[11] = malloc((size_t)count * sizeof(*passwords));
     if (!passwords)
         return 1;
     for (long i = 0; i < count; i++)

@@ -24,10 +24,7 @@ static struct loom_executor *pool;
 
 static intptr_t get_status_code(void *arg) { return demo_site_get_blocking(site, "/"); }
 
-static intptr_t fetch(void *arg)
-{
-    return loom_run_in_executor(pool, get_status_code, NULL);
-}
+static intptr_t fetch(void *arg) { return loom_run_in_executor(pool, get_status_code, NULL); }
 
 static intptr_t main_task(void *arg)
 {

@@ -91,8 +91,8 @@ static intptr_t main_task(void *arg)
     static struct http_get p = {.host = "127.0.0.1"};
     loom_future_init(&p.response);
     loom_future_init(&p.closed);
-    DEMO_CHECK(loom_transport_connect(p.host, demo_site_port(site), LOOM_SEC(5), &http_get_protocol, &p,
-                                      NULL));
+    DEMO_CHECK(loom_transport_connect(p.host, demo_site_port(site), LOOM_SEC(5), &http_get_protocol,
+                                      &p, NULL));
     intptr_t rc = get_response(&p);
     DEMO_CHECK(rc);
     char *eol = strstr(p.buf, "\r\n");

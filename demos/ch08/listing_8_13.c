@@ -28,8 +28,8 @@ static const char usage[] =
 
 struct user {
     char name[64];
-    struct loom_stream *s;     /* borrowed from the user's handler */
-    struct loom_future gone;   /* resolved when removed: the handler may return */
+    struct loom_stream *s;   /* borrowed from the user's handler */
+    struct loom_future gone; /* resolved when removed: the handler may return */
 };
 static struct user *users[MAX_USERS];
 static size_t nusers;

@@ -42,8 +42,8 @@ static intptr_t main_task(void *arg)
             spawned++;
         }
     }
-    printf("\nstdin closed after %.2f s: %d delay task(s) created, %d started.\n",
-           demo_now() - t0, spawned, started);
+    printf("\nstdin closed after %.2f s: %d delay task(s) created, %d started.\n", demo_now() - t0,
+           spawned, started);
     /* asyncio.run would now cancel what is left; loom_run does the same. */
     return started;
 }

@@ -35,8 +35,8 @@ static intptr_t accept_upload(void *arg)
         u->len += (size_t)n;
         if (u->cap - u->len < 1024 && !(u->contents = realloc(u->contents, u->cap += 65536)))
             return -ENOMEM;
-    } while ((n = loom_stream_read_some(u->reader, u->contents + u->len, u->cap - u->len - 1,
-                                        -1)) > 0);
+    } while ((n = loom_stream_read_some(u->reader, u->contents + u->len, u->cap - u->len - 1, -1)) >
+             0);
     u->contents[u->len] = '\0';
     loom_event_set(&u->finished);
     return n == LOOM_EOF ? 0 : n;

@@ -85,8 +85,8 @@ static intptr_t user_disconnect(void *arg)
 static intptr_t main_task(void *arg)
 {
     struct loom_server *srv;
-    DEMO_CHECK(loom_server_start(loom_loop_current(), &(struct loom_server_options){0}, sink, NULL,
-                                 &srv));
+    DEMO_CHECK(
+        loom_server_start(loom_loop_current(), &(struct loom_server_options){0}, sink, NULL, &srv));
     for (int i = 0; i < NUSERS; i++) {
         DEMO_CHECK(loom_tcp_connect("127.0.0.1", loom_server_port(srv), -1, &users[i].socket));
         users[i].present = true;

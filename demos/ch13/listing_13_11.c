@@ -9,9 +9,8 @@
 
 #include "demo.h"
 
-static const char usage[] =
-    "usage: listing_13_11\n"
-    "Echoes lines from stdin until 'quit', prompting before each.\n";
+static const char usage[] = "usage: listing_13_11\n"
+                            "Echoes lines from stdin until 'quit', prompting before each.\n";
 
 int main(int argc, char **argv)
 {

@@ -9,10 +9,9 @@
 #include "demo.h"
 #include "proc/proc.h"
 
-static const char usage[] =
-    "usage: listing_13_2\n"
-    "Runs `sleep 3`, waits 1 s, terminates it and prints status_code=-15.\n"
-    "--scale F scales both durations.\n";
+static const char usage[] = "usage: listing_13_2\n"
+                            "Runs `sleep 3`, waits 1 s, terminates it and prints status_code=-15.\n"
+                            "--scale F scales both durations.\n";
 
 static intptr_t amain(void *arg)
 {

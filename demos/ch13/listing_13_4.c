@@ -6,9 +6,8 @@
 
 #include "demo.h"
 
-static const char usage[] =
-    "usage: listing_13_4 [--count N]\n"
-    "Writes \"Hello!!!\\n\" N times (default 1000000) to stdout.\n";
+static const char usage[] = "usage: listing_13_4 [--count N]\n"
+                            "Writes \"Hello!!!\\n\" N times (default 1000000) to stdout.\n";
 
 int main(int argc, char **argv)
 {

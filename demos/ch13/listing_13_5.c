@@ -56,7 +56,8 @@ static intptr_t amain(void *arg)
     DEMO_CHECK(loom_proc_spawn(NULL, &p, &opt));
     double bound = (double)demo_arg_long("--timeout", 2);
     printf("Waiting for the child, which writes %s lines into a pipe nobody reads "
-           "(bounded wait: %.2f s)...\n", count, bound * demo_scale());
+           "(bounded wait: %.2f s)...\n",
+           count, bound * demo_scale());
     int status;
     int rc = loom_proc_wait(&p, demo_sec(bound), &status);
     if (rc == 0) {

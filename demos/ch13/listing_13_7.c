@@ -20,8 +20,9 @@ static const char usage[] =
     "(or the built-in filter: --builtin, or when gpg is missing) and prints the outputs\n"
     "and the time. --filter runs the built-in filter on stdin (used as the child).\n";
 
-static const char *cipher[] = {"gpg", "-c", "--batch", "--pinentry-mode", "loopback",
-                               "--passphrase", "3ncryptm3", "--cipher-algo", "TWOFISH", NULL};
+static const char *cipher[] = {
+    "gpg",          "-c",        "--batch",       "--pinentry-mode", "loopback",
+    "--passphrase", "3ncryptm3", "--cipher-algo", "TWOFISH",         NULL};
 static const char *filter[] = {"/proc/self/exe", "--filter", NULL};
 
 static int run_filter(void)
@@ -56,8 +57,8 @@ struct job {
 static intptr_t encrypt(void *arg)
 {
     struct job *j = arg;
-    struct loom_proc_options opt = {.argv = j->argv, .in = LOOM_PROC_PIPE,
-                                    .out = LOOM_PROC_PIPE, .err = LOOM_PROC_DEVNULL};
+    struct loom_proc_options opt = {
+        .argv = j->argv, .in = LOOM_PROC_PIPE, .out = LOOM_PROC_PIPE, .err = LOOM_PROC_DEVNULL};
     struct loom_proc p;
     int rc = loom_proc_spawn(NULL, &p, &opt);
     if (rc == 0)

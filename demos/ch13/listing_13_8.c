@@ -22,8 +22,9 @@ static const char usage[] =
     "(or the built-in filter: --builtin, or when gpg is missing) and prints the outputs\n"
     "and the time. --filter runs the built-in filter on stdin (used as the child).\n";
 
-static const char *cipher[] = {"gpg", "-c", "--batch", "--pinentry-mode", "loopback",
-                               "--passphrase", "3ncryptm3", "--cipher-algo", "TWOFISH", NULL};
+static const char *cipher[] = {
+    "gpg",          "-c",        "--batch",       "--pinentry-mode", "loopback",
+    "--passphrase", "3ncryptm3", "--cipher-algo", "TWOFISH",         NULL};
 static const char *filter[] = {"/proc/self/exe", "--filter", NULL};
 
 static int run_filter(void)
@@ -61,8 +62,8 @@ struct job {
 static intptr_t encrypt(void *arg)
 {
     struct job *j = arg;
-    struct loom_proc_options opt = {.argv = j->argv, .in = LOOM_PROC_PIPE,
-                                    .out = LOOM_PROC_PIPE, .err = LOOM_PROC_DEVNULL};
+    struct loom_proc_options opt = {
+        .argv = j->argv, .in = LOOM_PROC_PIPE, .out = LOOM_PROC_PIPE, .err = LOOM_PROC_DEVNULL};
     struct loom_proc p;
     int rc = loom_semaphore_acquire(&slots, -1);
     if (rc < 0)
@@ -105,8 +106,8 @@ static intptr_t amain(void *arg)
         printf("...\n");
         free(jobs[i].out.data);
     }
-    printf("Time to complete: %.4f s (at most %d children at once, cpu_count=%ld)\n", elapsed,
-           most, cpus);
+    printf("Time to complete: %.4f s (at most %d children at once, cpu_count=%ld)\n", elapsed, most,
+           cpus);
     loom_semaphore_close(&slots);
     free(jobs);
     free(tasks);

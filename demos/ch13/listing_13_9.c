@@ -7,9 +7,8 @@
 
 #include "demo.h"
 
-static const char usage[] =
-    "usage: listing_13_9\n"
-    "Prompts for a username on stdin and echoes it back.\n";
+static const char usage[] = "usage: listing_13_9\n"
+                            "Prompts for a username on stdin and echoes it back.\n";
 
 int main(int argc, char **argv)
 {

@@ -78,10 +78,7 @@ static int task_runner_run(struct task_runner *r)
     return result < 0 ? (int)result : rc;
 }
 
-static void regular_function(void *arg)
-{
-    printf("Greetings from regular function!\n");
-}
+static void regular_function(void *arg) { printf("Greetings from regular function!\n"); }
 
 static intptr_t coroutine_function(void *arg)
 {

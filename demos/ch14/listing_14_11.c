@@ -102,10 +102,7 @@ static void task_future_done(struct custom_future *f, void *arg)
     custom_task_step(arg, f->result);
 }
 
-static void first_step(void *arg)
-{
-    custom_task_step(arg, 0);
-}
+static void first_step(void *arg) { custom_task_step(arg, 0); }
 
 static void task_finished(struct custom_future *f, void *arg)
 {

@@ -26,8 +26,8 @@ static const char usage[] =
 static struct loom_ctxvar user_address = {"user_address", NULL};
 
 struct config {
-    int port;      /* --port, then the bound port */
-    int nclients;  /* --clients, or -1: serve forever */
+    int port;     /* --port, then the bound port */
+    int nclients; /* --clients, or -1: serve forever */
     pthread_t client_thread;
 };
 

@@ -25,17 +25,17 @@ static const char usage[] =
     "--serve BACKEND: just serve on that backend until killed (try: nc 127.0.0.1 9000).\n";
 
 struct run {
-    int port;        /* asked for, then bound */
-    int nclients;    /* -1: serve forever */
-    int echoed;      /* clients that got their line back */
-    double elapsed;  /* seconds for all clients */
+    int port;       /* asked for, then bound */
+    int nclients;   /* -1: serve forever */
+    int echoed;     /* clients that got their line back */
+    double elapsed; /* seconds for all clients */
     const char *backend;
     pthread_t client_thread;
 };
 
-static int active;               /* connection tasks running */
-static bool draining;            /* the server stopped accepting */
-static struct loom_future idle;  /* resolved when active drops to 0 while draining */
+static int active;              /* connection tasks running */
+static bool draining;           /* the server stopped accepting */
+static struct loom_future idle; /* resolved when active drops to 0 while draining */
 
 static intptr_t connected(void *arg)
 {

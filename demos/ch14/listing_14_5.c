@@ -19,20 +19,24 @@ static const char usage[] =
 
 /* A stackless coroutine: the resume point and its "locals". */
 struct coroutine {
-    int state;                /* 0: not started; else the __LINE__ to resume at; -1: done */
+    int state; /* 0: not started; else the __LINE__ to resume at; -1: done */
     int id;
-    struct loom_timer timer;  /* what it waits for while suspended */
+    struct loom_timer timer; /* what it waits for while suspended */
 };
 
-#define CORO_BEGIN(c) switch ((c)->state) { case 0:
-#define CORO_END(c) } (c)->state = -1
+#define CORO_BEGIN(c)                                                                              \
+    switch ((c)->state) {                                                                          \
+    case 0:
+#define CORO_END(c)                                                                                \
+    }                                                                                              \
+    (c)->state = -1
 /* yield from asyncio.sleep(ns): arm the timer, return to the loop, resume here. */
 #define CORO_SLEEP(c, ns)                                                                          \
     do {                                                                                           \
         (c)->state = __LINE__;                                                                     \
         loom_timer_start(&(c)->timer, (ns));                                                       \
         return;                                                                                    \
-        case __LINE__:;                                                                            \
+    case __LINE__:;                                                                                \
     } while (0)
 
 static void coroutine(struct coroutine *c)
@@ -45,10 +49,7 @@ static void coroutine(struct coroutine *c)
 }
 
 /* The reactor resumes the coroutine from its timer. */
-static void resume(struct loom_timer *t)
-{
-    coroutine(t->data);
-}
+static void resume(struct loom_timer *t) { coroutine(t->data); }
 
 static void coroutine_start(struct loom_loop *loop, struct coroutine *c, int id)
 {

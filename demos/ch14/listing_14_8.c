@@ -56,10 +56,7 @@ static bool custom_future_await(struct custom_future *f, struct custom_future **
     return true;
 }
 
-static void on_done(const char *result)
-{
-    printf("Done callback called with: %s\n", result);
-}
+static void on_done(const char *result) { printf("Done callback called with: %s\n", result); }
 
 int main(int argc, char **argv)
 {

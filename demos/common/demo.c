@@ -63,7 +63,8 @@ void demo_init(int argc, char **argv, const char *usage)
             set_scale(argv[++i], usage);
         } else if (strncmp(argv[i], "--", 2) == 0 && known_option(usage, argv[i])) {
             continue;
-        } else if (i > 1 && strncmp(argv[i - 1], "--", 2) == 0 && known_option(usage, argv[i - 1])) {
+        } else if (i > 1 && strncmp(argv[i - 1], "--", 2) == 0 &&
+                   known_option(usage, argv[i - 1])) {
             continue; /* the value of the option before */
         } else {
             fprintf(stderr, "unknown argument '%s'\n%s%s", argv[i], usage, common_help);
@@ -162,7 +163,8 @@ long demo_cpu_count(double seconds) { return (long)(seconds * scale * 3e9); }
 
 int demo_connect(int port)
 {
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)

@@ -80,36 +80,40 @@ static const struct demo_feed_limits default_limits = {
 const char *demo_feed_kind_name(enum demo_feed_kind kind)
 {
     switch (kind) {
-    case DEMO_FEED_RSS: return "rss";
-    case DEMO_FEED_ATOM: return "atom";
-    case DEMO_FEED_RDF: return "rdf";
-    default: return "unknown";
+    case DEMO_FEED_RSS:
+        return "rss";
+    case DEMO_FEED_ATOM:
+        return "atom";
+    case DEMO_FEED_RDF:
+        return "rdf";
+    default:
+        return "unknown";
     }
 }
 
 const char *demo_feed_strerror(int err)
 {
     switch (err) {
-    case DEMO_FEED_EXML: return "not well-formed XML";
-    case DEMO_FEED_ENOTFEED: return "not a feed (root is not rss, feed or rdf:RDF)";
-    case DEMO_FEED_ETOOBIG: return "feed larger than the size limit";
-    case DEMO_FEED_EENTITY: return "entity expansion refused (amplification or loop)";
-    case DEMO_FEED_EEMPTY: return "document ended before the root element closed";
-    default: return loom_strerror(err);
+    case DEMO_FEED_EXML:
+        return "not well-formed XML";
+    case DEMO_FEED_ENOTFEED:
+        return "not a feed (root is not rss, feed or rdf:RDF)";
+    case DEMO_FEED_ETOOBIG:
+        return "feed larger than the size limit";
+    case DEMO_FEED_EENTITY:
+        return "entity expansion refused (amplification or loop)";
+    case DEMO_FEED_EEMPTY:
+        return "document ended before the root element closed";
+    default:
+        return loom_strerror(err);
     }
 }
 
 /* --- small string helpers --- */
 
-static char *xstrdup(const char *s)
-{
-    return s ? strdup(s) : NULL;
-}
+static char *xstrdup(const char *s) { return s ? strdup(s) : NULL; }
 
-static bool is_ws(unsigned char c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
+static bool is_ws(unsigned char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
 /* s with leading/trailing white space removed and inner runs made one space. */
 static char *collapse(const char *s, size_t len)
@@ -140,10 +144,7 @@ static int hexval(int c)
     return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
-static int decval(int c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : -1;
-}
+static int decval(int c) { return c >= '0' && c <= '9' ? c - '0' : -1; }
 
 /* Encode code point cp as UTF-8 into o; returns bytes written (U+FFFD for bad ones). */
 static size_t put_utf8(char *o, unsigned long cp)
@@ -443,9 +444,12 @@ static enum ns ns_of(const xmlChar *uri)
 static enum ns entry_ns(const struct demo_feed_parser *p)
 {
     switch (p->feed.kind) {
-    case DEMO_FEED_ATOM: return NS_IS_ATOM;
-    case DEMO_FEED_RDF: return NS_IS_RSS1;
-    default: return NS_NONE;
+    case DEMO_FEED_ATOM:
+        return NS_IS_ATOM;
+    case DEMO_FEED_RDF:
+        return NS_IS_RSS1;
+    default:
+        return NS_NONE;
     }
 }
 
@@ -538,7 +542,8 @@ static enum role child_role(struct demo_feed_parser *p, enum role parent, const 
             return yes ? R_GUID : R_NONE;
         }
         return R_NONE;
-    default: return R_NONE;
+    default:
+        return R_NONE;
     }
 }
 
@@ -585,7 +590,9 @@ static void on_start(void *ud, const xmlChar *local, const xmlChar *prefix, cons
         break;
     }
     case R_LINK:
-    case R_GUID: capture(p, p->lim.max_link, false); break;
+    case R_GUID:
+        capture(p, p->lim.max_link, false);
+        break;
     default:
         if (d > 0 && p->frames[d - 1].role == R_ENTRY && ns == NS_IS_ATOM && !strcmp(name, "link"))
             atom_link(p, a, nattr + ndef, f->base);
@@ -623,7 +630,8 @@ static void capture_end(struct demo_feed_parser *p, const struct frame *f)
                 free(g);
         }
         break;
-    default: break;
+    default:
+        break;
     }
     p->cap_depth = -1;
 }
@@ -898,10 +906,7 @@ int demo_feed_parser_finish(struct demo_feed_parser *p, struct demo_feed *feed)
     return p->err;
 }
 
-const char *demo_feed_parser_errmsg(const struct demo_feed_parser *p)
-{
-    return p->errmsg;
-}
+const char *demo_feed_parser_errmsg(const struct demo_feed_parser *p) { return p->errmsg; }
 
 void demo_feed_parser_free(struct demo_feed_parser *p)
 {
@@ -997,13 +1002,20 @@ void demo_feed_print_safe(FILE *f, const char *s)
 const char *demo_feed_parse_name(int rc)
 {
     switch (rc) {
-    case 0: return "ok";
-    case DEMO_FEED_EXML: return "xml-error";
-    case DEMO_FEED_ENOTFEED: return "not-a-feed";
-    case DEMO_FEED_EENTITY: return "entity-refused";
-    case DEMO_FEED_ETOOBIG: return "too-big";
-    case DEMO_FEED_EEMPTY: return "incomplete";
-    default: return loom_errname(rc);
+    case 0:
+        return "ok";
+    case DEMO_FEED_EXML:
+        return "xml-error";
+    case DEMO_FEED_ENOTFEED:
+        return "not-a-feed";
+    case DEMO_FEED_EENTITY:
+        return "entity-refused";
+    case DEMO_FEED_ETOOBIG:
+        return "too-big";
+    case DEMO_FEED_EEMPTY:
+        return "incomplete";
+    default:
+        return loom_errname(rc);
     }
 }
 

@@ -24,8 +24,7 @@ void freq_free(struct freq *f)
     freq_init(f);
 }
 
-static struct freq_ent *slot(struct freq_ent *e, size_t cap, const char *w, size_t len,
-                             uint64_t h)
+static struct freq_ent *slot(struct freq_ent *e, size_t cap, const char *w, size_t len, uint64_t h)
 {
     for (size_t i = h & (cap - 1);; i = (i + 1) & (cap - 1))
         if (!e[i].word || (e[i].hash == h && e[i].len == len && !memcmp(e[i].word, w, len)))

@@ -19,7 +19,7 @@
 
 struct demo_site {
     struct demo_site_options opt;
-    char dir[64];                 /* certificates */
+    char dir[64]; /* certificates */
     char ca[96], cert[96], key[96];
     pthread_t thread;
     pthread_mutex_t mu;
@@ -91,8 +91,8 @@ int demo_certs_make(const char *dir, int days)
     EVP_PKEY *ca_key = EVP_EC_gen("P-256"), *key = EVP_EC_gen("P-256");
     X509 *ca = ca_key ? make_cert(ca_key, ca_key, NULL, "loom demo CA", true, 2, 1) : NULL;
     X509 *leaf = ca && key ? make_cert(key, ca_key, ca, "127.0.0.1", false, days, 2) : NULL;
-    bool ok = leaf && write_pem(dir, "ca.pem", ca, NULL) && write_pem(dir, "cert.pem", leaf, NULL) &&
-              write_pem(dir, "key.pem", NULL, key);
+    bool ok = leaf && write_pem(dir, "ca.pem", ca, NULL) &&
+              write_pem(dir, "cert.pem", leaf, NULL) && write_pem(dir, "key.pem", NULL, key);
     X509_free(leaf);
     X509_free(ca);
     EVP_PKEY_free(key);
@@ -168,8 +168,8 @@ static intptr_t site_main(void *arg)
     struct demo_site *s = arg;
     int rc = 0;
     if (s->opt.tls) {
-        struct loom_tls_server_options to = {.cert_file = s->cert, .key_file = s->key,
-                                             .alpn = "http/1.1"};
+        struct loom_tls_server_options to = {
+            .cert_file = s->cert, .key_file = s->key, .alpn = "http/1.1"};
         char err[256];
         rc = loom_tls_server_context_new(&to, &s->tls, err, sizeof err);
         if (rc < 0)

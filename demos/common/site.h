@@ -18,9 +18,9 @@
 struct demo_site;
 
 struct demo_site_options {
-    bool tls;           /* serve https (the CA is in demo_site_ca_file) */
-    double delay_s;     /* per-request latency before the answer (book seconds, scaled) */
-    bool links;         /* "/" and "/p/N" are pages of a link graph (see below) */
+    bool tls;       /* serve https (the CA is in demo_site_ca_file) */
+    double delay_s; /* per-request latency before the answer (book seconds, scaled) */
+    bool links;     /* "/" and "/p/N" are pages of a link graph (see below) */
 };
 
 /* With links, page N ("/" is page 0, "/p/N" page N) is loose HTML (unquoted and

@@ -26,8 +26,8 @@ static void *loop_main(void *arg)
 
 int demo_loop_thread_start(struct demo_loop_thread *lt)
 {
-    *lt = (struct demo_loop_thread){.mu = PTHREAD_MUTEX_INITIALIZER,
-                                    .cv = PTHREAD_COND_INITIALIZER};
+    *lt =
+        (struct demo_loop_thread){.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
     int rc = pthread_create(&lt->thread, NULL, loop_main, lt);
     if (rc != 0)
         return -rc;
@@ -139,8 +139,12 @@ static void release_cb(void *arg)
 int demo_stress_start(struct demo_stress *st, struct loom_loop *loop, int port, long total,
                       demo_stress_cb cb, void *arg)
 {
-    *st = (struct demo_stress){.loop = loop, .port = port, .total = total > 0 ? total : 1,
-                               .callback = cb, .arg = arg, .mu = PTHREAD_MUTEX_INITIALIZER,
+    *st = (struct demo_stress){.loop = loop,
+                               .port = port,
+                               .total = total > 0 ? total : 1,
+                               .callback = cb,
+                               .arg = arg,
+                               .mu = PTHREAD_MUTEX_INITIALIZER,
                                .cv = PTHREAD_COND_INITIALIZER};
     return loom_call_soon_threadsafe(loop, start_cb, st);
 }

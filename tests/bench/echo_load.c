@@ -29,9 +29,9 @@
 struct conn {
     int fd;
     uint32_t id;
-    uint32_t round;  /* which message is in flight */
-    size_t sent;     /* bytes of it written */
-    size_t got;      /* bytes of it read back */
+    uint32_t round; /* which message is in flight */
+    size_t sent;    /* bytes of it written */
+    size_t got;     /* bytes of it read back */
     int connected;
 };
 
@@ -79,8 +79,7 @@ static int64_t server_cpu_ns(void)
     buf[n] = 0;
     char *p = strrchr(buf, ')'); /* comm may hold spaces */
     unsigned long long ut = 0, st = 0;
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st)
-                  != 2)
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
         return 0;
     return (int64_t)((ut + st) * (1000000000.0 / sysconf(_SC_CLK_TCK)));
 }

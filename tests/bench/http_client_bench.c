@@ -37,8 +37,8 @@ static int get_once(void)
     while ((n = loom_http_response_read(r, buf, sizeof buf)) > 0) {
     }
     if (n < 0 || loom_http_response_status(r) != 200) {
-        fprintf(stderr, "GET %s: status %d, read %zd (%s)\n", url, loom_http_response_status(r),
-                n, loom_http_response_error(r));
+        fprintf(stderr, "GET %s: status %d, read %zd (%s)\n", url, loom_http_response_status(r), n,
+                loom_http_response_error(r));
         rc = n < 0 ? (int)n : -1;
     }
     loom_http_response_close(r);

@@ -262,13 +262,25 @@ static double bench_call_soon(long inflight, long n)
 struct micro_case {
     const char *name;
     double (*run)(long a, long n);
-    long a;       /* per-case parameter: task count, batch, in-flight calls... */
-    long n;       /* iterations at scale 1 */
+    long a; /* per-case parameter: task count, batch, in-flight calls... */
+    long n; /* iterations at scale 1 */
 };
 
-static double run_switch_raw(long a, long n) { (void)a; return bench_switch_raw(n); }
-static double run_parkwake(long a, long n) { (void)a; return bench_parkwake(n); }
-static double run_call_later(long a, long n) { (void)a; return bench_call_later(n); }
+static double run_switch_raw(long a, long n)
+{
+    (void)a;
+    return bench_switch_raw(n);
+}
+static double run_parkwake(long a, long n)
+{
+    (void)a;
+    return bench_parkwake(n);
+}
+static double run_call_later(long a, long n)
+{
+    (void)a;
+    return bench_call_later(n);
+}
 static double run_timer(long a, long n) { return bench_timer(n, a); }
 
 static const struct micro_case cases[] = {

@@ -27,8 +27,7 @@ int main(int argc, char **argv)
     setenv("LOOM_PG_DATADIR", test_pg_datadir(), 1);
     char cmd[4096] = "";
     for (int i = 1; i < argc; i++)
-        snprintf(cmd + strlen(cmd), sizeof cmd - strlen(cmd), "%s'%s'", i > 1 ? " " : "",
-                 argv[i]);
+        snprintf(cmd + strlen(cmd), sizeof cmd - strlen(cmd), "%s'%s'", i > 1 ? " " : "", argv[i]);
     int st = system(cmd);
     test_pg_stop();
     return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : 1;

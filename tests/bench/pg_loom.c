@@ -14,8 +14,8 @@
 
 #define PK_SQL "SELECT product_id, product_name FROM product WHERE product_id = $1"
 #define JOIN_SQL                                                                                   \
-    "SELECT p.product_id, p.product_name, p.brand_id, s.sku_id, pc.product_color_name, "         \
-    "ps.product_size_name FROM product as p JOIN sku as s on s.product_id = p.product_id "        \
+    "SELECT p.product_id, p.product_name, p.brand_id, s.sku_id, pc.product_color_name, "           \
+    "ps.product_size_name FROM product as p JOIN sku as s on s.product_id = p.product_id "         \
     "JOIN product_color as pc on pc.product_color_id = s.product_color_id "                        \
     "JOIN product_size as ps on ps.product_size_id = s.product_size_id WHERE p.product_id = $1"
 
@@ -50,8 +50,9 @@ static ssize_t copy_src(void *arg, char *buf, size_t cap)
 {
     size_t used = 0;
     while (next_i < n && cap - used > 64)
-        used += (size_t)snprintf(buf + used, cap - used, "%ld\trow-%ld\n", next_i % 1000 + 1,
-                                 next_i), next_i++;
+        used +=
+            (size_t)snprintf(buf + used, cap - used, "%ld\trow-%ld\n", next_i % 1000 + 1, next_i),
+            next_i++;
     return (ssize_t)used;
 }
 
@@ -80,8 +81,8 @@ static intptr_t worker(void *arg)
 
 static void run_pool(bool shared)
 {
-    struct loom_pg_pool_options o = {.conninfo = getenv("LOOM_PG_DSN"), .min_size = 10,
-                                     .max_size = 10};
+    struct loom_pg_pool_options o = {
+        .conninfo = getenv("LOOM_PG_DSN"), .min_size = 10, .max_size = 10};
     long rc = loom_pg_pool_open(&pool, &o);
     if (rc < 0)
         die("pool", rc);
@@ -109,8 +110,8 @@ static void run_conn(struct loom_pg *c, const char *kind)
             rc = loom_pg_query(c, NULL, "INSERT INTO bench_ins VALUES($1, $2)", 2, p);
         }
     } else if (strcmp(kind, "pipe") == 0) {
-        rc = loom_pg_executemany(c, sql ? sql : "INSERT INTO bench_ins VALUES($1, $2)",
-                                 sql ? 1 : 2, (size_t)n, fill, NULL);
+        rc = loom_pg_executemany(c, sql ? sql : "INSERT INTO bench_ins VALUES($1, $2)", sql ? 1 : 2,
+                                 (size_t)n, fill, NULL);
     } else if (strcmp(kind, "copy") == 0) {
         rc = loom_pg_copy_in(c, "COPY bench_ins FROM STDIN", copy_src, NULL);
     }
@@ -121,8 +122,9 @@ static void run_conn(struct loom_pg *c, const char *kind)
 static intptr_t main_task(void *arg)
 {
     const char *kind = strchr(mode, '_') + 1;
-    sql = strncmp(mode, "select", 6) == 0 ? PK_SQL : strncmp(mode, "join", 4) == 0 ? JOIN_SQL
-                                                                                  : NULL;
+    sql = strncmp(mode, "select", 6) == 0 ? PK_SQL
+          : strncmp(mode, "join", 4) == 0 ? JOIN_SQL
+                                          : NULL;
     struct loom_pg c;
     long rc = loom_pg_connect(&c, getenv("LOOM_PG_DSN"), LOOM_SEC(10));
     if (rc < 0)

@@ -45,8 +45,7 @@ int main(int argc, char **argv)
     struct sockaddr_in a;
     uv_ip4_addr("127.0.0.1", port, &a);
     if (uv_udp_init_ex(loop, &u, AF_INET | UV_UDP_RECVMMSG) ||
-        uv_udp_bind(&u, (struct sockaddr *)&a, 0) ||
-        uv_udp_recv_start(&u, on_alloc, on_recv)) {
+        uv_udp_bind(&u, (struct sockaddr *)&a, 0) || uv_udp_recv_start(&u, on_alloc, on_recv)) {
         fprintf(stderr, "udp_echo_uv: cannot serve on port %d\n", port);
         return 1;
     }

@@ -5,10 +5,10 @@
  * over UDP and a task waits for an fd to become readable; the pg build also
  * connects to a server that does not exist and must get a clean error. Prints
  * "downstream ok" and exits 0 when all of it worked. */
-#include <loom.h>                 /* the umbrella */
-#include <loom/net/stream.h>      /* a module header by its installed path */
+#include <loom.h>            /* the umbrella */
+#include <loom/net/stream.h> /* a module header by its installed path */
 #ifdef WITH_PG
-#include <loom/pg.h>              /* loom.h + the PostgreSQL adapter */
+#include <loom/pg.h> /* loom.h + the PostgreSQL adapter */
 #endif
 #include <errno.h>
 #include <stdio.h>
@@ -96,7 +96,8 @@ static intptr_t amain(void *unused)
         fprintf(stderr, "downstream: pg connect to nowhere returned %s\n", loom_strerror(rc));
         return -5;
     }
-    printf("pg ok (connect to nowhere: %s)\n", loom_pg_errmsg(&c) ? "refused with a message" : "refused");
+    printf("pg ok (connect to nowhere: %s)\n",
+           loom_pg_errmsg(&c) ? "refused with a message" : "refused");
 #endif
     return 0;
 }

@@ -19,8 +19,7 @@ struct result {
 
 /* Decode in[0..n) in pieces of `step` bytes (0: all at once) with output
  * windows of `win` bytes. */
-static void run(int coding, const uint8_t *in, size_t n, size_t step, size_t win,
-                struct result *r)
+static void run(int coding, const uint8_t *in, size_t n, size_t step, size_t win, struct result *r)
 {
     struct loom__http_decoder d;
     loom__http_decoder_init(&d, coding, CAP);

@@ -29,17 +29,14 @@
     } while (0)
 
 struct summary {
-    uint64_t hash;    /* over headers and unmasked payload */
+    uint64_t hash; /* over headers and unmasked payload */
     size_t headers;
     size_t ends;
     size_t consumed;
-    int error;        /* parser error at the end, 0 if none */
+    int error; /* parser error at the end, 0 if none */
 };
 
-static void mix(struct summary *s, uint64_t v)
-{
-    s->hash = (s->hash ^ v) * 0x100000001b3ull;
-}
+static void mix(struct summary *s, uint64_t v) { s->hash = (s->hash ^ v) * 0x100000001b3ull; }
 
 /* Parse data[0..len) in chunks whose sizes come from seed (0: one chunk). */
 static void run(const uint8_t *data, size_t len, unsigned role, uint64_t max_frame,
@@ -126,8 +123,8 @@ static void utf8_checks(const uint8_t *d, size_t len)
     if (whole && len < 64) {
         bool plain = true;
         for (size_t i = 0; i < len; i++)
-            plain = plain && d[i] >= 0x20 && d[i] != 0x7f && !(d[i] == 0xc2 && i + 1 < len &&
-                                                              d[i + 1] < 0xa0);
+            plain = plain && d[i] >= 0x20 && d[i] != 0x7f &&
+                    !(d[i] == 0xc2 && i + 1 < len && d[i + 1] < 0xa0);
         if (plain)
             CHECK(n == len && memcmp(out, d, len) == 0);
     }
@@ -145,8 +142,8 @@ static intptr_t conn_main(void *arg)
     struct conn_case *c = arg;
     struct loom_stream *s;
     CHECK(loom_stream_open_fd(loom_loop_current(), c->fd, 0, &s) == 0);
-    struct loom_ws_options opt = {.max_frame = c->max_frame, .max_message = c->max_msg,
-                                  .close_timeout_ns = LOOM_MS(1)};
+    struct loom_ws_options opt = {
+        .max_frame = c->max_frame, .max_message = c->max_msg, .close_timeout_ns = LOOM_MS(1)};
     struct loom_ws *ws;
     CHECK(loom_ws_attach(s, c->role, &opt, &ws) == 0);
     struct loom_ws_message m;

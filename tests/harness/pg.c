@@ -180,8 +180,8 @@ const char *test_pg_dsn(const char *db, char *buf, unsigned len)
     if (!owned && env)
         snprintf(buf, len, "%s dbname=%s", env, db);
     else
-        snprintf(buf, len, "host=127.0.0.1 port=%d user=postgres password=postgres dbname=%s",
-                 port, db);
+        snprintf(buf, len, "host=127.0.0.1 port=%d user=postgres password=postgres dbname=%s", port,
+                 db);
     return buf;
 }
 
