@@ -128,7 +128,7 @@ int loom_gather(struct loom_task **tasks, size_t n, intptr_t *results, unsigned 
     }
     cbs_put(small, cbs, n);
     if (rc == -ECANCELED || rc == -ETIMEDOUT) { /* cancelled, or a deadline scope passed: */
-        for (size_t i = 0; i < n; i++) /* cancel the children and let them finish */
+        for (size_t i = 0; i < n; i++)          /* cancel the children and let them finish */
             loom_task_cancel(tasks[i]);
         for (size_t i = 0; i < n; i++)
             wait_finished(self, tasks[i]);

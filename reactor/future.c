@@ -56,7 +56,10 @@ bool loom_future_cancel(struct loom_future *f)
 }
 
 bool loom_future_done(const struct loom_future *f) { return f->state != LOOM_FUTURE_PENDING; }
-bool loom_future_cancelled(const struct loom_future *f) { return f->state == LOOM_FUTURE_CANCELLED; }
+bool loom_future_cancelled(const struct loom_future *f)
+{
+    return f->state == LOOM_FUTURE_CANCELLED;
+}
 
 intptr_t loom_future_result(const struct loom_future *f)
 {

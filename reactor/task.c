@@ -97,7 +97,7 @@ static void switch_out(struct loom_task *t, bool final)
     __sanitizer_start_switch_fiber(final ? NULL : &t->asan_fake_stack, loop->sched_stack,
                                    loop->sched_stack_size);
 #else
-    (void)final;
+    (void) final;
 #endif
 #ifdef LOOM_TSAN
     __tsan_switch_to_fiber(loop->sched_fiber, 0);
@@ -186,10 +186,7 @@ static void task_step(struct loom__ready *r)
     }
 }
 
-static void park_timeout(struct loom_timer *timer)
-{
-    loom_wake(timer->data, -ETIMEDOUT);
-}
+static void park_timeout(struct loom_timer *timer) { loom_wake(timer->data, -ETIMEDOUT); }
 
 int loom_task_spawn(struct loom_loop *loop, loom_task_fn fn, void *arg,
                     const struct loom_task_options *opt, struct loom_task **out)
@@ -367,8 +364,8 @@ static int timeout_enter(struct loom_timeout *s, int64_t deadline)
     struct loom_task *t = loom_task_current();
     if (!t)
         return -EPERM;
-    *s = (struct loom_timeout){._deadline = deadline < 0 ? -1 : deadline, ._outer = t->scope,
-                               ._task = t};
+    *s = (struct loom_timeout){
+        ._deadline = deadline < 0 ? -1 : deadline, ._outer = t->scope, ._task = t};
     t->scope = s;
     t->scope_deadline = scopes_earliest(s);
     return 0;
@@ -380,7 +377,10 @@ int loom_timeout_enter(struct loom_timeout *s, int64_t timeout_ns)
     return timeout_enter(s, t ? loom_deadline(t->loop, timeout_ns) : -1);
 }
 
-int loom_timeout_enter_at(struct loom_timeout *s, int64_t deadline) { return timeout_enter(s, deadline); }
+int loom_timeout_enter_at(struct loom_timeout *s, int64_t deadline)
+{
+    return timeout_enter(s, deadline);
+}
 
 void loom_timeout_reschedule(struct loom_timeout *s, int64_t deadline)
 {
@@ -506,7 +506,7 @@ intptr_t loom_task_join(struct loom_task *t)
         return -EPERM;
     int rc = loom_park_until_done(self, t, -1);
     if (rc == -ECANCELED || rc == -ETIMEDOUT) { /* cancelled, or a deadline scope passed */
-        loom_task_cancel(t); /* asyncio: cancelling an await cancels what it awaits */
+        loom_task_cancel(t);               /* asyncio: cancelling an await cancels what it awaits */
         loom__park_done_unscoped(self, t); /* a second cancel abandons the wait */
         task_unref(t);
         return rc;

@@ -1,6 +1,10 @@
 #include "conf.h"
 
-struct w { int n; int64_t delay; bool fail; };
+struct w {
+    int n;
+    int64_t delay;
+    bool fail;
+};
 
 static intptr_t w(void *arg)
 {
@@ -11,7 +15,8 @@ static intptr_t w(void *arg)
 
 static intptr_t main_task(void *arg)
 {
-    static struct w ws[] = {{1, LOOM_MS(30), false}, {2, LOOM_MS(10), true}, {3, LOOM_MS(20), false}};
+    static struct w ws[] = {
+        {1, LOOM_MS(30), false}, {2, LOOM_MS(10), true}, {3, LOOM_MS(20), false}};
     struct loom_task *ts[3], *t;
     for (int i = 0; i < 3; i++)
         ts[i] = loom_spawn(w, &ws[i], NULL);

@@ -1,6 +1,8 @@
 #include "conf.h"
 
-struct w { int n, steps; };
+struct w {
+    int n, steps;
+};
 
 static intptr_t w(void *arg)
 {

@@ -1,6 +1,9 @@
 #include "conf.h"
 
-struct w { int n; int64_t delay; };
+struct w {
+    int n;
+    int64_t delay;
+};
 
 static intptr_t w(void *arg)
 {

@@ -1,6 +1,9 @@
 #include "conf.h"
 
-struct w { int n, steps; bool fail; };
+struct w {
+    int n, steps;
+    bool fail;
+};
 
 static intptr_t w(void *arg)
 {

@@ -1,9 +1,6 @@
 #include "conf.h"
 
-static intptr_t inner(void *arg)
-{
-    return loom_sleep(LOOM_SEC(10));
-}
+static intptr_t inner(void *arg) { return loom_sleep(LOOM_SEC(10)); }
 
 static intptr_t outer(void *arg)
 {

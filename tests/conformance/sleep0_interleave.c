@@ -1,6 +1,9 @@
 #include "conf.h"
 
-struct w { const char *n; int k; };
+struct w {
+    const char *n;
+    int k;
+};
 
 static intptr_t worker(void *arg)
 {

@@ -2,7 +2,10 @@
 
 #include <stdlib.h>
 
-struct w { int n, steps; bool fail; };
+struct w {
+    int n, steps;
+    bool fail;
+};
 
 static intptr_t w(void *arg)
 {
