@@ -262,11 +262,24 @@ struct loom_pg_pool_options {
                                    background after losses (default 1) */
     int max_size;               /* at most this many connections (default 10) */
     int64_t connect_timeout_ns; /* per connect (default 10 s) */
+    /* Run on a connection given back with loom_pg_pool_release (after
+     * rolling back an open transaction) so the next user never sees this
+     * one's session state. NULL: LOOM_PG_RESET_DEFAULT; "": no reset. One or
+     * more ;-separated statements, no DISCARD ALL/PLANS (the statement cache
+     * must survive). Sent without waiting; the next acquire reads its result. */
+    const char *reset_sql;
 };
+
+/* Release advisory locks, close cursors, stop listening, reset settings and
+ * drop temporary tables (asyncpg's reset, plus DISCARD TEMP). */
+#define LOOM_PG_RESET_DEFAULT \
+    "SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL; DISCARD TEMP"
 
 /* A pool of connections. Caller-owned; private fields. */
 struct loom_pg_pool {
     char *_conninfo;
+    char *_reset;               /* "ROLLBACK; <reset_sql>" (the reset starts at _reset_at) */
+    int _reset_at;
     int _min, _max;
     int64_t _connect_timeout;
     int _total;                 /* connections open or being opened */
@@ -306,7 +319,9 @@ ssize_t loom_pg_pool_query(struct loom_pg_pool *p, struct loom_pg_result *r,
                            struct loom_pg_error *err, const char *sql, int nparams,
                            const char *const *params);
 
-/* Give c back. An open transaction is rolled back; a broken connection is
+/* Give c back. An open transaction is rolled back and the session reset
+ * (reset_sql; loom_pg_pool_query's pipelined statements are not reset, so
+ * they should not change session state); a broken connection is
  * closed, and replaced in the background when the pool is below min_size
  * (else on demand). Never suspends. */
 void loom_pg_pool_release(struct loom_pg_pool *p, struct loom_pg *c);

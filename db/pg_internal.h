@@ -47,6 +47,8 @@ void loom__pg_stmts_free(struct loom_pg *c);
 struct loom_pg_stmt *loom__pg_stmt_for(struct loom_pg *c, const char *sql, bool *prepare);
 const char *loom__pg_stmt_name(const struct loom_pg_stmt *s);
 void loom__pg_stmt_forget(struct loom_pg_stmt *s);
+/* Give c back to its pool; reset: run the pool's reset_sql on it. */
+void loom__pg_pool_give(struct loom_pg_pool *p, struct loom_pg *c, bool reset);
 /* Rows in a result as loom_pg_query reports them. */
 ssize_t loom__pg_rows(const PGresult *res);
 

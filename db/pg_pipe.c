@@ -123,7 +123,7 @@ static void give_back(struct loom_pg_pool *p, struct loom_pg *c)
     c->_failed = false;
     if (c->_pg && PQexitPipelineMode(c->_pg) != 1)
         loom__pg_drop(c);
-    loom_pg_pool_release(p, c);
+    loom__pg_pool_give(p, c, false); /* single statements: no session state to reset */
 }
 
 /* The calling task is done with c: the last one out gives c back once

@@ -165,18 +165,24 @@ int loom_pg_pool_acquire(struct loom_pg_pool *p, struct loom_pg **out, int64_t t
     }
 }
 
-/* Start ending an open transaction without waiting; false if c is unusable. */
-static bool start_reset(struct loom_pg *c)
+/* Start ending an open transaction and resetting the session without
+ * waiting; false if c is unusable. */
+static bool start_reset(struct loom_pg_pool *p, struct loom_pg *c, bool reset)
 {
     if (!c->_pg || c->_busy)
         return false;
     c->_depth = 0;
     PGTransactionStatusType ts = PQtransactionStatus(c->_pg);
-    if (ts == PQTRANS_IDLE)
+    const char *sql = "ROLLBACK";
+    if (ts == PQTRANS_IDLE && !(reset && p->_reset && p->_reset[p->_reset_at]))
         return true;
-    if (ts != PQTRANS_INTRANS && ts != PQTRANS_INERROR)
+    if (ts == PQTRANS_IDLE)
+        sql = p->_reset + p->_reset_at;
+    else if (ts != PQTRANS_INTRANS && ts != PQTRANS_INERROR)
         return false;
-    if (!PQsendQuery(c->_pg, "ROLLBACK") || PQflush(c->_pg) < 0)
+    else if (reset && p->_reset)
+        sql = p->_reset;
+    if (!PQsendQuery(c->_pg, sql) || PQflush(c->_pg) < 0)
         return false;
     c->_reset_pending = true;
     return true;
@@ -184,8 +190,13 @@ static bool start_reset(struct loom_pg *c)
 
 void loom_pg_pool_release(struct loom_pg_pool *p, struct loom_pg *c)
 {
+    loom__pg_pool_give(p, c, true);
+}
+
+void loom__pg_pool_give(struct loom_pg_pool *p, struct loom_pg *c, bool reset)
+{
     p->_in_use--;
-    if (p->_closing || !start_reset(c)) {
+    if (p->_closing || !start_reset(p, c, reset)) {
         discard(p, c);
         closer_check(p);
         return;
@@ -222,7 +233,7 @@ static intptr_t refill_main(void *arg)
         }
         backoff = LOOM_MS(20);
         p->_in_use++;
-        loom_pg_pool_release(p, c); /* to a waiter or the idle list (or closed) */
+        loom__pg_pool_give(p, c, false); /* fresh: to a waiter or the idle list (or closed) */
     }
     return 0;
 }
@@ -278,6 +289,19 @@ int loom_pg_pool_open(struct loom_pg_pool *p, const struct loom_pg_pool_options 
     p->_loop = loom_loop_current();
     if (!(p->_conninfo = strdup(opt->conninfo ? opt->conninfo : "")))
         return -ENOMEM;
+    const char *reset = opt->reset_sql ? opt->reset_sql : LOOM_PG_RESET_DEFAULT;
+    size_t rlen = strlen(reset);
+    p->_reset_at = (int)strlen("ROLLBACK; ");
+    if (rlen == 0) {
+        p->_reset = NULL;
+    } else if (!(p->_reset = malloc((size_t)p->_reset_at + rlen + 1))) {
+        free(p->_conninfo);
+        p->_conninfo = NULL;
+        return -ENOMEM;
+    } else {
+        memcpy(p->_reset, "ROLLBACK; ", (size_t)p->_reset_at);
+        memcpy(p->_reset + p->_reset_at, reset, rlen + 1);
+    }
     for (int i = 0; i < p->_min; i++) {
         struct loom_pg *c;
         int rc = new_conn(p, &c, -1);
@@ -315,6 +339,8 @@ int loom_pg_pool_close(struct loom_pg_pool *p, int64_t timeout_ns)
         return -ETIMEDOUT;
     free(p->_conninfo);
     p->_conninfo = NULL;
+    free(p->_reset);
+    p->_reset = NULL;
     return 0;
 }
 

@@ -174,6 +174,89 @@ static intptr_t notice_main(void *arg)
 START_TEST(notices) { ck_assert_int_eq(test_run_task(notice_main, NULL), 0); }
 END_TEST
 
+/* --- pool hand-over reset --- */
+
+static long scalar(struct loom_pg *c, const char *sql)
+{
+    struct loom_pg_result r = {0};
+    ssize_t rc = loom_pg_exec(c, &r, sql);
+    ck_assert_msg(rc >= 0, "%s: %s", sql, loom_pg_errmsg(c));
+    long v = strtol(loom_pg_text(&r, 0, 0), NULL, 10);
+    loom_pg_result_clear(&r);
+    return v;
+}
+
+/* Leave session state behind: a setting, a listener, an advisory lock, a
+ * temp table, a held cursor, and an open transaction. */
+static void dirty(struct loom_pg *c)
+{
+    ck_assert_int_ge(loom_pg_exec(c, NULL, "SET application_name = 'dirty'; LISTEN chan_x; "
+                                           "SELECT pg_advisory_lock(4242); "
+                                           "CREATE TEMP TABLE tt (x int); "
+                                           "DECLARE cur CURSOR WITH HOLD FOR SELECT 1"), 0);
+    ck_assert_int_eq(loom_pg_begin(c), 0);
+    ck_assert_int_ge(loom_pg_exec(c, NULL, "INSERT INTO tt VALUES (1)"), 0);
+}
+
+static intptr_t reset_main(void *arg)
+{
+    struct loom_pg_pool p;
+    struct loom_pg_pool_options o = {.conninfo = getenv("LOOM_PG_DSN"), .min_size = 1,
+                                     .max_size = 1};
+    ck_assert_int_eq(loom_pg_pool_open(&p, &o), 0);
+    struct loom_pg *c;
+    ck_assert_int_eq(loom_pg_pool_acquire(&p, &c, LOOM_SEC(5)), 0);
+    int pid = loom_pg_backend_pid(c);
+    dirty(c);
+    loom_pg_pool_release(&p, c);
+    ck_assert_int_eq(loom_pg_pool_acquire(&p, &c, LOOM_SEC(5)), 0);
+    ck_assert_int_eq(loom_pg_backend_pid(c), pid); /* the same session, cleaned */
+    ck_assert_int_eq(loom_pg_depth(c), 0);
+    ck_assert_int_eq(scalar(c, "SELECT count(*) FROM pg_settings WHERE name = "
+                               "'application_name' AND setting = 'dirty'"), 0);
+    ck_assert_int_eq(scalar(c, "SELECT count(*) FROM pg_listening_channels()"), 0);
+    ck_assert_int_eq(scalar(c, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                               "AND pid = pg_backend_pid()"), 0);
+    ck_assert_int_eq(scalar(c, "SELECT count(*) FROM pg_cursors"), 0);
+    ck_assert_int_eq(scalar(c, "SELECT (to_regclass('pg_temp.tt') IS NULL)::int"), 1);
+    /* the statement cache survived the reset */
+    ck_assert_int_eq(loom_pg_query(c, NULL, "SELECT $1::int", 1, (const char *[]){"1"}), 1);
+    loom_pg_pool_release(&p, c);
+    ck_assert_int_eq(loom_pg_pool_acquire(&p, &c, LOOM_SEC(5)), 0);
+    ck_assert_int_eq(loom_pg_query(c, NULL, "SELECT $1::int", 1, (const char *[]){"1"}), 1);
+    loom_pg_pool_release(&p, c);
+    ck_assert_int_eq(loom_pg_pool_close(&p, LOOM_SEC(5)), 0);
+
+    /* opted out: only the open transaction is rolled back */
+    o.reset_sql = "";
+    ck_assert_int_eq(loom_pg_pool_open(&p, &o), 0);
+    ck_assert_int_eq(loom_pg_pool_acquire(&p, &c, LOOM_SEC(5)), 0);
+    dirty(c);
+    loom_pg_pool_release(&p, c);
+    ck_assert_int_eq(loom_pg_pool_acquire(&p, &c, LOOM_SEC(5)), 0);
+    ck_assert_int_eq(scalar(c, "SELECT count(*) FROM pg_listening_channels()"), 1);
+    ck_assert_int_eq(scalar(c, "SELECT count(*) FROM tt"), 0); /* the INSERT was rolled back */
+    loom_pg_pool_release(&p, c);
+    ck_assert_int_eq(loom_pg_pool_close(&p, LOOM_SEC(5)), 0);
+
+    /* a custom reset */
+    o.reset_sql = "RESET application_name";
+    ck_assert_int_eq(loom_pg_pool_open(&p, &o), 0);
+    ck_assert_int_eq(loom_pg_pool_acquire(&p, &c, LOOM_SEC(5)), 0);
+    dirty(c);
+    loom_pg_pool_release(&p, c);
+    ck_assert_int_eq(loom_pg_pool_acquire(&p, &c, LOOM_SEC(5)), 0);
+    ck_assert_int_eq(scalar(c, "SELECT count(*) FROM pg_settings WHERE name = "
+                               "'application_name' AND setting = 'dirty'"), 0);
+    ck_assert_int_eq(scalar(c, "SELECT count(*) FROM pg_listening_channels()"), 1);
+    loom_pg_pool_release(&p, c);
+    ck_assert_int_eq(loom_pg_pool_close(&p, LOOM_SEC(5)), 0);
+    return 0;
+}
+
+START_TEST(pool_reset) { ck_assert_int_eq(test_run_task(reset_main, NULL), 0); }
+END_TEST
+
 int main(void)
 {
     if (test_pg_start() < 0)
@@ -182,7 +265,8 @@ int main(void)
     struct {
         const char *name;
         const TTest *fn;
-    } cases[] = {{"copy_out", copy_out}, {"notices", notices}};
+    } cases[] = {{"copy_out", copy_out}, {"notices", notices},
+                 {"pool_reset", pool_reset}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         TCase *tc = test_tcase(s, cases[i].name, 60);
         tcase_add_checked_fixture(tc, test_fixture_setup, test_fixture_teardown);
