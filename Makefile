@@ -237,18 +237,19 @@ test-run:
 	@SWITCH=$(SWITCH) SAN="$(SAN)" OPT="$(OPT)" CC="$(CC)" CFLAGS_EXTRA="$(CFLAGS_EXTRA)" \
 	 BUILD=$(BUILD) BACKENDS="$(BACKENDS)" SUITES="$(SUITES)" tests/run-suites
 
+# test-run gets the same SAN/OPT: check_downstream builds its programs against the
+# installed (sanitized) library with them.
+SANITIZE_SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 sanitize: deps-check
-	@$(MAKE) --no-print-directory BUILD=build/sanitize OPT=-O1 \
-	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
-	  all
+	@$(MAKE) --no-print-directory BUILD=build/sanitize OPT=-O1 SAN="$(SANITIZE_SAN)" all
 	@ASAN_OPTIONS=detect_leaks=1:detect_stack_use_after_return=0:abort_on_error=0 \
 	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 CK_TIMEOUT_MULTIPLIER=4 \
-	 $(MAKE) --no-print-directory BUILD=build/sanitize test-run
+	 $(MAKE) --no-print-directory BUILD=build/sanitize OPT=-O1 SAN="$(SANITIZE_SAN)" test-run
 
 tsan: deps-check
 	@$(MAKE) --no-print-directory BUILD=build/tsan OPT=-O1 SAN="-fsanitize=thread" all
 	@TSAN_OPTIONS=halt_on_error=1 CK_TIMEOUT_MULTIPLIER=4 \
-	 $(MAKE) --no-print-directory BUILD=build/tsan SUITES="$(TSAN_SUITES)" test-run
+	 $(MAKE) --no-print-directory BUILD=build/tsan OPT=-O1 SAN="-fsanitize=thread" SUITES="$(TSAN_SUITES)" test-run
 
 QEMU_CC ?= aarch64-linux-gnu-gcc
 qemu-aarch64: deps-check
