@@ -232,6 +232,14 @@ struct loom_pg_param loom_pg_p_array(uint32_t array_type, int n,
     return a;
 }
 
+/* Types whose binary form is their text: sent binary, so the length counts
+ * (libpq takes a text-format parameter to its NUL, ignoring the length). */
+static bool text_is_binary(uint32_t type)
+{
+    return type == LOOM_PG_TEXT || type == LOOM_PG_VARCHAR || type == LOOM_PG_JSON ||
+           type == LOOM_PG_NAME;
+}
+
 ssize_t loom_pg_query_typed(struct loom_pg *c, struct loom_pg_result *r, const char *sql,
                             int nparams, const struct loom_pg_param *params, unsigned flags)
 {
@@ -267,7 +275,7 @@ ssize_t loom_pg_query_typed(struct loom_pg *c, struct loom_pg_result *r, const c
         types[i] = p->type;
         vals[i] = p->len < 0 ? NULL : param_data(p);
         lens[i] = p->len < 0 ? 0 : p->len;
-        fmts[i] = !p->text;
+        fmts[i] = !p->text || text_is_binary(p->type); /* libpq strlen()s text params */
     }
     if (!PQsendQueryParams(c->_pg, sql, nparams, types, vals, lens, fmts,
                            (flags & LOOM_PG_BINARY_RESULTS) ? 1 : 0))
