@@ -219,7 +219,10 @@ int loom__pg_drain(struct loom_pg *c)
         PGresult *res = PQgetResult(c->_pg);
         if (!res)
             return 0;
+        ExecStatusType st = PQresultStatus(res);
         PQclear(res);
+        if (loom__pg_is_copy(st) && (rc = loom__pg_copy_refuse(c, st)) < 0)
+            return rc;
     }
     return -ECONNRESET;
 }
@@ -239,6 +242,16 @@ ssize_t loom__pg_collect(struct loom_pg *c, struct loom_pg_result *r)
         if (!res)
             return out;
         ExecStatusType st = PQresultStatus(res);
+        if (loom__pg_is_copy(st)) { /* would spin: a COPY needs loom_pg_copy_in/out */
+            PQclear(res);
+            if (out >= 0)
+                out = loom__pg_set_error(c, LOOM_EPG, "0A000",
+                                         "COPY needs loom_pg_copy_in or loom_pg_copy_out");
+            rc = loom__pg_copy_refuse(c, st);
+            if (rc < 0)
+                return rc;
+            continue;
+        }
         if (st == PGRES_FATAL_ERROR || st == PGRES_BAD_RESPONSE || st == PGRES_NONFATAL_ERROR) {
             if (out >= 0)
                 out = loom__pg_result_error(c, res);

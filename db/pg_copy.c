@@ -51,6 +51,16 @@ static int copy_abort(struct loom_pg *c, bool in_copy)
     }
 }
 
+int loom__pg_copy_refuse(struct loom_pg *c, ExecStatusType st)
+{
+    if (st == PGRES_COPY_IN && PQputCopyEnd(c->_pg, "COPY FROM STDIN needs loom_pg_copy_in") == 1)
+        return 0; /* the server answers with an error, collected as usual */
+    if (st == PGRES_COPY_OUT)
+        return copy_abort(c, true);
+    loom__pg_drop(c);
+    return -ECONNRESET;
+}
+
 static ssize_t copy_out_run(struct loom_pg *c, const char *sql, loom_pg_copy_out_cb cb, void *arg)
 {
     if (!PQsendQuery(c->_pg, sql))

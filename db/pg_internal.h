@@ -18,6 +18,17 @@ ssize_t loom__pg_end_op(struct loom_pg *c, ssize_t rc);
 int loom__pg_wait_fd(struct loom_pg *c, unsigned ev, int64_t deadline);
 /* Flush output and read input until a result can be taken without blocking. */
 int loom__pg_wait_ready(struct loom_pg *c, int64_t deadline);
+
+/* A COPY started through a call that cannot serve it (loom_pg_exec, a query):
+ * end it without blocking the loop - COPY FROM STDIN is refused (the server
+ * answers with an error), COPY TO STDOUT is cancelled and its data dropped.
+ * 0, or the connection was dropped (-ECONNRESET...). */
+int loom__pg_copy_refuse(struct loom_pg *c, ExecStatusType st);
+
+static inline bool loom__pg_is_copy(ExecStatusType st)
+{
+    return st == PGRES_COPY_IN || st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH;
+}
 /* Read every result of the command just sent; r (may be NULL) keeps the last
  * good one. Returns rows as loom_pg_query, or an error (a cancellation is
  * forwarded to the server first, see loom__pg_cancel). */

@@ -132,6 +132,29 @@ static intptr_t copy_main(void *arg)
 }
 
 START_TEST(copy_out) { ck_assert_int_eq(test_run_task(copy_main, NULL), 0); }
+
+/* A COPY through a plain query call is refused, quickly, and the connection
+ * stays usable (it used to spin in the result loop, blocking the loop). */
+static intptr_t copy_refused_main(void *arg)
+{
+    struct loom_pg c;
+    connect_ok(&c);
+    struct loom_pg_result r = {0};
+    double t0 = test_now();
+    ck_assert_int_eq(loom_pg_exec(&c, &r, "COPY (SELECT generate_series(1, 2000000)) TO STDOUT"),
+                     LOOM_EPG);
+    ck_assert_str_eq(loom_pg_sqlstate(&c), "0A000");
+    ck_assert_int_eq(loom_pg_exec(&c, &r, "CREATE TEMP TABLE cr(x int)"), 0);
+    ck_assert_int_eq(loom_pg_exec(&c, &r, "COPY cr FROM STDIN"), LOOM_EPG);
+    ck_assert_double_lt(test_now() - t0, 5.0);
+    ck_assert_int_eq(loom_pg_exec(&c, &r, "SELECT 41 + 1"), 1);
+    ck_assert_str_eq(loom_pg_text(&r, 0, 0), "42");
+    loom_pg_result_clear(&r);
+    loom_pg_close(&c);
+    return 0;
+}
+
+START_TEST(copy_refused) { ck_assert_int_eq(test_run_task(copy_refused_main, NULL), 0); }
 END_TEST
 
 /* --- notices --- */
@@ -278,7 +301,7 @@ int main(void)
     struct {
         const char *name;
         const TTest *fn;
-    } cases[] = {{"copy_out", copy_out}, {"notices", notices},
+    } cases[] = {{"copy_out", copy_out}, {"copy_refused", copy_refused}, {"notices", notices},
                  {"pool_reset", pool_reset}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         TCase *tc = test_tcase(s, cases[i].name, 60);
