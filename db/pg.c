@@ -308,8 +308,8 @@ int loom_pg_connect(struct loom_pg *c, const char *conninfo, int64_t timeout_ns)
         /* libpq may have switched sockets (next address, SSL retry): re-register */
         int rc = watch_socket(c, true);
         if (rc == 0)
-            rc = loom__pg_wait_fd(c, st == PGRES_POLLING_READING ? LOOM_READABLE
-                                                                 : LOOM_WRITABLE, deadline);
+            rc = loom__pg_wait_fd(c, st == PGRES_POLLING_READING ? LOOM_READABLE : LOOM_WRITABLE,
+                                  deadline);
         if (rc < 0)
             return connect_fail(c, rc);
         st = PQconnectPoll(c->_pg);

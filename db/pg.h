@@ -36,8 +36,8 @@ extern "C" {
 #pragma GCC visibility push(default)
 
 enum {
-    LOOM_PG_STMT_CACHE = 256,  /* prepared statements kept per connection */
-    LOOM_PG_ERRMSG = 512,      /* bytes kept of an error message / detail */
+    LOOM_PG_STMT_CACHE = 256, /* prepared statements kept per connection */
+    LOOM_PG_ERRMSG = 512,     /* bytes kept of an error message / detail */
 };
 
 struct loom_pg_stmt;
@@ -49,22 +49,22 @@ typedef void (*loom_pg_notice_cb)(void *arg, const struct loom_pg_notice *n);
 struct loom_pg {
     PGconn *_pg;
     struct loom_loop *_loop;
-    struct loom_io _io;            /* watcher on libpq's socket (fd -1: none) */
-    bool _busy;                    /* an operation is running */
-    int _depth;                    /* transaction nesting: 0 none, 1 BEGIN, >1 savepoints */
-    struct loom_pg_stmt *_stmts;   /* statement cache, open addressing */
+    struct loom_io _io;          /* watcher on libpq's socket (fd -1: none) */
+    bool _busy;                  /* an operation is running */
+    int _depth;                  /* transaction nesting: 0 none, 1 BEGIN, >1 savepoints */
+    struct loom_pg_stmt *_stmts; /* statement cache, open addressing */
     unsigned _nstmts;
-    unsigned _stmt_seq;            /* names loom_s<N> */
-    struct loom_pg_pool *_pool;    /* owning pool, or NULL */
-    struct loom_list _pool_node;   /* on the pool's idle list */
-    bool _reset_pending;           /* pool: a ROLLBACK was sent, its result not read */
-    struct loom_list _pipe;        /* pool query: requests in flight, oldest first */
+    unsigned _stmt_seq;          /* names loom_s<N> */
+    struct loom_pg_pool *_pool;  /* owning pool, or NULL */
+    struct loom_list _pool_node; /* on the pool's idle list */
+    bool _reset_pending;         /* pool: a ROLLBACK was sent, its result not read */
+    struct loom_list _pipe;      /* pool query: requests in flight, oldest first */
     int _pipe_len;
-    struct loom_task *_reader;     /* pool query: the task reading results, or NULL */
-    int _refs;                     /* pool query: calls using this shared connection */
-    bool _failed;                  /* pool query: lost; retired when _refs drops to 0 */
-    bool _close_pending;           /* closed during an operation: it frees the cache */
-    loom_pg_notice_cb _notice_cb;  /* loom_pg_set_notice_cb, or NULL */
+    struct loom_task *_reader;    /* pool query: the task reading results, or NULL */
+    int _refs;                    /* pool query: calls using this shared connection */
+    bool _failed;                 /* pool query: lost; retired when _refs drops to 0 */
+    bool _close_pending;          /* closed during an operation: it frees the cache */
+    loom_pg_notice_cb _notice_cb; /* loom_pg_set_notice_cb, or NULL */
     void *_notice_arg;
     char _sqlstate[6];
     char _msg[LOOM_PG_ERRMSG];
@@ -89,7 +89,7 @@ struct loom_pg_cursor {
 /* A query streamed one row at a time (libpq single-row mode): flat memory. */
 struct loom_pg_stream {
     struct loom_pg *_c;
-    struct loom_pg_result _row;   /* the current row */
+    struct loom_pg_result _row; /* the current row */
     bool _end;
 };
 
@@ -104,7 +104,7 @@ struct loom_pg_error {
 struct loom_pg_notify {
     const char *channel; /* views into _n */
     const char *payload;
-    int pid;             /* the notifying backend */
+    int pid; /* the notifying backend */
     PGnotify *_n;
 };
 
@@ -174,8 +174,8 @@ int loom_pg_depth(const struct loom_pg *c);
 
 /* Declare a server-side cursor for sql (must be inside a transaction),
  * fetching prefetch rows per round trip (0: 50). 0 or an error. Suspends. */
-int loom_pg_cursor_open(struct loom_pg *c, struct loom_pg_cursor *cur, const char *sql,
-                        int nparams, const char *const *params, int prefetch);
+int loom_pg_cursor_open(struct loom_pg *c, struct loom_pg_cursor *cur, const char *sql, int nparams,
+                        const char *const *params, int prefetch);
 /* Advance to the next row: 1 (read it with loom_pg_cursor_result(), row
  * loom_pg_cursor_row()), 0 at the end, or an error. Suspends. */
 int loom_pg_cursor_next(struct loom_pg_cursor *cur);
@@ -190,8 +190,8 @@ int loom_pg_cursor_row(const struct loom_pg_cursor *cur);
 int loom_pg_cursor_close(struct loom_pg_cursor *cur);
 
 /* Start sql in single-row mode. 0 or an error. Suspends. */
-int loom_pg_stream_open(struct loom_pg *c, struct loom_pg_stream *st, const char *sql,
-                        int nparams, const char *const *params);
+int loom_pg_stream_open(struct loom_pg *c, struct loom_pg_stream *st, const char *sql, int nparams,
+                        const char *const *params);
 /* Next row: 1 (row 0 of loom_pg_stream_result()), 0 at the end, or an error. Suspends. */
 int loom_pg_stream_next(struct loom_pg_stream *st);
 const struct loom_pg_result *loom_pg_stream_result(const struct loom_pg_stream *st);
@@ -272,22 +272,22 @@ struct loom_pg_pool_options {
 
 /* Release advisory locks, close cursors, stop listening, reset settings and
  * drop temporary tables (asyncpg's reset, plus DISCARD TEMP). */
-#define LOOM_PG_RESET_DEFAULT \
+#define LOOM_PG_RESET_DEFAULT                                                                      \
     "SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL; DISCARD TEMP"
 
 /* A pool of connections. Caller-owned; private fields. */
 struct loom_pg_pool {
     char *_conninfo;
-    char *_reset;               /* "ROLLBACK; <reset_sql>" (the reset starts at _reset_at) */
+    char *_reset; /* "ROLLBACK; <reset_sql>" (the reset starts at _reset_at) */
     int _reset_at;
     int _min, _max;
     int64_t _connect_timeout;
-    int _total;                 /* connections open or being opened */
+    int _total; /* connections open or being opened */
     int _in_use;
-    struct loom_list _idle;     /* struct loom_pg via _pool_node */
-    struct loom_list _waiters;  /* acquirers waiting */
-    struct loom_list _shared;   /* connections pipelining loom_pg_pool_query()s */
-    struct loom_task *_closer;  /* waiting in loom_pg_pool_close */
+    struct loom_list _idle;    /* struct loom_pg via _pool_node */
+    struct loom_list _waiters; /* acquirers waiting */
+    struct loom_list _shared;  /* connections pipelining loom_pg_pool_query()s */
+    struct loom_task *_closer; /* waiting in loom_pg_pool_close */
     struct loom_loop *_loop;
     struct loom_task *_refiller; /* reconnecting up to min_size in the background */
     bool _closing;
@@ -352,18 +352,44 @@ int loom_pg_pool_in_use(const struct loom_pg_pool *p);
  * ""), -EINVAL for another type or malformed data, -ENOSPC for a short buffer. */
 
 enum {
-    LOOM_PG_BOOL = 16, LOOM_PG_BYTEA = 17, LOOM_PG_NAME = 19, LOOM_PG_INT8 = 20,
-    LOOM_PG_INT2 = 21, LOOM_PG_INT4 = 23, LOOM_PG_TEXT = 25, LOOM_PG_JSON = 114,
-    LOOM_PG_FLOAT4 = 700, LOOM_PG_FLOAT8 = 701, LOOM_PG_VARCHAR = 1043, LOOM_PG_DATE = 1082,
-    LOOM_PG_TIME = 1083, LOOM_PG_TIMESTAMP = 1114, LOOM_PG_TIMESTAMPTZ = 1184,
-    LOOM_PG_INTERVAL = 1186, LOOM_PG_NUMERIC = 1700, LOOM_PG_UUID = 2950, LOOM_PG_JSONB = 3802,
+    LOOM_PG_BOOL = 16,
+    LOOM_PG_BYTEA = 17,
+    LOOM_PG_NAME = 19,
+    LOOM_PG_INT8 = 20,
+    LOOM_PG_INT2 = 21,
+    LOOM_PG_INT4 = 23,
+    LOOM_PG_TEXT = 25,
+    LOOM_PG_JSON = 114,
+    LOOM_PG_FLOAT4 = 700,
+    LOOM_PG_FLOAT8 = 701,
+    LOOM_PG_VARCHAR = 1043,
+    LOOM_PG_DATE = 1082,
+    LOOM_PG_TIME = 1083,
+    LOOM_PG_TIMESTAMP = 1114,
+    LOOM_PG_TIMESTAMPTZ = 1184,
+    LOOM_PG_INTERVAL = 1186,
+    LOOM_PG_NUMERIC = 1700,
+    LOOM_PG_UUID = 2950,
+    LOOM_PG_JSONB = 3802,
     /* one-dimensional arrays */
-    LOOM_PG_BOOL_ARRAY = 1000, LOOM_PG_BYTEA_ARRAY = 1001, LOOM_PG_INT2_ARRAY = 1005,
-    LOOM_PG_INT4_ARRAY = 1007, LOOM_PG_TEXT_ARRAY = 1009, LOOM_PG_VARCHAR_ARRAY = 1015,
-    LOOM_PG_INT8_ARRAY = 1016, LOOM_PG_FLOAT4_ARRAY = 1021, LOOM_PG_FLOAT8_ARRAY = 1022,
-    LOOM_PG_TIMESTAMP_ARRAY = 1115, LOOM_PG_DATE_ARRAY = 1182, LOOM_PG_TIME_ARRAY = 1183,
-    LOOM_PG_TIMESTAMPTZ_ARRAY = 1185, LOOM_PG_INTERVAL_ARRAY = 1187, LOOM_PG_JSON_ARRAY = 199,
-    LOOM_PG_NUMERIC_ARRAY = 1231, LOOM_PG_UUID_ARRAY = 2951, LOOM_PG_JSONB_ARRAY = 3807,
+    LOOM_PG_BOOL_ARRAY = 1000,
+    LOOM_PG_BYTEA_ARRAY = 1001,
+    LOOM_PG_INT2_ARRAY = 1005,
+    LOOM_PG_INT4_ARRAY = 1007,
+    LOOM_PG_TEXT_ARRAY = 1009,
+    LOOM_PG_VARCHAR_ARRAY = 1015,
+    LOOM_PG_INT8_ARRAY = 1016,
+    LOOM_PG_FLOAT4_ARRAY = 1021,
+    LOOM_PG_FLOAT8_ARRAY = 1022,
+    LOOM_PG_TIMESTAMP_ARRAY = 1115,
+    LOOM_PG_DATE_ARRAY = 1182,
+    LOOM_PG_TIME_ARRAY = 1183,
+    LOOM_PG_TIMESTAMPTZ_ARRAY = 1185,
+    LOOM_PG_INTERVAL_ARRAY = 1187,
+    LOOM_PG_JSON_ARRAY = 199,
+    LOOM_PG_NUMERIC_ARRAY = 1231,
+    LOOM_PG_UUID_ARRAY = 2951,
+    LOOM_PG_JSONB_ARRAY = 3807,
 };
 
 /* query_typed flags */
@@ -379,7 +405,7 @@ enum { LOOM_PG_BINARY_RESULTS = 1 };
 #define LOOM_PG_EPOCH_OFFSET 946684800
 
 struct loom_pg_interval {
-    int64_t us;     /* time part */
+    int64_t us; /* time part */
     int32_t days;
     int32_t months;
 };
@@ -387,10 +413,10 @@ struct loom_pg_interval {
 /* A parameter: build it with a loom_pg_p_* constructor. The data it points
  * to (strings, bytes, array buffers) must stay valid until the query returns. */
 struct loom_pg_param {
-    uint32_t type;      /* OID, 0: let the server infer it (text only) */
-    int32_t len;        /* bytes, -1: SQL NULL */
-    const char *data;   /* NULL: the value is in _inline */
-    bool text;          /* sent in text format */
+    uint32_t type;    /* OID, 0: let the server infer it (text only) */
+    int32_t len;      /* bytes, -1: SQL NULL */
+    const char *data; /* NULL: the value is in _inline */
+    bool text;        /* sent in text format */
     unsigned char _inline[16];
 };
 
@@ -419,8 +445,8 @@ struct loom_pg_param loom_pg_p_jsonb(const char *v);
  * Elements must be of one binary type or text/varchar/json (not numeric or
  * jsonb). On error (-EINVAL, -ENOSPC) the returned param has len -2, which
  * makes the query fail with -EINVAL. */
-struct loom_pg_param loom_pg_p_array(uint32_t array_type, int n,
-                                     const struct loom_pg_param *elems, void *buf, size_t cap);
+struct loom_pg_param loom_pg_p_array(uint32_t array_type, int n, const struct loom_pg_param *elems,
+                                     void *buf, size_t cap);
 
 /* Run sql with typed parameters (unnamed statement: parsed each time).
  * flags: LOOM_PG_BINARY_RESULTS. Returns as loom_pg_query, or -EINVAL for a
@@ -469,7 +495,7 @@ int loom_pg_cell_interval(const struct loom_pg_cell *v, struct loom_pg_interval 
 /* A one-dimensional array value (binary), walked element by element. */
 struct loom_pg_array {
     uint32_t elem_type;
-    int n;              /* elements */
+    int n; /* elements */
     int _i;
     const char *_p, *_end;
 };
@@ -499,8 +525,8 @@ struct loom_pg_notice {
     const char *severity; /* "NOTICE", "WARNING", "INFO", "DEBUG", ... (not localized) */
     const char *sqlstate;
     const char *message;
-    const char *detail;   /* "" if none */
-    const char *hint;     /* "" if none */
+    const char *detail; /* "" if none */
+    const char *hint;   /* "" if none */
 };
 
 /* Deliver c's notices to cb (NULL: drop them, the default) from now on. cb

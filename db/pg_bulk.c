@@ -19,9 +19,9 @@ enum { BATCH = 256, MAX_INFLIGHT = 20000, COPY_CHUNK = 65536 };
 
 struct pipe {
     struct loom_pg *c;
-    size_t queued, done;  /* commands queued (incl. Sync) and answered */
-    ssize_t rows;         /* rows affected so far */
-    int err;              /* first error */
+    size_t queued, done; /* commands queued (incl. Sync) and answered */
+    ssize_t rows;        /* rows affected so far */
+    int err;             /* first error */
     bool sync_sent, sync_done;
 };
 

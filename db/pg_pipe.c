@@ -33,7 +33,7 @@ struct request {
     struct loom_pg_stmt *stmt; /* forget it if our Parse fails */
     PGresult *res;
     ssize_t rc;
-    bool parse_pending;        /* a Parse result comes before the Execute one */
+    bool parse_pending; /* a Parse result comes before the Execute one */
     bool done;
     struct loom_pg_error err;
 };
@@ -235,7 +235,7 @@ static ssize_t await_req(struct loom_pg_pool *p, struct loom_pg *c, struct reque
         bool reading = !c->_reader && !c->_failed;
         int rc = reading ? read_for(c, q, self) : loom_park(self, -1);
         if (rc == -ECONNRESET)
-            fail_all(p, c, -ECONNRESET); /* completes q too */
+            fail_all(p, c, -ECONNRESET);   /* completes q too */
         if (rc == -ECANCELED && q->done) { /* finished as we were cancelled: cancel wins */
             req_free(q);
             return -ECANCELED;

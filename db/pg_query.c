@@ -16,9 +16,9 @@
 #define SLOTS (2 * LOOM_PG_STMT_CACHE)
 
 struct loom_pg_stmt {
-    char *sql;      /* NULL: free slot */
+    char *sql; /* NULL: free slot */
     uint32_t hash;
-    char name[16];  /* loom_s<N> */
+    char name[16]; /* loom_s<N> */
 };
 
 static uint32_t fnv1a(const char *s)
@@ -53,12 +53,11 @@ static struct loom_pg_stmt *stmt_slot(struct loom_pg *c, const char *sql, uint32
 }
 
 /* Prepare sql under a new name for slot s; on failure the slot has no name. */
-static ssize_t stmt_prepare(struct loom_pg *c, struct loom_pg_stmt *s, const char *sql,
-                            int nparams)
+static ssize_t stmt_prepare(struct loom_pg *c, struct loom_pg_stmt *s, const char *sql, int nparams)
 {
     snprintf(s->name, sizeof s->name, "loom_s%u", c->_stmt_seq++);
     ssize_t rc = PQsendPrepare(c->_pg, s->name, sql, nparams, NULL) ? loom__pg_collect(c, NULL)
-                                                                     : loom__pg_conn_error(c);
+                                                                    : loom__pg_conn_error(c);
     if (rc < 0 || !c->_pg) {
         s->name[0] = 0;
         return rc < 0 ? rc : -ECONNRESET;

@@ -10,8 +10,8 @@
 
 /* --- cursors --- */
 
-int loom_pg_cursor_open(struct loom_pg *c, struct loom_pg_cursor *cur, const char *sql,
-                        int nparams, const char *const *params, int prefetch)
+int loom_pg_cursor_open(struct loom_pg *c, struct loom_pg_cursor *cur, const char *sql, int nparams,
+                        const char *const *params, int prefetch)
 {
     memset(cur, 0, sizeof *cur);
     cur->_c = c;
@@ -87,8 +87,8 @@ int loom_pg_cursor_close(struct loom_pg_cursor *cur)
 
 /* --- single-row streaming: the stream keeps the connection busy until closed --- */
 
-int loom_pg_stream_open(struct loom_pg *c, struct loom_pg_stream *st, const char *sql,
-                        int nparams, const char *const *params)
+int loom_pg_stream_open(struct loom_pg *c, struct loom_pg_stream *st, const char *sql, int nparams,
+                        const char *const *params)
 {
     memset(st, 0, sizeof *st);
     st->_end = true;

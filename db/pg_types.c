@@ -189,8 +189,8 @@ static bool elem_ok(const struct loom_pg_param *e, uint32_t type)
            e->type == LOOM_PG_JSON;
 }
 
-struct loom_pg_param loom_pg_p_array(uint32_t array_type, int n,
-                                     const struct loom_pg_param *elems, void *buf, size_t cap)
+struct loom_pg_param loom_pg_p_array(uint32_t array_type, int n, const struct loom_pg_param *elems,
+                                     void *buf, size_t cap)
 {
     struct loom_pg_param bad = {.type = array_type, .len = -2};
     if (n < 0)
@@ -435,8 +435,10 @@ static int numeric_text(const char *d, int32_t len, char *buf, size_t cap)
     int dscale = (int16_t)get16(d + 6);
     if (nd < 0 || dscale < 0 || len != 8 + 2 * nd)
         return -EINVAL;
-    const char *special = sign == 0xC000 ? "NaN" : sign == 0xD000 ? "Infinity"
-                                               : sign == 0xF000 ? "-Infinity" : NULL;
+    const char *special = sign == 0xC000   ? "NaN"
+                          : sign == 0xD000 ? "Infinity"
+                          : sign == 0xF000 ? "-Infinity"
+                                           : NULL;
     size_t at = 0;
     if (cap)
         buf[0] = 0;
@@ -490,7 +492,10 @@ int loom_pg_cell_bytes(const struct loom_pg_cell *v, const char **p, size_t *len
     if (v->null)
         return -ENODATA;
     switch (v->type) {
-    case LOOM_PG_TEXT: case LOOM_PG_VARCHAR: case LOOM_PG_NAME: case LOOM_PG_JSON:
+    case LOOM_PG_TEXT:
+    case LOOM_PG_VARCHAR:
+    case LOOM_PG_NAME:
+    case LOOM_PG_JSON:
         break;
     case LOOM_PG_JSONB:
         if (v->binary) { /* a version byte, 1, then the text */

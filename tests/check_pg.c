@@ -96,10 +96,13 @@ static intptr_t query_main(void *arg)
     for (int i = 0; i < 3; i++)
         ck_assert_int_eq(loom_pg_query(&c, NULL, "SELECT $1::int", 1, p), 1);
     exec_ok(&c, "DROP TABLE IF EXISTS t_q; CREATE TABLE t_q(id int primary key, v text)");
-    ck_assert_int_eq(loom_pg_exec(&c, NULL, "INSERT INTO t_q SELECT g, 'x' FROM "
-                                            "generate_series(1, 7) g"), 7);
-    ck_assert_int_eq(loom_pg_query(&c, NULL, "UPDATE t_q SET v = 'y' WHERE id > $1", 1,
-                                   (const char *[]){"4"}), 3);
+    ck_assert_int_eq(loom_pg_exec(&c, NULL,
+                                  "INSERT INTO t_q SELECT g, 'x' FROM "
+                                  "generate_series(1, 7) g"),
+                     7);
+    ck_assert_int_eq(
+        loom_pg_query(&c, NULL, "UPDATE t_q SET v = 'y' WHERE id > $1", 1, (const char *[]){"4"}),
+        3);
     ck_assert_int_eq(loom_pg_query(&c, NULL, "INSERT INTO t_q VALUES(1, 'dup')", 0, NULL),
                      LOOM_EPG);
     ck_assert_str_eq(loom_pg_sqlstate(&c), "23505");
@@ -172,7 +175,7 @@ static intptr_t txn_main(void *arg)
     ck_assert_int_eq(loom_pg_end(&c, 0), 0);         /* keeps id 2 */
     ck_assert_int_eq(loom_pg_begin(&c), 0);
     ck_assert_int_eq(insert(&c, "t_tx", "3"), 0);
-    ck_assert_int_eq(loom_pg_rollback(&c), 0);       /* drops id 3 */
+    ck_assert_int_eq(loom_pg_rollback(&c), 0); /* drops id 3 */
     ck_assert_int_eq(loom_pg_commit(&c), 0);
     ck_assert_int_eq(loom_pg_depth(&c), 0);
     ck_assert_int_eq(count(&c, "SELECT count(*) FROM t_tx"), 2);
@@ -403,7 +406,9 @@ static intptr_t cancel_main(void *arg)
     struct loom_pg_result r = {0};
     ck_assert_int_eq(loom_pg_query(&mon, &r,
                                    "SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND "
-                                   "state = 'active'", 1, (const char *[]){pid}), 1);
+                                   "state = 'active'",
+                                   1, (const char *[]){pid}),
+                     1);
     ck_assert_int_eq(loom_pg_int(&r, 0, 0), 0);
     loom_pg_result_clear(&r);
     ck_assert_int_eq(loom_pg_exec(&c, &r, "SELECT 7"), 1); /* still usable */
@@ -471,9 +476,10 @@ static void assert_connect_text(const char *rel, const char *prefix)
     ck_assert(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
               getsockname(fd, (struct sockaddr *)&a, &len) == 0);
     close(fd);
-    snprintf(cmd, sizeof cmd, "%s --dsn 'host=127.0.0.1 port=%d user=postgres dbname=x' "
-             "</dev/null 2>&1 >/dev/null", test_build_path(rel, path, sizeof path),
-             ntohs(a.sin_port));
+    snprintf(cmd, sizeof cmd,
+             "%s --dsn 'host=127.0.0.1 port=%d user=postgres dbname=x' "
+             "</dev/null 2>&1 >/dev/null",
+             test_build_path(rel, path, sizeof path), ntohs(a.sin_port));
     char *argv[] = {"/bin/sh", "-c", cmd, NULL};
     int rc = test_run(argv, NULL, 20, &out, NULL);
     ck_assert_msg(rc != 0, "%s exited 0 on a refused connect", rel);
@@ -533,8 +539,11 @@ static intptr_t stream_main(void *arg)
     struct loom_pg c;
     connect_ok(&c);
     struct loom_pg_stream st;
-    ck_assert_int_eq(loom_pg_stream_open(&c, &st, "SELECT generate_series(1, 1000000) AS g,"
-                                         " repeat('x', 100)", 0, NULL), 0);
+    ck_assert_int_eq(loom_pg_stream_open(&c, &st,
+                                         "SELECT generate_series(1, 1000000) AS g,"
+                                         " repeat('x', 100)",
+                                         0, NULL),
+                     0);
     long n = 0, sum = 0, rss0 = 0;
     int rc;
     while ((rc = loom_pg_stream_next(&st)) == 1) {
@@ -549,8 +558,8 @@ static intptr_t stream_main(void *arg)
     ck_assert_int_eq(sum, 2999998); /* sum of g % 7 */
     ck_assert_msg(grew < 4096, "RSS grew %ld KiB over 900,000 rows", grew);
     /* stopping early cancels the rest; the connection stays usable */
-    ck_assert_int_eq(loom_pg_stream_open(&c, &st, "SELECT generate_series(1, 50000000)",
-                                         0, NULL), 0);
+    ck_assert_int_eq(loom_pg_stream_open(&c, &st, "SELECT generate_series(1, 50000000)", 0, NULL),
+                     0);
     ck_assert_int_eq(loom_pg_stream_next(&st), 1);
     ck_assert_int_eq(loom_pg_exec(&c, NULL, "SELECT 1"), -EBUSY);
     ck_assert_int_eq(loom_pg_stream_close(&st), 0);
@@ -558,8 +567,9 @@ static intptr_t stream_main(void *arg)
     /* a server-side cursor in batches */
     ck_assert_int_eq(loom_pg_begin(&c), 0);
     struct loom_pg_cursor cur;
-    ck_assert_int_eq(loom_pg_cursor_open(&c, &cur, "SELECT g FROM generate_series(1, $1::int) g",
-                                         1, (const char *[]){"1000"}, 64), 0);
+    ck_assert_int_eq(loom_pg_cursor_open(&c, &cur, "SELECT g FROM generate_series(1, $1::int) g", 1,
+                                         (const char *[]){"1000"}, 64),
+                     0);
     ck_assert_int_eq(loom_pg_cursor_move(&cur, 500), 500);
     ck_assert_int_eq(loom_pg_cursor_next(&cur), 1);
     ck_assert_int_eq(loom_pg_int(loom_pg_cursor_result(&cur), loom_pg_cursor_row(&cur), 0), 501);
@@ -616,8 +626,8 @@ static intptr_t bulk_main(void *arg)
     exec_ok(&c, "DROP TABLE IF EXISTS t_bulk; CREATE TABLE t_bulk(a int primary key, b text)");
     struct rows r = {.fail_at = (size_t)-1};
     double t0 = test_now();
-    ssize_t n = loom_pg_executemany(&c, "INSERT INTO t_bulk VALUES($1, $2)", 2, 100000,
-                                    fill_row, &r);
+    ssize_t n =
+        loom_pg_executemany(&c, "INSERT INTO t_bulk VALUES($1, $2)", 2, 100000, fill_row, &r);
     ck_assert_msg(n == 100000, "executemany: %zd %s", n, loom_pg_errmsg(&c));
     fprintf(stderr, "pipeline: 100000 inserts in %.3f s\n", test_now() - t0);
     ck_assert_int_eq(count(&c, "SELECT count(*) FROM t_bulk"), 100000);
@@ -629,8 +639,9 @@ static intptr_t bulk_main(void *arg)
     ck_assert_int_eq(count(&c, "SELECT count(*) FROM t_bulk"), 1);
     r.fail_at = 700; /* the row callback fails: nothing is kept either */
     exec_ok(&c, "TRUNCATE t_bulk");
-    ck_assert_int_eq(loom_pg_executemany(&c, "INSERT INTO t_bulk VALUES($1, $2)", 2, 1000,
-                                         fill_row, &r), -EINVAL);
+    ck_assert_int_eq(
+        loom_pg_executemany(&c, "INSERT INTO t_bulk VALUES($1, $2)", 2, 1000, fill_row, &r),
+        -EINVAL);
     ck_assert_int_eq(count(&c, "SELECT count(*) FROM t_bulk"), 0);
     struct copy_src src = {0, 100000};
     n = loom_pg_copy_in(&c, "COPY t_bulk FROM STDIN", copy_rows, &src);
@@ -666,8 +677,9 @@ static intptr_t notify_main(void *arg)
     ck_assert_int_eq(loom_pg_listen(&a, "loom_chan"), 0);
     struct loom_task *t = loom_spawn(listener, &a, "listener");
     loom_sleep(LOOM_MS(50));
-    ck_assert_int_eq(loom_pg_query(&b, NULL, "SELECT pg_notify('loom_chan', $1)", 1,
-                                   (const char *[]){"hello"}), 1);
+    ck_assert_int_eq(
+        loom_pg_query(&b, NULL, "SELECT pg_notify('loom_chan', $1)", 1, (const char *[]){"hello"}),
+        1);
     ck_assert_int_eq(loom_task_join(t), 1);
     struct loom_pg_notify n;
     ck_assert_int_eq(loom_pg_notify_wait(&a, &n, LOOM_MS(50)), -ETIMEDOUT);
@@ -689,15 +701,20 @@ int main(void)
         const TTest *fn;
         double timeout;
     } cases[] = {
-        {"connect_errors", connect_errors, 20}, {"query", query, 20},
-        {"transactions", transactions, 20},     {"pool_many", pool_many, 60},
+        {"connect_errors", connect_errors, 20},
+        {"query", query, 20},
+        {"transactions", transactions, 20},
+        {"pool_many", pool_many, 60},
         {"pool_pipeline", pool_pipeline, 60},
-        {"pool_exhaustion", pool_exhaustion, 20}, {"pool_close", pool_close, 20},
+        {"pool_exhaustion", pool_exhaustion, 20},
+        {"pool_close", pool_close, 20},
         {"cancel_query", cancel_query, 20},
-        {"server_restart", server_restart, 60}, {"stream_million", stream_million, 60},
+        {"server_restart", server_restart, 60},
+        {"stream_million", stream_million, 60},
         {"connect_error_text", connect_error_text, 30},
         {"close_under_query", close_under_query, 20},
-        {"bulk", bulk, 60},                      {"listen_notify", listen_notify, 20},
+        {"bulk", bulk, 60},
+        {"listen_notify", listen_notify, 20},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         TCase *tc = test_tcase(s, cases[i].name, cases[i].timeout);

@@ -27,9 +27,9 @@ static struct {
     enum path path;
     bool stop;
     long ok, errors;
-    double last_ok;      /* test_now() of the latest good result */
-    char bad[600];       /* the first unclear error, "" if none */
-    char first[600];     /* the first error, for the log */
+    double last_ok;  /* test_now() of the latest good result */
+    char bad[600];   /* the first unclear error, "" if none */
+    char first[600]; /* the first error, for the log */
 } st;
 
 /* A clear error: a known code, with text a user can act on. */
@@ -38,8 +38,8 @@ static void check_error(ssize_t rc, const char *sqlstate, const char *msg)
     if (!st.errors++)
         snprintf(st.first, sizeof st.first, "%zd [%s] %s", rc, sqlstate, msg);
     bool known = rc == -ECONNRESET || rc == LOOM_EPG;
-    if (known && msg[0] && (rc != -ECONNRESET || strcmp(sqlstate, "08006") == 0 ||
-                            strcmp(sqlstate, "08003") == 0))
+    if (known && msg[0] &&
+        (rc != -ECONNRESET || strcmp(sqlstate, "08006") == 0 || strcmp(sqlstate, "08003") == 0))
         return;
     if (!st.bad[0])
         snprintf(st.bad, sizeof st.bad, "rc %zd (%s) sqlstate '%s' msg '%s'", rc,
@@ -132,8 +132,10 @@ static bool pool_full(void *arg) { return loom_pg_pool_size(&st.pool) >= POOL; }
 static intptr_t outage_main(void *arg)
 {
     enum outage how = (enum outage)(intptr_t)arg;
-    struct loom_pg_pool_options o = {.conninfo = getenv("LOOM_PG_DSN"), .min_size = POOL,
-                                     .max_size = POOL, .connect_timeout_ns = LOOM_SEC(5)};
+    struct loom_pg_pool_options o = {.conninfo = getenv("LOOM_PG_DSN"),
+                                     .min_size = POOL,
+                                     .max_size = POOL,
+                                     .connect_timeout_ns = LOOM_SEC(5)};
     ck_assert_int_eq(loom_pg_pool_open(&st.pool, &o), 0);
     struct loom_task *t[TASKS];
     for (intptr_t i = 0; i < TASKS; i++)
@@ -156,9 +158,11 @@ static intptr_t outage_main(void *arg)
     intptr_t res[TASKS];
     ck_assert_int_eq(loom_gather(t, TASKS, res, LOOM_GATHER_ALL), 0);
     fprintf(stderr, "%s %s: %ld ok, %ld errors, served again %.3f s after the server was back\n",
-            st.path == PIPELINED ? "pool_query" : "acquire", how == TERMINATE ? "terminate"
-            : how == RESTART_FAST ? "restart -m fast" : "restart -m immediate", st.ok,
-            st.errors, took);
+            st.path == PIPELINED ? "pool_query" : "acquire",
+            how == TERMINATE      ? "terminate"
+            : how == RESTART_FAST ? "restart -m fast"
+                                  : "restart -m immediate",
+            st.ok, st.errors, took);
     fprintf(stderr, "  first error: %s\n", st.first);
     ck_assert_msg(!st.bad[0], "unclear error or wrong result: %s", st.bad);
     ck_assert_msg(served, "no good result within 1 s of the server being back");

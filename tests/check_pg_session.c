@@ -75,8 +75,10 @@ static intptr_t copy_main(void *arg)
     /* 2 M rows (~25 MB) stream through with flat memory */
     long rss0 = maxrss_kb();
     struct sink s = {0};
-    ssize_t n = loom_pg_copy_out(&c, "COPY (SELECT g, 'row' || g FROM generate_series(1, 2000000) g)"
-                                     " TO STDOUT", sink_cb, &s);
+    ssize_t n = loom_pg_copy_out(&c,
+                                 "COPY (SELECT g, 'row' || g FROM generate_series(1, 2000000) g)"
+                                 " TO STDOUT",
+                                 sink_cb, &s);
     ck_assert_msg(n == 2000000, "copy: %zd %s", n, loom_pg_errmsg(&c));
     ck_assert_int_eq(s.msgs, 2000000);
     ck_assert_str_eq(s.first, "1\trow1\n");
@@ -87,19 +89,19 @@ static intptr_t copy_main(void *arg)
 
     /* binary and csv formats */
     s = (struct sink){0};
-    ck_assert_int_eq(loom_pg_copy_out(&c, "COPY (SELECT 1::int4) TO STDOUT (FORMAT binary)",
-                                      sink_cb, &s), 1);
+    ck_assert_int_eq(
+        loom_pg_copy_out(&c, "COPY (SELECT 1::int4) TO STDOUT (FORMAT binary)", sink_cb, &s), 1);
     ck_assert(memcmp(s.first, "PGCOPY\n\377\r\n", 11) == 0);
     s = (struct sink){0};
-    ck_assert_int_eq(loom_pg_copy_out(&c, "COPY (SELECT 'a,b', NULL::int) TO STDOUT (FORMAT csv)",
-                                      sink_cb, &s), 1);
+    ck_assert_int_eq(
+        loom_pg_copy_out(&c, "COPY (SELECT 'a,b', NULL::int) TO STDOUT (FORMAT csv)", sink_cb, &s),
+        1);
     ck_assert_str_eq(s.first, "\"a,b\",\n");
 
     /* the callback stops a huge COPY: its code comes back, the connection is usable */
     s = (struct sink){.stop_after = 10};
     double t0 = test_now();
-    n = loom_pg_copy_out(&c, "COPY (SELECT generate_series(1, 100000000)) TO STDOUT",
-                         sink_cb, &s);
+    n = loom_pg_copy_out(&c, "COPY (SELECT generate_series(1, 100000000)) TO STDOUT", sink_cb, &s);
     ck_assert_int_eq(n, -42);
     ck_assert_int_eq(s.msgs, 10);
     ck_assert_msg(test_now() - t0 < 5.0, "stopping took %.2f s", test_now() - t0);
@@ -113,8 +115,10 @@ static intptr_t copy_main(void *arg)
     ck_assert_int_eq(loom_pg_copy_out(&c, "COPY t FROM STDIN", sink_cb, &s), LOOM_EPG);
     select1(&c);
     s = (struct sink){0};
-    n = loom_pg_copy_out(&c, "COPY (SELECT 1 / (g - 50000) FROM generate_series(1, 100000) g) "
-                             "TO STDOUT", sink_cb, &s);
+    n = loom_pg_copy_out(&c,
+                         "COPY (SELECT 1 / (g - 50000) FROM generate_series(1, 100000) g) "
+                         "TO STDOUT",
+                         sink_cb, &s);
     ck_assert_int_eq(n, LOOM_EPG);
     ck_assert_str_eq(loom_pg_sqlstate(&c), "22012");
     select1(&c);
@@ -189,17 +193,22 @@ static intptr_t notice_main(void *arg)
     ck_assert_str_eq(ns.sev[0], "NOTICE");
     ck_assert_str_eq(ns.state[0], "00000");
     ck_assert_msg(strstr(ns.msg[0], "no_such_table"), "msg %s", ns.msg[0]);
-    ck_assert_int_ge(loom_pg_exec(&c, NULL, "DO $$BEGIN RAISE NOTICE 'hello %', 42; "
-                                            "RAISE WARNING 'careful' USING DETAIL = 'd1', "
-                                            "ERRCODE = '01000'; END$$"), 0);
+    ck_assert_int_ge(loom_pg_exec(&c, NULL,
+                                  "DO $$BEGIN RAISE NOTICE 'hello %', 42; "
+                                  "RAISE WARNING 'careful' USING DETAIL = 'd1', "
+                                  "ERRCODE = '01000'; END$$"),
+                     0);
     ck_assert_int_eq(ns.n, 3);
     ck_assert_str_eq(ns.msg[1], "hello 42");
     ck_assert_str_eq(ns.sev[2], "WARNING");
     ck_assert_str_eq(ns.msg[2], "careful");
     ck_assert_str_eq(ns.detail[2], "d1");
     /* notices of a prepared query too, then off again */
-    ck_assert_int_eq(loom_pg_query(&c, NULL, "SELECT 1 FROM (SELECT set_config('client_min_messages',"
-                                             " 'notice', false)) s", 0, NULL), 1);
+    ck_assert_int_eq(loom_pg_query(&c, NULL,
+                                   "SELECT 1 FROM (SELECT set_config('client_min_messages',"
+                                   " 'notice', false)) s",
+                                   0, NULL),
+                     1);
     loom_pg_set_notice_cb(&c, NULL, NULL);
     ck_assert_int_ge(loom_pg_exec(&c, NULL, "DROP TABLE IF EXISTS no_such_table"), 0);
     ck_assert_int_eq(ns.n, 3);
@@ -226,10 +235,12 @@ static long scalar(struct loom_pg *c, const char *sql)
  * temp table, a held cursor, and an open transaction. */
 static void dirty(struct loom_pg *c)
 {
-    ck_assert_int_ge(loom_pg_exec(c, NULL, "SET application_name = 'dirty'; LISTEN chan_x; "
-                                           "SELECT pg_advisory_lock(4242); "
-                                           "CREATE TEMP TABLE tt (x int); "
-                                           "DECLARE cur CURSOR WITH HOLD FOR SELECT 1"), 0);
+    ck_assert_int_ge(loom_pg_exec(c, NULL,
+                                  "SET application_name = 'dirty'; LISTEN chan_x; "
+                                  "SELECT pg_advisory_lock(4242); "
+                                  "CREATE TEMP TABLE tt (x int); "
+                                  "DECLARE cur CURSOR WITH HOLD FOR SELECT 1"),
+                     0);
     ck_assert_int_eq(loom_pg_begin(c), 0);
     ck_assert_int_ge(loom_pg_exec(c, NULL, "INSERT INTO tt VALUES (1)"), 0);
 }
@@ -237,8 +248,8 @@ static void dirty(struct loom_pg *c)
 static intptr_t reset_main(void *arg)
 {
     struct loom_pg_pool p;
-    struct loom_pg_pool_options o = {.conninfo = getenv("LOOM_PG_DSN"), .min_size = 1,
-                                     .max_size = 1};
+    struct loom_pg_pool_options o = {
+        .conninfo = getenv("LOOM_PG_DSN"), .min_size = 1, .max_size = 1};
     ck_assert_int_eq(loom_pg_pool_open(&p, &o), 0);
     struct loom_pg *c;
     ck_assert_int_eq(loom_pg_pool_acquire(&p, &c, LOOM_SEC(5)), 0);
@@ -249,10 +260,12 @@ static intptr_t reset_main(void *arg)
     ck_assert_int_eq(loom_pg_backend_pid(c), pid); /* the same session, cleaned */
     ck_assert_int_eq(loom_pg_depth(c), 0);
     ck_assert_int_eq(scalar(c, "SELECT count(*) FROM pg_settings WHERE name = "
-                               "'application_name' AND setting = 'dirty'"), 0);
+                               "'application_name' AND setting = 'dirty'"),
+                     0);
     ck_assert_int_eq(scalar(c, "SELECT count(*) FROM pg_listening_channels()"), 0);
     ck_assert_int_eq(scalar(c, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
-                               "AND pid = pg_backend_pid()"), 0);
+                               "AND pid = pg_backend_pid()"),
+                     0);
     ck_assert_int_eq(scalar(c, "SELECT count(*) FROM pg_cursors"), 0);
     ck_assert_int_eq(scalar(c, "SELECT (to_regclass('pg_temp.tt') IS NULL)::int"), 1);
     /* the statement cache survived the reset */
@@ -283,7 +296,8 @@ static intptr_t reset_main(void *arg)
     loom_pg_pool_release(&p, c);
     ck_assert_int_eq(loom_pg_pool_acquire(&p, &c, LOOM_SEC(5)), 0);
     ck_assert_int_eq(scalar(c, "SELECT count(*) FROM pg_settings WHERE name = "
-                               "'application_name' AND setting = 'dirty'"), 0);
+                               "'application_name' AND setting = 'dirty'"),
+                     0);
     ck_assert_int_eq(scalar(c, "SELECT count(*) FROM pg_listening_channels()"), 1);
     loom_pg_pool_release(&p, c);
     ck_assert_int_eq(loom_pg_pool_close(&p, LOOM_SEC(5)), 0);
@@ -301,7 +315,9 @@ int main(void)
     struct {
         const char *name;
         const TTest *fn;
-    } cases[] = {{"copy_out", copy_out}, {"copy_refused", copy_refused}, {"notices", notices},
+    } cases[] = {{"copy_out", copy_out},
+                 {"copy_refused", copy_refused},
+                 {"notices", notices},
                  {"pool_reset", pool_reset}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         TCase *tc = test_tcase(s, cases[i].name, 60);

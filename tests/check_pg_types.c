@@ -24,12 +24,11 @@ static void connect_ok(struct loom_pg *c)
 /* SELECT $1, $1::text with p, binary results: cell of column 0 into *v and
  * the server's text of the value into text (NULL: "<null>"). */
 static struct loom_pg_result rt;
-static void roundtrip(struct loom_pg *c, struct loom_pg_param p, struct loom_pg_cell *v,
-                      char *text, size_t cap)
+static void roundtrip(struct loom_pg *c, struct loom_pg_param p, struct loom_pg_cell *v, char *text,
+                      size_t cap)
 {
     loom_pg_result_clear(&rt);
-    ssize_t rc = loom_pg_query_typed(c, &rt, "SELECT $1, $1::text", 1, &p,
-                                     LOOM_PG_BINARY_RESULTS);
+    ssize_t rc = loom_pg_query_typed(c, &rt, "SELECT $1, $1::text", 1, &p, LOOM_PG_BINARY_RESULTS);
     ck_assert_msg(rc == 1, "type %u: rc %zd: %s", p.type, rc, loom_pg_errmsg(c));
     ck_assert_int_eq(loom_pg_cell(&rt, 0, 0, v), 0);
     ck_assert(v->binary);
@@ -100,9 +99,16 @@ static intptr_t scalars_main(void *arg)
     float_rt(&c, loom_pg_p_float8(0.1), 0.1, "0.1");
 
     /* numeric: exact, as the server prints it */
-    const char *nums[] = {"0", "-0.0001", "123456789012345678901234567890.000000000000000000001",
-                          "10000", "0.00000000000000000000000000000001", "-99999999.9999",
-                          "NaN", "Infinity", "-Infinity", "1.50"};
+    const char *nums[] = {"0",
+                          "-0.0001",
+                          "123456789012345678901234567890.000000000000000000001",
+                          "10000",
+                          "0.00000000000000000000000000000001",
+                          "-99999999.9999",
+                          "NaN",
+                          "Infinity",
+                          "-Infinity",
+                          "1.50"};
     for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
         if (strstr(nums[i], "Infinity") && loom_pg_server_version(&c) < 140000)
             continue; /* numeric infinity is PostgreSQL 14+ */
@@ -200,9 +206,12 @@ static intptr_t times_main(void *arg)
     struct {
         int32_t days;
         const char *text;
-    } dates[] = {{0, "2000-01-01"}, {-2451545, "4714-11-24 BC"}, {-1, "1999-12-31"},
+    } dates[] = {{0, "2000-01-01"},
+                 {-2451545, "4714-11-24 BC"},
+                 {-1, "1999-12-31"},
                  {2145031948, "5874897-12-31"}, /* the last date the server takes */
-                 {LOOM_PG_DATE_INFINITY, "infinity"}, {LOOM_PG_DATE_NEG_INFINITY, "-infinity"}};
+                 {LOOM_PG_DATE_INFINITY, "infinity"},
+                 {LOOM_PG_DATE_NEG_INFINITY, "-infinity"}};
     for (size_t i = 0; i < sizeof dates / sizeof dates[0]; i++) {
         roundtrip(&c, loom_pg_p_date(dates[i].days), &v, text, sizeof text);
         ck_assert_int_eq(loom_pg_cell_date(&v, &d), 0);
@@ -212,7 +221,8 @@ static intptr_t times_main(void *arg)
     /* the server's largest date, read back from its text */
     struct loom_pg_result r = {0};
     ck_assert_int_eq(loom_pg_query_typed(&c, &r, "SELECT '5874897-12-31'::date", 0, NULL,
-                                         LOOM_PG_BINARY_RESULTS), 1);
+                                         LOOM_PG_BINARY_RESULTS),
+                     1);
     ck_assert_int_eq(loom_pg_cell(&r, 0, 0, &v), 0);
     ck_assert_int_eq(loom_pg_cell_date(&v, &d), 0);
     ck_assert_int_eq(d, 2145031948);
@@ -221,15 +231,15 @@ static intptr_t times_main(void *arg)
     ts_rt(&c, loom_pg_p_timestamp(0), 0, "2000-01-01 00:00:00");
     ts_rt(&c, loom_pg_p_timestamp(-1), -1, "1999-12-31 23:59:59.999999");
     ts_rt(&c, loom_pg_p_timestamp(LOOM_PG_TS_INFINITY), LOOM_PG_TS_INFINITY, "infinity");
-    ts_rt(&c, loom_pg_p_timestamp(LOOM_PG_TS_NEG_INFINITY), LOOM_PG_TS_NEG_INFINITY,
-          "-infinity");
+    ts_rt(&c, loom_pg_p_timestamp(LOOM_PG_TS_NEG_INFINITY), LOOM_PG_TS_NEG_INFINITY, "-infinity");
     int64_t unix_now = 1700000000;
     ts_rt(&c, loom_pg_p_timestamptz((unix_now - LOOM_PG_EPOCH_OFFSET) * 1000000),
           (unix_now - LOOM_PG_EPOCH_OFFSET) * 1000000, "2023-11-14 22:13:20+00");
     ts_rt(&c, loom_pg_p_timestamptz(LOOM_PG_TS_INFINITY), LOOM_PG_TS_INFINITY, "infinity");
     /* 4713 BC, the earliest timestamp */
     ck_assert_int_eq(loom_pg_query_typed(&c, &r, "SELECT '4714-11-24 00:00:00 BC'::timestamp", 0,
-                                         NULL, LOOM_PG_BINARY_RESULTS), 1);
+                                         NULL, LOOM_PG_BINARY_RESULTS),
+                     1);
     int64_t us;
     ck_assert_int_eq(loom_pg_cell(&r, 0, 0, &v), 0);
     ck_assert_int_eq(loom_pg_cell_timestamp(&v, &us), 0);
@@ -335,7 +345,8 @@ static intptr_t arrays_main(void *arg)
     /* arrays produced by the server: numeric[] and uuid[] read element-wise */
     struct loom_pg_result r = {0};
     ck_assert_int_eq(loom_pg_query_typed(&c, &r, "SELECT ARRAY[1.5, NULL, -0.001]::numeric[]", 0,
-                                         NULL, LOOM_PG_BINARY_RESULTS), 1);
+                                         NULL, LOOM_PG_BINARY_RESULTS),
+                     1);
     ck_assert_int_eq(loom_pg_cell(&r, 0, 0, &v), 0);
     ck_assert_uint_eq(v.type, LOOM_PG_NUMERIC_ARRAY);
     ck_assert_int_eq(loom_pg_array_open(&v, &a), 0);
@@ -367,8 +378,9 @@ static intptr_t nulls_main(void *arg)
     nul8.type = LOOM_PG_INT8;
     struct loom_pg_param ps[] = {nul8, z8, loom_pg_p_text("", 0), loom_pg_p_text(NULL, 0)};
     for (unsigned flags = 0; flags <= LOOM_PG_BINARY_RESULTS; flags++) {
-        ck_assert_int_eq(loom_pg_query_typed(&c, &r, "SELECT $1 AS a, $2 AS b, $3 AS c, $4 AS d",
-                                             4, ps, flags), 1);
+        ck_assert_int_eq(
+            loom_pg_query_typed(&c, &r, "SELECT $1 AS a, $2 AS b, $3 AS c, $4 AS d", 4, ps, flags),
+            1);
         struct loom_pg_cell v;
         int64_t x = 7;
         const char *p;
@@ -400,7 +412,8 @@ static intptr_t nulls_main(void *arg)
     ck_assert_int_eq(loom_pg_query_typed(&c, &r,
                                          "SELECT 1.25::float8, true, 12.500::numeric, "
                                          "'f0f1f2f3-f4f5-f6f7-f8f9-fafbfcfdfeff'::uuid",
-                                         0, NULL, 0), 1);
+                                         0, NULL, 0),
+                     1);
     struct loom_pg_cell v;
     double f;
     bool b;
@@ -421,8 +434,10 @@ static intptr_t nulls_main(void *arg)
     loom_pg_result_clear(&r);
 
     /* describe: parameter and column types without running */
-    ck_assert_int_eq(loom_pg_describe(&c, &r, "SELECT $1::int8 AS id, $2::text || 'x' AS name, "
-                                              "now() AS at"), 0);
+    ck_assert_int_eq(loom_pg_describe(&c, &r,
+                                      "SELECT $1::int8 AS id, $2::text || 'x' AS name, "
+                                      "now() AS at"),
+                     0);
     ck_assert_int_eq(loom_pg_nparams(&r), 2);
     ck_assert_uint_eq(loom_pg_paramtype(&r, 0), LOOM_PG_INT8);
     ck_assert_uint_eq(loom_pg_paramtype(&r, 1), LOOM_PG_TEXT);
@@ -503,8 +518,11 @@ int main(void)
     struct {
         const char *name;
         const TTest *fn;
-    } cases[] = {{"scalars", scalars}, {"times", times}, {"arrays", arrays},
-                 {"nulls_and_describe", nulls_and_describe}, {"malformed", malformed}};
+    } cases[] = {{"scalars", scalars},
+                 {"times", times},
+                 {"arrays", arrays},
+                 {"nulls_and_describe", nulls_and_describe},
+                 {"malformed", malformed}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         TCase *tc = test_tcase(s, cases[i].name, 30);
         tcase_add_checked_fixture(tc, test_fixture_setup, test_fixture_teardown);
