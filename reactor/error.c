@@ -5,20 +5,18 @@
 #include <string.h>
 
 /* The errno values loom returns or passes through; others print as "E?". */
+// clang-format off
 #define LOOM_ERRNO_NAMES(X)                                                                        \
-    X(EPERM)                                                                                       \
-    X(ENOENT)                                                                                      \
-    X(ESRCH) X(EINTR) X(EIO) X(ENXIO) X(E2BIG) X(EBADF) X(ECHILD) X(EAGAIN) X(ENOMEM) X(EACCES)    \
-        X(EFAULT) X(EBUSY) X(EEXIST) X(ENODEV) X(ENOTDIR) X(EISDIR) X(EINVAL) X(ENFILE) X(EMFILE)  \
-            X(ENOSPC) X(ESPIPE) X(EPIPE) X(ERANGE) X(EDEADLK) X(ENAMETOOLONG) X(ENOSYS)            \
-                X(ENOTEMPTY) X(ELOOP) X(ENOMSG) X(EPROTO) X(EBADMSG) X(EOVERFLOW) X(EILSEQ)        \
-                    X(ENOTSOCK) X(EDESTADDRREQ) X(EMSGSIZE) X(EPROTOTYPE) X(ENOPROTOOPT)           \
-                        X(EPROTONOSUPPORT) X(EOPNOTSUPP) X(EAFNOSUPPORT) X(EADDRINUSE)             \
-                            X(EADDRNOTAVAIL) X(ENETDOWN) X(ENETUNREACH) X(ECONNABORTED)            \
-                                X(ECONNRESET) X(ENOBUFS) X(EISCONN) X(ENOTCONN) X(ESHUTDOWN)       \
-                                    X(ETIMEDOUT) X(ECONNREFUSED) X(EHOSTUNREACH) X(EALREADY)       \
-                                        X(EINPROGRESS) X(ECANCELED) X(EOWNERDEAD)                  \
-                                            X(ENOTRECOVERABLE)
+    X(EPERM) X(ENOENT) X(ESRCH) X(EINTR) X(EIO) X(ENXIO) X(E2BIG) X(EBADF) X(ECHILD) X(EAGAIN)     \
+    X(ENOMEM) X(EACCES) X(EFAULT) X(EBUSY) X(EEXIST) X(ENODEV) X(ENOTDIR) X(EISDIR) X(EINVAL)      \
+    X(ENFILE) X(EMFILE) X(ENOSPC) X(ESPIPE) X(EPIPE) X(ERANGE) X(EDEADLK) X(ENAMETOOLONG)          \
+    X(ENOSYS) X(ENOTEMPTY) X(ELOOP) X(ENOMSG) X(EPROTO) X(EBADMSG) X(EOVERFLOW) X(EILSEQ)          \
+    X(ENOTSOCK) X(EDESTADDRREQ) X(EMSGSIZE) X(EPROTOTYPE) X(ENOPROTOOPT) X(EPROTONOSUPPORT)        \
+    X(EOPNOTSUPP) X(EAFNOSUPPORT) X(EADDRINUSE) X(EADDRNOTAVAIL) X(ENETDOWN) X(ENETUNREACH)        \
+    X(ECONNABORTED) X(ECONNRESET) X(ENOBUFS) X(EISCONN) X(ENOTCONN) X(ESHUTDOWN) X(ETIMEDOUT)      \
+    X(ECONNREFUSED) X(EHOSTUNREACH) X(EALREADY) X(EINPROGRESS) X(ECANCELED) X(EOWNERDEAD)          \
+    X(ENOTRECOVERABLE)
+// clang-format on
 
 const char *loom_strerror(int err)
 {
