@@ -75,20 +75,6 @@ static void stop(struct test_server *s)
     ck_assert_int_eq(test_server_wait(s, 10), 0);
 }
 
-static long rss_kib(pid_t pid)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", pid);
-    FILE *f = fopen(path, "r");
-    long kib = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %ld", &kib) == 1)
-            break;
-    if (f)
-        fclose(f);
-    return kib;
-}
-
 static const char *status_of(const char *resp)
 {
     static char code[4];
@@ -243,7 +229,7 @@ START_TEST(test_never_reading_client)
     setenv("ASAN_OPTIONS", opts, 1); /* this test's process only (Check forks each test) */
 #endif
     start(&s, "1");
-    long before = rss_kib(s.pid);
+    long before = test_rss_kib(s.pid);
     int stuck[4];
     for (int i = 0; i < 4; i++) {
         stuck[i] = test_dial(s.port);
@@ -256,7 +242,7 @@ START_TEST(test_never_reading_client)
         const char *out = get(s.port, "/a.txt");
         ck_assert_str_eq(status_of(out), "200");
     }
-    long after = rss_kib(s.pid);
+    long after = test_rss_kib(s.pid);
     ck_assert_msg(after - before < 8 * 1024, "server RSS grew %ld KiB with 4 stuck clients",
                   after - before);
     for (int i = 0; i < 4; i++)

@@ -374,20 +374,6 @@ static size_t flood_pings(int fd, double seconds)
 }
 
 /* Resident memory of pid in KiB. */
-static long rss_kib(pid_t pid)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    long kib = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %ld", &kib) == 1)
-            break;
-    if (f)
-        fclose(f);
-    return kib;
-}
-
 /* Send a masked close frame and read everything up to the server's EOF. */
 static void silent_user_leaves(int fd)
 {
@@ -430,7 +416,7 @@ START_TEST(listing_9_9_ws)
      * memory stays bounded and the others are still counted at once. */
     fd = silent_user(srv.port);
     size_t sent = flood_pings(fd, 1.0);
-    long rss = rss_kib(srv.pid);
+    long rss = test_rss_kib(srv.pid);
     ck_assert_msg(rss > 0 && rss < 64 * 1024, "server RSS %ld KiB after %zu bytes of pings", rss,
                   sent);
     argv[5] = "1";

@@ -544,20 +544,6 @@ static void remove_root(void)
     ck_assert_int_eq(system(cmd), 0);
 }
 
-static long rss_kib(pid_t pid)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", pid);
-    FILE *f = fopen(path, "r");
-    long kib = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %ld", &kib) == 1)
-            break;
-    if (f)
-        fclose(f);
-    return kib;
-}
-
 /* A directory redirect never echoes an absolute-form target's authority; and
  * 200,000 pipelined HEAD requests never read leave the server's RSS bounded. */
 START_TEST(test_app_http_hostile)
@@ -580,7 +566,7 @@ START_TEST(test_app_http_hostile)
     char *reqs = malloc(len);
     for (size_t i = 0; i < N; i++)
         memcpy(reqs + i * (sizeof one - 1), one, sizeof one - 1);
-    long before = rss_kib(s.pid);
+    long before = test_rss_kib(s.pid);
     int fd = test_dial(s.port);
     int v = 4096;
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof v);
@@ -594,7 +580,7 @@ START_TEST(test_app_http_hostile)
             poll(&(struct pollfd){fd, POLLOUT, 0}, 1, 50);
     }
     usleep(300000); /* let the server take what it will (it must not take it all) */
-    long after = rss_kib(s.pid);
+    long after = test_rss_kib(s.pid);
     ck_assert_msg(after - before < 16 * 1024,
                   "RSS %ld -> %ld KiB under %d pipelined HEADs "
                   "never read (%zu bytes sent)",

@@ -286,19 +286,6 @@ static intptr_t backpressure_main(void *arg)
 
 /* --- many connections --- */
 
-static long rss_kib(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[128];
-    long v = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %ld", &v) == 1)
-            break;
-    if (f)
-        fclose(f);
-    return v;
-}
-
 /* The client side of test_many, in a child process (its own fd table): open n
  * blocking connections, one ping round trip on each, report "ok" on ctl, wait
  * for a byte on ctl, close everything. */
@@ -343,7 +330,7 @@ static intptr_t many_main(void *arg)
     struct loom_server *srv = start(&o, line_echo, NULL);
     int sv[2];
     ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-    long rss0 = rss_kib();
+    long rss0 = test_rss_kib(0);
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
@@ -356,7 +343,7 @@ static intptr_t many_main(void *arg)
     char ok[3];
     ck_assert_int_eq(loom_stream_readexactly(ctl, ok, 2, LOOM_SEC(40)), 2);
     ck_assert_int_eq(loom_server_connections(srv), n);
-    long rss1 = rss_kib();
+    long rss1 = test_rss_kib(0);
     double per = (double)(rss1 - rss0) / n;
     fprintf(stderr, "%d connections on %s: %.2f KiB RSS per idle server connection\n", n,
             loom_loop_backend(loom_loop_current()), per);

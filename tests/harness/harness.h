@@ -41,6 +41,9 @@ void test_fixture_teardown(void);
  * (apt-get install package): why" - a missing component never passes silently. */
 void test_require_tool(const char *tool, const char *package, const char *why);
 
+/* Resident memory of process pid (0: this process) in KiB, from /proc; -1 if unknown. */
+long test_rss_kib(pid_t pid);
+
 /* Monotonic clock in seconds. */
 double test_now(void);
 
