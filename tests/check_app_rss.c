@@ -24,15 +24,6 @@ static void path_in(char *buf, size_t cap, const char *name)
     snprintf(buf, cap, "%s/%s", dir, name);
 }
 
-/* Run argv (argv[0] a full path); fail unless it exits 0. */
-static void run_ok(char *const argv[])
-{
-    char *out = NULL;
-    int rc = test_run(argv, NULL, 60, &out, NULL);
-    ck_assert_msg(rc == 0, "%s failed (%d; is it installed?):\n%s", argv[0], rc, out ? out : "");
-    free(out);
-}
-
 static void make_dir(void)
 {
     const char *build = getenv("LOOM_BUILD") ? getenv("LOOM_BUILD") : "build";
@@ -47,30 +38,7 @@ static void make_dir(void)
 static void remove_dir(void)
 {
     char *argv[] = {"/bin/rm", "-rf", dir, NULL};
-    run_ok(argv);
-}
-
-/* A CA and a certificate for 127.0.0.1 signed by it. */
-static void make_certs(void)
-{
-    char ca[512], cakey[512], key[512], csr[512], crt[512], ext[512];
-    path_in(ca, sizeof ca, "ca.pem");
-    path_in(cakey, sizeof cakey, "ca.key");
-    path_in(key, sizeof key, "srv.key");
-    path_in(csr, sizeof csr, "srv.csr");
-    path_in(crt, sizeof crt, "srv.pem");
-    path_in(ext, sizeof ext, "ext.cnf");
-    FILE *f = fopen(ext, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs("subjectAltName=IP:127.0.0.1\n", f);
-    fclose(f);
-    run_ok((char *[]){"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
-                      "-keyout", cakey, "-out", ca, "-days", "1", "-subj", "/CN=loom-rss test CA",
-                      NULL});
-    run_ok((char *[]){"/usr/bin/openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
-                      "-out", csr, "-subj", "/CN=127.0.0.1", NULL});
-    run_ok((char *[]){"/usr/bin/openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", cakey,
-                      "-CAcreateserial", "-out", crt, "-days", "1", "-extfile", ext, NULL});
+    test_run_ok(argv);
 }
 
 /* The farm, HTTP + HTTPS; the stalled body drips for longer than any timeout
@@ -79,7 +47,7 @@ static void farm_start(struct test_server *srv)
 {
     ck_assert_msg(access("/usr/bin/python3", X_OK) == 0,
                   "python3 is missing: the feed farm needs it (make deps)");
-    make_certs();
+    test_make_certs(dir, "loom-rss test CA");
     char crt[512], key[512], list[512], expect[512];
     path_in(crt, sizeof crt, "srv.pem");
     path_in(key, sizeof key, "srv.key");

@@ -856,38 +856,6 @@ END_TEST
 /* Under the build directory: a failed test leaves its files there, not in /tmp. */
 static char farm_dir[256];
 
-/* Run argv (argv[0] a full path: test_run does not search PATH); fail unless it exits 0. */
-static void run_ok(char *const argv[])
-{
-    char *out = NULL;
-    int rc = test_run(argv, NULL, 60, &out, NULL);
-    ck_assert_msg(rc == 0, "%s failed (%d; is it installed?):\n%s", argv[0], rc, out ? out : "");
-    free(out);
-}
-
-/* A CA and a certificate for 127.0.0.1 signed by it, made now in farm_dir. */
-static void make_certs(void)
-{
-    char ca[512], cakey[512], key[512], csr[512], crt[512], ext[512];
-    snprintf(ca, sizeof ca, "%s/ca.pem", farm_dir);
-    snprintf(cakey, sizeof cakey, "%s/ca.key", farm_dir);
-    snprintf(key, sizeof key, "%s/srv.key", farm_dir);
-    snprintf(csr, sizeof csr, "%s/srv.csr", farm_dir);
-    snprintf(crt, sizeof crt, "%s/srv.pem", farm_dir);
-    snprintf(ext, sizeof ext, "%s/ext.cnf", farm_dir);
-    FILE *f = fopen(ext, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs("subjectAltName=IP:127.0.0.1\n", f);
-    fclose(f);
-    run_ok((char *[]){"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
-                      "-keyout", cakey, "-out", ca, "-days", "1", "-subj", "/CN=loom feed farm CA",
-                      NULL});
-    run_ok((char *[]){"/usr/bin/openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
-                      "-out", csr, "-subj", "/CN=127.0.0.1", NULL});
-    run_ok((char *[]){"/usr/bin/openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", cakey,
-                      "-CAcreateserial", "-out", crt, "-days", "1", "-extfile", ext, NULL});
-}
-
 static void farm_start(struct test_server *srv)
 {
     const char *build = getenv("LOOM_BUILD") ? getenv("LOOM_BUILD") : "build";
@@ -895,7 +863,7 @@ static void farm_start(struct test_server *srv)
     mkdir(farm_dir, 0700);
     snprintf(farm_dir, sizeof farm_dir, "%s/test-tmp/feed-farm-XXXXXX", build);
     ck_assert_ptr_nonnull(mkdtemp(farm_dir));
-    make_certs();
+    test_make_certs(farm_dir, "loom feed farm CA");
     char crt[512], key[512], list[512], expect[512];
     snprintf(crt, sizeof crt, "%s/srv.pem", farm_dir);
     snprintf(key, sizeof key, "%s/srv.key", farm_dir);
@@ -931,7 +899,7 @@ static void farm_stop(struct test_server *srv)
     kill(srv->pid, SIGTERM);
     test_server_wait(srv, 10);
     char *argv[] = {"/bin/rm", "-rf", farm_dir, NULL};
-    run_ok(argv);
+    test_run_ok(argv);
 }
 
 /* GET url with curl (redirects followed, gzip/deflate decoded, the farm's CA):

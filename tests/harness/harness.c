@@ -372,3 +372,34 @@ long test_rss_kib(pid_t pid)
         fclose(f);
     return kib;
 }
+
+void test_run_ok(char *const argv[])
+{
+    char *out = NULL;
+    int rc = test_run(argv, NULL, 60, &out, NULL);
+    ck_assert_msg(rc == 0, "%s failed (%d; is it installed?):\n%s", argv[0], rc, out ? out : "");
+    free(out);
+}
+
+void test_make_certs(const char *dir, const char *ca_name)
+{
+    char ca[512], cakey[512], key[512], csr[512], crt[512], ext[512], subj[256];
+    snprintf(ca, sizeof ca, "%s/ca.pem", dir);
+    snprintf(cakey, sizeof cakey, "%s/ca.key", dir);
+    snprintf(key, sizeof key, "%s/srv.key", dir);
+    snprintf(csr, sizeof csr, "%s/srv.csr", dir);
+    snprintf(crt, sizeof crt, "%s/srv.pem", dir);
+    snprintf(ext, sizeof ext, "%s/ext.cnf", dir);
+    snprintf(subj, sizeof subj, "/CN=%s", ca_name);
+    FILE *f = fopen(ext, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("subjectAltName=IP:127.0.0.1\n", f);
+    fclose(f);
+    test_run_ok((char *[]){"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                           "-keyout", cakey, "-out", ca, "-days", "1", "-subj", subj, NULL});
+    test_run_ok((char *[]){"/usr/bin/openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                           key, "-out", csr, "-subj", "/CN=127.0.0.1", NULL});
+    test_run_ok((char *[]){"/usr/bin/openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey",
+                           cakey, "-CAcreateserial", "-out", crt, "-days", "1", "-extfile", ext,
+                           NULL});
+}

@@ -41,6 +41,14 @@ void test_fixture_teardown(void);
  * (apt-get install package): why" - a missing component never passes silently. */
 void test_require_tool(const char *tool, const char *package, const char *why);
 
+/* Run argv (argv[0] a full path, at most 60 s); fail the test unless it exits 0. */
+void test_run_ok(char *const argv[]);
+
+/* Make, with the openssl program, dir/ca.pem (+ ca.key), and dir/srv.key +
+ * dir/srv.pem: a server certificate for IP 127.0.0.1 signed by that CA, valid
+ * one day. ca_name is the CA's common name. Fails the test if openssl fails. */
+void test_make_certs(const char *dir, const char *ca_name);
+
 /* Resident memory of process pid (0: this process) in KiB, from /proc; -1 if unknown. */
 long test_rss_kib(pid_t pid);
 
