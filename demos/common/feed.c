@@ -404,6 +404,17 @@ static char *take_title(struct demo_feed_parser *p)
         free(t);
         t = c;
     }
+    if (t && !loom_utf8_valid(t, strlen(t))) {
+        /* libxml2 lets some malformed UTF-8 through (overlong forms): a title is
+         * always valid UTF-8, so each bad sequence becomes U+FFFD. */
+        size_t len = strlen(t);
+        char *v = malloc(LOOM_UTF8_SANITIZE_MAX(len));
+        if (v)
+            loom_utf8_sanitize(v, LOOM_UTF8_SANITIZE_MAX(len), t, len,
+                               LOOM_UTF8_ALLOW_TAB | LOOM_UTF8_ALLOW_LF | LOOM_UTF8_ALLOW_CR);
+        free(t);
+        t = v;
+    }
     if (!t)
         set_error(p, -ENOMEM, NULL);
     return t;
