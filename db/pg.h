@@ -534,6 +534,51 @@ struct loom_pg_notice {
  * Call after connect; c must not move while set. */
 void loom_pg_set_notice_cb(struct loom_pg *c, loom_pg_notice_cb cb, void *arg);
 
+/* --- scripts: every result of a simple query, streamed (pg_script.c) ---
+ *
+ * One string of one or more ;-separated statements sent with the simple-query
+ * protocol (as psql sends a line), its results handed over one step at a time:
+ * each row on its own (single-row mode, for every statement of the string),
+ * the end of each row set, each command's status and COPY TO STDOUT data, so
+ * memory stays at one row whatever the size of the results. The connection
+ * is busy from open to close. */
+
+/* What loom_pg_script_next() found. */
+enum loom_pg_script_step {
+    LOOM_PG_SCRIPT_DONE = 0,      /* no more results */
+    LOOM_PG_SCRIPT_ROW = 1,       /* a row: row 0 of loom_pg_script_result() (columns too) */
+    LOOM_PG_SCRIPT_SET_END = 2,   /* a row set ended: its columns and status ("SELECT 3") */
+    LOOM_PG_SCRIPT_COMMAND = 3,   /* a statement without rows ended: its status tag */
+    LOOM_PG_SCRIPT_COPY_DATA = 4, /* a message of COPY TO STDOUT: loom_pg_script_copy_data() */
+};
+
+/* A script in progress. Caller-owned; private fields. */
+struct loom_pg_script {
+    struct loom_pg *_c;
+    struct loom_pg_result _res; /* the current step's result */
+    char *_copy_data;           /* the current COPY message (libpq's) */
+    size_t _copy_len;
+    bool _copy; /* inside COPY TO STDOUT */
+    bool _end;
+};
+
+/* Send sql (simple query, single-row mode). 0, or -EBUSY, -ECONNRESET,
+ * LOOM_EPG, -EPERM: then there is nothing to close. Suspends. */
+int loom_pg_script_open(struct loom_pg *c, struct loom_pg_script *s, const char *sql);
+/* The next step (enum loom_pg_script_step), or an error: LOOM_EPG with the
+ * server's error on the connection (the rest of the string was skipped by
+ * the server, and COPY FROM STDIN is refused this way), -ECONNRESET,
+ * -ECANCELED (the server is asked to cancel; the connection stays usable).
+ * After an error or DONE, every call returns DONE. The previous step's
+ * result and data are freed. Suspends. */
+int loom_pg_script_next(struct loom_pg_script *s);
+/* The current step's result (a view until the next call). */
+const struct loom_pg_result *loom_pg_script_result(const struct loom_pg_script *s);
+/* The current COPY message (a view until the next call), NULL if none. */
+const char *loom_pg_script_copy_data(const struct loom_pg_script *s, size_t *len);
+/* Finish: results left are cancelled on the server and drained. 0. Suspends. */
+int loom_pg_script_close(struct loom_pg_script *s);
+
 #pragma GCC visibility pop
 
 #ifdef __cplusplus
