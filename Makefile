@@ -341,6 +341,32 @@ bench: deps-check
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) tests/bench/run
 
+# --- documentation ---
+# make docs: the API reference from the public headers (HEADERS, as make install picks them)
+# with README.md and docs/*.md, by doxygen (docs/Doxyfile, docs/doxygen-filter) into
+# $(BUILD)/docs/html; any warning - an undocumented public declaration - fails. Then every
+# tutorial example (docs/examples/*.c) is built against the in-tree library and run, except
+# those marked "docs: compile only" (they need a PostgreSQL server), so the tutorial can't rot.
+DOC_EX_C := $(sort $(wildcard docs/examples/*.c))
+DOC_EX_BIN := $(DOC_EX_C:docs/examples/%.c=$(BUILD)/docs/examples/%)
+
+.PHONY: docs
+docs: $(DOC_EX_BIN)
+	@.ci/deps --check doxygen
+	$(call say,DOXY,$(BUILD)/docs/html)
+	$(Q)mkdir -p $(BUILD)/docs && LOOM_DOC_INPUT="$(HEADERS) README.md $(wildcard docs/*.md)" \
+	  LOOM_DOC_OUT=$(BUILD)/docs LOOM_VERSION=$(VERSION) doxygen docs/Doxyfile
+	@for b in $(DOC_EX_BIN); do \
+	  if grep -q 'docs: compile only' docs/examples/$${b##*/}.c; then continue; fi; \
+	  printf '  %-6s %s\n' RUN $$b; \
+	  timeout 30 $$b >$$b.out 2>&1 || { cat $$b.out; echo "docs: $$b failed"; exit 1; }; \
+	done
+
+$(BUILD)/docs/examples/%: docs/examples/%.c $(PG_A) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(PG_A) $(LIB_A) $(LDLIBS)
+
 # --- dependencies (Debian) ---
 
 # RUN_PACKAGES build the library and the programs (make run); BUILD_PACKAGES add what the rest
@@ -352,7 +378,7 @@ BUILD_PACKAGES := $(RUN_PACKAGES) check clang libglib2.0-dev
 TEST_PACKAGES := python3 postgresql postgresql-contrib libuv1-dev libevent-dev python3-uvloop \
   python3-asyncpg qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross valgrind socat \
   netcat-openbsd curl wrk tmux gnupg openssl procps iproute2 libclang-rt-14-dev \
-  python3-aiohttp python3-feedparser nginx-light nodejs chromium clang-format
+  python3-aiohttp python3-feedparser nginx-light nodejs chromium clang-format doxygen
 DEB_PACKAGES := $(BUILD_PACKAGES) $(TEST_PACKAGES)
 # What this make run compiles for: only the programs' packages when the goal is `run`.
 NEED_PACKAGES := $(if $(filter-out run,$(MAKECMDGOALS)),$(BUILD_PACKAGES),$(if $(MAKECMDGOALS),$(RUN_PACKAGES),$(BUILD_PACKAGES)))
