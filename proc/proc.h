@@ -2,10 +2,24 @@
  *
  * Subprocesses (asyncio.create_subprocess_exec): loom_proc_spawn() starts a
  * program with posix_spawn; each of its standard fds is inherited, a pipe
- * (exposed as a struct loom_stream from net/stream.h), /dev/null, or (stderr
- * only) merged into stdout. The child gets only fds 0-2 (every loom fd is
- * CLOEXEC), an empty signal mask and default signal dispositions (the loop
- * blocks the signals it watches through signalfd; a child must not inherit that).
+ * (exposed as a struct loom_stream from net/stream.h), /dev/null, a copy of a
+ * caller's fd (a file, the other end of a pipe), or (stderr only) merged into
+ * stdout. The child gets only fds 0-2 plus the ones listed in pass_fds (every
+ * loom fd is CLOEXEC, and others are closed in the child as Python's
+ * close_fds=True does), an empty signal mask and default signal dispositions
+ * (the loop blocks the signals it watches through signalfd; a child must not
+ * inherit that). It may start a new session or join/lead a process group.
+ *
+ * Shell commands (asyncio.create_subprocess_shell): loom_proc_spawn_shell()
+ * runs /bin/sh -c CMD. The shell parses CMD: spaces split words and $, `, ;,
+ * |, &, <, >, *, ?, quotes and backslashes all mean something, so text that
+ * comes from outside must never be pasted in as is. Quote each such piece with
+ * loom_proc_shell_quote() (which wraps it in '...'), or better, run the program
+ * directly with loom_proc_spawn(). The process object watches the shell: a
+ * command the shell runs as its own child survives loom_proc_close()'s SIGKILL
+ * unless the shell exec'd it ("exec prog args") or the child got a process
+ * group (new_session / LOOM_PROC_NEW_PGROUP) and loom_proc_signal_group() is
+ * used.
  *
  * Reaping: on Linux >= 5.3 each child has a pidfd (pidfd_open) watched by the
  * loop; elsewhere, or with LOOM_PROC_NO_PIDFD=1 in the environment, a SIGCHLD
@@ -58,7 +72,14 @@ enum loom_proc_stdio {
     LOOM_PROC_PIPE,        /* a pipe, exposed as a stream on struct loom_proc */
     LOOM_PROC_DEVNULL,     /* /dev/null */
     LOOM_PROC_STDOUT,      /* stderr only: the same as stdout (2>&1) */
+    LOOM_PROC_FD,          /* a copy of the caller's fd in loom_proc_options.in_fd/out_fd/err_fd */
 };
+
+/* loom_proc_options.pgroup: the child leads a new process group (its pgid is its pid). */
+#define LOOM_PROC_NEW_PGROUP ((pid_t)-1)
+
+/* Most fds loom_proc_options.pass_fds may list. */
+enum { LOOM_PROC_MAX_PASS_FDS = 64 };
 
 /* Default cap on what communicate() collects per stream. */
 enum { LOOM_PROC_OUTPUT_LIMIT = 512 * 1024 * 1024 };
@@ -70,6 +91,21 @@ struct loom_proc_options {
     const char *cwd;         /* NULL: the parent's (-ENOTSUP if libc cannot chdir in spawn) */
     enum loom_proc_stdio in, out, err;
     size_t output_limit; /* communicate(): max bytes per stream; 0: LOOM_PROC_OUTPUT_LIMIT */
+    /* LOOM_PROC_FD: the caller's fds the child's stdin/stdout/stderr become
+     * copies of (borrowed: the caller still owns and closes them; the parent
+     * keeps no copy after the spawn). Any open fd, including 0-2. */
+    int in_fd, out_fd, err_fd;
+    /* Fds (>= 3) the child keeps open under the same numbers (asyncio/Python
+     * pass_fds): borrowed, their close-on-exec flag in the parent is untouched.
+     * At most LOOM_PROC_MAX_PASS_FDS; -EINVAL for an fd < 3, -EBADF for one
+     * that is not open. Needs glibc >= 2.34 (else -ENOTSUP). */
+    const int *pass_fds;
+    size_t n_pass_fds;
+    bool new_session; /* setsid(): a new session and process group (start_new_session) */
+    /* 0: the parent's process group; LOOM_PROC_NEW_PGROUP: a new group led by
+     * the child; > 0: join that existing group (Python's process_group). Not
+     * with new_session (-EINVAL). */
+    pid_t pgroup;
 };
 
 struct loom__child;
@@ -84,6 +120,7 @@ struct loom_proc {
     struct loom_loop *_loop;
     struct loom__child *_child; /* reaping state (allocated: outlives nothing) */
     size_t _limit;
+    pid_t _pgid; /* the child's process group if the options gave it one, else 0 */
 };
 
 /* Bytes owned by the caller (free(b->data) when done). */
@@ -99,6 +136,19 @@ struct loom_bytes {
  * -ENOMEM, -EMFILE or another -errno; on failure nothing is left to close. */
 int loom_proc_spawn(struct loom_loop *loop, struct loom_proc *p,
                     const struct loom_proc_options *opt);
+
+/* Run cmd with /bin/sh -c (asyncio.create_subprocess_shell), with opt's
+ * stdio, env, cwd, pass_fds and group settings (opt may be NULL: everything
+ * inherited; opt->argv must be NULL). Read the quoting note at the top of this
+ * file. Returns as loom_proc_spawn(); the command's own failure (not found:
+ * 127) is its returncode, not an error here. */
+int loom_proc_spawn_shell(struct loom_loop *loop, struct loom_proc *p, const char *cmd,
+                          const struct loom_proc_options *opt);
+
+/* Quote s as one shell word ('...' with each ' written as '\''), NUL-terminated
+ * into buf. Returns the length, or -ENOSPC if buf (len bytes) is too small.
+ * Never suspends. */
+int loom_proc_shell_quote(const char *s, char *buf, size_t len);
 
 /* Close the pipes and release the object. A child still running is killed
  * (SIGKILL) and reaped first, so nothing survives. Never suspends. */
@@ -116,6 +166,12 @@ bool loom_proc_returncode(const struct loom_proc *p, int *returncode);
 
 /* Send signum to the child. 0, or -ESRCH if it was already reaped. */
 int loom_proc_send_signal(struct loom_proc *p, int signum);
+/* Send signum to the child's whole process group (killpg), for a child
+ * started with new_session or a pgroup: 0, -EINVAL (it has no group of its
+ * own), -ESRCH (the child was reaped: its pid may name another group by now;
+ * a shell's leftover children must be signalled before the shell is waited
+ * for), or -EPERM. */
+int loom_proc_signal_group(struct loom_proc *p, int signum);
 /* SIGTERM / SIGKILL. */
 int loom_proc_terminate(struct loom_proc *p);
 int loom_proc_kill(struct loom_proc *p);
