@@ -25,6 +25,7 @@ extern "C" {
     X(LOOM_EDEADLOCK, -4008, "loop has nothing left that could wake the waiting task")             \
     X(LOOM_ECHILD, -4009, "worker process died")
 
+/* URL parse errors (net/url.h): X(name, value, message). */
 #define LOOM_URL_ERRORS(X)                                                                         \
     X(LOOM_URL_ENOSCHEME, -4101, "URL is not absolute (no scheme)")                                \
     X(LOOM_URL_ESCHEME, -4102, "invalid URL scheme")                                               \
@@ -66,6 +67,7 @@ extern "C" {
     X(LOOM_HTTP_EBODY_TOO_LARGE, -4226, 413, "body over the size limit")                           \
     X(LOOM_HTTP_ETE_HTTP10, -4227, 400, "Transfer-Encoding in an HTTP/1.0 request")
 
+/* loom's own error codes (below the errno range); loom_strerror() names them. */
 enum loom_error {
 #define LOOM__ENUM(name, value, msg) name = value,
     LOOM_ERROR_CODES(LOOM__ENUM)

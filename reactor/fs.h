@@ -79,6 +79,7 @@ enum loom_fs_events {
     LOOM_FS_OVERFLOW = 8, /* the kernel's queue overflowed: events were lost, rescan */
 };
 
+/* One inotify event, as a watch delivers it. */
 struct loom_fs_event {
     unsigned events; /* loom_fs_events bits */
     char name[256];  /* the entry in a watched directory; "" for the path itself */
@@ -86,6 +87,7 @@ struct loom_fs_event {
 
 struct loom_fs_watch;
 
+/* A watch's callback: one event, on the loop. */
 typedef void (*loom_fs_watch_cb)(struct loom_fs_watch *w, const struct loom_fs_event *ev,
                                  void *arg);
 

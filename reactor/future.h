@@ -19,23 +19,30 @@ extern "C" {
 
 #pragma GCC visibility push(default)
 
+/* A future is pending until it gets a result or is cancelled. */
 enum loom_future_state { LOOM_FUTURE_PENDING = 0, LOOM_FUTURE_DONE, LOOM_FUTURE_CANCELLED };
 
 struct loom_future;
+/* A done callback: runs once f is done, with the arg it was registered with. */
 typedef void (*loom_future_cb)(struct loom_future *f, void *arg);
 
 /* A done-callback registration; caller-owned, so registering never allocates. */
 struct loom_future_callback {
     struct loom_list _node;
+    /* what to call */
     loom_future_cb cb;
+    /* passed to cb */
     void *arg;
     bool _immediate;           /* internal: run at completion instead of via call_soon */
     struct loom__ready _ready; /* scheduled through the ready queue without malloc */
     struct loom_future *_future;
 };
 
+/* A result that will be set later. Caller-owned; no loop needed. */
 struct loom_future {
+    /* read with loom_future_done() / loom_future_cancelled() */
     enum loom_future_state state;
+    /* valid once done (negative: an error, -ECANCELED if cancelled) */
     intptr_t result;
     struct loom_list _callbacks; /* struct loom_future_callback */
 };
@@ -51,6 +58,7 @@ int loom_future_set_result(struct loom_future *f, intptr_t result);
 /* Cancel: the result becomes -ECANCELED. Returns true if it was pending. */
 bool loom_future_cancel(struct loom_future *f);
 
+/* True once f has a result (or was cancelled); true if it was cancelled. */
 bool loom_future_done(const struct loom_future *f);
 bool loom_future_cancelled(const struct loom_future *f);
 

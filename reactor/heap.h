@@ -13,16 +13,21 @@
 extern "C" {
 #endif
 
+/* Embedded in what the heap orders (a timer). */
 struct loom_heap_node {
     int64_t key;  /* deadline in ns of the loop clock */
     uint64_t seq; /* insertion order, for FIFO ties */
     size_t index; /* position in the heap array; SIZE_MAX when not in a heap */
 };
 
+/* The heap: an array of node pointers, grown as needed. */
 struct loom_heap {
     struct loom_heap_node **nodes; /* array of capacity cap, count used */
+    /* nodes in the heap */
     size_t count;
+    /* slots allocated */
     size_t cap;
+    /* the next node's seq */
     uint64_t next_seq;
 };
 

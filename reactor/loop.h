@@ -40,6 +40,8 @@ extern "C" {
 
 #pragma GCC visibility push(default)
 
+/* Durations and deadlines are int64_t nanoseconds; these convert (LOOM_SEC takes
+ * fractions: LOOM_SEC(0.5)). LOOM_FOREVER (-1) means no timeout. */
 #define LOOM_US(n) ((int64_t)(n)*1000)
 #define LOOM_MS(n) ((int64_t)(n)*1000000)
 #define LOOM_SEC(n) ((int64_t)((n)*1000000000.0))
@@ -49,6 +51,7 @@ extern "C" {
  * so whoever waits tries the operation and sees the error. */
 enum loom_io_events { LOOM_READABLE = 1, LOOM_WRITABLE = 2 };
 
+/* How far loom_loop_run() goes. */
 enum loom_run_mode {
     LOOM_RUN_DEFAULT = 0, /* until loom_loop_stop() or nothing is left that could run */
     LOOM_RUN_ONCE,        /* one iteration, waiting for events if none is ready */
@@ -61,6 +64,7 @@ struct loom_timer;
 struct loom_signal;
 struct loom_handle;
 
+/* A callback for call_soon, call_later and call_soon_threadsafe. */
 typedef void (*loom_callback)(void *arg);
 
 /* Internal: an entry of the loop's ready queue. call_soon calls, task steps and
@@ -69,11 +73,14 @@ struct loom__ready {
     struct loom_list node;
     void (*run)(struct loom__ready *r);
 };
+/* Watcher callbacks: revents holds loom_io_events bits; signum is the signal caught. */
 typedef void (*loom_io_cb)(struct loom_io *io, unsigned revents);
 typedef void (*loom_timer_cb)(struct loom_timer *timer);
 typedef void (*loom_signal_cb)(struct loom_signal *sig, int signum);
+/* Where debug mode writes its reports (one line, no newline). */
 typedef void (*loom_log_cb)(void *arg, const char *message);
 struct loom_async;
+/* Called on the loop's thread after one or more loom_async_send() calls. */
 typedef void (*loom_async_cb)(struct loom_async *async);
 
 /* Options for loom_loop_new(); zero-initialise and set what you need. */
@@ -89,7 +96,9 @@ struct loom_loop_options {
 
 /* An I/O watcher on one fd. Caller-owned; fields with a leading _ are private. */
 struct loom_io {
+    /* the watched fd (never closed by loom) */
     int fd;
+    /* called on the loop with the ready events */
     loom_io_cb cb;
     void *data; /* for the caller */
     struct loom_loop *_loop;
@@ -101,7 +110,9 @@ struct loom_io {
 
 /* A one-shot timer. Caller-owned. */
 struct loom_timer {
+    /* called on the loop when the timer is due */
     loom_timer_cb cb;
+    /* for the caller */
     void *data;
     struct loom_loop *_loop;
     struct loom_heap_node _node;
@@ -110,8 +121,11 @@ struct loom_timer {
 
 /* A signal watcher. Caller-owned. */
 struct loom_signal {
+    /* called on the loop for each delivery */
     loom_signal_cb cb;
+    /* for the caller */
     void *data;
+    /* the watched signal; 0 when stopped */
     int signum;
     struct loom_loop *_loop;
     struct loom_list _node;
@@ -119,6 +133,7 @@ struct loom_signal {
 
 /* A wake-up any thread can send (libuv's uv_async_t). Caller-owned. */
 struct loom_async {
+    /* called on the loop's thread */
     loom_async_cb cb;
     void *data; /* for the caller */
     struct loom_loop *_loop;
@@ -246,6 +261,7 @@ void loom_io_close(struct loom_io *io);
 
 /* --- timers --- */
 
+/* Prepare a stopped timer on loop that calls cb. No allocation. */
 void loom_timer_init(struct loom_loop *loop, struct loom_timer *t, loom_timer_cb cb);
 
 /* (Re)start the timer to fire once after delay_ns, or at loop time when_ns. 0 or -ENOMEM. */
@@ -256,6 +272,7 @@ bool loom_timer_active(const struct loom_timer *t);
 
 /* --- signals (delivered on the loop, never in a signal handler) --- */
 
+/* Prepare a stopped signal watcher on loop that calls cb. */
 void loom_signal_init(struct loom_loop *loop, struct loom_signal *s, loom_signal_cb cb);
 
 /* Watch signum. Returns 0, -EINVAL or an OS error. */

@@ -38,6 +38,7 @@ extern "C" {
 #pragma GCC visibility push(default)
 
 struct loom_task;
+/* A task's function: its return value is the task's result (negative: an error). */
 typedef intptr_t (*loom_task_fn)(void *arg);
 
 /* Options for loom_task_spawn(); NULL means all defaults. */
@@ -46,6 +47,7 @@ struct loom_task_options {
     size_t stack_size; /* 0: the loop's default (256 KiB, committed as touched) */
 };
 
+/* When loom_wait() returns (asyncio.wait's return_when). */
 enum loom_wait_mode { LOOM_ALL_COMPLETED = 0, LOOM_FIRST_COMPLETED, LOOM_FIRST_EXCEPTION };
 
 /* loom_gather() flags */
@@ -102,6 +104,7 @@ bool loom_task_cancel(struct loom_task *t);
 struct loom_task *loom_task_ref(struct loom_task *t);
 void loom_task_release(struct loom_task *t);
 
+/* True once t finished (its result is set). */
 bool loom_task_done(const struct loom_task *t);
 /* True if t finished with -ECANCELED. */
 bool loom_task_cancelled(const struct loom_task *t);
@@ -238,7 +241,9 @@ bool loom_timeout_exit(struct loom_timeout *s);
 
 /* Define one per variable with static storage: static struct loom_ctxvar v = {"name", NULL}. */
 struct loom_ctxvar {
+    /* for debugging */
     const char *name;
+    /* what get returns where the variable was never set */
     void *default_value;
 };
 

@@ -42,6 +42,7 @@ struct loom_lock {
     struct loom_list _waiters; /* wait records, oldest first */
 };
 
+/* An unlocked lock. No allocation. */
 void loom_lock_init(struct loom_lock *l);
 /* Wake any waiter with -ESHUTDOWN. The lock must not be used afterwards. */
 void loom_lock_close(struct loom_lock *l);
@@ -64,6 +65,7 @@ struct loom_semaphore {
     struct loom_list _waiters;
 };
 
+/* A semaphore holding value permits. */
 void loom_semaphore_init(struct loom_semaphore *s, size_t value);
 /* A semaphore whose release past its initial value fails with -EOVERFLOW. */
 void loom_bounded_semaphore_init(struct loom_semaphore *s, size_t value);
@@ -88,6 +90,7 @@ struct loom_event {
     struct loom_list _waiters;
 };
 
+/* An event, not set. */
 void loom_event_init(struct loom_event *e);
 /* Wake any waiter with -ESHUTDOWN. */
 void loom_event_close(struct loom_event *e);
@@ -135,6 +138,7 @@ int loom_condition_notify_all(struct loom_condition *c);
 
 /* --- Queues --- */
 
+/* The order items leave a queue in (asyncio Queue, LifoQueue, PriorityQueue). */
 enum loom_queue_kind { LOOM_QUEUE_FIFO, LOOM_QUEUE_LIFO, LOOM_QUEUE_PRIORITY };
 
 /* Priority order of two items: < 0 when a comes out before b. Equal items come
