@@ -87,7 +87,9 @@ struct loom_http_timeout {
 
 /* A request header field (C strings; CR, LF and NUL are refused). */
 struct loom_http_field {
+    /* the field name ("Authorization") */
     const char *name;
+    /* its value */
     const char *value;
 };
 
@@ -120,11 +122,14 @@ struct loom_http_request_options {
                                         same name (Host, User-Agent, Accept, Accept-Encoding,
                                         Authorization); Content-Length and Transfer-Encoding
                                         are ignored: the framing is the client's */
+    /* fields in headers */
     size_t header_count;
     const void *body; /* request body bytes (copied as sent), or NULL */
+    /* bytes in body */
     size_t body_len;
     loom_http_body_cb body_cb; /* or a streamed body (not replayable: no stale retry,
                                         a 307/308 is returned instead of followed) */
+    /* passed to body_cb */
     void *body_arg;
     int64_t body_cb_length;           /* its exact length, or -1: sent chunked */
     struct loom_http_timeout timeout; /* 0 fields: the session's */

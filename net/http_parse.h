@@ -33,6 +33,8 @@ extern "C" {
 /* LOOM_HTTP_PARSE_ERRORS(X) (name, value, status a server answers, message) lives in
  * reactor/error.h with every loom error code. */
 
+/* What the parser returns: LOOM_HTTP_INCOMPLETE, or an error from
+ * LOOM_HTTP_PARSE_ERRORS (with the status a server answers). */
 enum loom_http_parse_error {
     /* Not an error: the head (or trailer section) is not complete yet. */
     LOOM_HTTP_INCOMPLETE = 0,
@@ -50,6 +52,7 @@ struct loom_http_limits {
     size_t max_trailer_bytes; /* trailer section of a chunked body (8 KiB) */
     uint64_t max_body;        /* Content-Length or decoded chunked bytes (64 MiB) */
 };
+/* The default limits, as an initialiser. */
 #define LOOM_HTTP_LIMITS_DEFAULT                                                                   \
     {                                                                                              \
         8192, 32768, 100, 1024, 8192, (uint64_t)64 << 20                                           \
@@ -57,14 +60,18 @@ struct loom_http_limits {
 
 /* A view into the caller's buffer; not NUL-terminated. */
 struct loom_http_str {
+    /* the first byte */
     const char *ptr;
+    /* bytes from ptr */
     size_t len;
 };
 
 /* One header field: name as received (compare case-insensitively), value with
  * leading and trailing whitespace removed. */
 struct loom_http_header {
+    /* the field name */
     struct loom_http_str name;
+    /* its value, trimmed */
     struct loom_http_str value;
 };
 
@@ -98,6 +105,7 @@ enum loom_http_body {
 
 /* What the headers say about framing and the connection. */
 struct loom_http_framing {
+    /* how the body is delimited */
     enum loom_http_body body;
     uint64_t content_length; /* for LOOM_HTTP_BODY_LENGTH */
     bool keep_alive;         /* the connection may carry another message after this one */

@@ -79,11 +79,15 @@ int loom_http_route(struct loom_http_router *r, const char *method, const char *
 /* What a synchronous handler gets: NUL-terminated copies, safe to use on any
  * thread. headers[i].name/value alternate as in CGI/WSGI's environ. */
 struct loom_http_sync_request {
+    /* "GET", the decoded path, the query ("" if none), the peer's address,
+     * "HTTP/1.1" */
     const char *method, *path, *query, *remote, *server_protocol;
+    /* header fields, and their names and values, in the order received */
     size_t nheaders;
     const char *const *header_names;
     const char *const *header_values;
     const char *body; /* NUL-terminated too; body_len bytes */
+    /* bytes in body */
     size_t body_len;
 };
 
@@ -92,6 +96,7 @@ struct loom_http_sync_response {
     int status;             /* 0: 200 */
     char content_type[128]; /* "": text/plain; charset=utf-8 */
     char *body;             /* malloc'd; the server frees it */
+    /* bytes in body */
     size_t body_len;
 };
 
@@ -106,6 +111,7 @@ int loom_http_route_sync(struct loom_http_router *r, const char *method, const c
 
 /* --- the server --- */
 
+/* Options for loom_http_server_start() and loom_http_server_run(). */
 struct loom_http_server_options {
     struct loom_server_options net; /* host, port, max_connections, grace, signals... */
     struct loom_http_limits limits; /* zero: LOOM_HTTP_LIMITS_DEFAULT */
@@ -141,6 +147,7 @@ void loom_http_server_stop(struct loom_http_server *srv);
 int loom_http_server_shutdown(struct loom_http_server *srv, int64_t grace_ns);
 void loom_http_server_free(struct loom_http_server *srv);
 
+/* The bound port, the underlying loom_server, and requests served so far. */
 int loom_http_server_port(const struct loom_http_server *srv);
 struct loom_server *loom_http_server_net(const struct loom_http_server *srv);
 uint64_t loom_http_server_requests(const struct loom_http_server *srv);
@@ -153,6 +160,7 @@ int loom_http_server_run(const struct loom_http_server_options *opt,
 
 /* --- the request --- */
 
+/* The method as received ("GET"). */
 const char *loom_http_req_method(const struct loom_http_req *req);
 /* The path, percent-decoded ("%2F" stays undecoded so segments keep their meaning). */
 const char *loom_http_req_path(const struct loom_http_req *req);
@@ -232,6 +240,7 @@ int loom_http_ws_accept(struct loom_http_req *req, struct loom_http_reply *rep,
 /* Ask for the connection to close after this response. */
 void loom_http_reply_close(struct loom_http_reply *res);
 
+/* Whether the response head was sent, and the status it carried. */
 bool loom_http_reply_started(const struct loom_http_reply *res);
 int loom_http_reply_status(const struct loom_http_reply *res);
 

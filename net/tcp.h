@@ -43,6 +43,7 @@ enum loom_listen_flags {
 
 /* A listening socket. Caller-owned; fields with a leading _ are private. */
 struct loom_listener {
+    /* the listening socket */
     int fd;
     struct loom_loop *_loop;
     struct loom_io _io;
@@ -118,6 +119,7 @@ int loom_listener_name(const struct loom_listener *l, char *buf, size_t len);
 
 /* --- socket options (0 or -errno) --- */
 
+/* TCP_NODELAY: send small writes at once (no Nagle delay). */
 int loom_tcp_set_nodelay(int fd, bool on);
 /* Keepalive: probes after idle_s seconds of silence, every interval_s, count times
  * (0: the OS default). */

@@ -143,6 +143,7 @@ int loom_tls_shutdown(struct loom_stream *s, int64_t timeout_ns);
 
 /* --- accessors (on a stream; non-TLS streams give false/NULL) --- */
 
+/* True if s is a TLS stream (from loom_tls_connect or loom_tls_accept). */
 bool loom_stream_is_tls(const struct loom_stream *s);
 /* The ALPN protocol agreed on, NULL if none; valid while the stream is open. */
 const char *loom_tls_alpn_selected(const struct loom_stream *s);

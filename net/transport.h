@@ -83,7 +83,9 @@ size_t loom_transport_get_write_buffer_size(const struct loom_transport *t);
 
 /* --- accessors --- */
 
+/* True once the transport is closing or its connection was lost. */
 bool loom_transport_is_closing(const struct loom_transport *t);
+/* The socket's fd, still owned by the transport (-1 if none). */
 int loom_transport_fd(const struct loom_transport *t);
 /* Peer / local address as text, as loom_stream_peername(). */
 int loom_transport_peername(const struct loom_transport *t, char *buf, size_t len);

@@ -29,6 +29,7 @@ extern "C" {
 /* X(name, value, message): URL errors, below loom's errno-range codes. */
 /* LOOM_URL_ERRORS(X) lives in reactor/error.h with every loom error code. */
 
+/* URL parse errors (LOOM_URL_ERRORS); loom_strerror() names them. */
 enum loom_url_error {
 #define LOOM__URL_ENUM(name, value, msg) name = value,
     LOOM_URL_ERRORS(LOOM__URL_ENUM)

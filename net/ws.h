@@ -68,6 +68,7 @@ enum loom_ws_close_code {
     LOOM_WS_INTERNAL_ERROR = 1011,
 };
 
+/* Which end of the connection: a client masks what it sends. */
 enum loom_ws_role { LOOM_WS_SERVER = 0, LOOM_WS_CLIENT = 1 };
 
 enum {
@@ -93,6 +94,7 @@ enum {
     X(LOOM_WS_ERR_FRAME_TOO_BIG, 1009, "frame over the frame size limit")                          \
     X(LOOM_WS_ERR_MESSAGE_TOO_BIG, 1009, "message over the message size limit")
 
+/* Protocol errors of the frame parser (LOOM_WS_PARSE_ERRORS), each with the close code sent. */
 enum loom_ws_parse_error {
     LOOM_WS_ERR_NONE = 0,
 #define LOOM__WS_ENUM(name, code, msg) name,
@@ -106,11 +108,13 @@ enum loom_ws_parse_error {
 struct loom_ws_frame {
     uint8_t opcode; /* enum loom_ws_opcode */
     bool fin;       /* last frame of its message (always true for control frames) */
+    /* the payload is masked (every client frame) */
     bool masked;
     uint8_t key[4]; /* masking key if masked */
     uint64_t len;   /* payload length */
 };
 
+/* What loom_ws_parse() found. */
 enum loom_ws_event_type {
     LOOM_WS_EV_MORE = 0, /* everything given was consumed; feed more bytes */
     LOOM_WS_EV_HEADER,   /* a frame header was parsed: see parser->frame */
@@ -119,6 +123,7 @@ enum loom_ws_event_type {
 
 /* One result of loom_ws_parse(). */
 struct loom_ws_event {
+    /* what this event is */
     enum loom_ws_event_type type;
     const uint8_t *data; /* DATA: view into the buffer given to loom_ws_parse, still masked */
     size_t len;          /* DATA: bytes in data */
@@ -191,9 +196,11 @@ struct loom_ws_options {
 struct loom_ws_message {
     enum loom_ws_opcode type; /* LOOM_WS_TEXT (valid UTF-8) or LOOM_WS_BINARY */
     const uint8_t *data;      /* NUL-terminated for convenience (the NUL is not counted) */
+    /* bytes in data */
     size_t len;
 };
 
+/* Where a connection is in its life (loom_ws_state()). */
 enum loom_ws_state {
     LOOM_WS_OPEN = 0,
     LOOM_WS_CLOSING, /* we sent a close frame and wait for the peer's */
@@ -263,6 +270,7 @@ int loom_ws_send_close(struct loom_ws *ws, int code, const char *reason);
 
 /* --- accessors --- */
 
+/* Open, closing (our close frame sent) or closed. */
 enum loom_ws_state loom_ws_state(const struct loom_ws *ws);
 /* The peer's close code: 0 while none came, 1005 (close without a code),
  * 1006 (the connection ended without a close frame), else the code it sent. */
@@ -285,6 +293,7 @@ int loom_ws_accept_key(const char *key, size_t key_len, char out[LOOM_WS_ACCEPT_
  * view (ptr, len); a NULL ptr means the header was absent. With repeated
  * Connection or Upgrade headers, pass them joined with ", ". */
 struct loom_ws_request {
+    /* the method ("GET"), and each header below, as (ptr, len) */
     const char *method;
     size_t method_len;
     int version_minor; /* HTTP/1.x */
@@ -339,7 +348,9 @@ ssize_t loom_ws_format_request(char *buf, size_t cap, const struct loom_ws_clien
 
 /* The parts of the server's response a client checks (views as above). */
 struct loom_ws_response {
+    /* the status code (101 to accept) */
     int status;
+    /* the Upgrade and Connection headers and each below, as (ptr, len) */
     const char *upgrade;
     size_t upgrade_len;
     const char *connection;
