@@ -43,6 +43,7 @@ enum {
 struct loom_pg_stmt;
 struct loom_pg_pool;
 struct loom_pg_notice;
+/* Receives a connection's notices (loom_pg_set_notice_cb). */
 typedef void (*loom_pg_notice_cb)(void *arg, const struct loom_pg_notice *n);
 
 /* A connection. Caller-owned; fields with a leading _ are private. */
@@ -95,7 +96,9 @@ struct loom_pg_stream {
 
 /* An error kept apart from any connection (loom_pg_pool_query). */
 struct loom_pg_error {
+    /* the SQLSTATE ("23505"), "" if the error was not the server's */
     char sqlstate[6];
+    /* the message and its detail, truncated to fit; "" if none */
     char msg[LOOM_PG_ERRMSG];
     char detail[LOOM_PG_ERRMSG];
 };
@@ -103,6 +106,7 @@ struct loom_pg_error {
 /* A notification from LISTEN. Free with loom_pg_notify_clear(). */
 struct loom_pg_notify {
     const char *channel; /* views into _n */
+    /* the NOTIFY payload ("" if none) */
     const char *payload;
     int pid; /* the notifying backend */
     PGnotify *_n;
@@ -219,7 +223,9 @@ void loom_pg_notify_clear(struct loom_pg_notify *n);
 
 /* --- results (views stay valid until the result is cleared) --- */
 
+/* Free what r holds (r can be reused); safe on a cleared result. */
 void loom_pg_result_clear(struct loom_pg_result *r);
+/* Rows and columns of r. */
 int loom_pg_nrows(const struct loom_pg_result *r);
 int loom_pg_ncols(const struct loom_pg_result *r);
 /* Column index by name, or -1. */
@@ -256,7 +262,9 @@ PGconn *loom_pg_raw(struct loom_pg *c);
 
 /* --- pool --- */
 
+/* Options for loom_pg_pool_open(); zero-initialise and set what you need. */
 struct loom_pg_pool_options {
+    /* libpq connection string ("host=... dbname=..." or a URI) */
     const char *conninfo;
     int min_size;               /* opened by loom_pg_pool_open, and reopened in the
                                    background after losses (default 1) */
@@ -404,9 +412,12 @@ enum { LOOM_PG_BINARY_RESULTS = 1 };
 /* Seconds from the Unix epoch to PostgreSQL's (2000-01-01). */
 #define LOOM_PG_EPOCH_OFFSET 946684800
 
+/* An interval as PostgreSQL keeps it: months, days and microseconds apart. */
 struct loom_pg_interval {
     int64_t us; /* time part */
+    /* days part */
     int32_t days;
+    /* months part */
     int32_t months;
 };
 
@@ -420,6 +431,7 @@ struct loom_pg_param {
     unsigned char _inline[16];
 };
 
+/* SQL NULL, and the scalar types, sent in binary. */
 struct loom_pg_param loom_pg_p_null(void);
 struct loom_pg_param loom_pg_p_bool(bool v);
 struct loom_pg_param loom_pg_p_int2(int16_t v);
@@ -466,10 +478,15 @@ bool loom_pg_colbinary(const struct loom_pg_result *r, int col);
 
 /* One value: a field of a result or an element of an array (a view). */
 struct loom_pg_cell {
+    /* the type OID */
     uint32_t type;
+    /* SQL NULL (data is NULL) */
     bool null;
+    /* data is PostgreSQL's binary form, else text */
     bool binary;
+    /* bytes in data */
     int32_t len;
+    /* the value (a view) */
     const char *data;
 };
 
@@ -494,6 +511,7 @@ int loom_pg_cell_interval(const struct loom_pg_cell *v, struct loom_pg_interval 
 
 /* A one-dimensional array value (binary), walked element by element. */
 struct loom_pg_array {
+    /* the elements' type OID */
     uint32_t elem_type;
     int n; /* elements */
     int _i;
@@ -523,7 +541,9 @@ ssize_t loom_pg_copy_out(struct loom_pg *c, const char *sql, loom_pg_copy_out_cb
  * skipping"). Views valid during the callback only. */
 struct loom_pg_notice {
     const char *severity; /* "NOTICE", "WARNING", "INFO", "DEBUG", ... (not localized) */
+    /* the SQLSTATE ("00000", "42P07") */
     const char *sqlstate;
+    /* the primary message */
     const char *message;
     const char *detail; /* "" if none */
     const char *hint;   /* "" if none */

@@ -89,6 +89,7 @@ struct loom_proc_options {
     const char *const *argv; /* required; argv[0] is searched in $PATH unless it has a '/' */
     const char *const *env;  /* NULL: inherit the parent's environment */
     const char *cwd;         /* NULL: the parent's (-ENOTSUP if libc cannot chdir in spawn) */
+    /* what the child's stdin, stdout and stderr are (default: the parent's) */
     enum loom_proc_stdio in, out, err;
     size_t output_limit; /* communicate(): max bytes per stream; 0: LOOM_PROC_OUTPUT_LIMIT */
     /* LOOM_PROC_FD: the caller's fds the child's stdin/stdout/stderr become
@@ -113,6 +114,7 @@ struct loom__child;
 /* A child process. Caller-owned; the streams are owned by the process object
  * (closed by loom_proc_close) unless the caller closes one and sets it NULL. */
 struct loom_proc {
+    /* the child's process id */
     pid_t pid;
     struct loom_stream *in;  /* LOOM_PROC_PIPE stdin: write to the child, else NULL */
     struct loom_stream *out; /* LOOM_PROC_PIPE stdout, else NULL */
@@ -125,7 +127,9 @@ struct loom_proc {
 
 /* Bytes owned by the caller (free(b->data) when done). */
 struct loom_bytes {
+    /* the bytes (malloc'd) */
     void *data;
+    /* bytes in data */
     size_t len;
 };
 
@@ -198,11 +202,14 @@ typedef int (*loom_pool_init_fn)(void *arg, void **state);
 /* Progress: called on the loop whenever a job finishes. */
 typedef void (*loom_pool_progress_cb)(void *arg, size_t done, size_t submitted);
 
+/* Options for loom_pool_new(); zero-initialise and set what you need. */
 struct loom_pool_options {
     unsigned workers;       /* 0: online CPUs */
     loom_pool_init_fn init; /* may be NULL */
+    /* passed to init */
     void *init_arg;
     loom_pool_progress_cb progress; /* may be NULL */
+    /* passed to progress */
     void *progress_arg;
     size_t max_message; /* bound on one input or result; 0: 1 GiB */
 };
