@@ -78,6 +78,11 @@ int64_t loom_deadline(struct loom_loop *loop, int64_t timeout_ns);
  * possible: callers loop until their condition holds. */
 int loom_park(struct loom_task *self, int64_t deadline);
 
+/* loom_park ignoring the task's deadline scopes (deadline and cancellation
+ * still end it): for cleanup that must finish after a scope expired, such as
+ * reading out a query the server was asked to cancel. Always bound it. */
+int loom_park_unscoped(struct loom_task *self, int64_t deadline);
+
 /* Make a parked task ready; it resumes with code from loom_park(). Does
  * nothing if t is not parked. Never switches: the caller goes on. */
 void loom_wake(struct loom_task *t, int code);

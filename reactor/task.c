@@ -344,6 +344,11 @@ static int64_t scopes_earliest(const struct loom_timeout *s)
     return d;
 }
 
+int loom_park_unscoped(struct loom_task *t, int64_t deadline)
+{
+    return loom__park_unscoped(t, deadline);
+}
+
 int loom_park(struct loom_task *t, int64_t deadline)
 {
     int64_t sd = t->scope_deadline;
