@@ -21,25 +21,45 @@ static const char usage[] =
     "Runs P (default 5) pool jobs, each with its own loop and 6-connection PostgreSQL pool\n"
     "running Q (default 10000) product queries; prints how many products were selected.\n";
 
+/* What a worker sends back: a count is only worth printing if no query failed. */
+struct worker_report {
+    long done;
+    int rc;                       /* 0, or the first failure */
+    char why[2 * LOOM_PG_ERRMSG]; /* its text */
+};
+
 struct worker_run {
     const char *dsn;
-    long queries, done;
+    long queries;
+    struct worker_report rep;
     struct loom_pg_pool pool;
 };
+
+/* Keep the first failure (its code and libpq's or the server's text). */
+static int note_error(struct worker_run *w, int rc, const char *msg)
+{
+    if (w->rep.rc == 0) {
+        w->rep.rc = rc;
+        snprintf(w->rep.why, sizeof w->rep.why, "%s", msg && msg[0] ? msg : loom_strerror(rc));
+    }
+    return rc;
+}
 
 static intptr_t query_product(void *arg)
 {
     struct worker_run *w = arg;
     struct loom_pg *c;
-    int rc = loom_pg_pool_acquire(&w->pool, &c, -1);
+    int rc = loom_pg_pool_acquire(&w->pool, &c, LOOM_SEC(30));
     if (rc < 0)
-        return rc;
+        return note_error(w, rc, loom_pg_pool_errmsg(&w->pool));
     struct loom_pg_result r = {0};
     ssize_t n = loom_pg_query(c, &r, CH05_PRODUCT_QUERY, 0, NULL);
     loom_pg_result_clear(&r);
+    if (n < 0)
+        note_error(w, (int)n, loom_pg_errmsg(c));
     loom_pg_pool_release(&w->pool, c);
     if (n >= 0)
-        w->done++; /* one fetchrow per query, as in the book */
+        w->rep.done++; /* one fetchrow per query, as in the book */
     return n < 0 ? n : 0;
 }
 
@@ -50,7 +70,7 @@ static intptr_t run_queries(void *arg)
     struct loom_pg_pool_options opt = {.conninfo = w->dsn, .min_size = 6, .max_size = 6};
     int rc = loom_pg_pool_open(&w->pool, &opt);
     if (rc < 0)
-        return rc;
+        return note_error(w, rc, loom_pg_pool_errmsg(&w->pool));
     struct loom_task **t = calloc((size_t)w->queries, sizeof(*t));
     for (long i = 0; t && i < w->queries; i++)
         t[i] = loom_spawn(query_product, w, NULL);
@@ -67,11 +87,11 @@ static int run_in_new_loop(const void *in, size_t len, struct loom_bytes *out, v
     memcpy(&w.queries, (const char *)in + strlen(in) + 1, sizeof(w.queries));
     intptr_t rc = loom_run(run_queries, &w);
     if (rc < 0)
-        return (int)rc;
-    if (!(out->data = malloc(sizeof(w.done))))
+        note_error(&w, (int)rc, NULL);
+    if (!(out->data = malloc(sizeof(w.rep))))
         return -ENOMEM;
-    memcpy(out->data, &w.done, sizeof(w.done));
-    out->len = sizeof(w.done);
+    memcpy(out->data, &w.rep, sizeof(w.rep));
+    out->len = sizeof(w.rep);
     return 0;
 }
 
@@ -98,9 +118,14 @@ static intptr_t amain(void *arg)
                     loom_strerror(rc), dsn);
             exit(1);
         }
-        long n;
-        memcpy(&n, loom_pool_job_result(jobs[i], NULL), sizeof(n));
-        total += n;
+        struct worker_report rep;
+        memcpy(&rep, loom_pool_job_result(jobs[i], NULL), sizeof(rep));
+        if (rep.rc < 0) { /* a partial count is no result: say what failed */
+            fprintf(stderr, "worker job: %ld of %ld queries succeeded; the first failure: %s\n",
+                    rep.done, queries, rep.why);
+            exit(1);
+        }
+        total += rep.done;
         loom_pool_job_free(jobs[i]);
     }
     printf("Products selected from database: %ld.\n", total);
