@@ -167,26 +167,7 @@ static int connect_one(struct loom_task *self, const struct sockaddr *sa, sockle
 
 int loom_tcp_connect_fd(const char *host, int port, int64_t timeout_ns)
 {
-    struct loom_task *self = loom_task_current();
-    if (!self)
-        return -EPERM;
-    int64_t deadline = loom_deadline(loom_task_loop(self), timeout_ns);
-    struct sockaddr_storage ss;
-    socklen_t len;
-    if (host && *host && resolve_numeric(host, port, &ss, &len))
-        return connect_one(self, (struct sockaddr *)&ss, len, deadline);
-    struct addrinfo *res;
-    int rc = loom_resolve(host && *host ? host : "localhost", port, SOCK_STREAM, timeout_ns, &res);
-    if (rc < 0)
-        return rc;
-    rc = LOOM_EDNS;
-    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        rc = connect_one(self, ai->ai_addr, ai->ai_addrlen, deadline);
-        if (rc >= 0 || rc == -ECANCELED || rc == -ETIMEDOUT)
-            break;
-    }
-    freeaddrinfo(res);
-    return rc;
+    return loom_tcp_connect_with(host, port, NULL, timeout_ns);
 }
 
 static int fd_to_stream(int fd, struct loom_stream **out)

@@ -38,6 +38,22 @@ enum loom_listen_flags {
     LOOM_LISTEN_UNLINK = 4,    /* Unix: remove a stale socket file first and on close */
 };
 
+/* Happy Eyeballs (RFC 8305): the default delay before the next address is
+ * tried while earlier attempts are still pending, and the most addresses one
+ * connect tries (the rest of a longer answer is ignored). */
+#define LOOM_CONNECT_ATTEMPT_DELAY LOOM_MS(250)
+enum { LOOM_CONNECT_MAX_ADDRS = 32 };
+
+/* Options for loom_tcp_connect_with(); zero-initialise and set what you need. */
+struct loom_connect_options {
+    /* Connection Attempt Delay: 0: LOOM_CONNECT_ATTEMPT_DELAY; > 0: that (at
+     * least 10 ms, as RFC 8305 requires); < 0: no racing, one address at a
+     * time, each until it fails. */
+    int64_t attempt_delay_ns;
+    int family;      /* 0: IPv4 and IPv6; AF_INET or AF_INET6: only that family */
+    bool keep_order; /* try addresses in the resolver's order instead of alternating families */
+};
+
 /* How long accept pauses after EMFILE/ENFILE/ENOBUFS/ENOMEM before retrying. */
 #define LOOM_ACCEPT_RETRY_NS LOOM_MS(100)
 
@@ -65,18 +81,36 @@ int loom_resolve(const char *host, int port, int socktype, int64_t timeout_ns,
 
 /* --- connecting (suspend) --- */
 
-/* Connect to host:port, trying every address the name resolves to in order,
- * within timeout_ns overall (-1: none). The stream gets TCP_NODELAY. Returns 0
- * and an owned stream in *out, or LOOM_EDNS, the last connect error
- * (-ECONNREFUSED, -ENETUNREACH...), -ETIMEDOUT, -ECANCELED. Suspends. */
+/* Connect to host:port (host NULL or "": localhost) with Happy Eyeballs
+ * (RFC 8305, default options of loom_tcp_connect_with): every address the
+ * name resolves to, IPv6 and IPv4 alternating, a new attempt every 250 ms
+ * while earlier ones are pending (at once when one fails), the first to
+ * connect wins and the others are closed. Within timeout_ns overall (-1:
+ * none). The stream gets TCP_NODELAY. Returns 0 and an owned stream in *out,
+ * or LOOM_EDNS, the latest connect error (-ECONNREFUSED, -ENETUNREACH...),
+ * -ETIMEDOUT, -ECANCELED (no attempt is left open). Suspends. */
 int loom_tcp_connect(const char *host, int port, int64_t timeout_ns, struct loom_stream **out);
+
+/* loom_tcp_connect with options (opt may be NULL: defaults), returning the
+ * connected non-blocking fd (owned) or a negative error as above; -EINVAL for
+ * a bad port or family. Suspends. */
+int loom_tcp_connect_with(const char *host, int port, const struct loom_connect_options *opt,
+                          int64_t timeout_ns);
+
+/* The same race over addresses already resolved (e.g. by loom_resolve; only
+ * AF_INET/AF_INET6 entries are used, at most LOOM_CONNECT_MAX_ADDRS). ai is
+ * borrowed. Returns the fd, LOOM_EDNS (no usable address) or an error as
+ * above. Suspends. */
+int loom_tcp_connect_addrinfo(const struct addrinfo *ai, const struct loom_connect_options *opt,
+                              int64_t timeout_ns);
 
 /* Connect to a Unix-domain stream socket at path. Same returns. Suspends. */
 int loom_unix_connect(const char *path, int64_t timeout_ns, struct loom_stream **out);
 
-/* Connect to host:port and return the connected non-blocking fd (owned) instead
- * of a stream: for the callback transport API and for custom transports (TLS).
- * Returns the fd or a negative error as above. Suspends. */
+/* Connect to host:port (as loom_tcp_connect, Happy Eyeballs included) and
+ * return the connected non-blocking fd (owned) instead of a stream: for the
+ * callback transport API and for custom transports (TLS). Returns the fd or a
+ * negative error as above. Suspends. */
 int loom_tcp_connect_fd(const char *host, int port, int64_t timeout_ns);
 
 /* --- listening --- */
