@@ -6,6 +6,7 @@
  * outcome while the http ones succeed; bad arguments exit 2 naming the
  * argument, setup failures exit 1; escape sequences from a feed never reach
  * the output raw. */
+#include "harness/farm.h"
 #include "harness/harness.h"
 
 #include <jansson.h>
@@ -43,45 +44,7 @@ static void remove_dir(void)
 
 /* The farm, HTTP + HTTPS; the stalled body drips for longer than any timeout
  * used here, so it ends as "timeout", never as a short body. */
-static void farm_start(struct test_server *srv)
-{
-    ck_assert_msg(access("/usr/bin/python3", X_OK) == 0,
-                  "python3 is missing: the feed farm needs it (make deps)");
-    test_make_certs(dir, "loom-rss test CA");
-    char crt[512], key[512], list[512], expect[512];
-    path_in(crt, sizeof crt, "srv.pem");
-    path_in(key, sizeof key, "srv.key");
-    path_in(list, sizeof list, "feeds.txt");
-    path_in(expect, sizeof expect, "expect.json");
-    char *argv[] = {"/usr/bin/python3",
-                    "tests/tools/feed_farm.py",
-                    "--cert",
-                    crt,
-                    "--key",
-                    key,
-                    "--feeds-out",
-                    list,
-                    "--expect-out",
-                    expect,
-                    "--huge-items",
-                    "300",
-                    "--stall-max",
-                    "60",
-                    "--lifetime",
-                    "300",
-                    "--exit-with-parent",
-                    NULL};
-    test_server_start(srv, argv);
-    for (double t0 = test_now(); !strstr(srv->buf, " tls\n") && test_now() - t0 < 10;)
-        test_server_read(srv, 0.5);
-    ck_assert_contains(srv->buf, " tls\n");
-}
-
-static void farm_stop(struct test_server *srv)
-{
-    kill(srv->pid, SIGTERM);
-    test_server_wait(srv, 10);
-}
+static void farm_start(struct test_server *srv) { test_feed_farm_start(srv, dir, 60); }
 
 /* Run loom-rss with args (NULL-terminated, after the program), stdout into
  * DIR/NAME.out and stderr into DIR/NAME.err (so --json stays parseable);
@@ -158,7 +121,7 @@ START_TEST(test_farm_json)
     free(cmp_out);
     free(out);
     free(err);
-    farm_stop(&srv);
+    test_feed_farm_stop(&srv);
     remove_dir();
 }
 END_TEST
@@ -220,7 +183,7 @@ START_TEST(test_farm_plain)
     json_decref(exp);
     free(out);
     free(err);
-    farm_stop(&srv);
+    test_feed_farm_stop(&srv);
     remove_dir();
 }
 END_TEST
@@ -250,7 +213,7 @@ START_TEST(test_stall_timeout)
     json_decref(exp);
     free(out);
     free(err);
-    farm_stop(&srv);
+    test_feed_farm_stop(&srv);
     remove_dir();
 }
 END_TEST
@@ -285,7 +248,7 @@ START_TEST(test_tls_unknown_ca)
     json_decref(exp);
     free(out);
     free(err);
-    farm_stop(&srv);
+    test_feed_farm_stop(&srv);
     remove_dir();
 }
 END_TEST

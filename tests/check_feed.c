@@ -4,6 +4,7 @@
  * resolution through nested xml:base, the charset order of RFC 7303, limits,
  * hostile XML (billion laughs, quadratic blow-up, external entities) and the
  * terminal sanitiser. */
+#include "harness/farm.h"
 #include "harness/harness.h"
 
 #include <stdlib.h>
@@ -863,43 +864,7 @@ static void farm_start(struct test_server *srv)
     mkdir(farm_dir, 0700);
     snprintf(farm_dir, sizeof farm_dir, "%s/test-tmp/feed-farm-XXXXXX", build);
     ck_assert_ptr_nonnull(mkdtemp(farm_dir));
-    test_make_certs(farm_dir, "loom feed farm CA");
-    char crt[512], key[512], list[512], expect[512];
-    snprintf(crt, sizeof crt, "%s/srv.pem", farm_dir);
-    snprintf(key, sizeof key, "%s/srv.key", farm_dir);
-    snprintf(list, sizeof list, "%s/feeds.txt", farm_dir);
-    snprintf(expect, sizeof expect, "%s/expect.json", farm_dir);
-    char *argv[] = {"python3",
-                    "tests/tools/feed_farm.py",
-                    "--cert",
-                    crt,
-                    "--key",
-                    key,
-                    "--feeds-out",
-                    list,
-                    "--expect-out",
-                    expect,
-                    "--huge-items",
-                    "300",
-                    "--stall-max",
-                    "3",
-                    "--lifetime",
-                    "300",
-                    "--exit-with-parent",
-                    NULL};
-    test_server_start(srv, argv);
-    /* the TLS listener's line follows the plain one */
-    for (double t0 = test_now(); !strstr(srv->buf, " tls\n") && test_now() - t0 < 10;)
-        test_server_read(srv, 0.5);
-    ck_assert_contains(srv->buf, " tls\n");
-}
-
-static void farm_stop(struct test_server *srv)
-{
-    kill(srv->pid, SIGTERM);
-    test_server_wait(srv, 10);
-    char *argv[] = {"/bin/rm", "-rf", farm_dir, NULL};
-    test_run_ok(argv);
+    test_feed_farm_start(srv, farm_dir, 3);
 }
 
 /* GET url with curl (redirects followed, gzip/deflate decoded, the farm's CA):
@@ -1116,7 +1081,7 @@ START_TEST(test_farm)
     free(res);
     json_decref(cache);
     json_decref(exp);
-    farm_stop(&srv);
+    test_feed_farm_stop(&srv);
 }
 END_TEST
 
