@@ -346,21 +346,23 @@ bench: deps-check
 # with README.md and docs/*.md, by doxygen (docs/Doxyfile, docs/doxygen-filter) into
 # $(BUILD)/docs/html; any warning - an undocumented public declaration - fails. Then every
 # tutorial example (docs/examples/*.c) is built against the in-tree library and run, except
-# those marked "docs: compile only" (they need a PostgreSQL server), so the tutorial can't rot.
+# those marked "docs: compile only" (they need a PostgreSQL server), and docs/check-tutorial
+# checks that docs/tutorial.md shows each of them verbatim: the tutorial can't rot.
 DOC_EX_C := $(sort $(wildcard docs/examples/*.c))
 DOC_EX_BIN := $(DOC_EX_C:docs/examples/%.c=$(BUILD)/docs/examples/%)
 
 .PHONY: docs
 docs: $(DOC_EX_BIN)
 	@.ci/deps --check doxygen
-	$(call say,DOXY,$(BUILD)/docs/html)
-	$(Q)mkdir -p $(BUILD)/docs && LOOM_DOC_INPUT="$(HEADERS) README.md $(wildcard docs/*.md)" \
-	  LOOM_DOC_OUT=$(BUILD)/docs LOOM_VERSION=$(VERSION) doxygen docs/Doxyfile
 	@for b in $(DOC_EX_BIN); do \
 	  if grep -q 'docs: compile only' docs/examples/$${b##*/}.c; then continue; fi; \
 	  printf '  %-6s %s\n' RUN $$b; \
 	  timeout 30 $$b >$$b.out 2>&1 || { cat $$b.out; echo "docs: $$b failed"; exit 1; }; \
 	done
+	@docs/check-tutorial docs/tutorial.md $(DOC_EX_C)
+	$(call say,DOXY,$(BUILD)/docs/html)
+	$(Q)mkdir -p $(BUILD)/docs && LOOM_DOC_INPUT="$(HEADERS) README.md $(wildcard docs/*.md)" \
+	  LOOM_DOC_OUT=$(BUILD)/docs LOOM_VERSION=$(VERSION) doxygen docs/Doxyfile
 
 $(BUILD)/docs/examples/%: docs/examples/%.c $(PG_A) $(LIB_A)
 	@mkdir -p $(dir $@)
