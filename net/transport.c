@@ -11,18 +11,21 @@
 
 #include "net/stream_internal.h"
 #include "net/tcp.h"
+#include "net/transport_internal.h"
 
 struct loom_transport {
     struct loom_stream *s;
     const struct loom_protocol *p;
     void *arg;
-    bool reading;      /* not paused by the protocol */
-    bool made;         /* connection_made ran */
-    bool closing;      /* close asked: finish once the buffer is empty */
-    bool lost;         /* connection_lost is scheduled */
-    bool aborting;     /* drop the buffer */
-    bool write_paused; /* pause_writing was called */
-    int err;           /* for connection_lost */
+    bool reading;            /* not paused by the protocol */
+    bool made;               /* connection_made ran */
+    bool closing;            /* close asked: finish once the buffer is empty */
+    bool lost;               /* connection_lost is scheduled */
+    bool aborting;           /* drop the buffer */
+    bool write_paused;       /* pause_writing was called */
+    int err;                 /* for connection_lost */
+    void (*gone)(void *arg); /* loom__transport_on_lost: after connection_lost */
+    void *gone_arg;
 };
 
 static void finish(void *arg)
@@ -34,6 +37,8 @@ static void finish(void *arg)
         loom_stream_close(t->s);
     if (t->p->connection_lost)
         t->p->connection_lost(t, t->err, t->arg);
+    if (t->gone)
+        t->gone(t->gone_arg);
     free(t);
 }
 
@@ -58,22 +63,51 @@ static void sync_reading(struct loom_transport *t)
     loom__stream_update(t->s);
 }
 
+static void on_eof(struct loom_transport *t)
+{
+    t->s->eof = true;
+    t->reading = false;
+    sync_reading(t);
+    bool keep = t->p->eof_received && t->p->eof_received(t, t->arg);
+    if (!keep)
+        loom_transport_close(t);
+}
+
+/* A buffered protocol's buffer for the next read, or NULL with nothing to do
+ * (the protocol stopped reading or closed from get_buffer, or failed it). */
+static void *protocol_buffer(struct loom_transport *t, size_t *cap)
+{
+    *cap = 0;
+    void *buf = t->p->get_buffer(t, LOOM_TRANSPORT_READ_SIZE, cap, t->arg);
+    if (t->lost || t->closing || !t->reading)
+        return NULL;
+    if (!buf || !*cap) {
+        t->aborting = true;
+        lose(t, -ENOBUFS);
+        return NULL;
+    }
+    return buf;
+}
+
 static void on_readable(struct loom_stream *s)
 {
     struct loom_transport *t = s->hook_arg;
-    char buf[16384];
+    char local[16384];
+    const struct loom_protocol *p = t->p; /* the one this read is for, even if switched */
+    void *buf = local;
+    size_t cap = sizeof local;
+    if (p->get_buffer && !(buf = protocol_buffer(t, &cap)))
+        return;
     unsigned wait = LOOM_READABLE;
-    ssize_t n = s->ops->read(s->ctx, buf, sizeof buf, &wait);
-    if (n > 0) {
-        if (t->p->data_received)
-            t->p->data_received(t, buf, (size_t)n, t->arg);
+    ssize_t n = s->ops->read(s->ctx, buf, cap, &wait);
+    if (n > 0 && p->get_buffer) {
+        if (p->buffer_updated)
+            p->buffer_updated(t, (size_t)n, t->arg);
+    } else if (n > 0) {
+        if (p->data_received)
+            p->data_received(t, buf, (size_t)n, t->arg);
     } else if (n == 0) {
-        s->eof = true;
-        t->reading = false;
-        sync_reading(t);
-        bool keep = t->p->eof_received && t->p->eof_received(t, t->arg);
-        if (!keep)
-            loom_transport_close(t);
+        on_eof(t);
     } else if (n == -EAGAIN) {
         s->rdir = wait;
     } else if (n != -EINTR) {
@@ -148,6 +182,19 @@ int loom_transport_connect(const char *host, int port, int64_t timeout_ns,
     if (fd < 0)
         return fd;
     return loom_transport_open_fd(loom_loop_current(), fd, protocol, arg, out);
+}
+
+void loom_transport_set_protocol(struct loom_transport *t, const struct loom_protocol *protocol,
+                                 void *arg)
+{
+    t->p = protocol;
+    t->arg = arg;
+}
+
+void loom__transport_on_lost(struct loom_transport *t, void (*gone)(void *arg), void *arg)
+{
+    t->gone = gone;
+    t->gone_arg = arg;
 }
 
 void loom_transport_close(struct loom_transport *t)

@@ -42,7 +42,22 @@ struct loom_protocol {
     /* The write buffer went over the high watermark / back down to the low one. */
     void (*pause_writing)(struct loom_transport *t, void *arg);
     void (*resume_writing)(struct loom_transport *t, void *arg);
+    /* Zero-copy receive (asyncio's BufferedProtocol). When get_buffer is set,
+     * data_received is not used: before each read the transport asks for a
+     * buffer (sizehint: the size it would like, LOOM_TRANSPORT_READ_SIZE),
+     * reads straight into it and calls buffer_updated(n) with the count
+     * (n > 0). Return the buffer and store its size (> 0) in *len; NULL or a
+     * size of 0 aborts the connection (connection_lost gets -ENOBUFS). The
+     * buffer stays the protocol's: the transport writes into it only between
+     * get_buffer and the buffer_updated (or connection_lost) that follows.
+     * Either callback may pause reading or close the transport. */
+    void *(*get_buffer)(struct loom_transport *t, size_t sizehint, size_t *len, void *arg);
+    void (*buffer_updated)(struct loom_transport *t, size_t n, void *arg);
 };
+
+/* The read size a transport asks get_buffer for (its own buffer for
+ * data_received is 16 KiB on the stack). */
+enum { LOOM_TRANSPORT_READ_SIZE = 64 * 1024 };
 
 /* --- lifecycle --- */
 
@@ -65,6 +80,12 @@ void loom_transport_close(struct loom_transport *t);
 void loom_transport_abort(struct loom_transport *t);
 
 /* --- operations --- */
+
+/* Switch protocols (asyncio's set_protocol): every later callback goes to
+ * protocol with arg, including connection_made if it has not run yet. Safe
+ * from inside a callback. protocol must outlive the transport. */
+void loom_transport_set_protocol(struct loom_transport *t, const struct loom_protocol *protocol,
+                                 void *arg);
 
 /* Buffer len bytes and send what the kernel takes now. 0, or the transport's
  * write error (connection_lost reports it too), or -ESHUTDOWN after write_eof/close. */

@@ -311,7 +311,8 @@ static void c_lost(struct loom_transport *t, int err, void *arg)
 {
     ((struct collect *)arg)->lost = err ? err : 1;
 }
-static const struct loom_protocol collect_proto = {c_made, c_data, NULL, c_lost, NULL, NULL};
+static const struct loom_protocol collect_proto = {c_made, c_data, NULL, c_lost,
+                                                   NULL,   NULL,   NULL, NULL};
 
 static intptr_t transport_connect_main(void *arg)
 {

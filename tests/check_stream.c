@@ -452,7 +452,8 @@ static void p_lost(struct loom_transport *t, int err, void *arg)
     l->lost_err = err;
 }
 
-static const struct loom_protocol echo_proto = {p_made, p_data, p_eof, p_lost, NULL, NULL};
+static const struct loom_protocol echo_proto = {p_made, p_data, p_eof, p_lost,
+                                                NULL,   NULL,   NULL,  NULL};
 
 static intptr_t transport_main(void *arg)
 {
@@ -488,7 +489,8 @@ static intptr_t transport_main(void *arg)
 
 static void w_pause(struct loom_transport *t, void *arg) { ((struct proto_log *)arg)->paused++; }
 static void w_resume(struct loom_transport *t, void *arg) { ((struct proto_log *)arg)->resumed++; }
-static const struct loom_protocol flow_proto = {p_made, NULL, NULL, p_lost, w_pause, w_resume};
+static const struct loom_protocol flow_proto = {p_made,  NULL,     NULL, p_lost,
+                                                w_pause, w_resume, NULL, NULL};
 
 static intptr_t transport_flow_main(void *arg)
 {
