@@ -1,7 +1,7 @@
 /* executor.c - thread pool. Jobs go through one mutex-protected FIFO; results
- * come back to the loop with call_soon_threadsafe, where the waiting task is
- * woken. A job's record is owned by the queue until a thread takes it, then by
- * that thread until it posts the result, then by the loop. */
+ * come back to the loop with call_soon_threadsafe and complete the job's
+ * future there. A job's record is owned by the queue until a thread takes it,
+ * then by that thread until it posts the result, then by the loop. */
 #include "reactor/executor.h"
 
 #include "reactor/task_internal.h"
@@ -18,7 +18,9 @@ struct job {
     void *arg;
     intptr_t result;
     struct loom_loop *loop;
-    struct loom_task *waiter; /* NULL once the waiter gave up */
+    struct loom_executor *ex;
+    struct loom_future *future;        /* NULL once it was done from outside */
+    struct loom_future_callback watch; /* notices a cancel of future */
     bool finished;
 };
 
@@ -36,12 +38,10 @@ static void job_done_on_loop(void *arg)
 {
     struct job *j = arg;
     j->loop->active--;
-    if (!j->waiter) {
-        free(j);
-        return;
-    }
-    j->finished = true;
-    loom_wake(j->waiter, 0);
+    j->finished = true; /* so the watch, if it fires now, leaves j alone */
+    if (j->future)
+        loom_future_set_result(j->future, j->result);
+    free(j);
 }
 
 static void *worker(void *arg)
@@ -154,9 +154,15 @@ static int submit(struct loom_executor *ex, struct job *j)
     return rc;
 }
 
-/* The waiter gives up: unqueue the job if no thread took it yet. */
-static void abandon(struct loom_executor *ex, struct job *j)
+/* The future was done from outside (cancelled) before the result came:
+ * unqueue the job if no thread took it yet, else let it finish unobserved. */
+static void job_abandoned(struct loom_future *f, void *arg)
 {
+    struct job *j = arg;
+    (void)f;
+    if (j->finished)
+        return;
+    struct loom_executor *ex = j->ex;
     pthread_mutex_lock(&ex->lock);
     bool queued = loom_list_linked(&j->node);
     if (queued) {
@@ -168,16 +174,14 @@ static void abandon(struct loom_executor *ex, struct job *j)
         j->loop->active--;
         free(j);
     } else {
-        j->waiter = NULL; /* job_done_on_loop frees it */
+        j->future = NULL; /* job_done_on_loop frees it */
     }
 }
 
-intptr_t loom_run_in_executor(struct loom_executor *ex, loom_blocking_fn fn, void *arg)
+int loom_executor_submit(struct loom_loop *loop, struct loom_executor *ex, loom_blocking_fn fn,
+                         void *arg, struct loom_future *f)
 {
-    struct loom_task *self = loom_task_current();
-    if (!self)
-        return -EPERM;
-    struct loom_loop *loop = self->loop;
+    loom_future_init(f);
     if (!ex) {
         if (!loop->executor) {
             int rc = loom_executor_new(&loop->executor, loop->executor_threads);
@@ -189,10 +193,7 @@ intptr_t loom_run_in_executor(struct loom_executor *ex, loom_blocking_fn fn, voi
     struct job *j = calloc(1, sizeof(*j));
     if (!j)
         return -ENOMEM;
-    j->fn = fn;
-    j->arg = arg;
-    j->loop = loop;
-    j->waiter = self;
+    *j = (struct job){.fn = fn, .arg = arg, .loop = loop, .ex = ex, .future = f};
     loom_list_init(&j->node);
     int rc = submit(ex, j);
     if (rc < 0) {
@@ -200,15 +201,22 @@ intptr_t loom_run_in_executor(struct loom_executor *ex, loom_blocking_fn fn, voi
         return rc;
     }
     loop->active++; /* the result is still to come */
-    while (!j->finished && rc == 0)
-        rc = loom_park(self, -1);
-    if (!j->finished) {
-        abandon(ex, j);
+    loom__future_on_done(f, &j->watch, job_abandoned, j);
+    return 0;
+}
+
+intptr_t loom_run_in_executor(struct loom_executor *ex, loom_blocking_fn fn, void *arg)
+{
+    struct loom_task *self = loom_task_current();
+    if (!self)
+        return -EPERM;
+    struct loom_future f;
+    int rc = loom_executor_submit(self->loop, ex, fn, arg, &f);
+    if (rc < 0)
         return rc;
-    }
-    intptr_t result = j->result;
-    free(j);
-    return rc == -ECANCELED ? rc : result;
+    intptr_t result = loom_future_await(&f, -1);
+    loom_future_cancel(&f); /* a deadline scope cut the wait short: give up the job */
+    return result;
 }
 
 intptr_t loom_to_thread(loom_blocking_fn fn, void *arg)

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "loom/reactor/future.h"
 #include "loom/reactor/loop.h"
 
 #ifdef __cplusplus
@@ -33,6 +34,17 @@ void loom_executor_free(struct loom_executor *ex, bool cancel_queued);
  * at once: a job not yet started never runs, a running one finishes unobserved.
  * -EPERM outside a task, -ENOMEM, -ESHUTDOWN after free. Suspends. */
 intptr_t loom_run_in_executor(struct loom_executor *ex, loom_blocking_fn fn, void *arg);
+
+/* Run fn(arg) on ex (NULL: loop's default executor) and deliver its result
+ * through f, which this call initialises (caller memory, valid until f is
+ * done): usable from callbacks and outside tasks, as asyncio's
+ * loop.run_in_executor returns a future. Cancelling f before the result came
+ * unqueues a job no thread took yet; a running one finishes unobserved (f is
+ * not touched again). The loop counts the job as pending work until its
+ * result arrives. Call on loop's thread. 0, -ENOMEM or -ESHUTDOWN (after
+ * free). Does not suspend. */
+int loom_executor_submit(struct loom_loop *loop, struct loom_executor *ex, loom_blocking_fn fn,
+                         void *arg, struct loom_future *f);
 
 /* loom_run_in_executor on the default executor (asyncio.to_thread). Suspends. */
 intptr_t loom_to_thread(loom_blocking_fn fn, void *arg);

@@ -191,6 +191,103 @@ static intptr_t default_pool_main(void *arg) { return loom_to_thread(square, (vo
 START_TEST(test_default_executor_freed) { ck_assert_int_eq(loom_run(default_pool_main, NULL), 16); }
 END_TEST
 
+/* --- loom_executor_submit: a future, from callbacks, no task anywhere --- */
+
+struct submit_ctx {
+    struct loom_loop *loop;
+    struct loom_future f[3];
+    struct loom_future_callback done[3];
+    intptr_t seen[3];
+    int ndone;
+};
+
+static void on_job_done(struct loom_future *f, void *arg)
+{
+    struct submit_ctx *c = arg;
+    int i = (int)(f - c->f);
+    c->seen[i] = loom_future_result(f);
+    c->ndone++;
+}
+
+static void submit_from_callback(void *arg)
+{
+    struct submit_ctx *c = arg;
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(
+            loom_executor_submit(c->loop, NULL, square, (void *)(intptr_t)(i + 2), &c->f[i]), 0);
+        loom_future_add_done_callback(&c->f[i], &c->done[i], on_job_done, c);
+    }
+}
+
+/* The pending jobs keep loom_loop_run going until every result arrived. */
+START_TEST(test_submit_from_callback)
+{
+    struct loom_loop *loop;
+    ck_assert_int_eq(loom_loop_new(&loop, NULL), 0);
+    struct submit_ctx c = {.loop = loop};
+    ck_assert_int_eq(loom_call_soon(loop, submit_from_callback, &c), 0);
+    ck_assert_int_eq(loom_loop_run(loop, LOOM_RUN_DEFAULT), 0);
+    ck_assert_int_eq(c.ndone, 3);
+    ck_assert_int_eq(c.seen[0], 4);
+    ck_assert_int_eq(c.seen[1], 9);
+    ck_assert_int_eq(c.seen[2], 16);
+    ck_assert_int_eq(loom_loop_free(loop), 0);
+}
+END_TEST
+
+/* Cancelling the future of a queued job unqueues it (it never runs); of a
+ * running job, lets it finish unobserved: the future stays cancelled. */
+static intptr_t submit_cancel_main(void *arg)
+{
+    (void)arg;
+    atomic_store(&started, 0);
+    atomic_store(&finished, 0);
+    gate.open = false;
+    struct loom_executor *ex;
+    ck_assert_int_eq(loom_executor_new(&ex, 1), 0);
+    struct loom_loop *loop = loom_loop_current();
+    struct loom_future running, queued;
+    ck_assert_int_eq(loom_executor_submit(loop, ex, gated_job, (void *)1, &running), 0);
+    ck_assert_int_eq(loom_executor_submit(loop, ex, gated_job, (void *)2, &queued), 0);
+    for (int i = 0; i < 1000 && atomic_load(&started) == 0; i++)
+        loom_sleep(LOOM_MS(1));
+    ck_assert_int_eq(atomic_load(&started), 1);
+    ck_assert(loom_future_cancel(&queued));
+    ck_assert(loom_future_cancel(&running));
+    gate_open();
+    loom_executor_free(ex, false); /* waits for the running job */
+    ck_assert_int_eq(atomic_load(&finished), 1);
+    ck_assert_int_eq(loom_sleep(LOOM_MS(5)), 0); /* its result arrives and is dropped */
+    ck_assert(loom_future_cancelled(&running));
+    ck_assert_int_eq(loom_future_result(&running), -ECANCELED);
+    ck_assert_int_eq(loom_future_result(&queued), -ECANCELED);
+    return 0;
+}
+
+START_TEST(test_submit_cancel)
+{
+    ck_assert_int_eq(test_run_task_opt(NULL, submit_cancel_main, NULL), 0);
+}
+END_TEST
+
+/* A task awaiting the future with a timeout gets -ETIMEDOUT; the job still
+ * completes the future later. */
+static intptr_t submit_await_main(void *arg)
+{
+    (void)arg;
+    struct loom_future f;
+    ck_assert_int_eq(loom_executor_submit(loom_loop_current(), NULL, napping, (void *)7, &f), 0);
+    ck_assert_int_eq(loom_future_await(&f, LOOM_MS(10)), -ETIMEDOUT);
+    ck_assert_int_eq(loom_future_await(&f, LOOM_SEC(5)), 7);
+    return 0;
+}
+
+START_TEST(test_submit_await)
+{
+    ck_assert_int_eq(test_run_task_opt(NULL, submit_await_main, NULL), 0);
+}
+END_TEST
+
 /* --- stress: many jobs through four threads --- */
 
 #define NJOBS 100000
@@ -249,8 +346,11 @@ int main(void)
     TCase *tc = test_tcase_fd(s, "results", 10);
     tcase_add_test(tc, test_results);
     tcase_add_test(tc, test_default_executor_freed);
+    tcase_add_test(tc, test_submit_from_callback);
+    tcase_add_test(tc, test_submit_await);
     tc = test_tcase_fd(s, "cancel", 10);
     tcase_add_test(tc, test_cancel_jobs);
+    tcase_add_test(tc, test_submit_cancel);
     tc = test_tcase_fd(s, "shutdown", 10);
     tcase_add_test(tc, test_shutdown);
     tc = test_tcase_fd(s, "stress", 60);
