@@ -362,7 +362,8 @@ docs: $(DOC_EX_BIN)
 	@docs/check-tutorial docs/tutorial.md $(DOC_EX_C)
 	$(call say,DOXY,$(BUILD)/docs/html)
 	$(Q)mkdir -p $(BUILD)/docs && LOOM_DOC_INPUT="$(HEADERS) README.md $(wildcard docs/*.md)" \
-	  LOOM_DOC_OUT=$(BUILD)/docs LOOM_VERSION=$(VERSION) doxygen docs/Doxyfile
+	  LOOM_DOC_OUT=$(BUILD)/docs LOOM_DOC_INCLUDE=$(BUILD)/include LOOM_VERSION=$(VERSION) \
+	  doxygen docs/Doxyfile
 
 $(BUILD)/docs/examples/%: docs/examples/%.c $(PG_A) $(LIB_A)
 	@mkdir -p $(dir $@)
