@@ -71,6 +71,15 @@ def proc_rss_kb(pid):
     return None
 
 
+def proc_cpu_s(pid):
+    """utime + stime of a process, in seconds."""
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def proc_fds(pid):
     try:
         return len(os.listdir(f"/proc/{pid}/fd"))

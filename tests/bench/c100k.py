@@ -23,7 +23,8 @@ Limits it works within, found at run time and printed:
   address opened at 2k/s here, from 16 addresses at 10k/s). So load
   generator i binds its connections round robin to 127.0.(i+1).1, .2, ...,
   about BENCH_C100K_PER_SOURCE (1000) connections on each.
-The whole part is bounded (BENCH_C100K_DEADLINE, 150 s, kills what is left)
+The whole part is bounded (BENCH_C100K_DEADLINE, 150 s: what is still
+running then is killed, a server not yet measured is skipped)
 and closes every connection with a reset, leaving no TIME_WAIT behind."""
 import math
 import os
@@ -34,7 +35,7 @@ import tempfile
 import time
 
 from benchlib import (CLIENT_CPU_LIST, SERVER_CPUS, Server, fmt, percentile_us, pinned, progress,
-                      proc_fds, proc_rss_kb, proc_uses_io_uring, raise_nofile, read_hist)
+                      proc_cpu_s, proc_fds, proc_rss_kb, proc_uses_io_uring, raise_nofile, read_hist)
 
 CONNS = int(os.environ.get("BENCH_C100K_CONNS", "100000"))
 INTERVAL = float(os.environ.get("BENCH_C100K_INTERVAL", "5"))
@@ -88,13 +89,13 @@ def plan():
 
 
 class Run:
-    def __init__(self, build, p, name, argv_for_port):
+    def __init__(self, build, p, name, argv_for_port, end):
         self.build, self.p = build, p
         self.name, self.argv_for_port = name, argv_for_port
         self.bb = os.path.join(build, "bench")
         self.tmp = tempfile.mkdtemp(prefix="loom-c100k-")
         self.servers, self.clients = [], []
-        self.end = time.time() + DEADLINE
+        self.end = end
 
     def start_servers(self):
         for i in range(self.p["nservers"]):
@@ -150,6 +151,9 @@ class Run:
     def rss_kb(self):
         return sum(proc_rss_kb(s.proc.pid) or 0 for s in self.servers)
 
+    def cpu_s(self):
+        return sum(proc_cpu_s(s.proc.pid) or 0 for s in self.servers)
+
     def fds(self):
         return sum(proc_fds(s.proc.pid) or 0 for s in self.servers)
 
@@ -166,8 +170,8 @@ class Run:
         os.rmdir(self.tmp)
 
 
-def measure(build, p, name, argv_for_port):
-    run = Run(build, p, name, argv_for_port)
+def measure(build, p, name, argv_for_port, end):
+    run = Run(build, p, name, argv_for_port, end)
     try:
         run.start_servers()
         time.sleep(0.2)
@@ -178,7 +182,9 @@ def measure(build, p, name, argv_for_port):
         progress(f"c100k {name}: {CONNS:,} connections open in {ramp:.1f} s; "
                  f"holding {HOLD:g} s")
         time.sleep(min(2.0, HOLD / 4))
-        rss1, fds1 = run.rss_kb(), run.fds()
+        rss1, fds1, cpu1, t1 = run.rss_kb(), run.fds(), run.cpu_s(), time.time()
+        time.sleep(HOLD / 2)  # server CPU over a window inside the hold
+        cpu_rate = (run.cpu_s() - cpu1) / (time.time() - t1)
         texts = run.wait_clients()
         h = {}
         for i in range(p["nclients"]):
@@ -186,9 +192,11 @@ def measure(build, p, name, argv_for_port):
         final = [dict(re.findall(r"(\w+)=([\d.]+)", line)) for t in texts
                  for line in t.splitlines() if line.startswith("rt=")]
         p50, p99, p999 = (percentile_us(h, q) for q in (0.5, 0.99, 0.999))
+        rt = sum(float(f["rt"]) for f in final)
+        rps = sum(float(f["rps"]) for f in final)
         return dict(rate=CONNS / ramp, rss_mib=(rss1 - rss0) / 1024.0,
                     per_conn=(rss1 - rss0) * 1024.0 / CONNS, held=fds1 - fds0,
-                    rt=sum(float(f["rt"]) for f in final), p50=p50, p99=p99, p999=p999,
+                    rt=rt, cpu_us=cpu_rate * 1e6 / rps if rps else None, p50=p50, p99=p99, p999=p999,
                     late=sum(float(f["late"]) for f in final),
                     backend=backend if name == "loom" else "epoll (by hand)")
     finally:
@@ -208,11 +216,14 @@ def part_c100k(rep, build):
              f"{p['nclients']} load generator(s); RLIMIT_NOFILE hard limit {p['hard']:,} "
              f"(fs.nr_open {p['nr_open']:,})")
     t0 = time.time()
-    res, names = {}, []
+    res, names, end = {}, [], t0 + DEADLINE
     for name, argv in servers(build):
         names.append(name)
+        if end - time.time() < HOLD + 20:
+            res[name] = {"error": f"skipped: the part's {DEADLINE:g} s were spent"}
+            continue
         try:
-            res[name] = measure(build, p, name, argv)
+            res[name] = measure(build, p, name, argv, end)
         except (RuntimeError, subprocess.TimeoutExpired) as e:
             progress(f"c100k {name}: FAILED: {e}")
             res[name] = {"error": str(e)}
@@ -223,7 +234,7 @@ def part_c100k(rep, build):
              f"generator(s) (tests/bench/echo_load.c --interval, CPUs "
              f"{','.join(map(str, CLIENT_CPU_LIST))}), each binding {p['nsrc']} source addresses "
              f"(127.0.1.1, …: ~{math.ceil(CONNS / p['nclients'] / p['nsrc']):,} connections on "
-             "each, since the kernel's search for a free port slows connect as they fill); servers on CPUs {SERVER_CPUS}; "
+             f"each, since the kernel's search for a free port slows connect as they fill); servers on CPUs {SERVER_CPUS}; "
              "epoll is the hand-written loop of the echo table. "
              f"Up to {WINDOW} connections per generator opening at once; then every connection "
              f"sends 64 B every {INTERVAL:g} s, starts spread evenly, for {HOLD:g} s. RSS per "
@@ -258,6 +269,7 @@ ROWS = [("connections held at once (server fds opened)", "held"),
         ("server RSS growth with all connections open (MiB)", "rss_mib"),
         ("server RSS per connection (bytes)", "per_conn"),
         ("round trips while held (late: skipped, last still out)", "rt"),
+        ("server CPU µs per round trip while held", "cpu_us"),
         ("round-trip time p50 / p99 / p99.9 (µs)", "lat")]
 
 
