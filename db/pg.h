@@ -198,6 +198,7 @@ int loom_pg_stream_open(struct loom_pg *c, struct loom_pg_stream *st, const char
                         const char *const *params);
 /* Next row: 1 (row 0 of loom_pg_stream_result()), 0 at the end, or an error. Suspends. */
 int loom_pg_stream_next(struct loom_pg_stream *st);
+/* The current row's result (the row is its row 0); valid until the next call. */
 const struct loom_pg_result *loom_pg_stream_result(const struct loom_pg_stream *st);
 /* Finish: if rows are left, the query is cancelled on the server. Suspends. */
 int loom_pg_stream_close(struct loom_pg_stream *st);
@@ -219,6 +220,7 @@ int loom_pg_listen(struct loom_pg *c, const char *channel);
 /* Wait for a notification (at most timeout_ns, -1: forever). 0 (fill *n),
  * -ETIMEDOUT, -ECANCELED, -ECONNRESET. Suspends. */
 int loom_pg_notify_wait(struct loom_pg *c, struct loom_pg_notify *n, int64_t timeout_ns);
+/* Free what *n holds and zero it. */
 void loom_pg_notify_clear(struct loom_pg_notify *n);
 
 /* --- results (views stay valid until the result is cleared) --- */
@@ -230,11 +232,13 @@ int loom_pg_nrows(const struct loom_pg_result *r);
 int loom_pg_ncols(const struct loom_pg_result *r);
 /* Column index by name, or -1. */
 int loom_pg_col(const struct loom_pg_result *r, const char *name);
+/* A column's name, "" if out of range. */
 const char *loom_pg_colname(const struct loom_pg_result *r, int col);
 /* Whether the result is a row set (SELECT, RETURNING, FETCH, SHOW), even an empty one. */
 bool loom_pg_has_rows(const struct loom_pg_result *r);
 /* The command status tag ("INSERT 0 1", "CREATE TABLE"). */
 const char *loom_pg_status(const struct loom_pg_result *r);
+/* True if the field is SQL NULL (or out of range). */
 bool loom_pg_isnull(const struct loom_pg_result *r, int row, int col);
 /* Text of a field ("" for NULL). */
 const char *loom_pg_text(const struct loom_pg_result *r, int row, int col);
@@ -443,6 +447,8 @@ struct loom_pg_param loom_pg_p_float8(double v);
 struct loom_pg_param loom_pg_p_numeric(const char *v);
 /* text of len bytes (an embedded NUL makes the query fail with -EINVAL). */
 struct loom_pg_param loom_pg_p_text(const char *v, size_t len);
+/* bytea of len bytes, uuid (16 bytes), date (days since 2000-01-01), time and
+ * timestamps (microseconds, as above), interval, json and jsonb (text). */
 struct loom_pg_param loom_pg_p_bytea(const void *v, size_t len);
 struct loom_pg_param loom_pg_p_uuid(const uint8_t v[16]);
 struct loom_pg_param loom_pg_p_date(int32_t days);
@@ -492,6 +498,7 @@ struct loom_pg_cell {
 
 /* The cell at row, col: 0 or -EINVAL (out of range). */
 int loom_pg_cell(const struct loom_pg_result *r, int row, int col, struct loom_pg_cell *out);
+/* The decoders (returns as described above): bool. */
 int loom_pg_cell_bool(const struct loom_pg_cell *v, bool *out);
 /* int2, int4, int8. */
 int loom_pg_cell_int(const struct loom_pg_cell *v, int64_t *out);

@@ -63,6 +63,7 @@ typedef int (*loom_http_handler)(struct loom_http_req *req, struct loom_http_rep
 
 /* An empty route table. */
 int loom_http_router_new(struct loom_http_router **out);
+/* Free the table (once no server uses it). */
 void loom_http_router_free(struct loom_http_router *r);
 
 /* Route method (e.g. "GET"; "*" for any) and pattern ("/products/{id}": each
@@ -142,9 +143,11 @@ int loom_http_server_start(struct loom_loop *loop, const struct loom_http_server
 /* Serve until SIGINT/SIGTERM (if opt.net.handle_signals) or loom_http_server_stop,
  * then shut down gracefully and run on_stop. Suspends. */
 int loom_http_server_serve_forever(struct loom_http_server *srv);
+/* Ask serve_forever to shut down (as loom_server_stop). */
 void loom_http_server_stop(struct loom_http_server *srv);
 /* Shut down now (grace as loom_server_shutdown), run on_stop. Suspends. */
 int loom_http_server_shutdown(struct loom_http_server *srv, int64_t grace_ns);
+/* Free a server once it was shut down. NULL is ignored. */
 void loom_http_server_free(struct loom_http_server *srv);
 
 /* The bound port, the underlying loom_server, and requests served so far. */
@@ -166,6 +169,7 @@ const char *loom_http_req_method(const struct loom_http_req *req);
 const char *loom_http_req_path(const struct loom_http_req *req);
 const char *loom_http_req_query(const struct loom_http_req *req);  /* "" if none */
 const char *loom_http_req_target(const struct loom_http_req *req); /* as received */
+/* The request's HTTP minor version: 0 (HTTP/1.0) or 1. */
 int loom_http_req_minor_version(const struct loom_http_req *req);
 /* A route parameter ({id}), NUL-terminated, or NULL. */
 const char *loom_http_req_param(const struct loom_http_req *req, const char *name);
@@ -173,12 +177,14 @@ const char *loom_http_req_param(const struct loom_http_req *req, const char *nam
 const char *loom_http_req_query_param(struct loom_http_req *req, const char *name);
 /* The nth header field named name (any case), NUL-terminated, or NULL. */
 const char *loom_http_req_header(const struct loom_http_req *req, const char *name, size_t nth);
+/* How many header fields the request has. */
 size_t loom_http_req_header_count(const struct loom_http_req *req);
 /* The ith field (0-based) in arrival order; 0 or -ERANGE. */
 int loom_http_req_header_at(const struct loom_http_req *req, size_t i, const char **name,
                             const char **value);
 /* "127.0.0.1:50312" */
 const char *loom_http_req_remote(const struct loom_http_req *req);
+/* The request's number on its server, from 1 (the X-Request-Id value). */
 uint64_t loom_http_req_id(const struct loom_http_req *req);
 /* The connection's stream (for an upgrade to WebSocket: see net/ws.h). */
 struct loom_stream *loom_http_req_stream(struct loom_http_req *req);

@@ -104,6 +104,7 @@ bool loom_server_stopping(const struct loom_server *srv);
 /* The bound port, and the address as text ("127.0.0.1:8000"). */
 int loom_server_port(const struct loom_server *srv);
 int loom_server_name(const struct loom_server *srv, char *buf, size_t len);
+/* The loop the server runs on. */
 struct loom_loop *loom_server_loop(const struct loom_server *srv);
 
 /* --- multi-core --- */

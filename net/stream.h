@@ -191,6 +191,7 @@ void *loom_stream_transport_ctx(const struct loom_stream *s, const struct loom_s
 
 /* The fd (-1 if none); still owned by the stream. */
 int loom_stream_fd(const struct loom_stream *s);
+/* The loop the stream belongs to. */
 struct loom_loop *loom_stream_loop(const struct loom_stream *s);
 
 /* The peer's / our own socket address as text ("127.0.0.1:8000", "[::1]:8000",

@@ -96,10 +96,12 @@ int loom_transport_write_eof(struct loom_transport *t);
 /* Stop / resume calling data_received (the fd stops being polled for reading). */
 void loom_transport_pause_reading(struct loom_transport *t);
 void loom_transport_resume_reading(struct loom_transport *t);
+/* Whether data_received is being called (reading not paused, not closing). */
 bool loom_transport_is_reading(const struct loom_transport *t);
 
 /* Watermarks for pause_writing/resume_writing (0,0: 64 KiB / 16 KiB). */
 void loom_transport_set_write_buffer_limits(struct loom_transport *t, size_t high, size_t low);
+/* Bytes buffered and not yet sent. */
 size_t loom_transport_get_write_buffer_size(const struct loom_transport *t);
 
 /* --- accessors --- */

@@ -248,6 +248,7 @@ int loom_pool_job_wait(struct loom_pool_job *job, int64_t timeout_ns);
 const void *loom_pool_job_result(const struct loom_pool_job *job, size_t *len);
 /* Take ownership of the result (the job keeps none). */
 struct loom_bytes loom_pool_job_take(struct loom_pool_job *job);
+/* True once the job finished. */
 bool loom_pool_job_done(const struct loom_pool_job *job);
 /* The pid of the worker running (or that ran) it, 0 before it started. */
 pid_t loom_pool_job_worker(const struct loom_pool_job *job);

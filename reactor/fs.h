@@ -59,6 +59,7 @@ int loom_fs_fdatasync(int fd, int64_t timeout_ns);
 int loom_fs_stat(const char *path, struct stat *st, int64_t timeout_ns);
 int loom_fs_lstat(const char *path, struct stat *st, int64_t timeout_ns);
 int loom_fs_fstat(int fd, struct stat *st, int64_t timeout_ns);
+/* rename(2), unlink(2), mkdir(2), rmdir(2). */
 int loom_fs_rename(const char *from, const char *to, int64_t timeout_ns);
 int loom_fs_unlink(const char *path, int64_t timeout_ns);
 int loom_fs_mkdir(const char *path, mode_t mode, int64_t timeout_ns);
@@ -67,6 +68,7 @@ int loom_fs_rmdir(const char *path, int64_t timeout_ns);
  * *names is owned: free it with loom_fs_scandir_free(*names, *count). Returns
  * the count, -E2BIG (more than LOOM_FS_SCANDIR_MAX), or -errno. */
 int loom_fs_scandir(const char *path, char ***names, size_t *count, int64_t timeout_ns);
+/* Free the names loom_fs_scandir returned. */
 void loom_fs_scandir_free(char **names, size_t count);
 
 /* --- watching --- */

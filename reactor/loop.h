@@ -267,6 +267,7 @@ void loom_timer_init(struct loom_loop *loop, struct loom_timer *t, loom_timer_cb
 /* (Re)start the timer to fire once after delay_ns, or at loop time when_ns. 0 or -ENOMEM. */
 int loom_timer_start(struct loom_timer *t, int64_t delay_ns);
 int loom_timer_start_at(struct loom_timer *t, int64_t when_ns);
+/* Stop the timer (nothing happens if it is not active); whether it is active. */
 void loom_timer_stop(struct loom_timer *t);
 bool loom_timer_active(const struct loom_timer *t);
 
@@ -277,6 +278,7 @@ void loom_signal_init(struct loom_loop *loop, struct loom_signal *s, loom_signal
 
 /* Watch signum. Returns 0, -EINVAL or an OS error. */
 int loom_signal_start(struct loom_signal *s, int signum);
+/* Stop watching. */
 void loom_signal_stop(struct loom_signal *s);
 
 #pragma GCC visibility pop

@@ -110,6 +110,7 @@ bool loom_task_done(const struct loom_task *t);
 bool loom_task_cancelled(const struct loom_task *t);
 /* t's result once done; -EAGAIN before. */
 intptr_t loom_task_result(const struct loom_task *t);
+/* The task's name; rename it (copied, up to 47 bytes). */
 const char *loom_task_name(const struct loom_task *t);
 void loom_task_set_name(struct loom_task *t, const char *name);
 /* A task is a future: for done callbacks. */
@@ -172,6 +173,7 @@ int loom_as_completed_init(struct loom_as_completed *it, struct loom_task **task
  * -ETIMEDOUT for each task left after the timeout (they are not cancelled);
  * -ECANCELED. Suspends. */
 int loom_as_completed_next(struct loom_as_completed *it, struct loom_task **out);
+/* End the iteration (also early): frees what init allocated; the tasks are left as they are. */
 void loom_as_completed_close(struct loom_as_completed *it);
 
 /* Structured concurrency (asyncio.TaskGroup). */

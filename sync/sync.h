@@ -54,6 +54,7 @@ int loom_lock_try_acquire(struct loom_lock *l);
 /* Release it, handing it to the oldest waiter if any. 0, or -EPERM if it was
  * not locked. */
 int loom_lock_release(struct loom_lock *l);
+/* True while the lock is held. */
 bool loom_lock_locked(const struct loom_lock *l);
 
 /* --- Semaphore and BoundedSemaphore --- */
@@ -79,6 +80,7 @@ int loom_semaphore_try_acquire(struct loom_semaphore *s);
 /* Increment the count or hand it to the oldest waiter. 0, or -EOVERFLOW for a
  * bounded semaphore already at its initial value (nothing changes). */
 int loom_semaphore_release(struct loom_semaphore *s);
+/* Permits available now. */
 size_t loom_semaphore_value(const struct loom_semaphore *s);
 /* True when an acquire would wait. */
 bool loom_semaphore_locked(const struct loom_semaphore *s);
@@ -96,6 +98,7 @@ void loom_event_init(struct loom_event *e);
 void loom_event_close(struct loom_event *e);
 /* Set the flag and wake every waiter. */
 void loom_event_set(struct loom_event *e);
+/* Clear the flag; whether it is set. */
 void loom_event_clear(struct loom_event *e);
 bool loom_event_is_set(const struct loom_event *e);
 /* Wait until the flag is set (returns at once if it is). 0, -ETIMEDOUT,
@@ -120,6 +123,7 @@ void loom_condition_close(struct loom_condition *c);
 /* The underlying lock's acquire (suspends) and release. */
 int loom_condition_acquire(struct loom_condition *c, int64_t timeout_ns);
 int loom_condition_release(struct loom_condition *c);
+/* The underlying lock. */
 struct loom_lock *loom_condition_lock(struct loom_condition *c);
 /* With the lock held: release it, wait for a notify, take the lock back.
  * The lock is held again whatever the result: 0 (notified), -ETIMEDOUT,
@@ -209,6 +213,7 @@ void loom_queue_shutdown_immediate(struct loom_queue *q);
 
 /* Items in the queue (including ones handed to getters not yet resumed). */
 size_t loom_queue_size(const struct loom_queue *q);
+/* The bound given at init (0: none); whether the queue is empty; full. */
 size_t loom_queue_maxsize(const struct loom_queue *q);
 bool loom_queue_empty(const struct loom_queue *q);
 bool loom_queue_full(const struct loom_queue *q);
@@ -242,9 +247,11 @@ int loom_barrier_wait(struct loom_barrier *b, int64_t timeout_ns);
 void loom_barrier_reset(struct loom_barrier *b);
 /* Break the barrier: waiting tasks and every later wait get -EPIPE until reset. */
 void loom_barrier_abort(struct loom_barrier *b);
+/* Tasks needed to pass the barrier. */
 size_t loom_barrier_parties(const struct loom_barrier *b);
 /* Tasks waiting in the current round. */
 size_t loom_barrier_n_waiting(const struct loom_barrier *b);
+/* True while the barrier is broken (after abort, until reset). */
 bool loom_barrier_broken(const struct loom_barrier *b);
 
 #pragma GCC visibility pop
