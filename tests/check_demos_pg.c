@@ -148,108 +148,7 @@ LISTING_TEST(5_15, NULL)
 LISTING_TEST(5_16, NULL)
 LISTING_TEST(5_17, NULL)
 
-/* loom-sql with piped input: tables, errors with SQLSTATE, queries run at once. */
-START_TEST(loom_sql_pipe)
-{
-    char path[512];
-    char *argv[] = {(char *)test_build_path("bin/loom-sql", path, sizeof path), NULL};
-    char *out = NULL;
-    double t = 0;
-    int rc = test_run(argv,
-                      "SELECT brand_id, brand_name FROM brand WHERE brand_id <= 2 ORDER BY 1;\n"
-                      "SELEC 1;\n"
-                      "SELECT pg_sleep(0.6) AS a;\nSELECT pg_sleep(0.6) AS b;\n"
-                      "SELECT pg_sleep(0.6) AS c;\nSELECT pg_sleep(0.6) AS d;\n",
-                      30, &out, &t);
-    ck_assert_msg(rc == 0, "loom-sql exited %d:\n%s", rc, out);
-    ck_assert_contains(out, " brand_id | brand_name \n----------+------------\n"
-                            " 1        | Levis      \n 2        | Seven      \n(2 rows)\n");
-    ck_assert_contains(out, "ERROR [42601]: syntax error at or near \"SELEC\"");
-    ck_assert_int_eq(test_count(out, "Fetched 1 rows from: SELECT pg_sleep"), 4);
-    ck_assert_msg(t < 1.8, "4 x 0.6 s queries took %.2f s: not concurrent", t);
-    free(out);
-}
-END_TEST
-
-/* Wait (at most 10 s) until a query matching pattern is active on the server. */
-static bool wait_active(const char *pattern)
-{
-    char sql[256];
-    snprintf(sql, sizeof sql,
-             "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE "
-             "state = 'active' AND query LIKE '%s') THEN RAISE EXCEPTION 'no'; END IF; END $$;",
-             pattern);
-    for (double t0 = test_now(); test_now() - t0 < 10;) {
-        if (test_pg_psql("postgres", sql) == 0)
-            return true;
-        usleep(50000);
-    }
-    return false;
-}
-
-/* Ctrl-C (SIGINT) cancels the running query, not the program. */
-START_TEST(loom_sql_sigint)
-{
-    char path[512];
-    int in[2], out[2];
-    ck_assert(pipe(in) == 0 && pipe(out) == 0);
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(in[0], 0), dup2(out[1], 1), dup2(out[1], 2);
-        close(in[1]), close(out[0]);
-        execl(test_build_path("bin/loom-sql", path, sizeof path), "loom-sql", (char *)NULL);
-        _exit(127);
-    }
-    close(in[0]), close(out[1]);
-    const char q[] = "SELECT pg_sleep(20) AS loom_sql_sigint;\n";
-    ck_assert(write(in[1], q, sizeof q - 1) == (ssize_t)(sizeof q - 1));
-    ck_assert(wait_active("SELECT pg_sleep(20) AS loom_sql_sigint%"));
-    double t0 = test_now();
-    kill(pid, SIGINT);
-    close(in[1]); /* EOF: loom-sql quits once the cancelled query is done */
-    char buf[4096];
-    size_t len = 0;
-    ssize_t n;
-    while (len < sizeof buf - 1 && (n = read(out[0], buf + len, sizeof buf - 1 - len)) > 0)
-        len += (size_t)n;
-    buf[len] = 0;
-    close(out[0]);
-    int st;
-    waitpid(pid, &st, 0);
-    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %d, output:\n%s", st, buf);
-    ck_assert_contains(buf, "Cancelled: SELECT pg_sleep(20)");
-    ck_assert_msg(test_now() - t0 < 3, "took %.2f s after SIGINT", test_now() - t0);
-}
-END_TEST
-
-/* loom-sql's options: each bad one exits 2 naming it, before any connection. */
-START_TEST(loom_sql_bad_args)
-{
-    static const struct {
-        const char *args[3];
-        const char *says;
-    } cases[] = {
-        {{"--pool", "0"}, "loom-sql: --pool: '0' is out of range (1..64)"},
-        {{"--pool", "abc"}, "loom-sql: --pool: 'abc' is not a whole number"},
-        {{"--pool"}, "loom-sql: --pool needs a value"},
-        {{"--dsn", "host=a\tb"}, "loom-sql: --dsn: control characters are not allowed"},
-        {{"--verbose"}, "loom-sql: unknown option '--verbose'"},
-        {{"SELECT 1"}, "loom-sql: unexpected argument 'SELECT 1'"},
-    };
-    char path[512];
-    test_build_path("bin/loom-sql", path, sizeof path);
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char *argv[5] = {path, (char *)cases[i].args[0], (char *)cases[i].args[1], NULL};
-        char *out = NULL;
-        double t;
-        int rc = test_run(argv, NULL, 10, &out, &t);
-        ck_assert_msg(rc == 2, "case %zu: exit %d, want 2:\n%s", i, rc, out);
-        ck_assert_contains(out, cases[i].says);
-        ck_assert_contains(out, "Try 'loom-sql --help'.");
-        free(out);
-    }
-}
-END_TEST
+/* loom-sql's scripts, types, exit statuses and terminal are tested in check_app_sql. */
 
 /* A failed connection: libpq's words, no source path, psql's status 2. */
 START_TEST(loom_sql_refused)
@@ -281,9 +180,6 @@ int main(void)
     TCase *tc = test_tcase(s, "ch05", 90);
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
         tcase_add_test(tc, tests[i]);
-    tcase_add_test(tc, loom_sql_pipe);
-    tcase_add_test(tc, loom_sql_sigint);
-    tcase_add_test(tc, loom_sql_bad_args);
     tcase_add_test(tc, loom_sql_refused);
     int rc = test_main(s);
     test_pg_stop();

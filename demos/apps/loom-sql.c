@@ -445,7 +445,7 @@ static void table_end(struct table *t)
     table_flush(t);
     if (!app.tuples_only)
         fprintf(app.out, "(%ld row%s)\n", t->rows, t->rows == 1 ? "" : "s");
-    if (!app.unaligned && !app.tuples_only)
+    if (!app.unaligned) /* psql ends an aligned table with a blank line, even with -t */
         fputc('\n', app.out);
     table_free(t);
 }
