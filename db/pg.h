@@ -508,12 +508,14 @@ int loom_pg_cell_float(const struct loom_pg_cell *v, double *out);
 int loom_pg_cell_numeric(const struct loom_pg_cell *v, char *buf, size_t cap);
 /* The bytes of text, varchar, name, json, jsonb, and of bytea in binary (a view). */
 int loom_pg_cell_bytes(const struct loom_pg_cell *v, const char **p, size_t *len);
+/* A uuid's 16 bytes (from either format). */
 int loom_pg_cell_uuid(const struct loom_pg_cell *v, uint8_t out[16]);
 /* Binary only (-EINVAL on text results). */
 int loom_pg_cell_date(const struct loom_pg_cell *v, int32_t *days);
 int loom_pg_cell_time(const struct loom_pg_cell *v, int64_t *us);
 /* timestamp and timestamptz. */
 int loom_pg_cell_timestamp(const struct loom_pg_cell *v, int64_t *us);
+/* An interval (binary only). */
 int loom_pg_cell_interval(const struct loom_pg_cell *v, struct loom_pg_interval *out);
 
 /* A one-dimensional array value (binary), walked element by element. */

@@ -131,6 +131,7 @@ struct loom_http_server_options {
      * after shutdown (close it). A start hook that fails stops the start. */
     int (*on_start)(struct loom_http_server *srv, void *arg);
     void (*on_stop)(struct loom_http_server *srv, void *arg);
+    /* passed to on_start and on_stop */
     void *hook_arg;
 };
 
