@@ -38,6 +38,13 @@ int loom__pg_result_error(struct loom_pg *c, const PGresult *res)
     loom__pg_set_error(c, LOOM_EPG, PQresultErrorField(res, PG_DIAG_SQLSTATE),
                        msg ? msg : PQresultErrorMessage(res));
     copy_msg(c->_detail, PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL));
+    return loom__pg_error_code(c->_sqlstate);
+}
+
+int loom__pg_error_code(const char *sqlstate)
+{
+    if (sqlstate && (strcmp(sqlstate, "57014") == 0 || strcmp(sqlstate, "55P03") == 0))
+        return -ETIMEDOUT;
     return LOOM_EPG;
 }
 
@@ -98,7 +105,7 @@ int loom__pg_wait_fd(struct loom_pg *c, unsigned ev, int64_t deadline)
         return -ECONNRESET;
     c->_io.data = t;
     loom_io_start(&c->_io, ev);
-    int rc = loom_park(t, deadline);
+    int rc = c->_cleanup > 0 ? loom_park_unscoped(t, deadline) : loom_park(t, deadline);
     loom_io_stop(&c->_io, LOOM_READABLE | LOOM_WRITABLE); /* harmless once closed */
     c->_io.data = NULL;
     if (rc == 0 && !c->_pg)
@@ -139,6 +146,7 @@ int loom__pg_begin_op(struct loom_pg *c)
 
 ssize_t loom__pg_end_op(struct loom_pg *c, ssize_t rc)
 {
+    loom__pg_cancel_wait(c);
     c->_busy = false;
     if (c->_close_pending) { /* closed by another task during this operation */
         c->_close_pending = false;
@@ -162,16 +170,20 @@ ssize_t loom__pg_rows(const PGresult *res)
     return atol(PQcmdTuples((PGresult *)res));
 }
 
-/* --- cancellation: PQcancel blocks (it opens a new connection), so it runs
- * on an executor thread; the request and the thread share a refcount so a
- * second cancellation of the waiting task cannot free it under the thread. */
+/* --- cancellation: PQcancel blocks (it opens a new connection and waits
+ * until the server has handled the request), so it runs on an executor
+ * thread, driven by a small task of its own: the caller's deadline scope or a
+ * second cancellation cannot unqueue it. The request is shared by the
+ * connection, that task and the thread (refs). --- */
 
-struct cancel_req {
+struct loom__pg_cancel {
     PGcancel *pc;
     atomic_int refs;
+    bool done;                /* the server has handled it (or it failed) */
+    struct loom_task *waiter; /* parked in loom__pg_cancel_wait */
 };
 
-static void cancel_req_put(struct cancel_req *q)
+static void cancel_put(struct loom__pg_cancel *q)
 {
     if (atomic_fetch_sub(&q->refs, 1) == 1) {
         PQfreeCancel(q->pc);
@@ -181,24 +193,78 @@ static void cancel_req_put(struct cancel_req *q)
 
 static intptr_t cancel_job(void *arg)
 {
-    struct cancel_req *q = arg;
+    struct loom__pg_cancel *q = arg;
     char err[256];
     int ok = PQcancel(q->pc, err, sizeof err);
-    cancel_req_put(q);
+    cancel_put(q);
     return ok ? 0 : -EIO;
+}
+
+static intptr_t cancel_task(void *arg)
+{
+    struct loom__pg_cancel *q = arg;
+    atomic_fetch_add(&q->refs, 1); /* the job's */
+    loom_to_thread(cancel_job, q);
+    q->done = true;
+    if (q->waiter)
+        loom_wake(q->waiter, 0);
+    cancel_put(q);
+    return 0;
+}
+
+static void cancel_release(struct loom_pg *c)
+{
+    if (c->_cancel) {
+        if (c->_cancel->waiter) /* closed under loom__pg_cancel_wait */
+            loom_wake(c->_cancel->waiter, -ECONNRESET);
+        cancel_put(c->_cancel);
+        c->_cancel = NULL;
+        c->_cleanup--;
+    }
 }
 
 void loom__pg_send_cancel(struct loom_pg *c)
 {
-    struct cancel_req *q = malloc(sizeof *q);
-    if (q && (q->pc = PQgetCancel(c->_pg))) {
-        atomic_init(&q->refs, 2);
-        /* if this task is cancelled again meanwhile, the job keeps its reference */
-        loom_to_thread(cancel_job, q);
-        cancel_req_put(q);
-    } else {
+    if (!c->_pg)
+        return;
+    loom__pg_cancel_wait(c); /* one at a time */
+    struct loom__pg_cancel *q = calloc(1, sizeof *q);
+    if (!q || !(q->pc = PQgetCancel(c->_pg))) {
         free(q);
+        return;
     }
+    atomic_init(&q->refs, 2); /* the connection's and the task's */
+    struct loom_task_options o = {.name = "pg-cancel"};
+    if (loom_task_spawn(c->_loop, cancel_task, q, &o, NULL) < 0) {
+        PQfreeCancel(q->pc);
+        free(q);
+        return;
+    }
+    c->_cancel = q;
+    c->_cleanup++;
+}
+
+void loom__pg_cancel_wait(struct loom_pg *c)
+{
+    struct loom__pg_cancel *q = c->_cancel;
+    if (!q)
+        return;
+    struct loom_task *self = loom_task_current();
+    int64_t deadline = loom_deadline(c->_loop, LOOM__PG_CANCEL_GRACE);
+    int rc = 0;
+    atomic_fetch_add(&q->refs, 1); /* loom_pg_close may let go of c's meanwhile */
+    while (!q->done && rc == 0 && self) {
+        q->waiter = self;
+        rc = loom_park_unscoped(self, deadline);
+        q->waiter = NULL;
+    }
+    bool done = q->done;
+    cancel_put(q);
+    if (c->_cancel != q)
+        return;
+    if (!done) /* it could still land on the next command: give up the session */
+        loom__pg_drop(c);
+    cancel_release(c);
 }
 
 void loom__pg_cancel(struct loom_pg *c)
@@ -210,21 +276,24 @@ void loom__pg_cancel(struct loom_pg *c)
 int loom__pg_drain(struct loom_pg *c)
 {
     int64_t deadline = loom_deadline(c->_loop, LOOM__PG_CANCEL_GRACE);
+    int rc = -ECONNRESET;
+    c->_cleanup++; /* reading out is cleanup: a passed deadline scope must not cut it */
     while (c->_pg) {
-        int rc = loom__pg_wait_ready(c, deadline);
+        rc = loom__pg_wait_ready(c, deadline);
         if (rc < 0) {
             loom__pg_drop(c);
-            return rc;
+            break;
         }
         PGresult *res = PQgetResult(c->_pg);
         if (!res)
-            return 0;
+            break;
         ExecStatusType st = PQresultStatus(res);
         PQclear(res);
         if (loom__pg_is_copy(st) && (rc = loom__pg_copy_refuse(c, st)) < 0)
-            return rc;
+            break;
     }
-    return -ECONNRESET;
+    c->_cleanup--;
+    return c->_pg || rc < 0 ? rc : -ECONNRESET;
 }
 
 ssize_t loom__pg_collect(struct loom_pg *c, struct loom_pg_result *r)
@@ -232,9 +301,11 @@ ssize_t loom__pg_collect(struct loom_pg *c, struct loom_pg_result *r)
     ssize_t out = 0;
     for (;;) {
         int rc = loom__pg_wait_ready(c, -1);
-        if (rc == -ECANCELED || rc == -ETIMEDOUT) {
+        if (loom__pg_stopped(rc)) {
             loom__pg_cancel(c);
-            return rc;
+            return loom__pg_set_error(c, rc, "57014",
+                                      rc == -ETIMEDOUT ? "deadline passed: statement cancelled"
+                                                       : "task cancelled: statement cancelled");
         }
         if (rc < 0)
             return rc;
@@ -323,7 +394,8 @@ int loom_pg_connect(struct loom_pg *c, const char *conninfo, int64_t timeout_ns)
 void loom_pg_close(struct loom_pg *c)
 {
     bool parked = c->_io.data != NULL; /* another task is inside an operation on c */
-    loom__pg_drop(c);                  /* wakes it */
+    cancel_release(c);
+    loom__pg_drop(c); /* wakes it */
     if (parked && c->_busy)
         c->_close_pending = true; /* it may still use the statement cache: it frees it */
     else

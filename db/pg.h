@@ -8,11 +8,25 @@
  * Errors: LOOM_EPG means the server (or libpq) reported an error: its
  * SQLSTATE, message and detail are kept on the connection until the next
  * operation (loom_pg_sqlstate / loom_pg_errmsg / loom_pg_errdetail).
- * -ECONNRESET means the connection was lost (loom_pg_broken() is then true);
- * -ETIMEDOUT a connect timeout. Cancelling a task in the middle of a query
- * sends a cancel request to the server, waits (at most 5 s) for the server
- * to stop the query and returns -ECANCELED with the connection usable; if the
- * server does not answer in time the connection is closed (broken).
+ * -ECONNRESET means the connection was lost (loom_pg_broken() is then true).
+ *
+ * Deadlines: every suspending call here honours the task's deadline scope
+ * (loom_timeout_enter, reactor/task.h) besides its own timeout argument, if
+ * any. When a scope's deadline passes or the task is cancelled in the middle
+ * of a statement, the server is asked to cancel it (PQcancel, on an executor
+ * thread), its remaining results are read out and the call returns
+ * -ETIMEDOUT or -ECANCELED (SQLSTATE 57014, errmsg "deadline passed..." /
+ * "task cancelled...") with the connection usable. That read-out ignores the
+ * scope and is bounded by 5 s; the call also waits until the server has taken
+ * the cancel request, so it can never hit the next statement. If either does
+ * not happen in time the connection is closed (broken). An interrupted
+ * transaction statement leaves the transaction aborted: end it (loom_pg_end,
+ * loom_pg_rollback) outside the expired scope.
+ *
+ * Server-side timeouts read as -ETIMEDOUT too, with the server's SQLSTATE
+ * and message kept: 57014 (statement_timeout, or pg_cancel_backend from
+ * another session) and 55P03 (lock_timeout). Every other server error is
+ * LOOM_EPG.
  *
  * Parameters are text (NULL = SQL NULL), as in psql; results are text with
  * typed accessors. loom_pg_query() prepares each distinct SQL text once per
@@ -45,6 +59,13 @@ struct loom_pg_pool;
 struct loom_pg_notice;
 /* Receives a connection's notices (loom_pg_set_notice_cb). */
 typedef void (*loom_pg_notice_cb)(void *arg, const struct loom_pg_notice *n);
+struct loom_pg;
+struct loom__pg_cancel;
+/* A notification (LISTEN) for loom_pg_set_notify_cb; views valid during the call. */
+typedef void (*loom_pg_notify_cb)(void *arg, const char *channel, const char *payload, int pid);
+/* The connection was lost (server shutdown, pg_terminate_backend, network);
+ * why: libpq's or the server's message. */
+typedef void (*loom_pg_term_cb)(void *arg, struct loom_pg *c, const char *why);
 
 /* A connection. Caller-owned; fields with a leading _ are private. */
 struct loom_pg {
@@ -67,6 +88,12 @@ struct loom_pg {
     bool _close_pending;          /* closed during an operation: it frees the cache */
     loom_pg_notice_cb _notice_cb; /* loom_pg_set_notice_cb, or NULL */
     void *_notice_arg;
+    loom_pg_notify_cb _notify_cb; /* loom_pg_set_notify_cb, or NULL */
+    void *_notify_arg;
+    loom_pg_term_cb _term_cb; /* loom_pg_set_term_cb, or NULL */
+    void *_term_arg;
+    struct loom__pg_cancel *_cancel; /* a cancel request still being sent */
+    int _cleanup;                    /* > 0: waits ignore deadline scopes (cleanup) */
     char _sqlstate[6];
     char _msg[LOOM_PG_ERRMSG];
     char _detail[LOOM_PG_ERRMSG];
@@ -320,9 +347,13 @@ int loom_pg_pool_acquire(struct loom_pg_pool *p, struct loom_pg **out, int64_t t
  * many tasks are pipelined on the pool's connections (each with its own Sync,
  * so one failing does not affect the others) and go through the statement
  * cache. r (may be NULL) gets the rows, err (may be NULL) the error. Returns
- * as loom_pg_query, or an acquire error. A cancelled caller gets -ECANCELED
- * at once; its statement still runs and its result is dropped (no cancel
- * request: the backend is shared). If the connection is lost, every
+ * as loom_pg_query, or an acquire error. A caller cancelled or past its
+ * deadline scope gets -ECANCELED / -ETIMEDOUT and is never told its statement
+ * was done. When no other caller waits on that connection, the server is asked
+ * to cancel the statement and the connection is read out and kept (as
+ * loom_pg_query does); when others' statements are queued behind it, it still
+ * runs (a cancel request could hit theirs) and its result is dropped. If the
+ * connection is lost, every
  * statement in flight or queued on it fails with -ECONNRESET, err holding
  * SQLSTATE 08006 and libpq's text (with the server's FATAL message when it
  * sent one); none is reported done. A failed connect gives LOOM_EPG with

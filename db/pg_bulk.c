@@ -121,7 +121,7 @@ static ssize_t pipe_run(struct pipe *p, const char *sql, int nparams, size_t nro
         if (rc == 0)
             rc = pipe_round(p, sent < nrows && !cb_err, -1);
     }
-    if (rc == -ECANCELED)
+    if (loom__pg_stopped(rc))
         pipe_cancel(p, began);
     if (rc == 0)
         rc = cb_err ? cb_err : p->err;
@@ -190,7 +190,7 @@ static ssize_t copy_run(struct loom_pg *c, const char *sql, loom_pg_copy_cb cb, 
         return loom__pg_conn_error(c);
     int rc = loom__pg_wait_ready(c, -1);
     if (rc < 0) {
-        if (rc == -ECANCELED)
+        if (loom__pg_stopped(rc))
             loom__pg_cancel(c);
         return rc;
     }
@@ -214,7 +214,7 @@ static ssize_t copy_run(struct loom_pg *c, const char *sql, loom_pg_copy_cb cb, 
         return fed;
     }
     rc = copy_flush(c);
-    if (rc == -ECANCELED)
+    if (loom__pg_stopped(rc))
         loom__pg_cancel(c);
     if (rc < 0)
         return rc;

@@ -67,7 +67,7 @@ static ssize_t copy_out_run(struct loom_pg *c, const char *sql, loom_pg_copy_out
         return loom__pg_conn_error(c);
     int rc = loom__pg_wait_ready(c, -1);
     if (rc < 0) {
-        if (rc == -ECANCELED)
+        if (loom__pg_stopped(rc))
             copy_abort(c, false); /* the COPY may have started meanwhile */
         return rc;
     }
@@ -103,7 +103,7 @@ static ssize_t copy_out_run(struct loom_pg *c, const char *sql, loom_pg_copy_out
         if (n == -2)
             return loom__pg_conn_error(c);
         rc = loom__pg_wait_fd(c, LOOM_READABLE, -1);
-        if (rc == -ECANCELED || rc == -ETIMEDOUT) {
+        if (loom__pg_stopped(rc)) {
             copy_abort(c, true);
             return rc;
         }

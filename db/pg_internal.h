@@ -3,10 +3,21 @@
 #ifndef LOOM_DB_PG_INTERNAL_H
 #define LOOM_DB_PG_INTERNAL_H
 
+#include <errno.h>
+
 #include "db/pg.h"
+#include "reactor/park.h"
 
 /* How long a cancelled query may take to stop before the connection is dropped. */
 #define LOOM__PG_CANCEL_GRACE LOOM_SEC(5)
+
+/* A wait ended by a cancellation or a deadline: the query must be stopped. */
+static inline bool loom__pg_stopped(ssize_t rc) { return rc == -ECANCELED || rc == -ETIMEDOUT; }
+
+/* The code for a server error: -ETIMEDOUT for a statement the server
+ * cancelled (57014: statement_timeout, pg_cancel_backend; 55P03: lock
+ * timeout), else LOOM_EPG. */
+int loom__pg_error_code(const char *sqlstate);
 
 /* Start an operation: -EPERM outside a task, -ECONNRESET if closed, -EBUSY if
  * one runs; else marks c busy and clears the last error. */
@@ -36,8 +47,15 @@ ssize_t loom__pg_collect(struct loom_pg *c, struct loom_pg_result *r);
 /* Ask the server to cancel the running command and drain its results (at
  * most LOOM__PG_CANCEL_GRACE); drops the connection if that fails. */
 void loom__pg_cancel(struct loom_pg *c);
-/* Send a cancel request for the running command (from an executor thread). */
+/* Send a cancel request for the running command (PQcancel blocks: it runs
+ * on an executor thread, driven by a task of its own so that neither a
+ * deadline scope nor a second cancellation of the caller can drop it), and
+ * make c's waits ignore deadline scopes until loom__pg_cancel_wait. */
 void loom__pg_send_cancel(struct loom_pg *c);
+/* Wait (at most LOOM__PG_CANCEL_GRACE) until the server has taken the cancel
+ * request sent by loom__pg_send_cancel, so that it cannot hit the next
+ * command; drops the connection if it did not. No-op if none was sent. */
+void loom__pg_cancel_wait(struct loom_pg *c);
 /* Read and drop the rest of the current command's results (at most
  * LOOM__PG_CANCEL_GRACE); drops the connection if that fails. 0 or the error
  * (-ECANCELED, -ETIMEDOUT, -ECONNRESET). */

@@ -46,6 +46,7 @@ static void req_error(struct request *q, const PGresult *res, const char *fallba
     snprintf(q->err.sqlstate, sizeof q->err.sqlstate, "%s", st ? st : "");
     snprintf(q->err.msg, sizeof q->err.msg, "%s", m ? m : fallback);
     snprintf(q->err.detail, sizeof q->err.detail, "%s", d ? d : "");
+    q->rc = loom__pg_error_code(q->err.sqlstate);
 }
 
 static void req_free(struct request *q)
@@ -93,7 +94,6 @@ static void route(struct loom_pg *c, PGresult *res)
         if (st == PGRES_FATAL_ERROR) {
             loom__pg_stmt_forget(q->stmt);
             req_error(q, res, "prepare failed");
-            q->rc = LOOM_EPG;
         }
         PQclear(res);
         return;
@@ -106,12 +106,12 @@ static void route(struct loom_pg *c, PGresult *res)
     }
     if (st != PGRES_PIPELINE_ABORTED || q->rc == 0) {
         req_error(q, res, "statement aborted");
-        q->rc = LOOM_EPG;
     }
     PQclear(res);
 }
 
 static void fail_all(struct loom_pg_pool *p, struct loom_pg *c, int code);
+static void stop_all(struct loom_pg_pool *p, struct loom_pg *c);
 
 /* Leave shared mode and give the connection back (the pool closes it when broken). */
 static void give_back(struct loom_pg_pool *p, struct loom_pg *c)
@@ -173,7 +173,7 @@ static void fail_all(struct loom_pg_pool *p, struct loom_pg *c, int code)
 
 /* Read until me is done (me NULL: until the queue is empty). 0, -ECANCELED,
  * or -ECONNRESET (the connection failed, perhaps in another task's fail_all). */
-static int read_for(struct loom_pg *c, struct request *me, struct loom_task *self)
+static int read_for(struct loom_pg *c, struct request *me, struct loom_task *self, int64_t deadline)
 {
     int rc = 0;
     c->_reader = self;
@@ -190,7 +190,7 @@ static int read_for(struct loom_pg *c, struct request *me, struct loom_task *sel
             if (res) /* NULL: the end of one command's results */
                 route(c, res);
         } else if ((rc = loom__pg_wait_fd(c, f ? LOOM_READABLE | LOOM_WRITABLE : LOOM_READABLE,
-                                          -1)) == 0 &&
+                                          deadline)) == 0 &&
                    !PQconsumeInput(c->_pg)) {
             rc = -ECONNRESET;
         }
@@ -220,33 +220,54 @@ static void leave(struct loom_pg_pool *p, struct loom_pg *c, struct loom_task *s
 {
     if (c->_failed || loom_list_empty(&c->_pipe) || c->_reader || hand_over(c))
         return;
-    int rc = read_for(c, NULL, self);
-    if (rc < 0)
+    int rc = read_for(c, NULL, self, -1);
+    if (loom__pg_stopped(rc))
+        stop_all(p, c);
+    else if (rc < 0)
         fail_all(p, c, rc);
+}
+
+/* Every request left on c was abandoned (cancelled or timed out) and the
+ * statement running is one of theirs: take c off the shared list so nothing
+ * new is queued behind them, ask the server to cancel and read the rest out
+ * (at most the cancel grace, ignoring deadline scopes); c stays usable. On
+ * failure the connection is dropped. */
+static void stop_all(struct loom_pg_pool *p, struct loom_pg *c)
+{
+    if (loom_list_linked(&c->_pool_node))
+        loom_list_remove(&c->_pool_node);
+    loom__pg_send_cancel(c);
+    c->_cleanup++;
+    int rc = read_for(c, NULL, loom_task_current(), loom_deadline(c->_loop, LOOM__PG_CANCEL_GRACE));
+    c->_cleanup--;
+    loom__pg_cancel_wait(c);
+    if (rc < 0 || !c->_pg)
+        fail_all(p, c, -ECANCELED);
 }
 
 /* Wait for q's result, reading when it is our turn. The caller's reference
  * keeps c alive meanwhile, whatever other tasks do to it. Returns q's code,
- * or -ECANCELED with q freed or abandoned to the reader. */
-static ssize_t await_req(struct loom_pg_pool *p, struct loom_pg *c, struct request *q)
+ * or -ECANCELED / -ETIMEDOUT with *gone set: q freed or abandoned to the reader. */
+static ssize_t await_req(struct loom_pg_pool *p, struct loom_pg *c, struct request *q, bool *gone)
 {
     struct loom_task *self = q->owner;
     for (;;) {
         bool reading = !c->_reader && !c->_failed;
-        int rc = reading ? read_for(c, q, self) : loom_park(self, -1);
+        int rc = reading ? read_for(c, q, self, -1) : loom_park(self, -1);
         if (rc == -ECONNRESET)
-            fail_all(p, c, -ECONNRESET);   /* completes q too */
-        if (rc == -ECANCELED && q->done) { /* finished as we were cancelled: cancel wins */
+            fail_all(p, c, -ECONNRESET); /* completes q too */
+        *gone = loom__pg_stopped(rc);
+        if (*gone && q->done) { /* finished as we were stopped: the stop wins */
             req_free(q);
-            return -ECANCELED;
+            return rc;
         }
-        if (rc == -ECANCELED) {
+        if (*gone) {
             q->owner = NULL; /* abandoned: dropped when its result arrives */
             if (reading && !hand_over(c))
-                fail_all(p, c, -ECANCELED); /* nobody left to read: drop the connection */
+                stop_all(p, c); /* nobody left waiting: cancel on the server */
             else if (!reading)
                 leave(p, c, self); /* the reading may have been handed to us */
-            return -ECANCELED;
+            return rc;
         }
         if (q->done) {
             if (reading)
@@ -316,6 +337,7 @@ ssize_t loom_pg_pool_query(struct loom_pg_pool *p, struct loom_pg_result *r,
         return -ENOMEM;
     q->owner = self;
     struct loom_pg *c = NULL; /* set when pick succeeds (gcc -O1 cannot see it) */
+    bool gone = false;
     ssize_t rc = pick(p, &c);
     if (rc < 0) { /* no connection: say why, as a connect failure does */
         snprintf(q->err.sqlstate, sizeof q->err.sqlstate, "%s", rc == LOOM_EPG ? "08001" : "");
@@ -331,10 +353,10 @@ ssize_t loom_pg_pool_query(struct loom_pg_pool *p, struct loom_pg_result *r,
         } else {
             if (PQflush(c->_pg) == 1 && c->_reader)
                 loom_wake(c->_reader, 0); /* it flushes the rest as it reads */
-            rc = await_req(p, c, q);
+            rc = await_req(p, c, q, &gone);
         }
         unref(p, c); /* c may be gone from here on */
-        if (rc == -ECANCELED)
+        if (gone)
             return rc; /* q was freed or now belongs to the reader */
     }
     if (err)

@@ -108,7 +108,7 @@ static int stream_step(struct loom_pg_stream *st)
 {
     struct loom_pg *c = st->_c;
     int rc = loom__pg_wait_ready(c, -1);
-    if (rc == -ECANCELED) {
+    if (loom__pg_stopped(rc)) {
         loom__pg_cancel(c);
         st->_end = true;
         return rc;
