@@ -1,8 +1,9 @@
 /* loop.c - the event loop: watchers, timers, the ready queue and run().
  *
  * One iteration: apply batched watcher changes, poll (timeout 0 if something is
- * ready, else until the earliest timer), dispatch I/O, refresh the clock, fire
- * due timers, then run the calls that were ready when the run phase began.
+ * ready, else until the earliest timer), dispatch I/O, refresh the clock, queue
+ * due timers behind what is ready (asyncio's _run_once), then run the calls that
+ * were ready when the run phase began.
  * Calls queued while running wait for the next iteration, as in asyncio, so a
  * task that yields lets every other ready task run first. */
 #include "reactor/loop_internal.h"
@@ -345,21 +346,27 @@ void loom_handle_cancel(struct loom_handle *h)
 
 /* --- timers --- */
 
+static void timer_ready_run(struct loom__ready *r)
+{
+    struct loom_timer *t = loom__container_of(r, struct loom_timer, _ready);
+    t->_loop->active -= t->_ref; /* no longer active: the callback may restart it */
+    t->cb(t);
+}
+
 void loom_timer_init(struct loom_loop *loop, struct loom_timer *t, loom_timer_cb cb)
 {
     t->cb = cb;
     t->_loop = loop;
     t->_node.index = SIZE_MAX;
     t->_ref = true;
+    loom_list_init(&t->_ready.node);
+    t->_ready.run = timer_ready_run;
 }
 
 int loom_timer_start_at(struct loom_timer *t, int64_t when_ns)
 {
     struct loom_loop *loop = t->_loop;
-    if (loom__heap_contains(&t->_node)) {
-        loom__heap_remove(&loop->timers, &t->_node);
-        loop->active -= t->_ref;
-    }
+    loom_timer_stop(t);
     int rc = loom__heap_insert(&loop->timers, &t->_node, when_ns);
     if (rc == 0)
         loop->active += t->_ref;
@@ -374,24 +381,30 @@ int loom_timer_start(struct loom_timer *t, int64_t delay_ns)
 
 void loom_timer_stop(struct loom_timer *t)
 {
-    if (!loom__heap_contains(&t->_node))
+    if (loom__heap_contains(&t->_node))
+        loom__heap_remove(&t->_loop->timers, &t->_node);
+    else if (loom_list_linked(&t->_ready.node))
+        loom_list_remove(&t->_ready.node); /* due, its callback not started */
+    else
         return;
-    loom__heap_remove(&t->_loop->timers, &t->_node);
     t->_loop->active -= t->_ref;
 }
 
-bool loom_timer_active(const struct loom_timer *t) { return loom__heap_contains(&t->_node); }
+bool loom_timer_active(const struct loom_timer *t)
+{
+    return loom__heap_contains(&t->_node) || loom_list_linked(&t->_ready.node);
+}
 
-/* Fire the timers due now that were started before this pass: one restarted
- * with no delay from its own callback waits for the next iteration. */
+/* Move the due timers to the back of the ready queue, earliest first (ties in
+ * start order): their callbacks run in this iteration's run phase, after what
+ * was ready before. O(k log n) for k due timers. */
 static void run_timers(struct loom_loop *loop)
 {
     struct loom_heap_node *n;
-    uint64_t limit = loop->timers.next_seq;
-    while ((n = loom__heap_min(&loop->timers)) && n->key <= loop->now && n->seq < limit) {
+    while ((n = loom__heap_min(&loop->timers)) && n->key <= loop->now) {
         struct loom_timer *t = loom__container_of(n, struct loom_timer, _node);
-        loom_timer_stop(t);
-        t->cb(t);
+        loom__heap_remove(&loop->timers, n);
+        loom__ready_push(loop, &t->_ready);
     }
 }
 
@@ -531,7 +544,7 @@ static void run_ready(struct loom_loop *loop)
         int64_t t0 = loom__clock_ns();
         run(r);
         int64_t dt = loom__clock_ns() - t0;
-        if (dt > loop->slow_ns && run == handle_run)
+        if (dt > loop->slow_ns && (run == handle_run || run == timer_ready_run))
             loom__log(loop, "Executing callback took %.3f seconds", dt / 1e9);
     }
 }

@@ -108,7 +108,10 @@ struct loom_io {
     struct loom_list _change;
 };
 
-/* A one-shot timer. Caller-owned. */
+/* A one-shot timer. Caller-owned. A timer that falls due leaves the heap and
+ * joins the back of the ready queue (_ready), so its callback runs after what
+ * was ready before it, as asyncio's call_later handles do; it stays active
+ * until the callback starts. (ABI: _ready was added with that change.) */
 struct loom_timer {
     /* called on the loop when the timer is due */
     loom_timer_cb cb;
@@ -116,7 +119,8 @@ struct loom_timer {
     void *data;
     struct loom_loop *_loop;
     struct loom_heap_node _node;
-    bool _ref; /* keeps the loop alive while active */
+    bool _ref;                 /* keeps the loop alive while active */
+    struct loom__ready _ready; /* on the ready queue while due and not yet run */
 };
 
 /* A signal watcher. Caller-owned. */
@@ -259,7 +263,11 @@ void loom_io_stop(struct loom_io *io, unsigned events);
 /* Forget the watcher; call before closing its fd. */
 void loom_io_close(struct loom_io *io);
 
-/* --- timers --- */
+/* --- timers ---
+ * A due timer's callback is queued behind what is already ready (one FIFO with
+ * call_soon calls and task steps): call_later(0, A) then call_soon(B) runs B,
+ * then A, as in asyncio. Stopping or restarting a due timer whose callback has
+ * not started yet takes it off the ready queue. */
 
 /* Prepare a stopped timer on loop that calls cb. No allocation. */
 void loom_timer_init(struct loom_loop *loop, struct loom_timer *t, loom_timer_cb cb);
