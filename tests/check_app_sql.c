@@ -388,6 +388,16 @@ START_TEST(tty_utf8_editing)
     ck_assert(write(master, keys, sizeof keys - 1) == (ssize_t)(sizeof keys - 1));
     ck_assert_msg(pty_wait(master, "(1 row)", buf, sizeof buf), "no result:\n%s", buf);
     ck_assert_contains(buf, " x  \r\n----\r\n ab\r\n");
+    /* Ctrl-C drops the line being typed (and the statement begun) */
+    const char half[] = "SELECT 'half\r'x";
+    ck_assert(write(master, half, sizeof half - 1) == (ssize_t)(sizeof half - 1));
+    ck_assert_msg(pty_wait(master, "sql-> 'x", buf, sizeof buf), "no continuation:\n%s", buf);
+    ck_assert(write(master, "\x03", 1) == 1);
+    ck_assert_msg(pty_wait(master, "^C", buf, sizeof buf), "no ^C:\n%s", buf);
+    const char ok[] = "SELECT 'ok' AS y;\r";
+    ck_assert(write(master, ok, sizeof ok - 1) == (ssize_t)(sizeof ok - 1));
+    ck_assert_msg(pty_wait(master, " y  \r\n----\r\n ok\r\n", buf, sizeof buf), "after ^C:\n%s",
+                  buf);
     ck_assert(write(master, "\x04", 1) == 1); /* Ctrl-D at an empty prompt quits */
     int st;
     waitpid(pid, &st, 0);

@@ -525,11 +525,13 @@ static void run_sql(const char *sql)
         }
         if (!show_step(&s, step, &t, &in_set))
             rc = -ENOMEM;
+        else if (ferror(app.out)) /* the reader went away (| head): stop the rows */
+            rc = -EPIPE;
     }
     loom_pg_script_close(&s);
     if (in_set) /* the rows of a set cut short by an error are not shown, as psql */
         table_free(&t);
-    if (rc < 0)
+    if (rc < 0 && rc != -EPIPE)
         statement_failed(rc);
     if (app.timing)
         fprintf(app.out, "Time: %.3f ms\n", now_ms() - t0);
@@ -542,11 +544,8 @@ static void run_sql(const char *sql)
 /* Run the collected statement (if it has more than blanks and comments). */
 static void run_statement(void)
 {
-    if (app.lex.content) {
-        app.main = loom_task_current(); /* Ctrl-C cancels from here on */
+    if (app.lex.content)
         run_sql(app.stmt.p);
-        app.main = NULL;
-    }
     app.stmt.len = 0;
     if (app.stmt.p)
         app.stmt.p[0] = 0;
@@ -785,22 +784,26 @@ static int open_input(struct loom_stream **in)
     return 0;
 }
 
+/* Ctrl-C cancels whatever main waits for: a statement (the server is asked
+ * to stop it), the line being edited at a prompt, piped input (loom-sql
+ * stops), a connect. */
 static intptr_t main_task(void *arg)
 {
-    int rc = connect_session();
-    if (rc)
-        return rc;
+    app.main = loom_task_current();
     struct loom_signal sig;
     loom_signal_init(loom_loop_current(), &sig, on_sigint);
     if (loom_signal_start(&sig, SIGINT) < 0) /* Ctrl-C then ends the program */
         fprintf(stderr, "loom-sql: Ctrl-C will not cancel statements\n");
+    int rc = connect_session();
+    if (rc) {
+        loom_signal_stop(&sig);
+        return rc;
+    }
     const char *cmd = opts_str("--command", NULL);
     if (cmd) {
         app.source = "<command>";
         app.line_no = 1;
-        app.main = loom_task_current();
         run_sql(cmd);
-        app.main = NULL;
     } else {
         struct loom_stream *in = NULL;
         app.exit = open_input(&in);
@@ -811,6 +814,7 @@ static intptr_t main_task(void *arg)
         loom_stream_close(in);
     }
     loom_signal_stop(&sig);
+    app.main = NULL;
     loom_pg_close(&app.c);
     if (app.exit)
         return app.exit;
