@@ -44,9 +44,9 @@ CFLAGS_BASE += -DLOOM_SWITCH_UCONTEXT
 endif
 # In-tree programs (demos, tests, tools) link all of these; the libraries link only their own:
 # libloom the packages in LIB_PKGS (OpenSSL once net/tls.c exists), libloom-pg libpq.
-PKGS := openssl libpq zlib libxml-2.0 jansson
+PKGS := openssl libpq zlib libxml-2.0 jansson liburing
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null || echo -I/usr/include/postgresql -I/usr/include/libxml2)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lpq -lz -lxml2 -ljansson)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lpq -lz -lxml2 -ljansson -luring)
 CFLAGS := $(CFLAGS_BASE) $(PKG_CFLAGS) $(CFLAGS_EXTRA)
 LDLIBS := -Wl,--as-needed $(PKG_LIBS) -lm -pthread $(SAN)
 # libloom's own dependencies, found from what its sources include (so a new module that
@@ -55,8 +55,9 @@ LDLIBS := -Wl,--as-needed $(PKG_LIBS) -lm -pthread $(SAN)
 lib_uses = $(if $(shell grep -lsE '^[[:space:]]*\#[[:space:]]*include[[:space:]]*<$(2)' \
   $(wildcard $(addsuffix /*.[ch],reactor net sync proc))),$(1))
 LIB_PKGS := $(strip $(call lib_uses,openssl,openssl/) $(call lib_uses,zlib,zlib\.h) \
-  $(call lib_uses,libxml-2.0,libxml/) $(call lib_uses,jansson,jansson\.h))
-LIB_LIBS := $(if $(LIB_PKGS),$(shell pkg-config --libs $(LIB_PKGS) 2>/dev/null || echo -lssl -lcrypto -lz)) -lm -pthread
+  $(call lib_uses,libxml-2.0,libxml/) $(call lib_uses,jansson,jansson\.h) \
+  $(call lib_uses,liburing,liburing\.h))
+LIB_LIBS := $(if $(LIB_PKGS),$(shell pkg-config --libs $(LIB_PKGS) 2>/dev/null || echo -lssl -lcrypto -lz -luring)) -lm -pthread
 PG_LIBS := $(shell pkg-config --libs libpq 2>/dev/null || echo -lpq)
 PG_CFLAGS := $(shell pkg-config --cflags libpq 2>/dev/null || echo -I/usr/include/postgresql)
 # -z defs: a library that misses one of its dependencies fails here, not in a user's link.
@@ -376,7 +377,7 @@ $(BUILD)/docs/examples/%: docs/examples/%.c $(PG_A) $(LIB_A)
 # of `make` (all) compiles: Check for the suites, clang++ for the C++ suite, GLib for its host.
 # TEST_PACKAGES are for make test, bench, sanitize, qemu-aarch64. make deps installs them all.
 RUN_PACKAGES := build-essential pkg-config libssl-dev libpq-dev zlib1g-dev libxml2-dev \
-  libjansson-dev
+  libjansson-dev liburing-dev
 BUILD_PACKAGES := $(RUN_PACKAGES) check clang libglib2.0-dev
 TEST_PACKAGES := python3 postgresql postgresql-contrib libuv1-dev libevent-dev python3-uvloop \
   python3-asyncpg qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross valgrind socat \

@@ -8,6 +8,14 @@
 
 #include <stdint.h>
 
+/* io_uring needs liburing's headers (liburing-dev); a cross build without them
+ * (make qemu-aarch64) simply has no io_uring backend. */
+#if defined(__linux__) && defined(__has_include)
+#if __has_include(<liburing.h>)
+#define LOOM_HAVE_URING 1
+#endif
+#endif
+
 struct loom_backend_event {
     int fd;
     unsigned events; /* LOOM_READABLE | LOOM_WRITABLE */
@@ -30,11 +38,15 @@ struct loom_backend_ops {
     /* One fd that polls readable while poll() would report something (embedding);
      * NULL when the backend has none (poll). */
     int (*fd)(void *state);
+    /* Tried by the loop when create() fails at run time (io_uring -> epoll), NULL:
+     * the failure is the loop's. loom_loop_backend() names the one really used. */
+    const struct loom_backend_ops *fallback;
 };
 
 extern const struct loom_backend_ops loom__backend_epoll;
 extern const struct loom_backend_ops loom__backend_poll;
 extern const struct loom_backend_ops loom__backend_kqueue;
+extern const struct loom_backend_ops loom__backend_uring;
 
 /* Round a timeout in ns up to whole milliseconds, -1 staying -1. */
 static inline int loom__timeout_ms(int64_t timeout_ns)

@@ -30,6 +30,9 @@ static const struct loom_backend_ops *find_backend(const char *name)
 #ifdef LOOM_HAVE_EPOLL
         &loom__backend_epoll,
 #endif
+#ifdef LOOM_HAVE_URING
+        &loom__backend_uring,
+#endif
 #ifdef LOOM_HAVE_KQUEUE
         &loom__backend_kqueue,
 #endif
@@ -78,6 +81,8 @@ int loom_loop_new(struct loom_loop **out, const struct loom_loop_options *opt)
     loom__heap_init(&loop->timers);
     loop->wake_rfd = loop->wake_wfd = loop->sig_rfd = loop->sig_wfd = -1;
     int rc = backend->create(&loop->backend_state);
+    while (rc < 0 && backend->fallback) /* io_uring unavailable: epoll */
+        rc = (loop->backend = backend = backend->fallback)->create(&loop->backend_state);
     if (rc < 0)
         goto fail_backend;
     if ((rc = -pthread_mutex_init(&loop->ts_lock, NULL)) < 0)
