@@ -610,6 +610,7 @@ enum loom_pg_script_step {
     LOOM_PG_SCRIPT_SET_END = 2,   /* a row set ended: its columns and status ("SELECT 3") */
     LOOM_PG_SCRIPT_COMMAND = 3,   /* a statement without rows ended: its status tag */
     LOOM_PG_SCRIPT_COPY_DATA = 4, /* a message of COPY TO STDOUT: loom_pg_script_copy_data() */
+    LOOM_PG_SCRIPT_COPY_IN = 5,   /* COPY FROM STDIN waits: loom_pg_script_copy_send / _end */
 };
 
 /* A script in progress. Caller-owned; private fields. */
@@ -618,7 +619,8 @@ struct loom_pg_script {
     struct loom_pg_result _res; /* the current step's result */
     char *_copy_data;           /* the current COPY message (libpq's) */
     size_t _copy_len;
-    bool _copy; /* inside COPY TO STDOUT */
+    bool _copy;    /* inside COPY TO STDOUT */
+    bool _copy_in; /* inside COPY FROM STDIN */
     bool _end;
 };
 
@@ -636,6 +638,14 @@ int loom_pg_script_next(struct loom_pg_script *s);
 const struct loom_pg_result *loom_pg_script_result(const struct loom_pg_script *s);
 /* The current COPY message (a view until the next call), NULL if none. */
 const char *loom_pg_script_copy_data(const struct loom_pg_script *s, size_t *len);
+/* After LOOM_PG_SCRIPT_COPY_IN: send len bytes of COPY data (any split), and
+ * end the COPY (error NULL: done; else the server fails it with that text);
+ * the COPY's own result ("COPY 3" or the error) comes from the next step.
+ * Calling next without ending it ends it with an error. 0, -EINVAL (no COPY
+ * waits), -ECONNRESET, -ECANCELED (the COPY is failed and the rest of the
+ * string drained). Suspends. */
+int loom_pg_script_copy_send(struct loom_pg_script *s, const char *data, size_t len);
+int loom_pg_script_copy_end(struct loom_pg_script *s, const char *error);
 /* Finish: results left are cancelled on the server and drained. 0. Suspends. */
 int loom_pg_script_close(struct loom_pg_script *s);
 

@@ -75,14 +75,15 @@ static int script_take(struct loom_pg_script *s, PGresult *res)
         s->_copy = true;
         return 0;
     }
-    if (st == PGRES_COPY_IN || st == PGRES_COPY_BOTH) {
+    if (st == PGRES_COPY_IN) {
         PQclear(res);
-        int rc = loom__pg_set_error(c, LOOM_EPG, "0A000", "COPY FROM STDIN is not supported here");
-        if (st == PGRES_COPY_BOTH || PQputCopyEnd(c->_pg, "not supported") != 1) {
-            loom__pg_drop(c);
-            rc = -ECONNRESET;
-        }
-        return script_fail(s, rc, false);
+        s->_copy_in = true;
+        return LOOM_PG_SCRIPT_COPY_IN;
+    }
+    if (st == PGRES_COPY_BOTH) { /* replication: nothing a script can speak */
+        PQclear(res);
+        loom__pg_drop(c);
+        return script_fail(s, -ECONNRESET, false);
     }
     if (st == PGRES_FATAL_ERROR || st == PGRES_BAD_RESPONSE || st == PGRES_NONFATAL_ERROR) {
         int rc = loom__pg_result_error(c, res);
@@ -99,8 +100,77 @@ static int script_take(struct loom_pg_script *s, PGresult *res)
     return st == PGRES_TUPLES_OK ? LOOM_PG_SCRIPT_SET_END : LOOM_PG_SCRIPT_COMMAND;
 }
 
+/* Wait until libpq has handed everything queued to the socket. */
+static int copy_flush(struct loom_pg *c)
+{
+    for (;;) {
+        int f = PQflush(c->_pg);
+        if (f < 0)
+            return loom__pg_conn_error(c);
+        if (f == 0)
+            return 0;
+        int rc = loom__pg_wait_fd(c, LOOM_READABLE | LOOM_WRITABLE, -1);
+        if (rc < 0)
+            return rc;
+        if (!PQconsumeInput(c->_pg))
+            return loom__pg_conn_error(c);
+    }
+}
+
+/* A COPY FROM STDIN call failed with rc: fail the COPY on the server and stop. */
+static int copy_in_fail(struct loom_pg_script *s, int rc)
+{
+    s->_copy_in = false;
+    if (s->_c->_pg && PQputCopyEnd(s->_c->_pg, "cancelled by the client") < 0)
+        rc = loom__pg_conn_error(s->_c);
+    return script_fail(s, rc, false);
+}
+
+int loom_pg_script_copy_send(struct loom_pg_script *s, const char *data, size_t len)
+{
+    struct loom_pg *c = s->_c;
+    if (!s->_copy_in || !c)
+        return -EINVAL;
+    while (len > 0) {
+        int n = len > (1 << 20) ? 1 << 20 : (int)len;
+        int k = c->_pg ? PQputCopyData(c->_pg, data, n) : -1;
+        if (k < 0)
+            return copy_in_fail(s, loom__pg_conn_error(c));
+        int rc = copy_flush(c); /* k == 0: libpq's buffer was full; flushed, try again */
+        if (rc < 0)
+            return copy_in_fail(s, rc);
+        if (k == 1)
+            data += n, len -= (size_t)n;
+    }
+    return 0;
+}
+
+int loom_pg_script_copy_end(struct loom_pg_script *s, const char *error)
+{
+    struct loom_pg *c = s->_c;
+    if (!s->_copy_in || !c)
+        return -EINVAL;
+    for (;;) {
+        int k = c->_pg ? PQputCopyEnd(c->_pg, error) : -1;
+        if (k < 0)
+            return copy_in_fail(s, loom__pg_conn_error(c));
+        int rc = copy_flush(c);
+        if (rc < 0)
+            return copy_in_fail(s, rc);
+        if (k == 1)
+            break;
+    }
+    s->_copy_in = false;
+    return 0;
+}
+
 int loom_pg_script_next(struct loom_pg_script *s)
 {
+    if (s->_copy_in) { /* the caller did not serve the COPY FROM STDIN */
+        int rc = loom_pg_script_copy_end(s, "COPY FROM STDIN is not supported here");
+        if (rc < 0)
+            return rc;
+    }
     loom_pg_result_clear(&s->_res);
     if (s->_copy_data) {
         PQfreemem(s->_copy_data);
@@ -146,6 +216,9 @@ int loom_pg_script_close(struct loom_pg_script *s)
     if (!c)
         return 0;
     s->_c = NULL;
+    if (s->_copy_in && c->_pg)
+        PQputCopyEnd(c->_pg, "abandoned by the client"); /* then drained below */
+    s->_copy_in = false;
     if (!s->_end && c->_pg) {
         if (s->_copy)
             loom__pg_copy_refuse(c, PGRES_COPY_OUT);

@@ -251,6 +251,30 @@ START_TEST(timing_output_modes)
 }
 END_TEST
 
+/* COPY FROM STDIN takes the lines after it up to "\\." (pg_dump's form),
+ * with -c from standard input; bad data fails that COPY only. */
+START_TEST(copy_from_stdin)
+{
+    char *out;
+    int rc = sql_run("CREATE TABLE cp(i int, t text);\n"
+                     "COPY cp (i, t) FROM stdin;\n1\tsemi;colon\n2\t\\N\n3\t'quote\n\\.\n"
+                     "COPY cp FROM STDIN WITH (FORMAT csv);\n4,x\nnot a number,y\n\\.\n"
+                     "SELECT i, t FROM cp ORDER BY i;\nDROP TABLE cp;\n",
+                     &out, NULL);
+    ck_assert_msg(rc == 1, "exit %d, want 1:\n%s", rc, out);
+    TEST_IN_ORDER(out, "CREATE TABLE\n", "COPY 3\n", "22P02: invalid input syntax",
+                  " i |     t      \n---+------------\n 1 | semi;colon\n 2 | (null)\n"
+                  " 3 | 'quote\n(3 rows)\n",
+                  "DROP TABLE\n");
+    free(out);
+    rc = sql_run("7\tseven\n", &out, "-c",
+                 "CREATE TEMP TABLE c2(i int, t text); COPY c2 FROM STDIN; TABLE c2", NULL);
+    ck_assert_msg(rc == 0, "exit %d:\n%s", rc, out);
+    TEST_IN_ORDER(out, "COPY 1\n", " 7 | seven\n(1 row)\n");
+    free(out);
+}
+END_TEST
+
 /* Run loom-sql with args, its output to a file; returns the status and the
  * peak resident memory (KiB, from wait4) in *maxrss. */
 static int run_measured(char *const argv[], const char *out_path, long *maxrss)
@@ -511,6 +535,7 @@ int main(void)
     tcase_add_test(tc, types_as_psql);
     tcase_add_test(tc, control_chars_escaped);
     tcase_add_test(tc, timing_output_modes);
+    tcase_add_test(tc, copy_from_stdin);
     tcase_add_test(tc, large_result_bounded);
     tcase_add_test(tc, sigint_cancels_statement);
     tcase_add_test(tc, tty_utf8_editing);

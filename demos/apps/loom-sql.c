@@ -48,6 +48,8 @@ static const char usage[] =
     "                        1..1000000): a result larger than N streams in blocks that\n"
     "                        share one header, and a later block may widen a column\n"
     "      --timing          print each statement's time (as \\timing on)\n"
+    "COPY ... FROM STDIN reads the lines after the statement up to a line '\\.' (with -c:\n"
+    "standard input); COPY ... TO STDOUT writes to the output.\n"
     "Meta-commands (a line starting with '\\'): \\timing [on|off], \\o [PATH] (results to\n"
     "PATH, or back to standard output), \\set ON_ERROR_STOP on|off, \\g (run the text so\n"
     "far), \\q (quit), \\? (this list).\n"
@@ -225,7 +227,9 @@ static struct {
     struct lexer lex;
     struct buf stmt; /* the statement being collected */
     FILE *out;
-    const char *source; /* "<stdin>" or the --file path, for error lines */
+    struct loom_stream *in; /* the input (NULL with -c until a COPY FROM STDIN needs it) */
+    const char *prompt;     /* a prompt other than sql=> / sql-> (NULL: none) */
+    const char *source;     /* "<stdin>" or the --file path, for error lines */
     long line_no;
     bool tty, on_error_stop, timing, unaligned, tuples_only;
     const char *null_text;
@@ -459,6 +463,49 @@ static double now_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
+static ssize_t read_line(struct loom_stream *in, struct buf *b);
+static ssize_t edit_line(struct loom_stream *in, struct buf *b);
+
+/* A line holding only the end-of-data marker "\\." */
+static bool is_copy_end(const struct buf *b)
+{
+    return b->len >= 2 && b->p[0] == '\\' && b->p[1] == '.' &&
+           strspn(b->p + 2, "\r\n") == b->len - 2;
+}
+
+/* Serve COPY ... FROM STDIN from the input, as psql: the lines that follow the
+ * statement, up to a line "\\." or the end of input (with -c: standard input). */
+static int copy_in(struct loom_pg_script *s)
+{
+    if (!app.in && loom_stream_open_fd(loom_loop_current(), 0, LOOM_STREAM_BORROW, &app.in) < 0)
+        return loom_pg_script_copy_end(s, "loom-sql cannot read standard input");
+    if (app.tty)
+        fputs("Enter data to be copied followed by a newline.\n"
+              "End with a backslash and a period on a line by itself, or an EOF signal.\n",
+              stdout);
+    struct buf line = {0};
+    int rc;
+    app.prompt = ">> ";
+    for (;;) {
+        ssize_t n = app.tty ? edit_line(app.in, &line) : read_line(app.in, &line);
+        if (n < 0) {
+            rc = loom_pg_script_copy_end(s, n == -ECANCELED ? "cancelled (Ctrl-C)"
+                                                            : "loom-sql cannot read the input");
+            break;
+        }
+        if (n == 0 || is_copy_end(&line)) {
+            rc = loom_pg_script_copy_end(s, NULL);
+            break;
+        }
+        app.line_no++;
+        if ((rc = loom_pg_script_copy_send(s, line.p, (size_t)n)) < 0)
+            break;
+    }
+    app.prompt = NULL;
+    free(line.p);
+    return rc;
+}
+
 /* Show one step of a script's results; false: out of memory. */
 static bool show_step(struct loom_pg_script *s, int step, struct table *t, bool *in_set)
 {
@@ -523,7 +570,9 @@ static void run_sql(const char *sql)
             rc = step;
             break;
         }
-        if (!show_step(&s, step, &t, &in_set))
+        if (step == LOOM_PG_SCRIPT_COPY_IN)
+            rc = copy_in(&s);
+        else if (!show_step(&s, step, &t, &in_set))
             rc = -ENOMEM;
         else if (ferror(app.out)) /* the reader went away (| head): stop the rows */
             rc = -EPIPE;
@@ -533,7 +582,7 @@ static void run_sql(const char *sql)
         table_free(&t);
     if (rc < 0 && rc != -EPIPE)
         statement_failed(rc);
-    if (app.timing)
+    if (app.timing && rc >= 0) /* as psql: a failed statement has no time */
         fprintf(app.out, "Time: %.3f ms\n", now_ms() - t0);
     if (fflush(app.out) != 0 || ferror(app.out)) {
         fprintf(stderr, "loom-sql: cannot write the results: %s\n", strerror(errno));
@@ -673,7 +722,7 @@ static void redraw(const struct buf *b)
 {
     bool more = app.stmt.len > 0;
     fputs("\r\033[2K", stdout);
-    fputs(more ? "sql-> " : "sql=> ", stdout);
+    fputs(app.prompt ? app.prompt : more ? "sql-> " : "sql=> ", stdout);
     put_safe(stdout, b->p ? b->p : "", b->len);
     fflush(stdout);
 }
@@ -805,14 +854,13 @@ static intptr_t main_task(void *arg)
         app.line_no = 1;
         run_sql(cmd);
     } else {
-        struct loom_stream *in = NULL;
-        app.exit = open_input(&in);
+        app.exit = open_input(&app.in);
         if (!app.exit)
-            run_input(in);
+            run_input(app.in);
         if (app.tty)
             loom_term_restore();
-        loom_stream_close(in);
     }
+    loom_stream_close(app.in);
     loom_signal_stop(&sig);
     app.main = NULL;
     loom_pg_close(&app.c);
