@@ -12,51 +12,68 @@
 #include <unistd.h>
 
 #include "net/stream_internal.h"
+#include "net/transport.h"
+#include "net/transport_internal.h"
 #include "reactor/park.h"
 
 #define DEFAULT_GRACE LOOM_SEC(5)
 
+/* One listener and the task accepting on it. */
+struct acceptor {
+    struct loom_server *srv;
+    struct loom_listener *l; /* in srv->ls */
+    struct loom_task *task;
+    bool full; /* parked at max_connections */
+    struct loom_future_callback done;
+};
+
+/* A connection: a handler task over a stream, or a transport (protocol servers). */
 struct conn {
     struct loom_list node; /* srv->conns */
     struct loom_server *srv;
-    struct loom_stream *s;
-    struct loom_task *task;
+    struct loom_stream *s;            /* stream servers */
+    struct loom_task *task;           /* stream servers: runs the handler */
+    struct loom_transport *t;         /* protocol servers */
+    bool abort;                       /* close with a RST (loom_server_abort_clients) */
     struct loom_future_callback done; /* cleans up even if the task never ran */
 };
 
 struct loom_server {
     struct loom_loop *loop;
-    struct loom_listener l;
+    struct loom_listener ls[LOOM_LISTEN_MAX]; /* in place: the loop points at their watchers */
+    struct acceptor acc[LOOM_LISTEN_MAX];     /* one per listener */
+    size_t nacc;
     struct loom_server_options opt;
-    loom_server_handler handler;
+    loom_server_handler handler;   /* stream servers */
+    loom_protocol_factory factory; /* protocol servers */
     void *arg;
     struct loom_list conns;
     size_t nconns;
     uint64_t accepted;
-    struct loom_task *acceptor;
-    bool acceptor_full;       /* acceptor parked at max_connections */
     struct loom_task *waiter; /* serve_forever or shutdown, parked */
     bool stop_requested, stopping, shut_down;
     struct loom_signal sigint, sigterm;
-    bool free_pending, acceptor_gone; /* freed while running: the last task out frees */
-    struct loom_future_callback acceptor_done;
+    bool free_pending;     /* freed while running: the last task out frees */
+    size_t acceptors_gone; /* with free_pending: acceptor tasks finished */
 };
 
-/* loom_server_free() before a shutdown: the acceptor and the connection tasks
+/* loom_server_free() before a shutdown: the acceptors and the connections
  * still point at srv, so (park.h's lifetime rule) they are cancelled and the
  * last of them to finish frees it. */
 static void free_if_idle(struct loom_server *srv)
 {
-    if (!srv->free_pending || srv->nconns || !srv->acceptor_gone)
+    if (!srv->free_pending || srv->nconns || srv->acceptors_gone < srv->nacc)
         return;
-    loom_task_release(srv->acceptor);
+    for (size_t i = 0; i < srv->nacc; i++)
+        loom_task_release(srv->acc[i].task);
     free(srv);
 }
 
 static void on_acceptor_done(struct loom_future *f, void *arg)
 {
-    struct loom_server *srv = arg;
-    srv->acceptor_gone = true;
+    struct acceptor *a = arg;
+    struct loom_server *srv = a->srv;
+    srv->acceptors_gone++;
     free_if_idle(srv);
 }
 
@@ -68,20 +85,78 @@ static intptr_t conn_main(void *arg)
     return c->srv->handler(c->s, c->srv->arg);
 }
 
-static void conn_done(struct loom_future *f, void *arg)
+/* A connection ended: untrack it and wake whoever waits for that. */
+static void conn_forget(struct conn *c)
 {
-    struct conn *c = arg;
     struct loom_server *srv = c->srv;
     loom_list_remove(&c->node);
     srv->nconns--;
-    loom_stream_close(c->s);
-    loom_task_release(c->task);
     free(c);
-    if (srv->acceptor_full)
-        loom_wake(srv->acceptor, 0);
+    for (size_t i = 0; i < srv->nacc; i++)
+        if (srv->acc[i].full)
+            loom_wake(srv->acc[i].task, 0);
     if (srv->stopping && !srv->nconns && srv->waiter)
         loom_wake(srv->waiter, 0);
     free_if_idle(srv);
+}
+
+static void conn_done(struct loom_future *f, void *arg)
+{
+    struct conn *c = arg;
+    if (c->abort)
+        loom_stream_abort(c->s); /* SO_LINGER 0: the peer gets a RST */
+    else
+        loom_stream_close(c->s);
+    loom_task_release(c->task);
+    conn_forget(c);
+}
+
+static void transport_gone(void *arg) { conn_forget(arg); }
+
+static void conn_track(struct loom_server *srv, struct conn *c)
+{
+    c->srv = srv;
+    loom_list_push_back(&srv->conns, &c->node);
+    srv->nconns++;
+    srv->accepted++;
+}
+
+static int conn_start_stream(struct loom_server *srv, struct conn *c, int fd)
+{
+    int rc = loom__stream_open_socket(srv->loop, fd, &c->s);
+    if (rc < 0)
+        return rc;
+    if (srv->opt.idle_timeout_ns > 0)
+        loom_stream_set_timeout(c->s, srv->opt.idle_timeout_ns);
+    struct loom_task_options o = {.name = "conn", .stack_size = srv->opt.stack_size};
+    rc = loom_task_spawn(srv->loop, conn_main, c, &o, &c->task);
+    if (rc < 0) {
+        loom_stream_abort(c->s);
+        return rc;
+    }
+    conn_track(srv, c);
+    loom_future_add_done_callback(loom_task_future(c->task), &c->done, conn_done, c);
+    return 0;
+}
+
+/* The transport starts with no protocol: connection_made comes on the next
+ * iteration, by when the factory's protocol is in place (or the connection
+ * was refused and aborted, without a callback). */
+static int conn_start_protocol(struct loom_server *srv, struct conn *c, int fd)
+{
+    static const struct loom_protocol none = {0};
+    int rc = loom_transport_open_fd(srv->loop, fd, &none, NULL, &c->t);
+    if (rc < 0)
+        return rc;
+    conn_track(srv, c);
+    loom__transport_on_lost(c->t, transport_gone, c);
+    void *conn_arg = NULL;
+    const struct loom_protocol *p = srv->factory(srv->arg, &conn_arg);
+    if (p)
+        loom_transport_set_protocol(c->t, p, conn_arg);
+    else
+        loom_transport_abort(c->t);
+    return 0;
 }
 
 static int conn_start(struct loom_server *srv, int fd)
@@ -91,41 +166,26 @@ static int conn_start(struct loom_server *srv, int fd)
         close(fd);
         return -ENOMEM;
     }
-    int rc = loom__stream_open_socket(srv->loop, fd, &c->s);
-    if (rc < 0) {
-        free(c);
-        return rc;
-    }
-    if (srv->opt.idle_timeout_ns > 0)
-        loom_stream_set_timeout(c->s, srv->opt.idle_timeout_ns);
-    struct loom_task_options o = {.name = "conn", .stack_size = srv->opt.stack_size};
-    rc = loom_task_spawn(srv->loop, conn_main, c, &o, &c->task);
-    if (rc < 0) {
-        loom_stream_abort(c->s);
-        free(c);
-        return rc;
-    }
-    c->srv = srv;
-    loom_list_push_back(&srv->conns, &c->node);
-    srv->nconns++;
-    srv->accepted++;
-    loom_future_add_done_callback(loom_task_future(c->task), &c->done, conn_done, c);
-    return 0;
+    int rc = srv->factory ? conn_start_protocol(srv, c, fd) : conn_start_stream(srv, c, fd);
+    if (rc < 0)
+        free(c); /* the fd went with the failed stream or transport */
+    return rc;
 }
 
 static intptr_t accept_main(void *arg)
 {
-    struct loom_server *srv = arg;
+    struct acceptor *a = arg;
+    struct loom_server *srv = a->srv;
     struct loom_task *self = loom_task_current();
     for (;;) {
         while (srv->opt.max_connections && srv->nconns >= srv->opt.max_connections) {
-            srv->acceptor_full = true;
+            a->full = true;
             int rc = loom_park(self, -1);
-            srv->acceptor_full = false;
+            a->full = false;
             if (rc < 0)
                 return rc;
         }
-        int fd = loom_listener_accept(&srv->l, -1);
+        int fd = loom_listener_accept(a->l, -1);
         if (fd == -ECANCELED || fd == -EBADF)
             return fd;
         if (fd < 0 || conn_start(srv, fd) < 0) {
@@ -142,8 +202,37 @@ static intptr_t accept_main(void *arg)
 
 /* --- lifecycle --- */
 
-int loom_server_start(struct loom_loop *loop, const struct loom_server_options *opt,
-                      loom_server_handler handler, void *arg, struct loom_server **out)
+static void listeners_close(struct loom_server *srv)
+{
+    for (size_t i = 0; i < srv->nacc; i++)
+        loom_listener_close(&srv->ls[i]);
+}
+
+static int listen_all(struct loom_server *srv, const struct loom_server_options *opt)
+{
+    int n;
+    if (opt->unix_path) {
+        n = loom_unix_listen(srv->loop, &srv->ls[0], opt->unix_path, opt->backlog,
+                             opt->listen_flags | LOOM_LISTEN_UNLINK);
+        n = n < 0 ? n : 1;
+    } else {
+        const char *one[] = {opt->host ? opt->host : "127.0.0.1", NULL};
+        n = loom_tcp_listen_all(srv->loop, srv->ls, LOOM_LISTEN_MAX, opt->hosts ? opt->hosts : one,
+                                opt->port, opt->backlog, opt->listen_flags);
+    }
+    if (n < 0)
+        return n;
+    for (int i = 0; i < n; i++) {
+        srv->acc[i].srv = srv;
+        srv->acc[i].l = &srv->ls[i];
+    }
+    srv->nacc = (size_t)n;
+    return 0;
+}
+
+static int server_start(struct loom_loop *loop, const struct loom_server_options *opt,
+                        loom_server_handler handler, loom_protocol_factory factory, void *arg,
+                        struct loom_server **out)
 {
     struct loom_server *srv = calloc(1, sizeof(*srv));
     if (!srv)
@@ -153,27 +242,44 @@ int loom_server_start(struct loom_loop *loop, const struct loom_server_options *
     if (!srv->opt.grace_ns)
         srv->opt.grace_ns = DEFAULT_GRACE;
     srv->handler = handler;
+    srv->factory = factory;
     srv->arg = arg;
     loom_list_init(&srv->conns);
-    int rc = opt->unix_path ? loom_unix_listen(loop, &srv->l, opt->unix_path, opt->backlog,
-                                               opt->listen_flags | LOOM_LISTEN_UNLINK)
-                            : loom_tcp_listen(loop, &srv->l, opt->host ? opt->host : "127.0.0.1",
-                                              opt->port, opt->backlog, opt->listen_flags);
+    int rc = listen_all(srv, opt);
     if (rc < 0) {
         free(srv);
         return rc;
     }
     struct loom_task_options o = {.name = "accept", .stack_size = 64 * 1024};
-    rc = loom_task_spawn(loop, accept_main, srv, &o, &srv->acceptor);
+    size_t started = 0;
+    for (; started < srv->nacc && rc == 0; started++)
+        rc = loom_task_spawn(loop, accept_main, &srv->acc[started], &o, &srv->acc[started].task);
     if (rc < 0) {
-        loom_listener_close(&srv->l);
-        free(srv);
+        listeners_close(srv); /* the started acceptors end with -EBADF */
+        srv->nacc = started - 1;
+        loom_server_free(srv);
         return rc;
     }
     if (opt->on_listening)
         opt->on_listening(srv, arg);
     *out = srv;
     return 0;
+}
+
+int loom_server_start(struct loom_loop *loop, const struct loom_server_options *opt,
+                      loom_server_handler handler, void *arg, struct loom_server **out)
+{
+    if (!handler)
+        return -EINVAL;
+    return server_start(loop, opt, handler, NULL, arg, out);
+}
+
+int loom_server_start_protocol(struct loom_loop *loop, const struct loom_server_options *opt,
+                               loom_protocol_factory factory, void *arg, struct loom_server **out)
+{
+    if (!factory)
+        return -EINVAL;
+    return server_start(loop, opt, NULL, factory, arg, out);
 }
 
 static void on_stop_signal(struct loom_signal *sig, int signum) { loom_server_stop(sig->data); }
@@ -235,6 +341,45 @@ static int wait_conns(struct loom_server *srv, struct loom_task *self, int64_t d
     return srv->nconns ? rc : 0;
 }
 
+/* End one connection now: its handler is cancelled (the stream is closed, or
+ * aborted, once it returned) or its transport closed or aborted. 1 if that
+ * did something. */
+static int conn_end(struct conn *c, bool abort)
+{
+    if (abort)
+        c->abort = true;
+    if (c->task)
+        return loom_task_cancel(c->task);
+    if (loom_transport_is_closing(c->t) && !abort)
+        return 0;
+    if (abort)
+        loom_transport_abort(c->t);
+    else
+        loom_transport_close(c->t);
+    return 1;
+}
+
+static int conns_end(struct loom_server *srv, bool abort)
+{
+    int n = 0;
+    for (struct loom_list *l = srv->conns.next; l != &srv->conns; l = l->next)
+        n += conn_end(loom_list_entry(l, struct conn, node), abort);
+    return n;
+}
+
+/* Cancel the acceptors and wait for them; 0 or -ECANCELED. */
+static int stop_accepting(struct loom_server *srv, struct loom_task *self)
+{
+    int rc = 0;
+    for (size_t i = 0; i < srv->nacc; i++)
+        loom_task_cancel(srv->acc[i].task);
+    for (size_t i = 0; i < srv->nacc; i++)
+        while (loom_park_until_done(self, srv->acc[i].task, -1) < 0)
+            rc = -ECANCELED; /* they are cancelled already: this ends soon */
+    listeners_close(srv);
+    return rc;
+}
+
 int loom_server_shutdown(struct loom_server *srv, int64_t grace_ns)
 {
     struct loom_task *self = loom_task_current();
@@ -243,42 +388,56 @@ int loom_server_shutdown(struct loom_server *srv, int64_t grace_ns)
     if (srv->stopping) /* idempotent: wait for the first shutdown's end */
         return wait_conns(srv, self, -1) < 0 ? -ECANCELED : 0;
     srv->stopping = true;
-    /* Stop accepting. */
-    loom_task_cancel(srv->acceptor);
-    int rc = loom_park_until_done(self, srv->acceptor, -1);
-    loom_listener_close(&srv->l);
+    int rc = stop_accepting(srv, self);
     /* Let handlers finish what was already received; reads that would wait end. */
-    for (struct loom_list *n = srv->conns.next; n != &srv->conns; n = n->next)
-        loom_stream_stop_reading(loom_list_entry(n, struct conn, node)->s);
+    for (struct loom_list *n = srv->conns.next; n != &srv->conns; n = n->next) {
+        struct conn *c = loom_list_entry(n, struct conn, node);
+        if (c->s)
+            loom_stream_stop_reading(c->s);
+    }
     if (grace_ns < 0)
         grace_ns = srv->opt.grace_ns;
     if (rc == 0)
         rc = wait_conns(srv, self, loom_deadline(srv->loop, grace_ns));
-    /* Cancel whoever is left, and wait for them to unwind. */
+    /* Cancel (or abort) whoever is left, and wait for them to unwind. */
     int cancelled = 0;
-    for (struct loom_list *n = srv->conns.next; n != &srv->conns; n = n->next)
-        cancelled += loom_task_cancel(loom_list_entry(n, struct conn, node)->task);
+    for (struct loom_list *n = srv->conns.next; n != &srv->conns; n = n->next) {
+        struct conn *c = loom_list_entry(n, struct conn, node);
+        cancelled += conn_end(c, c->t != NULL);
+    }
     while (wait_conns(srv, self, -1) < 0)
         rc = -ECANCELED;
     srv->shut_down = true;
     return rc == -ECANCELED ? rc : cancelled;
 }
 
+int loom_server_close_clients(struct loom_server *srv) { return conns_end(srv, false); }
+int loom_server_abort_clients(struct loom_server *srv) { return conns_end(srv, true); }
+
 void loom_server_free(struct loom_server *srv)
 {
     if (!srv)
         return;
-    loom_listener_close(&srv->l);
-    if (!loom_task_done(srv->acceptor) || srv->nconns) { /* not shut down */
+    listeners_close(srv);
+    bool running = srv->nconns > 0;
+    for (size_t i = 0; i < srv->nacc; i++)
+        running |= !loom_task_done(srv->acc[i].task);
+    if (running) { /* not shut down */
         srv->free_pending = srv->stopping = true;
-        loom_task_cancel(srv->acceptor);
-        for (struct loom_list *n = srv->conns.next; n != &srv->conns; n = n->next)
-            loom_task_cancel(loom_list_entry(n, struct conn, node)->task);
-        loom_future_add_done_callback(loom_task_future(srv->acceptor), &srv->acceptor_done,
-                                      on_acceptor_done, srv);
+        srv->acceptors_gone = 0;
+        for (size_t i = 0; i < srv->nacc; i++) {
+            loom_task_cancel(srv->acc[i].task);
+            loom_future_add_done_callback(loom_task_future(srv->acc[i].task), &srv->acc[i].done,
+                                          on_acceptor_done, &srv->acc[i]);
+        }
+        for (struct loom_list *n = srv->conns.next; n != &srv->conns; n = n->next) {
+            struct conn *c = loom_list_entry(n, struct conn, node);
+            conn_end(c, c->t != NULL);
+        }
         return;
     }
-    loom_task_release(srv->acceptor);
+    for (size_t i = 0; i < srv->nacc; i++)
+        loom_task_release(srv->acc[i].task);
     free(srv);
 }
 
@@ -287,12 +446,20 @@ void loom_server_free(struct loom_server *srv)
 size_t loom_server_connections(const struct loom_server *srv) { return srv->nconns; }
 uint64_t loom_server_accepted(const struct loom_server *srv) { return srv->accepted; }
 bool loom_server_stopping(const struct loom_server *srv) { return srv->stopping; }
-int loom_server_port(const struct loom_server *srv) { return loom_listener_port(&srv->l); }
+int loom_server_port(const struct loom_server *srv) { return loom_listener_port(&srv->ls[0]); }
 struct loom_loop *loom_server_loop(const struct loom_server *srv) { return srv->loop; }
+size_t loom_server_listeners(const struct loom_server *srv) { return srv->nacc; }
 
 int loom_server_name(const struct loom_server *srv, char *buf, size_t len)
 {
-    return loom_listener_name(&srv->l, buf, len);
+    return loom_listener_name(&srv->ls[0], buf, len);
+}
+
+int loom_server_listener_name(const struct loom_server *srv, size_t i, char *buf, size_t len)
+{
+    if (i >= srv->nacc)
+        return -ERANGE;
+    return loom_listener_name(&srv->ls[i], buf, len);
 }
 
 /* --- running: one loop, or N loops in N threads --- */

@@ -26,6 +26,7 @@
 
 #include "loom/net/stream.h"
 #include "loom/net/tcp.h"
+#include "loom/net/transport.h"
 #include "loom/reactor/loop.h"
 
 #ifdef __cplusplus
@@ -36,24 +37,35 @@ extern "C" {
 
 struct loom_server;
 
+/* Makes the protocol of one accepted connection of a protocol server
+ * (asyncio's protocol_factory): returns the callbacks (they must outlive the
+ * connection) and stores in *conn_arg what every callback of this connection
+ * gets (its state: free it in connection_lost, which always comes). NULL
+ * refuses the connection (it is closed with no callback). Called by the
+ * server's accept task; should not suspend (accepting waits meanwhile). */
+typedef const struct loom_protocol *(*loom_protocol_factory)(void *arg, void **conn_arg);
+
 /* Serves one connection; the stream is borrowed (the server closes it after the
  * return). The result is ignored except for logging in debug mode. */
 typedef intptr_t (*loom_server_handler)(struct loom_stream *s, void *arg);
 
 /* Options: zero-initialise and set what you need. */
 struct loom_server_options {
-    const char *host;        /* NULL: 127.0.0.1 */
-    int port;                /* 0: any free port (see loom_server_port) */
-    const char *unix_path;   /* listen on this Unix socket instead of host:port */
-    int backlog;             /* <= 0: SOMAXCONN */
-    unsigned listen_flags;   /* LOOM_LISTEN_* (REUSEPORT is added for workers > 1) */
-    size_t max_connections;  /* 0: unlimited; at the limit, accepting pauses */
-    int64_t idle_timeout_ns; /* 0: none; else every connection stream's default read
+    const char *host;         /* NULL: 127.0.0.1; "": every interface (IPv4 and IPv6); a
+                                name: every address it resolves to (IPv4 and IPv6) */
+    const char *const *hosts; /* several hosts (NULL-terminated; asyncio's host sequence),
+                                 each as host above, all on one port; overrides host */
+    int port;                 /* 0: any free port (see loom_server_port) */
+    const char *unix_path;    /* listen on this Unix socket instead of host:port */
+    int backlog;              /* <= 0: SOMAXCONN */
+    unsigned listen_flags;    /* LOOM_LISTEN_* (REUSEPORT is added for workers > 1) */
+    size_t max_connections;   /* 0: unlimited; at the limit, accepting pauses */
+    int64_t idle_timeout_ns;  /* 0: none; else every connection stream's default read
                                   timeout: a read waiting longer gets -ETIMEDOUT */
-    int64_t grace_ns;        /* shutdown: time handlers get before cancel; 0: 5 s */
-    size_t stack_size;       /* per-connection task stack; 0: the loop's default (cached,
+    int64_t grace_ns;         /* shutdown: time handlers get before cancel; 0: 5 s */
+    size_t stack_size;        /* per-connection task stack; 0: the loop's default (cached,
                                   so cheaper than any other size, which is mapped per task) */
-    bool handle_signals;     /* serve_forever shuts down on SIGINT/SIGTERM */
+    bool handle_signals;      /* serve_forever shuts down on SIGINT/SIGTERM */
     /* Called with the handler's arg once the listener accepts, e.g. to print
      * "listening on ..." (loom_server_name). With workers > 1: once, from the
      * thread that called loom_server_run, after every worker listens. */
@@ -75,6 +87,16 @@ struct loom_server_options {
 int loom_server_start(struct loom_loop *loop, const struct loom_server_options *opt,
                       loom_server_handler handler, void *arg, struct loom_server **out);
 
+/* asyncio create_server with a protocol factory: the same listening,
+ * connection limit, shutdown and multi-address handling, but each accepted
+ * connection becomes a callback transport (net/transport.h) whose protocol
+ * factory(arg, &conn_arg) makes; no task per connection. idle_timeout_ns and
+ * stack_size do not apply. At shutdown, connections still open after the
+ * grace time are aborted (connection_lost follows on the loop). Returns as
+ * loom_server_start. */
+int loom_server_start_protocol(struct loom_loop *loop, const struct loom_server_options *opt,
+                               loom_protocol_factory factory, void *arg, struct loom_server **out);
+
 /* Run until loom_server_stop() or (with handle_signals) SIGINT/SIGTERM, then do
  * the graceful shutdown. Returns 0, or -ECANCELED if the calling task was
  * cancelled (the server is shut down then too, without grace). Suspends. */
@@ -89,6 +111,19 @@ void loom_server_stop(struct loom_server *srv);
  * -ECANCELED. Idempotent. Suspends. */
 int loom_server_shutdown(struct loom_server *srv, int64_t grace_ns);
 
+/* asyncio's Server.close_clients: end every current connection; the server
+ * goes on accepting. A stream handler is cancelled and its stream closed
+ * (FIN, after one last attempt to send what is buffered) when it returned; a
+ * transport is closed once its buffer is flushed. Returns how many
+ * connections were told. Never suspends: they end on the loop. */
+int loom_server_close_clients(struct loom_server *srv);
+
+/* asyncio's Server.abort_clients: the same, but each connection is reset:
+ * SO_LINGER 0, so the peer gets a RST and whatever was buffered (either way)
+ * is dropped. A handler is cancelled and the RST goes when it returned, so
+ * handlers must propagate -ECANCELED. Returns how many. Never suspends. */
+int loom_server_abort_clients(struct loom_server *srv);
+
 /* Free a server after loom_server_shutdown() or loom_server_serve_forever()
  * returned. Never suspends. */
 void loom_server_free(struct loom_server *srv);
@@ -101,9 +136,14 @@ size_t loom_server_connections(const struct loom_server *srv);
 uint64_t loom_server_accepted(const struct loom_server *srv);
 /* True once shutdown began (handlers may use it to stop early). */
 bool loom_server_stopping(const struct loom_server *srv);
-/* The bound port, and the address as text ("127.0.0.1:8000"). */
+/* The bound port (every listener has the same), and the first listener's
+ * address as text ("127.0.0.1:8000"). */
 int loom_server_port(const struct loom_server *srv);
 int loom_server_name(const struct loom_server *srv, char *buf, size_t len);
+/* How many listeners (addresses) it serves, and listener i's address as text
+ * (-ERANGE past the last). */
+size_t loom_server_listeners(const struct loom_server *srv);
+int loom_server_listener_name(const struct loom_server *srv, size_t i, char *buf, size_t len);
 /* The loop the server runs on. */
 struct loom_loop *loom_server_loop(const struct loom_server *srv);
 

@@ -292,6 +292,129 @@ int loom_tcp_listen(struct loom_loop *loop, struct loom_listener *l, const char 
     return rc;
 }
 
+/* --- listening on every address of several hosts --- */
+
+struct bind_set {
+    struct sockaddr_storage ss[LOOM_LISTEN_MAX];
+    socklen_t len[LOOM_LISTEN_MAX];
+    size_t n, cap;
+};
+
+static bool same_host(const struct sockaddr *a, const struct sockaddr *b)
+{
+    if (a->sa_family != b->sa_family)
+        return false;
+    if (a->sa_family == AF_INET)
+        return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+               ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+    const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+    return !memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) &&
+           x->sin6_scope_id == y->sin6_scope_id;
+}
+
+/* Add every IPv4/IPv6 address of res not yet in b. 0 or -ENOSPC. */
+static int bind_set_add(struct bind_set *b, const struct addrinfo *res)
+{
+    for (const struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
+            continue;
+        bool dup = false;
+        for (size_t i = 0; i < b->n && !dup; i++)
+            dup = same_host((struct sockaddr *)&b->ss[i], ai->ai_addr);
+        if (dup)
+            continue;
+        if (b->n == b->cap || ai->ai_addrlen > sizeof b->ss[0])
+            return -ENOSPC;
+        memcpy(&b->ss[b->n], ai->ai_addr, ai->ai_addrlen);
+        b->len[b->n++] = ai->ai_addrlen;
+    }
+    return 0;
+}
+
+/* Resolve one host into b: NULL or "" is every interface of each configured
+ * family, a numeric address is parsed here, a name goes to the executor. */
+static int bind_set_host(struct bind_set *b, const char *host, int port)
+{
+    char serv[8];
+    snprintf(serv, sizeof serv, "%d", port);
+    bool any = !host || !*host;
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
+                             .ai_flags = any ? AI_PASSIVE | AI_ADDRCONFIG : AI_NUMERICHOST};
+    struct addrinfo *res = NULL;
+    int rc = getaddrinfo(any ? NULL : host, serv, &hints, &res);
+    if (rc == EAI_MEMORY)
+        return -ENOMEM;
+    if (rc != 0 && any)
+        return LOOM_EDNS;
+    if (rc != 0 && (rc = loom_resolve(host, port, SOCK_STREAM, -1, &res)) < 0)
+        return rc;
+    rc = bind_set_add(b, res);
+    freeaddrinfo(res);
+    return rc;
+}
+
+static void set_port(struct sockaddr_storage *ss, int port)
+{
+    if (ss->ss_family == AF_INET)
+        ((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
+    else
+        ((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
+}
+
+/* Bind every address of b on one port (port 0: the one the first bind got).
+ * The count, or an error with nothing left open. */
+static int bind_set_listen(struct loom_loop *loop, struct bind_set *b, struct loom_listener *ls,
+                           int port, int backlog, unsigned flags)
+{
+    size_t i = 0;
+    int rc = 0;
+    for (; i < b->n && rc >= 0; i++) {
+        set_port(&b->ss[i], port);
+        int fd = bind_listen((struct sockaddr *)&b->ss[i], b->len[i], backlog,
+                             flags | LOOM_LISTEN_V6ONLY);
+        if (fd < 0) {
+            rc = fd;
+            break;
+        }
+        if ((rc = listener_setup(loop, &ls[i], fd, flags)) < 0) {
+            close(fd);
+            break;
+        }
+        if (port == 0)
+            port = loom_listener_port(&ls[i]);
+    }
+    if (rc >= 0)
+        return (int)b->n;
+    while (i-- > 0)
+        loom_listener_close(&ls[i]);
+    return rc;
+}
+
+int loom_tcp_listen_all(struct loom_loop *loop, struct loom_listener *ls, size_t max,
+                        const char *const *hosts, int port, int backlog, unsigned flags)
+{
+    if (!ls || !max || port < 0 || port > 65535)
+        return -EINVAL;
+    struct bind_set *b = calloc(1, sizeof(*b));
+    if (!b)
+        return -ENOMEM;
+    b->cap = max < LOOM_LISTEN_MAX ? max : LOOM_LISTEN_MAX;
+    int rc = hosts && hosts[0] ? 0 : bind_set_host(b, NULL, port);
+    for (size_t i = 0; hosts && hosts[i] && rc == 0; i++)
+        rc = bind_set_host(b, hosts[i], port);
+    if (rc == 0 && b->n == 0)
+        rc = LOOM_EDNS;
+    /* Port 0 over several addresses: the port the first bind got may be taken
+     * on another address; try a few fresh ones. */
+    for (int tries = 0; rc == 0 || (rc == -EADDRINUSE && port == 0 && tries < 8); tries++) {
+        rc = bind_set_listen(loop, b, ls, port, backlog, flags);
+        if (rc > 0)
+            break;
+    }
+    free(b);
+    return rc;
+}
+
 int loom_unix_listen(struct loom_loop *loop, struct loom_listener *l, const char *path, int backlog,
                      unsigned flags)
 {

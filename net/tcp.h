@@ -54,6 +54,9 @@ struct loom_connect_options {
     bool keep_order; /* try addresses in the resolver's order instead of alternating families */
 };
 
+/* Most listeners loom_tcp_listen_all() makes. */
+enum { LOOM_LISTEN_MAX = 16 };
+
 /* How long accept pauses after EMFILE/ENFILE/ENOBUFS/ENOMEM before retrying. */
 #define LOOM_ACCEPT_RETRY_NS LOOM_MS(100)
 
@@ -123,6 +126,21 @@ int loom_tcp_connect_fd(const char *host, int port, int64_t timeout_ns);
  * to resolve a name, so numeric hosts may be used outside a task. */
 int loom_tcp_listen(struct loom_loop *loop, struct loom_listener *l, const char *host, int port,
                     int backlog, unsigned flags);
+
+/* Listen on every address that each of hosts (a NULL-terminated list; NULL or
+ * an empty list: every interface) resolves to, all on one port (asyncio
+ * create_server with a host sequence). A NULL or "" host means every
+ * interface of each configured family (0.0.0.0 and ::); a name binds each
+ * address it resolves to (duplicates once), IPv4 and IPv6. IPv6 listeners
+ * are always IPV6_V6ONLY, so :: and 0.0.0.0 coexist. Port 0: the first bind
+ * picks a free port and the others take the same (retried with a new one if
+ * it is taken on another address). Fills ls[0..n-1] and returns n >= 1; each
+ * needs loom_listener_close(). Errors: LOOM_EDNS (a name resolves to nothing,
+ * or no usable address), -ENOSPC (more than max or LOOM_LISTEN_MAX addresses),
+ * -EADDRINUSE, -EINVAL, another OS error; nothing is left open then. Suspends
+ * only to resolve a name. */
+int loom_tcp_listen_all(struct loom_loop *loop, struct loom_listener *ls, size_t max,
+                        const char *const *hosts, int port, int backlog, unsigned flags);
 
 /* Bind and listen on a Unix-domain socket path. 0 or -errno. Never suspends. */
 int loom_unix_listen(struct loom_loop *loop, struct loom_listener *l, const char *path, int backlog,
