@@ -66,6 +66,15 @@ START_TEST(splitting_and_multi_results)
     TEST_IN_ORDER(out, " a;b | ; | ", "(1 row)", " q  \n----\n ';\n(1 row)",
                   " one \n-----\n   1\n(1 row)", " two \n-----\n   2\n(1 row)");
     free(out);
+    /* a routine body in BEGIN ATOMIC ... END keeps its semicolons (CASE ... END nests) */
+    rc = sql_run("CREATE FUNCTION f_at(a int) RETURNS int LANGUAGE sql\nBEGIN ATOMIC\n"
+                 "  SELECT CASE WHEN a > 0 THEN 1 END;\n  SELECT a + 1;\nEND;\n"
+                 "BEGIN; SELECT f_at(5) AS r; COMMIT;\nDROP FUNCTION f_at;\n",
+                 &out, NULL);
+    ck_assert_msg(rc == 0, "exit %d:\n%s", rc, out);
+    TEST_IN_ORDER(out, "CREATE FUNCTION\n", "BEGIN\n", " r \n---\n 6\n", "COMMIT\n",
+                  "DROP FUNCTION\n");
+    free(out);
     /* -c sends one simple query: every result of it is shown */
     rc = sql_run(NULL, &out, "-c", "SELECT 1 AS a; CREATE TEMP TABLE tt(i int); SELECT 3 AS c",
                  NULL);
@@ -406,8 +415,8 @@ START_TEST(tty_utf8_editing)
     static char buf[1 << 16];
     buf[0] = 0;
     ck_assert_msg(pty_wait(master, "sql=> ", buf, sizeof buf), "no prompt:\n%s", buf);
-    /* type "SELECT 'aé" then backspace (the é is 2 bytes), then "b' AS x;" */
-    const char keys[] = "SELECT 'a\xc3\xa9\x7f"
+    /* type "SELECT 'aé" then backspace (the é is 2 bytes), an arrow key (ignored), "b' AS x;" */
+    const char keys[] = "SELECT 'a\xc3\xa9\x7f\x1b[D"
                         "b' AS x;\r";
     ck_assert(write(master, keys, sizeof keys - 1) == (ssize_t)(sizeof keys - 1));
     ck_assert_msg(pty_wait(master, "(1 row)", buf, sizeof buf), "no result:\n%s", buf);

@@ -110,12 +110,45 @@ enum lex_state { L_NORMAL, L_SQUOTE, L_ESTRING, L_DQUOTE, L_DOLLAR, L_LINE_COMME
 
 struct lexer {
     enum lex_state st;
-    int depth;         /* parentheses, or nested block comments */
+    int depth;         /* parentheses */
     int comment_depth; /* nested block comments */
     char tag[64];      /* the $tag$ of a dollar quote */
     size_t tag_len;
     bool content; /* the statement has something besides blanks and comments */
+    int words;    /* words seen in the statement */
+    char head[4]; /* the first letters of its first words, if they may start a routine */
+    int begin;    /* BEGIN (ATOMIC) ... END nesting in a routine body */
 };
+
+static bool word_is(const char *w, size_t len, const char *kw)
+{
+    return len == strlen(kw) && strncasecmp(w, kw, len) == 0;
+}
+
+/* A word of the statement. Like psql, semicolons inside the body of
+ * CREATE [OR REPLACE] FUNCTION|PROCEDURE ... BEGIN ATOMIC ... END do not end
+ * it: BEGIN (and CASE inside one) nest, END closes. */
+static void lex_word(struct lexer *x, const char *w, size_t len)
+{
+    static const char *const starts[] = {"create", "or", "replace", "function", "procedure"};
+    if (x->words < 4) {
+        x->head[x->words] = '?';
+        for (size_t k = 0; k < 5; k++)
+            if (word_is(w, len, starts[k]))
+                x->head[x->words] = starts[k][0];
+    }
+    x->words++;
+    const char *h = x->head;
+    bool routine = x->words > 1 && h[0] == 'c' &&
+                   (h[1] == 'f' || h[1] == 'p' ||
+                    (x->words > 3 && h[1] == 'o' && h[2] == 'r' && (h[3] == 'f' || h[3] == 'p')));
+    if (!routine || x->depth > 0)
+        return;
+    if (word_is(w, len, "begin") || (x->begin > 0 && word_is(w, len, "case")))
+        x->begin++;
+    else if (x->begin > 0 && word_is(w, len, "end"))
+        x->begin--;
+}
 
 /* A letter, digit, '_' or a byte of a non-ASCII character: part of a word. */
 static bool is_word(char c)
@@ -164,7 +197,13 @@ static bool lex_normal(struct lexer *x, const char *s, size_t n, size_t *i, char
         x->depth++;
     } else if (ch == ')') {
         x->depth -= x->depth > 0;
-    } else if (ch == ';' && x->depth == 0) {
+    } else if (is_word(ch) && !is_word(prev) && !(ch >= '0' && ch <= '9')) {
+        size_t len = 1;
+        while (*i + len < n && is_word(s[*i + len]))
+            len++;
+        lex_word(x, s + *i, len);
+        *i += len - 1;
+    } else if (ch == ';' && x->depth == 0 && x->begin == 0) {
         return true;
     }
     if (x->st != L_LINE_COMMENT && x->st != L_COMMENT && ch != ';' && ch != ' ' && ch != '\t' &&
@@ -599,6 +638,7 @@ static void run_statement(void)
     if (app.stmt.p)
         app.stmt.p[0] = 0;
     app.lex.content = false;
+    app.lex.words = app.lex.begin = 0;
 }
 
 /* --- meta-commands --- */
@@ -727,6 +767,18 @@ static void redraw(const struct buf *b)
     fflush(stdout);
 }
 
+/* Read and drop the rest of an escape sequence (ESC [ ... final, ESC O x). */
+static void skip_escape(struct loom_stream *in)
+{
+    int k = loom_term_read_key(in, LOOM_MS(50));
+    if (k == 'O') {
+        loom_term_read_key(in, LOOM_MS(50));
+    } else if (k == '[') {
+        while ((k = loom_term_read_key(in, LOOM_MS(50))) >= 0 && (k < 0x40 || k > 0x7e))
+            ;
+    }
+}
+
 /* Edit a line at the prompt (UTF-8 aware: backspace removes a whole
  * character); like read_line. Ctrl-C drops the line and the statement. */
 static ssize_t edit_line(struct loom_stream *in, struct buf *b)
@@ -751,6 +803,8 @@ static ssize_t edit_line(struct loom_stream *in, struct buf *b)
                 b->len--; /* continuation bytes, then the lead byte */
             b->len -= b->len > 0;
             redraw(b);
+        } else if (k == 0x1b) { /* arrows, Home...: no history here; swallow the sequence */
+            skip_escape(in);
         } else if (k == 0x15) { /* Ctrl-U */
             b->len = 0;
             redraw(b);
