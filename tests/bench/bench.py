@@ -482,7 +482,8 @@ def print_targets(rep):
     if not rep.targets:
         return
     lines = ["Targets (issue 14; 'earlier' = from before it):"]
-    for item, text, met in rep.targets:
+    order = lambda t: (not t[0].isdigit(), t[0])  # items 1-6 in order, then earlier ones
+    for item, text, met in sorted(rep.targets, key=order):
         verdict = "not measured" if met is None else "met" if met else "MISSED"
         lines.append(f"- item {item}: {text}: {verdict}")
     rep.text("\n".join(lines))
