@@ -467,11 +467,13 @@ def part_workers(rep):
                "rt/s ÷ 1 worker"], rows,
               [f"Server on CPUs {SERVER_CPUS} ({len(SERVER_CPU_LIST)}), "
                f"{min(len(CLIENT_CPU_LIST), 100)} load generator(s) on CPUs {CLIENT_CPUS}, "
-               "the connections split between them. Workers can only scale up to the server "
-               "CPUs: with one server CPU (this 2-CPU machine, where the other CPU drives "
-               "the load) N workers share it, and the row shows what the extra threads cost. "
-               "Run with BENCH_SERVER_CPUS=0-3 BENCH_CLIENT_CPUS=4-7 BENCH_WORKERS=1,2,4 on a "
-               "bigger machine."])
+               "the connections split between them. Workers scale only up to the server "
+               "CPUs" + (": with one server CPU (as on a 2-CPU machine, where the other drives "
+                         "the load) N workers share it, and the rows show what the extra "
+                         "threads cost; on a bigger machine run e.g. BENCH_SERVER_CPUS=0-3 "
+                         "BENCH_CLIENT_CPUS=4-7 BENCH_WORKERS=1,2,4."
+                         if len(SERVER_CPU_LIST) == 1 else
+                         ", and the load generators must keep up (one per client CPU).")])
     measured = [n for n in WORKERS if (n, 100) in res]
     rep.target("6", f"--workers N scaling measured and printed for N = "
                f"{', '.join(map(str, measured)) or 'none'}",
