@@ -114,6 +114,24 @@ START_TEST(long_input)
 }
 END_TEST
 
+/* Every column is shown (300 here), aligned. */
+START_TEST(many_columns)
+{
+    char sql[8192], *p = sql, *out;
+    p += sprintf(p, "SELECT 1 AS c1");
+    for (int i = 2; i <= 300; i++)
+        p += sprintf(p, ", %d AS c%d", i, i);
+    sprintf(p, ";\n");
+    int rc = sql_run(sql, &out, NULL);
+    ck_assert_msg(rc == 0, "exit %d:\n%.2000s", rc, out);
+    ck_assert_contains(out, " c1 | c2 | c3 |");
+    ck_assert_contains(out, "| c299 | c300 \n");
+    ck_assert_contains(out, "|  299 |  300\n(1 row)\n");
+    ck_assert_int_eq(test_count(out, "|"), 2 * 299); /* header and row */
+    free(out);
+}
+END_TEST
+
 /* Exit statuses: 1 after a failed statement (the rest still runs), 3 when
  * ON_ERROR_STOP stops the script (-v, -Q or \set), errors name the line. */
 START_TEST(error_status)
@@ -539,6 +557,7 @@ int main(void)
     tcase_add_test(tc, script_order_and_rollback);
     tcase_add_test(tc, splitting_and_multi_results);
     tcase_add_test(tc, long_input);
+    tcase_add_test(tc, many_columns);
     tcase_add_test(tc, error_status);
     tcase_add_test(tc, connection_lost);
     tcase_add_test(tc, types_as_psql);
