@@ -43,7 +43,7 @@ static const char usage[] =
     "  -Q, --on-error-stop   stop at the first failed statement (as -v ON_ERROR_STOP=1)\n"
     "  -A, --no-align        unaligned output: fields joined by '|', streamed row by row\n"
     "  -t, --tuples-only     rows only: no header, no \"(N rows)\" footer\n"
-    "      --null TEXT       how NULL is shown (default \"(null)\"; '' is the empty string)\n"
+    "      --null TEXT       how NULL is shown (default \"(null)\"; --null '' shows it as psql)\n"
     "      --batch N         aligned output is laid out N rows at a time (default 1000,\n"
     "                        1..1000000): a result larger than N streams in blocks that\n"
     "                        share one header, and a later block may widen a column\n"
@@ -857,7 +857,7 @@ static int connect_session(void)
                                             : "host=127.0.0.1 port=5432 "
                                               "user=postgres password=postgres dbname=products",
                                 4096);
-    setenv("PGCLIENTENCODING", "UTF8", 0); /* text is shown as UTF-8 */
+    setenv("PGCLIENTENCODING", "UTF8", 1); /* output is sanitized as UTF-8 */
     int rc = loom_pg_connect(&app.c, dsn, LOOM_SEC(30));
     if (rc < 0) {
         const char *why = loom_pg_errmsg(&app.c); /* libpq's text, as psql prints it */
