@@ -98,8 +98,6 @@ struct loom_task *loom_shield(struct loom_task *t)
     return outer;
 }
 
-static bool is_failure(intptr_t r) { return r < 0 && r != -ECANCELED; }
-
 int loom_gather(struct loom_task **tasks, size_t n, intptr_t *results, unsigned flags)
 {
     struct loom_task *self = loom_task_current();
@@ -139,7 +137,7 @@ int loom_gather(struct loom_task **tasks, size_t n, intptr_t *results, unsigned 
     for (size_t i = 0; i < n; i++) {
         if (results)
             results[i] = loom_task_done(tasks[i]) ? tasks[i]->fut.result : -EAGAIN;
-        tasks[i]->joined = loom_task_done(tasks[i]);
+        tasks[i]->joined = true; /* a failure after an early return is gather's too */
         loom_task_release(tasks[i]);
     }
     return error;
@@ -154,7 +152,7 @@ static bool wait_satisfied(struct loom_task **tasks, size_t n, enum loom_wait_mo
         done++;
         if (mode == LOOM_FIRST_COMPLETED)
             return true;
-        if (mode == LOOM_FIRST_EXCEPTION && is_failure(tasks[i]->fut.result))
+        if (mode == LOOM_FIRST_EXCEPTION && loom__is_failure(tasks[i]->fut.result))
             return true;
     }
     return done == n;
@@ -280,11 +278,19 @@ static void group_cancel_children(struct loom_taskgroup *g)
     }
 }
 
+/* Scheduled (not immediate) as asyncio's _on_task_done: a sibling already
+ * ready takes its step before the group reacts to a failure. */
 static void group_child_done(struct loom_future *f, void *arg)
 {
     struct loom_taskgroup *g = arg;
+    struct loom_task *t = loom__container_of(f, struct loom_task, fut);
     g->_running--;
-    if (is_failure(f->result) && !g->_error) {
+    if (loom__is_failure(f->result)) {
+        loom_list_remove(&t->group_node); /* failures keep their order on _failed */
+        loom_list_push_back(&g->_failed, &t->group_node);
+        g->_nfailed++;
+    }
+    if (loom__is_failure(f->result) && !g->_error) {
         g->_error = (int)f->result;
         group_cancel_children(g);
         if (!g->_joining)
@@ -304,6 +310,7 @@ int loom_taskgroup_init(struct loom_taskgroup *g)
     g->_parent = self;
     g->_owner_cancels = self->cancels;
     loom_list_init(&g->_children);
+    loom_list_init(&g->_failed);
     return 0;
 }
 
@@ -321,11 +328,30 @@ int loom_taskgroup_spawn(struct loom_taskgroup *g, loom_task_fn fn, void *arg, c
     t->group = g;
     loom_list_push_back(&g->_children, &t->group_node);
     g->_running++;
-    loom__future_on_done(&t->fut, &t->group_cb, group_child_done, g);
+    loom_future_add_done_callback(&t->fut, &t->group_cb, group_child_done, g);
     return 0;
 }
 
-int loom_taskgroup_join(struct loom_taskgroup *g)
+/* Release the children of list; copy the failures to out (up to max). */
+static size_t group_release(struct loom_list *list, struct loom_task_failure *out, size_t max)
+{
+    size_t k = 0;
+    struct loom_list *n;
+    while ((n = loom_list_pop_front(list))) {
+        struct loom_task *t = loom_list_entry(n, struct loom_task, group_node);
+        if (k < max) {
+            memcpy(out[k].name, t->name, sizeof(out[k].name));
+            out[k++].error = (int)t->fut.result;
+        }
+        t->joined = true;
+        t->group = NULL;
+        loom_task_release(t);
+    }
+    return k;
+}
+
+int loom_taskgroup_join_failures(struct loom_taskgroup *g, struct loom_task_failure *failures,
+                                 size_t max, size_t *nfailed)
 {
     struct loom_task *self = loom_task_current();
     if (self != g->_parent)
@@ -346,14 +372,16 @@ int loom_taskgroup_join(struct loom_taskgroup *g)
         }
     }
     g->_closed = true;
-    struct loom_list *n;
-    while ((n = loom_list_pop_front(&g->_children))) {
-        struct loom_task *t = loom_list_entry(n, struct loom_task, group_node);
-        t->joined = true;
-        t->group = NULL;
-        loom_task_release(t);
-    }
+    group_release(&g->_failed, failures, failures ? max : 0);
+    group_release(&g->_children, NULL, 0);
+    if (nfailed)
+        *nfailed = g->_nfailed;
     if (g->_error)
         return g->_error;
     return cancelled ? (timed_out ? -ETIMEDOUT : -ECANCELED) : 0;
+}
+
+int loom_taskgroup_join(struct loom_taskgroup *g)
+{
+    return loom_taskgroup_join_failures(g, NULL, 0, NULL);
 }

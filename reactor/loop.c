@@ -7,6 +7,7 @@
  * Calls queued while running wait for the next iteration, as in asyncio, so a
  * task that yields lets every other ready task run first. */
 #include "reactor/loop_internal.h"
+#include "reactor/task.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -133,8 +134,7 @@ int loom_loop_free(struct loom_loop *loop)
         return -EBUSY;
     }
     loom__executor_free_default(loop);
-    if (loop->debug)
-        loom__tasks_report(loop);
+    loom__tasks_report(loop); /* failures nobody retrieved; in debug mode, results too */
     loom__tasks_free(loop);
     loom__stacks_free(loop);
     loom__signals_close(loop);
@@ -176,6 +176,38 @@ void loom__log(struct loom_loop *loop, const char *fmt, ...)
         loop->log_cb(loop->log_arg, buf);
     else
         fprintf(stderr, "loom: %s\n", buf);
+}
+
+void loom_loop_set_exception_handler(struct loom_loop *loop, loom_exception_handler handler,
+                                     void *arg)
+{
+    loop->exc_handler = handler;
+    loop->exc_arg = handler ? arg : NULL;
+}
+
+loom_exception_handler loom_loop_get_exception_handler(const struct loom_loop *loop, void **arg)
+{
+    if (arg)
+        *arg = loop->exc_arg;
+    return loop->exc_handler;
+}
+
+void loom_loop_default_exception_handler(struct loom_loop *loop,
+                                         const struct loom_error_context *ctx)
+{
+    if (ctx->task)
+        loom__log(loop, "%s: task \"%s\": %s", ctx->message, loom_task_name(ctx->task),
+                  loom_strerror(ctx->error));
+    else
+        loom__log(loop, "%s: %s", ctx->message, loom_strerror(ctx->error));
+}
+
+void loom_loop_call_exception_handler(struct loom_loop *loop, const struct loom_error_context *ctx)
+{
+    if (loop->exc_handler)
+        loop->exc_handler(loop, ctx, loop->exc_arg);
+    else
+        loom_loop_default_exception_handler(loop, ctx);
 }
 
 void loom_loop_dump(struct loom_loop *loop, FILE *f)
@@ -267,6 +299,9 @@ static struct loom_handle *handle_get(struct loom_loop *loop)
     return h;
 }
 
+/* A record a struct loom_call may still name stays pooled (its generation
+ * tells the call is over): the pool keeps at most the peak number of such
+ * calls pending at once, freed with the loop. */
 static void handle_put(struct loom_handle *h)
 {
     struct loom_loop *loop = h->loop;

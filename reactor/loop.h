@@ -63,6 +63,7 @@ struct loom_io;
 struct loom_timer;
 struct loom_signal;
 struct loom_handle;
+struct loom_task;
 
 /* A callback for call_soon, call_later and call_soon_threadsafe. */
 typedef void (*loom_callback)(void *arg);
@@ -192,6 +193,46 @@ void loom_loop_set_log(struct loom_loop *loop, loom_log_cb cb, void *arg);
 
 /* Write what is still registered (watchers, timers, signals, asyncs, tasks) to f. */
 void loom_loop_dump(struct loom_loop *loop, FILE *f);
+
+/* --- errors nobody retrieved (asyncio's exception handler) ---
+ *
+ * A task that failed (a negative result other than -ECANCELED) and whose
+ * result nobody retrieved is reported once, through the loop's exception
+ * handler, when its last handle goes: a detached task as it ends, a handle
+ * still held when the loop is freed (loom_loop_free) before it is released.
+ * Retrieved means read by loom_task_join, loom_task_result, loom_wait_for,
+ * loom_gather, a TaskGroup, loom_loop_run_until_complete, or given to a done
+ * callback that was waiting on the task when it finished. The default handler
+ * writes one line through the loop's log (stderr unless loom_loop_set_log):
+ *     loom: Task exception was never retrieved: task "NAME": Input/output error
+ * Library code prints nothing else. */
+
+/* What the handler is told. Valid during the call only. */
+struct loom_error_context {
+    const char *message;    /* what happened: "Task exception was never retrieved" */
+    int error;              /* the negative error code */
+    struct loom_task *task; /* the task concerned, or NULL */
+};
+/* Told about errors nobody retrieved (see loom_loop_set_exception_handler). */
+typedef void (*loom_exception_handler)(struct loom_loop *loop, const struct loom_error_context *ctx,
+                                       void *arg);
+
+/* Replace the handler (asyncio's set_exception_handler); NULL restores the
+ * default. A handler that does nothing silences the reports. It runs on the
+ * loop's thread, in a task or a callback or inside loom_loop_free: it must not
+ * suspend, and must not free the loop. */
+void loom_loop_set_exception_handler(struct loom_loop *loop, loom_exception_handler handler,
+                                     void *arg);
+
+/* The handler set, NULL for the default; *arg (if arg is not NULL) gets its argument. */
+loom_exception_handler loom_loop_get_exception_handler(const struct loom_loop *loop, void **arg);
+
+/* The default handler: the one log line above (a custom handler may call it). */
+void loom_loop_default_exception_handler(struct loom_loop *loop,
+                                         const struct loom_error_context *ctx);
+
+/* Report ctx through the handler set (or the default). */
+void loom_loop_call_exception_handler(struct loom_loop *loop, const struct loom_error_context *ctx);
 
 /* --- embedding: a loop driven by another program's main loop ---
  *

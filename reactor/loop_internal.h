@@ -32,8 +32,8 @@ struct loom__eh_state {
 
 /* A pooled call_soon / call_later record. */
 struct loom_handle {
-    struct loom__ready ready;
-    struct loom_timer timer; /* call_later only */
+    struct loom__ready ready; /* on the ready queue (call_soon) or the pool */
+    struct loom_timer timer;  /* call_later only */
     loom_callback cb;
     void *arg;
     struct loom_loop *loop;
@@ -111,6 +111,8 @@ struct loom_loop {
     int64_t last_poll; /* loop time of the last backend poll */
     loom_log_cb log_cb;
     void *log_arg;
+    loom_exception_handler exc_handler; /* NULL: the default */
+    void *exc_arg;
 
     unsigned executor_threads;
     struct loom_executor *executor; /* default executor, made on first use */

@@ -143,8 +143,21 @@ static void task_free(struct loom_task *t)
     }
 }
 
+/* A failure nobody retrieved goes to the loop's exception handler, once. */
+static void report_unretrieved(struct loom_task *t)
+{
+    if (t->state != LOOM__TASK_DONE || t->joined || !loom__is_failure(t->fut.result))
+        return;
+    t->joined = true;
+    struct loom_error_context ctx = {
+        .message = "Task exception was never retrieved", .error = (int)t->fut.result, .task = t};
+    loom_loop_call_exception_handler(t->loop, &ctx);
+}
+
 static void task_unref(struct loom_task *t)
 {
+    if (t->refs == 1 && t->loop)
+        report_unretrieved(t); /* the last handle goes (t still valid for the handler) */
     if (--t->refs == 0)
         task_free(t);
 }
@@ -283,6 +296,8 @@ static void task_entry(void *p)
     }
     t->state = LOOM__TASK_DONE;
     loop->ntasks_live--;
+    if (!loom_list_empty(&t->fut._callbacks))
+        t->joined = true; /* a done callback waiting on t gets the result */
     loom_future_set_result(&t->fut, result);
     switch_out(t, true);
     __builtin_unreachable();
@@ -594,12 +609,18 @@ void loom_task_dump_all(struct loom_loop *loop, FILE *f)
     loom__tasks_dump(loop, f);
 }
 
+/* At loom_loop_free: failures still held by a handle and never retrieved go
+ * to the exception handler (the last moment the loop exists); in debug mode
+ * unretrieved results and pending tasks are logged too. */
 void loom__tasks_report(struct loom_loop *loop)
 {
     struct loom_list *it;
     loom_list_foreach(it, &loop->tasks)
     {
         struct loom_task *t = loom_list_entry(it, struct loom_task, all_node);
+        report_unretrieved(t);
+        if (!loop->debug)
+            continue;
         if (t->state != LOOM__TASK_DONE)
             loom__log(loop, "Task was destroyed but it is pending: <Task %s name='%s'>",
                       state_name(t), t->name);

@@ -57,7 +57,14 @@ enum { LOOM_GATHER_ALL = 1 }; /* like return_exceptions=True: wait for all, keep
 
 /* asyncio.run: make a loop (options from the environment), run main(arg) as a
  * task until it finishes, cancel and finish what is left, free the loop.
- * Returns main's result, or a negative error if the loop could not run. */
+ * Returns main's result, or a negative error if the loop could not run.
+ * Teardown: every task still unfinished when main returns is cancelled once
+ * and the loop runs until they finish, so their cleanup may still suspend.
+ * Unlike asyncio.run, which waits for ever, a task that ignores that
+ * cancellation (or that nothing can wake any more) is cancelled again every
+ * iteration once 500 ms of loop time have passed, up to 100 times; teardown
+ * cannot hang. Failures nobody retrieved go to the loop's exception handler
+ * (loop.h). */
 intptr_t loom_run(loom_task_fn main, void *arg);
 intptr_t loom_run_with(const struct loom_loop_options *opt, loom_task_fn main, void *arg);
 
@@ -185,6 +192,14 @@ struct loom_taskgroup {
     int _error;              /* first failure */
     unsigned _owner_cancels; /* the owner's cancellation count at init */
     bool _joining, _closed;
+    struct loom_list _failed; /* failed children, in the order they failed */
+    size_t _nfailed;
+};
+
+/* One child's failure (asyncio's ExceptionGroup member). */
+struct loom_task_failure {
+    char name[48]; /* the child's name, copied */
+    int error;     /* its negative result */
 };
 
 /* Start a group owned by the current task. 0 or -EPERM outside a task. */
@@ -196,8 +211,17 @@ int loom_taskgroup_spawn(struct loom_taskgroup *g, loom_task_fn fn, void *arg, c
 /* Wait for every child, release them, and return the first failure or 0. If
  * the owner is cancelled while joining, or was cancelled from outside since
  * init (its body got -ECANCELED), the children are cancelled and waited for,
- * and -ECANCELED returned. Suspends. */
+ * and -ECANCELED returned. The group reacts to a child's end one ready-queue
+ * hop later (a done callback, as asyncio's), so a sibling already ready takes
+ * its step before it is cancelled. Suspends. */
 int loom_taskgroup_join(struct loom_taskgroup *g);
+/* loom_taskgroup_join, and every child failure, not only the first (what
+ * asyncio's ExceptionGroup carries): up to max of them, in the order they
+ * happened, are copied to failures (may be NULL); *nfailed (may be NULL) gets
+ * how many there were, even beyond max. Returns what loom_taskgroup_join does.
+ * Suspends. */
+int loom_taskgroup_join_failures(struct loom_taskgroup *g, struct loom_task_failure *failures,
+                                 size_t max, size_t *nfailed);
 
 /* --- context variables (contextvars) --- */
 

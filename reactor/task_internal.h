@@ -8,6 +8,8 @@
 #ifndef LOOM_REACTOR_TASK_INTERNAL_H
 #define LOOM_REACTOR_TASK_INTERNAL_H
 
+#include <errno.h>
+
 #include "reactor/loop_internal.h"
 #include "reactor/park.h"
 #include "reactor/stack_internal.h"
@@ -58,6 +60,9 @@ struct loom_task {
     void *tsan_fiber;
     char name[48];
 };
+
+/* A failure: a negative result other than a cancellation. */
+static inline bool loom__is_failure(intptr_t r) { return r < 0 && r != -ECANCELED; }
 
 /* loom_park without the task's deadline scopes: for waits that must finish
  * (cleanup after a cancel or a timeout), which a passed scope would cut short
