@@ -31,7 +31,7 @@ struct endpoint {
     struct sockaddr_storage ss;
     socklen_t len;
     struct loom_listener l; /* GOOD and BLACKHOLE */
-    int fill[8];            /* BLACKHOLE: connections that fill the accept queue */
+    int fill[8]; /* BLACKHOLE: connections that fill the accept queue; REFUSED: [0] bound */
     int port;
 };
 
@@ -71,14 +71,22 @@ static void endpoint_open(struct endpoint *ep, enum kind kind, int family)
     ep->kind = kind;
     ep->family = family;
     const char *host = family == AF_INET ? "127.0.0.1" : "::1";
+    if (kind == REFUSED) {
+        /* Bound but not listening: connects are refused, and the port stays
+         * taken, so no later listener of the test can get it. */
+        loopback(family, 0, &ep->ss, &ep->len);
+        ep->fill[0] = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        ck_assert_int_ge(ep->fill[0], 0);
+        ck_assert_int_eq(bind(ep->fill[0], (struct sockaddr *)&ep->ss, ep->len), 0);
+        ck_assert_int_eq(getsockname(ep->fill[0], (struct sockaddr *)&ep->ss, &ep->len), 0);
+        return;
+    }
     int rc = loom_tcp_listen(loom_loop_current(), &ep->l, host, 0, 1, LOOM_LISTEN_V6ONLY);
     ck_assert_msg(rc == 0, "listen on %s: %s (IPv6 loopback is needed by this suite)", host,
                   loom_strerror(rc));
     ep->port = loom_listener_port(&ep->l);
     loopback(family, ep->port, &ep->ss, &ep->len);
-    if (kind == REFUSED) {
-        loom_listener_close(&ep->l); /* nobody listens on that port now */
-    } else if (kind == BLACKHOLE) {
+    if (kind == BLACKHOLE) {
         for (int i = 0; i < 8; i++) {
             ep->fill[i] = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
             connect(ep->fill[i], (struct sockaddr *)&ep->ss, ep->len);
@@ -90,7 +98,9 @@ static void endpoint_open(struct endpoint *ep, enum kind kind, int family)
 
 static void endpoint_close(struct endpoint *ep)
 {
-    if (ep->kind != REFUSED)
+    if (ep->kind == REFUSED)
+        close(ep->fill[0]);
+    else
         loom_listener_close(&ep->l);
     if (ep->kind == BLACKHOLE)
         for (int i = 0; i < 8; i++)
