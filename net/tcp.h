@@ -120,7 +120,8 @@ int loom_tcp_connect_fd(const char *host, int port, int64_t timeout_ns);
 
 /* Bind and listen on host:port (host NULL or "": every IPv4 address; a name
  * binds the first address it resolves to, resolved on the executor only if it
- * is not a numeric address; port 0: any free port, see loom_listener_port()).
+ * is not a numeric address - loom_tcp_listen_all() binds every one; port 0:
+ * any free port, see loom_listener_port()).
  * SO_REUSEADDR is always set. backlog <= 0: SOMAXCONN. Returns 0, LOOM_EDNS,
  * -EADDRINUSE or another OS error; on error nothing is left open. Suspends only
  * to resolve a name, so numeric hosts may be used outside a task. */

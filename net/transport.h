@@ -9,7 +9,12 @@
  * resume_writing when the write buffer crosses the high / low watermark.
  *
  * Callbacks may call any transport function, including close. The transport's
- * memory is released after connection_lost returns. */
+ * memory is released after connection_lost returns.
+ *
+ * A protocol may receive without a copy (asyncio's BufferedProtocol): with
+ * get_buffer/buffer_updated the transport reads straight into the protocol's
+ * buffer. Servers that give each accepted connection a protocol of its own are
+ * in net/server.h (loom_server_start_protocol). */
 #ifndef LOOM_NET_TRANSPORT_H
 #define LOOM_NET_TRANSPORT_H
 
