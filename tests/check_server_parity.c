@@ -203,6 +203,41 @@ static intptr_t server_hosts_main(void *arg)
 START_TEST(test_server_hosts) { ck_assert_int_eq(test_run_task(server_hosts_main, NULL), 0); }
 END_TEST
 
+/* The connection limit holds across listeners: with one slot, a client on
+ * the other address waits until the first leaves (each acceptor parks and is
+ * woken when a slot frees). */
+static intptr_t limit_across_main(void *arg)
+{
+    const char *hosts[] = {"127.0.0.1", "::1", NULL};
+    struct loom_server_options o = {.hosts = hosts, .max_connections = 1};
+    struct loom_server *srv;
+    ck_assert_int_eq(loom_server_start(loom_loop_current(), &o, echo, NULL, &srv), 0);
+    int port = loom_server_port(srv);
+    char line[16];
+    struct loom_stream *a = dial("127.0.0.1", port);
+    ck_assert_int_eq(loom_stream_write(a, "a\n", 2), 0);
+    ck_assert_int_eq(loom_stream_readline(a, line, sizeof line, LOOM_SEC(5)), 2);
+    struct loom_stream *b = dial("::1", port); /* waits in the backlog */
+    ck_assert_int_eq(loom_stream_write(b, "b\n", 2), 0);
+    ck_assert_int_eq(loom_stream_readline(b, line, sizeof line, LOOM_MS(100)), -ETIMEDOUT);
+    ck_assert_int_eq(loom_server_connections(srv), 1);
+    loom_stream_close(a); /* its handler sees EOF and returns: a slot frees */
+    ck_assert_int_eq(loom_stream_readline(b, line, sizeof line, LOOM_SEC(5)), 2);
+    ck_assert_str_eq(line, "b\n");
+    ck_assert_int_eq(loom_server_accepted(srv), 2);
+    loom_stream_close(b);
+    wait_conns(srv, 0);
+    ck_assert_int_eq(loom_server_shutdown(srv, LOOM_SEC(1)), 0);
+    loom_server_free(srv);
+    return 0;
+}
+
+START_TEST(test_limit_across_listeners)
+{
+    ck_assert_int_eq(test_run_task(limit_across_main, NULL), 0);
+}
+END_TEST
+
 /* A server freed while serving on two addresses (no shutdown): everything is
  * cancelled and released by the loop (the harness checks it ends empty). */
 static intptr_t server_free_running_main(void *arg)
@@ -595,6 +630,29 @@ static intptr_t args_main(void *arg)
 START_TEST(test_args) { ck_assert_int_eq(test_run_task(args_main, NULL), 0); }
 END_TEST
 
+/* A client that resets mid-stream: connection_lost gets the error, the
+ * connection is untracked. */
+static intptr_t peer_reset_main(void *arg)
+{
+    struct stats st = {.greet = true};
+    struct loom_server_options o = {0};
+    struct loom_server *srv = start(&o, &st);
+    struct loom_stream *c = dial("127.0.0.1", loom_server_port(srv));
+    expect(c, "hello\n");
+    ck_assert_int_eq(loom_stream_write(c, "partial", 7), 0);
+    ck_assert_int_eq(loom_stream_flush(c, LOOM_SEC(5)), 0);
+    loom_stream_abort(c); /* RST */
+    wait_int(&st.lost, 1);
+    ck_assert_int_eq(st.resets, 1);
+    wait_conns(srv, 0);
+    ck_assert_int_eq(loom_server_shutdown(srv, LOOM_SEC(1)), 0);
+    loom_server_free(srv);
+    return 0;
+}
+
+START_TEST(test_peer_reset) { ck_assert_int_eq(test_run_task(peer_reset_main, NULL), 0); }
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("server_parity");
@@ -606,6 +664,7 @@ int main(void)
     tcase_add_checked_fixture(tc, test_fixture_setup, test_fixture_teardown);
     tcase_add_test(tc, test_server_hosts);
     tcase_add_test(tc, test_server_free_running);
+    tcase_add_test(tc, test_limit_across_listeners);
     tc = test_tcase(s, "clients", 30);
     tcase_add_checked_fixture(tc, test_fixture_setup, test_fixture_teardown);
     tcase_add_test(tc, test_abort_clients);
@@ -619,5 +678,6 @@ int main(void)
     tcase_add_test(tc, test_abort_close);
     tcase_add_test(tc, test_free_running);
     tcase_add_test(tc, test_args);
+    tcase_add_test(tc, test_peer_reset);
     return test_main(s);
 }
