@@ -156,8 +156,9 @@ START_TEST(error_status)
     ck_assert_msg(rc == 3 && !strstr(out, "third"), "exit %d:\n%s", rc, out);
     ck_assert_contains(out, "22012: division by zero");
     free(out);
-    rc = sql_run("SELECT 1 AS ok;\n", &out, NULL);
+    rc = sql_run("SELECT 1 AS ok;\n", &out, "-f", "-", NULL); /* -f -: standard input */
     ck_assert_msg(rc == 0, "exit %d:\n%s", rc, out);
+    ck_assert_contains(out, " ok \n----\n  1\n");
     free(out);
 }
 END_TEST

@@ -37,7 +37,7 @@ static const char usage[] =
     "  -d, --dsn CONNINFO    libpq conninfo or URI (default $LOOM_PG_DSN, else host=127.0.0.1\n"
     "                        port=5432 user=postgres password=postgres dbname=products)\n"
     "  -c, --command SQL     run SQL (one simple query: every result shown) and exit\n"
-    "  -f, --file PATH       read statements from PATH instead of standard input\n"
+    "  -f, --file PATH       read statements from PATH instead of standard input ('-': it)\n"
     "  -o, --output PATH     write results to PATH (errors still go to standard error)\n"
     "  -v, --set NAME=VALUE  set a variable; only ON_ERROR_STOP=1|0 (on|off) is known\n"
     "  -Q, --on-error-stop   stop at the first failed statement (as -v ON_ERROR_STOP=1)\n"
@@ -872,6 +872,8 @@ static int connect_session(void)
 static int open_input(struct loom_stream **in)
 {
     const char *path = opts_str("--file", NULL);
+    if (path && !strcmp(path, "-"))
+        path = NULL; /* "-f -": standard input, as psql */
     int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : 0;
     if (fd < 0) {
         fprintf(stderr, "loom-sql: %s: %s\n", path, strerror(errno));
