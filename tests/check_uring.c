@@ -88,6 +88,26 @@ static void count_cb(struct loom_io *io, unsigned revents)
         got_events++;
 }
 
+/* A non-blocking pipe whose read end is watched for READABLE by count_cb. */
+struct watched_pipe {
+    int p[2];
+    struct loom_io io;
+};
+
+static void watch_pipe(struct loom_loop *loop, struct watched_pipe *w)
+{
+    pipe_nb(w->p);
+    loom_io_init(loop, &w->io, w->p[0], count_cb);
+    loom_io_start(&w->io, LOOM_READABLE);
+}
+
+static void unwatch_pipe(struct watched_pipe *w)
+{
+    loom_io_close(&w->io);
+    close(w->p[0]);
+    close(w->p[1]);
+}
+
 /* In a child: exit codes say which step failed. */
 static void fallback_child(void)
 {
@@ -100,18 +120,14 @@ static void fallback_child(void)
         _exit(4);
     if (strcmp(loom_loop_backend(loop), "epoll") != 0)
         _exit(5);
-    int p[2];
-    if (pipe2(p, O_NONBLOCK) < 0)
-        _exit(6);
-    struct loom_io io;
-    loom_io_init(loop, &io, p[0], count_cb);
-    loom_io_start(&io, LOOM_READABLE);
-    if (write(p[1], "x", 1) != 1)
+    struct watched_pipe w;
+    watch_pipe(loop, &w);
+    if (write(w.p[1], "x", 1) != 1)
         _exit(6);
     loom_loop_run(loop, LOOM_RUN_ONCE);
     if (got_events != 1)
         _exit(7);
-    loom_io_close(&io);
+    unwatch_pipe(&w);
     _exit(loom_loop_free(loop) == 0 ? 0 : 8);
 }
 
@@ -136,22 +152,17 @@ END_TEST
 START_TEST(test_level_triggered)
 {
     struct loom_loop *loop = uring_loop();
-    int p[2];
-    pipe_nb(p);
-    struct loom_io io;
-    loom_io_init(loop, &io, p[0], count_cb);
-    loom_io_start(&io, LOOM_READABLE);
+    struct watched_pipe w;
+    watch_pipe(loop, &w);
     got_events = 0;
-    ck_assert_int_eq(write(p[1], "abc", 3), 3);
+    ck_assert_int_eq(write(w.p[1], "abc", 3), 3);
     for (int i = 1; i <= 3; i++) {
         loom_loop_run(loop, LOOM_RUN_ONCE);
         ck_assert_int_eq(got_events, i);
     }
     loom_loop_run(loop, LOOM_RUN_NOWAIT);
     ck_assert_int_eq(got_events, 3);
-    loom_io_close(&io);
-    close(p[0]);
-    close(p[1]);
+    unwatch_pipe(&w);
     ck_assert_int_eq(loom_loop_free(loop), 0);
 }
 END_TEST
@@ -188,23 +199,17 @@ START_TEST(test_more_fds_than_sq_entries)
     }
     ck_assert_uint_ge(rl.rlim_cur, 2 * NPIPES + 64);
     struct loom_loop *loop = uring_loop();
-    static int p[NPIPES][2];
-    static struct loom_io io[NPIPES];
+    static struct watched_pipe w[NPIPES];
     got_events = 0;
     for (int i = 0; i < NPIPES; i++) {
-        pipe_nb(p[i]);
-        loom_io_init(loop, &io[i], p[i][0], count_cb);
-        loom_io_start(&io[i], LOOM_READABLE);
-        ck_assert_int_eq(write(p[i][1], "x", 1), 1);
+        watch_pipe(loop, &w[i]);
+        ck_assert_int_eq(write(w[i].p[1], "x", 1), 1);
     }
     for (int round = 0; round < 10 && got_events < NPIPES; round++)
         loom_loop_run(loop, LOOM_RUN_ONCE);
     ck_assert_int_eq(got_events, NPIPES);
-    for (int i = 0; i < NPIPES; i++) {
-        loom_io_close(&io[i]);
-        close(p[i][0]);
-        close(p[i][1]);
-    }
+    for (int i = 0; i < NPIPES; i++)
+        unwatch_pipe(&w[i]);
     ck_assert_int_eq(loom_loop_free(loop), 0);
 }
 END_TEST
@@ -214,24 +219,19 @@ END_TEST
 START_TEST(test_embed_ring_fd_wakes_host)
 {
     struct loom_loop *loop = uring_loop();
-    int p[2];
-    pipe_nb(p);
-    struct loom_io io;
-    loom_io_init(loop, &io, p[0], count_cb);
-    loom_io_start(&io, LOOM_READABLE);
+    struct watched_pipe w;
+    watch_pipe(loop, &w);
     got_events = 0;
     struct pollfd host = {.fd = loom_loop_backend_fd(loop), .events = POLLIN};
     for (int i = 1; i <= 3; i++) {
         loom_loop_run(loop, LOOM_RUN_NOWAIT);
         ck_assert_int_eq(poll(&host, 1, 0), 0); /* nothing to do: the host may sleep */
-        ck_assert_int_eq(write(p[1], "x", 1), 1);
+        ck_assert_int_eq(write(w.p[1], "x", 1), 1);
         ck_assert_int_eq(poll(&host, 1, 5000), 1);
         loom_loop_run(loop, LOOM_RUN_NOWAIT);
         ck_assert_int_eq(got_events, i);
     }
-    loom_io_close(&io);
-    close(p[0]);
-    close(p[1]);
+    unwatch_pipe(&w);
     ck_assert_int_eq(loom_loop_free(loop), 0);
 }
 END_TEST
@@ -241,11 +241,8 @@ END_TEST
 START_TEST(test_fork_child_own_ring)
 {
     struct loom_loop *loop = uring_loop();
-    int p[2];
-    pipe_nb(p);
-    struct loom_io io;
-    loom_io_init(loop, &io, p[0], count_cb);
-    loom_io_start(&io, LOOM_READABLE);
+    struct watched_pipe w;
+    watch_pipe(loop, &w);
     loom_loop_run(loop, LOOM_RUN_NOWAIT);
     got_events = 0;
     pid_t pid = fork();
@@ -253,27 +250,23 @@ START_TEST(test_fork_child_own_ring)
     if (pid == 0) {
         loom_loop_forget_inherited();
         struct loom_loop *mine;
-        int q[2];
-        if (loom_loop_new(&mine, &uring_opt) < 0 || pipe2(q, O_NONBLOCK) < 0)
+        if (loom_loop_new(&mine, &uring_opt) < 0)
             _exit(2);
-        struct loom_io cio;
-        loom_io_init(mine, &cio, q[0], count_cb);
-        loom_io_start(&cio, LOOM_READABLE);
-        if (write(q[1], "y", 1) != 1)
+        struct watched_pipe cw;
+        watch_pipe(mine, &cw);
+        if (write(cw.p[1], "y", 1) != 1)
             _exit(3);
         loom_loop_run(mine, LOOM_RUN_ONCE);
-        loom_io_close(&cio);
+        unwatch_pipe(&cw);
         _exit(got_events == 1 && loom_loop_free(mine) == 0 ? 0 : 4);
     }
     int status;
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
-    ck_assert_int_eq(write(p[1], "x", 1), 1);
+    ck_assert_int_eq(write(w.p[1], "x", 1), 1);
     loom_loop_run(loop, LOOM_RUN_ONCE);
     ck_assert_int_eq(got_events, 1);
-    loom_io_close(&io);
-    close(p[0]);
-    close(p[1]);
+    unwatch_pipe(&w);
     ck_assert_int_eq(loom_loop_free(loop), 0);
 }
 END_TEST
