@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,9 @@ int loom__pg_result_error(struct loom_pg *c, const PGresult *res)
     loom__pg_set_error(c, LOOM_EPG, PQresultErrorField(res, PG_DIAG_SQLSTATE),
                        msg ? msg : PQresultErrorMessage(res));
     copy_msg(c->_detail, PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL));
+    const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+    if (sev && (strcmp(sev, "FATAL") == 0 || strcmp(sev, "PANIC") == 0))
+        copy_msg(c->_fatal, c->_msg); /* why the session ends, for the term callback */
     return loom__pg_error_code(c->_sqlstate);
 }
 
@@ -48,11 +52,55 @@ int loom__pg_error_code(const char *sqlstate)
     return LOOM_EPG;
 }
 
+/* --- events: notifications and loss reported to callbacks --- */
+
+void loom__pg_events(struct loom_pg *c)
+{
+    PGnotify *n;
+    while (c->_notify_cb && c->_pg && (n = PQnotifies(c->_pg))) {
+        c->_notify_cb(c->_notify_arg, n->relname, n->extra, n->be_pid);
+        PQfreemem(n);
+    }
+    if (c->_term_pending) {
+        loom_pg_term_cb cb = c->_term_cb;
+        c->_term_pending = false;
+        c->_term_cb = NULL; /* once */
+        if (cb)
+            cb(c->_term_arg, c, c->_fatal[0] ? c->_fatal : c->_msg);
+    }
+}
+
+/* Between calls, watch the socket for notifications and loss while a
+ * callback wants them (level-triggered: on_io reads whatever is there). */
+void loom__pg_idle_watch(struct loom_pg *c)
+{
+    if (c->_io.fd < 0 || c->_busy || c->_io.data)
+        return;
+    if (c->_pg && (c->_notify_cb || c->_term_cb))
+        loom_io_start(&c->_io, LOOM_READABLE);
+    else
+        loom_io_stop(&c->_io, LOOM_READABLE | LOOM_WRITABLE);
+}
+
 static void on_io(struct loom_io *io, unsigned revents)
 {
-    loom_io_stop(io, LOOM_READABLE | LOOM_WRITABLE);
-    if (io->data)
+    if (io->data) { /* a task waits in loom__pg_wait_fd */
+        loom_io_stop(io, LOOM_READABLE | LOOM_WRITABLE);
         loom_wake(io->data, 0);
+        return;
+    }
+    struct loom_pg *c = (struct loom_pg *)((char *)io - offsetof(struct loom_pg, _io));
+    if (c->_busy || !c->_pg) { /* between two waits of a call: it reads */
+        loom_io_stop(io, LOOM_READABLE | LOOM_WRITABLE);
+        return;
+    }
+    bool ok = PQconsumeInput(c->_pg);
+    PQisBusy(c->_pg); /* parses what came: notices (a FATAL one before EOF), notifications */
+    if (!ok || PQstatus(c->_pg) == CONNECTION_BAD)
+        loom__pg_conn_error(c); /* drops it: the term callback below */
+    else
+        loom__pg_idle_watch(c);
+    loom__pg_events(c); /* last: a term callback may let go of c */
 }
 
 /* Follow libpq's socket: (re)create the watcher when the fd changed or force. */
@@ -74,6 +122,8 @@ static int watch_socket(struct loom_pg *c, bool force)
 
 void loom__pg_drop(struct loom_pg *c)
 {
+    if (c->_pg && c->_term_cb)
+        c->_term_pending = true;
     /* A task parked on the socket would never hear from the closed watcher:
      * wake it; loom__pg_wait_fd sees _pg gone and says -ECONNRESET. */
     if (c->_io.data)
@@ -160,6 +210,8 @@ ssize_t loom__pg_end_op(struct loom_pg *c, ssize_t rc)
         if (rc >= 0 || rc == LOOM_EPG)
             rc = -ECONNRESET;
     }
+    loom__pg_idle_watch(c);
+    loom__pg_events(c);
     return rc;
 }
 
@@ -385,7 +437,8 @@ int loom_pg_connect(struct loom_pg *c, const char *conninfo, int64_t timeout_ns)
             return connect_fail(c, rc);
         st = PQconnectPoll(c->_pg);
     }
-    PQsetNoticeProcessor(c->_pg, ignore_notice, NULL); /* a library never prints */
+    PQsetNoticeProcessor(c->_pg, ignore_notice, NULL);  /* a library never prints */
+    PQsetNoticeReceiver(c->_pg, loom__pg_notice_rx, c); /* FATAL texts, loom_pg_set_notice_cb */
     if (PQsetnonblocking(c->_pg, 1) < 0 || watch_socket(c, true) < 0)
         return connect_fail(c, LOOM_EPG);
     return 0;
@@ -394,6 +447,8 @@ int loom_pg_connect(struct loom_pg *c, const char *conninfo, int64_t timeout_ns)
 void loom_pg_close(struct loom_pg *c)
 {
     bool parked = c->_io.data != NULL; /* another task is inside an operation on c */
+    c->_term_cb = NULL;                /* not a loss */
+    c->_notify_cb = NULL;
     cancel_release(c);
     loom__pg_drop(c); /* wakes it */
     if (parked && c->_busy)
@@ -411,6 +466,13 @@ bool loom_pg_broken(const struct loom_pg *c) { return c->_pg == NULL; }
 int loom_pg_server_version(const struct loom_pg *c) { return c->_pg ? PQserverVersion(c->_pg) : 0; }
 int loom_pg_backend_pid(const struct loom_pg *c) { return c->_pg ? PQbackendPID(c->_pg) : 0; }
 PGconn *loom_pg_raw(struct loom_pg *c) { return c->_pg; }
+
+void loom_pg_set_term_cb(struct loom_pg *c, loom_pg_term_cb cb, void *arg)
+{
+    c->_term_cb = cb;
+    c->_term_arg = arg;
+    loom__pg_idle_watch(c);
+}
 int loom_pg_depth(const struct loom_pg *c) { return c->_depth; }
 
 /* --- results --- */

@@ -94,6 +94,8 @@ struct loom_pg {
     void *_term_arg;
     struct loom__pg_cancel *_cancel; /* a cancel request still being sent */
     int _cleanup;                    /* > 0: waits ignore deadline scopes (cleanup) */
+    bool _term_pending;              /* lost: _term_cb is still to be called */
+    char _fatal[LOOM_PG_ERRMSG];     /* the server's last FATAL message, "" if none */
     char _sqlstate[6];
     char _msg[LOOM_PG_ERRMSG];
     char _detail[LOOM_PG_ERRMSG];
@@ -244,9 +246,24 @@ ssize_t loom_pg_copy_in(struct loom_pg *c, const char *sql, loom_pg_copy_cb cb, 
 
 /* LISTEN on channel (an identifier, quoted for you). Suspends. */
 int loom_pg_listen(struct loom_pg *c, const char *channel);
+/* Stop listening on channel (NULL: on every channel, UNLISTEN *). Suspends. */
+int loom_pg_unlisten(struct loom_pg *c, const char *channel);
 /* Wait for a notification (at most timeout_ns, -1: forever). 0 (fill *n),
- * -ETIMEDOUT, -ECANCELED, -ECONNRESET. Suspends. */
+ * -ETIMEDOUT, -ECANCELED, -ECONNRESET; -EINVAL while a notify callback is set.
+ * Suspends. */
 int loom_pg_notify_wait(struct loom_pg *c, struct loom_pg_notify *n, int64_t timeout_ns);
+/* Deliver c's notifications to cb from now on (NULL: back to
+ * loom_pg_notify_wait): at the end of any call on c that read them, and while
+ * c is idle straight from the loop (a watcher on its socket: no task needs to
+ * wait). cb must not suspend, call into c or free it. c must not move. */
+void loom_pg_set_notify_cb(struct loom_pg *c, loom_pg_notify_cb cb, void *arg);
+/* Call cb once when c is found lost - at the end of a call, or while idle
+ * (server shutdown or restart, pg_terminate_backend, a broken network) -
+ * never for loom_pg_close. why is the server's FATAL message when it sent one
+ * ("terminating connection due to administrator command"), else libpq's. cb
+ * must not suspend or free c (close it later, from a task cb wakes). A pool
+ * clears the callbacks (notice, notify, term) when a connection is released. */
+void loom_pg_set_term_cb(struct loom_pg *c, loom_pg_term_cb cb, void *arg);
 /* Free what *n holds and zero it. */
 void loom_pg_notify_clear(struct loom_pg_notify *n);
 

@@ -9,7 +9,9 @@
 #include "db/pg_internal.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "reactor/park.h"
 
@@ -130,12 +132,14 @@ static const char *field(const PGresult *res, int code)
     return s ? s : "";
 }
 
-static void notice_rx(void *arg, const PGresult *res)
+void loom__pg_notice_rx(void *arg, const PGresult *res)
 {
     struct loom_pg *c = arg;
+    const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+    if (sev && (strcmp(sev, "FATAL") == 0 || strcmp(sev, "PANIC") == 0))
+        snprintf(c->_fatal, sizeof c->_fatal, "%s", field(res, PG_DIAG_MESSAGE_PRIMARY));
     if (!c->_notice_cb)
         return;
-    const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
     struct loom_pg_notice n = {
         .severity = sev ? sev : field(res, PG_DIAG_SEVERITY),
         .sqlstate = field(res, PG_DIAG_SQLSTATE),
@@ -151,5 +155,5 @@ void loom_pg_set_notice_cb(struct loom_pg *c, loom_pg_notice_cb cb, void *arg)
     c->_notice_cb = cb;
     c->_notice_arg = arg;
     if (c->_pg)
-        PQsetNoticeReceiver(c->_pg, notice_rx, c);
+        PQsetNoticeReceiver(c->_pg, loom__pg_notice_rx, c);
 }

@@ -78,6 +78,14 @@ const char *loom__pg_stmt_name(const struct loom_pg_stmt *s);
 void loom__pg_stmt_forget(struct loom_pg_stmt *s);
 /* Give c back to its pool; reset: run the pool's reset_sql on it. */
 void loom__pg_pool_give(struct loom_pg_pool *p, struct loom_pg *c, bool reset);
+/* Hand notifications to the notify callback and report a loss to the term
+ * callback (last: it may let go of c). */
+void loom__pg_events(struct loom_pg *c);
+/* Watch c's socket between calls while a notify or term callback is set. */
+void loom__pg_idle_watch(struct loom_pg *c);
+/* libpq's notice receiver for c (pg_copy.c): the notice callback, and
+ * FATAL messages kept for the term callback. */
+void loom__pg_notice_rx(void *arg, const PGresult *res);
 /* Rows in a result as loom_pg_query reports them. */
 ssize_t loom__pg_rows(const PGresult *res);
 

@@ -196,6 +196,11 @@ void loom_pg_pool_release(struct loom_pg_pool *p, struct loom_pg *c)
 void loom__pg_pool_give(struct loom_pg_pool *p, struct loom_pg *c, bool reset)
 {
     p->_in_use--;
+    c->_notify_cb = NULL; /* the next user's callbacks are its own */
+    c->_term_cb = NULL;
+    c->_term_pending = false;
+    loom_pg_set_notice_cb(c, NULL, NULL);
+    loom__pg_idle_watch(c);
     if (p->_closing || !start_reset(p, c, reset)) {
         discard(p, c);
         closer_check(p);

@@ -167,18 +167,19 @@ int loom_pg_stream_close(struct loom_pg_stream *st)
 
 /* --- LISTEN/NOTIFY --- */
 
-int loom_pg_listen(struct loom_pg *c, const char *channel)
+/* Run "<verb> <quoted channel>". */
+static int channel_cmd(struct loom_pg *c, const char *verb, const char *channel)
 {
     if (!c->_pg)
-        return -ECONNRESET;
+        return loom__pg_set_error(c, -ECONNRESET, "08003", "connection is closed");
     char *id = PQescapeIdentifier(c->_pg, channel, strlen(channel));
     if (!id)
         return loom__pg_conn_error(c);
-    size_t len = strlen(id) + 8;
+    size_t len = strlen(id) + strlen(verb) + 2;
     char *sql = malloc(len);
     int rc = -ENOMEM;
     if (sql) {
-        snprintf(sql, len, "LISTEN %s", id);
+        snprintf(sql, len, "%s %s", verb, id);
         rc = (int)loom_pg_exec(c, NULL, sql);
         free(sql);
     }
@@ -186,9 +187,32 @@ int loom_pg_listen(struct loom_pg *c, const char *channel)
     return rc;
 }
 
+int loom_pg_listen(struct loom_pg *c, const char *channel)
+{
+    return channel_cmd(c, "LISTEN", channel);
+}
+
+int loom_pg_unlisten(struct loom_pg *c, const char *channel)
+{
+    if (!channel)
+        return (int)loom_pg_exec(c, NULL, "UNLISTEN *");
+    return channel_cmd(c, "UNLISTEN", channel);
+}
+
+void loom_pg_set_notify_cb(struct loom_pg *c, loom_pg_notify_cb cb, void *arg)
+{
+    c->_notify_cb = cb;
+    c->_notify_arg = arg;
+    loom__pg_idle_watch(c);
+    if (cb && !c->_busy)
+        loom__pg_events(c); /* any that came before */
+}
+
 int loom_pg_notify_wait(struct loom_pg *c, struct loom_pg_notify *n, int64_t timeout_ns)
 {
     memset(n, 0, sizeof *n);
+    if (c->_notify_cb)
+        return -EINVAL; /* they go to the callback */
     int rc = loom__pg_begin_op(c);
     if (rc < 0)
         return rc;
