@@ -129,6 +129,10 @@ static void feed_and_collect(int in_w, const char *input, int out_r, char **out,
         close(in_w);
         in_w = -1;
     }
+    /* Non-blocking, so a program that writes a lot before reading all its
+     * input cannot deadlock against us on two full pipes. */
+    if (in_w >= 0)
+        fcntl(in_w, F_SETFL, fcntl(in_w, F_GETFL) | O_NONBLOCK);
     for (;;) {
         struct pollfd p[2] = {{out_r, POLLIN, 0}, {in_w, POLLOUT, 0}};
         int wait_ms = (int)((deadline - test_now()) * 1000);
@@ -142,7 +146,7 @@ static void feed_and_collect(int in_w, const char *input, int out_r, char **out,
             ssize_t w = write(in_w, input + in_off, in_len - in_off);
             if (w > 0)
                 in_off += (size_t)w;
-            if (w < 0 || in_off == in_len) {
+            if ((w < 0 && errno != EAGAIN && errno != EINTR) || in_off == in_len) {
                 close(in_w);
                 in_w = -1;
             }
