@@ -189,16 +189,20 @@ static int uring_del(void *state, int fd, unsigned old)
     return rc < 0 ? rc : 0;
 }
 
-/* Give every fired fd that is still wanted a new poll. */
+/* Give every fired fd that is still wanted a new poll; one that finds no SQE
+ * (the SQ full and the kernel refusing it for now) stays listed for next time. */
 static void rearm_fired(struct uring_state *s)
 {
+    size_t keep = 0;
     for (size_t i = 0; i < s->nrearm; i++) {
-        struct fd_state *f = &s->fds[s->rearm[i]];
-        f->rearm = false;
-        if (f->want && !f->inflight)
-            arm(s, s->rearm[i], f);
+        int fd = s->rearm[i];
+        struct fd_state *f = &s->fds[fd];
+        if (f->want && !f->inflight && arm(s, fd, f) < 0)
+            s->rearm[keep++] = fd;
+        else
+            f->rearm = false;
     }
-    s->nrearm = 0;
+    s->nrearm = keep;
 }
 
 static void note_fired(struct uring_state *s, int fd, struct fd_state *f)
