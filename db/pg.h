@@ -203,6 +203,27 @@ int loom_pg_transaction(struct loom_pg *c, int (*fn)(struct loom_pg *c, void *ar
 /* Current nesting depth (0: no transaction). */
 int loom_pg_depth(const struct loom_pg *c);
 
+/* Transaction options (asyncpg's isolation, readonly, deferrable). */
+enum loom_pg_isolation {
+    LOOM_PG_ISOLATION_DEFAULT = 0, /* the session's default_transaction_isolation */
+    LOOM_PG_READ_COMMITTED,
+    LOOM_PG_REPEATABLE_READ,
+    LOOM_PG_SERIALIZABLE,
+};
+struct loom_pg_txn_options {
+    enum loom_pg_isolation isolation;
+    bool read_only;
+    bool deferrable; /* wait for a safe snapshot (SERIALIZABLE READ ONLY only) */
+};
+/* loom_pg_begin with options (NULL: none). Inside a transaction only a
+ * savepoint can start, so options other than the defaults give -EINVAL and
+ * nothing is sent. A serialization failure later reads as LOOM_EPG with
+ * SQLSTATE 40001: retry the whole transaction. Suspends. */
+int loom_pg_begin_with(struct loom_pg *c, const struct loom_pg_txn_options *o);
+/* loom_pg_transaction with options. Suspends. */
+int loom_pg_transaction_with(struct loom_pg *c, const struct loom_pg_txn_options *o,
+                             int (*fn)(struct loom_pg *c, void *arg), void *arg);
+
 /* --- streaming --- */
 
 /* Declare a server-side cursor for sql (must be inside a transaction),

@@ -230,13 +230,27 @@ static int control(struct loom_pg *c, const char *sql, char *tag, size_t len)
     return rc;
 }
 
-int loom_pg_begin(struct loom_pg *c)
+int loom_pg_begin(struct loom_pg *c) { return loom_pg_begin_with(c, NULL); }
+
+int loom_pg_begin_with(struct loom_pg *c, const struct loom_pg_txn_options *o)
 {
-    char sql[48];
+    static const char *const levels[] = {"", " ISOLATION LEVEL READ COMMITTED",
+                                         " ISOLATION LEVEL REPEATABLE READ",
+                                         " ISOLATION LEVEL SERIALIZABLE"};
+    struct loom_pg_txn_options none = {0};
+    if (!o)
+        o = &none;
+    if ((unsigned)o->isolation > LOOM_PG_SERIALIZABLE)
+        return -EINVAL;
+    bool plain = !o->isolation && !o->read_only && !o->deferrable;
+    char sql[96];
     if (c->_depth == 0)
-        snprintf(sql, sizeof sql, "BEGIN");
-    else
+        snprintf(sql, sizeof sql, "BEGIN%s%s%s", levels[o->isolation],
+                 o->read_only ? " READ ONLY" : "", o->deferrable ? " DEFERRABLE" : "");
+    else if (plain)
         snprintf(sql, sizeof sql, "SAVEPOINT loom_sp_%d", c->_depth);
+    else
+        return -EINVAL; /* a savepoint cannot change them */
     int rc = control(c, sql, NULL, 0);
     if (rc == 0)
         c->_depth++;
@@ -296,7 +310,13 @@ int loom_pg_end(struct loom_pg *c, int rc)
 
 int loom_pg_transaction(struct loom_pg *c, int (*fn)(struct loom_pg *c, void *arg), void *arg)
 {
-    int rc = loom_pg_begin(c);
+    return loom_pg_transaction_with(c, NULL, fn, arg);
+}
+
+int loom_pg_transaction_with(struct loom_pg *c, const struct loom_pg_txn_options *o,
+                             int (*fn)(struct loom_pg *c, void *arg), void *arg)
+{
+    int rc = loom_pg_begin_with(c, o);
     if (rc < 0)
         return rc;
     return loom_pg_end(c, fn(c, arg));

@@ -307,6 +307,88 @@ static intptr_t reset_main(void *arg)
 START_TEST(pool_reset) { ck_assert_int_eq(test_run_task(reset_main, NULL), 0); }
 END_TEST
 
+/* --- transaction options --- */
+
+static void show_is(struct loom_pg *c, const char *setting, const char *want)
+{
+    char sql[80];
+    snprintf(sql, sizeof sql, "SHOW %s", setting);
+    struct loom_pg_result r = {0};
+    ck_assert_int_eq(loom_pg_exec(c, &r, sql), 1);
+    ck_assert_msg(strcmp(loom_pg_text(&r, 0, 0), want) == 0, "%s is %s, want %s", setting,
+                  loom_pg_text(&r, 0, 0), want);
+    loom_pg_result_clear(&r);
+}
+
+static int bump(struct loom_pg *c, void *arg)
+{
+    ssize_t rc = loom_pg_exec(c, NULL, "UPDATE txo SET v = v + 1");
+    return rc < 0 ? (int)rc : 0;
+}
+
+static intptr_t txn_options_main(void *arg)
+{
+    struct loom_pg c, other;
+    connect_ok(&c);
+    connect_ok(&other);
+    ck_assert_int_ge(loom_pg_exec(&c, NULL,
+                                  "DROP TABLE IF EXISTS txo; CREATE TABLE txo(v int);"
+                                  "INSERT INTO txo VALUES (0)"),
+                     0);
+    /* every option reaches the server */
+    struct loom_pg_txn_options o = {LOOM_PG_SERIALIZABLE, true, true};
+    ck_assert_int_eq(loom_pg_begin_with(&c, &o), 0);
+    show_is(&c, "transaction_isolation", "serializable");
+    show_is(&c, "transaction_read_only", "on");
+    show_is(&c, "transaction_deferrable", "on");
+    ck_assert_int_eq(loom_pg_exec(&c, NULL, "UPDATE txo SET v = 1"), LOOM_EPG);
+    ck_assert_str_eq(loom_pg_sqlstate(&c), "25006"); /* read-only transaction */
+    ck_assert_int_eq(loom_pg_rollback(&c), 0);
+    o = (struct loom_pg_txn_options){LOOM_PG_READ_COMMITTED, false, false};
+    ck_assert_int_eq(loom_pg_begin_with(&c, &o), 0);
+    show_is(&c, "transaction_isolation", "read committed");
+    show_is(&c, "transaction_read_only", "off");
+    /* nested: a plain savepoint is fine, options are refused and nothing changes */
+    ck_assert_int_eq(loom_pg_begin_with(&c, &o), -EINVAL);
+    ck_assert_int_eq(loom_pg_depth(&c), 1);
+    ck_assert_int_eq(loom_pg_begin_with(&c, NULL), 0);
+    ck_assert_int_eq(loom_pg_depth(&c), 2);
+    ck_assert_int_eq(loom_pg_commit(&c), 0);
+    ck_assert_int_eq(loom_pg_commit(&c), 0);
+    o.isolation = (enum loom_pg_isolation)7;
+    ck_assert_int_eq(loom_pg_begin_with(&c, &o), -EINVAL);
+    ck_assert_int_eq(loom_pg_depth(&c), 0);
+
+    /* REPEATABLE READ keeps its snapshot while another session commits */
+    o = (struct loom_pg_txn_options){LOOM_PG_REPEATABLE_READ, false, false};
+    ck_assert_int_eq(loom_pg_begin_with(&c, &o), 0);
+    show_is(&c, "transaction_isolation", "repeatable read");
+    ck_assert_int_eq(scalar(&c, "SELECT v FROM txo"), 0);
+    ck_assert_int_eq(loom_pg_exec(&other, NULL, "UPDATE txo SET v = 5"), 1);
+    ck_assert_int_eq(scalar(&c, "SELECT v FROM txo"), 0);
+    ck_assert_int_eq(loom_pg_commit(&c), 0);
+    ck_assert_int_eq(scalar(&c, "SELECT v FROM txo"), 5);
+
+    /* SERIALIZABLE: a concurrent update of the same row fails with 40001 */
+    o = (struct loom_pg_txn_options){LOOM_PG_SERIALIZABLE, false, false};
+    ck_assert_int_eq(loom_pg_begin_with(&c, &o), 0);
+    ck_assert_int_eq(scalar(&c, "SELECT v FROM txo"), 5);
+    ck_assert_int_eq(loom_pg_exec(&other, NULL, "UPDATE txo SET v = 6"), 1);
+    ck_assert_int_eq(loom_pg_exec(&c, NULL, "UPDATE txo SET v = v + 1"), LOOM_EPG);
+    ck_assert_str_eq(loom_pg_sqlstate(&c), "40001");
+    ck_assert_int_eq(loom_pg_rollback(&c), 0);
+    /* the block form */
+    ck_assert_int_eq(loom_pg_transaction_with(&c, &o, bump, NULL), 0);
+    ck_assert_int_eq(scalar(&c, "SELECT v FROM txo"), 7);
+    ck_assert_int_ge(loom_pg_exec(&c, NULL, "DROP TABLE txo"), 0);
+    loom_pg_close(&c);
+    loom_pg_close(&other);
+    return 0;
+}
+
+START_TEST(txn_options) { ck_assert_int_eq(test_run_task(txn_options_main, NULL), 0); }
+END_TEST
+
 int main(void)
 {
     if (test_pg_start() < 0)
@@ -318,7 +400,8 @@ int main(void)
     } cases[] = {{"copy_out", copy_out},
                  {"copy_refused", copy_refused},
                  {"notices", notices},
-                 {"pool_reset", pool_reset}};
+                 {"pool_reset", pool_reset},
+                 {"txn_options", txn_options}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         TCase *tc = test_tcase(s, cases[i].name, 60);
         tcase_add_checked_fixture(tc, test_fixture_setup, test_fixture_teardown);
