@@ -319,6 +319,21 @@ void loom__pg_cancel_wait(struct loom_pg *c)
     cancel_release(c);
 }
 
+int loom__pg_stop(struct loom_pg *c, int rc)
+{
+    loom__pg_cancel(c);
+    bool dl = rc == -ETIMEDOUT;
+    if (c->_pg)
+        return loom__pg_set_error(c, rc, "57014",
+                                  dl ? "deadline passed: statement cancelled"
+                                     : "task cancelled: statement cancelled");
+    return loom__pg_set_error(c, rc, "08006",
+                              dl ? "deadline passed: statement cancelled, but the server did not "
+                                   "answer in time: connection closed"
+                                 : "task cancelled: statement cancelled, but the server did not "
+                                   "answer in time: connection closed");
+}
+
 void loom__pg_cancel(struct loom_pg *c)
 {
     loom__pg_send_cancel(c);
@@ -353,12 +368,8 @@ ssize_t loom__pg_collect(struct loom_pg *c, struct loom_pg_result *r)
     ssize_t out = 0;
     for (;;) {
         int rc = loom__pg_wait_ready(c, -1);
-        if (loom__pg_stopped(rc)) {
-            loom__pg_cancel(c);
-            return loom__pg_set_error(c, rc, "57014",
-                                      rc == -ETIMEDOUT ? "deadline passed: statement cancelled"
-                                                       : "task cancelled: statement cancelled");
-        }
+        if (loom__pg_stopped(rc))
+            return loom__pg_stop(c, rc);
         if (rc < 0)
             return rc;
         PGresult *res = PQgetResult(c->_pg);

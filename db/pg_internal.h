@@ -47,6 +47,10 @@ ssize_t loom__pg_collect(struct loom_pg *c, struct loom_pg_result *r);
 /* Ask the server to cancel the running command and drain its results (at
  * most LOOM__PG_CANCEL_GRACE); drops the connection if that fails. */
 void loom__pg_cancel(struct loom_pg *c);
+/* A wait of the running command ended with rc (-ECANCELED, -ETIMEDOUT):
+ * loom__pg_cancel, then record why (SQLSTATE 57014, or 08006 when the
+ * connection had to be dropped). Returns rc. */
+int loom__pg_stop(struct loom_pg *c, int rc);
 /* Send a cancel request for the running command (PQcancel blocks: it runs
  * on an executor thread, driven by a task of its own so that neither a
  * deadline scope nor a second cancellation of the caller can drop it), and

@@ -109,9 +109,8 @@ static int stream_step(struct loom_pg_stream *st)
     struct loom_pg *c = st->_c;
     int rc = loom__pg_wait_ready(c, -1);
     if (loom__pg_stopped(rc)) {
-        loom__pg_cancel(c);
         st->_end = true;
-        return rc;
+        return loom__pg_stop(c, rc);
     }
     if (rc < 0) {
         st->_end = true;

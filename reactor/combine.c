@@ -293,8 +293,8 @@ static void group_child_done(struct loom_future *f, void *arg)
     if (loom__is_failure(f->result) && !g->_error) {
         g->_error = (int)f->result;
         group_cancel_children(g);
-        if (!g->_joining)
-            loom_task_cancel(g->_parent); /* the owner is still in the body: stop it too */
+        if (!g->_joining) /* the owner is still in the body: stop it too */
+            g->_owner_cancelled = loom_task_cancel(g->_parent);
     }
     if (g->_joining)
         loom_wake(g->_parent, 0);
@@ -308,7 +308,7 @@ int loom_taskgroup_init(struct loom_taskgroup *g)
     memset(g, 0, sizeof(*g));
     g->_loop = self->loop;
     g->_parent = self;
-    g->_owner_cancels = self->cancels;
+    g->_owner_cancels = self->cancelling;
     loom_list_init(&g->_children);
     loom_list_init(&g->_failed);
     return 0;
@@ -358,7 +358,8 @@ int loom_taskgroup_join_failures(struct loom_taskgroup *g, struct loom_task_fail
         return -EPERM;
     g->_joining = true;
     /* Owner cancelled from outside while in the body: cancel the children. */
-    bool cancelled = self->cancels != g->_owner_cancels && !g->_error;
+    long outside = (long)self->cancelling - g->_owner_cancelled - (long)g->_owner_cancels;
+    bool cancelled = outside > 0 && !g->_error;
     if (cancelled)
         group_cancel_children(g);
     bool timed_out = false;
@@ -372,6 +373,8 @@ int loom_taskgroup_join_failures(struct loom_taskgroup *g, struct loom_task_fail
         }
     }
     g->_closed = true;
+    if (g->_owner_cancelled)
+        loom_task_uncancel(self); /* the group's own request, handled */
     group_release(&g->_failed, failures, failures ? max : 0);
     group_release(&g->_children, NULL, 0);
     if (nfailed)

@@ -294,8 +294,11 @@ static struct loom_handle *handle_get(struct loom_loop *loop)
         return loom_list_entry(n, struct loom_handle, ready.node);
     }
     struct loom_handle *h = malloc(sizeof(*h));
-    if (h)
+    if (h) {
         loom_list_init(&h->ready.node);
+        h->gen = 0;
+        h->pinned = false;
+    }
     return h;
 }
 
@@ -305,7 +308,8 @@ static struct loom_handle *handle_get(struct loom_loop *loop)
 static void handle_put(struct loom_handle *h)
 {
     struct loom_loop *loop = h->loop;
-    if (loop->nfree_handles >= 4096) {
+    h->gen++;
+    if (loop->nfree_handles >= 4096 && !h->pinned) {
         free(h);
         return;
     }
@@ -322,7 +326,8 @@ static void handle_run(struct loom__ready *r)
     cb(arg);
 }
 
-int loom_call_soon(struct loom_loop *loop, loom_callback cb, void *arg)
+/* Queue cb(arg): 0 and the record in *out, or -EINVAL / -ENOMEM. */
+static int soon(struct loom_loop *loop, loom_callback cb, void *arg, struct loom_handle **out)
 {
     if (!loop || !cb)
         return -EINVAL;
@@ -332,9 +337,59 @@ int loom_call_soon(struct loom_loop *loop, loom_callback cb, void *arg)
     h->cb = cb;
     h->arg = arg;
     h->loop = loop;
+    h->timed = false;
     h->ready.run = handle_run;
     loom__ready_push(loop, &h->ready);
+    *out = h;
     return 0;
+}
+
+int loom_call_soon(struct loom_loop *loop, loom_callback cb, void *arg)
+{
+    struct loom_handle *h;
+    return soon(loop, cb, arg, &h);
+}
+
+static void call_ref(struct loom_handle *h, struct loom_call *out)
+{
+    h->pinned = true;
+    out->_h = h;
+    out->_gen = h->gen;
+}
+
+int loom_call_soon_handle(struct loom_loop *loop, loom_callback cb, void *arg,
+                          struct loom_call *out)
+{
+    struct loom_handle *h;
+    int rc = soon(loop, cb, arg, &h);
+    if (rc == 0 && out)
+        call_ref(h, out);
+    return rc;
+}
+
+int loom_call_later_handle(struct loom_loop *loop, int64_t delay_ns, loom_callback cb, void *arg,
+                           struct loom_call *out)
+{
+    struct loom_handle *h;
+    int rc = loom_call_later(loop, delay_ns, cb, arg, &h);
+    if (rc == 0 && out)
+        call_ref(h, out);
+    return rc;
+}
+
+bool loom_call_pending(const struct loom_call *c) { return c->_h && c->_h->gen == c->_gen; }
+
+bool loom_call_cancel(struct loom_call *c)
+{
+    if (!loom_call_pending(c))
+        return false; /* ran, running, cancelled, or never made */
+    struct loom_handle *h = c->_h;
+    if (h->timed)
+        loom_timer_stop(&h->timer);
+    else
+        loom_list_remove(&h->ready.node);
+    handle_put(h);
+    return true;
 }
 
 static void handle_timer_fired(struct loom_timer *t)
@@ -357,6 +412,7 @@ int loom_call_at(struct loom_loop *loop, int64_t when_ns, loom_callback cb, void
     h->cb = cb;
     h->arg = arg;
     h->loop = loop;
+    h->timed = true;
     loom_timer_init(loop, &h->timer, handle_timer_fired);
     h->timer.data = h;
     int rc = loom_timer_start_at(&h->timer, when_ns);

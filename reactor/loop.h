@@ -286,8 +286,32 @@ int loom_call_later(struct loom_loop *loop, int64_t delay_ns, loom_callback cb, 
 int loom_call_at(struct loom_loop *loop, int64_t when_ns, loom_callback cb, void *arg,
                  struct loom_handle **out);
 
-/* Cancel a pending call_later/call_at; its callback will not run. */
+/* Cancel a pending call_later/call_at; its callback will not run. h must
+ * still be pending (use loom_call_later_handle for a reference that stays
+ * safe after the call ran). */
 void loom_handle_cancel(struct loom_handle *h);
+
+/* A reference to a call, safe to cancel at any time: after the call ran or
+ * was cancelled, cancelling it does nothing, even when its pooled record
+ * serves a newer call (a generation counter tells). Copyable; zeroed, it
+ * names no call. Valid until the loop is freed. (asyncio's Handle.) */
+struct loom_call {
+    struct loom_handle *_h;
+    uint64_t _gen;
+};
+
+/* loom_call_soon, filling *out (may be NULL) with a reference to the call.
+ * Returns 0, -EINVAL or -ENOMEM (then cb never runs and *out is untouched). */
+int loom_call_soon_handle(struct loom_loop *loop, loom_callback cb, void *arg,
+                          struct loom_call *out);
+/* loom_call_later, the same way. */
+int loom_call_later_handle(struct loom_loop *loop, int64_t delay_ns, loom_callback cb, void *arg,
+                           struct loom_call *out);
+/* Cancel the call if it has not started: returns true if it will not run
+ * now, false if it already ran, is running, or was cancelled. Never suspends. */
+bool loom_call_cancel(struct loom_call *c);
+/* Whether the call has neither started nor been cancelled. */
+bool loom_call_pending(const struct loom_call *c);
 
 /* --- I/O watchers (level-triggered; the fd stays registered between waits) --- */
 

@@ -37,6 +37,9 @@ struct loom_handle {
     loom_callback cb;
     void *arg;
     struct loom_loop *loop;
+    uint64_t gen; /* bumped each time the record goes back to the pool */
+    bool timed;   /* a call_later one */
+    bool pinned;  /* a struct loom_call saw it: never freed before the loop */
 };
 
 /* A call queued by another thread. */

@@ -201,6 +201,25 @@ static void task_step(struct loom__ready *r)
 
 static void park_timeout(struct loom_timer *timer) { loom_wake(timer->data, -ETIMEDOUT); }
 
+/* Run t's first step now. Switches always go task <-> scheduler, so from a
+ * task the caller hands over through the scheduler: t, then the caller, go
+ * to the front of what runs next (the batch being run), and the caller
+ * switches out without parking. From a callback we are on the scheduler's
+ * stack already: step t here. */
+static void eager_start(struct loom_loop *loop, struct loom_task *t)
+{
+    struct loom_task *self = loop->current;
+    loom_list_remove(&t->ready.node);
+    if (!self) {
+        task_step(&t->ready);
+        return;
+    }
+    self->state = LOOM__TASK_READY;
+    loom_list_push_front(&loop->ready_batch, &self->ready.node);
+    loom_list_push_front(&loop->ready_batch, &t->ready.node);
+    switch_out(self, false);
+}
+
 int loom_task_spawn(struct loom_loop *loop, loom_task_fn fn, void *arg,
                     const struct loom_task_options *opt, struct loom_task **out)
 {
@@ -226,7 +245,8 @@ int loom_task_spawn(struct loom_loop *loop, loom_task_fn fn, void *arg,
     t->state = LOOM__TASK_READY;
     t->wake_code = 0;
     t->cancel_pending = t->joined = false;
-    t->cancels = 0;
+    t->cancels = t->cancelling = 0;
+    t->has_cancel_msg = false;
     t->awaiting = NULL;
     t->refs = out ? 2 : 1;
     t->id = ++loop->next_task_id;
@@ -268,6 +288,8 @@ int loom_task_spawn(struct loom_loop *loop, loom_task_fn fn, void *arg,
     loom__ready_push(loop, &t->ready);
     if (out)
         *out = t;
+    if (opt && opt->eager && loop->running && loop == loom__tls_loop)
+        eager_start(loop, t);
     return 0;
 }
 
@@ -471,11 +493,17 @@ int loom_sleep(int64_t ns)
     return rc == -ETIMEDOUT ? 0 : rc;
 }
 
-bool loom_task_cancel(struct loom_task *t)
+bool loom_task_cancel(struct loom_task *t) { return loom_task_cancel_msg(t, NULL); }
+
+bool loom_task_cancel_msg(struct loom_task *t, const char *msg)
 {
     if (t->state == LOOM__TASK_DONE)
         return false;
     t->cancels++;
+    t->cancelling++;
+    t->has_cancel_msg = msg != NULL;
+    if (msg)
+        snprintf(t->cancel_msg, sizeof(t->cancel_msg), "%s", msg);
     /* As asyncio: the future t awaits is cancelled now, so its callbacks run
      * before t resumes; t's await then returns its -ECANCELED. */
     if (t->state == LOOM__TASK_PARKED && t->awaiting && loom_future_cancel(t->awaiting))
@@ -485,6 +513,20 @@ bool loom_task_cancel(struct loom_task *t)
     else
         t->cancel_pending = true;
     return true;
+}
+
+const char *loom_task_cancel_message(const struct loom_task *t)
+{
+    return t->has_cancel_msg ? t->cancel_msg : NULL;
+}
+
+unsigned loom_task_cancelling(const struct loom_task *t) { return t->cancelling; }
+
+unsigned loom_task_uncancel(struct loom_task *t)
+{
+    if (t->cancelling > 0)
+        t->cancelling--;
+    return t->cancelling;
 }
 
 /* --- waiting for a task --- */

@@ -45,6 +45,7 @@ typedef intptr_t (*loom_task_fn)(void *arg);
 struct loom_task_options {
     const char *name;  /* copied (up to 47 bytes); NULL: "Task-N" */
     size_t stack_size; /* 0: the loop's default (256 KiB, committed as touched) */
+    bool eager;        /* run at once until the first suspension (see loom_task_spawn) */
 };
 
 /* When loom_wait() returns (asyncio.wait's return_when). */
@@ -75,9 +76,14 @@ intptr_t loom_loop_run_until_complete(struct loom_loop *loop, struct loom_task *
 /* --- tasks --- */
 
 /* Start fn(arg) as a task on loop (NULL: the loop running on this thread). It
- * first runs on the next loop iteration. out (may be NULL: detached) receives a
- * handle. Host code may spawn on a loop that is not running (pass it
- * explicitly). Returns 0, -EINVAL (fn NULL, or loop NULL and no loop running
+ * first runs on the next loop iteration; with opt->eager (asyncio's
+ * eager_task_factory) it runs at once, inside this call, until its first
+ * suspension (or its end), when called from a task or a callback of that loop
+ * while it runs on this thread (elsewhere eager is ignored). From a task, the
+ * caller resumes right after that first step, before anything else ready;
+ * the spawn is no suspension point (the caller cannot be cancelled there).
+ * out (may be NULL: detached) receives a handle. Host code may spawn on a
+ * loop that is not running (pass it explicitly). Returns 0, -EINVAL (fn NULL, or loop NULL and no loop running
  * on this thread), -ENOMEM or -EAGAIN (no stack). */
 int loom_task_spawn(struct loom_loop *loop, loom_task_fn fn, void *arg,
                     const struct loom_task_options *opt, struct loom_task **out);
@@ -103,9 +109,27 @@ int loom_run_task_threadsafe(struct loom_loop *loop, loom_task_fn fn, void *arg,
 intptr_t loom_task_join(struct loom_task *t);
 
 /* Request cancellation: t gets -ECANCELED from its next (or current)
- * suspension, once; a task that has not started never runs. Returns true if t
- * was not finished. */
+ * suspension, once; a task that has not started never runs. Requests made
+ * before t resumes are delivered once. Returns true if t was not finished
+ * (then loom_task_cancelling(t) grew by one). */
 bool loom_task_cancel(struct loom_task *t);
+/* The same with a message the cancelled task can read with
+ * loom_task_cancel_message (asyncio's cancel(msg)); msg is copied (up to 63
+ * bytes), NULL: none. */
+bool loom_task_cancel_msg(struct loom_task *t, const char *msg);
+/* The message of t's latest cancellation request, NULL if it had none (or t
+ * was never cancelled). Valid until t is cancelled again or released. */
+const char *loom_task_cancel_message(const struct loom_task *t);
+/* asyncio's Task.cancelling(): how many cancellation requests t had that
+ * loom_task_uncancel did not take back. Whoever cancels t to stop it for
+ * its own reason (a TaskGroup cancelling its owner) takes its request back
+ * once handled, so code around can tell an outside cancellation: one is
+ * pending while loom_task_cancelling(t) stays above what it was. */
+unsigned loom_task_cancelling(const struct loom_task *t);
+/* asyncio's Task.uncancel(): take one request back (never below 0); returns
+ * how many are left. As in asyncio 3.11, a cancellation not yet delivered is
+ * still delivered. */
+unsigned loom_task_uncancel(struct loom_task *t);
 
 /* Add or drop a reference to a handle. */
 struct loom_task *loom_task_ref(struct loom_task *t);
@@ -190,8 +214,9 @@ struct loom_taskgroup {
     struct loom_list _children; /* tasks, through their group link */
     size_t _running;
     int _error;              /* first failure */
-    unsigned _owner_cancels; /* the owner's cancellation count at init */
+    unsigned _owner_cancels; /* the owner's loom_task_cancelling() at init */
     bool _joining, _closed;
+    bool _owner_cancelled;    /* the group cancelled its owner (taken back at join) */
     struct loom_list _failed; /* failed children, in the order they failed */
     size_t _nfailed;
 };
@@ -202,7 +227,11 @@ struct loom_task_failure {
     int error;     /* its negative result */
 };
 
-/* Start a group owned by the current task. 0 or -EPERM outside a task. */
+/* Start a group owned by the current task. 0 or -EPERM outside a task.
+ * A group that cancels its owner (a child failed while the owner was in the
+ * body) takes that request back at join (loom_task_uncancel, as asyncio's
+ * TaskGroup); an outside cancellation is one that leaves the owner's
+ * loom_task_cancelling() above its value at init. */
 int loom_taskgroup_init(struct loom_taskgroup *g);
 /* Spawn a child. When any child fails (a negative result other than
  * -ECANCELED) the others and the owner are cancelled. 0, -ENOMEM, or the

@@ -43,7 +43,10 @@ struct loom_task {
     int wake_code;                /* what park() returns */
     bool cancel_pending;          /* deliver -ECANCELED at the next suspension */
     bool joined;                  /* someone collected the result (debug report) */
-    unsigned cancels;             /* cancellation requests so far (TaskGroup) */
+    unsigned cancels;             /* cancellation requests so far */
+    unsigned cancelling;          /* requests not taken back by loom_task_uncancel */
+    bool has_cancel_msg;          /* the latest request carried cancel_msg */
+    char cancel_msg[64];          /* loom_task_cancel_msg's message, copied */
     struct loom_future *awaiting; /* the future loom_future_await parks on, else NULL */
     int refs;                     /* the loop's while unfinished, plus handles */
     uint64_t id;
