@@ -18,6 +18,7 @@ JOIN = ("SELECT p.product_id, p.product_name, p.brand_id, s.sku_id, pc.product_c
         "JOIN product_size as ps on ps.product_size_id = s.product_size_id "
         "WHERE p.product_id = $1")
 INS = "INSERT INTO bench_ins VALUES($1, $2)"
+TYPED = "SELECT * FROM bench_typed"  # made by pg_run
 
 
 def dsn_kwargs():
@@ -28,12 +29,26 @@ def dsn_kwargs():
 
 async def main(mode, n):
     kind = mode.split("_", 1)[1]
-    sql = PK if mode.startswith("select") else JOIN if mode.startswith("join") else None
+    mix = mode == "mix_poolq"
+    sql = PK if mode.startswith("select") or mix else JOIN if mode.startswith("join") else None
     conn = await asyncpg.connect(**dsn_kwargs())
-    if sql is None:
+    if sql is None or mix:
         await conn.execute("TRUNCATE bench_ins")
     t0 = time.monotonic()
-    if kind == "one" and sql:
+    if mode == "typed_decode":
+        for _ in range(n // 1000):
+            for r in await conn.fetch(TYPED):  # asyncpg decodes in fetch; touch each value
+                r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]
+    elif mode == "copy_out":
+        rows = 0
+
+        async def sink(data):
+            nonlocal rows
+            rows += data.count(b"\n")
+        await conn.copy_from_query(
+            f"SELECT g, 'row ' || g, g * 1.5 FROM generate_series(1, {n}) g", output=sink)
+        assert rows == n, rows
+    elif kind == "one" and sql:
         for i in range(n):
             await conn.fetch(sql, i % 1000 + 1)
     elif kind == "one":
@@ -46,13 +61,16 @@ async def main(mode, n):
     elif kind == "copy":
         await conn.copy_records_to_table(
             "bench_ins", records=((i % 1000 + 1, f"row-{i}") for i in range(n)))
-    elif kind in ("pool", "poolq"):
+    elif kind in ("pool", "poolq") or mix:
         pool = await asyncpg.create_pool(min_size=10, max_size=10, **dsn_kwargs())
         counter = iter(range(n))
 
         async def worker():
             for i in counter:
-                await pool.fetch(sql, i % 1000 + 1)
+                if mix and i % 2:
+                    await pool.execute(INS, i % 1000 + 1, f"row-{i}")
+                else:
+                    await pool.fetch(sql, i % 1000 + 1)
         await asyncio.gather(*(worker() for _ in range(100)))
         await pool.close()
     print(f"{mode} {n} {time.monotonic() - t0:.6f}")
