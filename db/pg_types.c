@@ -424,6 +424,20 @@ static bool app(char *buf, size_t cap, size_t *at, const char *s, size_t n)
     return true;
 }
 
+/* The 4 decimal digits of a base-10000 digit into g; returns how many to
+ * keep: all 4, or (lead) without leading zeros (snprintf costs 10x this). */
+static size_t digits4(char g[4], int dig, bool lead)
+{
+    for (int i = 3; i >= 0; i--, dig /= 10)
+        g[i] = (char)('0' + dig % 10);
+    size_t skip = 0;
+    while (lead && skip < 3 && g[skip] == '0')
+        skip++;
+    if (skip)
+        memmove(g, g + skip, 4 - skip);
+    return 4 - skip;
+}
+
 /* Binary numeric: ndigits, weight, sign, dscale (16 bits each), then
  * ndigits base-10000 digits; digit k stands for 10000^(weight - k). */
 static int numeric_text(const char *d, int32_t len, char *buf, size_t cap)
@@ -446,7 +460,7 @@ static int numeric_text(const char *d, int32_t len, char *buf, size_t cap)
         return app(buf, cap, &at, special, strlen(special)) ? 0 : -ENOSPC;
     if (sign != 0 && sign != 0x4000)
         return -EINVAL;
-    char g[8];
+    char g[4];
     if (sign == 0x4000 && !app(buf, cap, &at, "-", 1))
         return -ENOSPC;
     if (weight < 0 && !app(buf, cap, &at, "0", 1))
@@ -455,8 +469,8 @@ static int numeric_text(const char *d, int32_t len, char *buf, size_t cap)
         int dig = k < nd ? get16(d + 8 + 2 * k) : 0;
         if (dig > 9999)
             return -EINVAL;
-        int n = snprintf(g, sizeof g, k ? "%04d" : "%d", dig);
-        if (!app(buf, cap, &at, g, (size_t)n))
+        size_t n = digits4(g, dig, k == 0);
+        if (!app(buf, cap, &at, g, n))
             return -ENOSPC;
     }
     if (dscale > 0 && !app(buf, cap, &at, ".", 1))
@@ -465,7 +479,7 @@ static int numeric_text(const char *d, int32_t len, char *buf, size_t cap)
         int dig = k >= 0 && k < nd ? get16(d + 8 + 2 * k) : 0;
         if (dig > 9999)
             return -EINVAL;
-        snprintf(g, sizeof g, "%04d", dig);
+        digits4(g, dig, false);
         size_t n = left < 4 ? (size_t)left : 4;
         if (!app(buf, cap, &at, g, n))
             return -ENOSPC;
