@@ -286,20 +286,27 @@ static void wake_drainer(struct loom_stream *s)
 static void on_io(struct loom_io *io, unsigned revents)
 {
     struct loom_stream *s = loom_list_entry(io, struct loom_stream, io);
+    bool same = !(revents & ~s->rdir); /* the watcher wants what it did */
     if ((revents & s->wdir) && s->wend > s->wstart && !s->werr) {
         loom__stream_flush_now(s);
         if (s->closed)
             return;
+        same = false;
     }
     if (revents & s->rdir) {
-        if (s->reader)
-            loom_wake(s->reader, 0);
-        else if (s->on_readable && s->hook_reading)
+        if (s->reader) {
+            loom_wake(s->reader, 0); /* park_in updates the watcher when it runs */
+        } else if (s->on_readable && s->hook_reading) {
             s->on_readable(s); /* may close the stream */
+            same = false;
+        } else {
+            same = false;
+        }
         if (s->closed)
             return;
     }
-    loom__stream_update(s);
+    if (!same)
+        loom__stream_update(s);
 }
 
 /* Park the current task in *slot until woken or deadline. Returns 0,
@@ -809,6 +816,8 @@ int loom_stream_writev(struct loom_stream *s, const struct iovec *iov, int iovcn
         if (n == -EAGAIN)
             s->wdir = wait;
         done = n > 0 ? (size_t)n : 0;
+        if (iovcnt == 1 && done == iov[0].iov_len)
+            return 0; /* all of it went: nothing to queue */
     }
     int rc = append(s, iov, iovcnt, done);
     if (rc < 0)
