@@ -155,18 +155,24 @@ static void connect_via(struct loom_pg *c, const struct proxy *p)
 
 #define BIG "SELECT g, repeat('x', 100) FROM generate_series(1, 20000000) g"
 
+/* A proxy, a connection through it and a big result streaming: 1,000 rows in. */
+static void start_mid_result(struct proxy *px, struct loom_pg *c, struct loom_pg_stream *st)
+{
+    proxy_start(px);
+    connect_via(c, px);
+    ck_assert_int_eq(loom_pg_stream_open(c, st, BIG, 0, NULL), 0);
+    for (int i = 0; i < 1000; i++)
+        ck_assert_int_eq(loom_pg_stream_next(st), 1);
+}
+
 /* --- the network freezes mid-result: the deadline ends the call --- */
 
 static intptr_t freeze_main(void *arg)
 {
     struct proxy px;
-    proxy_start(&px);
     struct loom_pg c;
-    connect_via(&c, &px);
     struct loom_pg_stream st;
-    ck_assert_int_eq(loom_pg_stream_open(&c, &st, BIG, 0, NULL), 0);
-    for (int i = 0; i < 1000; i++)
-        ck_assert_int_eq(loom_pg_stream_next(&st), 1);
+    start_mid_result(&px, &c, &st);
     atomic_fetch_add(&px.freeze_req, 1);
     struct loom_timeout to;
     loom_timeout_enter(&to, LOOM_MS(500));
@@ -209,13 +215,9 @@ END_TEST
 static intptr_t cut_main(void *arg)
 {
     struct proxy px;
-    proxy_start(&px);
     struct loom_pg c;
-    connect_via(&c, &px);
     struct loom_pg_stream st;
-    ck_assert_int_eq(loom_pg_stream_open(&c, &st, BIG, 0, NULL), 0);
-    for (int i = 0; i < 1000; i++)
-        ck_assert_int_eq(loom_pg_stream_next(&st), 1);
+    start_mid_result(&px, &c, &st);
     atomic_fetch_add(&px.cut_req, 1);
     double t0 = test_now();
     int rc;
