@@ -79,6 +79,9 @@ int loom_loop_new(struct loom_loop **out, const struct loom_loop_options *opt)
     loom_list_init(&loop->tasks);
     loom_list_init(&loop->free_tasks);
     loom_list_init(&loop->free_stacks);
+    for (int k = 0; k < 3; k++)
+        loom_list_init(&loop->hooks[k]);
+    loom_list_init(&loop->hook_batch);
     loom__heap_init(&loop->timers);
     loop->wake_rfd = loop->wake_wfd = loop->sig_rfd = loop->sig_wfd = -1;
     int rc = backend->create(&loop->backend_state);
@@ -155,6 +158,7 @@ int64_t loom_loop_now(const struct loom_loop *loop) { return loop->now; }
 void loom_loop_update_time(struct loom_loop *loop) { loop->now = loom__clock_ns(); }
 const char *loom_loop_backend(const struct loom_loop *loop) { return loop->backend->name; }
 bool loom_loop_debug(const struct loom_loop *loop) { return loop->debug; }
+void loom_loop_set_debug(struct loom_loop *loop, bool on) { loop->debug = on; }
 void loom_loop_ref(struct loom_loop *loop) { loop->active++; }
 void loom_loop_unref(struct loom_loop *loop) { loop->active--; }
 void loom_loop_stop(struct loom_loop *loop) { loop->stop_requested = true; }
@@ -236,6 +240,13 @@ void loom_loop_dump(struct loom_loop *loop, FILE *f)
     {
         fprintf(f, "  async %p\n", (void *)loom_list_entry(it, struct loom_async, _node));
     }
+    static const char *const hook_names[] = {"idle", "prepare", "check"};
+    for (int k = 0; k < 3; k++)
+        loom_list_foreach(it, &loop->hooks[k])
+        {
+            fprintf(f, "  %s hook %p\n", hook_names[k],
+                    (void *)loom_list_entry(it, struct loom_hook, _node));
+        }
     loom__tasks_dump(loop, f);
 }
 
@@ -270,7 +281,7 @@ int loom_loop_backend_timeout(const struct loom_loop *loop)
 {
     if (!loop)
         return -EINVAL;
-    if (!loom_list_empty(&loop->ready) || !loom_list_empty(&loop->changes))
+    if (!loom_list_empty(&loop->ready) || !loom_list_empty(&loop->changes) || loop->nidle)
         return 0;
     struct loom_heap_node *t = loom__heap_min(&loop->timers);
     if (!t)
@@ -504,6 +515,61 @@ static void run_timers(struct loom_loop *loop)
     }
 }
 
+/* --- hooks --- */
+
+void loom_hook_init(struct loom_loop *loop, struct loom_hook *h, enum loom_hook_kind kind)
+{
+    h->cb = NULL;
+    h->_loop = loop;
+    h->_kind = kind;
+    h->_started = false;
+    loom_list_init(&h->_node);
+}
+
+int loom_hook_start(struct loom_hook *h, loom_hook_cb cb)
+{
+    if (!cb)
+        return -EINVAL;
+    h->cb = cb;
+    if (h->_started)
+        return 0;
+    struct loom_loop *loop = h->_loop;
+    h->_started = true;
+    loom_list_push_back(&loop->hooks[h->_kind], &h->_node);
+    loop->active++;
+    loop->nidle += h->_kind == LOOM_HOOK_IDLE;
+    return 0;
+}
+
+void loom_hook_stop(struct loom_hook *h)
+{
+    if (!h->_started)
+        return;
+    struct loom_loop *loop = h->_loop;
+    h->_started = false;
+    loom_list_remove(&h->_node); /* from its list, or from the batch being run */
+    loop->active--;
+    loop->nidle -= h->_kind == LOOM_HOOK_IDLE;
+}
+
+bool loom_hook_active(const struct loom_hook *h) { return h->_started; }
+
+/* Call the hooks of kind started before this pass. Each goes back on its list
+ * before its callback, so stopping (itself or another) works from there. */
+static void run_hooks(struct loom_loop *loop, int kind)
+{
+    struct loom_list *list = &loop->hooks[kind], *n;
+    if (loom_list_empty(list))
+        return;
+    loop->hook_batch_kind = kind;
+    loom_list_splice(&loop->hook_batch, list);
+    while ((n = loom_list_pop_front(&loop->hook_batch))) {
+        struct loom_hook *h = loom_list_entry(n, struct loom_hook, _node);
+        loom_list_push_back(list, n);
+        h->cb(h);
+    }
+}
+
 /* --- I/O watchers --- */
 
 int loom_io_init(struct loom_loop *loop, struct loom_io *io, int fd, loom_io_cb cb)
@@ -653,7 +719,7 @@ static bool alive(const struct loom_loop *loop)
 static int64_t poll_timeout(struct loom_loop *loop, enum loom_run_mode mode)
 {
     if (mode == LOOM_RUN_NOWAIT || !loom_list_empty(&loop->ready) || loop->stop_requested ||
-        !alive(loop))
+        loop->nidle || !alive(loop))
         return 0;
     struct loom_heap_node *t = loom__heap_min(&loop->timers);
     if (!t)
@@ -682,11 +748,14 @@ static int poll_io(struct loom_loop *loop, enum loom_run_mode mode)
 static int iterate(struct loom_loop *loop, enum loom_run_mode mode)
 {
     apply_changes(loop);
+    run_hooks(loop, LOOM_HOOK_IDLE);
+    run_hooks(loop, LOOM_HOOK_PREPARE);
     int n = poll_io(loop, mode);
     if (n < 0)
         return n;
     loop->now = loom__clock_ns();
     dispatch(loop, n);
+    run_hooks(loop, LOOM_HOOK_CHECK);
     run_timers(loop);
     run_ready(loop);
     return 0;
@@ -710,6 +779,8 @@ static inline __attribute__((always_inline)) void run_exit(struct run_guard *g)
         requeue(&g->loop->ready_batch, &g->loop->ready);
     if (__builtin_expect(!loom_list_empty(&g->loop->change_batch), 0))
         requeue(&g->loop->change_batch, &g->loop->changes);
+    if (__builtin_expect(!loom_list_empty(&g->loop->hook_batch), 0))
+        requeue(&g->loop->hook_batch, &g->loop->hooks[g->loop->hook_batch_kind]);
     g->loop->stop_requested = false;
     g->loop->running = false;
     g->loop->current = NULL;

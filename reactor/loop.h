@@ -10,7 +10,8 @@
  * What keeps a loop alive (loom_loop_run(LOOM_RUN_DEFAULT) returns once nothing does):
  *  - an I/O watcher with events started, an active timer (pending call_later), a
  *    watched signal, an open loom_async, a job running in an executor, a ready
- *    call or task, and each loom_loop_ref() not yet undone by loom_loop_unref();
+ *    call or task, a started hook (prepare/check/idle), and each loom_loop_ref()
+ *    not yet undone by loom_loop_unref();
  *  - NOT: a task parked with nothing above that could wake it (run returns 0 and
  *    loom_run reports LOOM_EDEADLOCK), a stopped or merely initialised watcher,
  *    the loop's own wake-up channel for other threads.
@@ -155,7 +156,7 @@ int loom_loop_new(struct loom_loop **out, const struct loom_loop_options *opt);
  * for NULL; or -EBUSY, changing nothing, while it runs or while anything is
  * still open: an I/O watcher initialised and not closed (a stream, server or
  * connection not closed), an active timer or pending call, a signal watcher, a
- * loom_async, a ref, an unfinished task. loom_loop_dump lists what is open; in
+ * loom_async, a started hook, a ref, an unfinished task. loom_loop_dump lists what is open; in
  * debug mode it is also logged. Task handles still held (loom_task_spawn's out,
  * loom_spawn) stay valid after the loop is freed: loom_task_result, _done,
  * _cancelled, _name work on them and loom_task_release frees them
@@ -183,6 +184,9 @@ const char *loom_loop_backend(const struct loom_loop *loop);
 
 /* Whether debug mode is on. */
 bool loom_loop_debug(const struct loom_loop *loop);
+/* Turn debug mode on or off at run time (asyncio's loop.set_debug): slow
+ * step warnings and the reports at loom_loop_free follow at once. */
+void loom_loop_set_debug(struct loom_loop *loop, bool on);
 
 /* Keep the loop alive without any watcher (for wake-ups from other threads). */
 void loom_loop_ref(struct loom_loop *loop);
@@ -247,7 +251,8 @@ void loom_loop_call_exception_handler(struct loom_loop *loop, const struct loom_
 int loom_loop_backend_fd(const struct loom_loop *loop);
 
 /* Milliseconds until the loop must run again even if its fd stays quiet: 0
- * while calls or tasks are ready or watcher changes wait to be applied, -1 when
+ * while calls or tasks are ready, an idle hook is started or watcher changes
+ * wait to be applied, -1 when
  * no timer is pending, else the time to the earliest timer rounded up (a host
  * that sleeps this long never wakes early and spins). -EINVAL for NULL. */
 int loom_loop_backend_timeout(const struct loom_loop *loop);
@@ -343,6 +348,39 @@ int loom_timer_start_at(struct loom_timer *t, int64_t when_ns);
 /* Stop the timer (nothing happens if it is not active); whether it is active. */
 void loom_timer_stop(struct loom_timer *t);
 bool loom_timer_active(const struct loom_timer *t);
+
+/* --- hooks: prepare, check and idle watchers (libuv's) ---
+ *
+ * Once per iteration while started: idle hooks first, then prepare hooks
+ * just before the loop polls for I/O, check hooks just after it (before
+ * timers and the ready queue run). A started idle hook makes the poll return
+ * at once, so the loop spins instead of sleeping (use it for background work
+ * in small steps). Every started hook keeps the loop alive. A hook may stop
+ * itself or any other from its callback; one started during a pass first runs
+ * on the next. */
+enum loom_hook_kind { LOOM_HOOK_IDLE, LOOM_HOOK_PREPARE, LOOM_HOOK_CHECK };
+
+struct loom_hook;
+typedef void (*loom_hook_cb)(struct loom_hook *h);
+
+/* A hook watcher. Caller-owned; stop it before freeing it. */
+struct loom_hook {
+    loom_hook_cb cb;
+    void *data; /* for the caller */
+    struct loom_loop *_loop;
+    enum loom_hook_kind _kind;
+    bool _started;
+    struct loom_list _node; /* loop->hooks[_kind] */
+};
+
+/* Prepare h as a hook of kind on loop (stopped). */
+void loom_hook_init(struct loom_loop *loop, struct loom_hook *h, enum loom_hook_kind kind);
+/* Call cb(h) once per iteration from now on (replacing cb if started). Returns 0,
+ * or -EINVAL for a NULL cb. */
+int loom_hook_start(struct loom_hook *h, loom_hook_cb cb);
+/* Stop calling it; no-op when stopped. */
+void loom_hook_stop(struct loom_hook *h);
+bool loom_hook_active(const struct loom_hook *h);
 
 /* --- signals (delivered on the loop, never in a signal handler) --- */
 

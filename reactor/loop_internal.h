@@ -65,6 +65,11 @@ struct loom_loop {
     struct loom_list change_batch, ready_batch;
     struct loom_backend_event events[256];
 
+    struct loom_list hooks[3];   /* started struct loom_hook, by kind */
+    struct loom_list hook_batch; /* the hooks of one kind being run */
+    int hook_batch_kind;
+    size_t nidle; /* started idle hooks: the poll does not block */
+
     struct loom_heap timers;
     struct loom_list ready;        /* struct loom__ready, FIFO */
     struct loom_list free_handles; /* pooled struct loom_handle */

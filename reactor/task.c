@@ -187,7 +187,7 @@ static void task_step(struct loom__ready *r)
     t->state = LOOM__TASK_RUNNING;
     switch_in(loop, t);
     loop->current = NULL;
-    if (loop->debug) {
+    if (loop->debug && t0) { /* t0: debug was on already when the step began */
         int64_t dt = loom__clock_ns() - t0;
         if (dt > loop->slow_ns)
             loom__log(loop, "Executing <Task name='%s'> took %.3f seconds", t->name, dt / 1e9);

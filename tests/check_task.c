@@ -973,6 +973,33 @@ START_TEST(test_debug_slow_step)
 }
 END_TEST
 
+/* Debug mode switched at run time (asyncio's set_debug). */
+START_TEST(test_set_debug)
+{
+    struct loom_loop *loop;
+    struct loom_loop_options opt = {.slow_step_ns = LOOM_MS(5)};
+    unsetenv("LOOM_DEBUG");
+    ck_assert_int_eq(loom_loop_new(&loop, &opt), 0);
+    loom_loop_set_log(loop, capture_log, NULL);
+    ck_assert(!loom_loop_debug(loop));
+    struct loom_task_options topt = {.name = "slow"};
+    struct loom_task *t;
+    for (int round = 0; round < 3; round++) {
+        bool on = round == 1;
+        loom_loop_set_debug(loop, on);
+        ck_assert(loom_loop_debug(loop) == on);
+        logbuf[0] = 0;
+        ck_assert_int_eq(loom_task_spawn(loop, busy_task, NULL, &topt, &t), 0);
+        ck_assert_int_eq(loom_loop_run_until_complete(loop, t), 0);
+        if (on)
+            ck_assert_contains(logbuf, "Executing <Task name='slow'> took");
+        else
+            ck_assert_str_eq(logbuf, "");
+    }
+    ck_assert_int_eq(loom_loop_free(loop), 0);
+}
+END_TEST
+
 START_TEST(test_debug_report_at_free)
 {
     struct loom_loop *loop;
@@ -1229,6 +1256,7 @@ int main(void)
     tc = test_tcase_fd(s, "debug", 10);
     tcase_add_test(tc, test_debug_slow_step);
     tcase_add_test(tc, test_debug_report_at_free);
+    tcase_add_test(tc, test_set_debug);
     tcase_add_test(tc, test_dump_all);
     tc = test_tcase_fd(s, "stack", 20);
     tcase_add_test_raise_signal(tc, test_stack_overflow_guard, SIGSEGV);
