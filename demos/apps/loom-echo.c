@@ -28,7 +28,8 @@ static const char usage[] =
     "  --host ADDR          address to listen on (default 127.0.0.1)\n"
     "  --port N             port (default 8000; 0 picks a free one)\n"
     "  --workers N          N threads, each with its own loop, sharing the port (default 1)\n"
-    "  --backend NAME       epoll, poll or kqueue (default: $LOOM_BACKEND or the best)\n"
+    "  --backend NAME       epoll, poll, kqueue or io_uring (default: $LOOM_BACKEND or the\n"
+    "                       best; io_uring falls back to epoll where refused)\n"
     "  --max-connections N  at most N clients at once; others wait (default: no limit;\n"
     "                       with --ws 1000, since each may hold a message being received)\n"
     "  --max-message BYTES  --ws: largest message (default 1048576; a bigger one closes\n"
@@ -185,8 +186,9 @@ int main(int argc, char **argv)
     if (!idle_timeout)
         idle_timeout = -1;
     const char *backend = opts_str("--backend", NULL);
-    if (backend && strcmp(backend, "epoll") && strcmp(backend, "poll") && strcmp(backend, "kqueue"))
-        opts_fail("--backend: '%s' is not one of epoll, poll, kqueue", backend);
+    if (backend && strcmp(backend, "epoll") && strcmp(backend, "poll") &&
+        strcmp(backend, "kqueue") && strcmp(backend, "io_uring"))
+        opts_fail("--backend: '%s' is not one of epoll, poll, kqueue, io_uring", backend);
     /* Connection tasks use the loop's default stack, which is cached for reuse:
      * 64 KiB is plenty for a handler, and only the touched pages cost memory. */
     struct loom_loop_options lo = {.backend = backend, .stack_size = 64 * 1024};
