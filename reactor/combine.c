@@ -52,7 +52,9 @@ intptr_t loom_wait_for(struct loom_task *t, int64_t timeout_ns)
     struct loom_task *self = loom_task_current();
     if (!self)
         return -EPERM;
-    int rc = loom_park_until_done(self, t, loom_deadline(self->loop, timeout_ns));
+    /* No time at all: cancel at once, so a task not started never runs (asyncio). */
+    int rc = timeout_ns == 0 ? (loom_task_done(t) ? 0 : -ETIMEDOUT)
+                             : loom_park_until_done(self, t, loom_deadline(self->loop, timeout_ns));
     intptr_t result;
     if (rc == 0) {
         result = t->fut.result;

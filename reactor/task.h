@@ -166,8 +166,9 @@ int loom_yield(void);
 /* --- combinators --- */
 
 /* Wait for t at most timeout_ns; on timeout cancel t, wait for it to finish and
- * return -ETIMEDOUT (or t's result if it finished anyway). Releases t. If the
- * caller is cancelled, t is cancelled too. Suspends. */
+ * return -ETIMEDOUT (or t's result if it finished anyway). A timeout of 0
+ * cancels t at once, so a task that has not started never runs (asyncio).
+ * Releases t. If the caller is cancelled, t is cancelled too. Suspends. */
 intptr_t loom_wait_for(struct loom_task *t, int64_t timeout_ns);
 
 /* A new task that waits for t and returns its result; cancelling it does not

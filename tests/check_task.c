@@ -386,6 +386,29 @@ END_TEST
 
 /* --- wait_for --- */
 
+static int ran;
+static intptr_t marks(void *arg)
+{
+    ran = 1;
+    return 4;
+}
+
+/* A zero timeout cancels at once: a task not started never runs (asyncio). */
+static intptr_t wait_for_zero_main(void *arg)
+{
+    ran = 0;
+    struct loom_task *t = loom_spawn(marks, NULL, NULL);
+    ck_assert_int_eq(loom_wait_for(t, 0), -ETIMEDOUT);
+    ck_assert_int_eq(ran, 0);
+    t = loom_spawn(marks, NULL, NULL);
+    loom_yield(); /* done now */
+    ck_assert_int_eq(loom_wait_for(t, 0), 4);
+    return 0;
+}
+
+START_TEST(test_wait_for_zero) { ck_assert_int_eq(test_run_task(wait_for_zero_main, NULL), 0); }
+END_TEST
+
 static struct loom_future race_fut;
 
 static void race_set(void *arg) { loom_future_set_result(&race_fut, 7); }
@@ -1233,6 +1256,7 @@ int main(void)
     tcase_add_test(tc, test_shield);
     tc = test_tcase_fd(s, "wait_for", 10);
     tcase_add_test(tc, test_wait_for);
+    tcase_add_test(tc, test_wait_for_zero);
     tc = test_tcase_fd(s, "gather", 10);
     tcase_add_test(tc, test_gather);
     tc = test_tcase_fd(s, "wait", 10);
