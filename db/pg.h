@@ -210,10 +210,11 @@ enum loom_pg_isolation {
     LOOM_PG_REPEATABLE_READ,
     LOOM_PG_SERIALIZABLE,
 };
+/* Options for loom_pg_begin_with; zero-initialised means none. */
 struct loom_pg_txn_options {
-    enum loom_pg_isolation isolation;
-    bool read_only;
-    bool deferrable; /* wait for a safe snapshot (SERIALIZABLE READ ONLY only) */
+    enum loom_pg_isolation isolation; /* ISOLATION LEVEL, or the session's default */
+    bool read_only;                   /* READ ONLY */
+    bool deferrable;                  /* wait for a safe snapshot (SERIALIZABLE READ ONLY only) */
 };
 /* loom_pg_begin with options (NULL: none). Inside a transaction only a
  * savepoint can start, so options other than the defaults give -EINVAL and

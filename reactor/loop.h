@@ -87,7 +87,8 @@ typedef void (*loom_async_cb)(struct loom_async *async);
 
 /* Options for loom_loop_new(); zero-initialise and set what you need. */
 struct loom_loop_options {
-    const char *backend;       /* "epoll", "poll", "kqueue"; NULL: $LOOM_BACKEND, else the best */
+    /* "epoll", "poll", "kqueue", "io_uring"; NULL: $LOOM_BACKEND, else the best */
+    const char *backend;
     int debug;                 /* 1 on, 0: $LOOM_DEBUG decides */
     int64_t slow_step_ns;      /* debug: warn when a task step or callback runs longer; 0: 100 ms */
     size_t stack_size;         /* default task stack size; 0: 256 KiB */
@@ -179,7 +180,8 @@ struct loom_loop *loom_loop_current(void);
 int64_t loom_loop_now(const struct loom_loop *loop);
 void loom_loop_update_time(struct loom_loop *loop);
 
-/* The backend's name: "epoll", "poll" or "kqueue". */
+/* The backend's name: "epoll", "poll", "kqueue" or "io_uring" - the one really
+ * in use ("epoll" when io_uring was asked for but the kernel refused a ring). */
 const char *loom_loop_backend(const struct loom_loop *loop);
 
 /* Whether debug mode is on. */
@@ -245,8 +247,9 @@ void loom_loop_call_exception_handler(struct loom_loop *loop, const struct loom_
  * LOOM_RUN_NOWAIT), and asks for the timeout again. No tick is needed. */
 
 /* An fd that becomes readable when the loop has I/O to process (the epoll or
- * kqueue fd). Returns it, -EINVAL for NULL, or -ENOTSUP with the poll backend
- * (it has no such fd: create the loop with .backend = "epoll", or drive it with
+ * kqueue fd, or the io_uring ring fd, readable while completions wait).
+ * Returns it, -EINVAL for NULL, or -ENOTSUP with the poll backend (it has no
+ * such fd: create the loop with .backend = "epoll", or drive it with
  * loom_loop_run(LOOM_RUN_ONCE) in a thread of its own). Never close it. */
 int loom_loop_backend_fd(const struct loom_loop *loop);
 
@@ -361,12 +364,13 @@ bool loom_timer_active(const struct loom_timer *t);
 enum loom_hook_kind { LOOM_HOOK_IDLE, LOOM_HOOK_PREPARE, LOOM_HOOK_CHECK };
 
 struct loom_hook;
+/* A hook's callback, called on the loop's thread once per pass while started. */
 typedef void (*loom_hook_cb)(struct loom_hook *h);
 
 /* A hook watcher. Caller-owned; stop it before freeing it. */
 struct loom_hook {
-    loom_hook_cb cb;
-    void *data; /* for the caller */
+    loom_hook_cb cb; /* what runs, as given to loom_hook_start */
+    void *data;      /* for the caller */
     struct loom_loop *_loop;
     enum loom_hook_kind _kind;
     bool _started;
