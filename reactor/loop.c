@@ -692,6 +692,12 @@ static void dispatch(struct loom_loop *loop, int n)
 
 /* --- running --- */
 
+/* A poll costs a syscall (~400 ns in a VM) even with a zero timeout. While
+ * something is ready it is skipped unless BUSY_POLL_NS of loop time passed since
+ * the last one: I/O waits at most that long behind a busy ready queue, and a task
+ * hand-off costs ~30 ns instead of ~130 ns. */
+#define BUSY_POLL_NS LOOM_US(50)
+
 static void run_ready(struct loom_loop *loop)
 {
     struct loom_list *batch = &loop->ready_batch, *n;
@@ -711,6 +717,22 @@ static void run_ready(struct loom_loop *loop)
     }
 }
 
+bool loom__iterate_inline(struct loom_loop *loop)
+{
+    if (loop->run_mode != LOOM_RUN_DEFAULT || loop->stop_requested ||
+        loom_list_empty(&loop->ready) || !loom_list_empty(&loop->changes) ||
+        !loom_list_empty(&loop->hooks[0]) || !loom_list_empty(&loop->hooks[1]) ||
+        !loom_list_empty(&loop->hooks[2]))
+        return false;
+    /* iterate() with nothing to apply, no hooks and the poll skipped: */
+    loop->now = loom__clock_ns();
+    if (loop->now - loop->last_poll >= BUSY_POLL_NS)
+        return false;
+    run_timers(loop);
+    loom_list_splice(&loop->ready_batch, &loop->ready);
+    return true;
+}
+
 static bool alive(const struct loom_loop *loop)
 {
     return loop->active > 0 || !loom_list_empty(&loop->ready);
@@ -727,12 +749,6 @@ static int64_t poll_timeout(struct loom_loop *loop, enum loom_run_mode mode)
     int64_t d = t->key - loom__clock_ns();
     return d > 0 ? d : 0;
 }
-
-/* A poll costs a syscall (~400 ns in a VM) even with a zero timeout. While
- * something is ready it is skipped unless BUSY_POLL_NS of loop time passed since
- * the last one: I/O waits at most that long behind a busy ready queue, and a task
- * hand-off costs ~30 ns instead of ~130 ns. */
-#define BUSY_POLL_NS LOOM_US(50)
 
 static int poll_io(struct loom_loop *loop, enum loom_run_mode mode)
 {
@@ -796,6 +812,7 @@ int loom_loop_run(struct loom_loop *loop, enum loom_run_mode mode)
     struct run_guard guard __attribute__((cleanup(run_exit), unused)) = {loop, loom__tls_loop};
     loom__tls_loop = loop;
     loop->running = true;
+    loop->run_mode = mode;
     loom__overflow_thread();
     loop->eh = loom__eh_globals();
     loop->now = loom__clock_ns();

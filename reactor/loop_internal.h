@@ -95,6 +95,8 @@ struct loom_loop {
 
     /* tasks */
     struct loom_task *current;  /* the task running now, NULL in callbacks */
+    struct loom_task *reap;     /* finished task that handed off: the next one frees its stack */
+    int run_mode;               /* enum loom_run_mode of the loom_loop_run in progress */
     struct loom__ctx sched_ctx; /* the scheduler's saved context */
     const void *sched_stack;    /* sanitizers: the scheduler's stack bounds */
     size_t sched_stack_size;
@@ -129,6 +131,12 @@ struct loom_loop {
 extern _Thread_local struct loom_loop *loom__tls_loop;
 
 void loom__ready_push(struct loom_loop *loop, struct loom__ready *r);
+/* The end of the run phase and the start of the next iteration, done from a
+ * suspending task (task.c's direct hand-off) when they would run no callback:
+ * refreshes the clock, queues due timers and moves the ready queue into the
+ * batch being run. False: the scheduler must run the iteration (poll due,
+ * hooks, watcher changes, a stop, a mode other than LOOM_RUN_DEFAULT). */
+bool loom__iterate_inline(struct loom_loop *loop);
 void loom__log(struct loom_loop *loop, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int64_t loom__clock_ns(void);
 

@@ -1,8 +1,12 @@
 /* task.c - stackful tasks: spawn, the scheduler step, park/wake, cancel, join,
  * sleep, context variables, and loom_run.
  *
- * Every switch goes task <-> scheduler (the context that called
- * loom_loop_run), never task -> task: one switch to park, one to resume. */
+ * A task that suspends switches straight to the next task step of the run
+ * phase when there is one (direct hand-off: one switch instead of two through
+ * the scheduler); otherwise to the scheduler (the context that called
+ * loom_loop_run), which runs the next entry, a callback, or the next iteration.
+ * The order is the FIFO's either way: the hand-off takes only what the
+ * scheduler would have run next. */
 #include "reactor/task_internal.h"
 
 #include <errno.h>
@@ -174,9 +178,79 @@ void loom_task_release(struct loom_task *t)
         task_unref(t);
 }
 
+/* A finished task's stack goes back to the pool and the loop's reference
+ * goes: once some other stack runs. */
+static void task_reap(struct loom_task *t)
+{
+    loom__stack_put(t->loop, t->stack);
+    t->stack = NULL;
+    task_unref(t); /* the loop's reference */
+}
+
+/* Run after every switch back into a task: a finished task that handed off
+ * to this one is reaped here. */
+static inline void reap_pending(struct loom_loop *loop)
+{
+    struct loom_task *t = loop->reap;
+    if (__builtin_expect(t != NULL, 0)) {
+        loop->reap = NULL;
+        task_reap(t);
+    }
+}
+
 /* --- the scheduler side --- */
 
 static void task_entry(void *p);
+static void task_step(struct loom__ready *r);
+
+/* The task the scheduler would run next, taken off the batch, if that is a
+ * task step and the switch can go straight to it; else NULL. An empty batch
+ * is refilled by the next iteration when that runs no callback (loop.c). Off
+ * in debug mode (step timing) and under the sanitizers (fiber bookkeeping is
+ * task <-> scheduler). */
+static struct loom_task *next_step(struct loom_loop *loop)
+{
+#if defined(LOOM_ASAN) || defined(LOOM_TSAN)
+    (void)loop;
+    return NULL;
+#else
+    struct loom_list *batch = &loop->ready_batch;
+    if (loop->debug || (loom_list_empty(batch) && !loom__iterate_inline(loop)))
+        return NULL;
+    struct loom__ready *r = loom_list_entry(batch->next, struct loom__ready, node);
+    if (r->run != task_step)
+        return NULL;
+    loom_list_remove(&r->node);
+    return loom__container_of(r, struct loom_task, ready);
+#endif
+}
+
+/* Leave the CPU: t is parked, queued or (final) finished. Hands off to the
+ * next task step when there is one, else switches to the scheduler. A finished
+ * task whose failure nobody retrieved goes through the scheduler, so the
+ * exception handler runs outside any task as before. */
+static void suspend(struct loom_task *t, bool final)
+{
+    struct loom_loop *loop = t->loop;
+    struct loom_task *next = NULL;
+    if (!final || !loom__is_failure(t->fut.result) || t->joined)
+        next = next_step(loop);
+    if (!next) {
+        switch_out(t, final);
+    } else if (next == t) { /* t yielded and is the only thing to run */
+        t->state = LOOM__TASK_RUNNING;
+        return;
+    } else {
+        loop->current = next;
+        next->state = LOOM__TASK_RUNNING;
+        if (final)
+            loop->reap = t;
+        if (__builtin_expect(loop->eh != NULL, 0))
+            eh_swap(loop->eh, &t->eh, &next->eh);
+        loom__ctx_switch(&t->ctx, &next->ctx);
+    }
+    reap_pending(loop);
+}
 
 static void task_step(struct loom__ready *r)
 {
@@ -186,26 +260,25 @@ static void task_step(struct loom__ready *r)
     loop->current = t;
     t->state = LOOM__TASK_RUNNING;
     switch_in(loop, t);
+    /* After hand-offs the task switching back may be another one, and t may be
+     * gone: only the one that came back (current) is looked at. */
+    struct loom_task *back = loop->current;
     loop->current = NULL;
     if (loop->debug && t0) { /* t0: debug was on already when the step began */
         int64_t dt = loom__clock_ns() - t0;
         if (dt > loop->slow_ns)
-            loom__log(loop, "Executing <Task name='%s'> took %.3f seconds", t->name, dt / 1e9);
+            loom__log(loop, "Executing <Task name='%s'> took %.3f seconds", back->name, dt / 1e9);
     }
-    if (t->state == LOOM__TASK_DONE) {
-        loom__stack_put(loop, t->stack);
-        t->stack = NULL;
-        task_unref(t); /* the loop's reference */
-    }
+    if (back->state == LOOM__TASK_DONE)
+        task_reap(back);
 }
 
 static void park_timeout(struct loom_timer *timer) { loom_wake(timer->data, -ETIMEDOUT); }
 
-/* Run t's first step now. Switches always go task <-> scheduler, so from a
- * task the caller hands over through the scheduler: t, then the caller, go
- * to the front of what runs next (the batch being run), and the caller
- * switches out without parking. From a callback we are on the scheduler's
- * stack already: step t here. */
+/* Run t's first step now. From a task: t, then the caller, go to the front
+ * of what runs next (the batch being run), and the caller suspends without
+ * parking, handing off to t. From a callback we are on the scheduler's stack
+ * already: step t here. */
 static void eager_start(struct loom_loop *loop, struct loom_task *t)
 {
     struct loom_task *self = loop->current;
@@ -217,7 +290,7 @@ static void eager_start(struct loom_loop *loop, struct loom_task *t)
     self->state = LOOM__TASK_READY;
     loom_list_push_front(&loop->ready_batch, &self->ready.node);
     loom_list_push_front(&loop->ready_batch, &t->ready.node);
-    switch_out(self, false);
+    suspend(self, false);
 }
 
 int loom_task_spawn(struct loom_loop *loop, loom_task_fn fn, void *arg,
@@ -309,6 +382,7 @@ static void task_entry(void *p)
 #ifdef LOOM_ASAN
     __sanitizer_finish_switch_fiber(NULL, &loop->sched_stack, &loop->sched_stack_size);
 #endif
+    reap_pending(loop);
     intptr_t result;
     if (t->cancel_pending) { /* cancelled before it ever ran */
         t->cancel_pending = false;
@@ -321,7 +395,7 @@ static void task_entry(void *p)
     if (!loom_list_empty(&t->fut._callbacks))
         t->joined = true; /* a done callback waiting on t gets the result */
     loom_future_set_result(&t->fut, result);
-    switch_out(t, true);
+    suspend(t, true);
     __builtin_unreachable();
 }
 
@@ -355,7 +429,7 @@ int loom__park_unscoped(struct loom_task *t, int64_t deadline)
     }
     t->state = LOOM__TASK_PARKED;
     t->wake_code = 0;
-    switch_out(t, false);
+    suspend(t, false);
     loom_timer_stop(&t->timer);
     return resume_code(t);
 }
@@ -475,7 +549,7 @@ int loom_yield(void)
     }
     t->state = LOOM__TASK_PARKED;
     loom_wake(t, 0); /* to the back of the ready queue */
-    switch_out(t, false);
+    suspend(t, false);
     return resume_code(t);
 }
 
