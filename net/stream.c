@@ -98,9 +98,12 @@ static void on_io(struct loom_io *io, unsigned revents);
 /* A stream with no transport attached yet; NULL on ENOMEM. */
 static struct loom_stream *stream_new(struct loom_loop *loop, int fd)
 {
-    struct loom_stream *s = calloc(1, sizeof(*s));
+    /* Aligned: the hot fields then take four cache lines, not five or six. */
+    size_t size = (sizeof(struct loom_stream) + 63) & ~(size_t)63;
+    struct loom_stream *s = aligned_alloc(64, size);
     if (!s)
         return NULL;
+    memset(s, 0, size);
     s->loop = loop;
     s->fd = fd;
     s->pollable = fd >= 0;

@@ -14,40 +14,46 @@ struct loom__fd_transport {
     int orig_flags; /* F_GETFL at open */
 };
 
+/* Laid out for request/response at high connection counts: what every read,
+ * write and wait touches sits in the first four 64-byte lines (the struct is
+ * allocated 64-byte aligned), the settings and rare paths after it. Keep new
+ * fields out of the first lines unless the hot path uses them. */
 struct loom_stream {
-    struct loom_loop *loop;
+    struct loom_io io; /* line 0 (64 bytes) */
+
+    /* line 1: the transport and the read buffer */
     const struct loom_stream_ops *ops;
     void *ctx;
-    int fd;        /* polled fd, -1: none */
-    bool pollable; /* false: regular file, /dev/null... never wait on it */
-    struct loom_io io;
     struct loom__fd_transport fdt; /* ctx for the built-in ops */
-
     /* read side: rbuf[rstart, rend) is buffered data; freed when empty before a wait */
     char *rbuf;
     size_t rcap, rstart, rend;
-    size_t limit;
-    int64_t timeout;          /* default read timeout, -1: none */
-    int rerr;                 /* sticky read error */
-    bool eof;                 /* the transport returned 0 */
-    bool stop_reading;        /* reads that would wait return LOOM_EOF */
-    bool rshort;              /* the last fd read was short: the socket is likely drained */
+
+    /* lines 2-3: waiting, the write buffer, the flags */
     struct loom_task *reader; /* parked reader */
-    unsigned rdir;            /* what the reader waits for */
+    char *wbuf; /* write side: wbuf[wstart, wend) is pending output; freed when empty */
+    size_t wstart, wend;
+    int64_t timeout; /* default read timeout, -1: none */
+    int rerr;        /* sticky read error */
+    int werr;        /* sticky write error */
+    unsigned rdir;   /* what the reader waits for */
+    unsigned wdir;   /* what the flush waits for (LOOM_WRITABLE normally) */
 
-    /* write side: wbuf[wstart, wend) is pending output; freed when empty */
-    char *wbuf;
-    size_t wcap, wstart, wend;
-    size_t high, low;
-    int werr;                   /* sticky write error */
-    bool eof_pending, eof_sent; /* write_eof asked / done */
-    unsigned wdir;              /* what the flush waits for (LOOM_WRITABLE normally) */
-    struct loom_task *drainer;  /* parked in drain/flush */
-    size_t drain_target;        /* wake the drainer at or below this */
-
-    /* lifecycle */
+    int fd;      /* polled fd, -1: none */
     int waiters; /* tasks inside a wait; the memory outlives them */
     bool closed;
+    bool eof;                   /* the transport returned 0 */
+    bool stop_reading;          /* reads that would wait return LOOM_EOF */
+    bool rshort;                /* the last fd read was short: the socket is likely drained */
+    bool eof_pending, eof_sent; /* write_eof asked / done */
+    bool pollable;              /* false: regular file, /dev/null... never wait on it */
+    bool hook_reading;          /* callback mode: poll for reading at all */
+    struct loom_loop *loop;
+    size_t wcap;
+    struct loom_task *drainer; /* parked in drain/flush */
+    size_t drain_target;       /* wake the drainer at or below this */
+    size_t limit;
+    size_t high, low;
 
     /* Callback mode (transport.c): when set, readiness for reading calls
      * on_readable instead of waking a task, and write progress / errors call
@@ -55,7 +61,6 @@ struct loom_stream {
     void (*on_readable)(struct loom_stream *s);
     void (*on_write)(struct loom_stream *s);
     void *hook_arg;
-    bool hook_reading;
 };
 
 /* loom_stream_open_fd for a socket made non-blocking by loom (accept4/socket
