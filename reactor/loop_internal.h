@@ -97,6 +97,7 @@ struct loom_loop {
     struct loom_task *current;  /* the task running now, NULL in callbacks */
     struct loom_task *reap;     /* finished task that handed off: the next one frees its stack */
     int run_mode;               /* enum loom_run_mode of the loom_loop_run in progress */
+    unsigned clock_skips;       /* hand-off boundaries since the clock was last read */
     struct loom__ctx sched_ctx; /* the scheduler's saved context */
     const void *sched_stack;    /* sanitizers: the scheduler's stack bounds */
     size_t sched_stack_size;
