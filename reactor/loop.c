@@ -292,11 +292,6 @@ int loom_loop_backend_timeout(const struct loom_loop *loop)
 
 /* --- ready queue and deferred calls --- */
 
-void loom__ready_push(struct loom_loop *loop, struct loom__ready *r)
-{
-    loom_list_push_back(&loop->ready, &r->node);
-}
-
 static struct loom_handle *handle_get(struct loom_loop *loop)
 {
     struct loom_list *n = loom_list_pop_front(&loop->free_handles);

@@ -131,7 +131,10 @@ struct loom_loop {
 
 extern _Thread_local struct loom_loop *loom__tls_loop;
 
-void loom__ready_push(struct loom_loop *loop, struct loom__ready *r);
+static inline void loom__ready_push(struct loom_loop *loop, struct loom__ready *r)
+{
+    loom_list_push_back(&loop->ready, &r->node);
+}
 /* The end of the run phase and the start of the next iteration, done from a
  * suspending task (task.c's direct hand-off) when they would run no callback:
  * refreshes the clock, queues due timers and moves the ready queue into the

@@ -42,7 +42,6 @@ const char *loom__ctx_kind(void) { return "ucontext"; }
 
 #else
 
-void loom__switch_asm(void **from_sp, void *to_sp);
 void loom__switch_trampoline(void);
 
 void loom__ctx_make(struct loom__ctx *ctx, void *stack_lo, size_t size, void (*entry)(void *),
@@ -73,11 +72,6 @@ void loom__ctx_make(struct loom__ctx *ctx, void *stack_lo, size_t size, void (*e
     f[11] = (uint64_t)(uintptr_t)loom__switch_trampoline; /* x30 */
 #endif
     ctx->sp = f;
-}
-
-void loom__ctx_switch(struct loom__ctx *from, struct loom__ctx *to)
-{
-    loom__switch_asm(&from->sp, to->sp);
 }
 
 const char *loom__ctx_kind(void) { return "asm"; }

@@ -38,8 +38,34 @@ struct loom__ctx {
 void loom__ctx_make(struct loom__ctx *ctx, void *stack_lo, size_t size, void (*entry)(void *),
                     void *arg);
 
-/* Save the current context into from and resume to. */
+/* Save the current context into from and resume to. loom__ctx_handoff is the
+ * same, tuned for two contexts suspended at the same call site (a task -> task
+ * hand-off; see switch_x86_64.S). */
+#ifdef LOOM_SWITCH_UCONTEXT
 void loom__ctx_switch(struct loom__ctx *from, struct loom__ctx *to);
+static inline void loom__ctx_handoff(struct loom__ctx *from, struct loom__ctx *to)
+{
+    loom__ctx_switch(from, to);
+}
+#else
+void loom__switch_asm(void **from_sp, void *to_sp);
+static inline void loom__ctx_switch(struct loom__ctx *from, struct loom__ctx *to)
+{
+    loom__switch_asm(&from->sp, to->sp);
+}
+#if defined(__x86_64__)
+void loom__switch_asm_ret(void **from_sp, void *to_sp);
+static inline void loom__ctx_handoff(struct loom__ctx *from, struct loom__ctx *to)
+{
+    loom__switch_asm_ret(&from->sp, to->sp);
+}
+#else
+static inline void loom__ctx_handoff(struct loom__ctx *from, struct loom__ctx *to)
+{
+    loom__switch_asm(&from->sp, to->sp);
+}
+#endif
+#endif
 
 /* "asm" or "ucontext". */
 const char *loom__ctx_kind(void);

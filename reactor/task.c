@@ -72,6 +72,23 @@ static inline void eh_swap(struct loom__eh_globals *g, struct loom__eh_state *sa
     g->uncaught = load->uncaught;
 }
 
+/* loom_task_current and loom_wake, inlined where task.c uses them (the public
+ * symbols can be interposed, so the compiler calls them). */
+static inline struct loom_task *task_current(void)
+{
+    struct loom_loop *loop = loom__tls_loop;
+    return loop ? loop->current : NULL;
+}
+
+static inline void wake(struct loom_task *t, int code)
+{
+    if (t->state != LOOM__TASK_PARKED)
+        return;
+    t->state = LOOM__TASK_READY;
+    t->wake_code = code;
+    loom__ready_push(t->loop, &t->ready);
+}
+
 /* --- switching, with the sanitizers told about every stack change --- */
 
 static void switch_in(struct loom_loop *loop, struct loom_task *t)
@@ -247,7 +264,7 @@ static void suspend(struct loom_task *t, bool final)
             loop->reap = t;
         if (__builtin_expect(loop->eh != NULL, 0))
             eh_swap(loop->eh, &t->eh, &next->eh);
-        loom__ctx_switch(&t->ctx, &next->ctx);
+        loom__ctx_handoff(&t->ctx, &next->ctx);
     }
     reap_pending(loop);
 }
@@ -273,7 +290,7 @@ static void task_step(struct loom__ready *r)
         task_reap(back);
 }
 
-static void park_timeout(struct loom_timer *timer) { loom_wake(timer->data, -ETIMEDOUT); }
+static void park_timeout(struct loom_timer *timer) { wake(timer->data, -ETIMEDOUT); }
 
 /* Run t's first step now. From a task: t, then the caller, go to the front
  * of what runs next (the batch being run), and the caller suspends without
@@ -399,10 +416,7 @@ static void task_entry(void *p)
     __builtin_unreachable();
 }
 
-struct loom_task *loom_task_current(void)
-{
-    return loom__tls_loop ? loom__tls_loop->current : NULL;
-}
+struct loom_task *loom_task_current(void) { return task_current(); }
 
 struct loom_loop *loom_task_loop(const struct loom_task *t) { return t->loop; }
 
@@ -430,7 +444,8 @@ int loom__park_unscoped(struct loom_task *t, int64_t deadline)
     t->state = LOOM__TASK_PARKED;
     t->wake_code = 0;
     suspend(t, false);
-    loom_timer_stop(&t->timer);
+    if (deadline >= 0)
+        loom_timer_stop(&t->timer);
     return resume_code(t);
 }
 
@@ -477,7 +492,7 @@ int loom_park(struct loom_task *t, int64_t deadline)
 
 static int timeout_enter(struct loom_timeout *s, int64_t deadline)
 {
-    struct loom_task *t = loom_task_current();
+    struct loom_task *t = task_current();
     if (!t)
         return -EPERM;
     *s = (struct loom_timeout){
@@ -489,7 +504,7 @@ static int timeout_enter(struct loom_timeout *s, int64_t deadline)
 
 int loom_timeout_enter(struct loom_timeout *s, int64_t timeout_ns)
 {
-    struct loom_task *t = loom_task_current();
+    struct loom_task *t = task_current();
     return timeout_enter(s, t ? loom_deadline(t->loop, timeout_ns) : -1);
 }
 
@@ -517,14 +532,7 @@ bool loom_timeout_exit(struct loom_timeout *s)
     return s->_expired;
 }
 
-void loom_wake(struct loom_task *t, int code)
-{
-    if (t->state != LOOM__TASK_PARKED)
-        return;
-    t->state = LOOM__TASK_READY;
-    t->wake_code = code;
-    loom__ready_push(t->loop, &t->ready);
-}
+void loom_wake(struct loom_task *t, int code) { wake(t, code); }
 
 /* Relative timeouts start from the real current time, not the time cached at
  * the top of the iteration: a task that computed for a second before sleeping
@@ -540,22 +548,23 @@ int64_t loom_deadline(struct loom_loop *loop, int64_t timeout_ns)
 
 int loom_yield(void)
 {
-    struct loom_task *t = loom_task_current();
+    struct loom_task *t = task_current();
     if (!t)
         return -EPERM;
     if (t->cancel_pending) {
         t->cancel_pending = false;
         return -ECANCELED;
     }
-    t->state = LOOM__TASK_PARKED;
-    loom_wake(t, 0); /* to the back of the ready queue */
+    t->state = LOOM__TASK_READY; /* to the back of the ready queue */
+    t->wake_code = 0;
+    loom__ready_push(t->loop, &t->ready);
     suspend(t, false);
     return resume_code(t);
 }
 
 int loom_sleep(int64_t ns)
 {
-    struct loom_task *t = loom_task_current();
+    struct loom_task *t = task_current();
     if (!t)
         return -EPERM;
     if (ns <= 0)
@@ -583,7 +592,7 @@ bool loom_task_cancel_msg(struct loom_task *t, const char *msg)
     if (t->state == LOOM__TASK_PARKED && t->awaiting && loom_future_cancel(t->awaiting))
         return true;
     if (t->state == LOOM__TASK_PARKED)
-        loom_wake(t, -ECANCELED);
+        wake(t, -ECANCELED);
     else
         t->cancel_pending = true;
     return true;
@@ -608,7 +617,7 @@ unsigned loom_task_uncancel(struct loom_task *t)
 static void wake_waiter(struct loom_future *f, void *arg)
 {
     (void)f;
-    loom_wake(arg, 0);
+    wake(arg, 0);
 }
 
 static int park_until_done(struct loom_task *self, struct loom_task *t, int64_t deadline,
@@ -637,7 +646,7 @@ int loom_park_until_done(struct loom_task *self, struct loom_task *t, int64_t de
 
 intptr_t loom_task_join(struct loom_task *t)
 {
-    struct loom_task *self = loom_task_current();
+    struct loom_task *self = task_current();
     if (!self)
         return -EPERM;
     int rc = loom_park_until_done(self, t, -1);
