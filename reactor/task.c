@@ -246,7 +246,10 @@ static struct loom_task *next_step(struct loom_loop *loop)
  * next task step when there is one, else switches to the scheduler. A finished
  * task whose failure nobody retrieved goes through the scheduler, so the
  * exception handler runs outside any task as before. */
-static void suspend(struct loom_task *t, bool final)
+/* Inlined into its callers: every call level between a task's suspension and
+ * its body is a return the predictor misses after a hand-off between tasks
+ * suspended at different places (a finished task -> its joiner). */
+static inline __attribute__((always_inline)) void suspend(struct loom_task *t, bool final)
 {
     struct loom_loop *loop = t->loop;
     struct loom_task *next = NULL;
@@ -430,7 +433,7 @@ static int resume_code(struct loom_task *t)
     return code;
 }
 
-int loom__park_unscoped(struct loom_task *t, int64_t deadline)
+static inline __attribute__((always_inline)) int park(struct loom_task *t, int64_t deadline)
 {
     if (t->cancel_pending) {
         t->cancel_pending = false;
@@ -448,6 +451,8 @@ int loom__park_unscoped(struct loom_task *t, int64_t deadline)
         loom_timer_stop(&t->timer);
     return resume_code(t);
 }
+
+int loom__park_unscoped(struct loom_task *t, int64_t deadline) { return park(t, deadline); }
 
 /* --- deadline scopes (asyncio.timeout) --- */
 
@@ -479,7 +484,7 @@ int loom_park(struct loom_task *t, int64_t deadline)
 {
     int64_t sd = t->scope_deadline;
     if (sd < 0 || (deadline >= 0 && deadline < sd))
-        return loom__park_unscoped(t, deadline);
+        return park(t, deadline);
     if (sd <= loom_loop_now(t->loop) && !t->cancel_pending) {
         scopes_expire(t); /* passed already: every wait in the scope fails at once */
         return -ETIMEDOUT;
