@@ -24,6 +24,11 @@
 #include <stdio.h>
 #include <sys/un.h>
 
+#include "reactor/compat.h"
+#ifdef LOOM_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
 #define RBUF_MIN 8192
 
 /* --- the built-in fd transport --- */
@@ -394,7 +399,9 @@ static void consume(struct loom_stream *s, size_t n)
  * after it; with glibc, freeing a chunk beside the heap top runs the trim check
  * each time (~2% of the server's CPU per 4 KiB echo round trip). The spare
  * also puts the same warm memory under every connection of the thread. A
- * thread's spare is freed as it exits (the key's destructor). */
+ * thread's spare is freed as it exits (the key's destructor). Under ASan the
+ * spare is poisoned while it waits, so a stale view into a freed read buffer
+ * is still reported as it would be after free(). */
 static _Thread_local char *spare_rbuf;
 static _Thread_local bool spare_ok; /* this thread's destructor is registered */
 static pthread_key_t spare_key;
@@ -403,6 +410,10 @@ static bool spare_key_ok;
 static void spare_free(void *marker)
 {
     (void)marker;
+#ifdef LOOM_ASAN
+    if (spare_rbuf)
+        ASAN_UNPOISON_MEMORY_REGION(spare_rbuf, RBUF_MIN);
+#endif
     free(spare_rbuf);
     spare_rbuf = NULL;
 }
@@ -418,6 +429,9 @@ static void rbuf_put(char *b, size_t cap)
     }
     if (spare_ok && cap == RBUF_MIN && !spare_rbuf) {
         spare_rbuf = b;
+#ifdef LOOM_ASAN
+        ASAN_POISON_MEMORY_REGION(b, cap);
+#endif
         return;
     }
     free(b);
@@ -428,6 +442,9 @@ static char *rbuf_get(char *old, size_t cap)
     if (!old && cap == RBUF_MIN && spare_rbuf) {
         char *b = spare_rbuf;
         spare_rbuf = NULL;
+#ifdef LOOM_ASAN
+        ASAN_UNPOISON_MEMORY_REGION(b, cap);
+#endif
         return b;
     }
     return realloc(old, cap);
