@@ -269,7 +269,7 @@ tsan: deps-check
 QEMU_CC ?= aarch64-linux-gnu-gcc
 qemu-aarch64: deps-check
 	@mkdir -p build/aarch64
-	$(QEMU_CC) -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Wno-unused-parameter -pthread -I. -I$(BUILD)/include \
+	$(QEMU_CC) -std=c11 -D_GNU_SOURCE -DLOOM_NO_URING -O2 -g -Wall -Wextra -Wno-unused-parameter -pthread -I. -I$(BUILD)/include \
 	  -static -o build/aarch64/switch_test tests/switch_test.c \
 	  $(filter-out reactor/switch.c,$(wildcard reactor/*.c)) reactor/switch.c reactor/switch_aarch64.S -lm
 	qemu-aarch64 build/aarch64/switch_test

@@ -8,9 +8,10 @@
 
 #include <stdint.h>
 
-/* io_uring needs liburing's headers (liburing-dev); a cross build without them
- * (make qemu-aarch64) simply has no io_uring backend. */
-#if defined(__linux__) && defined(__has_include)
+/* io_uring needs liburing's headers and library (liburing-dev); a build
+ * without them, or with -DLOOM_NO_URING (make qemu-aarch64: a cross compiler
+ * sees the host's headers but has no aarch64 library), has no io_uring backend. */
+#if defined(__linux__) && defined(__has_include) && !defined(LOOM_NO_URING)
 #if __has_include(<liburing.h>)
 #define LOOM_HAVE_URING 1
 #endif
