@@ -693,14 +693,7 @@ END_TEST
 
 int main(void)
 {
-    if (test_pg_start() < 0)
-        return EXIT_FAILURE;
-    Suite *s = suite_create("pg");
-    struct {
-        const char *name;
-        const TTest *fn;
-        double timeout;
-    } cases[] = {
+    const struct test_pg_case cases[] = {
         {"connect_errors", connect_errors, 20},
         {"query", query, 20},
         {"transactions", transactions, 20},
@@ -716,12 +709,5 @@ int main(void)
         {"bulk", bulk, 60},
         {"listen_notify", listen_notify, 20},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        TCase *tc = test_tcase(s, cases[i].name, cases[i].timeout);
-        tcase_add_checked_fixture(tc, test_fixture_setup, test_fixture_teardown);
-        tcase_add_test(tc, cases[i].fn);
-    }
-    int rc = test_main(s);
-    test_pg_stop();
-    return rc;
+    return test_pg_main("pg", cases, sizeof cases / sizeof cases[0]);
 }

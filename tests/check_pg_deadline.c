@@ -426,24 +426,10 @@ END_TEST
 
 int main(void)
 {
-    if (test_pg_start() < 0)
-        return EXIT_FAILURE;
-    Suite *s = suite_create("pg_deadline");
-    struct {
-        const char *name;
-        const TTest *fn;
-        double timeout;
-    } cases[] = {
+    const struct test_pg_case cases[] = {
         {"conn_calls", conn_calls, 60},       {"no_stray_cancel", no_stray_cancel, 30},
         {"connect_scope", connect_scope, 20}, {"server_timeout", server_timeout, 20},
         {"pool_calls", pool_calls, 30},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        TCase *tc = test_tcase(s, cases[i].name, cases[i].timeout);
-        tcase_add_checked_fixture(tc, test_fixture_setup, test_fixture_teardown);
-        tcase_add_test(tc, cases[i].fn);
-    }
-    int rc = test_main(s);
-    test_pg_stop();
-    return rc;
+    return test_pg_main("pg_deadline", cases, sizeof cases / sizeof cases[0]);
 }

@@ -312,24 +312,10 @@ END_TEST
 
 int main(void)
 {
-    if (test_pg_start() < 0)
-        return EXIT_FAILURE;
-    Suite *s = suite_create("pg_faults");
-    struct {
-        const char *name;
-        const TTest *fn;
-        double timeout;
-    } cases[] = {
+    const struct test_pg_case cases[] = {
         {"net_freeze", net_freeze, 40},
         {"net_cut", net_cut, 30},
         {"rows_10m", rows_10m, 120},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        TCase *tc = test_tcase(s, cases[i].name, cases[i].timeout);
-        tcase_add_checked_fixture(tc, test_fixture_setup, test_fixture_teardown);
-        tcase_add_test(tc, cases[i].fn);
-    }
-    int rc = test_main(s);
-    test_pg_stop();
-    return rc;
+    return test_pg_main("pg_faults", cases, sizeof cases / sizeof cases[0]);
 }

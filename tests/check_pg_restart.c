@@ -210,26 +210,13 @@ END_TEST
 
 int main(void)
 {
-    if (test_pg_start() < 0)
-        return EXIT_FAILURE;
-    Suite *s = suite_create("pg_restart");
-    struct {
-        const char *name;
-        const TTest *fn;
-    } cases[] = {
-        {"pipelined_restart_fast", pipelined_restart_fast},
-        {"pipelined_restart_immediate", pipelined_restart_immediate},
-        {"pipelined_terminate", pipelined_terminate},
-        {"acquire_restart_fast", acquire_restart_fast},
-        {"acquire_restart_immediate", acquire_restart_immediate},
-        {"acquire_terminate", acquire_terminate},
+    const struct test_pg_case cases[] = {
+        {"pipelined_restart_fast", pipelined_restart_fast, 60},
+        {"pipelined_restart_immediate", pipelined_restart_immediate, 60},
+        {"pipelined_terminate", pipelined_terminate, 60},
+        {"acquire_restart_fast", acquire_restart_fast, 60},
+        {"acquire_restart_immediate", acquire_restart_immediate, 60},
+        {"acquire_terminate", acquire_terminate, 60},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        TCase *tc = test_tcase(s, cases[i].name, 60);
-        tcase_add_checked_fixture(tc, test_fixture_setup, test_fixture_teardown);
-        tcase_add_test(tc, cases[i].fn);
-    }
-    int rc = test_main(s);
-    test_pg_stop();
-    return rc;
+    return test_pg_main("pg_restart", cases, sizeof cases / sizeof cases[0]);
 }

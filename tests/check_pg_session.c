@@ -391,23 +391,10 @@ END_TEST
 
 int main(void)
 {
-    if (test_pg_start() < 0)
-        return EXIT_FAILURE;
-    Suite *s = suite_create("pg_session");
-    struct {
-        const char *name;
-        const TTest *fn;
-    } cases[] = {{"copy_out", copy_out},
-                 {"copy_refused", copy_refused},
-                 {"notices", notices},
-                 {"pool_reset", pool_reset},
-                 {"txn_options", txn_options}};
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        TCase *tc = test_tcase(s, cases[i].name, 60);
-        tcase_add_checked_fixture(tc, test_fixture_setup, test_fixture_teardown);
-        tcase_add_test(tc, cases[i].fn);
-    }
-    int rc = test_main(s);
-    test_pg_stop();
-    return rc;
+    const struct test_pg_case cases[] = {
+        {"copy_out", copy_out, 60},       {"copy_refused", copy_refused, 60},
+        {"notices", notices, 60},         {"pool_reset", pool_reset, 60},
+        {"txn_options", txn_options, 60},
+    };
+    return test_pg_main("pg_session", cases, sizeof cases / sizeof cases[0]);
 }

@@ -512,23 +512,10 @@ END_TEST
 
 int main(void)
 {
-    if (test_pg_start() < 0)
-        return EXIT_FAILURE;
-    Suite *s = suite_create("pg_types");
-    struct {
-        const char *name;
-        const TTest *fn;
-    } cases[] = {{"scalars", scalars},
-                 {"times", times},
-                 {"arrays", arrays},
-                 {"nulls_and_describe", nulls_and_describe},
-                 {"malformed", malformed}};
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        TCase *tc = test_tcase(s, cases[i].name, 30);
-        tcase_add_checked_fixture(tc, test_fixture_setup, test_fixture_teardown);
-        tcase_add_test(tc, cases[i].fn);
-    }
-    int rc = test_main(s);
-    test_pg_stop();
-    return rc;
+    const struct test_pg_case cases[] = {
+        {"scalars", scalars, 30},     {"times", times, 30},
+        {"arrays", arrays, 30},       {"nulls_and_describe", nulls_and_describe, 30},
+        {"malformed", malformed, 30},
+    };
+    return test_pg_main("pg_types", cases, sizeof cases / sizeof cases[0]);
 }

@@ -2,6 +2,8 @@
  * system(): this is test scaffolding, paths come from mkdtemp and glob. */
 #include "pg.h"
 
+#include "harness.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -248,4 +250,18 @@ void test_pg_stop(void)
     int st;
     while (waitpid(watchdog_pid, &st, 0) < 0 && errno == EINTR)
         ;
+}
+
+int test_pg_main(const char *suite, const struct test_pg_case *cases, size_t n)
+{
+    if (test_pg_start() < 0)
+        return EXIT_FAILURE;
+    Suite *s = suite_create(suite);
+    for (size_t i = 0; i < n; i++) {
+        TCase *tc = test_tcase_fd(s, cases[i].name, cases[i].timeout_s ? cases[i].timeout_s : 60);
+        tcase_add_test(tc, cases[i].fn);
+    }
+    int rc = test_main(s);
+    test_pg_stop();
+    return rc;
 }

@@ -12,7 +12,9 @@
 #ifndef LOOM_TESTS_HARNESS_PG_H
 #define LOOM_TESTS_HARNESS_PG_H
 
+#include <check.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 /* Start the cluster (or adopt $LOOM_PG_DSN). Returns 0, or -1 with a message on stderr. */
 int test_pg_start(void);
@@ -30,5 +32,15 @@ int test_pg_ctl(const char *args);
 int test_pg_psql(const char *db, const char *sql);
 /* Create an empty database (dropping an old one of that name); 0 on success. */
 int test_pg_createdb(const char *db);
+
+/* One test of a suite on the cluster; timeout_s 0: 60 s. */
+struct test_pg_case {
+    const char *name;
+    const TTest *fn;
+    double timeout_s;
+};
+/* The main() of a suite on the cluster: start it, one TCase per case with the
+ * fd-leak fixture, run them, stop it. The exit status for main. */
+int test_pg_main(const char *suite, const struct test_pg_case *cases, size_t n);
 
 #endif
