@@ -12,22 +12,11 @@
 #include "db/pg.h"
 #include "harness/harness.h"
 #include "harness/pg.h"
+#include "harness/pgconn.h"
 #include "reactor/executor.h"
 #include "reactor/task.h"
 
 static const char *dsn(void) { return getenv("LOOM_PG_DSN"); }
-
-static void connect_ok(struct loom_pg *c)
-{
-    int rc = loom_pg_connect(c, dsn(), LOOM_SEC(10));
-    ck_assert_msg(rc == 0, "connect: %s: %s", loom_strerror(rc), loom_pg_errmsg(c));
-}
-
-static void exec_ok(struct loom_pg *c, const char *sql)
-{
-    ssize_t rc = loom_pg_exec(c, NULL, sql);
-    ck_assert_msg(rc >= 0, "%s: %s", sql, loom_pg_errmsg(c));
-}
 
 /* --- connect errors --- */
 
@@ -75,7 +64,7 @@ END_TEST
 static intptr_t query_main(void *arg)
 {
     struct loom_pg c;
-    connect_ok(&c);
+    test_pg_connect_ok(&c);
     ck_assert_int_ge(loom_pg_server_version(&c), 140000);
     struct loom_pg_result r = {0};
     const char *p[] = {"41", "hello", NULL};
@@ -95,7 +84,7 @@ static intptr_t query_main(void *arg)
     /* the cached statement is reused: a second run gives the same */
     for (int i = 0; i < 3; i++)
         ck_assert_int_eq(loom_pg_query(&c, NULL, "SELECT $1::int", 1, p), 1);
-    exec_ok(&c, "DROP TABLE IF EXISTS t_q; CREATE TABLE t_q(id int primary key, v text)");
+    test_pg_exec_ok(&c, "DROP TABLE IF EXISTS t_q; CREATE TABLE t_q(id int primary key, v text)");
     ck_assert_int_eq(loom_pg_exec(&c, NULL,
                                   "INSERT INTO t_q SELECT g, 'x' FROM "
                                   "generate_series(1, 7) g"),
@@ -113,15 +102,16 @@ static intptr_t query_main(void *arg)
     ck_assert_int_eq(loom_pg_int(&r, 0, 0), 3);
     ck_assert_str_eq(loom_pg_sqlstate(&c), "");
     loom_pg_result_clear(&r);
-    exec_ok(&c, "DROP TABLE t_q");
+    test_pg_exec_ok(&c, "DROP TABLE t_q");
     /* a cached statement whose result type changed under it is prepared again */
-    exec_ok(&c, "DROP TABLE IF EXISTS t_q2; CREATE TABLE t_q2(a int); INSERT INTO t_q2 VALUES(1)");
+    test_pg_exec_ok(
+        &c, "DROP TABLE IF EXISTS t_q2; CREATE TABLE t_q2(a int); INSERT INTO t_q2 VALUES(1)");
     ck_assert_int_eq(loom_pg_query(&c, NULL, "SELECT * FROM t_q2", 0, NULL), 1);
-    exec_ok(&c, "ALTER TABLE t_q2 ADD b int");
+    test_pg_exec_ok(&c, "ALTER TABLE t_q2 ADD b int");
     ck_assert_int_eq(loom_pg_query(&c, &r, "SELECT * FROM t_q2", 0, NULL), 1);
     ck_assert_int_eq(loom_pg_ncols(&r), 2);
     loom_pg_result_clear(&r);
-    exec_ok(&c, "DROP TABLE t_q2");
+    test_pg_exec_ok(&c, "DROP TABLE t_q2");
     loom_pg_close(&c);
     return 0;
 }
@@ -151,8 +141,8 @@ static int count(struct loom_pg *c, const char *sql)
 static intptr_t txn_main(void *arg)
 {
     struct loom_pg c;
-    connect_ok(&c);
-    exec_ok(&c, "DROP TABLE IF EXISTS t_tx; CREATE TABLE t_tx(id int primary key)");
+    test_pg_connect_ok(&c);
+    test_pg_exec_ok(&c, "DROP TABLE IF EXISTS t_tx; CREATE TABLE t_tx(id int primary key)");
     /* rollback on error: the natural path is rc = loom_pg_end(c, rc) */
     int rc = loom_pg_begin(&c);
     ck_assert_int_eq(rc, 0);
@@ -185,7 +175,7 @@ static intptr_t txn_main(void *arg)
     ck_assert_int_eq(insert(&c, "t_tx", "1"), LOOM_EPG);
     ck_assert_int_eq(loom_pg_commit(&c), LOOM_EPG);
     ck_assert_int_eq(loom_pg_depth(&c), 0);
-    exec_ok(&c, "DROP TABLE t_tx");
+    test_pg_exec_ok(&c, "DROP TABLE t_tx");
     loom_pg_close(&c);
     return 0;
 }
@@ -391,8 +381,8 @@ static intptr_t sleeper(void *arg)
 static intptr_t cancel_main(void *arg)
 {
     struct loom_pg c, mon;
-    connect_ok(&c);
-    connect_ok(&mon);
+    test_pg_connect_ok(&c);
+    test_pg_connect_ok(&mon);
     struct loom_task *t = loom_spawn(sleeper, &c, "sleeper");
     loom_sleep(LOOM_MS(300));
     double t0 = test_now();
@@ -502,7 +492,7 @@ END_TEST
 static intptr_t close_under_main(void *arg)
 {
     struct loom_pg c;
-    connect_ok(&c);
+    test_pg_connect_ok(&c);
     struct loom_task *t = loom_spawn(sleeper, &c, "sleeper");
     loom_sleep(LOOM_MS(100));
     ck_assert(!loom_task_done(t));
@@ -537,7 +527,7 @@ static long rss_kb(void)
 static intptr_t stream_main(void *arg)
 {
     struct loom_pg c;
-    connect_ok(&c);
+    test_pg_connect_ok(&c);
     struct loom_pg_stream st;
     ck_assert_int_eq(loom_pg_stream_open(&c, &st,
                                          "SELECT generate_series(1, 1000000) AS g,"
@@ -622,8 +612,9 @@ static ssize_t copy_rows(void *arg, char *buf, size_t cap)
 static intptr_t bulk_main(void *arg)
 {
     struct loom_pg c;
-    connect_ok(&c);
-    exec_ok(&c, "DROP TABLE IF EXISTS t_bulk; CREATE TABLE t_bulk(a int primary key, b text)");
+    test_pg_connect_ok(&c);
+    test_pg_exec_ok(&c,
+                    "DROP TABLE IF EXISTS t_bulk; CREATE TABLE t_bulk(a int primary key, b text)");
     struct rows r = {.fail_at = (size_t)-1};
     double t0 = test_now();
     ssize_t n =
@@ -632,13 +623,13 @@ static intptr_t bulk_main(void *arg)
     fprintf(stderr, "pipeline: 100000 inserts in %.3f s\n", test_now() - t0);
     ck_assert_int_eq(count(&c, "SELECT count(*) FROM t_bulk"), 100000);
     /* all or nothing: a duplicate in the middle rolls the whole batch back */
-    exec_ok(&c, "TRUNCATE t_bulk; INSERT INTO t_bulk VALUES(500, 'x')");
+    test_pg_exec_ok(&c, "TRUNCATE t_bulk; INSERT INTO t_bulk VALUES(500, 'x')");
     n = loom_pg_executemany(&c, "INSERT INTO t_bulk VALUES($1, $2)", 2, 1000, fill_row, &r);
     ck_assert_int_eq(n, LOOM_EPG);
     ck_assert_str_eq(loom_pg_sqlstate(&c), "23505");
     ck_assert_int_eq(count(&c, "SELECT count(*) FROM t_bulk"), 1);
     r.fail_at = 700; /* the row callback fails: nothing is kept either */
-    exec_ok(&c, "TRUNCATE t_bulk");
+    test_pg_exec_ok(&c, "TRUNCATE t_bulk");
     ck_assert_int_eq(
         loom_pg_executemany(&c, "INSERT INTO t_bulk VALUES($1, $2)", 2, 1000, fill_row, &r),
         -EINVAL);
@@ -647,7 +638,7 @@ static intptr_t bulk_main(void *arg)
     n = loom_pg_copy_in(&c, "COPY t_bulk FROM STDIN", copy_rows, &src);
     ck_assert_msg(n == 100000, "copy: %zd %s", n, loom_pg_errmsg(&c));
     ck_assert_int_eq(count(&c, "SELECT count(*) FROM t_bulk WHERE b LIKE 'copy-%'"), 100000);
-    exec_ok(&c, "DROP TABLE t_bulk");
+    test_pg_exec_ok(&c, "DROP TABLE t_bulk");
     loom_pg_close(&c);
     return 0;
 }
@@ -672,8 +663,8 @@ static intptr_t listener(void *arg)
 static intptr_t notify_main(void *arg)
 {
     struct loom_pg a, b;
-    connect_ok(&a);
-    connect_ok(&b);
+    test_pg_connect_ok(&a);
+    test_pg_connect_ok(&b);
     ck_assert_int_eq(loom_pg_listen(&a, "loom_chan"), 0);
     struct loom_task *t = loom_spawn(listener, &a, "listener");
     loom_sleep(LOOM_MS(50));

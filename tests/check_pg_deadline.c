@@ -14,15 +14,10 @@
 #include "db/pg.h"
 #include "harness/harness.h"
 #include "harness/pg.h"
+#include "harness/pgconn.h"
 #include "reactor/task.h"
 
 static const char *dsn(void) { return getenv("LOOM_PG_DSN"); }
-
-static void connect_ok(struct loom_pg *c)
-{
-    int rc = loom_pg_connect(c, dsn(), LOOM_SEC(10));
-    ck_assert_msg(rc == 0, "connect: %s: %s", loom_strerror(rc), loom_pg_errmsg(c));
-}
 
 /* No statement of c's backend is still running (mon is another connection). */
 static void assert_idle(struct loom_pg *mon, struct loom_pg *c, const char *what)
@@ -96,8 +91,8 @@ static int copy_sink(void *arg, const char *data, size_t len) { return 0; }
 static intptr_t conn_calls_main(void *arg)
 {
     struct loom_pg c, mon;
-    connect_ok(&c);
-    connect_ok(&mon);
+    test_pg_connect_ok(&c);
+    test_pg_connect_ok(&mon);
     struct scoped s;
     ssize_t rc;
     const char *five[] = {"5"};
@@ -243,7 +238,7 @@ END_TEST
 static intptr_t no_stray_cancel_main(void *arg)
 {
     struct loom_pg c;
-    connect_ok(&c);
+    test_pg_connect_ok(&c);
     /* the statement often ends just as the deadline passes: the cancel sent for
      * it must be handled before the next statement starts */
     for (int i = 0; i < 30; i++) {
@@ -291,7 +286,7 @@ END_TEST
 static intptr_t server_timeout_main(void *arg)
 {
     struct loom_pg c;
-    connect_ok(&c);
+    test_pg_connect_ok(&c);
     ck_assert_int_ge(loom_pg_exec(&c, NULL, "SET statement_timeout = 100"), 0);
     ck_assert_int_eq(loom_pg_exec(&c, NULL, "SELECT pg_sleep(2)"), -ETIMEDOUT);
     ck_assert_str_eq(loom_pg_sqlstate(&c), "57014");
@@ -358,7 +353,7 @@ static int count_active(struct loom_pg *mon, const char *like)
 static intptr_t pool_calls_main(void *arg)
 {
     struct loom_pg mon;
-    connect_ok(&mon);
+    test_pg_connect_ok(&mon);
     struct loom_pg_pool p;
     struct loom_pg_pool_options o = {.conninfo = dsn(), .max_size = 1};
     ck_assert_int_eq(loom_pg_pool_open(&p, &o), 0);

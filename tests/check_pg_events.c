@@ -9,21 +9,10 @@
 #include "db/pg.h"
 #include "harness/harness.h"
 #include "harness/pg.h"
+#include "harness/pgconn.h"
 #include "reactor/task.h"
 
 static const char *dsn(void) { return getenv("LOOM_PG_DSN"); }
-
-static void connect_ok(struct loom_pg *c)
-{
-    int rc = loom_pg_connect(c, dsn(), LOOM_SEC(10));
-    ck_assert_msg(rc == 0, "connect: %s: %s", loom_strerror(rc), loom_pg_errmsg(c));
-}
-
-static void exec_ok(struct loom_pg *c, const char *sql)
-{
-    ssize_t rc = loom_pg_exec(c, NULL, sql);
-    ck_assert_msg(rc >= 0, "%s: %s", sql, loom_pg_errmsg(c));
-}
 
 /* Wait (bounded) until *counter reaches n: events come from the loop. */
 static void wait_count(const int *counter, int n, const char *what)
@@ -54,22 +43,22 @@ static void on_notify(void *arg, const char *channel, const char *payload, int p
 static intptr_t notify_cb_main(void *arg)
 {
     struct loom_pg c, other;
-    connect_ok(&c);
-    connect_ok(&other);
+    test_pg_connect_ok(&c);
+    test_pg_connect_ok(&other);
     struct heard h = {0};
     ck_assert_int_eq(loom_pg_listen(&c, "Ch one"), 0);
     loom_pg_set_notify_cb(&c, on_notify, &h);
     /* idle: nobody calls into c, the loop delivers */
-    exec_ok(&other, "NOTIFY \"Ch one\", 'first'");
+    test_pg_exec_ok(&other, "NOTIFY \"Ch one\", 'first'");
     wait_count(&h.n, 1, "idle notification");
     ck_assert_str_eq(h.channel, "Ch one");
     ck_assert_str_eq(h.payload, "first");
     ck_assert_int_eq(h.pid, loom_pg_backend_pid(&other));
-    exec_ok(&other, "NOTIFY \"Ch one\", 'second'");
+    test_pg_exec_ok(&other, "NOTIFY \"Ch one\", 'second'");
     wait_count(&h.n, 2, "second idle notification");
     ck_assert_str_eq(h.payload, "second");
     /* inside a call: our own NOTIFY comes back before the call returns */
-    exec_ok(&c, "NOTIFY \"Ch one\", 'self'");
+    test_pg_exec_ok(&c, "NOTIFY \"Ch one\", 'self'");
     ck_assert_int_eq(h.n, 3);
     ck_assert_str_eq(h.payload, "self");
     /* the pull API is for connections without a callback */
@@ -79,19 +68,19 @@ static intptr_t notify_cb_main(void *arg)
      * channel proves the earlier one was not held back) */
     ck_assert_int_eq(loom_pg_unlisten(&c, "Ch one"), 0);
     ck_assert_int_eq(loom_pg_listen(&c, "two"), 0);
-    exec_ok(&other, "NOTIFY \"Ch one\", 'unheard'; NOTIFY two, 'heard'");
+    test_pg_exec_ok(&other, "NOTIFY \"Ch one\", 'unheard'; NOTIFY two, 'heard'");
     wait_count(&h.n, 4, "after unlisten");
     ck_assert_str_eq(h.channel, "two");
     ck_assert_int_eq(h.n, 4);
     /* UNLISTEN *: the same */
     ck_assert_int_eq(loom_pg_unlisten(&c, NULL), 0);
     ck_assert_int_eq(loom_pg_listen(&c, "three"), 0);
-    exec_ok(&other, "NOTIFY two, 'unheard'; NOTIFY three, 'x'");
+    test_pg_exec_ok(&other, "NOTIFY two, 'unheard'; NOTIFY three, 'x'");
     wait_count(&h.n, 5, "after unlisten *");
     ck_assert_str_eq(h.channel, "three");
     /* back to pulling */
     loom_pg_set_notify_cb(&c, NULL, NULL);
-    exec_ok(&other, "NOTIFY three, 'pulled'");
+    test_pg_exec_ok(&other, "NOTIFY three, 'pulled'");
     ck_assert_int_eq(loom_pg_notify_wait(&c, &nt, LOOM_SEC(5)), 0);
     ck_assert_str_eq(nt.payload, "pulled");
     loom_pg_notify_clear(&nt);
@@ -134,8 +123,8 @@ static intptr_t sleep_task(void *arg) { return loom_pg_exec(arg, NULL, "SELECT p
 static intptr_t term_cb_main(void *arg)
 {
     struct loom_pg c, mon;
-    connect_ok(&c);
-    connect_ok(&mon);
+    test_pg_connect_ok(&c);
+    test_pg_connect_ok(&mon);
     struct ended e = {0};
     /* idle: the loop notices and says why */
     loom_pg_set_term_cb(&c, on_term, &e);
@@ -149,7 +138,7 @@ static intptr_t term_cb_main(void *arg)
     loom_pg_close(&c);
 
     /* during a call */
-    connect_ok(&c);
+    test_pg_connect_ok(&c);
     memset(&e, 0, sizeof e);
     loom_pg_set_term_cb(&c, on_term, &e);
     struct loom_task *t = loom_spawn(sleep_task, &c, "sleeper");
@@ -161,7 +150,7 @@ static intptr_t term_cb_main(void *arg)
     loom_pg_close(&c);
 
     /* closing is not a loss */
-    connect_ok(&c);
+    test_pg_connect_ok(&c);
     memset(&e, 0, sizeof e);
     loom_pg_set_term_cb(&c, on_term, &e);
     loom_pg_close(&c);
@@ -217,14 +206,14 @@ static void heard_notice(struct noticed *d, int before, const char *path)
 static intptr_t notices_main(void *arg)
 {
     struct loom_pg c;
-    connect_ok(&c);
+    test_pg_connect_ok(&c);
     struct noticed d = {0};
     loom_pg_set_notice_cb(&c, on_notice, &d);
-    exec_ok(&c, "CREATE FUNCTION pg_temp.noisy() RETURNS int LANGUAGE plpgsql AS "
-                "$$BEGIN RAISE NOTICE 'hi %', 1; RETURN 1; END$$;"
-                "CREATE TEMP TABLE noisy_t(a int, b int DEFAULT " NOISY ")");
+    test_pg_exec_ok(&c, "CREATE FUNCTION pg_temp.noisy() RETURNS int LANGUAGE plpgsql AS "
+                        "$$BEGIN RAISE NOTICE 'hi %', 1; RETURN 1; END$$;"
+                        "CREATE TEMP TABLE noisy_t(a int, b int DEFAULT " NOISY ")");
     int k = d.n;
-    exec_ok(&c, "SELECT " NOISY);
+    test_pg_exec_ok(&c, "SELECT " NOISY);
     heard_notice(&d, k, "exec");
     k = d.n;
     ck_assert_int_eq(
@@ -271,7 +260,7 @@ static intptr_t notices_main(void *arg)
     heard_notice(&d, k, "copy_out");
     k = d.n;
     /* a notice from the server itself, not from plpgsql */
-    exec_ok(&c, "DROP TABLE IF EXISTS no_such_table_here");
+    test_pg_exec_ok(&c, "DROP TABLE IF EXISTS no_such_table_here");
     ck_assert_int_gt(d.n, k);
     ck_assert_msg(strstr(d.msg, "does not exist, skipping"), "msg %s", d.msg);
     loom_pg_close(&c);
@@ -284,12 +273,12 @@ static intptr_t notices_main(void *arg)
     ck_assert_int_eq(loom_pg_pool_acquire(&pool, &pc, LOOM_SEC(5)), 0);
     loom_pg_set_notice_cb(pc, on_notice, &d);
     k = d.n;
-    exec_ok(pc, "DO $$BEGIN RAISE NOTICE 'hi %', 1; END$$");
+    test_pg_exec_ok(pc, "DO $$BEGIN RAISE NOTICE 'hi %', 1; END$$");
     heard_notice(&d, k, "pooled connection");
     loom_pg_pool_release(&pool, pc);
     ck_assert_int_eq(loom_pg_pool_acquire(&pool, &pc, LOOM_SEC(5)), 0);
     k = d.n;
-    exec_ok(pc, "DO $$BEGIN RAISE NOTICE 'again'; END$$");
+    test_pg_exec_ok(pc, "DO $$BEGIN RAISE NOTICE 'again'; END$$");
     ck_assert_int_eq(d.n, k); /* the next holder did not ask */
     loom_pg_pool_release(&pool, pc);
     ck_assert_int_eq(loom_pg_pool_close(&pool, LOOM_SEC(5)), 0);

@@ -9,13 +9,8 @@
 #include "db/pg.h"
 #include "harness/harness.h"
 #include "harness/pg.h"
+#include "harness/pgconn.h"
 #include "reactor/task.h"
-
-static void connect_ok(struct loom_pg *c)
-{
-    int rc = loom_pg_connect(c, getenv("LOOM_PG_DSN"), LOOM_SEC(10));
-    ck_assert_msg(rc == 0, "connect: %s: %s", loom_strerror(rc), loom_pg_errmsg(c));
-}
 
 static void select1(struct loom_pg *c)
 {
@@ -71,7 +66,7 @@ static intptr_t copy_slow(void *arg)
 static intptr_t copy_main(void *arg)
 {
     struct loom_pg c;
-    connect_ok(&c);
+    test_pg_connect_ok(&c);
     /* 2 M rows (~25 MB) stream through with flat memory */
     long rss0 = maxrss_kb();
     struct sink s = {0};
@@ -142,7 +137,7 @@ START_TEST(copy_out) { ck_assert_int_eq(test_run_task(copy_main, NULL), 0); }
 static intptr_t copy_refused_main(void *arg)
 {
     struct loom_pg c;
-    connect_ok(&c);
+    test_pg_connect_ok(&c);
     struct loom_pg_result r = {0};
     double t0 = test_now();
     ck_assert_int_eq(loom_pg_exec(&c, &r, "COPY (SELECT generate_series(1, 2000000)) TO STDOUT"),
@@ -183,7 +178,7 @@ static void on_notice(void *arg, const struct loom_pg_notice *n)
 static intptr_t notice_main(void *arg)
 {
     struct loom_pg c;
-    connect_ok(&c);
+    test_pg_connect_ok(&c);
     struct notices ns = {0};
     /* dropped by default */
     ck_assert_int_ge(loom_pg_exec(&c, NULL, "DROP TABLE IF EXISTS no_such_table"), 0);
@@ -329,8 +324,8 @@ static int bump(struct loom_pg *c, void *arg)
 static intptr_t txn_options_main(void *arg)
 {
     struct loom_pg c, other;
-    connect_ok(&c);
-    connect_ok(&other);
+    test_pg_connect_ok(&c);
+    test_pg_connect_ok(&other);
     ck_assert_int_ge(loom_pg_exec(&c, NULL,
                                   "DROP TABLE IF EXISTS txo; CREATE TABLE txo(v int);"
                                   "INSERT INTO txo VALUES (0)"),

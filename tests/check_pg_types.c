@@ -12,12 +12,12 @@
 #include "db/pg.h"
 #include "harness/harness.h"
 #include "harness/pg.h"
+#include "harness/pgconn.h"
 #include "reactor/task.h"
 
 static void connect_ok(struct loom_pg *c)
 {
-    int rc = loom_pg_connect(c, getenv("LOOM_PG_DSN"), LOOM_SEC(10));
-    ck_assert_msg(rc == 0, "connect: %s: %s", loom_strerror(rc), loom_pg_errmsg(c));
+    test_pg_connect_ok(c);
     ck_assert_int_ge(loom_pg_exec(c, NULL, "SET TimeZone = 'UTC'; SET DateStyle = 'ISO'"), 0);
 }
 
