@@ -176,7 +176,10 @@ void loom_loop_stop(struct loom_loop *loop);
 /* The loop running on this thread, or NULL. */
 struct loom_loop *loom_loop_current(void);
 
-/* The cached monotonic time in ns; loom_loop_update_time() refreshes it. */
+/* The cached monotonic time in ns; loom_loop_update_time() refreshes it. It is
+ * read once per iteration, and when tasks hand off to each other with no timer
+ * pending, once in 32 hand-offs: it may lag by a few task steps. Timers and
+ * timeouts read the clock afresh. */
 int64_t loom_loop_now(const struct loom_loop *loop);
 void loom_loop_update_time(struct loom_loop *loop);
 
