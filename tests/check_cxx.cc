@@ -201,7 +201,8 @@ START_TEST(test_escape_names_task)
         struct loom_loop *loop;
         if (loom_loop_new(&loop, nullptr) < 0)
             _exit(2);
-        struct loom_task_options o = {"thrower", 0};
+        struct loom_task_options o = {};
+        o.name = "thrower";
         loom_task_spawn(loop, escapes, nullptr, &o, nullptr);
         loom_loop_run(loop, LOOM_RUN_DEFAULT);
         _exit(0);
