@@ -161,6 +161,9 @@ void loom__wakeup_close(struct loom_loop *loop);
 void loom__tasks_dump(struct loom_loop *loop, FILE *f);
 void loom__tasks_report(struct loom_loop *loop);
 void loom__tasks_free(struct loom_loop *loop);
+
+/* context.c */
+void loom__context_ref(struct loom__context *c);
 void loom__context_release(struct loom__context *c);
 
 /* overflow.c */

@@ -132,18 +132,6 @@ static void switch_out(struct loom_task *t, bool final)
 
 /* --- records --- */
 
-static void context_ref(struct loom__context *c)
-{
-    if (c)
-        c->refs++;
-}
-
-void loom__context_release(struct loom__context *c)
-{
-    if (c && --c->refs == 0)
-        free(c);
-}
-
 static void task_free(struct loom_task *t)
 {
     struct loom_loop *loop = t->loop;
@@ -354,7 +342,7 @@ int loom_task_spawn(struct loom_loop *loop, loom_task_fn fn, void *arg,
     t->timer.data = t;
     struct loom_task *parent = loop->current;
     t->context = parent ? parent->context : loop->root_ctx;
-    context_ref(t->context);
+    loom__context_ref(t->context);
     if (opt && opt->name) {
         size_t len = strnlen(opt->name, sizeof(t->name) - 1);
         memcpy(t->name, opt->name, len);
@@ -774,52 +762,4 @@ void loom__tasks_free(struct loom_loop *loop)
         free(loom_list_entry(n, struct loom_task, all_node));
     loom__context_release(loop->root_ctx);
     loop->root_ctx = NULL;
-}
-
-/* --- context variables: copy-on-write arrays shared by reference --- */
-
-static struct loom__context **current_context(void)
-{
-    struct loom_loop *loop = loom__tls_loop;
-    if (!loop)
-        return NULL;
-    return loop->current ? &loop->current->context : &loop->root_ctx;
-}
-
-void *loom_ctxvar_get(const struct loom_ctxvar *var)
-{
-    struct loom__context **cp = current_context();
-    if (cp && *cp)
-        for (size_t i = 0; i < (*cp)->n; i++)
-            if ((*cp)->e[i].var == var)
-                return (*cp)->e[i].value;
-    return var->default_value;
-}
-
-int loom_ctxvar_set(const struct loom_ctxvar *var, void *value)
-{
-    struct loom__context **cp = current_context();
-    if (!cp)
-        return -EPERM;
-    struct loom__context *old = *cp;
-    size_t n = old ? old->n : 0;
-    for (size_t i = 0; i < n; i++) {
-        if (old->e[i].var == var && old->refs == 1) {
-            old->e[i].value = value; /* not shared: change in place */
-            return 0;
-        }
-    }
-    struct loom__context *c = malloc(sizeof(*c) + (n + 1) * sizeof(c->e[0]));
-    if (!c)
-        return -ENOMEM;
-    c->refs = 1;
-    c->n = 0;
-    for (size_t i = 0; i < n; i++)
-        if (old->e[i].var != var)
-            c->e[c->n++] = old->e[i];
-    c->e[c->n].var = var;
-    c->e[c->n++].value = value;
-    loom__context_release(old);
-    *cp = c;
-    return 0;
 }

@@ -309,6 +309,45 @@ void *loom_ctxvar_get(const struct loom_ctxvar *var);
  * 0, -ENOMEM, or -EPERM when no loop runs on this thread. */
 int loom_ctxvar_set(const struct loom_ctxvar *var, void *value);
 
+/* What loom_ctxvar_reset needs to undo one set (asyncio's Token). Caller
+ * memory; valid in the task (or, outside tasks, on the loop) that made it. */
+struct loom_ctxvar_token {
+    /* the variable that was set */
+    const struct loom_ctxvar *var;
+    /* its value before the set, if it had one */
+    void *old_value;
+    /* false: the variable had no value (get returned its default) */
+    bool had_value;
+    void *_slot; /* the context the set was made in */
+    bool _used;
+};
+
+/* loom_ctxvar_set, filling *tok to undo it with loom_ctxvar_reset (asyncio's
+ * var.set returning a Token). Same errors; *tok is untouched on error. */
+int loom_ctxvar_set_token(const struct loom_ctxvar *var, void *value,
+                          struct loom_ctxvar_token *tok);
+/* Put tok's variable back as it was before the set that made tok: its old
+ * value, or no value at all. 0; -EALREADY if tok was used already; -EINVAL if
+ * tok was made in another task's context (or the loop's, outside tasks);
+ * -ENOMEM; -EPERM when no loop runs on this thread. */
+int loom_ctxvar_reset(struct loom_ctxvar_token *tok);
+
+/* A snapshot of context variables (contextvars.copy_context()). */
+struct loom_context;
+/* Copy the current context (the loop's outside tasks; an empty one when no
+ * loop runs on this thread). Cheap: the values are shared until either side
+ * sets one. NULL on ENOMEM. Free with loom_context_free. */
+struct loom_context *loom_context_copy(void);
+/* The value of var in ctx (its default where ctx has none). */
+void *loom_context_get(const struct loom_context *ctx, const struct loom_ctxvar *var);
+/* Call fn(arg) with ctx as the current context and return its result
+ * (Context.run): fn sees ctx's values, and what it sets stays in ctx, not in
+ * the caller's context. Tasks fn spawns inherit ctx. -EBUSY if ctx is being
+ * run already, -EPERM when no loop runs on this thread. Suspends if fn does. */
+intptr_t loom_context_run(struct loom_context *ctx, loom_task_fn fn, void *arg);
+/* Free a copy (NULL: no-op); tasks spawned under it keep their values. */
+void loom_context_free(struct loom_context *ctx);
+
 #pragma GCC visibility pop
 
 #ifdef __cplusplus
