@@ -87,6 +87,15 @@ static intptr_t amain(void *unused)
         return -7;
     }
     printf("udp and fd wait ok\n");
+    /* A scoped deadline bounds a call that takes no timeout (reactor/task.h). */
+    struct loom_timeout scope;
+    loom_timeout_enter(&scope, LOOM_MS(20));
+    int slept = loom_sleep(LOOM_SEC(10));
+    if (!loom_timeout_exit(&scope) || slept != -ETIMEDOUT) {
+        fprintf(stderr, "downstream: scoped deadline: sleep returned %d\n", slept);
+        return -8;
+    }
+    printf("scoped deadline ok\n");
 #ifdef WITH_PG
     /* No server there: libpq must fail to connect and loom must say so cleanly. */
     struct loom_pg c;
