@@ -85,6 +85,8 @@ struct loom_pg {
     struct loom_task *_reader;    /* pool query: the task reading results, or NULL */
     int _refs;                    /* pool query: calls using this shared connection */
     bool _failed;                 /* pool query: lost; retired when _refs drops to 0 */
+    long _uses;                   /* pool: acquires + pooled queries served (max_queries) */
+    int64_t _idle_since;          /* pool: when it went on the idle list (max_idle_ns) */
     bool _close_pending;          /* closed during an operation: it frees the cache */
     loom_pg_notice_cb _notice_cb; /* loom_pg_set_notice_cb, or NULL */
     void *_notice_arg;
@@ -346,6 +348,32 @@ struct loom_pg_pool_options {
      * more ;-separated statements, no DISCARD ALL/PLANS (the statement cache
      * must survive). Sent without waiting; the next acquire reads its result. */
     const char *reset_sql;
+    /* Run once on each new connection before anyone uses it (asyncpg's init),
+     * with hook_arg; may query and suspend. Negative: the connection is closed
+     * and that value is what loom_pg_pool_open / loom_pg_pool_acquire /
+     * loom_pg_pool_query report (the background refill retries later, as
+     * for a failed connect). Session settings it makes are undone by a
+     * reset_sql with RESET ALL (the default) at the first release: use
+     * conninfo's options=-c... or setup for those, or a reset_sql without it. */
+    int (*init)(struct loom_pg *c, void *arg);
+    /* Run on every loom_pg_pool_acquire before the caller gets c (asyncpg's
+     * setup), with hook_arg; may query and suspend. Negative: c goes back
+     * (reset, as by loom_pg_pool_release) and acquire returns that value.
+     * Not run for loom_pg_pool_query's pipelined statements. */
+    int (*setup)(struct loom_pg *c, void *arg);
+    void *hook_arg; /* passed to init and setup */
+    /* Close a connection instead of reusing it once it served this many uses
+     * (asyncpg's max_queries); 0: no limit. A use is one acquire (however
+     * many statements the holder ran) or one loom_pg_pool_query statement;
+     * a connection pipelining pool queries is no longer picked once over
+     * the limit and is closed when its pipeline drains. */
+    long max_queries;
+    /* Close a connection idle for longer than this (asyncpg's
+     * max_inactive_connection_lifetime); 0: never. Checked without a timer,
+     * at each acquire and release (and pool query needing a connection);
+     * idle connections are closed even below min_size and min_size is then
+     * reopened in the background, as asyncpg does. */
+    int64_t max_idle_ns;
 };
 
 /* Release advisory locks, close cursors, stop listening, reset settings and
@@ -370,6 +398,11 @@ struct loom_pg_pool {
     struct loom_task *_refiller; /* reconnecting up to min_size in the background */
     bool _closing;
     char _errmsg[LOOM_PG_ERRMSG]; /* why the last connect failed */
+    int (*_init)(struct loom_pg *c, void *arg);
+    int (*_setup)(struct loom_pg *c, void *arg);
+    void *_hook_arg;
+    long _max_queries;
+    int64_t _max_idle;
 };
 
 /* Open the pool and its min_size connections. 0, or the first connect error

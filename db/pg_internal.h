@@ -80,6 +80,9 @@ void loom__pg_stmts_free(struct loom_pg *c);
 struct loom_pg_stmt *loom__pg_stmt_for(struct loom_pg *c, const char *sql, bool *prepare);
 const char *loom__pg_stmt_name(const struct loom_pg_stmt *s);
 void loom__pg_stmt_forget(struct loom_pg_stmt *s);
+/* loom_pg_pool_acquire without the setup hook and without counting a use
+ * (loom_pg_pool_query counts its statements itself). */
+int loom__pg_pool_take(struct loom_pg_pool *p, struct loom_pg **out, int64_t timeout_ns);
 /* Give c back to its pool; reset: run the pool's reset_sql on it. */
 void loom__pg_pool_give(struct loom_pg_pool *p, struct loom_pg *c, bool reset);
 /* Hand notifications to the notify callback and report a loss to the term

@@ -283,17 +283,20 @@ static int pick(struct loom_pg_pool *p, struct loom_pg **out)
     struct loom_pg *best = NULL;
     for (struct loom_list *n = p->_shared.next; n != &p->_shared; n = n->next) {
         struct loom_pg *c = loom_list_entry(n, struct loom_pg, _pool_node);
+        if (p->_max_queries > 0 && c->_uses >= p->_max_queries)
+            continue; /* spent: closed when its pipeline drains */
         if (!best || c->_pipe_len < best->_pipe_len)
             best = c;
     }
     bool can_grow = !loom_list_empty(&p->_idle) || p->_total < p->_max;
     if (best && (best->_pipe_len == 0 || !can_grow)) {
         best->_refs++;
+        best->_uses++;
         *out = best;
         return 0;
     }
     struct loom_pg *c;
-    int rc = loom_pg_pool_acquire(p, &c, LOOM_SEC(30));
+    int rc = loom__pg_pool_take(p, &c, LOOM_SEC(30)); /* no setup hook: see pg.h */
     if (rc < 0)
         return rc;
     if (PQenterPipelineMode(c->_pg) != 1) {
@@ -304,6 +307,7 @@ static int pick(struct loom_pg_pool *p, struct loom_pg **out)
     c->_busy = true;
     c->_sqlstate[0] = c->_msg[0] = c->_detail[0] = 0; /* errors of earlier users */
     c->_refs = 1;
+    c->_uses++;
     c->_failed = false;
     loom_list_push_back(&p->_shared, &c->_pool_node);
     *out = c;

@@ -10,7 +10,12 @@
  * at once (so the server drops its locks now) and whoever acquires the
  * connection next reads that ROLLBACK's result. Idle connections are checked
  * with a zero-timeout poll() on acquire: a server restart leaves them
- * readable (EOF), so they are dropped and replaced without a failed query. */
+ * readable (EOF), so they are dropped and replaced without a failed query.
+ *
+ * Options: init runs inside new_conn (every path that opens a connection),
+ * setup at the end of a user's acquire; max_queries is checked when a
+ * connection comes back, max_idle_ns by sweeping the idle list's old end
+ * (LIFO: the oldest are last) at acquire and release, no timer. */
 #include "db/pg_internal.h"
 
 #include <errno.h>
@@ -70,10 +75,33 @@ static int new_conn(struct loom_pg_pool *p, struct loom_pg **out, int64_t deadli
         free(c);
         return rc;
     }
-    p->_errmsg[0] = 0;
     c->_pool = p;
+    c->_uses = 0;
+    if (p->_init && (rc = p->_init(c, p->_hook_arg)) < 0) {
+        snprintf(p->_errmsg, sizeof p->_errmsg, "init: %s",
+                 loom_pg_errmsg(c)[0] ? loom_pg_errmsg(c) : loom_strerror(rc));
+        loom_pg_close(c);
+        free(c);
+        return rc;
+    }
+    p->_errmsg[0] = 0;
     *out = c;
     return 0;
+}
+
+/* Close the idle connections unused for longer than max_idle_ns. */
+static void sweep_idle(struct loom_pg_pool *p)
+{
+    if (p->_max_idle <= 0)
+        return;
+    int64_t now = loom_loop_now(p->_loop);
+    while (!loom_list_empty(&p->_idle)) {
+        struct loom_pg *c = loom_list_entry(p->_idle.prev, struct loom_pg, _pool_node);
+        if (now - c->_idle_since <= p->_max_idle)
+            break;
+        loom_list_remove(&c->_pool_node);
+        discard(p, c);
+    }
 }
 
 /* Make an idle connection ready for a new user: finish its reset, check it
@@ -123,7 +151,7 @@ static int wait_turn(struct loom_pg_pool *p, struct loom_pg **out, int64_t deadl
     return loom_waiter_result(rc, &w.w);
 }
 
-int loom_pg_pool_acquire(struct loom_pg_pool *p, struct loom_pg **out, int64_t timeout_ns)
+int loom__pg_pool_take(struct loom_pg_pool *p, struct loom_pg **out, int64_t timeout_ns)
 {
     if (!loom_task_current())
         return -EPERM;
@@ -131,6 +159,7 @@ int loom_pg_pool_acquire(struct loom_pg_pool *p, struct loom_pg **out, int64_t t
     for (;;) {
         if (p->_closing)
             return -ESHUTDOWN;
+        sweep_idle(p);
         struct loom_pg *c = NULL;
         struct loom_list *n = loom_list_pop_front(&p->_idle);
         int rc = 0;
@@ -163,6 +192,21 @@ int loom_pg_pool_acquire(struct loom_pg_pool *p, struct loom_pg **out, int64_t t
         if (rc < 0)
             return rc;
     }
+}
+
+int loom_pg_pool_acquire(struct loom_pg_pool *p, struct loom_pg **out, int64_t timeout_ns)
+{
+    struct loom_pg *c;
+    int rc = loom__pg_pool_take(p, &c, timeout_ns);
+    if (rc < 0)
+        return rc;
+    c->_uses++;
+    if (p->_setup && (rc = p->_setup(c, p->_hook_arg)) < 0) {
+        loom_pg_pool_release(p, c);
+        return rc;
+    }
+    *out = c;
+    return 0;
 }
 
 /* Start ending an open transaction and resetting the session without
@@ -201,7 +245,8 @@ void loom__pg_pool_give(struct loom_pg_pool *p, struct loom_pg *c, bool reset)
     c->_term_pending = false;
     loom_pg_set_notice_cb(c, NULL, NULL);
     loom__pg_idle_watch(c);
-    if (p->_closing || !start_reset(p, c, reset)) {
+    bool spent = p->_max_queries > 0 && c->_uses >= p->_max_queries;
+    if (p->_closing || spent || !start_reset(p, c, reset)) {
         discard(p, c);
         closer_check(p);
         return;
@@ -211,7 +256,9 @@ void loom__pg_pool_give(struct loom_pg_pool *p, struct loom_pg *c, bool reset)
         loom_list_entry(lw, struct waiter, w)->granted = c;
         return;
     }
+    c->_idle_since = loom_loop_now(p->_loop);
     loom_list_push_front(&p->_idle, &c->_pool_node); /* LIFO: warm connections first */
+    sweep_idle(p);
 }
 
 /* --- background refill: after connections were lost (a server restart),
@@ -289,6 +336,11 @@ int loom_pg_pool_open(struct loom_pg_pool *p, const struct loom_pg_pool_options 
     if (p->_min > p->_max)
         p->_min = p->_max;
     p->_connect_timeout = opt->connect_timeout_ns > 0 ? opt->connect_timeout_ns : LOOM_SEC(10);
+    p->_init = opt->init;
+    p->_setup = opt->setup;
+    p->_hook_arg = opt->hook_arg;
+    p->_max_queries = opt->max_queries > 0 ? opt->max_queries : 0;
+    p->_max_idle = opt->max_idle_ns > 0 ? opt->max_idle_ns : 0;
     if (!loom_task_current())
         return -EPERM;
     p->_loop = loom_loop_current();
@@ -316,6 +368,7 @@ int loom_pg_pool_open(struct loom_pg_pool *p, const struct loom_pg_pool_options 
             return rc;
         }
         p->_total++;
+        c->_idle_since = loom_loop_now(p->_loop);
         loom_list_push_back(&p->_idle, &c->_pool_node);
     }
     return 0;

@@ -384,12 +384,217 @@ static intptr_t txn_options_main(void *arg)
 START_TEST(txn_options) { ck_assert_int_eq(test_run_task(txn_options_main, NULL), 0); }
 END_TEST
 
+/* --- pool options: init and setup hooks, max_queries, max_idle_ns --- */
+
+struct hooks {
+    int calls;
+    int fail_at; /* fail this call (1-based) with -EIO, 0: never */
+};
+
+static int init_hook(struct loom_pg *c, void *arg)
+{
+    struct hooks *h = arg;
+    if (++h->calls == h->fail_at)
+        return -EIO;
+    ssize_t rc = loom_pg_exec(c, NULL, "SET application_name = 'inited'");
+    return rc < 0 ? (int)rc : 0;
+}
+
+/* Options for a pool of 1 to max connections with these hooks (may be NULL). */
+static struct loom_pg_pool_options pool_opts(int max, int (*init)(struct loom_pg *, void *),
+                                             int (*setup)(struct loom_pg *, void *),
+                                             struct hooks *h)
+{
+    struct loom_pg_pool_options o = {.conninfo = getenv("LOOM_PG_DSN"),
+                                     .min_size = 1,
+                                     .max_size = max,
+                                     .init = init,
+                                     .setup = setup,
+                                     .hook_arg = h};
+    return o;
+}
+
+static long inited(struct loom_pg *c)
+{
+    return scalar(c, "SELECT (current_setting('application_name') = 'inited')::int");
+}
+
+static intptr_t init_main(void *arg)
+{
+    (void)arg;
+    struct hooks h = {0};
+    struct loom_pg_pool p;
+    struct loom_pg_pool_options o = pool_opts(2, init_hook, NULL, &h);
+    o.reset_sql = ""; /* the default's RESET ALL would undo init's SET */
+    ck_assert_int_eq(loom_pg_pool_open(&p, &o), 0);
+    ck_assert_int_eq(h.calls, 1);
+    struct loom_pg *a, *b;
+    ck_assert_int_eq(loom_pg_pool_acquire(&p, &a, LOOM_SEC(5)), 0);
+    ck_assert_int_eq(loom_pg_pool_acquire(&p, &b, LOOM_SEC(5)), 0); /* a new connection */
+    ck_assert_int_eq(h.calls, 2);
+    ck_assert_int_eq(inited(a), 1);
+    ck_assert_int_eq(inited(b), 1);
+    loom_pg_pool_release(&p, a);
+    loom_pg_pool_release(&p, b);
+    ck_assert_int_eq(loom_pg_pool_acquire(&p, &a, LOOM_SEC(5)), 0);
+    ck_assert_int_eq(inited(a), 1);
+    loom_pg_pool_release(&p, a);
+    /* pipelined pool queries run on initialised connections too */
+    struct loom_pg_result r = {0};
+    ck_assert_int_eq(
+        loom_pg_pool_query(&p, &r, NULL, "SELECT current_setting('application_name')", 0, NULL), 1);
+    ck_assert_str_eq(loom_pg_text(&r, 0, 0), "inited");
+    loom_pg_result_clear(&r);
+    ck_assert_int_eq(h.calls, 2); /* once per connection */
+    ck_assert_int_eq(loom_pg_pool_close(&p, LOOM_SEC(5)), 0);
+    return 0;
+}
+START_TEST(pool_init) { ck_assert_int_eq(test_run_task(init_main, NULL), 0); }
+END_TEST
+
+static intptr_t init_fail_main(void *arg)
+{
+    (void)arg;
+    struct hooks h = {.fail_at = 2};
+    struct loom_pg_pool p;
+    struct loom_pg_pool_options o = pool_opts(2, init_hook, NULL, &h);
+    ck_assert_int_eq(loom_pg_pool_open(&p, &o), 0);
+    struct loom_pg *a, *b;
+    ck_assert_int_eq(loom_pg_pool_acquire(&p, &a, LOOM_SEC(5)), 0);
+    ck_assert_int_eq(loom_pg_pool_acquire(&p, &b, LOOM_SEC(5)), -EIO); /* the second connection */
+    ck_assert_int_eq(loom_pg_pool_size(&p), 1);                        /* it was closed */
+    ck_assert_msg(strncmp(loom_pg_pool_errmsg(&p), "init: ", 6) == 0, "errmsg: %s",
+                  loom_pg_pool_errmsg(&p));
+    ck_assert_int_eq(loom_pg_pool_acquire(&p, &b, LOOM_SEC(5)), 0); /* the next one succeeds */
+    ck_assert_int_eq(inited(b), 1);
+    loom_pg_pool_release(&p, a);
+    loom_pg_pool_release(&p, b);
+    ck_assert_int_eq(loom_pg_pool_close(&p, LOOM_SEC(5)), 0);
+    /* a failing init fails the pool's open as a connect would */
+    h = (struct hooks){.fail_at = 1};
+    ck_assert_int_eq(loom_pg_pool_open(&p, &o), -EIO);
+    return 0;
+}
+START_TEST(pool_init_fail) { ck_assert_int_eq(test_run_task(init_fail_main, NULL), 0); }
+END_TEST
+
+static int setup_hook(struct loom_pg *c, void *arg)
+{
+    struct hooks *h = arg;
+    if (++h->calls == h->fail_at) {
+        ck_assert_int_ge(loom_pg_exec(c, NULL, "SET application_name = 'dirty'"), 0);
+        return -EIO;
+    }
+    return loom_pg_query(c, NULL, "SELECT 1", 0, NULL) == 1 ? 0 : -EPROTO;
+}
+
+static intptr_t setup_main(void *arg)
+{
+    (void)arg;
+    struct hooks h = {0};
+    struct loom_pg_pool p;
+    struct loom_pg_pool_options o = pool_opts(1, NULL, setup_hook, &h);
+    ck_assert_int_eq(loom_pg_pool_open(&p, &o), 0);
+    ck_assert_int_eq(h.calls, 0);
+    for (int i = 1; i <= 3; i++) {
+        struct loom_pg *c;
+        ck_assert_int_eq(loom_pg_pool_acquire(&p, &c, LOOM_SEC(5)), 0);
+        ck_assert_int_eq(h.calls, i);
+        loom_pg_pool_release(&p, c);
+    }
+    /* pipelined pool queries do not acquire: no setup */
+    ck_assert_int_eq(loom_pg_pool_query(&p, NULL, NULL, "SELECT 1", 0, NULL), 1);
+    ck_assert_int_eq(h.calls, 3);
+    ck_assert_int_eq(loom_pg_pool_close(&p, LOOM_SEC(5)), 0);
+    return 0;
+}
+START_TEST(pool_setup) { ck_assert_int_eq(test_run_task(setup_main, NULL), 0); }
+END_TEST
+
+static intptr_t setup_fail_main(void *arg)
+{
+    (void)arg;
+    struct hooks h = {.fail_at = 2};
+    struct loom_pg_pool p;
+    struct loom_pg_pool_options o = pool_opts(1, NULL, setup_hook, &h);
+    ck_assert_int_eq(loom_pg_pool_open(&p, &o), 0);
+    struct loom_pg *c;
+    ck_assert_int_eq(loom_pg_pool_acquire(&p, &c, LOOM_SEC(5)), 0);
+    int pid = loom_pg_backend_pid(c);
+    loom_pg_pool_release(&p, c);
+    ck_assert_int_eq(loom_pg_pool_acquire(&p, &c, LOOM_SEC(5)), -EIO);
+    ck_assert_int_eq(loom_pg_pool_in_use(&p), 0); /* it went back */
+    ck_assert_int_eq(loom_pg_pool_size(&p), 1);
+    ck_assert_int_eq(loom_pg_pool_acquire(&p, &c, LOOM_SEC(5)), 0);
+    ck_assert_int_eq(loom_pg_backend_pid(c), pid); /* kept, and reset */
+    ck_assert_int_eq(scalar(c, "SELECT (current_setting('application_name') = 'dirty')::int"), 0);
+    loom_pg_pool_release(&p, c);
+    ck_assert_int_eq(loom_pg_pool_close(&p, LOOM_SEC(5)), 0);
+    return 0;
+}
+START_TEST(pool_setup_fail) { ck_assert_int_eq(test_run_task(setup_fail_main, NULL), 0); }
+END_TEST
+
+/* Acquire, note the backend's pid, release. */
+static int use_once(struct loom_pg_pool *p)
+{
+    struct loom_pg *c;
+    ck_assert_int_eq(loom_pg_pool_acquire(p, &c, LOOM_SEC(5)), 0);
+    int pid = loom_pg_backend_pid(c);
+    select1(c);
+    loom_pg_pool_release(p, c);
+    return pid;
+}
+
+static intptr_t max_queries_main(void *arg)
+{
+    (void)arg;
+    struct loom_pg_pool p;
+    struct loom_pg_pool_options o = pool_opts(1, NULL, NULL, NULL);
+    o.max_queries = 2;
+    ck_assert_int_eq(loom_pg_pool_open(&p, &o), 0);
+    int pid = use_once(&p);
+    ck_assert_int_eq(use_once(&p), pid);
+    int pid3 = use_once(&p);
+    ck_assert_int_ne(pid3, pid); /* the first served 2 acquires: closed */
+    ck_assert_int_eq(use_once(&p), pid3);
+    ck_assert_int_eq(loom_pg_pool_close(&p, LOOM_SEC(5)), 0);
+    return 0;
+}
+START_TEST(pool_max_queries) { ck_assert_int_eq(test_run_task(max_queries_main, NULL), 0); }
+END_TEST
+
+static intptr_t max_idle_main(void *arg)
+{
+    (void)arg;
+    struct loom_pg_pool p;
+    struct loom_pg_pool_options o = pool_opts(1, NULL, NULL, NULL);
+    o.max_idle_ns = LOOM_MS(50);
+    ck_assert_int_eq(loom_pg_pool_open(&p, &o), 0);
+    int pid = use_once(&p);
+    ck_assert_int_eq(use_once(&p), pid); /* idle for less than 50 ms: kept */
+    ck_assert_int_eq(loom_sleep(LOOM_MS(100)), 0);
+    ck_assert_int_ne(use_once(&p), pid); /* idle for 100 ms: closed */
+    ck_assert_int_eq(loom_pg_pool_close(&p, LOOM_SEC(5)), 0);
+    return 0;
+}
+START_TEST(pool_max_idle) { ck_assert_int_eq(test_run_task(max_idle_main, NULL), 0); }
+END_TEST
+
 int main(void)
 {
     const struct test_pg_case cases[] = {
-        {"copy_out", copy_out, 60},       {"copy_refused", copy_refused, 60},
-        {"notices", notices, 60},         {"pool_reset", pool_reset, 60},
+        {"copy_out", copy_out, 60},
+        {"copy_refused", copy_refused, 60},
+        {"notices", notices, 60},
+        {"pool_reset", pool_reset, 60},
         {"txn_options", txn_options, 60},
+        {"pool_init", pool_init, 60},
+        {"pool_init_fail", pool_init_fail, 60},
+        {"pool_setup", pool_setup, 60},
+        {"pool_setup_fail", pool_setup_fail, 60},
+        {"pool_max_queries", pool_max_queries, 60},
+        {"pool_max_idle", pool_max_idle, 60},
     };
     return test_pg_main("pg_session", cases, sizeof cases / sizeof cases[0]);
 }
