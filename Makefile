@@ -135,6 +135,9 @@ URING_TEST_SUITES := check_loop check_task check_sync check_stream check_server 
   check_net_eyeballs
 URING_SANITIZE_SUITES := check_loop check_stream check_server check_net check_embed check_fdio \
   check_http_server check_ws check_net_eyeballs
+# Under make sanitize these run on the first backend only (check_tls: ~47 s per
+# backend under ASan; the stream layer under it runs on every backend anyway).
+SANITIZE_ONCE_SUITES := check_tls
 
 # Quiet by default; V=1 shows the commands.
 ifeq ($(V),1)
@@ -258,6 +261,7 @@ sanitize: deps-check
 	@$(MAKE) --no-print-directory BUILD=build/sanitize OPT=-O1 SAN="$(SANITIZE_SAN)" all
 	@ASAN_OPTIONS=detect_leaks=1:detect_stack_use_after_return=0:abort_on_error=0 \
 	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 CK_TIMEOUT_MULTIPLIER=4 \
+	 EXTRA_ONCE_SUITES="$(SANITIZE_ONCE_SUITES)" \
 	 $(MAKE) --no-print-directory BUILD=build/sanitize OPT=-O1 SAN="$(SANITIZE_SAN)" test-run \
 	 BACKENDS="$(BACKENDS) $(URING)" URING_SUITES="$(URING_SANITIZE_SUITES)"
 
