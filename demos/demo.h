@@ -120,5 +120,8 @@ int demo_connect(int port);
 int demo_local_port(int fd);
 /* Write all of buf. 0 or -errno. Suspends. */
 int demo_fd_write_all(struct demo_fd *w, const void *buf, size_t len);
+/* Print prefix, then the n bytes at p the way Python's repr(bytes) does
+ * (b'ab\r\n'), then suffix. */
+void demo_print_bytes(const char *prefix, const char *p, size_t n, const char *suffix);
 
 #endif

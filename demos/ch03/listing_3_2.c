@@ -54,28 +54,6 @@ static int accept_print(int server)
     return conn;
 }
 
-/* Print bytes the way Python's repr(bytes) does: b'ab\r\n'. */
-static void print_bytes(const char *prefix, const char *p, size_t n, const char *suffix)
-{
-    printf("%sb'", prefix);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)p[i];
-        const char *esc = c == '\r'   ? "\\r"
-                          : c == '\n' ? "\\n"
-                          : c == '\t' ? "\\t"
-                          : c == '\'' ? "\\'"
-                          : c == '\\' ? "\\\\"
-                                      : NULL;
-        if (esc)
-            fputs(esc, stdout);
-        else if (c < 32 || c > 126)
-            printf("\\x%02x", c);
-        else
-            putchar(c);
-    }
-    printf("'%s", suffix);
-}
-
 /* Read one CRLF message two bytes at a time, print the chunks and the whole,
  * echo it. recv(fd, 2) blocks until at least one byte is there. */
 static void read_and_echo(int conn)
@@ -86,10 +64,10 @@ static void read_and_echo(int conn)
         ssize_t r = recv(conn, buf + n, 2, 0);
         if (r <= 0)
             break; /* EOF or error: echo what there is */
-        print_bytes("I got data: ", buf + n, (size_t)r, "!\n");
+        demo_print_bytes("I got data: ", buf + n, (size_t)r, "!\n");
         n += (size_t)r;
     }
-    print_bytes("All the data is: ", buf, n, "\n");
+    demo_print_bytes("All the data is: ", buf, n, "\n");
     send(conn, buf, n, MSG_NOSIGNAL);
 }
 

@@ -25,28 +25,6 @@ static const char usage[] =
 static volatile sig_atomic_t stop;
 static void on_signal(int sig) { stop = sig; }
 
-/* Print bytes the way Python's repr(bytes) does: b'ab\r\n'. */
-static void print_bytes(const char *prefix, const char *p, size_t n, const char *suffix)
-{
-    printf("%sb'", prefix);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)p[i];
-        const char *esc = c == '\r'   ? "\\r"
-                          : c == '\n' ? "\\n"
-                          : c == '\t' ? "\\t"
-                          : c == '\'' ? "\\'"
-                          : c == '\\' ? "\\\\"
-                                      : NULL;
-        if (esc)
-            fputs(esc, stdout);
-        else if (c < 32 || c > 126)
-            printf("\\x%02x", c);
-        else
-            putchar(c);
-    }
-    printf("'%s", suffix);
-}
-
 /* One non-blocking attempt at a CRLF message. As in the book, bytes read before
  * an EAGAIN are dropped. Returns 0 when the peer has closed. */
 static int try_echo(int conn)
@@ -59,10 +37,10 @@ static int try_echo(int conn)
             return 1; /* "except BlockingIOError: pass" */
         if (r <= 0)
             return 0;
-        print_bytes("I got data: ", buf + n, (size_t)r, "!\n");
+        demo_print_bytes("I got data: ", buf + n, (size_t)r, "!\n");
         n += (size_t)r;
     }
-    print_bytes("All the data is: ", buf, n, "\n");
+    demo_print_bytes("All the data is: ", buf, n, "\n");
     send(conn, buf, n, MSG_NOSIGNAL);
     return 1;
 }

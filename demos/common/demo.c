@@ -321,3 +321,24 @@ int demo_fd_write_all(struct demo_fd *w, const void *buf, size_t len)
     }
     return 0;
 }
+
+void demo_print_bytes(const char *prefix, const char *p, size_t n, const char *suffix)
+{
+    printf("%sb'", prefix);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        const char *esc = c == '\r'   ? "\\r"
+                          : c == '\n' ? "\\n"
+                          : c == '\t' ? "\\t"
+                          : c == '\'' ? "\\'"
+                          : c == '\\' ? "\\\\"
+                                      : NULL;
+        if (esc)
+            fputs(esc, stdout);
+        else if (c < 32 || c > 126)
+            printf("\\x%02x", c);
+        else
+            putchar(c);
+    }
+    printf("'%s", suffix);
+}
