@@ -132,6 +132,11 @@ static void switch_out(struct loom_task *t, bool final)
 
 /* --- records --- */
 
+/* Tasks start on a cache line, so the first line of struct loom_task is one
+ * line (task_internal.h). aligned_alloc wants a multiple of the alignment. */
+#define TASK_ALIGN 64
+#define TASK_ALLOC_SIZE ((sizeof(struct loom_task) + TASK_ALIGN - 1) & ~(size_t)(TASK_ALIGN - 1))
+
 static void task_free(struct loom_task *t)
 {
     struct loom_loop *loop = t->loop;
@@ -311,7 +316,7 @@ int loom_task_spawn(struct loom_loop *loop, loom_task_fn fn, void *arg,
     if (n) {
         loop->nfree_tasks--;
         t = loom_list_entry(n, struct loom_task, all_node);
-    } else if (!(t = malloc(sizeof(*t)))) {
+    } else if (!(t = aligned_alloc(TASK_ALIGN, TASK_ALLOC_SIZE))) {
         return -ENOMEM;
     }
     int rc = loom__stack_get(loop, opt ? opt->stack_size : 0, &t->stack);
