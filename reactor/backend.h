@@ -6,6 +6,8 @@
 #ifndef LOOM_REACTOR_BACKEND_H
 #define LOOM_REACTOR_BACKEND_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* io_uring needs liburing's headers and library (liburing-dev); a build
@@ -17,9 +19,20 @@
 #endif
 #endif
 
+/* events of a completed receive (recv_start) or send (send_start), never a
+ * readiness bit */
+#define LOOM__EV_RECV 0x100u
+#define LOOM__EV_SEND 0x200u
+
 struct loom_backend_event {
     int fd;
-    unsigned events; /* LOOM_READABLE | LOOM_WRITABLE */
+    unsigned events; /* LOOM_READABLE | LOOM_WRITABLE, LOOM__EV_RECV or LOOM__EV_SEND */
+    /* LOOM__EV_RECV and LOOM__EV_SEND only: */
+    int res;          /* bytes received at data / sent, 0: end of stream, or -errno */
+    uint32_t gen;     /* the operation's generation; stale if the fd's differs */
+    const char *data; /* in the backend's buffer bid, valid until recv_release(bid) */
+    uint16_t bid;
+    bool more; /* the receive goes on (never, today: one completion per receive) */
 };
 
 struct loom_backend_ops {
@@ -39,6 +52,25 @@ struct loom_backend_ops {
     /* One fd that polls readable while poll() would report something (embedding);
      * NULL when the backend has none (poll). */
     int (*fd)(void *state);
+    /* Completion-based receive, NULL when the backend has none. recv_start
+     * receives what fd has next (at most one buffer) into the backend's
+     * buffers; the completion comes out of poll() as a LOOM__EV_RECV event
+     * holding the buffer, which the loop gives back with recv_release. gen
+     * (out) tells this receive's completion from an earlier one's. recv_stop
+     * cancels it: with close set the completion is dropped if it comes and
+     * the cancel goes to the kernel at once (the fd is about to close);
+     * without, it still comes (with data or -ECANCELED). 0 or -errno. */
+    int (*recv_start)(void *state, int fd, uint32_t *gen);
+    int (*recv_stop)(void *state, int fd, bool close);
+    void (*recv_release)(void *state, unsigned bid);
+    /* Completion-based send, NULL when the backend has none: send len bytes
+     * at buf (which must stay put until the LOOM__EV_SEND event) on fd, all
+     * of them unless an error stops it; one operation per fd at a time. gen
+     * as recv_start's. send_abandon: the fd is about to close; the kernel gets
+     * what it can take now, the rest is dropped, and buf (malloc'd, may be
+     * NULL) is freed once the kernel is done with it; no event comes. */
+    int (*send_start)(void *state, int fd, const void *buf, size_t len, uint32_t *gen);
+    void (*send_abandon)(void *state, int fd, void *buf);
     /* Tried by the loop when create() fails at run time (io_uring -> epoll), NULL:
      * the failure is the loop's. loom_loop_backend() names the one really used. */
     const struct loom_backend_ops *fallback;

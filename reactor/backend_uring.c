@@ -34,6 +34,29 @@
  * trip went from 1.2-1.6x epoll's to about 1x. DEFER_TASKRUN was tried and
  * broke the ring fd for embedding and del()'s immediate release.
  *
+ * Receives (recv_start): one IORING_OP_RECV at a time per stream, armed when
+ * its reader waits, selecting its buffer from a provided-buffer ring
+ * (BUF_COUNT buffers of BUF_SIZE, made on first use): the data arrives with
+ * no recv syscall (the kernel receives in the task work of the next
+ * io_uring_enter), the loop hands it to the stream, which copies it on and
+ * gives the buffer back at once. Not multishot: a multishot receive drains
+ * the socket into buffers for as long as data comes, in the task work of
+ * every syscall the thread makes, so a slow reader would no longer hold its
+ * peer back (the kernel's socket buffers do that on readiness, and loom's
+ * tests pin it); one receive per wait keeps that, for one SQE per wait,
+ * batched. Out of buffers the kernel fails it with -ENOBUFS and the stream
+ * falls back to readiness and read(). Sends (send_start): IORING_OP_SEND
+ * with MSG_WAITALL, one in flight per stream, batched likewise. Completions
+ * carry the kind (poll, recv, send) and the fd's generation of that kind,
+ * bumped when a stream closes, so late ones are dropped (their buffers go
+ * back to the ring; an abandoned send's memory is freed).
+ *
+ * Nothing is registered: a registered ring fd (io_uring_register_ring_fd)
+ * belongs to the thread that registered it, and a loop may be made on one
+ * thread and run on another (check_embed's threadsafe case failed with it);
+ * sockets as fixed files would stop send(), setsockopt() and users' own calls
+ * on their fd.
+ *
  * When io_uring_queue_init fails (no io_uring, io_uring_disabled set, a seccomp
  * filter) create() fails and the loop falls back to epoll (.fallback). */
 #include "reactor/backend.h"
@@ -51,12 +74,29 @@
 #define RING_ENTRIES 256
 #define CQ_ENTRIES 8192
 #define IGNORE UINT64_MAX
+/* user_data: kind (bits 62-63: poll, recv, send), generation (bits 32-61), fd (bits 0-31) */
+#define KIND_RECV (UINT64_C(1) << 63)
+#define KIND_SEND (UINT64_C(1) << 62)
+#define GEN_MASK 0x3fffffffu
+#define BUF_COUNT 256 /* a power of two; all get touched: 2 MiB per loop */
+#define BUF_SIZE 8192 /* a stream's first read buffer is as big: one copy fills it */
+#define BUF_GROUP 0
 
 struct fd_state {
     uint32_t gen;  /* generation of the current poll, see above */
     unsigned want; /* LOOM_READABLE | LOOM_WRITABLE, 0: not watched */
     bool inflight; /* a poll with gen is in the kernel */
     bool rearm;    /* listed in rearm[] */
+    bool rlive;    /* a receive with rgen is in the kernel or its completion is due */
+    bool slive;    /* a send with sgen is in the kernel or its completion is due */
+    uint32_t rgen; /* generation of the receive */
+    uint32_t sgen; /* generation of the send */
+};
+
+/* An abandoned send's buffer, freed when its completion comes. */
+struct orphan {
+    uint64_t ud;
+    void *buf;
 };
 
 struct uring_state {
@@ -65,7 +105,18 @@ struct uring_state {
     size_t nfds;
     int *rearm; /* fds whose poll fired and that may need a new one */
     size_t nrearm, rearm_cap;
+    /* receives: the provided-buffer ring and its buffers */
+    struct io_uring_buf_ring *br;
+    char *bufs;
+    int recv_state; /* 0: not set up yet, 1: ready, -errno: unavailable */
+    struct orphan *orphans;
+    size_t norphans, orphans_cap;
 };
+
+static uint64_t ud_make(uint64_t kind, uint32_t gen, int fd)
+{
+    return kind | (uint64_t)(gen & GEN_MASK) << 32 | (uint32_t)fd;
+}
 
 static int uring_create(void **out)
 {
@@ -95,7 +146,12 @@ static int uring_create(void **out)
 static void uring_destroy(void *state)
 {
     struct uring_state *s = state;
-    io_uring_queue_exit(&s->ring);
+    io_uring_queue_exit(&s->ring); /* the kernel lets go of the buffers first */
+    free(s->br);
+    free(s->bufs);
+    for (size_t i = 0; i < s->norphans; i++)
+        free(s->orphans[i].buf);
+    free(s->orphans);
     free(s->fds);
     free(s->rearm);
     free(s);
@@ -141,7 +197,7 @@ static int arm(struct uring_state *s, int fd, struct fd_state *f)
         return -EBUSY;
     f->gen++;
     io_uring_prep_poll_add(sqe, fd, to_poll(f->want));
-    io_uring_sqe_set_data64(sqe, (uint64_t)f->gen << 32 | (uint32_t)fd);
+    io_uring_sqe_set_data64(sqe, ud_make(0, f->gen, fd));
     f->inflight = true;
     return 0;
 }
@@ -154,7 +210,7 @@ static int cancel(struct uring_state *s, int fd, struct fd_state *f)
     struct io_uring_sqe *sqe = sqe_get(s);
     if (!sqe)
         return -EBUSY;
-    io_uring_prep_poll_remove(sqe, (uint64_t)f->gen << 32 | (uint32_t)fd);
+    io_uring_prep_poll_remove(sqe, ud_make(0, f->gen, fd));
     io_uring_sqe_set_data64(sqe, IGNORE);
     f->gen++;
     f->inflight = false;
@@ -243,6 +299,94 @@ static unsigned from_poll(int res)
     return m;
 }
 
+static void buf_recycle(struct uring_state *s, unsigned bid)
+{
+    io_uring_buf_ring_add(s->br, s->bufs + (size_t)bid * BUF_SIZE, BUF_SIZE, (unsigned short)bid,
+                          io_uring_buf_ring_mask(BUF_COUNT), 0);
+    io_uring_buf_ring_advance(s->br, 1);
+}
+
+/* The fd, generation and state a completion's user_data names (NULL: an fd
+ * never seen). */
+static struct fd_state *ud_state(struct uring_state *s, uint64_t ud, int *fd, uint32_t *gen)
+{
+    *fd = (int)(uint32_t)ud;
+    *gen = (uint32_t)(ud >> 32) & GEN_MASK;
+    return (size_t)*fd < s->nfds ? &s->fds[*fd] : NULL;
+}
+
+/* A poll completion into *ev; false when there is nothing to report. */
+static bool reap_poll(struct uring_state *s, struct io_uring_cqe *cqe,
+                      struct loom_backend_event *ev)
+{
+    uint64_t ud = io_uring_cqe_get_data64(cqe);
+    int fd;
+    uint32_t gen;
+    struct fd_state *f = ud_state(s, ud, &fd, &gen);
+    if (!f || !f->inflight || (f->gen & GEN_MASK) != gen)
+        return false; /* stale: cancelled or replaced since */
+    note_fired(s, fd, f);
+    if (cqe->res == -ECANCELED)
+        return false; /* the submitting thread exited: re-arm, report nothing */
+    ev->fd = fd;
+    ev->events = from_poll(cqe->res);
+    return true;
+}
+
+/* A receive completion into *ev; false when stale (its buffer goes back). */
+static bool reap_recv(struct uring_state *s, struct io_uring_cqe *cqe,
+                      struct loom_backend_event *ev)
+{
+    uint64_t ud = io_uring_cqe_get_data64(cqe);
+    int fd;
+    uint32_t gen;
+    struct fd_state *f = ud_state(s, ud, &fd, &gen);
+    bool has_buf = cqe->flags & IORING_CQE_F_BUFFER;
+    unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
+    if (!f || !f->rlive || (f->rgen & GEN_MASK) != gen) {
+        if (has_buf)
+            buf_recycle(s, bid);
+        return false;
+    }
+    bool more = cqe->flags & IORING_CQE_F_MORE;
+    if (!more)
+        f->rlive = false;
+    *ev = (struct loom_backend_event){
+        .fd = fd, .events = LOOM__EV_RECV, .res = cqe->res, .gen = gen, .more = more};
+    if (has_buf) {
+        ev->data = s->bufs + (size_t)bid * BUF_SIZE;
+        ev->bid = (uint16_t)bid;
+    } else if (cqe->res > 0) {
+        ev->res = -EIO; /* data with no buffer: cannot happen with buffer select */
+    }
+    return true;
+}
+
+/* A send completion into *ev; false when stale (an abandoned send's buffer
+ * is freed). */
+static bool reap_send(struct uring_state *s, struct io_uring_cqe *cqe,
+                      struct loom_backend_event *ev)
+{
+    uint64_t ud = io_uring_cqe_get_data64(cqe);
+    int fd;
+    uint32_t gen;
+    struct fd_state *f = ud_state(s, ud, &fd, &gen);
+    if (!f || !f->slive || (f->sgen & GEN_MASK) != gen) {
+        for (size_t i = 0; i < s->norphans; i++) {
+            if (s->orphans[i].ud == ud) {
+                free(s->orphans[i].buf);
+                s->orphans[i] = s->orphans[--s->norphans];
+                break;
+            }
+        }
+        return false;
+    }
+    f->slive = false;
+    *ev =
+        (struct loom_backend_event){.fd = fd, .events = LOOM__EV_SEND, .res = cqe->res, .gen = gen};
+    return true;
+}
+
 /* Move up to max current completions into ev. */
 static int reap(struct uring_state *s, struct loom_backend_event *ev, int max)
 {
@@ -257,18 +401,149 @@ static int reap(struct uring_state *s, struct loom_backend_event *ev, int max)
         uint64_t ud = io_uring_cqe_get_data64(cqe);
         if (ud == IGNORE)
             continue;
-        int fd = (int)(uint32_t)ud;
-        struct fd_state *f = (size_t)fd < s->nfds ? &s->fds[fd] : NULL;
-        if (!f || !f->inflight || f->gen != (uint32_t)(ud >> 32))
-            continue; /* stale: cancelled or replaced since */
-        note_fired(s, fd, f);
-        if (cqe->res == -ECANCELED)
-            continue; /* the submitting thread exited: re-arm, report nothing */
-        ev[n].fd = fd;
-        ev[n++].events = from_poll(cqe->res);
+        bool got = ud & KIND_RECV   ? reap_recv(s, cqe, &ev[n])
+                   : ud & KIND_SEND ? reap_send(s, cqe, &ev[n])
+                                    : reap_poll(s, cqe, &ev[n]);
+        n += got;
     }
     io_uring_cq_advance(&s->ring, seen);
     return n;
+}
+
+/* The provided-buffer ring, on the first receive: 0, or -errno when this
+ * kernel has none (before 5.19), remembered so later calls fail at once. */
+static int recv_setup(struct uring_state *s)
+{
+    if (s->recv_state)
+        return s->recv_state < 0 ? s->recv_state : 0;
+    size_t ring_bytes = BUF_COUNT * sizeof(struct io_uring_buf);
+    int rc = posix_memalign((void **)&s->br, 4096, ring_bytes);
+    if (rc) {
+        s->br = NULL;
+        return -rc; /* ENOMEM: try again next time */
+    }
+    s->bufs = malloc((size_t)BUF_COUNT * BUF_SIZE);
+    if (!s->bufs) {
+        free(s->br);
+        s->br = NULL;
+        return -ENOMEM;
+    }
+    memset(s->br, 0, ring_bytes);
+    struct io_uring_buf_reg reg = {
+        .ring_addr = (uintptr_t)s->br, .ring_entries = BUF_COUNT, .bgid = BUF_GROUP};
+    rc = io_uring_register_buf_ring(&s->ring, &reg, 0);
+    if (rc < 0) {
+        free(s->br);
+        free(s->bufs);
+        s->br = NULL;
+        s->bufs = NULL;
+        return s->recv_state = rc == -ENOMEM ? 0 : -ENOTSUP;
+    }
+    io_uring_buf_ring_init(s->br);
+    for (unsigned i = 0; i < BUF_COUNT; i++)
+        io_uring_buf_ring_add(s->br, s->bufs + (size_t)i * BUF_SIZE, BUF_SIZE, (unsigned short)i,
+                              io_uring_buf_ring_mask(BUF_COUNT), (int)i);
+    io_uring_buf_ring_advance(s->br, BUF_COUNT);
+    s->recv_state = 1;
+    return 0;
+}
+
+static int uring_recv_start(void *state, int fd, uint32_t *gen)
+{
+    struct uring_state *s = state;
+    int rc = recv_setup(s);
+    if (rc < 0)
+        return rc;
+    struct fd_state *f = fd_get(s, fd);
+    if (!f)
+        return -ENOMEM;
+    if (f->rlive)
+        return -EBUSY;
+    struct io_uring_sqe *sqe = sqe_get(s);
+    if (!sqe)
+        return -EBUSY;
+    f->rgen++;
+    io_uring_prep_recv(sqe, fd, NULL, BUF_SIZE, 0);
+    sqe->flags |= IOSQE_BUFFER_SELECT;
+    sqe->buf_group = BUF_GROUP;
+    io_uring_sqe_set_data64(sqe, ud_make(KIND_RECV, f->rgen, fd));
+    f->rlive = true;
+    *gen = f->rgen & GEN_MASK;
+    return 0;
+}
+
+static int uring_recv_stop(void *state, int fd, bool close)
+{
+    struct uring_state *s = state;
+    struct fd_state *f = fd >= 0 && (size_t)fd < s->nfds ? &s->fds[fd] : NULL;
+    if (!f || !f->rlive)
+        return 0;
+    struct io_uring_sqe *sqe = sqe_get(s);
+    if (!sqe)
+        return -EBUSY;
+    io_uring_prep_cancel64(sqe, ud_make(KIND_RECV, f->rgen, fd), 0);
+    io_uring_sqe_set_data64(sqe, IGNORE);
+    if (close) {
+        f->rgen++; /* what is still due is stale now */
+        f->rlive = false;
+    }
+    /* At once: closing, the file is released now (as del()); pausing, the
+     * receive would otherwise go on draining the socket in the task work of
+     * every syscall this thread makes until the next poll. */
+    io_uring_submit(&s->ring);
+    return 0;
+}
+
+static void uring_recv_release(void *state, unsigned bid) { buf_recycle(state, bid); }
+
+static int uring_send_start(void *state, int fd, const void *buf, size_t len, uint32_t *gen)
+{
+    struct uring_state *s = state;
+    struct fd_state *f = fd_get(s, fd);
+    if (!f)
+        return -ENOMEM;
+    if (f->slive)
+        return -EBUSY;
+    struct io_uring_sqe *sqe = sqe_get(s);
+    if (!sqe)
+        return -EBUSY;
+    f->sgen++;
+    /* WAITALL: a stream socket's send is retried until all of it went */
+    io_uring_prep_send(sqe, fd, buf, len, MSG_NOSIGNAL | MSG_WAITALL);
+    io_uring_sqe_set_data64(sqe, ud_make(KIND_SEND, f->sgen, fd));
+    f->slive = true;
+    *gen = f->sgen & GEN_MASK;
+    return 0;
+}
+
+static void uring_send_abandon(void *state, int fd, void *buf)
+{
+    struct uring_state *s = state;
+    struct fd_state *f = fd >= 0 && (size_t)fd < s->nfds ? &s->fds[fd] : NULL;
+    if (!f || !f->slive) {
+        free(buf);
+        return;
+    }
+    uint64_t ud = ud_make(KIND_SEND, f->sgen, fd);
+    f->sgen++;
+    f->slive = false;
+    io_uring_submit(&s->ring); /* a send not yet submitted gets its try now */
+    if (s->norphans == s->orphans_cap) {
+        size_t cap = s->orphans_cap ? s->orphans_cap * 2 : 16;
+        struct orphan *o = realloc(s->orphans, cap * sizeof(*o));
+        if (o) {
+            s->orphans = o;
+            s->orphans_cap = cap;
+        }
+    }
+    if (s->norphans < s->orphans_cap) /* else leak buf: the kernel may still read it */
+        s->orphans[s->norphans++] = (struct orphan){ud, buf};
+    struct io_uring_sqe *sqe = sqe_get(s);
+    if (sqe) {
+        io_uring_prep_cancel64(sqe, ud, 0);
+        io_uring_sqe_set_data64(sqe, IGNORE);
+        io_uring_submit(&s->ring); /* release the file now, as del() */
+    }
 }
 
 static int uring_poll(void *state, struct loom_backend_event *ev, int max, int64_t timeout_ns)
@@ -311,6 +586,11 @@ const struct loom_backend_ops loom__backend_uring = {
     .del = uring_del,
     .poll = uring_poll,
     .fd = uring_fd,
+    .recv_start = uring_recv_start,
+    .recv_stop = uring_recv_stop,
+    .recv_release = uring_recv_release,
+    .send_start = uring_send_start,
+    .send_abandon = uring_send_abandon,
     .fallback = &loom__backend_epoll,
 };
 #endif

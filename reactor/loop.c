@@ -7,6 +7,7 @@
  * Calls queued while running wait for the next iteration, as in asyncio, so a
  * task that yields lets every other ready task run first. */
 #include "reactor/loop_internal.h"
+#include "reactor/recv_internal.h"
 #include "reactor/task.h"
 
 #include <errno.h>
@@ -149,6 +150,8 @@ int loom_loop_free(struct loom_loop *loop)
     loop->backend->destroy(loop->backend_state);
     pthread_mutex_destroy(&loop->ts_lock);
     free(loop->fds);
+    free(loop->recvs);
+    free(loop->sends);
     free(loop);
     return 0;
 }
@@ -667,10 +670,45 @@ static void apply_changes(struct loom_loop *loop)
     }
 }
 
+/* A receive's completion: to its receiver if that is still the one the
+ * backend reported for, else the buffer goes straight back. */
+static void dispatch_recv(struct loom_loop *loop, const struct loom_backend_event *ev)
+{
+    struct loom__recv *r = (size_t)ev->fd < loop->nrecvs ? loop->recvs[ev->fd] : NULL;
+    if (r && r->gen == ev->gen) {
+        if (!ev->more) {
+            r->live = false;
+            loop->recvs[ev->fd] = NULL;
+            loop->active--;
+        }
+        r->cb(r, ev->data, ev->res, ev->more); /* may free r */
+    }
+    if (ev->data)
+        loop->backend->recv_release(loop->backend_state, ev->bid);
+}
+
+static void dispatch_send(struct loom_loop *loop, const struct loom_backend_event *ev)
+{
+    struct loom__send *op = (size_t)ev->fd < loop->nsends ? loop->sends[ev->fd] : NULL;
+    if (op && op->gen == ev->gen) {
+        op->live = false;
+        loop->sends[ev->fd] = NULL;
+        loop->active--;
+        op->cb(op, ev->res);
+    }
+}
+
 static void dispatch(struct loom_loop *loop, int n)
 {
     for (int i = 0; i < n; i++) {
         int fd = loop->events[i].fd;
+        if (loop->events[i].events & (LOOM__EV_RECV | LOOM__EV_SEND)) {
+            if (loop->events[i].events & LOOM__EV_RECV)
+                dispatch_recv(loop, &loop->events[i]);
+            else
+                dispatch_send(loop, &loop->events[i]);
+            continue;
+        }
         /* Reload each time: a callback may have closed or replaced any watcher. */
         struct loom_io *io = (size_t)fd < loop->nfds ? loop->fds[fd] : NULL;
         if (!io) {
@@ -682,6 +720,90 @@ static void dispatch(struct loom_loop *loop, int n)
             queue_change(io); /* unwanted readiness: disarm before the next poll */
         if (got)
             io->cb(io, got);
+    }
+}
+
+/* --- completion receives (recv_internal.h) --- */
+
+/* Make (*slots)[fd] exist (NULL when new). */
+static int op_slots_grow(struct loom_loop *loop, void ***slots, size_t *n, int fd)
+{
+    if ((size_t)fd < *n)
+        return 0;
+    size_t want = loop->nfds > (size_t)fd ? loop->nfds : (size_t)fd + 1;
+    void **p = realloc(*slots, want * sizeof(*p));
+    if (!p)
+        return -ENOMEM;
+    memset(p + *n, 0, (want - *n) * sizeof(*p));
+    *slots = p;
+    *n = want;
+    return 0;
+}
+
+int loom__recv_start(struct loom_loop *loop, struct loom__recv *r, int fd)
+{
+    if (!loop->backend->recv_start)
+        return -ENOTSUP;
+    if (r->live || fd < 0)
+        return r->live ? -EBUSY : -EBADF;
+    if (op_slots_grow(loop, (void ***)&loop->recvs, &loop->nrecvs, fd) < 0)
+        return -ENOMEM;
+    if (loop->recvs[fd])
+        return -EBUSY;
+    int rc = loop->backend->recv_start(loop->backend_state, fd, &r->gen);
+    if (rc < 0)
+        return rc;
+    r->fd = fd;
+    r->live = true;
+    loop->recvs[fd] = r;
+    loop->active++; /* a live operation keeps the loop running, as a watcher */
+    return 0;
+}
+
+int loom__send_start(struct loom_loop *loop, struct loom__send *op, int fd, const void *buf,
+                     size_t len)
+{
+    if (!loop->backend->send_start)
+        return -ENOTSUP;
+    if (op->live || fd < 0)
+        return op->live ? -EBUSY : -EBADF;
+    if (op_slots_grow(loop, (void ***)&loop->sends, &loop->nsends, fd) < 0)
+        return -ENOMEM;
+    if (loop->sends[fd])
+        return -EBUSY;
+    int rc = loop->backend->send_start(loop->backend_state, fd, buf, len, &op->gen);
+    if (rc < 0)
+        return rc;
+    op->fd = fd;
+    op->live = true;
+    loop->sends[fd] = op;
+    loop->active++;
+    return 0;
+}
+
+void loom__send_abandon(struct loom_loop *loop, struct loom__send *op, void *buf)
+{
+    if (!op->live) {
+        free(buf);
+        return;
+    }
+    loop->backend->send_abandon(loop->backend_state, op->fd, buf);
+    op->live = false;
+    loop->sends[op->fd] = NULL;
+    loop->active--;
+}
+
+void loom__recv_stop(struct loom_loop *loop, struct loom__recv *r, bool close)
+{
+    if (!r->live)
+        return;
+    /* Without close, a failed cancel (no SQE to be had) leaves r receiving:
+     * the caller sees r->live and the data keeps coming, as if stopped later. */
+    (void)loop->backend->recv_stop(loop->backend_state, r->fd, close);
+    if (close) {
+        r->live = false;
+        loop->recvs[r->fd] = NULL;
+        loop->active--;
     }
 }
 

@@ -17,6 +17,8 @@
 struct loom_task;
 struct loom_executor;
 struct loom__context;
+struct loom__recv;
+struct loom__send;
 
 /* The C++ runtime's per-thread exception state (__cxa_get_globals() in libstdc++ and
  * libc++abi): the caught-exceptions stack and the uncaught count. Each task keeps its
@@ -58,6 +60,10 @@ struct loom_loop {
 
     struct loom_io **fds; /* fd -> watcher, NULL when none */
     size_t nfds;
+    struct loom__recv **recvs; /* fd -> live completion receive (recv_internal.h) */
+    size_t nrecvs;
+    struct loom__send **sends; /* fd -> live completion send */
+    size_t nsends;
     struct loom_list changes; /* watchers whose mask the backend must learn */
     /* The part of changes / ready being processed this iteration. Loop-owned, not on
      * the stack, so a C++ exception leaving a callback loses nothing: run_exit puts
