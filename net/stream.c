@@ -8,7 +8,19 @@
  * Memory: an idle stream holds no buffer. The read buffer is freed when it is
  * empty and the reader is about to park, the write buffer whenever it empties,
  * and read_some() into an empty stream reads straight into the caller's
- * buffer. So a connection parked in a read costs only this struct. */
+ * buffer. So a connection parked in a read costs only this struct.
+ *
+ * Completion mode: on a backend that receives by itself (io_uring), a plain
+ * socket stream that waits to read starts a loop receive (recv_internal.h)
+ * instead of polling: the kernel receives the next data (up to RBUF_MIN
+ * bytes) as it arrives, with no recv syscall, the loop copies it into rbuf
+ * and wakes the reader. One receive per wait, so a stream takes data only
+ * when read (and at most one buffer after a reader gave up), as on
+ * readiness: a slow reader holds its peer back. Writes are queued and handed to the loop's completion send
+ * (one in flight per stream; what is written meanwhile goes with the next),
+ * so they reach the kernel with the loop's next poll, all streams' at once.
+ * Any failure to start a receive or a send puts the stream back on readiness
+ * for good. */
 #include "net/stream_internal.h"
 
 #include <errno.h>
@@ -30,6 +42,20 @@
 #endif
 
 #define RBUF_MIN 8192
+#define WBUF_SMALL 1008 /* + malloc's header: its largest per-thread cached size */
+
+enum stream_recv_mode {
+    RECV_UNTRIED, /* readiness until the first wait to read */
+    RECV_ON,      /* completion mode */
+    RECV_OFF,     /* readiness: not a plain socket, or the backend cannot */
+};
+
+/* Received data that could not go into rbuf without moving it. */
+struct loom__rchunk {
+    struct loom__rchunk *next;
+    size_t len;
+    char data[];
+};
 
 /* --- the built-in fd transport --- */
 
@@ -99,6 +125,8 @@ static const struct loom_stream_ops fd_ops = {fd_read, fd_writev, fd_shutdown_wr
 /* --- lifecycle --- */
 
 static void on_io(struct loom_io *io, unsigned revents);
+static void on_recv(struct loom__recv *r, const char *data, int res, bool more);
+static void on_sent(struct loom__send *op, int res);
 
 /* A stream with no transport attached yet; NULL on ENOMEM. */
 static struct loom_stream *stream_new(struct loom_loop *loop, int fd)
@@ -118,6 +146,9 @@ static struct loom_stream *stream_new(struct loom_loop *loop, int fd)
     s->low = LOOM_STREAM_LOW_WATER;
     s->rdir = LOOM_READABLE;
     s->wdir = LOOM_WRITABLE;
+    s->pend_tail = &s->pend;
+    s->recv.cb = on_recv;
+    s->snd.cb = on_sent;
     if (fd >= 0 && loom_io_init(loop, &s->io, fd, on_io) < 0) {
         free(s);
         return NULL;
@@ -221,8 +252,28 @@ static void stream_free(struct loom_stream *s)
     free(s);
 }
 
+static void pend_free(struct loom_stream *s)
+{
+    while (s->pend) {
+        struct loom__rchunk *c = s->pend;
+        s->pend = c->next;
+        free(c);
+    }
+    s->pend_tail = &s->pend;
+    s->pend_bytes = 0;
+}
+
 void loom__stream_release(struct loom_stream *s)
 {
+    loom__recv_stop(s->loop, &s->recv, true); /* before the fd closes */
+    pend_free(s);
+    if (s->snd.live) { /* the kernel may still read the buffer it sends from */
+        char **inflight = s->wold ? &s->wold : &s->wbuf;
+        loom__send_abandon(s->loop, &s->snd, *inflight);
+        *inflight = NULL;
+    }
+    free(s->wold);
+    s->wold = NULL;
     if (s->fd >= 0)
         loom_io_close(&s->io);
     s->ops->close(s->ctx);
@@ -268,14 +319,24 @@ void loom_stream_abort(struct loom_stream *s)
 
 /* --- waiting --- */
 
+/* Writes go through the loop's completion sends: once the stream receives
+ * that way, and for as long as a send is in flight (order). */
+static bool send_async(const struct loom_stream *s)
+{
+    return s->snd.live || (s->urecv == RECV_ON && !s->on_write);
+}
+
 void loom__stream_update(struct loom_stream *s)
 {
     if (s->fd < 0 || s->closed)
         return;
     unsigned want = 0;
-    if (s->reader || (s->on_readable && s->hook_reading))
+    /* In completion mode the receive wakes a reader, not readiness (but a
+     * wait for writability through the reader's slot still polls). */
+    bool by_recv = s->urecv == RECV_ON && s->rdir == LOOM_READABLE;
+    if ((s->reader && !by_recv) || (s->on_readable && s->hook_reading))
         want |= s->rdir;
-    if (s->wend > s->wstart && !s->werr)
+    if (s->wend > s->wstart && !s->werr && !send_async(s))
         want |= s->wdir;
     unsigned off = (LOOM_READABLE | LOOM_WRITABLE) & ~want;
     if (off)
@@ -368,9 +429,11 @@ int loom__stream_set_transport(struct loom_stream *s, const struct loom_stream_o
         return -EINVAL;
     if (s->reader || s->drainer)
         return -EBUSY;
-    if (s->rend != s->rstart || s->wend != s->wstart || s->eof || s->rerr || s->werr ||
+    if (s->rend != s->rstart || s->pend || s->wend != s->wstart || s->eof || s->rerr || s->werr ||
         s->eof_pending || s->stop_reading)
         return -EINVAL;
+    loom__recv_stop(s->loop, &s->recv, true);
+    s->urecv = RECV_OFF;
     s->ops = ops;
     s->ctx = ctx;
     s->fdt.fd = -1; /* the fd is ctx's now */
@@ -394,15 +457,20 @@ static void consume(struct loom_stream *s, size_t n)
         s->rstart = s->rend = 0;
 }
 
-/* One empty read buffer kept per thread. A request/response connection frees
- * its buffer before every wait (an idle stream holds none) and takes a new one
- * after it; with glibc, freeing a chunk beside the heap top runs the trim check
- * each time (~2% of the server's CPU per 4 KiB echo round trip). The spare
- * also puts the same warm memory under every connection of the thread. A
- * thread's spare is freed as it exits (the key's destructor). Under ASan the
- * spare is poisoned while it waits, so a stale view into a freed read buffer
- * is still reported as it would be after free(). */
-static _Thread_local char *spare_rbuf;
+/* Empty read buffers kept per thread (up to SPARE_MAX). A request/response
+ * connection frees its buffer before every wait (an idle stream holds none)
+ * and takes a new one after it; with glibc, freeing a chunk beside the heap
+ * top runs the trim check each time (~2% of the server's CPU per 4 KiB echo
+ * round trip), and in completion mode a whole batch of streams takes buffers
+ * in one dispatch before any reader runs (one spare made glibc trim and
+ * re-fault the heap top every iteration: ~6% of the CPU). The spares also put
+ * the same warm memory under every connection of the thread. A thread's
+ * spares are freed as it exits (the key's destructor). Under ASan a spare is
+ * poisoned while it waits, so a stale view into a freed read buffer is still
+ * reported as it would be after free(). */
+#define SPARE_MAX 64
+static _Thread_local char *spare_rbufs[SPARE_MAX];
+static _Thread_local unsigned nspare;
 static _Thread_local bool spare_ok; /* this thread's destructor is registered */
 static pthread_key_t spare_key;
 static bool spare_key_ok;
@@ -410,25 +478,26 @@ static bool spare_key_ok;
 static void spare_free(void *marker)
 {
     (void)marker;
+    while (nspare) {
+        char *b = spare_rbufs[--nspare];
 #ifdef LOOM_ASAN
-    if (spare_rbuf)
-        ASAN_UNPOISON_MEMORY_REGION(spare_rbuf, RBUF_MIN);
+        ASAN_UNPOISON_MEMORY_REGION(b, RBUF_MIN);
 #endif
-    free(spare_rbuf);
-    spare_rbuf = NULL;
+        free(b);
+    }
 }
 
 static void spare_key_make(void) { spare_key_ok = pthread_key_create(&spare_key, spare_free) == 0; }
 
 static void rbuf_put(char *b, size_t cap)
 {
-    if (!spare_ok && cap == RBUF_MIN && !spare_rbuf) {
+    if (!spare_ok && cap == RBUF_MIN) {
         static pthread_once_t once = PTHREAD_ONCE_INIT;
         pthread_once(&once, spare_key_make);
         spare_ok = spare_key_ok && pthread_setspecific(spare_key, &spare_ok) == 0;
     }
-    if (spare_ok && cap == RBUF_MIN && !spare_rbuf) {
-        spare_rbuf = b;
+    if (spare_ok && cap == RBUF_MIN && nspare < SPARE_MAX) {
+        spare_rbufs[nspare++] = b;
 #ifdef LOOM_ASAN
         ASAN_POISON_MEMORY_REGION(b, cap);
 #endif
@@ -439,9 +508,8 @@ static void rbuf_put(char *b, size_t cap)
 
 static char *rbuf_get(char *old, size_t cap)
 {
-    if (!old && cap == RBUF_MIN && spare_rbuf) {
-        char *b = spare_rbuf;
-        spare_rbuf = NULL;
+    if (!old && cap == RBUF_MIN && nspare) {
+        char *b = spare_rbufs[--nspare];
 #ifdef LOOM_ASAN
         ASAN_UNPOISON_MEMORY_REGION(b, cap);
 #endif
@@ -474,6 +542,109 @@ static int make_room(struct loom_stream *s, size_t maxcap)
     return 0;
 }
 
+/* --- completion mode --- */
+
+/* Append received data: into rbuf when it fits without moving (a view handed
+ * out earlier may point into it), else as a chunk for the next read call. */
+static int take(struct loom_stream *s, const char *data, size_t len)
+{
+    if (!s->pend && !s->rbuf) {
+        size_t cap = len > RBUF_MIN ? len : RBUF_MIN;
+        if (!(s->rbuf = rbuf_get(NULL, cap)))
+            return -ENOMEM;
+        s->rcap = cap;
+        s->rstart = s->rend = 0;
+    }
+    if (!s->pend && s->rcap - s->rend >= len) {
+        memcpy(s->rbuf + s->rend, data, len);
+        s->rend += len;
+        return 0;
+    }
+    struct loom__rchunk *c = malloc(sizeof(*c) + len);
+    if (!c)
+        return -ENOMEM;
+    c->next = NULL;
+    c->len = len;
+    memcpy(c->data, data, len);
+    *s->pend_tail = c;
+    s->pend_tail = &c->next;
+    s->pend_bytes += len;
+    return 0;
+}
+
+/* Move the chunks into rbuf, compacting or growing it (a read call: views
+ * handed out before are void now). */
+static int absorb(struct loom_stream *s)
+{
+    while (s->pend) {
+        struct loom__rchunk *c = s->pend;
+        if (s->rcap - s->rend < c->len && s->rstart > 0) {
+            memmove(s->rbuf, s->rbuf + s->rstart, avail(s));
+            s->rend -= s->rstart;
+            s->rstart = 0;
+        }
+        if (s->rcap - s->rend < c->len) {
+            size_t n = s->rcap ? s->rcap : RBUF_MIN;
+            while (n - s->rend < c->len)
+                n *= 2;
+            char *b = rbuf_get(s->rbuf, n);
+            if (!b)
+                return -ENOMEM;
+            s->rbuf = b;
+            s->rcap = n;
+        }
+        memcpy(s->rbuf + s->rend, c->data, c->len);
+        s->rend += c->len;
+        s->pend_bytes -= c->len;
+        if (!(s->pend = c->next))
+            s->pend_tail = &s->pend;
+        free(c);
+    }
+    return 0;
+}
+
+static bool recv_eligible(const struct loom_stream *s)
+{
+    return s->ops == &fd_ops && s->fdt.is_socket && s->pollable && s->fd >= 0 && !s->on_readable &&
+           !s->closed;
+}
+
+/* Make sure a receive runs for a reader about to wait; on any failure the
+ * stream goes back to readiness for good. */
+static void recv_arm(struct loom_stream *s)
+{
+    if (s->urecv == RECV_OFF || s->recv.live)
+        return;
+    if (s->urecv == RECV_UNTRIED && !recv_eligible(s)) {
+        s->urecv = RECV_OFF;
+        return;
+    }
+    s->urecv = loom__recv_start(s->loop, &s->recv, s->fd) == 0 ? RECV_ON : RECV_OFF;
+}
+
+static void on_recv(struct loom__recv *r, const char *data, int res, bool more)
+{
+    struct loom_stream *s = loom_list_entry(r, struct loom_stream, recv);
+    (void)more; /* one completion per receive: the reader re-arms when it waits again */
+    if (res > 0) {
+        s->rshort = res < RBUF_MIN; /* as fill's: the socket is likely drained */
+        if ((res = take(s, data, (size_t)res)) == 0)
+            res = 1;
+    }
+    if (res == 0) {
+        s->eof = true;
+    } else if (res == -EINVAL || res == -ENOTSUP || res == -EOPNOTSUPP) {
+        s->urecv = RECV_OFF; /* this kernel cannot: readiness from now on */
+        loom__stream_update(s);
+    } else if (res == -ENOBUFS || res == -ECANCELED) {
+        s->rshort = false; /* the reader reads the socket itself next */
+    } else if (res < 0 && !s->rerr) {
+        s->rerr = res;
+    }
+    if (s->reader)
+        loom_wake(s->reader, 0);
+}
+
 /* Wait for the transport to be readable; frees an empty buffer first. */
 static int wait_readable(struct loom_stream *s, int64_t deadline)
 {
@@ -481,12 +652,50 @@ static int wait_readable(struct loom_stream *s, int64_t deadline)
         return LOOM_EOF;
     if (deadline >= 0 && deadline <= loom_loop_now(s->loop))
         return -ETIMEDOUT;
-    if (s->rbuf && !avail(s)) {
+    if (s->rbuf && !avail(s) && !s->pend) {
         rbuf_put(s->rbuf, s->rcap);
         s->rbuf = NULL;
         s->rcap = s->rstart = s->rend = 0;
     }
-    return park_in(s, &s->reader, deadline);
+    if (s->rdir == LOOM_READABLE)
+        recv_arm(s);
+    int rc = park_in(s, &s->reader, deadline);
+    if (rc < 0 && rc != -EBADF && s->recv.live && !s->closed)
+        /* Nobody waits now: a receive left armed would keep the loop running
+         * (it is a live operation) where an idle watcher does not. */
+        loom__recv_stop(s->loop, &s->recv, false);
+    return rc;
+}
+
+/* Why no more can be read: -EBADF, the sticky error, LOOM_EOF; 0: it can. */
+static int read_end(const struct loom_stream *s)
+{
+    if (s->closed)
+        return -EBADF;
+    return s->rerr ? s->rerr : s->eof ? LOOM_EOF : 0;
+}
+
+/* fill() in completion mode: 0 once avail() is above before, an error or
+ * LOOM_EOF / LOOM_ELIMIT as fill's, or 1: no receive is in flight, so the
+ * caller goes on as on readiness (read the fd now unless the last read was
+ * short, else wait; the wait starts a receive). */
+static int recv_fill(struct loom_stream *s, size_t maxcap, size_t before, int64_t deadline)
+{
+    for (;;) {
+        int rc = absorb(s);
+        if (rc < 0)
+            return rc;
+        if (avail(s) > before)
+            return 0;
+        if ((rc = read_end(s)) < 0)
+            return rc;
+        if (s->urecv != RECV_ON || !s->recv.live)
+            return 1; /* no receive in flight: read as on readiness (it may wait) */
+        if (avail(s) >= (maxcap > RBUF_MIN ? maxcap : RBUF_MIN))
+            return LOOM_ELIMIT;
+        if ((rc = wait_readable(s, deadline)) < 0)
+            return rc;
+    }
 }
 
 /* After a short read from a plain fd the kernel buffer is most likely empty, so
@@ -509,18 +718,32 @@ static int maybe_wait_first(struct loom_stream *s, int64_t deadline)
  * LOOM_EOF, LOOM_ELIMIT (buffer at maxcap), or an error. */
 static int fill(struct loom_stream *s, size_t maxcap, int64_t deadline)
 {
+    size_t before = avail(s);
     for (;;) {
-        if (s->closed)
-            return -EBADF;
-        if (s->rerr)
-            return s->rerr;
-        if (s->eof)
-            return LOOM_EOF;
-        int rc = make_room(s, maxcap);
+        if (s->pend) { /* left by completion mode: it goes first */
+            int rc = absorb(s);
+            if (rc < 0)
+                return rc;
+            if (avail(s) > before)
+                return 0;
+        }
+        if (s->urecv == RECV_ON) {
+            int rc = recv_fill(s, maxcap, before, deadline);
+            if (rc <= 0)
+                return rc;
+        }
+        int rc = read_end(s);
+        if (rc < 0)
+            return rc;
+        rc = make_room(s, maxcap);
         if (rc < 0)
             return rc;
         if ((rc = maybe_wait_first(s, deadline)) < 0)
             return rc;
+        if (avail(s) > before)
+            return 0; /* a receive brought it */
+        if (s->recv.live || s->pend)
+            continue;                        /* the wait started a receive: no read() under it */
         if ((rc = make_room(s, maxcap)) < 0) /* the wait may have freed the buffer */
             return rc;
         unsigned wait = LOOM_READABLE;
@@ -552,13 +775,25 @@ ssize_t loom_stream_read_some(struct loom_stream *s, void *buf, size_t len, int6
     while (!avail(s)) {
         if (s->closed)
             return -EBADF;
+        int rc;
+        if (s->pend) {
+            if ((rc = absorb(s)) < 0)
+                return rc;
+            continue;
+        }
         if (s->rerr || s->eof)
             return s->rerr ? s->rerr : LOOM_EOF;
-        int rc = maybe_wait_first(s, deadline);
-        if (rc < 0)
+        if (s->urecv == RECV_ON && (rc = recv_fill(s, 0, 0, deadline)) <= 0) {
+            if (rc < 0)
+                return rc;
+            break;
+        }
+        if ((rc = maybe_wait_first(s, deadline)) < 0)
             return rc;
         if (avail(s))
             break;
+        if (s->recv.live || s->pend)
+            continue; /* the wait started a receive: no read() under it */
         /* Empty buffer: read straight into the caller's memory. */
         unsigned wait = LOOM_READABLE;
         ssize_t n = s->ops->read(s->ctx, buf, len, &wait);
@@ -737,17 +972,50 @@ void loom_stream_stop_reading(struct loom_stream *s)
 
 /* --- writing --- */
 
-static void set_werr(struct loom_stream *s, int err)
+static void wbuf_free(struct loom_stream *s)
 {
-    s->werr = err;
-    free(s->wbuf); /* nobody will take it now */
+    if (s->wcap == RBUF_MIN)
+        rbuf_put(s->wbuf, s->wcap); /* a write buffer the size of a read one is kept too */
+    else
+        free(s->wbuf);
     s->wbuf = NULL;
     s->wcap = s->wstart = s->wend = 0;
 }
 
+/* Not while a send reads wbuf (snd.live): on_sent sets errors after it. */
+static void set_werr(struct loom_stream *s, int err)
+{
+    s->werr = err;
+    wbuf_free(s); /* nobody will take it now */
+}
+
+/* Completion mode: hand the pending bytes to the kernel unless some already
+ * are on their way (on_sent then sends the rest). False: no completion send
+ * could be started; the caller writes itself. */
+static bool send_more(struct loom_stream *s)
+{
+    if (s->snd.live || s->wend == s->wstart || s->werr)
+        return true;
+    return loom__send_start(s->loop, &s->snd, s->fd, s->wbuf + s->wstart, s->wend - s->wstart) == 0;
+}
+
+static void on_sent(struct loom__send *op, int res)
+{
+    struct loom_stream *s = loom_list_entry(op, struct loom_stream, snd);
+    free(s->wold); /* what the send read from, if wbuf moved meanwhile */
+    s->wold = NULL;
+    if (res > 0)
+        s->wstart += (size_t)res;
+    else if (res != -ECANCELED)
+        set_werr(s, res < 0 ? res : -EIO);
+    loom__stream_flush_now(s);
+}
+
 int loom__stream_flush_now(struct loom_stream *s)
 {
-    while (s->wend > s->wstart && !s->werr) {
+    if (send_async(s) && !send_more(s))
+        s->urecv = RECV_OFF; /* cannot: write ourselves from now on (nothing in flight) */
+    while (!send_async(s) && s->wend > s->wstart && !s->werr) {
         struct iovec iov = {s->wbuf + s->wstart, s->wend - s->wstart};
         unsigned wait = LOOM_WRITABLE;
         ssize_t n = s->ops->writev(s->ctx, &iov, 1, &wait);
@@ -764,9 +1032,7 @@ int loom__stream_flush_now(struct loom_stream *s)
         s->wstart += (size_t)n;
     }
     if (s->wend == s->wstart && s->wbuf) {
-        free(s->wbuf);
-        s->wbuf = NULL;
-        s->wcap = s->wstart = s->wend = 0;
+        wbuf_free(s);
     }
     if (!s->wend && s->eof_pending && !s->eof_sent && !s->werr) {
         s->eof_sent = true;
@@ -787,18 +1053,31 @@ static int append(struct loom_stream *s, const struct iovec *iov, int iovcnt, si
     total -= skip;
     if (!total)
         return 0;
-    if (s->wstart && s->wstart >= s->wcap / 2) {
+    bool pinned = s->snd.live && !s->wold; /* a send reads wbuf: it must not move */
+    if (s->wstart && s->wstart >= s->wcap / 2 && !pinned) {
         memmove(s->wbuf, s->wbuf + s->wstart, s->wend - s->wstart);
         s->wend -= s->wstart;
         s->wstart = 0;
     }
-    if (s->wend + total > s->wcap) {
-        size_t n = s->wcap ? s->wcap : 4096;
-        while (n < s->wend + total)
+    if (s->wend + total > s->wcap || !s->wbuf) {
+        size_t keep = pinned ? s->wend - s->wstart : s->wend;
+        /* A small first buffer for a small write (a reply queued for the
+         * loop's send): malloc's per-thread cache has it, with no heap growth
+         * behind it; else the size of a read buffer, from the spares. */
+        size_t n = s->wcap && !pinned           ? s->wcap
+                   : keep + total <= WBUF_SMALL ? WBUF_SMALL
+                                                : RBUF_MIN;
+        while (n < keep + total)
             n *= 2;
-        char *b = realloc(s->wbuf, n);
+        char *b = pinned || !s->wbuf ? rbuf_get(NULL, n) : realloc(s->wbuf, n);
         if (!b)
             return -ENOMEM;
+        if (pinned) { /* a copy to go on with; the send keeps the old one */
+            memcpy(b, s->wbuf + s->wstart, keep);
+            s->wold = s->wbuf;
+            s->wstart = 0;
+            s->wend = keep;
+        }
         s->wbuf = b;
         s->wcap = n;
     }
@@ -820,6 +1099,13 @@ int loom_stream_writev(struct loom_stream *s, const struct iovec *iov, int iovcn
     if (s->eof_pending)
         return -ESHUTDOWN;
     size_t done = 0;
+    if (send_async(s)) {
+        /* Completion mode: queue, and the loop's next poll hands it over. */
+        int rc = append(s, iov, iovcnt, 0);
+        if (rc < 0)
+            return rc;
+        return loom__stream_flush_now(s);
+    }
     if (s->wend == s->wstart) {
         /* Nothing queued: try the transport first (the common case costs one syscall). */
         unsigned wait = LOOM_WRITABLE;
@@ -935,7 +1221,10 @@ void loom_stream_set_write_limits(struct loom_stream *s, size_t high, size_t low
 }
 
 void loom_stream_set_timeout(struct loom_stream *s, int64_t timeout_ns) { s->timeout = timeout_ns; }
-size_t loom_stream_buffered(const struct loom_stream *s) { return s->rend - s->rstart; }
+size_t loom_stream_buffered(const struct loom_stream *s)
+{
+    return s->rend - s->rstart + s->pend_bytes;
+}
 size_t loom_stream_write_buffered(const struct loom_stream *s) { return s->wend - s->wstart; }
 bool loom_stream_at_eof(const struct loom_stream *s) { return s->eof; }
 int loom_stream_write_error(const struct loom_stream *s) { return s->werr; }

@@ -5,6 +5,7 @@
 
 #include "net/stream.h"
 #include "reactor/park.h"
+#include "reactor/recv_internal.h"
 
 /* The built-in transport over a plain fd. */
 struct loom__fd_transport {
@@ -61,6 +62,20 @@ struct loom_stream {
     void (*on_readable)(struct loom_stream *s);
     void (*on_write)(struct loom_stream *s);
     void *hook_arg;
+
+    /* Completion mode (a backend that receives by itself, io_uring): once a
+     * plain socket stream first waits to read, its data is delivered into rbuf
+     * by recv's callback, and the stream never calls read() while recv.live.
+     * Data that cannot be appended without moving rbuf (a view may point into
+     * it) waits in pend until the next read call. */
+    struct loom__recv recv;
+    struct loom__rchunk *pend, **pend_tail;
+    size_t pend_bytes;
+    unsigned char urecv; /* enum stream_recv_mode (stream.c) */
+    /* Sends in completion mode: snd sends wbuf[wstart, wstart + n) - or the
+     * same bytes in wold, when a write had to move wbuf meanwhile. */
+    struct loom__send snd;
+    char *wold;
 };
 
 /* loom_stream_open_fd for a socket made non-blocking by loom (accept4/socket
