@@ -132,7 +132,7 @@ URING := $(shell test -e /usr/include/liburing.h && echo io_uring)
 URING_TEST_SUITES := check_loop check_task check_sync check_stream check_server check_net \
   check_embed check_executor check_threadsafe check_fdio check_hostile check_lifetime_loop \
   check_timeout check_udp check_http_server check_ws check_broadcast check_proc_spawn \
-  check_net_eyeballs
+  check_net_eyeballs check_tls check_http_client check_transport
 URING_SANITIZE_SUITES := check_loop check_stream check_server check_net check_embed check_fdio \
   check_http_server check_ws check_net_eyeballs
 # Under make sanitize these run on the first backend only (check_tls: ~47 s per
