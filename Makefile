@@ -81,7 +81,8 @@ LIB_OBJ := $(LIB_C:%.c=$(BUILD)/obj/%.o) $(LIB_S:%.S=$(BUILD)/obj/%.o)
 PG_C := $(sort $(wildcard db/*.c))
 PG_OBJ := $(PG_C:%.c=$(BUILD)/obj/%.o)
 # Installed headers: everything in the module folders but the internals.
-PRIVATE_HEADERS := %_internal.h reactor/compat.h reactor/backend.h reactor/switch.h
+PRIVATE_HEADERS := %_internal.h reactor/compat.h reactor/backend.h reactor/switch.h \
+  reactor/completion.h
 HEADERS := $(filter-out $(PRIVATE_HEADERS),$(sort $(wildcard $(addsuffix /*.h,$(MODULES)))))
 PG_HEADERS := $(filter db/%,$(HEADERS))
 CORE_HEADERS := $(filter-out db/%,$(HEADERS))

@@ -11,7 +11,7 @@
  * buffer. So a connection parked in a read costs only this struct.
  *
  * Completion mode: on a backend that receives by itself (io_uring), a plain
- * socket stream that waits to read starts a loop receive (recv_internal.h)
+ * socket stream that waits to read starts a loop receive (completion.h)
  * instead of polling: the kernel receives the next data (up to RBUF_MIN
  * bytes) as it arrives, with no recv syscall, the loop copies it into rbuf
  * and wakes the reader. One receive per wait, so a stream takes data only

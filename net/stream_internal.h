@@ -5,7 +5,7 @@
 
 #include "net/stream.h"
 #include "reactor/park.h"
-#include "reactor/recv_internal.h"
+#include "reactor/completion.h"
 
 /* The built-in transport over a plain fd. */
 struct loom__fd_transport {

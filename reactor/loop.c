@@ -7,7 +7,7 @@
  * Calls queued while running wait for the next iteration, as in asyncio, so a
  * task that yields lets every other ready task run first. */
 #include "reactor/loop_internal.h"
-#include "reactor/recv_internal.h"
+#include "reactor/completion.h"
 #include "reactor/task.h"
 
 #include <errno.h>
@@ -723,7 +723,7 @@ static void dispatch(struct loom_loop *loop, int n)
     }
 }
 
-/* --- completion receives (recv_internal.h) --- */
+/* --- completion receives (completion.h) --- */
 
 /* Make (*slots)[fd] exist (NULL when new). */
 static int op_slots_grow(struct loom_loop *loop, void ***slots, size_t *n, int fd)

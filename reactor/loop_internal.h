@@ -60,7 +60,7 @@ struct loom_loop {
 
     struct loom_io **fds; /* fd -> watcher, NULL when none */
     size_t nfds;
-    struct loom__recv **recvs; /* fd -> live completion receive (recv_internal.h) */
+    struct loom__recv **recvs; /* fd -> live completion receive (completion.h) */
     size_t nrecvs;
     struct loom__send **sends; /* fd -> live completion send */
     size_t nsends;

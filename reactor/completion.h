@@ -1,4 +1,5 @@
-/* recv_internal.h - completion-based receiving and sending, for streams. Not
+/* completion.h - completion-based receiving and sending, for streams: the
+ * reactor's interface for it, as park.h is for suspending calls. Not
  * installed.
  *
  * On a backend that receives by itself (io_uring's recv into provided
@@ -6,8 +7,8 @@
  * instead of waking it on readiness to call recv(): no syscall per read. Likewise a send is handed to the loop and goes to the kernel with the
  * loop's next poll, batched with every other. On other backends the start
  * calls say -ENOTSUP and the stream keeps to readiness. */
-#ifndef LOOM_REACTOR_RECV_INTERNAL_H
-#define LOOM_REACTOR_RECV_INTERNAL_H
+#ifndef LOOM_REACTOR_COMPLETION_H
+#define LOOM_REACTOR_COMPLETION_H
 
 #include <stdbool.h>
 #include <stddef.h>
