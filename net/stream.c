@@ -742,8 +742,8 @@ static int fill(struct loom_stream *s, size_t maxcap, int64_t deadline)
             return rc;
         if (avail(s) > before)
             return 0; /* a receive brought it */
-        if (s->recv.live || s->pend)
-            continue;                        /* the wait started a receive: no read() under it */
+        if (s->recv.live || s->pend || s->rerr || s->eof)
+            continue; /* the wait's receive is in flight or brought an end: no read() */
         if ((rc = make_room(s, maxcap)) < 0) /* the wait may have freed the buffer */
             return rc;
         unsigned wait = LOOM_READABLE;
@@ -792,8 +792,8 @@ ssize_t loom_stream_read_some(struct loom_stream *s, void *buf, size_t len, int6
             return rc;
         if (avail(s))
             break;
-        if (s->recv.live || s->pend)
-            continue; /* the wait started a receive: no read() under it */
+        if (s->recv.live || s->pend || s->rerr || s->eof)
+            continue; /* the wait's receive is in flight or brought an end: no read() */
         /* Empty buffer: read straight into the caller's memory. */
         unsigned wait = LOOM_READABLE;
         ssize_t n = s->ops->read(s->ctx, buf, len, &wait);
@@ -986,6 +986,11 @@ static void wbuf_free(struct loom_stream *s)
 static void set_werr(struct loom_stream *s, int err)
 {
     s->werr = err;
+    /* The kernel reports a reset once, to whichever call comes first; a send
+     * in flight (completion mode) often does, and a read after it would see a
+     * clean EOF. A reset ends both directions. */
+    if (err == -ECONNRESET && !s->rerr && !s->eof)
+        s->rerr = err;
     wbuf_free(s); /* nobody will take it now */
 }
 

@@ -64,8 +64,9 @@ struct loom_backend_ops {
     int (*recv_stop)(void *state, int fd, bool close);
     void (*recv_release)(void *state, unsigned bid);
     /* Completion-based send, NULL when the backend has none: send len bytes
-     * at buf (which must stay put until the LOOM__EV_SEND event) on fd, all
-     * of them unless an error stops it; one operation per fd at a time. gen
+     * at buf (which must stay put until the LOOM__EV_SEND event) on fd,
+     * waiting for room as needed; the count may be short (send the rest
+     * again); one operation per fd at a time. gen
      * as recv_start's. send_abandon: the fd is about to close; the kernel gets
      * what it can take now, the rest is dropped, and buf (malloc'd, may be
      * NULL) is freed once the kernel is done with it; no event comes. */

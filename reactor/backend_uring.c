@@ -45,8 +45,9 @@
  * peer back (the kernel's socket buffers do that on readiness, and loom's
  * tests pin it); one receive per wait keeps that, for one SQE per wait,
  * batched. Out of buffers the kernel fails it with -ENOBUFS and the stream
- * falls back to readiness and read(). Sends (send_start): IORING_OP_SEND
- * with MSG_WAITALL, one in flight per stream, batched likewise. Completions
+ * falls back to readiness and read(). Sends (send_start): IORING_OP_SEND,
+ * one in flight per stream, batched likewise (after a short count the
+ * stream sends the rest). Completions
  * carry the kind (poll, recv, send) and the fd's generation of that kind,
  * bumped when a stream closes, so late ones are dropped (their buffers go
  * back to the ring; an abandoned send's memory is freed).
@@ -508,8 +509,10 @@ static int uring_send_start(void *state, int fd, const void *buf, size_t len, ui
     if (!sqe)
         return -EBUSY;
     f->sgen++;
-    /* WAITALL: a stream socket's send is retried until all of it went */
-    io_uring_prep_send(sqe, fd, buf, len, MSG_NOSIGNAL | MSG_WAITALL);
+    /* Not MSG_WAITALL: with it, an error after partial progress completes
+     * with the count and the error is lost (a reset the read side should
+     * see); the stream sends the rest itself after a short count. */
+    io_uring_prep_send(sqe, fd, buf, len, MSG_NOSIGNAL);
     io_uring_sqe_set_data64(sqe, ud_make(KIND_SEND, f->sgen, fd));
     f->slive = true;
     *gen = f->sgen & GEN_MASK;

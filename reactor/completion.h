@@ -44,7 +44,7 @@ void loom__recv_stop(struct loom_loop *loop, struct loom__recv *r, bool close);
 
 struct loom__send;
 
-/* The send ended: res bytes went (all of them unless an error stopped it), or
+/* The send ended: res bytes went (maybe fewer than asked: send the rest), or
  * -errno. */
 typedef void (*loom__send_cb)(struct loom__send *op, int res);
 
