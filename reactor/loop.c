@@ -725,32 +725,33 @@ static void dispatch(struct loom_loop *loop, int n)
 
 /* --- completion receives (completion.h) --- */
 
-/* Make (*slots)[fd] exist (NULL when new). */
-static int op_slots_grow(struct loom_loop *loop, void ***slots, size_t *n, int fd)
+/* Claim (*slots)[fd] for an operation about to start (live: the caller's
+ * already is): 0, -ENOTSUP (no such backend op), -EBUSY, -EBADF, -ENOMEM. */
+static int op_slot_claim(struct loom_loop *loop, void ***slots, size_t *n, int fd, bool supported,
+                         bool live)
 {
-    if ((size_t)fd < *n)
-        return 0;
-    size_t want = loop->nfds > (size_t)fd ? loop->nfds : (size_t)fd + 1;
-    void **p = realloc(*slots, want * sizeof(*p));
-    if (!p)
-        return -ENOMEM;
-    memset(p + *n, 0, (want - *n) * sizeof(*p));
-    *slots = p;
-    *n = want;
-    return 0;
+    if (!supported)
+        return -ENOTSUP;
+    if (live || fd < 0)
+        return live ? -EBUSY : -EBADF;
+    if ((size_t)fd >= *n) {
+        size_t want = loop->nfds > (size_t)fd ? loop->nfds : (size_t)fd + 1;
+        void **p = realloc(*slots, want * sizeof(*p));
+        if (!p)
+            return -ENOMEM;
+        memset(p + *n, 0, (want - *n) * sizeof(*p));
+        *slots = p;
+        *n = want;
+    }
+    return (*slots)[fd] ? -EBUSY : 0;
 }
 
 int loom__recv_start(struct loom_loop *loop, struct loom__recv *r, int fd)
 {
-    if (!loop->backend->recv_start)
-        return -ENOTSUP;
-    if (r->live || fd < 0)
-        return r->live ? -EBUSY : -EBADF;
-    if (op_slots_grow(loop, (void ***)&loop->recvs, &loop->nrecvs, fd) < 0)
-        return -ENOMEM;
-    if (loop->recvs[fd])
-        return -EBUSY;
-    int rc = loop->backend->recv_start(loop->backend_state, fd, &r->gen);
+    int rc = op_slot_claim(loop, &loop->recvs, &loop->nrecvs, fd, loop->backend->recv_start != NULL,
+                           r->live);
+    if (rc == 0)
+        rc = loop->backend->recv_start(loop->backend_state, fd, &r->gen);
     if (rc < 0)
         return rc;
     r->fd = fd;
@@ -763,15 +764,10 @@ int loom__recv_start(struct loom_loop *loop, struct loom__recv *r, int fd)
 int loom__send_start(struct loom_loop *loop, struct loom__send *op, int fd, const void *buf,
                      size_t len)
 {
-    if (!loop->backend->send_start)
-        return -ENOTSUP;
-    if (op->live || fd < 0)
-        return op->live ? -EBUSY : -EBADF;
-    if (op_slots_grow(loop, (void ***)&loop->sends, &loop->nsends, fd) < 0)
-        return -ENOMEM;
-    if (loop->sends[fd])
-        return -EBUSY;
-    int rc = loop->backend->send_start(loop->backend_state, fd, buf, len, &op->gen);
+    int rc = op_slot_claim(loop, &loop->sends, &loop->nsends, fd, loop->backend->send_start != NULL,
+                           op->live);
+    if (rc == 0)
+        rc = loop->backend->send_start(loop->backend_state, fd, buf, len, &op->gen);
     if (rc < 0)
         return rc;
     op->fd = fd;

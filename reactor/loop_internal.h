@@ -60,9 +60,9 @@ struct loom_loop {
 
     struct loom_io **fds; /* fd -> watcher, NULL when none */
     size_t nfds;
-    struct loom__recv **recvs; /* fd -> live completion receive (completion.h) */
+    void **recvs; /* fd -> live struct loom__recv (completion.h) */
     size_t nrecvs;
-    struct loom__send **sends; /* fd -> live completion send */
+    void **sends; /* fd -> live struct loom__send */
     size_t nsends;
     struct loom_list changes; /* watchers whose mask the backend must learn */
     /* The part of changes / ready being processed this iteration. Loop-owned, not on
