@@ -536,6 +536,7 @@ int loom_hook_start(struct loom_hook *h, loom_hook_cb cb)
     loom_list_push_back(&loop->hooks[h->_kind], &h->_node);
     loop->active++;
     loop->nidle += h->_kind == LOOM_HOOK_IDLE;
+    loop->hooks_on = ++loop->nhooks > 0;
     return 0;
 }
 
@@ -548,6 +549,7 @@ void loom_hook_stop(struct loom_hook *h)
     loom_list_remove(&h->_node); /* from its list, or from the batch being run */
     loop->active--;
     loop->nidle -= h->_kind == LOOM_HOOK_IDLE;
+    loop->hooks_on = --loop->nhooks > 0;
 }
 
 bool loom_hook_active(const struct loom_hook *h) { return h->_started; }
@@ -833,10 +835,7 @@ static void run_ready(struct loom_loop *loop)
 
 bool loom__iterate_inline(struct loom_loop *loop)
 {
-    if (loop->run_mode != LOOM_RUN_DEFAULT || loop->stop_requested ||
-        loom_list_empty(&loop->ready) || !loom_list_empty(&loop->changes) ||
-        !loom_list_empty(&loop->hooks[0]) || !loom_list_empty(&loop->hooks[1]) ||
-        !loom_list_empty(&loop->hooks[2]))
+    if (loop->slow || loom_list_empty(&loop->ready) || !loom_list_empty(&loop->changes))
         return false;
     /* iterate() with nothing to apply, no hooks and the poll skipped. The clock
      * read (25-35 ns in a VM) was most of a hand-off. With no timer pending, loop

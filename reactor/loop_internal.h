@@ -55,8 +55,21 @@ struct loom_loop {
     const struct loom_backend_ops *backend;
     void *backend_state;
     int64_t now; /* cached CLOCK_MONOTONIC ns */
-    bool running, stop_requested;
-    size_t active; /* watchers, timers, signals, jobs, refs keeping run() going */
+    bool running;
+    /* What makes an iteration boundary go through the scheduler rather than a
+     * task hand-off (loom__iterate_inline), as one word: the boundary tests
+     * slow != 0 instead of four fields. */
+    union {
+        struct {
+            bool stop_requested;
+            bool debug;       /* debug mode (loom_loop_set_debug) */
+            uint8_t run_mode; /* enum loom_run_mode of the loom_loop_run in progress */
+            bool hooks_on;    /* nhooks > 0 */
+        };
+        uint32_t slow;
+    };
+    unsigned nhooks; /* started hooks, of every kind */
+    size_t active;   /* watchers, timers, signals, jobs, refs keeping run() going */
 
     struct loom_io **fds; /* fd -> watcher, NULL when none */
     size_t nfds;
@@ -102,7 +115,6 @@ struct loom_loop {
     /* tasks */
     struct loom_task *current;  /* the task running now, NULL in callbacks */
     struct loom_task *reap;     /* finished task that handed off: the next one frees its stack */
-    int run_mode;               /* enum loom_run_mode of the loom_loop_run in progress */
     unsigned clock_skips;       /* hand-off boundaries since the clock was last read */
     struct loom__ctx sched_ctx; /* the scheduler's saved context */
     const void *sched_stack;    /* sanitizers: the scheduler's stack bounds */
@@ -123,7 +135,6 @@ struct loom_loop {
     size_t nfree_stacks;
 
     /* debug */
-    bool debug;
     int64_t slow_ns;
     int64_t last_poll; /* loop time of the last backend poll */
     loom_log_cb log_cb;
@@ -134,6 +145,11 @@ struct loom_loop {
     unsigned executor_threads;
     struct loom_executor *executor; /* default executor, made on first use */
 };
+
+_Static_assert(offsetof(struct loom_loop, hooks_on) - offsetof(struct loom_loop, slow) <
+                       sizeof(uint32_t) &&
+                   LOOM_RUN_DEFAULT == 0,
+               "slow covers the four fields and is 0 when none asks for the scheduler");
 
 extern _Thread_local struct loom_loop *loom__tls_loop;
 
