@@ -812,7 +812,7 @@ void loom__recv_stop(struct loom_loop *loop, struct loom__recv *r, bool close)
  * the last one: I/O waits at most that long behind a busy ready queue, and a task
  * hand-off costs ~30 ns instead of ~130 ns. */
 #define BUSY_POLL_NS LOOM_US(50)
-#define CLOCK_EVERY 32
+#define CLOCK_EVERY LOOM__CLOCK_EVERY /* loop_internal.h: loom__boundary_quick counts too */
 
 static void run_ready(struct loom_loop *loop)
 {

@@ -157,6 +157,19 @@ static inline void loom__ready_push(struct loom_loop *loop, struct loom__ready *
 {
     loom_list_push_back(&loop->ready, &r->node);
 }
+/* Hand-off boundaries between two clock reads while no timer is pending. */
+#define LOOM__CLOCK_EVERY 32
+
+/* loom__iterate_inline's common case, inline for the hand-off: true when the
+ * boundary needs no more than the ready queue moved into the batch - nothing
+ * for the scheduler, no timer pending, no clock read due (counted here). False:
+ * call loom__iterate_inline, which decides (and counts nothing twice). */
+static inline bool loom__boundary_quick(struct loom_loop *loop)
+{
+    return !loop->slow && !loop->timers.count && loom_list_empty(&loop->changes) &&
+           ++loop->clock_skips < LOOM__CLOCK_EVERY;
+}
+
 /* The end of the run phase and the start of the next iteration, done from a
  * suspending task (task.c's direct hand-off) when they would run no callback:
  * refreshes the clock, queues due timers and moves the ready queue into the

@@ -14,6 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-tree-slp-vectorize")
+#endif
+
 #ifdef LOOM_ASAN
 #include <sanitizer/common_interface_defs.h>
 #endif
@@ -235,19 +239,39 @@ static inline void prefetch_after(struct loom_list *batch)
  * is refilled by the next iteration when that runs no callback (loop.c). Off
  * in debug mode (step timing) and under the sanitizers (fiber bookkeeping is
  * task <-> scheduler). */
-static struct loom_task *next_step(struct loom_loop *loop)
+static inline __attribute__((always_inline)) struct loom_task *next_step(struct loom_loop *loop)
 {
 #if defined(LOOM_ASAN) || defined(LOOM_TSAN)
     (void)loop;
     return NULL;
 #else
-    struct loom_list *batch = &loop->ready_batch;
-    if (loop->debug || (loom_list_empty(batch) && !loom__iterate_inline(loop)))
+    struct loom_list *batch = &loop->ready_batch, *ready = &loop->ready;
+    struct loom_list *n = batch->next;
+    if (n != batch) {
+        if (loop->debug)
+            return NULL;
+    } else if ((n = ready->next) == ready) {
+        return NULL; /* nothing ready: the scheduler polls */
+    } else if (loom__boundary_quick(loop)) {
+        /* The only thing ready and a task step (a ping-pong): taken straight
+         * off the ready queue, which is what the splice into the batch and
+         * the pop below would leave. */
+        if (n->next == ready && loom_list_entry(n, struct loom__ready, node)->run == task_step) {
+            loom_list_init(ready);
+            loom_list_init(n);
+            return loom__container_of(n, struct loom_task, ready.node);
+        }
+        loom_list_splice(batch, ready);
+        n = batch->next;
+    } else if (loom__iterate_inline(loop)) {
+        n = batch->next;
+    } else {
         return NULL;
-    struct loom__ready *r = loom_list_entry(batch->next, struct loom__ready, node);
+    }
+    struct loom__ready *r = loom_list_entry(n, struct loom__ready, node);
     if (r->run != task_step)
         return NULL;
-    loom_list_remove(&r->node);
+    loom_list_remove(n);
     prefetch_after(batch);
     return loom__container_of(r, struct loom_task, ready);
 #endif
