@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "net/stream_internal.h"
+#include "reactor/completion.h"
 #include "reactor/executor.h"
 #include "reactor/park.h"
 
@@ -455,24 +456,205 @@ static bool accept_pause(int err)
     return err == -EMFILE || err == -ENFILE || err == -ENOBUFS || err == -ENOMEM;
 }
 
-int loom_listener_accept(struct loom_listener *l, int64_t timeout_ns)
+/* A connection that went before it was accepted, or a signal: try again. */
+static bool accept_skip(int err) { return err == -ECONNABORTED || err == -EINTR || err == -EPROTO; }
+
+/* --- accepting on completion ---
+ *
+ * Where the backend accepts by itself (io_uring's multishot accept), a
+ * listener's connections come from one operation armed while it is accepted
+ * on: a burst costs no accept4 each and no EAGAIN probe. The fds it brings
+ * wait in a queue the accept calls take from.
+ *
+ * Bounded: the kernel's backlog, not this queue, is where connections wait
+ * while nobody accepts. The operation is stopped when the queue holds
+ * ACCEPT_QUEUE fds, when a connection comes while no task waits in accept,
+ * and when an accept call returns with the queue empty (the server may be at
+ * max_connections, the caller busy elsewhere); the next accept call starts it
+ * again. But once armed it takes the whole backlog in one go (the kernel
+ * accepts for as long as connections are pending, in the task work of this
+ * thread's next syscall, before a stop can land), so a burst that is already
+ * waiting comes in whole - at most the listen backlog - and the queue grows
+ * for it: those fds are kept, never closed. Left armed between two accept
+ * calls it is idle: it keeps no loop running. */
+#define ACCEPT_QUEUE 64
+
+struct accept_ring {
+    struct loom__accept op; /* first: the callback finds the ring from it */
+    struct loom_listener *l;
+    int err;        /* an error the operation ended with, for the next accept call */
+    bool readiness; /* the kernel refused the operation (-EINVAL): accept4 from now on */
+    bool stopping;  /* a stop went in; the operation is live until its end comes */
+    bool armed;     /* it was started once: accept4 is not tried first any more */
+    size_t head, n; /* q[head..n) are queued, accepted fds */
+    size_t cap;     /* q's size, ACCEPT_QUEUE or more for fds that came after a stop */
+    int *q;
+};
+
+/* A listener's _acc when its backend has no completion accept. */
+static char readiness_only;
+
+/* The listener's ring, NULL when it has none (yet). */
+static struct accept_ring *ring_of(const struct loom_listener *l)
 {
-    struct loom_task *self = loom_task_current();
-    if (!self)
-        return -EPERM;
-    if (l->fd < 0)
-        return -EBADF;
+    return l->_acc == &readiness_only ? NULL : l->_acc;
+}
+
+static void ring_push(struct accept_ring *r, int fd)
+{
+    if (r->head && r->n == r->cap) {
+        memmove(r->q, r->q + r->head, (r->n - r->head) * sizeof(*r->q));
+        r->n -= r->head;
+        r->head = 0;
+    }
+    if (r->n == r->cap) {
+        int *q = realloc(r->q, 2 * r->cap * sizeof(*q));
+        if (!q) {
+            close(fd); /* the peer sees a reset, as when a backlog overflows */
+            return;
+        }
+        r->q = q;
+        r->cap *= 2;
+    }
+    r->q[r->n++] = fd;
+}
+
+static void ring_stop(struct accept_ring *r)
+{
+    if (r->op.live && !r->stopping) {
+        r->stopping = true;
+        loom__accept_stop(r->l->_loop, &r->op, false);
+    }
+}
+
+static void accept_done(struct loom__accept *op, int res, bool more)
+{
+    struct accept_ring *r = (struct accept_ring *)op;
+    struct loom_listener *l = r->l;
+    if (res >= 0)
+        ring_push(r, res);
+    else if (res == -EINVAL)
+        r->readiness = true; /* before 5.19; accept4 tells a real EINVAL */
+    else if (res != -ECANCELED && !accept_skip(res))
+        r->err = res;
+    if (!more)
+        r->stopping = false;
+    else if (r->n - r->head >= ACCEPT_QUEUE || !l->_waiter || r->err || r->readiness)
+        ring_stop(r);
     if (l->_waiter)
-        return -EBUSY;
-    int64_t deadline = loom_deadline(l->_loop, timeout_ns);
+        loom_wake(l->_waiter, 0);
+}
+
+static struct accept_ring *ring_new(struct loom_listener *l)
+{
+    struct accept_ring *r = calloc(1, sizeof(*r));
+    int *q = malloc(ACCEPT_QUEUE * sizeof(*q));
+    if (!r || !q) {
+        free(r);
+        free(q);
+        return NULL;
+    }
+    *r = (struct accept_ring){.op.cb = accept_done, .l = l, .cap = ACCEPT_QUEUE, .q = q};
+    l->_acc = r;
+    return r;
+}
+
+/* Arm the listener's ring (made on first use): 0, or -errno and the caller
+ * waits for readiness (-ENOTSUP: for good). */
+static int ring_start(struct loom_listener *l)
+{
+    struct accept_ring *r = ring_of(l);
+    if (!r && !l->_acc && !(r = ring_new(l)))
+        return -ENOMEM;
+    if (!r || r->readiness)
+        return -ENOTSUP;
+    if (r->op.live)
+        return 0;
+    int rc = loom__accept_start(l->_loop, &r->op, l->fd);
+    if (rc == -ENOTSUP) {
+        free(r->q);
+        free(r);
+        l->_acc = &readiness_only;
+        return rc;
+    }
+    r->armed |= rc == 0;
+    return rc;
+}
+
+/* The next connection without waiting: an fd, -EAGAIN (*poll: wait for
+ * readiness, else for the ring), or -errno. Until the ring was first armed,
+ * accept4 is tried first, as readiness does: a connection already there
+ * comes at once, and EMFILE is seen before waiting. */
+static int accept_next(struct loom_listener *l, bool *poll)
+{
+    struct accept_ring *r = ring_of(l);
+    *poll = false;
+    if (r && r->head < r->n) {
+        int fd = r->q[r->head++];
+        if (r->head == r->n)
+            r->head = r->n = 0;
+        return fd;
+    }
+    if (r && r->err) {
+        int err = r->err;
+        r->err = 0;
+        return err;
+    }
+    if (!r || !r->armed || r->readiness) {
+        int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0 || errno != EAGAIN)
+            return fd >= 0 ? fd : -errno;
+    }
+    *poll = ring_start(l) < 0;
+    return -EAGAIN;
+}
+
+/* A task is about to wait on the ring: it keeps the loop running meanwhile. */
+static void ring_wait(struct loom_listener *l)
+{
+    struct accept_ring *r = ring_of(l);
+    if (r)
+        loom__accept_idle(l->_loop, &r->op, false);
+}
+
+/* An accept call ends: nobody waits on the ring now. With no fd queued it
+ * stops (at once: the kernel would take whole bursts in the task work of the
+ * thread's next syscall), else it stays armed while the queue is taken, idle. */
+static void ring_leave(struct loom_listener *l)
+{
+    struct accept_ring *r = ring_of(l);
+    if (!r)
+        return;
+    if (r->head == r->n)
+        ring_stop(r);
+    loom__accept_idle(l->_loop, &r->op, true);
+}
+
+/* Closing: the ring stops and every fd it still holds is closed. */
+static void ring_close(struct loom_listener *l)
+{
+    struct accept_ring *r = ring_of(l);
+    l->_acc = NULL;
+    if (!r)
+        return;
+    loom__accept_stop(l->_loop, &r->op, true);
+    for (size_t i = r->head; i < r->n; i++)
+        close(r->q[i]);
+    free(r->q);
+    free(r);
+}
+
+static int accept_loop(struct loom_listener *l, struct loom_task *self, int64_t deadline)
+{
     for (;;) {
-        int fd = l->_paused ? -EAGAIN : accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        bool poll = true;
+        int fd = l->_paused ? -EAGAIN : accept_next(l, &poll);
         if (fd >= 0) {
             loom_tcp_set_nodelay(fd, true); /* fails harmlessly on Unix sockets */
             return fd;
         }
-        int err = l->_paused ? -EAGAIN : -errno;
-        if (err == -ECONNABORTED || err == -EINTR || err == -EPROTO)
+        int err = fd;
+        if (accept_skip(err))
             continue;
         if (accept_pause(err)) {
             /* Without the resume timer the pause would last for ever: give the
@@ -485,8 +667,9 @@ int loom_listener_accept(struct loom_listener *l, int64_t timeout_ns)
             return err;
         }
         l->_waiter = self;
-        if (!l->_paused)
+        if (!l->_paused && poll)
             loom_io_start(&l->_io, LOOM_READABLE);
+        ring_wait(l);
         int rc = loom_park(self, deadline);
         l->_waiter = NULL;
         loom_io_stop(&l->_io, LOOM_READABLE);
@@ -495,6 +678,20 @@ int loom_listener_accept(struct loom_listener *l, int64_t timeout_ns)
         if (l->fd < 0)
             return -EBADF;
     }
+}
+
+int loom_listener_accept(struct loom_listener *l, int64_t timeout_ns)
+{
+    struct loom_task *self = loom_task_current();
+    if (!self)
+        return -EPERM;
+    if (l->fd < 0)
+        return -EBADF;
+    if (l->_waiter)
+        return -EBUSY;
+    int rc = accept_loop(l, self, loom_deadline(l->_loop, timeout_ns));
+    ring_leave(l);
+    return rc;
 }
 
 int loom_listener_accept_stream(struct loom_listener *l, int64_t timeout_ns,
@@ -511,6 +708,7 @@ void loom_listener_close(struct loom_listener *l)
     if (l->fd < 0)
         return;
     loom_timer_stop(&l->_retry);
+    ring_close(l);
     loom_io_close(&l->_io);
     close(l->fd);
     l->fd = -1;

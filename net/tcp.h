@@ -69,6 +69,7 @@ struct loom_listener {
     struct loom_timer _retry;  /* re-enables accepting after EMFILE */
     struct loom_task *_waiter; /* the task parked in accept */
     bool _paused;              /* out of fds: waiting for _retry */
+    void *_acc;                /* io_uring: the multishot accept and its queue, see tcp.c */
     unsigned _flags;
     char _path[108]; /* Unix socket path to unlink on close */
 };

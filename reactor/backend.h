@@ -19,20 +19,21 @@
 #endif
 #endif
 
-/* events of a completed receive (recv_start) or send (send_start), never a
- * readiness bit */
+/* events of a completed receive (recv_start), send (send_start) or accept
+ * (accept_start), never a readiness bit */
 #define LOOM__EV_RECV 0x100u
 #define LOOM__EV_SEND 0x200u
+#define LOOM__EV_ACCEPT 0x400u
 
 struct loom_backend_event {
     int fd;
-    unsigned events; /* LOOM_READABLE | LOOM_WRITABLE, LOOM__EV_RECV or LOOM__EV_SEND */
-    /* LOOM__EV_RECV and LOOM__EV_SEND only: */
-    int res;          /* bytes received at data / sent, 0: end of stream, or -errno */
-    uint32_t gen;     /* the operation's generation; stale if the fd's differs */
+    unsigned events; /* LOOM_READABLE | LOOM_WRITABLE, or one LOOM__EV_* */
+    /* LOOM__EV_RECV, LOOM__EV_SEND and LOOM__EV_ACCEPT only: */
+    int res;      /* bytes received at data / sent, 0: end of stream; the accepted fd; or -errno */
+    uint32_t gen; /* the operation's generation; stale if the fd's differs */
     const char *data; /* in the backend's buffer bid, valid until recv_release(bid) */
     uint16_t bid;
-    bool more; /* the receive goes on (never, today: one completion per receive) */
+    bool more; /* the operation goes on (a multishot accept; never a receive today) */
 };
 
 struct loom_backend_ops {
@@ -72,6 +73,14 @@ struct loom_backend_ops {
      * NULL) is freed once the kernel is done with it; no event comes. */
     int (*send_start)(void *state, int fd, const void *buf, size_t len, uint32_t *gen);
     void (*send_abandon)(void *state, int fd, void *buf);
+    /* Completion-based accept, NULL when the backend has none: a multishot
+     * accept on listening fd, each connection a LOOM__EV_ACCEPT event whose
+     * res is the new fd (non-blocking, close-on-exec) or -errno; more false
+     * ends it (after an error, or a stop). gen as recv_start's. accept_stop
+     * cancels it as recv_stop does; completions that still come bring their
+     * fds, except with close: those are closed here, never reported. */
+    int (*accept_start)(void *state, int fd, uint32_t *gen);
+    int (*accept_stop)(void *state, int fd, bool close);
     /* Tried by the loop when create() fails at run time (io_uring -> epoll), NULL:
      * the failure is the loop's. loom_loop_backend() names the one really used. */
     const struct loom_backend_ops *fallback;

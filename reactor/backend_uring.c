@@ -71,13 +71,16 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #define RING_ENTRIES 256
 #define CQ_ENTRIES 8192
 #define IGNORE UINT64_MAX
-/* user_data: kind (bits 62-63: poll, recv, send), generation (bits 32-61), fd (bits 0-31) */
+/* user_data: kind (bits 62-63: poll, recv, send, accept), generation (bits 32-61), fd (bits 0-31) */
 #define KIND_RECV (UINT64_C(1) << 63)
 #define KIND_SEND (UINT64_C(1) << 62)
+#define KIND_ACCEPT (KIND_RECV | KIND_SEND)
 #define GEN_MASK 0x3fffffffu
 #define BUF_COUNT 256 /* a power of two; all get touched: 2 MiB per loop */
 #define BUF_SIZE 8192 /* a stream's first read buffer is as big: one copy fills it */
@@ -90,8 +93,10 @@ struct fd_state {
     bool rearm;    /* listed in rearm[] */
     bool rlive;    /* a receive with rgen is in the kernel or its completion is due */
     bool slive;    /* a send with sgen is in the kernel or its completion is due */
+    bool alive;    /* a multishot accept with agen is in the kernel or completions are due */
     uint32_t rgen; /* generation of the receive */
     uint32_t sgen; /* generation of the send */
+    uint32_t agen; /* generation of the accept */
 };
 
 /* An abandoned send's buffer, freed when its completion comes. */
@@ -388,6 +393,28 @@ static bool reap_send(struct uring_state *s, struct io_uring_cqe *cqe,
     return true;
 }
 
+/* An accept completion into *ev; false when stale (a connection it brings
+ * is closed: nobody will take it). */
+static bool reap_accept(struct uring_state *s, struct io_uring_cqe *cqe,
+                        struct loom_backend_event *ev)
+{
+    uint64_t ud = io_uring_cqe_get_data64(cqe);
+    int fd;
+    uint32_t gen;
+    struct fd_state *f = ud_state(s, ud, &fd, &gen);
+    if (!f || !f->alive || (f->agen & GEN_MASK) != gen) {
+        if (cqe->res >= 0)
+            close(cqe->res);
+        return false;
+    }
+    bool more = cqe->flags & IORING_CQE_F_MORE;
+    if (!more)
+        f->alive = false;
+    *ev = (struct loom_backend_event){
+        .fd = fd, .events = LOOM__EV_ACCEPT, .res = cqe->res, .gen = gen, .more = more};
+    return true;
+}
+
 /* Move up to max current completions into ev. */
 static int reap(struct uring_state *s, struct loom_backend_event *ev, int max)
 {
@@ -402,9 +429,11 @@ static int reap(struct uring_state *s, struct loom_backend_event *ev, int max)
         uint64_t ud = io_uring_cqe_get_data64(cqe);
         if (ud == IGNORE)
             continue;
-        bool got = ud & KIND_RECV   ? reap_recv(s, cqe, &ev[n])
-                   : ud & KIND_SEND ? reap_send(s, cqe, &ev[n])
-                                    : reap_poll(s, cqe, &ev[n]);
+        uint64_t kind = ud & KIND_ACCEPT;
+        bool got = kind == KIND_ACCEPT ? reap_accept(s, cqe, &ev[n])
+                   : kind == KIND_RECV ? reap_recv(s, cqe, &ev[n])
+                   : kind == KIND_SEND ? reap_send(s, cqe, &ev[n])
+                                       : reap_poll(s, cqe, &ev[n]);
         n += got;
     }
     io_uring_cq_advance(&s->ring, seen);
@@ -473,29 +502,68 @@ static int uring_recv_start(void *state, int fd, uint32_t *gen)
     return 0;
 }
 
-static int uring_recv_stop(void *state, int fd, bool close)
+/* Cancel the receive or accept (kind) with *gen on fd; close: what is still
+ * due turns stale. At once: closing, the file is released now (as del());
+ * pausing, the operation would otherwise go on (draining the socket, taking
+ * connections) in the task work of every syscall this thread makes until the
+ * next poll. */
+static int op_stop(struct uring_state *s, uint64_t kind, int fd, uint32_t *gen, bool *live,
+                   bool close)
 {
-    struct uring_state *s = state;
-    struct fd_state *f = fd >= 0 && (size_t)fd < s->nfds ? &s->fds[fd] : NULL;
-    if (!f || !f->rlive)
+    if (!*live)
         return 0;
     struct io_uring_sqe *sqe = sqe_get(s);
     if (!sqe)
         return -EBUSY;
-    io_uring_prep_cancel64(sqe, ud_make(KIND_RECV, f->rgen, fd), 0);
+    io_uring_prep_cancel64(sqe, ud_make(kind, *gen, fd), 0);
     io_uring_sqe_set_data64(sqe, IGNORE);
     if (close) {
-        f->rgen++; /* what is still due is stale now */
-        f->rlive = false;
+        ++*gen;
+        *live = false;
     }
-    /* At once: closing, the file is released now (as del()); pausing, the
-     * receive would otherwise go on draining the socket in the task work of
-     * every syscall this thread makes until the next poll. */
     io_uring_submit(&s->ring);
     return 0;
 }
 
+static int uring_recv_stop(void *state, int fd, bool close)
+{
+    struct uring_state *s = state;
+    struct fd_state *f = fd >= 0 && (size_t)fd < s->nfds ? &s->fds[fd] : NULL;
+    return f ? op_stop(s, KIND_RECV, fd, &f->rgen, &f->rlive, close) : 0;
+}
+
 static void uring_recv_release(void *state, unsigned bid) { buf_recycle(state, bid); }
+
+/* One multishot accept per listener (5.19): the kernel accepts each
+ * connection as it comes (in task work, no accept4 and no EAGAIN probe) and
+ * posts its fd. It ends with an error (EMFILE...), a stop, or when it cannot
+ * post; the listener starts it again. A kernel without it fails it with
+ * -EINVAL and the listener keeps to readiness. */
+static int uring_accept_start(void *state, int fd, uint32_t *gen)
+{
+    struct uring_state *s = state;
+    struct fd_state *f = fd_get(s, fd);
+    if (!f)
+        return -ENOMEM;
+    if (f->alive)
+        return -EBUSY;
+    struct io_uring_sqe *sqe = sqe_get(s);
+    if (!sqe)
+        return -EBUSY;
+    f->agen++;
+    io_uring_prep_multishot_accept(sqe, fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    io_uring_sqe_set_data64(sqe, ud_make(KIND_ACCEPT, f->agen, fd));
+    f->alive = true;
+    *gen = f->agen & GEN_MASK;
+    return 0;
+}
+
+static int uring_accept_stop(void *state, int fd, bool close)
+{
+    struct uring_state *s = state;
+    struct fd_state *f = fd >= 0 && (size_t)fd < s->nfds ? &s->fds[fd] : NULL;
+    return f ? op_stop(s, KIND_ACCEPT, fd, &f->agen, &f->alive, close) : 0;
+}
 
 static int uring_send_start(void *state, int fd, const void *buf, size_t len, uint32_t *gen)
 {
@@ -594,6 +662,8 @@ const struct loom_backend_ops loom__backend_uring = {
     .recv_release = uring_recv_release,
     .send_start = uring_send_start,
     .send_abandon = uring_send_abandon,
+    .accept_start = uring_accept_start,
+    .accept_stop = uring_accept_stop,
     .fallback = &loom__backend_epoll,
 };
 #endif

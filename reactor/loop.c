@@ -152,6 +152,7 @@ int loom_loop_free(struct loom_loop *loop)
     free(loop->fds);
     free(loop->recvs);
     free(loop->sends);
+    free(loop->accepts);
     free(loop);
     return 0;
 }
@@ -700,15 +701,39 @@ static void dispatch_send(struct loom_loop *loop, const struct loom_backend_even
     }
 }
 
+static void accept_end(struct loom_loop *loop, struct loom__accept *a)
+{
+    a->live = false;
+    loop->accepts[a->fd] = NULL;
+    if (!a->idle)
+        loop->active--;
+}
+
+/* A connection nobody takes any more (stopped for a close) is closed. */
+static void dispatch_accept(struct loom_loop *loop, const struct loom_backend_event *ev)
+{
+    struct loom__accept *a = (size_t)ev->fd < loop->naccepts ? loop->accepts[ev->fd] : NULL;
+    if (!a || a->gen != ev->gen) {
+        if (ev->res >= 0)
+            close(ev->res);
+        return;
+    }
+    if (!ev->more)
+        accept_end(loop, a);
+    a->cb(a, ev->res, ev->more); /* may free a */
+}
+
 static void dispatch(struct loom_loop *loop, int n)
 {
     for (int i = 0; i < n; i++) {
         int fd = loop->events[i].fd;
-        if (loop->events[i].events & (LOOM__EV_RECV | LOOM__EV_SEND)) {
+        if (loop->events[i].events & (LOOM__EV_RECV | LOOM__EV_SEND | LOOM__EV_ACCEPT)) {
             if (loop->events[i].events & LOOM__EV_RECV)
                 dispatch_recv(loop, &loop->events[i]);
-            else
+            else if (loop->events[i].events & LOOM__EV_SEND)
                 dispatch_send(loop, &loop->events[i]);
+            else
+                dispatch_accept(loop, &loop->events[i]);
             continue;
         }
         /* Reload each time: a callback may have closed or replaced any watcher. */
@@ -803,6 +828,42 @@ void loom__recv_stop(struct loom_loop *loop, struct loom__recv *r, bool close)
         loop->recvs[r->fd] = NULL;
         loop->active--;
     }
+}
+
+int loom__accept_start(struct loom_loop *loop, struct loom__accept *a, int fd)
+{
+    int rc = op_slot_claim(loop, &loop->accepts, &loop->naccepts, fd,
+                           loop->backend->accept_start != NULL, a->live);
+    if (rc == 0)
+        rc = loop->backend->accept_start(loop->backend_state, fd, &a->gen);
+    if (rc < 0)
+        return rc;
+    a->fd = fd;
+    a->live = true;
+    a->idle = false;
+    loop->accepts[fd] = a;
+    loop->active++;
+    return 0;
+}
+
+void loom__accept_stop(struct loom_loop *loop, struct loom__accept *a, bool close)
+{
+    if (!a->live)
+        return;
+    (void)loop->backend->accept_stop(loop->backend_state, a->fd, close);
+    if (close)
+        accept_end(loop, a);
+}
+
+void loom__accept_idle(struct loom_loop *loop, struct loom__accept *a, bool idle)
+{
+    if (a->live && a->idle != idle) {
+        if (idle)
+            loop->active--;
+        else
+            loop->active++;
+    }
+    a->idle = idle;
 }
 
 /* --- running --- */

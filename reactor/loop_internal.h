@@ -77,6 +77,8 @@ struct loom_loop {
     size_t nrecvs;
     void **sends; /* fd -> live struct loom__send */
     size_t nsends;
+    void **accepts; /* fd -> live struct loom__accept */
+    size_t naccepts;
     struct loom_list changes; /* watchers whose mask the backend must learn */
     /* The part of changes / ready being processed this iteration. Loop-owned, not on
      * the stack, so a C++ exception leaving a callback loses nothing: run_exit puts

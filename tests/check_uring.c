@@ -3,8 +3,13 @@
  * refused (a seccomp filter here, as Docker's default profile does), it stays
  * level-triggered, it releases a closed fd at once, it copes with more fds than
  * SQ entries, its ring fd wakes an embedding host, and a forked child can make
- * a loop of its own. Every other suite runs on it through tests/run-suites. */
+ * a loop of its own. A listener accepts through one multishot accept: a burst
+ * with accept4 refused, bounded at max_connections, queued fds closed with the
+ * listener, EMFILE, and asyncio's accept semantics (these also on epoll).
+ * Every other suite runs on it through tests/run-suites. */
 #include "harness/harness.h"
+#include "net/server.h"
+#include "net/tcp.h"
 #include "reactor/park.h"
 
 #include <errno.h>
@@ -12,6 +17,8 @@
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stddef.h>
 #include <string.h>
@@ -61,21 +68,29 @@ END_TEST
 #define NATIVE_ARCH AUDIT_ARCH_AARCH64
 #endif
 
-static int refuse_io_uring_setup(void)
+/* Make syscalls a and b (the same twice for one) fail with err from now on,
+ * for this process and its children: call it in a child. */
+static int refuse_syscalls(unsigned a, unsigned b, int err)
 {
     struct sock_filter f[] = {
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NATIVE_ARCH, 1, 0),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, a, 1, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, b, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (unsigned)err),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
     };
     struct sock_fprog prog = {.len = sizeof(f) / sizeof(f[0]), .filter = f};
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         return -errno;
     return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0 ? -errno : 0;
+}
+
+static int refuse_io_uring_setup(void)
+{
+    return refuse_syscalls(__NR_io_uring_setup, __NR_io_uring_setup, EPERM);
 }
 
 static int got_events;
@@ -271,6 +286,317 @@ START_TEST(test_fork_child_own_ring)
 }
 END_TEST
 
+/* --- accept: a listener's connections from one multishot accept --- */
+
+#define BURST 200
+#define ACCEPT_QUEUE 64 /* net/tcp.c's: what the ring may hold while nobody accepts */
+
+static const char *const both_backends[] = {"io_uring", "epoll"};
+
+/* A non-blocking client connecting to 127.0.0.1:port (through the handshake
+ * at once on loopback: it then waits in the listener's backlog). */
+static int connect_nb(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(fd, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int rc = connect(fd, (struct sockaddr *)&a, sizeof a);
+    ck_assert_msg(rc == 0 || errno == EINPROGRESS, "connect: %s", strerror(errno));
+    return fd;
+}
+
+/* Run fn(arg) as the main task of a fresh loop on backend; the loop must be
+ * empty afterwards at once (a ring left armed by an accept that returned must
+ * not keep it running). */
+static intptr_t run_on(const char *backend, loom_task_fn fn, void *arg)
+{
+    struct loom_loop_options o = {.backend = backend};
+    struct loom_loop *loop;
+    ck_assert_int_eq(loom_loop_new(&loop, &o), 0);
+    struct loom_task *t;
+    ck_assert_int_eq(loom_task_spawn(loop, fn, arg, NULL, &t), 0);
+    intptr_t rc = loom_loop_run_until_complete(loop, t);
+    ck_assert_int_eq(loom_loop_free(loop), 0);
+    return rc;
+}
+
+struct burst {
+    struct loom_listener l;
+    int accepted, no_nodelay;
+};
+
+static intptr_t burst_acceptor(void *arg)
+{
+    struct burst *b = arg;
+    while (b->accepted < BURST) {
+        int fd = loom_listener_accept(&b->l, LOOM_SEC(5));
+        if (fd < 0)
+            return fd;
+        int v = 0;
+        socklen_t len = sizeof v;
+        getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, &len);
+        b->no_nodelay += !v;
+        b->accepted++;
+        close(fd);
+    }
+    return 0;
+}
+
+/* Half the clients wait in the backlog before the first accept, half come
+ * while the acceptor waits. */
+static intptr_t burst_main(void *arg)
+{
+    struct burst *b = arg;
+    static int cl[BURST];
+    if (loom_tcp_listen(loom_loop_current(), &b->l, "127.0.0.1", 0, 0, 0) < 0)
+        return 10;
+    int port = loom_listener_port(&b->l);
+    for (int i = 0; i < BURST / 2; i++)
+        cl[i] = connect_nb(port);
+    struct loom_task *t;
+    if (loom_task_spawn(loom_loop_current(), burst_acceptor, b, NULL, &t) < 0)
+        return 11;
+    loom_yield();
+    for (int i = BURST / 2; i < BURST; i++)
+        cl[i] = connect_nb(port);
+    intptr_t rc = loom_task_join(t);
+    for (int i = 0; i < BURST; i++)
+        close(cl[i]);
+    loom_listener_close(&b->l);
+    return rc;
+}
+
+/* In a child where accept4 and accept fail with EAGAIN: only the ring can
+ * accept, so a burst that comes through was accepted by io_uring. */
+static void burst_child(void)
+{
+    if (refuse_syscalls(__NR_accept4, __NR_accept, EAGAIN) < 0)
+        _exit(2);
+    int fds = test_fd_count();
+    struct burst b = {0};
+    intptr_t rc = run_on("io_uring", burst_main, &b);
+    if (rc != 0)
+        _exit(3);
+    if (b.accepted != BURST)
+        _exit(4);
+    if (b.no_nodelay)
+        _exit(5);
+    _exit(test_fd_count() == fds ? 0 : 6);
+}
+
+START_TEST(test_accept_burst_without_accept4)
+{
+    ck_assert_msg(kernel_has_uring(), "io_uring_setup is refused here: nothing to test");
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0)
+        burst_child();
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                  "child failed at step %d (2 seccomp, 3 accept error, 4 count, 5 nodelay, "
+                  "6 fd leak)",
+                  WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+}
+END_TEST
+
+/* --- max_connections: the backlog, not the process, holds the rest --- */
+
+#define HELD 4
+
+static intptr_t hold_handler(struct loom_stream *s, void *arg)
+{
+    char c;
+    (void)arg;
+    while (loom_stream_read(s, &c, 1, LOOM_SEC(10)) > 0)
+        ;
+    return 0;
+}
+
+/* Wait (bounded) until srv has accepted n connections. */
+static bool accepted_reaches(struct loom_server *srv, uint64_t n)
+{
+    for (int i = 0; i < 5000 && loom_server_accepted(srv) < n; i++)
+        loom_sleep(LOOM_MS(1));
+    return loom_server_accepted(srv) >= n;
+}
+
+static intptr_t max_conn_main(void *arg)
+{
+    struct loom_server_options o = {.max_connections = HELD};
+    struct loom_server *srv;
+    ck_assert_int_eq(loom_server_start(loom_loop_current(), &o, hold_handler, NULL, &srv), 0);
+    int port = loom_server_port(srv), base = test_fd_count();
+    static int cl[HELD + BURST];
+    loom_yield(); /* the acceptor waits, on the ring: the first ones come through it */
+    for (int i = 0; i < HELD; i++)
+        cl[i] = connect_nb(port);
+    ck_assert(accepted_reaches(srv, HELD));
+    for (int i = HELD; i < HELD + BURST; i++)
+        cl[i] = connect_nb(port);
+    loom_sleep(LOOM_MS(100)); /* what the loop would take in, it takes now */
+    int held = test_fd_count() - base - (HELD + BURST) - HELD;
+    ck_assert_msg(held <= ACCEPT_QUEUE, "%d connections taken in past max_connections", held);
+    ck_assert_uint_eq(loom_server_accepted(srv), HELD);
+    for (int i = 0; i < HELD + BURST; i++)
+        close(cl[i]); /* each handler ends at EOF, and the next one is accepted */
+    ck_assert(accepted_reaches(srv, HELD + BURST));
+    ck_assert_int_eq(loom_server_shutdown(srv, LOOM_SEC(5)), 0);
+    loom_server_free(srv);
+    return held;
+}
+
+START_TEST(test_accept_max_connections_bounded)
+{
+    for (size_t i = 0; i < 2; i++)
+        ck_assert_int_eq(run_on(both_backends[i], max_conn_main, NULL), 0);
+}
+END_TEST
+
+/* --- closing with connections queued --- */
+
+static intptr_t close_queued_main(void *arg)
+{
+    struct loom_listener l;
+    enum { N = 10 };
+    int cl[N];
+    ck_assert_int_eq(loom_tcp_listen(loom_loop_current(), &l, "127.0.0.1", 0, 0, 0), 0);
+    /* An accept that times out arms the ring, so the next takes the burst
+     * through it (not accept4): one fd returned, the others queued. */
+    ck_assert_int_eq(loom_listener_accept(&l, LOOM_MS(10)), -ETIMEDOUT);
+    for (int i = 0; i < N; i++)
+        cl[i] = connect_nb(loom_listener_port(&l));
+    int base = test_fd_count();
+    int fd = loom_listener_accept(&l, LOOM_SEC(5));
+    ck_assert_int_ge(fd, 0);
+    int queued = test_fd_count() - base - 1;
+    loom_listener_close(&l);
+    ck_assert_int_eq(test_fd_count(), base); /* + the fd returned, - the listener, - the queued */
+    int closed = 0;
+    for (int i = 0; i < N; i++) {
+        char c;
+        struct pollfd p = {.fd = cl[i], .events = POLLIN};
+        if (poll(&p, 1, 0) == 1 && read(cl[i], &c, 1) <= 0)
+            closed++;
+        close(cl[i]);
+    }
+    close(fd);
+    ck_assert_int_eq(closed, queued); /* the queued ones were closed, the returned one not */
+    return queued;
+}
+
+START_TEST(test_accept_close_with_queued)
+{
+    ck_assert_msg(kernel_has_uring(), "io_uring_setup is refused here: nothing to test");
+    ck_assert_int_ge(run_on("io_uring", close_queued_main, NULL), 1);
+}
+END_TEST
+
+/* --- out of fds: the ring's EMFILE pauses accepting, which resumes --- */
+
+static intptr_t emfile_main(void *arg)
+{
+    struct loom_listener l;
+    ck_assert_int_eq(loom_tcp_listen(loom_loop_current(), &l, "127.0.0.1", 0, 0, 0), 0);
+    ck_assert_int_eq(loom_listener_accept(&l, LOOM_MS(10)), -ETIMEDOUT); /* armed once */
+    int cfd = connect_nb(loom_listener_port(&l));
+    struct rlimit old, low;
+    getrlimit(RLIMIT_NOFILE, &old);
+    low = old;
+    low.rlim_cur = (rlim_t)test_fd_count() + 16;
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+    int hog[32], nhog = 0;
+    while (nhog < 32 && (hog[nhog] = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
+        nhog++;
+    ck_assert_int_lt(nhog, 32);
+    struct rusage r0, r1;
+    getrusage(RUSAGE_SELF, &r0);
+    ck_assert_int_eq(loom_listener_accept(&l, LOOM_MS(350)), -ETIMEDOUT);
+    getrusage(RUSAGE_SELF, &r1);
+    double cpu = (double)(r1.ru_utime.tv_sec - r0.ru_utime.tv_sec + r1.ru_stime.tv_sec -
+                          r0.ru_stime.tv_sec) +
+                 (double)(r1.ru_utime.tv_usec - r0.ru_utime.tv_usec + r1.ru_stime.tv_usec -
+                          r0.ru_stime.tv_usec) /
+                     1e6;
+    ck_assert_msg(cpu < 0.15, "accept spun while out of fds: %.3f s CPU", cpu);
+    for (int i = 0; i < nhog; i++)
+        close(hog[i]);
+    int fd = loom_listener_accept(&l, LOOM_SEC(2)); /* within the retry period */
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+    close(fd);
+    close(cfd);
+    loom_listener_close(&l);
+    return 0;
+}
+
+START_TEST(test_accept_emfile_pauses_and_recovers)
+{
+    for (size_t i = 0; i < 2; i++)
+        ck_assert_int_eq(run_on(both_backends[i], emfile_main, NULL), 0);
+}
+END_TEST
+
+/* --- asyncio semantics: timeout, cancel, a second waiter, close --- */
+
+static intptr_t accept_forever(void *arg) { return loom_listener_accept(arg, -1); }
+
+static intptr_t semantics_main(void *arg)
+{
+    struct loom_loop *loop = loom_loop_current();
+    struct loom_listener l;
+    struct loom_task *t;
+    ck_assert_int_eq(loom_tcp_listen(loop, &l, "127.0.0.1", 0, 0, 0), 0);
+    ck_assert_int_eq(loom_listener_accept(&l, LOOM_MS(20)), -ETIMEDOUT);
+    ck_assert_int_eq(loom_task_spawn(loop, accept_forever, &l, NULL, &t), 0);
+    loom_yield();
+    ck_assert_int_eq(loom_listener_accept(&l, LOOM_MS(20)), -EBUSY);
+    loom_task_cancel(t);
+    ck_assert_int_eq(loom_task_join(t), -ECANCELED);
+    /* after a cancel the next connection still comes, to the next accept */
+    int cfd = connect_nb(loom_listener_port(&l));
+    int fd = loom_listener_accept(&l, LOOM_SEC(5));
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    close(cfd);
+    ck_assert_int_eq(loom_task_spawn(loop, accept_forever, &l, NULL, &t), 0);
+    loom_yield();
+    loom_listener_close(&l);
+    ck_assert_int_eq(loom_task_join(t), -EBADF);
+    ck_assert_int_eq(loom_listener_accept(&l, 0), -EBADF);
+    return 0;
+}
+
+START_TEST(test_accept_semantics)
+{
+    for (size_t i = 0; i < 2; i++)
+        ck_assert_int_eq(run_on(both_backends[i], semantics_main, NULL), 0);
+}
+END_TEST
+
+/* A socket that is not listening: the ring's accept fails with EINVAL, the
+ * listener falls back to readiness, and accept4 says the same as on epoll. */
+static intptr_t not_listening_main(void *arg)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    struct loom_listener l;
+    ck_assert_int_eq(loom_listener_open_fd(loom_loop_current(), &l, fd), 0);
+    int rc = loom_listener_accept(&l, LOOM_SEC(2));
+    loom_listener_close(&l);
+    return rc;
+}
+
+START_TEST(test_accept_not_listening)
+{
+    for (size_t i = 0; i < 2; i++)
+        ck_assert_int_eq(run_on(both_backends[i], not_listening_main, NULL), -EINVAL);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("uring");
@@ -283,5 +609,12 @@ int main(void)
     tcase_add_test(tc, test_more_fds_than_sq_entries);
     tcase_add_test(tc, test_embed_ring_fd_wakes_host);
     tcase_add_test(tc, test_fork_child_own_ring);
+    tc = test_tcase_fd(s, "accept", 30);
+    tcase_add_test(tc, test_accept_burst_without_accept4);
+    tcase_add_test(tc, test_accept_max_connections_bounded);
+    tcase_add_test(tc, test_accept_close_with_queued);
+    tcase_add_test(tc, test_accept_emfile_pauses_and_recovers);
+    tcase_add_test(tc, test_accept_semantics);
+    tcase_add_test(tc, test_accept_not_listening);
     return test_main(s);
 }
