@@ -132,13 +132,30 @@ END_TEST
 
 /* --- timeouts and cancellation: the job finishes unobserved, leaking nothing --- */
 
+/* How long a wait for another thread's progress may take on a loaded machine. */
+#define WAIT_S 10.0
+
 /* Wait (bounded) until the process has want fds: the abandoned job's thread
  * finishes and its helper closes what it opened. */
 static void wait_fds(int want)
 {
-    for (int i = 0; i < 2000 && test_fd_count() != want; i++)
+    for (double t0 = test_now(); test_fd_count() != want && test_now() - t0 < WAIT_S;)
         loom_sleep(LOOM_MS(1));
     ck_assert_int_eq(test_fd_count(), want);
+}
+
+/* Open the FIFO's write end once the job's thread is a reader in its open(2):
+ * until then (a thread may start late on a loaded machine) a non-blocking
+ * open fails with ENXIO, so wait for it, bounded. */
+static int open_writer(void)
+{
+    int w;
+    double t0 = test_now();
+    while ((w = open(at("fifo"), O_WRONLY | O_NONBLOCK | O_CLOEXEC)) < 0 && errno == ENXIO &&
+           test_now() - t0 < WAIT_S)
+        loom_sleep(LOOM_MS(1));
+    ck_assert_msg(w >= 0, "the thread's open(2) never became a reader: %s", strerror(errno));
+    return w;
 }
 
 static intptr_t open_fifo(void *arg) { return loom_fs_open(at("fifo"), O_RDONLY, 0, -1); }
@@ -160,8 +177,7 @@ static intptr_t abandon_main(void *arg)
     double t0 = test_now();
     ck_assert_int_eq(loom_fs_open(at("fifo"), O_RDONLY, 0, LOOM_MS(50)), -ETIMEDOUT);
     ck_assert_msg(test_now() - t0 < 2, "the caller left at its deadline");
-    int w = open(at("fifo"), O_WRONLY | O_NONBLOCK | O_CLOEXEC); /* the thread's open is a reader */
-    ck_assert_int_ge(w, 0);
+    int w = open_writer();
     wait_fds(base + 1); /* only w: the late fd was closed */
     close(w);
     /* Same with a cancellation. */
@@ -169,8 +185,7 @@ static intptr_t abandon_main(void *arg)
     loom_sleep(LOOM_MS(20));
     loom_task_cancel(t);
     ck_assert_int_eq(loom_task_join(t), -ECANCELED);
-    w = open(at("fifo"), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-    ck_assert_int_ge(w, 0);
+    w = open_writer(); /* the job runs on: the caller's cancellation is not its helper's */
     wait_fds(base + 1);
     /* A read that times out never writes into the caller's buffer later. */
     int r = open(at("fifo"), O_RDONLY | O_CLOEXEC); /* w holds the write end: no block */
@@ -180,7 +195,8 @@ static intptr_t abandon_main(void *arg)
                      -ETIMEDOUT);
     ck_assert_int_eq(write(w, "late data", 9), 9);
     close(w); /* the thread's read returns; its helper frees the job */
-    for (int i = 0; i < 2000 && loom_task_all(loom_loop_current(), NULL, 0) > 1; i++)
+    for (double t0 = test_now();
+         loom_task_all(loom_loop_current(), NULL, 0) > 1 && test_now() - t0 < WAIT_S;)
         loom_sleep(LOOM_MS(1));
     ck_assert_uint_eq(loom_task_all(loom_loop_current(), NULL, 0), 1);
     for (size_t i = 0; i < sizeof untouched; i++)
