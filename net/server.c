@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -100,9 +101,47 @@ static void conn_forget(struct conn *c)
     free_if_idle(srv);
 }
 
+/* How a connection may end without its handler having failed: cancelled, or
+ * the peer, the network or a deadline ended it (asyncio's transports do not
+ * report OSErrors such as resets, broken pipes or TLS errors either). */
+static bool closing_status(intptr_t rc)
+{
+    switch (rc) {
+    case -ECANCELED:
+    case LOOM_EOF:
+    case -ECONNRESET:
+    case -EPIPE:
+    case -ECONNABORTED:
+    case -ENOTCONN:
+    case -ETIMEDOUT:
+    case LOOM_ETLS:
+        return true;
+    default:
+        return rc >= 0;
+    }
+}
+
+/* asyncio's "Unhandled exception in client_connected_cb", naming the peer
+ * (the task is the handler's, whose result the done callback took). */
+static void report_failure(struct conn *c, intptr_t rc)
+{
+    char peer[128], msg[192];
+    if (loom_stream_peername(c->s, peer, sizeof peer) < 0 || !peer[0])
+        snprintf(peer, sizeof peer, "fd %d", loom_stream_fd(c->s));
+    snprintf(msg, sizeof msg, "Unhandled exception in client_connected_cb (peer %s)", peer);
+    struct loom_error_context ctx = {.message = msg, .error = (int)rc, .task = c->task};
+    loom_loop_call_exception_handler(c->srv->loop, &ctx);
+}
+
+/* The handler returned (or never ran). A failure is reported, then the
+ * connection closed as any other (asyncio closes the transport too: a reset
+ * would drop what the handler wrote to say why it gave up). */
 static void conn_done(struct loom_future *f, void *arg)
 {
     struct conn *c = arg;
+    intptr_t rc = loom_future_result(f);
+    if (!closing_status(rc))
+        report_failure(c, rc);
     if (c->abort)
         loom_stream_abort(c->s); /* SO_LINGER 0: the peer gets a RST */
     else

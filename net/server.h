@@ -46,7 +46,16 @@ struct loom_server;
 typedef const struct loom_protocol *(*loom_protocol_factory)(void *arg, void **conn_arg);
 
 /* Serves one connection; the stream is borrowed (the server closes it after the
- * return). The result is ignored except for logging in debug mode. */
+ * return). The result says how the connection ended: 0 (or more), or one of
+ * the closing statuses -ECANCELED, LOOM_EOF, -ECONNRESET, -EPIPE,
+ * -ECONNABORTED, -ENOTCONN, -ETIMEDOUT, LOOM_ETLS (the server, the peer, the
+ * network or a deadline ended it). Any other negative result is a failure
+ * (asyncio's exception escaping client_connected_cb): it is reported once
+ * through the loop's exception handler (loom_loop_set_exception_handler) with
+ * the message "Unhandled exception in client_connected_cb (peer ADDR)", the
+ * error and the handler's task, and the stream is closed as after any return
+ * (what was written still goes first). A handler that turns a peer away on
+ * purpose returns 0. */
 typedef intptr_t (*loom_server_handler)(struct loom_stream *s, void *arg);
 
 /* Options: zero-initialise and set what you need. */
@@ -90,7 +99,9 @@ int loom_server_start(struct loom_loop *loop, const struct loom_server_options *
 /* asyncio create_server with a protocol factory: the same listening,
  * connection limit, shutdown and multi-address handling, but each accepted
  * connection becomes a callback transport (net/transport.h) whose protocol
- * factory(arg, &conn_arg) makes; no task per connection. idle_timeout_ns and
+ * factory(arg, &conn_arg) makes; no task per connection. Protocol callbacks
+ * return nothing, so nothing is reported for them: a protocol ends its
+ * connection with loom_transport_close or _abort. idle_timeout_ns and
  * stack_size do not apply. At shutdown, connections still open after the
  * grace time are aborted (connection_lost follows on the loop). Returns as
  * loom_server_start. */

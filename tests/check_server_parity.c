@@ -327,6 +327,101 @@ static intptr_t close_clients_main(void *arg)
 START_TEST(test_close_clients) { ck_assert_int_eq(test_run_task(close_clients_main, NULL), 0); }
 END_TEST
 
+/* --- a handler that fails --- */
+
+/* What the loop's exception handler was told. */
+struct reports {
+    int n;
+    int error;
+    char message[192], task[48];
+};
+
+static struct reports reports; /* static: checked again after the loop is freed */
+
+static void record_report(struct loom_loop *loop, const struct loom_error_context *ctx, void *arg)
+{
+    struct reports *r = arg;
+    r->n++;
+    r->error = ctx->error;
+    snprintf(r->message, sizeof r->message, "%s", ctx->message);
+    snprintf(r->task, sizeof r->task, "%s", ctx->task ? loom_task_name(ctx->task) : "");
+}
+
+/* Greets, then returns minus the number the client sends. */
+static intptr_t return_what_asked(struct loom_stream *s, void *arg)
+{
+    char line[32];
+    loom_stream_write(s, "hello\n", 6);
+    ssize_t n = loom_stream_readline(s, line, sizeof line, LOOM_SEC(5));
+    if (n < 0)
+        return n;
+    loom_stream_write(s, "bye\n", 4); /* say why, then fail: still sent */
+    return -atoi(line);
+}
+
+/* Connect, ask the handler to return -code, and wait for the connection to go. */
+static struct loom_stream *ask(struct loom_server *srv, int code)
+{
+    struct loom_stream *c = dial("127.0.0.1", loom_server_port(srv));
+    char line[32];
+    ck_assert_int_eq(loom_stream_readline(c, line, sizeof line, LOOM_SEC(5)), 6);
+    int n = snprintf(line, sizeof line, "%d\n", code);
+    ck_assert_int_eq(loom_stream_write(c, line, (size_t)n), 0);
+    ck_assert_int_eq(loom_stream_flush(c, LOOM_SEC(5)), 0);
+    return c;
+}
+
+/* The handler's last words, then a FIN. */
+static void expect_bye(struct loom_stream *c)
+{
+    char line[32];
+    ck_assert_int_eq(loom_stream_readline(c, line, sizeof line, LOOM_SEC(5)), 4);
+    ck_assert_int_eq(loom_stream_readline(c, line, sizeof line, LOOM_SEC(5)), LOOM_EOF);
+}
+
+/* asyncio reports an exception escaping client_connected_cb once through the
+ * loop's exception handler, naming the connection, and closes it. loom: a
+ * failure (a negative result that is no closing status) is reported once,
+ * what the handler wrote still arrives before the FIN, and no "never
+ * retrieved" report follows; a closing status (a reset, a timeout...) is not
+ * reported. */
+static intptr_t handler_fails_main(void *arg)
+{
+    loom_loop_set_exception_handler(loom_loop_current(), record_report, &reports);
+    struct loom_server_options o = {0};
+    struct loom_server *srv;
+    ck_assert_int_eq(loom_server_start(loom_loop_current(), &o, return_what_asked, NULL, &srv), 0);
+    struct loom_stream *c = ask(srv, EIO);
+    expect_bye(c);
+    wait_int(&reports.n, 1);
+    ck_assert_int_eq(reports.error, -EIO);
+    ck_assert_str_eq(reports.task, "conn");
+    char me[64], want[128];
+    ck_assert_int_eq(loom_stream_sockname(c, me, sizeof me), 0);
+    snprintf(want, sizeof want, "Unhandled exception in client_connected_cb (peer %s)", me);
+    ck_assert_str_eq(reports.message, want);
+    loom_stream_close(c);
+    wait_conns(srv, 0);
+    const int quiet[] = {ECONNRESET, EPIPE, ETIMEDOUT, -LOOM_EOF, 0};
+    for (size_t i = 0; i < sizeof quiet / sizeof quiet[0]; i++) {
+        c = ask(srv, quiet[i]);
+        expect_bye(c);
+        loom_stream_close(c);
+        wait_conns(srv, 0);
+    }
+    ck_assert_int_eq(loom_server_shutdown(srv, LOOM_SEC(1)), 0);
+    loom_server_free(srv);
+    ck_assert_int_eq(reports.n, 1);
+    return 0;
+}
+
+START_TEST(test_handler_fails)
+{
+    ck_assert_int_eq(test_run_task(handler_fails_main, NULL), 0);
+    ck_assert_int_eq(reports.n, 1); /* nothing more when the loop was freed */
+}
+END_TEST
+
 /* --- the protocols --- */
 
 /* Shared counters (the factory's arg). */
@@ -669,6 +764,7 @@ int main(void)
     tcase_add_checked_fixture(tc, test_fixture_setup, test_fixture_teardown);
     tcase_add_test(tc, test_abort_clients);
     tcase_add_test(tc, test_close_clients);
+    tcase_add_test(tc, test_handler_fails);
     tc = test_tcase(s, "proto", 30);
     tcase_add_checked_fixture(tc, test_fixture_setup, test_fixture_teardown);
     tcase_add_test(tc, test_echo);

@@ -244,7 +244,7 @@ static intptr_t serve_user(struct loom_stream *s)
     int rc = handshake(s, &u);
     if (rc < 0) {
         loom_stream_flush(s, LOOM_SEC(1));
-        return rc;
+        return 0; /* refused with a reason, or gone: no failure to report */
     }
     rc = loom_broadcast_join(&room.b, &u.m, s, NULL, NULL);
     if (rc < 0)
@@ -276,7 +276,7 @@ static intptr_t client(struct loom_stream *s, void *arg)
                          room.max_clients);
         loom_stream_write(s, m, (size_t)n);
         loom_stream_flush(s, LOOM_SEC(1));
-        return -EUSERS;
+        return 0; /* refused, not failed */
     }
     room.conns++;
     intptr_t rc = serve_user(s);
