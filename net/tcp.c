@@ -475,8 +475,8 @@ static bool accept_skip(int err) { return err == -ECONNABORTED || err == -EINTR 
  * accepts for as long as connections are pending, in the task work of this
  * thread's next syscall, before a stop can land), so a burst that is already
  * waiting comes in whole - at most the listen backlog - and the queue grows
- * for it: those fds are kept, never closed. Left armed between two accept
- * calls it is idle: it keeps no loop running. */
+ * for it: those fds are kept, never closed. Armed between two accept calls
+ * (fds queued) it is idle: it keeps no loop running. */
 #define ACCEPT_QUEUE 64
 
 struct accept_ring {
@@ -581,14 +581,14 @@ static int ring_start(struct loom_listener *l)
     return rc;
 }
 
-/* The next connection without waiting: an fd, -EAGAIN (*poll: wait for
+/* The next connection without waiting: an fd, -EAGAIN (*use_io: wait for
  * readiness, else for the ring), or -errno. Until the ring was first armed,
  * accept4 is tried first, as readiness does: a connection already there
  * comes at once, and EMFILE is seen before waiting. */
-static int accept_next(struct loom_listener *l, bool *poll)
+static int accept_next(struct loom_listener *l, bool *use_io)
 {
     struct accept_ring *r = ring_of(l);
-    *poll = false;
+    *use_io = false;
     if (r && r->head < r->n) {
         int fd = r->q[r->head++];
         if (r->head == r->n)
@@ -605,7 +605,7 @@ static int accept_next(struct loom_listener *l, bool *poll)
         if (fd >= 0 || errno != EAGAIN)
             return fd >= 0 ? fd : -errno;
     }
-    *poll = ring_start(l) < 0;
+    *use_io = ring_start(l) < 0;
     return -EAGAIN;
 }
 
@@ -647,8 +647,8 @@ static void ring_close(struct loom_listener *l)
 static int accept_loop(struct loom_listener *l, struct loom_task *self, int64_t deadline)
 {
     for (;;) {
-        bool poll = true;
-        int fd = l->_paused ? -EAGAIN : accept_next(l, &poll);
+        bool use_io = true;
+        int fd = l->_paused ? -EAGAIN : accept_next(l, &use_io);
         if (fd >= 0) {
             loom_tcp_set_nodelay(fd, true); /* fails harmlessly on Unix sockets */
             return fd;
@@ -667,7 +667,7 @@ static int accept_loop(struct loom_listener *l, struct loom_task *self, int64_t 
             return err;
         }
         l->_waiter = self;
-        if (!l->_paused && poll)
+        if (!l->_paused && use_io)
             loom_io_start(&l->_io, LOOM_READABLE);
         ring_wait(l);
         int rc = loom_park(self, deadline);

@@ -48,9 +48,15 @@
  * falls back to readiness and read(). Sends (send_start): IORING_OP_SEND,
  * one in flight per stream, batched likewise (after a short count the
  * stream sends the rest). Completions
- * carry the kind (poll, recv, send) and the fd's generation of that kind,
+ * carry the kind (poll, recv, send, accept) and the fd's generation of that kind,
  * bumped when a stream closes, so late ones are dropped (their buffers go
  * back to the ring; an abandoned send's memory is freed).
+ *
+ * Accepts (accept_start): one multishot IORING_OP_ACCEPT per listener, so a
+ * burst of connections costs no accept4 each and no EAGAIN probe; net/tcp.c
+ * queues the fds and stops it when nobody accepts (the kernel takes every
+ * pending connection at once while it is armed). A stale completion's fd is
+ * closed here: nobody would.
  *
  * Nothing is registered: a registered ring fd (io_uring_register_ring_fd)
  * belongs to the thread that registered it, and a loop may be made on one
@@ -77,10 +83,8 @@
 #define RING_ENTRIES 256
 #define CQ_ENTRIES 8192
 #define IGNORE UINT64_MAX
-/* user_data: kind (bits 62-63: poll, recv, send, accept), generation (bits 32-61), fd (bits 0-31) */
-#define KIND_RECV (UINT64_C(1) << 63)
-#define KIND_SEND (UINT64_C(1) << 62)
-#define KIND_ACCEPT (KIND_RECV | KIND_SEND)
+/* user_data: kind (bits 62-63: 0 a poll, else an OP_*), generation (bits 32-61), fd (bits 0-31) */
+enum { OP_SEND = 1, OP_RECV = 2, OP_ACCEPT = 3 };
 #define GEN_MASK 0x3fffffffu
 #define BUF_COUNT 256 /* a power of two; all get touched: 2 MiB per loop */
 #define BUF_SIZE 8192 /* a stream's first read buffer is as big: one copy fills it */
@@ -91,12 +95,11 @@ struct fd_state {
     unsigned want; /* LOOM_READABLE | LOOM_WRITABLE, 0: not watched */
     bool inflight; /* a poll with gen is in the kernel */
     bool rearm;    /* listed in rearm[] */
-    bool rlive;    /* a receive with rgen is in the kernel or its completion is due */
-    bool slive;    /* a send with sgen is in the kernel or its completion is due */
-    bool alive;    /* a multishot accept with agen is in the kernel or completions are due */
-    uint32_t rgen; /* generation of the receive */
-    uint32_t sgen; /* generation of the send */
-    uint32_t agen; /* generation of the accept */
+    /* [OP_*]: the receive, send, accept ([0] unused) */
+    struct op_state {
+        uint32_t gen; /* its generation */
+        bool live;    /* one with gen is in the kernel or its completion is due */
+    } op[4];
 };
 
 /* An abandoned send's buffer, freed when its completion comes. */
@@ -119,9 +122,9 @@ struct uring_state {
     size_t norphans, orphans_cap;
 };
 
-static uint64_t ud_make(uint64_t kind, uint32_t gen, int fd)
+static uint64_t ud_make(unsigned kind, uint32_t gen, int fd)
 {
-    return kind | (uint64_t)(gen & GEN_MASK) << 32 | (uint32_t)fd;
+    return (uint64_t)kind << 62 | (uint64_t)(gen & GEN_MASK) << 32 | (uint32_t)fd;
 }
 
 static int uring_create(void **out)
@@ -321,6 +324,15 @@ static struct fd_state *ud_state(struct uring_state *s, uint64_t ud, int *fd, ui
     return (size_t)*fd < s->nfds ? &s->fds[*fd] : NULL;
 }
 
+/* The operation a completion is for, NULL when stale (stopped or replaced
+ * since); *fd and *gen as ud_state's. */
+static struct op_state *op_current(struct uring_state *s, uint64_t ud, int *fd, uint32_t *gen)
+{
+    struct fd_state *f = ud_state(s, ud, fd, gen);
+    struct op_state *op = f ? &f->op[ud >> 62] : NULL;
+    return op && op->live && (op->gen & GEN_MASK) == *gen ? op : NULL;
+}
+
 /* A poll completion into *ev; false when there is nothing to report. */
 static bool reap_poll(struct uring_state *s, struct io_uring_cqe *cqe,
                       struct loom_backend_event *ev)
@@ -343,20 +355,18 @@ static bool reap_poll(struct uring_state *s, struct io_uring_cqe *cqe,
 static bool reap_recv(struct uring_state *s, struct io_uring_cqe *cqe,
                       struct loom_backend_event *ev)
 {
-    uint64_t ud = io_uring_cqe_get_data64(cqe);
     int fd;
     uint32_t gen;
-    struct fd_state *f = ud_state(s, ud, &fd, &gen);
+    struct op_state *op = op_current(s, io_uring_cqe_get_data64(cqe), &fd, &gen);
     bool has_buf = cqe->flags & IORING_CQE_F_BUFFER;
     unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
-    if (!f || !f->rlive || (f->rgen & GEN_MASK) != gen) {
+    if (!op) {
         if (has_buf)
             buf_recycle(s, bid);
         return false;
     }
     bool more = cqe->flags & IORING_CQE_F_MORE;
-    if (!more)
-        f->rlive = false;
+    op->live = more;
     *ev = (struct loom_backend_event){
         .fd = fd, .events = LOOM__EV_RECV, .res = cqe->res, .gen = gen, .more = more};
     if (has_buf) {
@@ -376,8 +386,8 @@ static bool reap_send(struct uring_state *s, struct io_uring_cqe *cqe,
     uint64_t ud = io_uring_cqe_get_data64(cqe);
     int fd;
     uint32_t gen;
-    struct fd_state *f = ud_state(s, ud, &fd, &gen);
-    if (!f || !f->slive || (f->sgen & GEN_MASK) != gen) {
+    struct op_state *op = op_current(s, ud, &fd, &gen);
+    if (!op) {
         for (size_t i = 0; i < s->norphans; i++) {
             if (s->orphans[i].ud == ud) {
                 free(s->orphans[i].buf);
@@ -387,7 +397,7 @@ static bool reap_send(struct uring_state *s, struct io_uring_cqe *cqe,
         }
         return false;
     }
-    f->slive = false;
+    op->live = false;
     *ev =
         (struct loom_backend_event){.fd = fd, .events = LOOM__EV_SEND, .res = cqe->res, .gen = gen};
     return true;
@@ -398,18 +408,16 @@ static bool reap_send(struct uring_state *s, struct io_uring_cqe *cqe,
 static bool reap_accept(struct uring_state *s, struct io_uring_cqe *cqe,
                         struct loom_backend_event *ev)
 {
-    uint64_t ud = io_uring_cqe_get_data64(cqe);
     int fd;
     uint32_t gen;
-    struct fd_state *f = ud_state(s, ud, &fd, &gen);
-    if (!f || !f->alive || (f->agen & GEN_MASK) != gen) {
+    struct op_state *op = op_current(s, io_uring_cqe_get_data64(cqe), &fd, &gen);
+    if (!op) {
         if (cqe->res >= 0)
             close(cqe->res);
         return false;
     }
     bool more = cqe->flags & IORING_CQE_F_MORE;
-    if (!more)
-        f->alive = false;
+    op->live = more;
     *ev = (struct loom_backend_event){
         .fd = fd, .events = LOOM__EV_ACCEPT, .res = cqe->res, .gen = gen, .more = more};
     return true;
@@ -429,11 +437,11 @@ static int reap(struct uring_state *s, struct loom_backend_event *ev, int max)
         uint64_t ud = io_uring_cqe_get_data64(cqe);
         if (ud == IGNORE)
             continue;
-        uint64_t kind = ud & KIND_ACCEPT;
-        bool got = kind == KIND_ACCEPT ? reap_accept(s, cqe, &ev[n])
-                   : kind == KIND_RECV ? reap_recv(s, cqe, &ev[n])
-                   : kind == KIND_SEND ? reap_send(s, cqe, &ev[n])
-                                       : reap_poll(s, cqe, &ev[n]);
+        unsigned kind = (unsigned)(ud >> 62);
+        bool got = kind == OP_ACCEPT ? reap_accept(s, cqe, &ev[n])
+                   : kind == OP_RECV ? reap_recv(s, cqe, &ev[n])
+                   : kind == OP_SEND ? reap_send(s, cqe, &ev[n])
+                                     : reap_poll(s, cqe, &ev[n]);
         n += got;
     }
     io_uring_cq_advance(&s->ring, seen);
@@ -478,48 +486,67 @@ static int recv_setup(struct uring_state *s)
     return 0;
 }
 
-static int uring_recv_start(void *state, int fd, uint32_t *gen)
+/* fd's operation of kind, NULL for an fd never seen. */
+static struct op_state *op_of(struct uring_state *s, int fd, unsigned kind)
 {
-    struct uring_state *s = state;
-    int rc = recv_setup(s);
-    if (rc < 0)
-        return rc;
+    return fd >= 0 && (size_t)fd < s->nfds ? &s->fds[fd].op[kind] : NULL;
+}
+
+/* An SQE for a new operation of kind on fd, to prep and pass to op_commit;
+ * NULL with *rc = -ENOMEM or -EBUSY (one is live, or the SQ is full). */
+static struct io_uring_sqe *op_begin(struct uring_state *s, int fd, unsigned kind,
+                                     struct op_state **op, int *rc)
+{
     struct fd_state *f = fd_get(s, fd);
-    if (!f)
-        return -ENOMEM;
-    if (f->rlive)
-        return -EBUSY;
-    struct io_uring_sqe *sqe = sqe_get(s);
-    if (!sqe)
-        return -EBUSY;
-    f->rgen++;
-    io_uring_prep_recv(sqe, fd, NULL, BUF_SIZE, 0);
-    sqe->flags |= IOSQE_BUFFER_SELECT;
-    sqe->buf_group = BUF_GROUP;
-    io_uring_sqe_set_data64(sqe, ud_make(KIND_RECV, f->rgen, fd));
-    f->rlive = true;
-    *gen = f->rgen & GEN_MASK;
+    *rc = !f ? -ENOMEM : -EBUSY;
+    if (!f || f->op[kind].live)
+        return NULL;
+    *op = &f->op[kind];
+    return sqe_get(s);
+}
+
+static int op_commit(struct io_uring_sqe *sqe, struct op_state *op, unsigned kind, int fd,
+                     uint32_t *gen)
+{
+    op->gen++;
+    io_uring_sqe_set_data64(sqe, ud_make(kind, op->gen, fd));
+    op->live = true;
+    *gen = op->gen & GEN_MASK;
     return 0;
 }
 
-/* Cancel the receive or accept (kind) with *gen on fd; close: what is still
- * due turns stale. At once: closing, the file is released now (as del());
- * pausing, the operation would otherwise go on (draining the socket, taking
+static int uring_recv_start(void *state, int fd, uint32_t *gen)
+{
+    struct uring_state *s = state;
+    struct op_state *op;
+    int rc = recv_setup(s);
+    struct io_uring_sqe *sqe = rc < 0 ? NULL : op_begin(s, fd, OP_RECV, &op, &rc);
+    if (!sqe)
+        return rc;
+    io_uring_prep_recv(sqe, fd, NULL, BUF_SIZE, 0);
+    sqe->flags |= IOSQE_BUFFER_SELECT;
+    sqe->buf_group = BUF_GROUP;
+    return op_commit(sqe, op, OP_RECV, fd, gen);
+}
+
+/* Cancel fd's receive or accept (kind); close: what is still due turns
+ * stale. At once: closing, the file is released now (as del()); pausing,
+ * the operation would otherwise go on (draining the socket, taking
  * connections) in the task work of every syscall this thread makes until the
  * next poll. */
-static int op_stop(struct uring_state *s, uint64_t kind, int fd, uint32_t *gen, bool *live,
-                   bool close)
+static int op_stop(struct uring_state *s, int fd, unsigned kind, bool close)
 {
-    if (!*live)
+    struct op_state *op = op_of(s, fd, kind);
+    if (!op || !op->live)
         return 0;
     struct io_uring_sqe *sqe = sqe_get(s);
     if (!sqe)
         return -EBUSY;
-    io_uring_prep_cancel64(sqe, ud_make(kind, *gen, fd), 0);
+    io_uring_prep_cancel64(sqe, ud_make(kind, op->gen, fd), 0);
     io_uring_sqe_set_data64(sqe, IGNORE);
     if (close) {
-        ++*gen;
-        *live = false;
+        op->gen++;
+        op->live = false;
     }
     io_uring_submit(&s->ring);
     return 0;
@@ -527,9 +554,7 @@ static int op_stop(struct uring_state *s, uint64_t kind, int fd, uint32_t *gen, 
 
 static int uring_recv_stop(void *state, int fd, bool close)
 {
-    struct uring_state *s = state;
-    struct fd_state *f = fd >= 0 && (size_t)fd < s->nfds ? &s->fds[fd] : NULL;
-    return f ? op_stop(s, KIND_RECV, fd, &f->rgen, &f->rlive, close) : 0;
+    return op_stop(state, fd, OP_RECV, close);
 }
 
 static void uring_recv_release(void *state, unsigned bid) { buf_recycle(state, bid); }
@@ -541,63 +566,45 @@ static void uring_recv_release(void *state, unsigned bid) { buf_recycle(state, b
  * -EINVAL and the listener keeps to readiness. */
 static int uring_accept_start(void *state, int fd, uint32_t *gen)
 {
-    struct uring_state *s = state;
-    struct fd_state *f = fd_get(s, fd);
-    if (!f)
-        return -ENOMEM;
-    if (f->alive)
-        return -EBUSY;
-    struct io_uring_sqe *sqe = sqe_get(s);
+    struct op_state *op;
+    int rc;
+    struct io_uring_sqe *sqe = op_begin(state, fd, OP_ACCEPT, &op, &rc);
     if (!sqe)
-        return -EBUSY;
-    f->agen++;
+        return rc;
     io_uring_prep_multishot_accept(sqe, fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    io_uring_sqe_set_data64(sqe, ud_make(KIND_ACCEPT, f->agen, fd));
-    f->alive = true;
-    *gen = f->agen & GEN_MASK;
-    return 0;
+    return op_commit(sqe, op, OP_ACCEPT, fd, gen);
 }
 
 static int uring_accept_stop(void *state, int fd, bool close)
 {
-    struct uring_state *s = state;
-    struct fd_state *f = fd >= 0 && (size_t)fd < s->nfds ? &s->fds[fd] : NULL;
-    return f ? op_stop(s, KIND_ACCEPT, fd, &f->agen, &f->alive, close) : 0;
+    return op_stop(state, fd, OP_ACCEPT, close);
 }
 
 static int uring_send_start(void *state, int fd, const void *buf, size_t len, uint32_t *gen)
 {
-    struct uring_state *s = state;
-    struct fd_state *f = fd_get(s, fd);
-    if (!f)
-        return -ENOMEM;
-    if (f->slive)
-        return -EBUSY;
-    struct io_uring_sqe *sqe = sqe_get(s);
+    struct op_state *op;
+    int rc;
+    struct io_uring_sqe *sqe = op_begin(state, fd, OP_SEND, &op, &rc);
     if (!sqe)
-        return -EBUSY;
-    f->sgen++;
+        return rc;
     /* Not MSG_WAITALL: with it, an error after partial progress completes
      * with the count and the error is lost (a reset the read side should
      * see); the stream sends the rest itself after a short count. */
     io_uring_prep_send(sqe, fd, buf, len, MSG_NOSIGNAL);
-    io_uring_sqe_set_data64(sqe, ud_make(KIND_SEND, f->sgen, fd));
-    f->slive = true;
-    *gen = f->sgen & GEN_MASK;
-    return 0;
+    return op_commit(sqe, op, OP_SEND, fd, gen);
 }
 
 static void uring_send_abandon(void *state, int fd, void *buf)
 {
     struct uring_state *s = state;
-    struct fd_state *f = fd >= 0 && (size_t)fd < s->nfds ? &s->fds[fd] : NULL;
-    if (!f || !f->slive) {
+    struct op_state *op = op_of(s, fd, OP_SEND);
+    if (!op || !op->live) {
         free(buf);
         return;
     }
-    uint64_t ud = ud_make(KIND_SEND, f->sgen, fd);
-    f->sgen++;
-    f->slive = false;
+    uint64_t ud = ud_make(OP_SEND, op->gen, fd);
+    op->gen++;
+    op->live = false;
     io_uring_submit(&s->ring); /* a send not yet submitted gets its try now */
     if (s->norphans == s->orphans_cap) {
         size_t cap = s->orphans_cap ? s->orphans_cap * 2 : 16;

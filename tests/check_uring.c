@@ -146,17 +146,23 @@ static void fallback_child(void)
     _exit(loom_loop_free(loop) == 0 ? 0 : 8);
 }
 
-START_TEST(test_fallback_when_refused)
+/* Run child (which _exits with 0, or the step that failed) in a fork:
+ * seccomp filters stay there. steps names them for the failure message. */
+static void in_child(void (*child)(void), const char *steps)
 {
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0)
-        fallback_child();
+        child();
     int status;
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-                  "child failed at step %d (2 seccomp, 3 filter, 4 new, 5 name, 7 event)",
-                  WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child failed at step %d (%s)",
+                  WIFEXITED(status) ? WEXITSTATUS(status) : -1, steps);
+}
+
+START_TEST(test_fallback_when_refused)
+{
+    in_child(fallback_child, "2 seccomp, 3 filter, 4 new, 5 name, 7 event");
 }
 END_TEST
 
@@ -389,16 +395,7 @@ static void burst_child(void)
 START_TEST(test_accept_burst_without_accept4)
 {
     ck_assert_msg(kernel_has_uring(), "io_uring_setup is refused here: nothing to test");
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0)
-        burst_child();
-    int status;
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-                  "child failed at step %d (2 seccomp, 3 accept error, 4 count, 5 nodelay, "
-                  "6 fd leak)",
-                  WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    in_child(burst_child, "2 seccomp, 3 accept error, 4 count, 5 nodelay, 6 fd leak");
 }
 END_TEST
 
@@ -483,7 +480,9 @@ static intptr_t close_queued_main(void *arg)
         close(cl[i]);
     }
     close(fd);
-    ck_assert_int_eq(closed, queued); /* the queued ones were closed, the returned one not */
+    /* every client but the returned one's sees its end (its fd closed with
+     * the queue, or reset with the backlog were the ring not to take it) */
+    ck_assert_int_eq(closed, N - 1);
     return queued;
 }
 
