@@ -14,6 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* GCC's SLP vectorizer pairs the two pointer stores of a list operation into
+ * one 16-byte store, and the next operation on the node (the ready queue's
+ * head, pushed to at every wake) loads one half as 8 bytes - likely a store
+ * that cannot be forwarded: a switch measured 0.3-0.7 ns slower with it. */
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("no-tree-slp-vectorize")
 #endif
