@@ -469,9 +469,11 @@ static bool accept_skip(int err) { return err == -ECONNABORTED || err == -EINTR 
  * Bounded: the kernel's backlog, not this queue, is where connections wait
  * while nobody accepts. The operation is stopped when the queue holds
  * ACCEPT_QUEUE fds, when a connection comes while no task waits in accept,
- * and when an accept call returns with the queue empty (the server may be at
- * max_connections, the caller busy elsewhere); the next accept call starts it
- * again. But once armed it takes the whole backlog in one go (the kernel
+ * and when an accept call returned with the queue empty and none followed
+ * by the next loop iteration (the server may be at max_connections, the
+ * caller busy elsewhere: a zero-delay timer checks, so an accept loop that
+ * comes straight back costs no stop and restart); the next accept call
+ * starts it again. But once armed it takes the whole backlog in one go (the kernel
  * accepts for as long as connections are pending, in the task work of this
  * thread's next syscall, before a stop can land), so a burst that is already
  * waiting comes in whole - at most the listen backlog - and the queue grows
@@ -489,6 +491,7 @@ struct accept_ring {
     size_t head, n; /* q[head..n) are queued, accepted fds */
     size_t cap;     /* q's size, ACCEPT_QUEUE or more for fds that came after a stop */
     int *q;
+    struct loom_timer linger; /* an accept returned with q empty: stop unless one follows */
 };
 
 /* A listener's _acc when its backend has no completion accept. */
@@ -545,6 +548,13 @@ static void accept_done(struct loom__accept *op, int res, bool more)
         loom_wake(l->_waiter, 0);
 }
 
+static void ring_linger_end(struct loom_timer *t)
+{
+    struct accept_ring *r = t->data;
+    if (!r->l->_waiter)
+        ring_stop(r);
+}
+
 static struct accept_ring *ring_new(struct loom_listener *l)
 {
     struct accept_ring *r = calloc(1, sizeof(*r));
@@ -555,6 +565,8 @@ static struct accept_ring *ring_new(struct loom_listener *l)
         return NULL;
     }
     *r = (struct accept_ring){.op.cb = accept_done, .l = l, .cap = ACCEPT_QUEUE, .q = q};
+    loom_timer_init(l->_loop, &r->linger, ring_linger_end);
+    r->linger.data = r;
     l->_acc = r;
     return r;
 }
@@ -613,19 +625,22 @@ static int accept_next(struct loom_listener *l, bool *use_io)
 static void ring_wait(struct loom_listener *l)
 {
     struct accept_ring *r = ring_of(l);
-    if (r)
-        loom__accept_idle(l->_loop, &r->op, false);
+    if (!r)
+        return;
+    loom_timer_stop(&r->linger);
+    loom__accept_idle(l->_loop, &r->op, false);
 }
 
 /* An accept call ends: nobody waits on the ring now. With no fd queued it
- * stops (at once: the kernel would take whole bursts in the task work of the
- * thread's next syscall), else it stays armed while the queue is taken, idle. */
+ * stops unless an accept follows within this iteration (an armed ring would
+ * take whole bursts in the task work of the thread's syscalls), else it stays
+ * armed while the queue is taken, idle. */
 static void ring_leave(struct loom_listener *l)
 {
     struct accept_ring *r = ring_of(l);
     if (!r)
         return;
-    if (r->head == r->n)
+    if (r->head == r->n && r->op.live && loom_timer_start(&r->linger, 0) < 0)
         ring_stop(r);
     loom__accept_idle(l->_loop, &r->op, true);
 }
@@ -637,6 +652,7 @@ static void ring_close(struct loom_listener *l)
     l->_acc = NULL;
     if (!r)
         return;
+    loom_timer_stop(&r->linger);
     loom__accept_stop(l->_loop, &r->op, true);
     for (size_t i = r->head; i < r->n; i++)
         close(r->q[i]);
