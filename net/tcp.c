@@ -230,12 +230,33 @@ static void listener_retry(struct loom_timer *t)
         loom_wake(l->_waiter, 0);
 }
 
+/* _flags bit (above the LOOM_LISTEN_* ones): accepted sockets need no
+ * TCP_NODELAY call of their own. */
+#define LISTEN_NODELAY_SET (1u << 31)
+
+/* Linux copies TCP_NODELAY from a listening socket to the sockets it accepts
+ * (the new socket is a clone of the listener's), so setting it once here saves
+ * a setsockopt per connection; on a Unix socket there is nothing to set. True
+ * when accepted sockets need no call. */
+static bool listener_nodelay(int fd)
+{
+#ifdef __linux__
+    int rc = loom_tcp_set_nodelay(fd, true);
+    return rc == 0 || rc == -EOPNOTSUPP || rc == -ENOPROTOOPT;
+#else
+    (void)fd;
+    return false;
+#endif
+}
+
 static int listener_setup(struct loom_loop *loop, struct loom_listener *l, int fd, unsigned flags)
 {
     memset(l, 0, sizeof(*l));
     l->fd = fd;
     l->_loop = loop;
     l->_flags = flags;
+    if (listener_nodelay(fd))
+        l->_flags |= LISTEN_NODELAY_SET;
     int rc = loom_io_init(loop, &l->_io, fd, listener_io);
     if (rc < 0)
         return rc;
@@ -666,7 +687,8 @@ static int accept_loop(struct loom_listener *l, struct loom_task *self, int64_t 
         bool use_io = true;
         int fd = l->_paused ? -EAGAIN : accept_next(l, &use_io);
         if (fd >= 0) {
-            loom_tcp_set_nodelay(fd, true); /* fails harmlessly on Unix sockets */
+            if (!(l->_flags & LISTEN_NODELAY_SET))
+                loom_tcp_set_nodelay(fd, true); /* fails harmlessly on Unix sockets */
             return fd;
         }
         int err = fd;

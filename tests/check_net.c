@@ -33,6 +33,17 @@ static intptr_t serve_one(void *arg)
     int rc = loom_listener_accept_stream(a->l, LOOM_SEC(5), &a->s);
     if (rc < 0)
         return rc;
+    /* The accepted side has Nagle off too (set on it, or inherited from the
+     * listener). */
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    int nd = 0, fd = loom_stream_fd(a->s);
+    socklen_t ndlen = sizeof nd;
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0)
+        return -errno;
+    if (ss.ss_family != AF_UNIX &&
+        (getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &nd, &ndlen) < 0 || nd != 1))
+        return -EPROTO;
     char line[128], out[160];
     ssize_t n = loom_stream_readline(a->s, line, sizeof line, LOOM_SEC(5));
     if (n > 0) {
