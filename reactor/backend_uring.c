@@ -36,7 +36,7 @@
  *
  * Receives (recv_start): one IORING_OP_RECV at a time per stream, armed when
  * its reader waits, selecting its buffer from a provided-buffer ring
- * (BUF_COUNT buffers of BUF_SIZE, made on first use): the data arrives with
+ * (BUF_BYTES in all, made on first use, see below): the data arrives with
  * no recv syscall (the kernel receives in the task work of the next
  * io_uring_enter), the loop hands it to the stream, which copies it on and
  * gives the buffer back at once. Not multishot: a multishot receive drains
@@ -86,9 +86,22 @@
 /* user_data: kind (bits 62-63: 0 a poll, else an OP_*), generation (bits 32-61), fd (bits 0-31) */
 enum { OP_SEND = 1, OP_RECV = 2, OP_ACCEPT = 3 };
 #define GEN_MASK 0x3fffffffu
-#define BUF_COUNT 256 /* a power of two; all get touched: 2 MiB per loop */
-#define BUF_SIZE 8192 /* a stream's first read buffer is as big: one copy fills it */
+/* The provided buffers: 2 MiB per loop, all touched in turn. With incremental
+ * consumption (6.12) 32 of 64 KiB, each receive taking only what it got, so
+ * a thousand small messages at once fit in one; without, 256 of 8 KiB, one
+ * per receive (with more streams than that receiving at once, the rest get
+ * -ENOBUFS and read() themselves). */
+#define BUF_BYTES (2u << 20)
+#define BUF_SIZE_INC (64u << 10)
+#define BUF_SIZE_WHOLE 8192u
+#define RECV_MAX 8192 /* a stream's first read buffer is as big: one copy fills it */
 #define BUF_GROUP 0
+#ifndef IOU_PBUF_RING_INC
+#define IOU_PBUF_RING_INC 2 /* linux/io_uring.h since 6.12 */
+#endif
+#ifndef IORING_CQE_F_BUF_MORE
+#define IORING_CQE_F_BUF_MORE (1u << 4)
+#endif
 
 struct fd_state {
     uint32_t gen;  /* generation of the current poll, see above */
@@ -117,6 +130,15 @@ struct uring_state {
     /* receives: the provided-buffer ring and its buffers */
     struct io_uring_buf_ring *br;
     char *bufs;
+    unsigned buf_size, buf_count;
+    /* per buffer: where the kernel's next piece starts, the pieces handed
+     * out and not released, and whether the kernel is done with it (then the
+     * last release gives it back) */
+    struct buf_use {
+        uint32_t off;
+        uint16_t out;
+        bool done;
+    } * buf_use;
     int recv_state; /* 0: not set up yet, 1: ready, -errno: unavailable */
     struct orphan *orphans;
     size_t norphans, orphans_cap;
@@ -158,6 +180,7 @@ static void uring_destroy(void *state)
     io_uring_queue_exit(&s->ring); /* the kernel lets go of the buffers first */
     free(s->br);
     free(s->bufs);
+    free(s->buf_use);
     for (size_t i = 0; i < s->norphans; i++)
         free(s->orphans[i].buf);
     free(s->orphans);
@@ -310,9 +333,37 @@ static unsigned from_poll(int res)
 
 static void buf_recycle(struct uring_state *s, unsigned bid)
 {
-    io_uring_buf_ring_add(s->br, s->bufs + (size_t)bid * BUF_SIZE, BUF_SIZE, (unsigned short)bid,
-                          io_uring_buf_ring_mask(BUF_COUNT), 0);
+    s->buf_use[bid] = (struct buf_use){0};
+    io_uring_buf_ring_add(s->br, s->bufs + (size_t)bid * s->buf_size, s->buf_size,
+                          (unsigned short)bid, io_uring_buf_ring_mask(s->buf_count), 0);
     io_uring_buf_ring_advance(s->br, 1);
+}
+
+/* A completion's piece of buffer bid: where it starts. Counted as handed out
+ * when delivered (out), and the buffer marked done when the kernel will put
+ * no more in it (always, without incremental consumption). A buffer goes back
+ * to the kernel only when it is done and no piece of it is out: pieces of one
+ * buffer may wait in the same batch of events, and a callback's syscall runs
+ * the kernel's task work, which would fill a buffer given back early. */
+static char *buf_piece(struct uring_state *s, struct io_uring_cqe *cqe, unsigned bid, bool deliver)
+{
+    struct buf_use *u = &s->buf_use[bid];
+    char *at = s->bufs + (size_t)bid * s->buf_size + u->off;
+    if (cqe->res > 0)
+        u->off += (uint32_t)cqe->res;
+    u->done = !(cqe->flags & IORING_CQE_F_BUF_MORE);
+    if (deliver)
+        u->out++;
+    else if (u->done && !u->out)
+        buf_recycle(s, bid);
+    return at;
+}
+
+static void buf_release(struct uring_state *s, unsigned bid)
+{
+    struct buf_use *u = &s->buf_use[bid];
+    if (--u->out == 0 && u->done)
+        buf_recycle(s, bid);
 }
 
 /* The fd, generation and state a completion's user_data names (NULL: an fd
@@ -362,7 +413,7 @@ static bool reap_recv(struct uring_state *s, struct io_uring_cqe *cqe,
     unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
     if (!op) {
         if (has_buf)
-            buf_recycle(s, bid);
+            buf_piece(s, cqe, bid, false);
         return false;
     }
     bool more = cqe->flags & IORING_CQE_F_MORE;
@@ -370,7 +421,7 @@ static bool reap_recv(struct uring_state *s, struct io_uring_cqe *cqe,
     *ev = (struct loom_backend_event){
         .fd = fd, .events = LOOM__EV_RECV, .res = cqe->res, .gen = gen, .more = more};
     if (has_buf) {
-        ev->data = s->bufs + (size_t)bid * BUF_SIZE;
+        ev->data = buf_piece(s, cqe, bid, true);
         ev->bid = (uint16_t)bid;
     } else if (cqe->res > 0) {
         ev->res = -EIO; /* data with no buffer: cannot happen with buffer select */
@@ -448,40 +499,64 @@ static int reap(struct uring_state *s, struct loom_backend_event *ev, int max)
     return n;
 }
 
+/* Register the buffer ring with count buffers of size (flags: IOU_PBUF_RING_INC
+ * or 0) and hand them all to the kernel; 0 or -errno. */
+static int bufs_register(struct uring_state *s, unsigned count, unsigned size, unsigned flags)
+{
+    memset(s->br, 0, count * sizeof(struct io_uring_buf));
+    struct io_uring_buf_reg reg = {.ring_addr = (uintptr_t)s->br,
+                                   .ring_entries = count,
+                                   .bgid = BUF_GROUP,
+                                   .pad = (uint16_t)flags}; /* "flags" since 6.12 */
+    int rc = io_uring_register_buf_ring(&s->ring, &reg, 0);
+    if (rc < 0)
+        return rc;
+    s->buf_count = count;
+    s->buf_size = size;
+    io_uring_buf_ring_init(s->br);
+    for (unsigned i = 0; i < count; i++)
+        io_uring_buf_ring_add(s->br, s->bufs + (size_t)i * size, size, (unsigned short)i,
+                              io_uring_buf_ring_mask(count), (int)i);
+    io_uring_buf_ring_advance(s->br, count);
+    return 0;
+}
+
+static void bufs_free(struct uring_state *s)
+{
+    free(s->br);
+    free(s->bufs);
+    free(s->buf_use);
+    s->br = NULL;
+    s->bufs = NULL;
+    s->buf_use = NULL;
+}
+
 /* The provided-buffer ring, on the first receive: 0, or -errno when this
- * kernel has none (before 5.19), remembered so later calls fail at once. */
+ * kernel has none (before 5.19), remembered so later calls fail at once.
+ * Incremental consumption first, whole buffers on kernels without it. */
 static int recv_setup(struct uring_state *s)
 {
     if (s->recv_state)
         return s->recv_state < 0 ? s->recv_state : 0;
-    size_t ring_bytes = BUF_COUNT * sizeof(struct io_uring_buf);
-    int rc = posix_memalign((void **)&s->br, 4096, ring_bytes);
+    unsigned most = BUF_BYTES / BUF_SIZE_WHOLE;
+    int rc = posix_memalign((void **)&s->br, 4096, most * sizeof(struct io_uring_buf));
     if (rc) {
         s->br = NULL;
         return -rc; /* ENOMEM: try again next time */
     }
-    s->bufs = malloc((size_t)BUF_COUNT * BUF_SIZE);
-    if (!s->bufs) {
-        free(s->br);
-        s->br = NULL;
+    s->bufs = malloc(BUF_BYTES);
+    s->buf_use = calloc(most, sizeof(*s->buf_use));
+    if (!s->bufs || !s->buf_use) {
+        bufs_free(s);
         return -ENOMEM;
     }
-    memset(s->br, 0, ring_bytes);
-    struct io_uring_buf_reg reg = {
-        .ring_addr = (uintptr_t)s->br, .ring_entries = BUF_COUNT, .bgid = BUF_GROUP};
-    rc = io_uring_register_buf_ring(&s->ring, &reg, 0);
+    rc = bufs_register(s, BUF_BYTES / BUF_SIZE_INC, BUF_SIZE_INC, IOU_PBUF_RING_INC);
+    if (rc == -EINVAL)
+        rc = bufs_register(s, most, BUF_SIZE_WHOLE, 0);
     if (rc < 0) {
-        free(s->br);
-        free(s->bufs);
-        s->br = NULL;
-        s->bufs = NULL;
+        bufs_free(s);
         return s->recv_state = rc == -ENOMEM ? 0 : -ENOTSUP;
     }
-    io_uring_buf_ring_init(s->br);
-    for (unsigned i = 0; i < BUF_COUNT; i++)
-        io_uring_buf_ring_add(s->br, s->bufs + (size_t)i * BUF_SIZE, BUF_SIZE, (unsigned short)i,
-                              io_uring_buf_ring_mask(BUF_COUNT), (int)i);
-    io_uring_buf_ring_advance(s->br, BUF_COUNT);
     s->recv_state = 1;
     return 0;
 }
@@ -523,7 +598,7 @@ static int uring_recv_start(void *state, int fd, uint32_t *gen)
     struct io_uring_sqe *sqe = rc < 0 ? NULL : op_begin(s, fd, OP_RECV, &op, &rc);
     if (!sqe)
         return rc;
-    io_uring_prep_recv(sqe, fd, NULL, BUF_SIZE, 0);
+    io_uring_prep_recv(sqe, fd, NULL, RECV_MAX, 0);
     sqe->flags |= IOSQE_BUFFER_SELECT;
     sqe->buf_group = BUF_GROUP;
     return op_commit(sqe, op, OP_RECV, fd, gen);
@@ -557,7 +632,7 @@ static int uring_recv_stop(void *state, int fd, bool close)
     return op_stop(state, fd, OP_RECV, close);
 }
 
-static void uring_recv_release(void *state, unsigned bid) { buf_recycle(state, bid); }
+static void uring_recv_release(void *state, unsigned bid) { buf_release(state, bid); }
 
 /* One multishot accept per listener (5.19): the kernel accepts each
  * connection as it comes (in task work, no accept4 and no EAGAIN probe) and

@@ -6,6 +6,8 @@
  * a loop of its own. A listener accepts through one multishot accept: a burst
  * with accept4 refused, bounded at max_connections, queued fds closed with the
  * listener, EMFILE, and asyncio's accept semantics (these also on epoll).
+ * Hundreds of streams receiving at once through the shared provided buffers
+ * get every byte in place.
  * Every other suite runs on it through tests/run-suites. */
 #include "harness/harness.h"
 #include "net/server.h"
@@ -600,6 +602,112 @@ START_TEST(test_accept_not_listening)
 }
 END_TEST
 
+/* --- receiving: many streams at once, every byte in place --- */
+
+/* Hundreds of streams receiving at once share the provided buffers (with
+ * incremental consumption, pieces of one buffer go to different streams):
+ * each connection's bytes must arrive whole and in order. */
+enum { STREAMS = 400, STREAM_BYTES = 96 * 1024 };
+
+static unsigned char pattern(unsigned id, size_t k)
+{
+    return (unsigned char)(id * 31u + k * 7u + (k >> 9));
+}
+
+struct integrity {
+    int good, bad;
+};
+
+static intptr_t verify_handler(struct loom_stream *s, void *arg)
+{
+    struct integrity *in = arg;
+    unsigned char buf[16384];
+    unsigned id = 0;
+    size_t k = 0, idlen = 0;
+    bool ok = true;
+    for (;;) {
+        ssize_t n = loom_stream_read_some(s, buf, sizeof buf, LOOM_SEC(20));
+        if (n <= 0)
+            break;
+        for (ssize_t i = 0; i < n; i++) {
+            if (idlen < 2) { /* the first two bytes: the sender's id */
+                id = id << 8 | buf[i];
+                idlen++;
+            } else if (buf[i] != pattern(id, k++)) {
+                ok = false;
+            }
+        }
+    }
+    if (ok && k == STREAM_BYTES)
+        in->good++;
+    else
+        in->bad++;
+    return 0;
+}
+
+static intptr_t integrity_sender(void *arg)
+{
+    uintptr_t port_id = (uintptr_t)arg;
+    unsigned id = (unsigned)(port_id & 0xffff), port = (unsigned)(port_id >> 16);
+    struct loom_stream *c;
+    int rc = loom_tcp_connect("127.0.0.1", (int)port, LOOM_SEC(10), &c);
+    if (rc < 0)
+        return rc;
+    unsigned char hdr[2] = {(unsigned char)(id >> 8), (unsigned char)id}, chunk[12000];
+    rc = loom_stream_write(c, hdr, 2);
+    unsigned r = id * 2654435761u;
+    for (size_t k = 0; rc == 0 && k < STREAM_BYTES;) {
+        r = r * 1103515245u + 12345u;
+        size_t len = 1 + (r >> 8) % (r & 0x100 ? sizeof chunk : 200); /* small and big */
+        if (len > STREAM_BYTES - k)
+            len = STREAM_BYTES - k;
+        for (size_t i = 0; i < len; i++)
+            chunk[i] = pattern(id, k + i);
+        k += len;
+        if ((rc = loom_stream_write(c, chunk, len)) == 0)
+            rc = loom_stream_drain(c, LOOM_SEC(20));
+    }
+    if (rc == 0)
+        rc = loom_stream_flush(c, LOOM_SEC(20));
+    loom_stream_close(c);
+    return rc;
+}
+
+static intptr_t integrity_main(void *arg)
+{
+    struct integrity *in = arg;
+    struct loom_server_options o = {0};
+    struct loom_server *srv;
+    ck_assert_int_eq(loom_server_start(loom_loop_current(), &o, verify_handler, in, &srv), 0);
+    uintptr_t port = (uintptr_t)loom_server_port(srv);
+    static struct loom_task *t[STREAMS];
+    for (unsigned i = 0; i < STREAMS; i++)
+        t[i] = loom_spawn(integrity_sender, (void *)(port << 16 | i), "sender");
+    int failed = 0;
+    for (unsigned i = 0; i < STREAMS; i++)
+        failed += loom_task_join(t[i]) != 0;
+    ck_assert_int_eq(failed, 0);
+    ck_assert_int_eq(loom_server_shutdown(srv, LOOM_SEC(20)), 0);
+    loom_server_free(srv);
+    return 0;
+}
+
+START_TEST(test_recv_many_streams_intact)
+{
+    ck_assert_msg(kernel_has_uring(), "io_uring_setup is refused here: nothing to test");
+    struct rlimit rl;
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    if (rl.rlim_cur < 2 * STREAMS + 64 && rl.rlim_max >= 2 * STREAMS + 64) {
+        rl.rlim_cur = 2 * STREAMS + 64;
+        ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    }
+    struct integrity in = {0};
+    ck_assert_int_eq(run_on("io_uring", integrity_main, &in), 0);
+    ck_assert_int_eq(in.bad, 0);
+    ck_assert_int_eq(in.good, STREAMS);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("uring");
@@ -619,5 +727,7 @@ int main(void)
     tcase_add_test(tc, test_accept_emfile_pauses_and_recovers);
     tcase_add_test(tc, test_accept_semantics);
     tcase_add_test(tc, test_accept_not_listening);
+    tc = test_tcase_fd(s, "receive", 60);
+    tcase_add_test(tc, test_recv_many_streams_intact);
     return test_main(s);
 }
