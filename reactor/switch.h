@@ -67,18 +67,6 @@ static inline void loom__ctx_handoff(struct loom__ctx *from, struct loom__ctx *t
 #endif
 #endif
 
-/* Start loading the top of a suspended context's stack: the lines holding the
- * saved registers (64 bytes), which a switch to it reads first. */
-#ifdef LOOM_SWITCH_UCONTEXT
-static inline void loom__ctx_prefetch(const struct loom__ctx *ctx) { (void)ctx; }
-#else
-static inline void loom__ctx_prefetch(const struct loom__ctx *ctx)
-{
-    __builtin_prefetch(ctx->sp, 1, 3);
-    __builtin_prefetch((const char *)ctx->sp + 64, 1, 3);
-}
-#endif
-
 /* "asm" or "ucontext". */
 const char *loom__ctx_kind(void);
 
