@@ -402,6 +402,17 @@ static bool reap_poll(struct uring_state *s, struct io_uring_cqe *cqe,
     return true;
 }
 
+/* A current operation's completion into *ev, with events as its kind; the
+ * operation stays live while the kernel says more will come (multishot). */
+static void reap_current(struct op_state *op, struct io_uring_cqe *cqe, int fd, uint32_t gen,
+                         unsigned events, struct loom_backend_event *ev)
+{
+    bool more = cqe->flags & IORING_CQE_F_MORE;
+    op->live = more;
+    *ev = (struct loom_backend_event){
+        .fd = fd, .events = events, .res = cqe->res, .gen = gen, .more = more};
+}
+
 /* A receive completion into *ev; false when stale (its buffer goes back). */
 static bool reap_recv(struct uring_state *s, struct io_uring_cqe *cqe,
                       struct loom_backend_event *ev)
@@ -416,10 +427,7 @@ static bool reap_recv(struct uring_state *s, struct io_uring_cqe *cqe,
             buf_piece(s, cqe, bid, false);
         return false;
     }
-    bool more = cqe->flags & IORING_CQE_F_MORE;
-    op->live = more;
-    *ev = (struct loom_backend_event){
-        .fd = fd, .events = LOOM__EV_RECV, .res = cqe->res, .gen = gen, .more = more};
+    reap_current(op, cqe, fd, gen, LOOM__EV_RECV, ev);
     if (has_buf) {
         ev->data = buf_piece(s, cqe, bid, true);
         ev->bid = (uint16_t)bid;
@@ -448,9 +456,7 @@ static bool reap_send(struct uring_state *s, struct io_uring_cqe *cqe,
         }
         return false;
     }
-    op->live = false;
-    *ev =
-        (struct loom_backend_event){.fd = fd, .events = LOOM__EV_SEND, .res = cqe->res, .gen = gen};
+    reap_current(op, cqe, fd, gen, LOOM__EV_SEND, ev);
     return true;
 }
 
@@ -467,10 +473,7 @@ static bool reap_accept(struct uring_state *s, struct io_uring_cqe *cqe,
             close(cqe->res);
         return false;
     }
-    bool more = cqe->flags & IORING_CQE_F_MORE;
-    op->live = more;
-    *ev = (struct loom_backend_event){
-        .fd = fd, .events = LOOM__EV_ACCEPT, .res = cqe->res, .gen = gen, .more = more};
+    reap_current(op, cqe, fd, gen, LOOM__EV_ACCEPT, ev);
     return true;
 }
 
