@@ -114,8 +114,8 @@ struct fd_state {
     bool rearm;    /* listed in rearm[] */
     /* [OP_*]: the receive, send, accept ([0] unused) */
     struct op_state {
-        uint32_t gen; /* its generation */
-        bool live;    /* one with gen is in the kernel or its completion is due */
+        uint32_t gen;  /* its generation */
+        bool live;     /* one with gen is in the kernel or its completion is due */
         bool nonempty; /* receive: the last one left data in the socket */
     } op[4];
 };
