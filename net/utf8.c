@@ -135,6 +135,16 @@ static size_t char_len(const uint8_t *p, size_t len, size_t *bad)
     return (size_t)n + 1;
 }
 
+/* The bidi embedding, override and isolate controls (U+202A..U+202E,
+ * U+2066..U+2069) at a valid 3-byte character: they reorder what follows on
+ * the line, so network text could make a terminal show something else than
+ * it holds ("Trojan Source"). The marks (LRM, RLM, ALM) reorder nothing and stay. */
+static bool bidi_control(const uint8_t *c)
+{
+    return c[0] == 0xE2 && ((c[1] == 0x80 && c[2] >= 0xAA && c[2] <= 0xAE) ||
+                            (c[1] == 0x81 && c[2] >= 0xA6 && c[2] <= 0xA9));
+}
+
 size_t loom_utf8_sanitize(char *dst, size_t cap, const void *src, size_t len, uint32_t allow)
 {
     const uint8_t *p = src;
@@ -165,7 +175,7 @@ size_t loom_utf8_sanitize(char *dst, size_t cap, const void *src, size_t len, ui
             continue;
         }
         size_t bad = 0, n = char_len(p + i, len - i, &bad);
-        if (n == 0 || (n == 2 && b == 0xC2 && p[i + 1] < 0xA0)) { /* invalid or C1 */
+        if (n == 0 || (n == 2 && b == 0xC2 && p[i + 1] < 0xA0) || (n == 3 && bidi_control(p + i))) {
             if (!put3(dst, cap, &o, 0xFFFD))
                 break;
             i += n ? n : bad;

@@ -50,8 +50,9 @@ bool loom_utf8_valid(const void *buf, size_t len);
 /* Copy src[0..len) to dst as text a terminal can show without being driven:
  * C0 controls (unless their bit is in allow) become the matching Control
  * Picture (ESC -> U+241B, so no escape sequence survives), DEL becomes U+2421,
- * C1 controls (U+0080..U+009F, including the 8-bit CSI) and each maximal invalid
- * sequence become U+FFFD. ESC is replaced whatever allow says. dst always gets a
+ * C1 controls (U+0080..U+009F, including the 8-bit CSI), the bidi embedding,
+ * override and isolate controls (U+202A..U+202E, U+2066..U+2069: text that
+ * reorders the rest of the line) and each maximal invalid sequence become U+FFFD. ESC is replaced whatever allow says. dst always gets a
  * NUL; output stops at the last whole character that fits in cap - 1 bytes (cap
  * LOOM_UTF8_SANITIZE_MAX(len) is always enough). Returns the bytes written
  * without the NUL. */

@@ -305,7 +305,8 @@ START_TEST(test_bad_args)
 END_TEST
 
 /* A feed whose title and entries carry escape sequences (ESC, CSI as C1, BEL,
- * a newline), served by loom-http: nothing of them reaches the output raw. */
+ * a newline, bidi overrides), served by loom-http: nothing of them reaches
+ * the output raw. */
 START_TEST(test_escapes)
 {
     make_dir();
@@ -316,12 +317,13 @@ START_TEST(test_escapes)
     FILE *f = fopen(feed, "w");
     ck_assert_ptr_nonnull(f);
     /* type="html": the entities decode to the raw controls in a second step */
-    fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-          "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title type=\"html\">Evil "
-          "&amp;#27;[2J&amp;#27;]0;pwned&amp;#7; &#x9B;31m red&#x7F;\n title</title>"
-          "<entry><title type=\"html\">x&amp;#27;[1m</title><link href=\"/links/a\"/></entry>"
-          "</feed>\n",
-          f);
+    fputs(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title type=\"html\">Evil "
+        "&amp;#27;[2J&amp;#27;]0;pwned&amp;#7; &#x9B;31m red&#x7F;\n title&#x202E;fdp.exe</title>"
+        "<entry><title type=\"html\">x&amp;#27;[1m&#x2067;</title><link href=\"/links/a\"/></entry>"
+        "</feed>\n",
+        f);
     fclose(f);
     test_build_path("bin/loom-http", http, sizeof http);
     struct test_server srv;
@@ -341,6 +343,8 @@ START_TEST(test_escapes)
             ck_assert_msg(*s != '\x1b' && *s != '\a', "a raw control byte in:\n%s", out);
         ck_assert_msg(!strstr(out, "\xc2\x9b") && !strchr(out, '\x7f'), "a raw C1/DEL in:\n%s",
                       out);
+        ck_assert_msg(!strstr(out, "\xe2\x80\xae") && !strstr(out, "\xe2\x81\xa7"),
+                      "a raw bidi override in:\n%s", out);
         for (const char *s = err; *s; s++)
             ck_assert_msg(*s != '\x1b' && *s != '\a', "a raw control byte in stderr:\n%s", err);
         ck_assert_contains(out, json ? "\"title\": \"Evil " : " ok 200 Evil ");

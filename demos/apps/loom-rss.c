@@ -465,8 +465,15 @@ static int check_all(size_t workers)
 /* --- the JSON report --- */
 
 /* feed_report's JSON with the characters JSON may carry raw but a terminal
- * would act on (DEL, the C1 controls such as U+009B CSI) written as \u
- * escapes: they only occur inside strings, so the document means the same. */
+ * would act on (DEL, the C1 controls such as U+009B CSI, the bidi embedding,
+ * override and isolate controls U+202A..U+202E and U+2066..U+2069) written as
+ * \u escapes: they only occur inside strings, so the document means the same. */
+static bool bidi_control(const unsigned char *c) /* the two bytes after 0xE2 */
+{
+    return (c[0] == 0x80 && c[1] >= 0xaa && c[1] <= 0xae) ||
+           (c[0] == 0x81 && c[1] >= 0xa6 && c[1] <= 0xa9);
+}
+
 static int print_json(void)
 {
     char *buf = NULL;
@@ -484,6 +491,10 @@ static int print_json(void)
         else if (c == 0xc2 && i + 1 < len && (unsigned char)buf[i + 1] >= 0x80 &&
                  (unsigned char)buf[i + 1] <= 0x9f)
             printf("\\u%04x", (unsigned char)buf[++i]);
+        else if (c == 0xe2 && i + 2 < len && bidi_control((unsigned char *)buf + i + 1))
+            printf("\\u%04x", 0x2000 | ((unsigned char)buf[i + 1] & 0x3f) << 6 |
+                                  ((unsigned char)buf[i + 2] & 0x3f)),
+                i += 2;
         else
             putchar(c);
     }
