@@ -408,6 +408,41 @@ START_TEST(test_3_10)
 }
 END_TEST
 
+/* More clients over its life than its task table holds: it goes on serving;
+ * and SIGTERM with several silent clients ends within one grace period for
+ * all (the table used to fill for good after 256 clients, and each silent
+ * client used to add its own 2 s to the shutdown). */
+START_TEST(test_3_10_many)
+{
+    struct proc p;
+    proc_start(&p, "demos/ch03/listing_3_10", "--port", "0", "--scale", "0.25", NULL);
+    int port = proc_port(&p);
+    for (int i = 0; i < 300; i++) { /* each one ends at once: its task finishes */
+        int fd = cli_connect(port);
+        cli_send(fd, "x\r\n");
+        cli_expect_line(fd, "x\r\n");
+        close(fd);
+    }
+    int silent[6];
+    for (int i = 0; i < 6; i++) {
+        silent[i] = cli_connect(port);
+        cli_send(silent[i], "hi\r\n");
+        cli_expect_line(silent[i], "hi\r\n"); /* served, then silent */
+    }
+    double t0 = test_now();
+    kill(p.pid, SIGTERM);
+    for (int i = 0; i < 6; i++)
+        cli_expect_line(silent[i], ""); /* cancelled after the grace period */
+    ck_assert_int_eq(proc_wait(&p, 10), 0);
+    double took = test_now() - t0;
+    ck_assert_msg(took < 2, "shutdown took %.2f s with 6 silent clients, expected ~0.5", took);
+    ck_assert_contains(p.buf, "Shutdown complete.");
+    for (int i = 0; i < 6; i++)
+        close(silent[i]);
+    proc_free(&p);
+}
+END_TEST
+
 /* --- chapter 8 --- */
 
 /* Run demos/<rel> with stdin input and up to two arguments; assert exit 0. */
@@ -621,6 +656,64 @@ START_TEST(test_8_13_idle)
 }
 END_TEST
 
+/* The server's resident memory in KiB. */
+static long proc_rss_kib(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    long kib = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmRSS:", 6))
+            kib = atol(line + 6);
+    if (f)
+        fclose(f);
+    return kib;
+}
+
+/* A user who never reads while another floods the room: removed once far
+ * behind, and the server's memory stays bounded (it grew by every message
+ * for the user who did not read: 570 MB in 4 s). */
+START_TEST(test_8_13_never_reads)
+{
+    struct proc p;
+    proc_start(&p, "demos/ch08/listing_8_13", "--port", "0", NULL);
+    int port = proc_port(&p);
+    int lazy = chat_join(port, "lazy", "Welcome! Users connected: 1!\n");
+    int talk = chat_join(port, "talk", "Welcome! Users connected: 2!\n");
+    int small = 4096;
+    setsockopt(lazy, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    fcntl(talk, F_SETFL, O_NONBLOCK);
+    static char lines[64 * 1000], sink[1 << 16];
+    for (size_t i = 0; i < sizeof lines; i++)
+        lines[i] = i % 1000 == 999 ? '\n' : 'x';
+    size_t off = 0, sent = 0;
+    double deadline = test_now() + 20;
+    /* Talk (and read what comes back) until the server gives up on lazy. */
+    while (!strstr(p.buf, "Too far behind, disconnecting client lazy") && sent < (256u << 20) &&
+           test_now() < deadline) {
+        struct pollfd pf = {talk, POLLIN | POLLOUT, 0};
+        poll(&pf, 1, 100);
+        while (recv(talk, sink, sizeof sink, 0) > 0)
+            ;
+        ssize_t w = send(talk, lines + off, sizeof lines - off, MSG_NOSIGNAL);
+        if (w > 0) {
+            off = (off + (size_t)w) % sizeof lines;
+            sent += (size_t)w;
+        }
+        proc_pump(&p, 0);
+    }
+    long rss = proc_rss_kib(p.pid);
+    ck_assert_contains(p.buf, "Too far behind, disconnecting client lazy");
+    ck_assert_msg(rss > 0 && rss < 64 * 1024, "server RSS %ld KiB after %zu bytes", rss, sent);
+    kill(p.pid, SIGTERM);
+    ck_assert_int_eq(proc_wait(&p, 10), 0);
+    close(lazy);
+    close(talk);
+    proc_free(&p);
+}
+END_TEST
+
 /* The client TUI against the chat server, stdin from a pipe kept open. */
 START_TEST(test_8_14)
 {
@@ -645,6 +738,41 @@ START_TEST(test_8_14)
     kill(srv.pid, SIGTERM); /* FIRST_COMPLETED: the socket ends, stdin is still open */
     ck_assert_int_eq(proc_wait(&cli, 10), 0);
     ck_assert_contains(cli.buf, "\033[2KServer closed connection.\n");
+    ck_assert_int_eq(proc_wait(&srv, 10), 0);
+    close(bob);
+    proc_free(&cli);
+    proc_free(&srv);
+}
+END_TEST
+
+/* What other users send reaches this terminal made visible (no escape
+ * sequence gets through), and a line longer than a row of the store comes in
+ * pieces (one used to end the client with "Server closed connection."). */
+START_TEST(test_8_14_hostile)
+{
+    struct proc srv, cli;
+    proc_start(&srv, "demos/ch08/listing_8_13", "--port", "0", NULL);
+    char port[16];
+    snprintf(port, sizeof port, "%d", proc_port(&srv));
+    proc_start(&cli, "demos/ch08/listing_8_14", "--port", port, NULL);
+    proc_expect(&cli, "Enter username: ");
+    proc_write(&cli, "alice\n");
+    proc_expect(&cli, "alice connected!\n");
+    int bob = chat_join(atoi(port), "bob", "Welcome! Users connected: 2!\n");
+    proc_expect(&cli, "bob connected!\n");
+    cli_send(bob, "\033[2J\033]0;owned\007gone\r\n");
+    size_t at =
+        proc_expect_from(&cli, 0, "bob: \xe2\x90\x9b[2J\xe2\x90\x9b]0;owned\xe2\x90\x87gone\n", 10);
+    char longline[1001];
+    memset(longline, 'y', 999);
+    strcpy(longline + 999, "\n");
+    cli_send(bob, longline);
+    cli_send(bob, "after\n");
+    proc_expect_from(&cli, at, "bob: after\n", 10);
+    ck_assert_msg(!strstr(cli.buf, "bob: \033"), "an escape sequence reached the terminal");
+    ck_assert_msg(!strstr(cli.buf, "Server closed connection."), "%s", cli.buf);
+    kill(srv.pid, SIGTERM);
+    ck_assert_int_eq(proc_wait(&cli, 10), 0);
     ck_assert_int_eq(proc_wait(&srv, 10), 0);
     close(bob);
     proc_free(&cli);
@@ -792,6 +920,7 @@ int main(void)
     tcase_add_test(ch3, test_3_8);
     tcase_add_test(ch3, test_3_9);
     tcase_add_test(ch3, test_3_10);
+    tcase_add_test(ch3, test_3_10_many);
     TCase *ch8 = test_tcase(s, "chapter8", 30);
     tcase_add_checked_fixture(ch8, test_fixture_setup, test_fixture_teardown);
     tcase_add_test(ch8, test_8_4);
@@ -804,7 +933,9 @@ int main(void)
     tcase_add_test(ch8, test_8_12);
     tcase_add_test(ch8, test_8_13);
     tcase_add_test(ch8, test_8_13_idle);
+    tcase_add_test(ch8, test_8_13_never_reads);
     tcase_add_test(ch8, test_8_14);
+    tcase_add_test(ch8, test_8_14_hostile);
     TCase *tty = test_tcase(s, "tty", 30);
     tcase_add_test(tty, test_8_8_tty);
     tcase_add_test(tty, test_8_14_tty);
