@@ -6,8 +6,14 @@
  * and disconnected. The book's quirk is kept on purpose: at EOF everyone hears
  * "<name> has left the chat", but the user is NOT removed, so the next
  * newcomer's count still includes them - until a write to their dead socket
- * fails. (loom-chat is this server done right.) */
+ * fails. (loom-chat is this server done right.)
+ *
+ * Writes never wait (the book drains each writer in turn, so one user who does
+ * not read stalls the room): a user more than 256 KiB behind is removed as if
+ * its socket had failed, which bounds the memory a user who never reads costs.
+ * Names go to this server's own output with control characters shown as '?'. */
 #include <errno.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +24,7 @@
 #include "reactor/task.h"
 
 #define MAX_USERS 256
+#define SLOW_USER_BYTES (256 * 1024) /* a user this far behind is removed */
 
 static const char usage[] =
     "usage: listing_8_13 [--host ADDR] [--port N] [--idle SEC]\n"
@@ -47,14 +54,33 @@ static void remove_user(struct user *u)
         }
 }
 
-/* _notify_all(): writes never suspend; users whose socket is dead are removed. */
+/* A name as this server prints it: control characters (escape sequences
+ * included) would drive the operator's terminal. */
+static const char *shown(const char *name)
+{
+    static char buf[64];
+    size_t i = 0;
+    for (; name[i] && i < sizeof buf - 1; i++) {
+        unsigned char ch = (unsigned char)name[i];
+        buf[i] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
+    }
+    buf[i] = '\0';
+    return buf;
+}
+
+/* _notify_all(): writes never suspend; users whose socket is dead, or who are
+ * too far behind, are removed. */
 static void notify_all(const char *msg)
 {
-    for (size_t i = nusers; i-- > 0;) /* backwards: removal moves the last user to i */
-        if (loom_stream_write(users[i]->s, msg, strlen(msg)) < 0) {
-            fprintf(stderr, "ERROR: Could not write to client %s.\n", users[i]->name);
-            remove_user(users[i]);
-        }
+    for (size_t i = nusers; i-- > 0;) { /* backwards: removal moves the last user to i */
+        struct user *u = users[i];
+        bool slow = loom_stream_write_buffered(u->s) >= SLOW_USER_BYTES;
+        if (!slow && loom_stream_write(u->s, msg, strlen(msg)) == 0)
+            continue;
+        fprintf(stderr, "ERROR: %s client %s.\n",
+                slow ? "Too far behind, disconnecting" : "Could not write to", shown(u->name));
+        remove_user(u);
+    }
 }
 
 /* _listen_for_messages(): returns once the user is gone. */
@@ -68,7 +94,7 @@ static intptr_t listen_for_messages(struct user *u)
         notify_all(msg);
     }
     if (!loom_future_done(&u->gone) && n != LOOM_EOF) /* idle timeout or error */
-        fprintf(stderr, "ERROR: Error reading from client %s: %s\n", u->name,
+        fprintf(stderr, "ERROR: Error reading from client %s: %s\n", shown(u->name),
                 loom_strerror((int)n));
     if (loom_future_done(&u->gone) || n != LOOM_EOF) { /* removed without announcement */
         remove_user(u);
@@ -93,7 +119,7 @@ static intptr_t client_connected(struct loom_stream *s, void *arg)
         fprintf(stderr, "ERROR: Got invalid command from client, disconnecting.\n");
         return n < 0 ? n : 0;
     }
-    printf("CONNECTED %s\n", u.name);
+    printf("CONNECTED %s\n", shown(u.name));
     loom_future_init(&u.gone);
     users[nusers++] = &u; /* _add_user() */
     snprintf(line, sizeof line, "Welcome! Users connected: %zu!\n", nusers);

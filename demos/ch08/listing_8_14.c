@@ -4,7 +4,12 @@
  * connect and send "CONNECT <name>", then run two tasks at once - one reads the
  * socket and redraws incoming messages at the top, one reads keys and sends
  * each finished line. main waits for whichever ends first (FIRST_COMPLETED):
- * the server closing ("Server closed connection.") or stdin ending. */
+ * the server closing ("Server closed connection.") or stdin ending.
+ *
+ * What the server sends is shown through a sanitiser (control characters and
+ * escape sequences from other users appear as visible symbols instead of
+ * driving this terminal), and a line longer than a row of the store comes in
+ * pieces instead of ending the client. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +19,7 @@
 #include "net/stream.h"
 #include "net/tcp.h"
 #include "net/term.h"
+#include "net/utf8.h"
 #include "reactor/task.h"
 
 static const char usage[] =
@@ -22,8 +28,10 @@ static const char usage[] =
     "sends CONNECT, then shows messages at the top and reads input at the bottom line.\n"
     "Ends when the server closes (\"Server closed connection.\") or stdin ends.\n";
 
+#define LINE_CAP 256 /* a server line is read (and shown) in pieces of at most 255 bytes */
+
 static struct {
-    char items[128][256];
+    char items[128][LOOM_UTF8_SANITIZE_MAX(LINE_CAP - 1)];
     int max, head, count;
 } store; /* the message store of 8.9 */
 static struct loom_stream *in, *sock;
@@ -34,7 +42,8 @@ static void append(const char *msg) /* append + redraw_output */
         store.head = (store.head + 1) % store.max;
         store.count--;
     }
-    snprintf(store.items[(store.head + store.count++) % store.max], 256, "%s", msg);
+    snprintf(store.items[(store.head + store.count++) % store.max], sizeof store.items[0], "%s",
+             msg);
     loom_term_save_cursor(stdout);
     loom_term_home(stdout);
     for (int i = 0; i < store.count; i++) {
@@ -71,14 +80,28 @@ static int read_line(char *buf, size_t cap)
     return key == LOOM_KEY_CTRL_D ? LOOM_EOF : key;
 }
 
+/* One line from the server, without its "\n", made safe to print; a line
+ * too long for line comes as several. Its length, or LOOM_EOF / an error. */
+static ssize_t server_line(char *line, char *safe, size_t safe_cap)
+{
+    ssize_t n = loom_stream_readline(sock, line, LINE_CAP, -1);
+    if (n == LOOM_ELIMIT)
+        n = loom_stream_readexactly(sock, line, LINE_CAP - 1, -1);
+    if (n <= 0)
+        return n == 0 ? LOOM_EOF : n;
+    if (line[n - 1] == '\n')
+        n--;
+    if (n && line[n - 1] == '\r')
+        n--;
+    return (ssize_t)loom_utf8_sanitize(safe, safe_cap, line, (size_t)n, LOOM_UTF8_ALLOW_TAB);
+}
+
 static intptr_t listen_for_messages(void *arg)
 {
-    char line[256];
+    char line[LINE_CAP], safe[sizeof store.items[0]];
     ssize_t n;
-    while ((n = loom_stream_readline(sock, line, sizeof line, -1)) > 0) {
-        line[strcspn(line, "\n")] = 0;
-        append(line);
-    }
+    while ((n = server_line(line, safe, sizeof safe)) >= 0)
+        append(safe);
     if (n == -ECANCELED)
         return n;
     append("Server closed connection.");
