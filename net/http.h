@@ -23,7 +23,14 @@
  * the end (then the connection goes back to the pool) or it is closed (a
  * half-read connection is closed, never reused; only a small Content-Length
  * rest that has already arrived is skipped to keep it). Bodies are decoded
- * (chunked, then gzip/deflate when the session asked for them) as they are read.
+ * (chunked, then gzip/deflate when the session asked for them) as they are read:
+ * every coding the Content-Encoding fields list, in reverse order ("gzip, gzip"
+ * twice; more than 5 fails the request with LOOM_EHTTP), each capped at
+ * max_decoded; a body with a coding the client does not know is passed on as
+ * it came (the header says what it is). A pooled connection that answers with
+ * bytes an earlier response left behind (a body sent with a HEAD or 204
+ * answer, more body than its Content-Length) is retried once on a new
+ * connection, as a stale one is.
  *
  * Timeouts (struct loom_http_timeout) bound the whole request including its
  * redirects and the reading of the body (total), getting a connection

@@ -147,8 +147,12 @@ void loom__http_body_end(struct loom_http_response *r, bool ok)
     }
     if (ok)
         r->done = true;
-    if (r->decoding)
-        loom__http_decoder_close(&r->dec);
+    for (size_t i = 0; i < r->ndec; i++) {
+        loom__http_decoder_close(&r->dec[i]);
+        free(r->stage[i].buf);
+        r->stage[i].buf = NULL;
+    }
+    r->ndec = 0;
     r->decoding = false;
     r->pend_len = 0;
 }
@@ -177,6 +181,55 @@ static void find_charset(struct loom_http_response *r)
     }
 }
 
+/* Bytes a stage holds between two decoders. */
+#define STAGE 16384
+
+/* The codings of every Content-Encoding field, in the order they were applied
+ * (RFC 9110 §8.4): *n of them into c (identity left out). Returns 1 if all are
+ * known, 0 if one is not (the body is then passed on as it came, the header
+ * saying what it is), LOOM_EHTTP when there are more than c holds. */
+static int list_codings(const struct loom_http_response *r, int *c, size_t *n)
+{
+    *n = 0;
+    const char *v;
+    for (size_t i = 0; (v = loom_http_response_header(r, "Content-Encoding", i)); i++)
+        for (const char *p = v; *p; p += *p == ',') {
+            size_t len = strcspn(p, ",");
+            int k = loom__http_coding_parse(p, len);
+            p += len;
+            if (k < 0)
+                return 0;
+            if (k == LOOM__HTTP_IDENTITY)
+                continue;
+            if (*n == LOOM__HTTP_CODINGS)
+                return LOOM_EHTTP;
+            c[(*n)++] = k;
+        }
+    return 1;
+}
+
+/* Set up a decoder per content coding, the last applied reading the raw body. */
+static int start_decoding(struct loom_http_response *r, struct loom__http_req *q)
+{
+    int c[LOOM__HTTP_CODINGS];
+    size_t n;
+    int rc = list_codings(r, c, &n);
+    if (rc < 0)
+        return loom__http_fail(q->err, q->errlen, rc, "more than %d content codings",
+                               LOOM__HTTP_CODINGS);
+    for (size_t i = 0; rc > 0 && i < n; i++) {
+        loom__http_decoder_init(&r->dec[i], c[n - 1 - i], q->s->o.max_decoded);
+        r->stage[i] = (struct loom__http_stage){0};
+        r->ndec = i + 1;
+        if (i > 0 && !(r->stage[i].buf = malloc(STAGE))) {
+            loom__http_body_end(r, false);
+            return loom__http_fail(q->err, q->errlen, -ENOMEM, "out of memory");
+        }
+    }
+    r->decoding = r->ndec > 0;
+    return 0;
+}
+
 int loom__http_body_start(struct loom_http_response *r, struct loom__http_req *q)
 {
     const char *m = q->method;
@@ -189,6 +242,7 @@ int loom__http_body_start(struct loom_http_response *r, struct loom__http_req *q
                                "response uses a transfer coding other than chunked");
     r->remaining = r->fr.content_length;
     r->raw_total = 0;
+    r->raw_ended = false;
     r->done = r->truncated = false;
     r->error = 0;
     r->errmsg[0] = r->charset[0] = 0;
@@ -198,12 +252,11 @@ int loom__http_body_start(struct loom_http_response *r, struct loom__http_req *q
         r->ch.trailer_cap = LOOM__HTTP_TRAILERS;
     }
     find_charset(r);
-    const char *ce = loom_http_response_header(r, "Content-Encoding", 0);
-    int coding = ce ? loom__http_coding_parse(ce, strlen(ce)) : 0;
-    if (!q->s->o.no_decompress && coding > 0 && r->fr.body != LOOM_HTTP_BODY_NONE) {
-        loom__http_decoder_init(&r->dec, coding, q->s->o.max_decoded);
-        r->decoding = true;
-    }
+    int rc2 = 0;
+    if (!q->s->o.no_decompress && r->fr.body != LOOM_HTTP_BODY_NONE)
+        rc2 = start_decoding(r, q);
+    if (rc2 < 0)
+        return rc2;
     if (r->fr.body == LOOM_HTTP_BODY_NONE ||
         (r->fr.body == LOOM_HTTP_BODY_LENGTH && r->remaining == 0))
         loom__http_body_end(r, true);
@@ -315,50 +368,80 @@ static int raw_next(struct loom_http_response *r, const char **p, size_t *n)
     }
 }
 
-/* The raw body ended: check the decoder, give the connection back. */
-static int raw_end(struct loom_http_response *r)
+/* Up to cap bytes of the raw body: > 0, 0 at its end, or an error. */
+static ssize_t raw_copy(struct loom_http_response *r, char *buf, size_t cap)
 {
-    if (r->decoding && loom__http_decoder_finish(&r->dec) < 0) {
-        r->truncated = true;
-        return fail(r, LOOM_EHTTP, "%s", r->dec.msg);
+    if (r->pend_len == 0) {
+        int rc = raw_next(r, &r->pend, &r->pend_len);
+        if (rc <= 0)
+            return rc;
     }
-    loom__http_body_end(r, true);
-    return 0;
+    size_t k = r->pend_len < cap ? r->pend_len : cap;
+    memcpy(buf, r->pend, k);
+    r->pend += k, r->pend_len -= k;
+    return (ssize_t)k;
 }
 
-/* Up to cap decoded bytes: > 0, 0 at the end, or an error. */
-static ssize_t read_decoded(struct loom_http_response *r, char *buf, size_t cap)
+/* Up to cap bytes out of decoder k (its input: the raw body for 0, else what
+ * decoder k - 1 produced): > 0, 0 at the end of its stream, or an error. */
+static ssize_t decode(struct loom_http_response *r, size_t k, char *buf, size_t cap)
 {
+    struct loom__http_decoder *d = &r->dec[k];
+    struct loom__http_stage *st = &r->stage[k];
     for (;;) {
-        if (r->error)
-            return r->error;
-        if (r->done || cap == 0)
-            return 0;
-        bool ended = false;
-        if (r->pend_len == 0) {
-            int rc = raw_next(r, &r->pend, &r->pend_len);
-            if (rc < 0)
-                return rc;
-            ended = rc == 0;
-        }
-        if (!r->decoding) {
-            if (ended)
-                return raw_end(r);
-            size_t k = r->pend_len < cap ? r->pend_len : cap;
-            memcpy(buf, r->pend, k);
-            r->pend += k, r->pend_len -= k;
-            return (ssize_t)k;
+        const char *in;
+        size_t len;
+        bool ended;
+        if (k == 0) {
+            if (r->pend_len == 0 && !r->raw_ended) {
+                int rc = raw_next(r, &r->pend, &r->pend_len);
+                if (rc < 0)
+                    return rc;
+                r->raw_ended = rc == 0;
+            }
+            in = r->pend, len = r->pend_len, ended = r->raw_ended;
+        } else {
+            if (st->start == st->end && !st->ended) {
+                ssize_t n = decode(r, k - 1, st->buf, STAGE);
+                if (n < 0)
+                    return n;
+                st->start = 0, st->end = (size_t)n, st->ended = n == 0;
+            }
+            in = st->buf + st->start, len = st->end - st->start, ended = st->ended;
         }
         size_t used, out;
-        int rc = loom__http_decoder_run(&r->dec, r->pend, r->pend_len, &used, buf, cap, &out);
+        int rc = loom__http_decoder_run(d, in, len, &used, buf, cap, &out);
         if (rc < 0)
-            return fail(r, rc, "%s", rc == -ENOMEM ? "out of memory" : r->dec.msg);
-        r->pend += used, r->pend_len -= used;
+            return fail(r, rc, "%s", rc == -ENOMEM ? "out of memory" : d->msg);
+        if (k == 0)
+            r->pend += used, r->pend_len -= used;
+        else
+            st->start += used;
         if (out > 0)
             return (ssize_t)out;
-        if (ended)
-            return raw_end(r);
+        if (used == 0 && len > 0) /* cannot happen with room to write: never spin */
+            return fail(r, LOOM_EHTTP, "the content decoder is stuck");
+        if (len == 0 && ended) {
+            if (loom__http_decoder_finish(d) == 0)
+                return 0;
+            r->truncated = true;
+            return fail(r, LOOM_EHTTP, "%s", d->msg);
+        }
     }
+}
+
+/* Up to cap decoded bytes: > 0, 0 at the end (the connection is then given
+ * back), or an error. */
+static ssize_t read_decoded(struct loom_http_response *r, char *buf, size_t cap)
+{
+    if (r->error)
+        return r->error;
+    if (r->done || cap == 0)
+        return 0;
+    ssize_t n = r->ndec ? decode(r, r->ndec - 1, buf, cap) : raw_copy(r, buf, cap);
+    if (n == 0)
+        loom__http_body_end(r, true);
+    return n;
 }
 
 ssize_t loom_http_response_read(struct loom_http_response *r, void *buf, size_t cap)

@@ -254,14 +254,17 @@ static int keep_head(struct loom_http_response *r, const char *src, size_t len)
     return 0;
 }
 
-/* Read the response head (after any 1xx). *got says whether any byte came. */
-static int read_head(struct loom__http_req *q, struct loom_http_response *r, bool *got)
+/* Read the response head (after any 1xx). *got says whether any byte came,
+ * *junk whether the first bytes were no response at all (bytes a previous
+ * response left behind: a body sent to HEAD or with a 204/304, or more body
+ * than its Content-Length said). */
+static int read_head(struct loom__http_req *q, struct loom_http_response *r, bool *got, bool *junk)
 {
     struct loom__http_conn *c = q->c;
     struct loom_http_limits *lim = &q->s->lim;
     size_t last = 0, max = lim->max_start_line + lim->max_header_bytes + 1024;
     int interim = 0;
-    *got = false;
+    *got = *junk = false;
     for (;;) {
         size_t avail = c->end - c->start;
         if (avail > 0) {
@@ -269,6 +272,7 @@ static int read_head(struct loom__http_req *q, struct loom_http_response *r, boo
             r->rh.headers = r->hdrs;
             r->rh.header_cap = lim->max_headers;
             ssize_t n = loom_http_parse_response(&r->rh, c->buf + c->start, avail, last, lim);
+            *junk = n < 0 && interim == 0 && loom__http_map_parse(n) == LOOM_EHTTP;
             if (n < 0)
                 return loom__http_fail(q->err, q->errlen, loom__http_map_parse(n),
                                        "bad response head: %s", loom_http_parse_strerror((int)n));
@@ -312,13 +316,15 @@ static bool stale_error(int rc)
     return rc == LOOM_EHTTP || rc == -ECONNRESET || rc == -EPIPE || rc == LOOM_EOF;
 }
 
-/* One request/response exchange on one connection (with the stale retry). */
+/* One request/response exchange on one connection (with the stale retry: a
+ * pooled connection that the server closed, or that answered with junk left
+ * over from an earlier response, is retried once on a new connection). */
 static int exchange(struct loom__http_req *q, struct loom_http_response *r,
                     const struct body_src *b)
 {
     bool replayable = !b->cb || b->none;
     for (int attempt = 0;; attempt++) {
-        bool reused = false, got = false;
+        bool reused = false, got = false, junk = false;
         int64_t cdl = loom__http_min_deadline(q, q->t.connect);
         bool retryable = replayable && idempotent(q->method);
         unsigned how = (attempt > 0 ? LOOM__HTTP_FRESH : 0) | (retryable ? 0 : LOOM__HTTP_CAREFUL);
@@ -329,13 +335,15 @@ static int exchange(struct loom__http_req *q, struct loom_http_response *r,
         r->reused = reused;
         rc = send_request(q, b);
         if (rc == 0)
-            rc = read_head(q, r, &got);
+            rc = read_head(q, r, &got, &junk);
         if (rc == 0)
             return 0;
         loom__http_release(q->s, q->c, false);
         q->c = NULL;
-        if (!(reused && !got && attempt == 0 && stale_error(rc) && retryable))
+        if (!(reused && (!got || junk) && attempt == 0 && stale_error(rc) && retryable))
             return rc;
+        if (q->err && q->errlen)
+            *q->err = 0;
         free(r->head);
         r->head = NULL;
     }
@@ -600,9 +608,9 @@ int loom_http_upload_finish(struct loom_http_upload *u, struct loom_http_respons
         rc = length_mismatch(q, u->sent, u->len, true);
     if (rc == 0 && u->len < 0)
         rc = send_piece(q, true, NULL, 0);
-    bool got;
+    bool got, junk;
     if (rc == 0)
-        rc = read_head(q, r, &got);
+        rc = read_head(q, r, &got, &junk);
     if (rc == 0)
         rc = loom__http_body_start(r, q);
     free(u);

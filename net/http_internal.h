@@ -149,7 +149,17 @@ struct loom__http_hist {
     char *url;
 };
 
-enum { LOOM__HTTP_TRAILERS = 32 }; /* trailer fields kept */
+enum {
+    LOOM__HTTP_TRAILERS = 32, /* trailer fields kept */
+    LOOM__HTTP_CODINGS = 5,   /* content codings decoded in a row ("gzip, gzip"); more: refused */
+};
+
+/* The input of a content decoder that reads another decoder's output. */
+struct loom__http_stage {
+    char *buf; /* STAGE bytes: buf[start..end) not yet fed */
+    size_t start, end;
+    bool ended; /* the decoder below produced its last byte */
+};
 
 struct loom_http_response {
     struct loom__http_req q;
@@ -167,7 +177,11 @@ struct loom_http_response {
     size_t ntrailers;
     const char *pend; /* raw body bytes not yet decoded (view into the conn buffer) */
     size_t pend_len;
-    struct loom__http_decoder dec;
+    struct loom__http_decoder dec[LOOM__HTTP_CODINGS]; /* [0] reads the raw body, [i] the
+                                        output of [i - 1]: the codings in reverse order */
+    struct loom__http_stage stage[LOOM__HTTP_CODINGS]; /* [i] (i >= 1): the input of dec[i] */
+    size_t ndec;                                       /* decoders in use */
+    bool raw_ended;                                    /* raw_next() said the body ended */
     bool decoding;
     char *lbuf; /* decoded look-ahead for readline: lbuf[lstart..lend) */
     size_t lstart, lend, lcap;

@@ -1466,6 +1466,218 @@ START_TEST(test_nginx)
 }
 END_TEST
 
+/* --- a hostile server (tests/tools/http_hostile.py) --- */
+
+static void hostile_start(void)
+{
+    char *argv[] = {"python3", "tests/tools/http_hostile.py", NULL};
+    test_server_start(&origin, argv);
+    snprintf(base, sizeof base, "http://127.0.0.1:%d", origin.port);
+}
+
+/* GET base + path over s expecting 200 "ok\n" on a reused connection. */
+static void ok_reused(struct loom_http_session *s)
+{
+    struct loom_http_response *r;
+    char err[LOOM_HTTP_ERRLEN], *body;
+    int rc = loom_http_get(s, U("/ok"), &r, err, sizeof err);
+    ck_assert_msg(rc == 0, "GET /ok after a response with excess bytes: %s (%s)", loom_strerror(rc),
+                  err);
+    ck_assert_int_eq(loom_http_response_status(r), 200);
+    ck_assert_int_eq(loom_http_response_read_all(r, &body, 0), 3);
+    ck_assert_str_eq(body, "ok\n");
+    free(body);
+    loom_http_response_close(r);
+}
+
+/* A response that by rule has no body (HEAD, 204) but comes with one anyway,
+ * or a body longer than its Content-Length, leaves bytes on the connection
+ * after it went back to the pool: the next request must not read them as its
+ * response head (or fail because of them). */
+static intptr_t excess_main(void *arg)
+{
+    struct loom_http_session *s = session(NULL);
+    struct loom_http_response *r;
+    char err[LOOM_HTTP_ERRLEN], *body;
+    struct loom_http_request_options head = {.method = "HEAD"};
+    static const char *const paths[] = {"/head-body", "/204-body", "/short-cl"};
+    for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
+        ok_reused(s); /* a pooled connection to start from */
+        const struct loom_http_request_options *o = i == 0 ? &head : NULL;
+        ck_assert_int_eq(loom_http_request(s, U(paths[i]), o, &r, err, sizeof err), 0);
+        ssize_t n = loom_http_response_read_all(r, &body, 0);
+        ck_assert_int_eq(n, i == 2 ? 3 : 0);
+        free(body);
+        loom_http_response_close(r);
+        /* the excess arrives 50 ms after the head: wait for it (bounded) */
+        loom_sleep(LOOM_MS(200));
+        ok_reused(s);
+    }
+    loom_http_session_free(s);
+    return 0;
+}
+
+/* GET /loc?v=<loc> (loc percent-encoded here); returns the request's code,
+ * the final URL in *final when it succeeded. */
+static int redirect_to(struct loom_http_session *s, const char *loc, char *final, size_t cap,
+                       char *err)
+{
+    char path[512] = "/loc?v=";
+    size_t n = strlen(path);
+    for (const unsigned char *p = (const unsigned char *)loc; *p && n + 4 < sizeof path; p++)
+        n += (size_t)snprintf(path + n, sizeof path - n, "%%%02X", *p);
+    struct loom_http_response *r;
+    int rc = loom_http_get(s, U(path), &r, err, LOOM_HTTP_ERRLEN);
+    if (rc == 0) {
+        snprintf(final, cap, "%s", loom_http_response_url(r));
+        loom_http_response_close(r);
+    }
+    return rc;
+}
+
+/* Locations no client should follow, and odd ones it should. */
+static intptr_t locations_main(void *arg)
+{
+    struct loom_http_session *s = session(NULL);
+    char err[LOOM_HTTP_ERRLEN], final[512];
+    static const char *const refused[] = {
+        "file:///etc/passwd",
+        "ftp://127.0.0.1/x",
+        "javascript:alert(1)",
+        "data:text/plain,hi",
+        "gopher://127.0.0.1:70/x",
+        "/ok\x01x",
+        "/o\x7fk",
+        "http://[::1",
+        "http://a b/",
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
+        int rc = redirect_to(s, refused[i], final, sizeof final, err);
+        ck_assert_msg(rc == LOOM_EHTTP, "Location %s: %s (%s)", refused[i], loom_strerror(rc), err);
+    }
+    char want[128];
+    snprintf(want, sizeof want, "%s/ok", base);
+    static const char *const followed[] = {"/ok", "ok", "./ok", "../../ok"};
+    for (size_t i = 0; i < sizeof followed / sizeof *followed; i++) {
+        ck_assert_int_eq(redirect_to(s, followed[i], final, sizeof final, err), 0);
+        ck_assert_str_eq(final, want);
+    }
+    char proto_rel[128];
+    snprintf(proto_rel, sizeof proto_rel, "//127.0.0.1:%d/ok", origin.port);
+    ck_assert_int_eq(redirect_to(s, proto_rel, final, sizeof final, err), 0);
+    ck_assert_str_eq(final, want);
+    /* a space is sent percent-encoded, never raw on the request line */
+    int rc = redirect_to(s, "/ok ok", final, sizeof final, err);
+    ck_assert_msg(rc == 0 || rc == LOOM_EHTTP, "%s", loom_strerror(rc));
+    if (rc == 0)
+        ck_assert_msg(strstr(final, " ") == NULL, "final URL %s", final);
+    loom_http_session_free(s);
+    return 0;
+}
+
+START_TEST(test_locations)
+{
+    hostile_start();
+    ck_assert_int_eq(run(locations_main, NULL), 0);
+    origin_stop();
+}
+END_TEST
+
+/* https to a server that never answers the ClientHello: the handshake is
+ * bounded by sock_connect, and by total. */
+static intptr_t tls_stall_main(void *arg)
+{
+    char url[64], err[LOOM_HTTP_ERRLEN];
+    snprintf(url, sizeof url, "https://127.0.0.1:%d/ok", origin.port);
+    struct loom_http_response *r;
+    for (int i = 0; i < 2; i++) {
+        struct loom_http_session_options so = {.timeout.sock_connect = LOOM_MS(300)};
+        struct loom_http_session_options st = {.timeout.total = LOOM_MS(300)};
+        struct loom_http_session *s = session(i ? &st : &so);
+        double t0 = test_now();
+        int rc = loom_http_get(s, url, &r, err, sizeof err);
+        double el = test_now() - t0;
+        ck_assert_msg(rc == -ETIMEDOUT, "%s (%s)", loom_strerror(rc), err);
+        ck_assert_msg(el >= 0.25 && el < 3, "took %.3f s", el);
+        ck_assert_int_eq(loom_http_session_open_count(s), 0);
+        loom_http_session_free(s);
+    }
+    return 0;
+}
+
+START_TEST(test_tls_stall)
+{
+    hostile_start();
+    ck_assert_int_eq(run(tls_stall_main, NULL), 0);
+    origin_stop();
+}
+END_TEST
+
+/* Content-Encoding listing several codings, in one field or several. */
+static intptr_t codings_main(void *arg)
+{
+    struct loom_http_session *s = session(NULL);
+    struct loom_http_response *r;
+    char err[LOOM_HTTP_ERRLEN], *body;
+    static const char *const stacked[] = {
+        "/ce?v=gzip,%20gzip&layers=2",
+        "/ce-split?n=2",
+        "/ce?v=identity,gzip,%20identity&layers=1",
+        "/ce?v=x-gzip,gzip,gzip,gzip,GZIP&layers=5",
+        "/ce-split?n=5",
+    };
+    for (size_t i = 0; i < sizeof stacked / sizeof *stacked; i++) {
+        int rc = loom_http_get(s, U(stacked[i]), &r, err, sizeof err);
+        ck_assert_msg(rc == 0, "%s: %s (%s)", stacked[i], loom_strerror(rc), err);
+        ssize_t n = loom_http_response_read_all(r, &body, 0);
+        ck_assert_msg(n == 8 && !memcmp(body, "stacked\n", 8), "%s: %zd %s", stacked[i], n,
+                      loom_http_response_error(r));
+        free(body);
+        loom_http_response_close(r);
+    }
+    ck_assert_int_eq(loom_http_session_idle_count(s), 1); /* all read to the end: kept */
+    /* more codings than the client decodes: refused, never half-decoded */
+    ck_assert_int_eq(
+        loom_http_get(s, U("/ce?v=gzip,gzip,gzip,gzip,gzip,gzip&layers=6"), &r, err, sizeof err),
+        LOOM_EHTTP);
+    ck_assert_contains(err, "content codings");
+    ck_assert_int_eq(loom_http_get(s, U("/ce-split?n=6"), &r, err, sizeof err), LOOM_EHTTP);
+    /* a coding it does not know: the body as it came (gzip inside), nothing decoded */
+    ck_assert_int_eq(loom_http_get(s, U("/ce?v=br,%20gzip&layers=1"), &r, err, sizeof err), 0);
+    ssize_t n = loom_http_response_read_all(r, &body, 0);
+    ck_assert_int_gt(n, 8);
+    ck_assert(!memcmp(body, "\x1f\x8b", 2));
+    free(body);
+    loom_http_response_close(r);
+    loom_http_session_free(s);
+
+    /* the cap holds for every layer: an inner bomb is refused too */
+    struct loom_http_session_options so = {.max_decoded = 7};
+    s = session(&so);
+    ck_assert_int_eq(loom_http_get(s, U("/ce-split?n=3"), &r, err, sizeof err), 0);
+    ck_assert_int_eq(loom_http_response_read_all(r, &body, 0), LOOM_ELIMIT);
+    ck_assert_contains(loom_http_response_error(r), "decoded body over 7 bytes");
+    loom_http_response_close(r);
+    loom_http_session_free(s);
+    return 0;
+}
+
+START_TEST(test_codings)
+{
+    hostile_start();
+    ck_assert_int_eq(run(codings_main, NULL), 0);
+    origin_stop();
+}
+END_TEST
+
+START_TEST(test_excess_bytes)
+{
+    hostile_start();
+    ck_assert_int_eq(run(excess_main, NULL), 0);
+    origin_stop();
+}
+END_TEST
+
 int main(void)
 {
     signal(SIGPIPE, SIG_DFL); /* nothing here may raise it */
@@ -1501,5 +1713,10 @@ int main(void)
     tc = test_tcase(s, "nginx", 30);
     tcase_add_unchecked_fixture(tc, nginx_setup, tmpdir_teardown);
     tcase_add_test(tc, test_nginx);
+    tc = test_tcase(s, "hostile", 60);
+    tcase_add_test(tc, test_excess_bytes);
+    tcase_add_test(tc, test_codings);
+    tcase_add_test(tc, test_locations);
+    tcase_add_test(tc, test_tls_stall);
     return test_main(s);
 }
