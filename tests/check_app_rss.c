@@ -8,6 +8,7 @@
  * the output raw. */
 #include "harness/farm.h"
 #include "harness/harness.h"
+#include "net/http.h"
 
 #include <jansson.h>
 #include <signal.h>
@@ -358,6 +359,54 @@ START_TEST(test_escapes)
 }
 END_TEST
 
+/* Ctrl-C while every feed stalls (the timeout far away): loom-rss stops at
+ * once, reports each feed as interrupted and exits 130; it used to die on
+ * the signal with no report. */
+START_TEST(test_interrupt)
+{
+    make_dir();
+    struct test_server hostile, run;
+    char *hargv[] = {"python3", "tests/tools/http_hostile.py", NULL};
+    test_server_start(&hostile, hargv);
+    char list[512], cmd[2048], stats[128];
+    path_in(list, sizeof list, "never.txt");
+    FILE *fl = fopen(list, "w");
+    ck_assert_ptr_nonnull(fl);
+    fprintf(fl, "http://127.0.0.1:%d/never\nhttp://127.0.0.1:%d/never?2\n", hostile.port,
+            hostile.port);
+    fclose(fl);
+    snprintf(cmd, sizeof cmd, "echo listening on 127.0.0.1:1; exec '%s' --feeds '%s' --timeout 60",
+             bin, list);
+    char *rargv[] = {"/bin/sh", "-c", cmd, NULL};
+    test_server_start(&run, rargv);
+    /* wait (bounded) until both requests reached the server */
+    snprintf(stats, sizeof stats, "http://127.0.0.1:%d/stats", hostile.port);
+    int requests = 0;
+    for (double t0 = test_now(); requests < 3 && test_now() - t0 < 10; usleep(20000)) {
+        int st;
+        char *body, err[256];
+        size_t len;
+        if (loom_http_get_blocking(stats, NULL, 0, &st, &body, &len, err, sizeof err) == 0) {
+            const char *p = strstr(body, "requests=");
+            requests = p ? atoi(p + 9) : 0; /* this GET counts too */
+            free(body);
+        }
+    }
+    ck_assert_int_ge(requests, 3);
+    double t0 = test_now();
+    kill(run.pid, SIGINT);
+    int rc = test_server_wait(&run, 10);
+    double el = test_now() - t0;
+    ck_assert_msg(rc == 130, "exit %d:\n%s", rc, run.buf);
+    ck_assert_msg(el < 5, "took %.2f s to stop", el);
+    TEST_IN_ORDER(run.buf, "/never interrupted", "interrupted: the report holds what was done");
+    ck_assert_contains(run.buf, "feeds: interrupted=2");
+    kill(hostile.pid, SIGTERM);
+    test_server_wait(&hostile, 10);
+    remove_dir();
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("app_rss");
@@ -370,5 +419,6 @@ int main(void)
     tcase_add_test(tc, test_bad_args);
     tc = test_tcase(s, "terminal", 60);
     tcase_add_test(tc, test_escapes);
+    tcase_add_test(tc, test_interrupt);
     return test_main(s);
 }

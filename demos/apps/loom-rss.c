@@ -10,6 +10,7 @@
  * on stderr when it is a terminal. Reasons for failures go to stderr. All text
  * from the network is sanitised before it is printed. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +37,9 @@ static const char usage[] =
     "  --json             print the report as JSON (feed_farm.py --compare reads it)\n"
     "Prints \"feed URL OUTCOME STATUS TITLE\" per feed, \"link URL STATUS\" per distinct link,\n"
     "then len(htmls)=N, len(entry_urls)=N and the outcomes and statuses by kind.\n"
-    "Exit status: 0 when it ran (failing feeds are data), 1 on a setup failure, 2 on bad usage.";
+    "Ctrl-C stops the run and prints the report of what was done (a second one ends it).\n"
+    "Exit status: 0 when it ran (failing feeds are data), 1 on a setup failure, 2 on bad usage,\n"
+    "130 when interrupted.";
 
 enum {
     MAX_FEEDS = 10000,
@@ -71,6 +74,9 @@ static struct {
     struct link_job *jobs;
     size_t *order; /* jobs in the order their link first appears */
     size_t njobs, next_job, links_done;
+    struct loom_task *main;    /* rss_main's task: Ctrl-C cancels it */
+    struct loom_signal sig[2]; /* SIGINT, SIGTERM */
+    bool interrupted;
 } g;
 
 static int64_t now_ns(void)
@@ -134,7 +140,7 @@ static const char *request_outcome(int rc, const char *err)
     case -ETIMEDOUT:
         return "timeout";
     case -ECANCELED:
-        return "timeout"; /* only the guard cancels a fetch */
+        return g.interrupted ? "interrupted" : "timeout"; /* else only the guard cancels */
     case LOOM_EDNS:
         return "dns-error";
     case -EPROTONOSUPPORT:
@@ -158,8 +164,9 @@ static const char *body_outcome(struct loom_http_response *resp, ssize_t rc)
     if (loom_http_response_truncated(resp))
         return "truncated";
     switch (rc) {
-    case -ETIMEDOUT:
     case -ECANCELED:
+        return g.interrupted ? "interrupted" : "timeout";
+    case -ETIMEDOUT:
         return "timeout";
     case LOOM_ELIMIT:
         return "too-big";
@@ -292,7 +299,9 @@ static int fetch_all(void)
             loom_task_release(tasks[i]);
     for (size_t i = 0; i < n; i++)
         if (!g.res[i].outcome)
-            g.res[i].outcome = rc == -ENOMEM || rc == -EAGAIN ? "error" : "timeout";
+            g.res[i].outcome = rc == -ENOMEM || rc == -EAGAIN ? "error"
+                               : g.interrupted                ? "interrupted"
+                                                              : "timeout";
     free(tasks);
     free(pend);
     return rc == -ETIMEDOUT ? 0 : rc;
@@ -513,9 +522,31 @@ struct config {
     size_t concurrency;
 };
 
+/* Ctrl-C (or SIGTERM): stop fetching and checking, report what is known.
+ * The watchers go, so a second Ctrl-C ends the program at once. */
+static void on_signal(struct loom_signal *sig, int signum)
+{
+    (void)sig;
+    (void)signum;
+    g.interrupted = true;
+    for (int i = 0; i < 2; i++)
+        loom_signal_stop(&g.sig[i]);
+    loom_task_cancel(g.main);
+}
+
+static void watch_signals(void)
+{
+    g.main = loom_task_current();
+    for (int i = 0; i < 2; i++) {
+        loom_signal_init(loom_loop_current(), &g.sig[i], on_signal);
+        loom_signal_start(&g.sig[i], i ? SIGTERM : SIGINT); /* failing: the default stays */
+    }
+}
+
 static intptr_t rss_main(void *arg)
 {
     const struct config *c = arg;
+    watch_signals();
     struct loom_http_session_options so = {
         .limit = c->concurrency > LOOM_HTTP_LIMIT ? c->concurrency : LOOM_HTTP_LIMIT,
         .timeout = {.total = g.timeout_ns,
@@ -531,13 +562,15 @@ static intptr_t rss_main(void *arg)
     }
     int64_t t0 = now_ns();
     rc = fetch_all();
-    if (rc == 0)
+    if (rc == 0 && !g.interrupted)
         rc = check_all(c->concurrency);
     if (g.drawn || g.tty)
         demo_feed_report_progress(stderr, g.feeds_done, g.nfeeds, g.links_done, g.njobs, g.errors,
                                   true);
     g.drawn = false;
-    if (rc < 0)
+    if (g.interrupted)
+        fprintf(stderr, "%s: interrupted: the report holds what was done\n", opts_prog());
+    else if (rc < 0)
         fprintf(stderr, "%s: %s\n", opts_prog(), loom_strerror(rc));
     if (g.json) {
         if (print_json() < 0)
@@ -548,7 +581,9 @@ static intptr_t rss_main(void *arg)
     fprintf(stderr, "%s: %zu feeds, %zu links checked in %.2f s\n", opts_prog(), g.nfeeds,
             g.links_done, (double)(now_ns() - t0) / 1e9);
     loom_http_session_free(g.s);
-    return rc < 0 ? 1 : 0;
+    for (int i = 0; i < 2; i++)
+        loom_signal_stop(&g.sig[i]);
+    return g.interrupted ? 130 : rc < 0 ? 1 : 0;
 }
 
 /* The CA file must load now: a run that silently trusts less is worse than none. */

@@ -9,6 +9,7 @@
 #   /ce?v=V&layers=L    body "stacked\n" gzipped L times, Content-Encoding V (raw value)
 #   /ce-split?n=N       N Content-Encoding: gzip fields, body gzipped N times
 #   /loc?v=V            302 with Location V (raw value, %-decoded by the query parser)
+#   /never              read the request, never answer (the connection is held for 60 s)
 #   /stats              "accepted=A requests=R"
 import asyncio
 import gzip
@@ -56,6 +57,9 @@ async def route(w, method, path, q):
     elif path == "/loc":
         loc = q.get("v", "/ok")
         w.write(head(302, "Found", [("Location", loc), ("Content-Length", "0")]))
+    elif path == "/never":
+        await asyncio.sleep(60)
+        return False
     elif path == "/stats":
         b = ("accepted=%d requests=%d" % (stats["accepted"], stats["requests"])).encode()
         w.write(head(200, "OK", [("Content-Length", str(len(b)))]) + b)
