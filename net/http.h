@@ -169,8 +169,10 @@ size_t loom_http_session_idle_count(const struct loom_http_session *s);
 /* Send a request to url and read the response head, following redirects.
  * On success *out is an owned response (loom_http_response_close()); its body
  * is then read with the calls below. 1xx interim responses are skipped.
- * Credentials in the URL ("http://user:pass@host/") are sent as Basic auth
- * (not after a redirect to another origin).
+ * Credentials in the URL ("http://user:pass@host/") are sent as Basic auth;
+ * neither they nor Authorization, Proxy-Authorization and Cookie fields in
+ * o->headers are sent after a redirect to another origin (https to http on
+ * the same host included: a downgrade is followed, without them).
  * Returns 0 or a negative code (see above), with a message in err (may be
  * NULL) saying why. Suspends. */
 int loom_http_request(struct loom_http_session *s, const char *url,

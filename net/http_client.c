@@ -123,7 +123,8 @@ static ssize_t format_head(struct loom__http_req *q, const struct body_src *b, c
             continue; /* framing is ours */
         if (q->drop_auth && !strcasecmp(name, "Host"))
             continue; /* the Host asked for was for the first origin */
-        if (q->drop_auth && (!strcasecmp(name, "Authorization") || !strcasecmp(name, "Cookie")))
+        if (q->drop_auth && (!strcasecmp(name, "Authorization") || !strcasecmp(name, "Cookie") ||
+                             !strcasecmp(name, "Proxy-Authorization")))
             continue; /* never sent to another origin after a redirect */
         if (b->none && q->body_dropped && !strcasecmp(name, "Content-Type"))
             continue;

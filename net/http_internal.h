@@ -137,7 +137,7 @@ struct loom__http_req {
     struct loom_http_timeout t; /* merged: request over session */
     int64_t total_dl;           /* absolute deadline of the whole request (-1: none) */
     int max_redirects;
-    bool drop_auth;            /* a redirect crossed origins: no Authorization/Cookie */
+    bool drop_auth; /* a redirect crossed origins: no Authorization, Proxy-Authorization, Cookie */
     bool body_dropped;         /* a redirect turned the request into a GET */
     struct loom__http_conn *c; /* the connection, until the body ends */
     char **visited;            /* "METHOD URL" of every hop, for loop detection */

@@ -893,16 +893,20 @@ static intptr_t redirects_main(void *arg)
         free(body);
     }
 
-    /* Authorization kept on the same origin, dropped on another */
-    struct loom_http_field auth = {"Authorization", "Bearer secret"};
-    struct loom_http_request_options ao = {.headers = &auth, .header_count = 1};
+    /* Authorization kept on the same origin, dropped on another (with
+     * Proxy-Authorization and Cookie) */
+    struct loom_http_field auth[] = {{"Authorization", "Bearer secret"},
+                                     {"Proxy-Authorization", "Basic c2VjcmV0"},
+                                     {"Cookie", "s=1"}};
+    struct loom_http_request_options ao = {.headers = auth, .header_count = 3};
     ck_assert_int_eq(fetch(s, U("/redirect?code=302&to=/echo"), &ao, &st, &body, err), 0);
     ck_assert_contains(body, "Authorization: Bearer secret");
     free(body);
     snprintf(to, sizeof to, "/redirect?code=302&to=%s/echo", base_host);
     ck_assert_int_eq(loom_http_request(s, U(to), &ao, &r, err, sizeof err), 0);
     ck_assert_int_eq(loom_http_response_read_all(r, &body, 0) > 0, 1);
-    ck_assert(strstr(body, "Authorization") == NULL);
+    ck_assert_msg(strstr(body, "Authorization") == NULL && strstr(body, "Cookie") == NULL, "%s",
+                  body);
     ck_assert_contains(body, "Host: localhost:");
     char want_url[128];
     snprintf(want_url, sizeof want_url, "%s/echo", base_host);
@@ -1670,6 +1674,161 @@ START_TEST(test_codings)
 }
 END_TEST
 
+/* base + "/raw?b=<bytes percent-encoded>" + extra, in a malloc'd string. */
+static char *raw_url(const char *bytes, size_t len, const char *extra)
+{
+    size_t cap = strlen(base) + 16 + 3 * len + strlen(extra);
+    char *u = malloc(cap);
+    size_t n = (size_t)snprintf(u, cap, "%s/raw?b=", base);
+    for (size_t i = 0; i < len; i++)
+        n += (size_t)snprintf(u + n, cap - n, "%%%02X", (unsigned char)bytes[i]);
+    snprintf(u + n, cap - n, "%s", extra);
+    return u;
+}
+
+/* One raw answer: the request's code, then (when it succeeded) the status and
+ * the body read to the end. */
+struct raw_case {
+    const char *name;
+    const char *bytes;
+    int rc;      /* of the request */
+    int status;  /* when rc == 0 */
+    int read_rc; /* of read_all: its length, or an error */
+};
+
+#define RAW(name, bytes, rc, status, read_rc)                                                      \
+    {                                                                                              \
+        name, bytes, rc, status, read_rc                                                           \
+    }
+
+static const struct raw_case raw_cases[] = {
+    RAW("status 9999", "HTTP/1.1 9999 X\r\nContent-Length: 0\r\n\r\n", LOOM_EHTTP, 0, 0),
+    RAW("status 99", "HTTP/1.1 099 X\r\nContent-Length: 0\r\n\r\n", LOOM_EHTTP, 0, 0),
+    RAW("no reason", "HTTP/1.1 200\r\nContent-Length: 2\r\n\r\nok", 0, 200, 2),
+    RAW("HTTP/2.0", "HTTP/2.0 200 OK\r\nContent-Length: 2\r\n\r\nok", LOOM_EHTTP, 0, 0),
+    RAW("HTTP/1.2", "HTTP/1.2 200 OK\r\nContent-Length: 2\r\n\r\nok", 0, 200, 2),
+    RAW("not http", "SSH-2.0-OpenSSH\r\n\r\n", LOOM_EHTTP, 0, 0),
+    RAW("two lengths", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok",
+        LOOM_EHTTP, 0, 0),
+    RAW("same length twice", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok",
+        0, 200, 2),
+    RAW("length list", "HTTP/1.1 200 OK\r\nContent-Length: 2, 3\r\n\r\nok", LOOM_EHTTP, 0, 0),
+    RAW("negative length", "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\nok", LOOM_EHTTP, 0, 0),
+    RAW("huge length", "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\nok",
+        LOOM_EHTTP, 0, 0),
+    RAW("te and cl",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 100\r\n\r\n"
+        "2\r\nok\r\n0\r\n\r\n",
+        0, 200, 2),
+    RAW("te not last", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\nok", LOOM_EHTTP,
+        0, 0),
+    RAW("cl longer", "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nok", 0, 200, LOOM_EHTTP),
+    RAW("chunk cut", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nok", 0, 200,
+        LOOM_EHTTP),
+    RAW("bad gzip", "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 4\r\n\r\nnope", 0,
+        200, LOOM_EHTTP),
+    RAW("cut gzip",
+        "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: "
+        "5\r\n\r\n\x1f\x8b\x08\x00\x00",
+        0, 200, LOOM_EHTTP),
+    RAW("bare lf", "HTTP/1.1 200 OK\nContent-Length: 2\n\nok", 0, 200, 2),
+    RAW("header no colon", "HTTP/1.1 200 OK\r\nbroken\r\nContent-Length: 2\r\n\r\nok", LOOM_EHTTP,
+        0, 0),
+    RAW("space before colon", "HTTP/1.1 200 OK\r\nContent-Length : 2\r\n\r\nok", LOOM_EHTTP, 0, 0),
+    RAW("obs-fold", "HTTP/1.1 200 OK\r\nX: a\r\n b\r\nContent-Length: 2\r\n\r\nok", LOOM_EHTTP, 0,
+        0),
+    RAW("nul in header", "HTTP/1.1 200 OK\r\nX: a\0b\r\nContent-Length: 2\r\n\r\nok", LOOM_EHTTP, 0,
+        0),
+    RAW("304 with length", "HTTP/1.1 304 Not Modified\r\nContent-Length: 100\r\n\r\n", 0, 304, 0),
+    RAW("100 then 200",
+        "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"
+        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+        0, 200, 2),
+    RAW("1xx with length",
+        "HTTP/1.1 100 Continue\r\nContent-Length: 5\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: "
+        "2\r\n\r\nok",
+        0, 200, 2),
+    RAW("close no answer", "", LOOM_EHTTP, 0, 0),
+};
+
+/* Hostile answers, each on a new connection (close=1 after the bytes). */
+static intptr_t raw_main(void *arg)
+{
+    struct loom_http_session *s = session(NULL);
+    struct loom_http_response *r;
+    char err[LOOM_HTTP_ERRLEN], *body;
+    for (size_t i = 0; i < sizeof raw_cases / sizeof *raw_cases; i++) {
+        const struct raw_case *c = &raw_cases[i];
+        size_t len = strlen(c->bytes);
+        if (!strcmp(c->name, "nul in header"))
+            len = 48;
+        if (!strcmp(c->name, "cut gzip"))
+            len = strlen(c->bytes) + 0;
+        char *u = raw_url(c->bytes, len, "&close=1");
+        int rc = loom_http_get(s, u, &r, err, sizeof err);
+        free(u);
+        ck_assert_msg(rc == c->rc, "%s: %s (%s)", c->name, loom_strerror(rc), err);
+        if (rc < 0)
+            continue;
+        ck_assert_msg(loom_http_response_status(r) == c->status, "%s: status %d", c->name,
+                      loom_http_response_status(r));
+        ssize_t n = loom_http_response_read_all(r, &body, 0);
+        ck_assert_msg(n == c->read_rc, "%s: read %zd (%s)", c->name, n,
+                      loom_http_response_error(r));
+        if (n >= 0)
+            free(body);
+        loom_http_response_close(r);
+    }
+    ck_assert_int_eq(loom_http_session_open_count(s), 0);
+    /* Transfer-Encoding with Content-Length: read as chunked, but a smuggling
+     * attempt's connection is never reused (RFC 9112 §6.1) */
+    const char *both = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n"
+                       "2\r\nok\r\n0\r\n\r\n";
+    char *u = raw_url(both, strlen(both), "");
+    ck_assert_int_eq(loom_http_get(s, u, &r, err, sizeof err), 0);
+    free(u);
+    ck_assert_int_eq(loom_http_response_read_all(r, &body, 0), 2);
+    free(body);
+    loom_http_response_close(r);
+    ck_assert_int_eq(loom_http_session_open_count(s), 0);
+    loom_http_session_free(s);
+    return 0;
+}
+
+START_TEST(test_raw_answers)
+{
+    hostile_start();
+    ck_assert_int_eq(run(raw_main, NULL), 0);
+    origin_stop();
+}
+END_TEST
+
+/* A head dripped a byte at a time, each within sock_read: total still ends it. */
+static intptr_t drip_head_main(void *arg)
+{
+    struct loom_http_session_options so = {
+        .timeout = {.total = LOOM_MS(800), .sock_read = LOOM_MS(500)}};
+    struct loom_http_session *s = session(&so);
+    struct loom_http_response *r;
+    char err[LOOM_HTTP_ERRLEN];
+    double t0 = test_now();
+    int rc = loom_http_get(s, U("/drip-head?s=0.1"), &r, err, sizeof err);
+    double el = test_now() - t0;
+    ck_assert_msg(rc == -ETIMEDOUT, "%s (%s)", loom_strerror(rc), err);
+    ck_assert_msg(el >= 0.75 && el < 3, "took %.3f s", el);
+    ck_assert_int_eq(loom_http_session_open_count(s), 0);
+    loom_http_session_free(s);
+    return 0;
+}
+
+START_TEST(test_drip_head)
+{
+    hostile_start();
+    ck_assert_int_eq(run(drip_head_main, NULL), 0);
+    origin_stop();
+}
+END_TEST
+
 START_TEST(test_excess_bytes)
 {
     hostile_start();
@@ -1715,6 +1874,8 @@ int main(void)
     tcase_add_test(tc, test_nginx);
     tc = test_tcase(s, "hostile", 60);
     tcase_add_test(tc, test_excess_bytes);
+    tcase_add_test(tc, test_raw_answers);
+    tcase_add_test(tc, test_drip_head);
     tcase_add_test(tc, test_codings);
     tcase_add_test(tc, test_locations);
     tcase_add_test(tc, test_tls_stall);

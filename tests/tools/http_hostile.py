@@ -9,6 +9,8 @@
 #   /ce?v=V&layers=L    body "stacked\n" gzipped L times, Content-Encoding V (raw value)
 #   /ce-split?n=N       N Content-Encoding: gzip fields, body gzipped N times
 #   /loc?v=V            302 with Location V (raw value, %-decoded by the query parser)
+#   /raw?b=B[&close=1]  the bytes B (%-encoded) as the whole answer, then close if asked
+#   /drip-head?s=S      a head one byte every S seconds (for at most 60 s), then "ok\n"
 #   /never              read the request, never answer (the connection is held for 60 s)
 #   /stats              "accepted=A requests=R"
 import asyncio
@@ -57,6 +59,16 @@ async def route(w, method, path, q):
     elif path == "/loc":
         loc = q.get("v", "/ok")
         w.write(head(302, "Found", [("Location", loc), ("Content-Length", "0")]))
+    elif path == "/raw":
+        w.write(q.get("b", "").encode("latin-1"))
+        return q.get("close") != "1"
+    elif path == "/drip-head":
+        data = head(200, "OK", [("Content-Length", "3")]) + b"ok\n"
+        step = float(q.get("s", "1"))
+        for i in range(min(len(data), int(60 / step))):
+            w.write(data[i:i + 1])
+            await w.drain()
+            await asyncio.sleep(step)
     elif path == "/never":
         await asyncio.sleep(60)
         return False
@@ -79,7 +91,8 @@ async def handle(r, w):
             stats["requests"] += 1
             method, target, _ = data.decode("latin-1").split("\r\n")[0].split(" ", 2)
             u = urlsplit(target)
-            q = {k: v[0] for k, v in parse_qs(u.query, keep_blank_values=True).items()}
+            q = {k: v[0] for k, v in parse_qs(u.query, keep_blank_values=True,
+                                              encoding="latin-1").items()}
             if not await route(w, method, u.path, q):
                 break
             await w.drain()
