@@ -926,10 +926,19 @@ bool loom_tls_eof_unclean(const struct loom_stream *s)
     return c && c->unclean_eof;
 }
 
+/* A DNS name as SNI carries it (RFC 6066 3: ASCII; IDNs as "xn--" labels). */
+static bool host_name_ok(const char *name)
+{
+    size_t len = strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_");
+    return len && len <= 253 && !name[len];
+}
+
 const char *loom_tls_server_name(const struct loom_stream *s)
 {
     struct tls_conn *c = conn_of(s);
-    return c ? SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name) : NULL;
+    const char *name = c ? SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name) : NULL;
+    /* OpenSSL passes any bytes but NUL: an escape sequence must not reach a log. */
+    return name && host_name_ok(name) ? name : NULL;
 }
 
 int loom_tls_peer_name(const struct loom_stream *s, char *buf, size_t len)

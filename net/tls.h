@@ -153,7 +153,9 @@ bool loom_tls_session_reused(const struct loom_stream *s);
 const char *loom_tls_version(const struct loom_stream *s);
 /* True once the peer ended the TCP connection without a close_notify. */
 bool loom_tls_eof_unclean(const struct loom_stream *s);
-/* Server side: the host name the client asked for (SNI), NULL if none; valid
+/* Server side: the host name the client asked for (SNI), NULL if none or if
+ * it is not a host name (anything but ASCII letters, digits, '.', '-' and '_',
+ * such as control characters, or over 253 bytes): safe to log as is. Valid
  * while the stream is open. */
 const char *loom_tls_server_name(const struct loom_stream *s);
 /* The subject CN of the peer's (verified) certificate into buf: 0, -ENOENT

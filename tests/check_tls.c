@@ -483,6 +483,13 @@ static intptr_t verify_main(void *arg)
     struct loom_tls_context *ins;
     ck_assert_int_eq(loom_tls_client_context_new(&o, &ins, err, sizeof err), 0);
     ck_assert_int_eq(try_cert("rogue", "wrong.example", ins, err, sizeof err, &v), 0);
+    ck_assert_str_eq(v.sni, "wrong.example");
+    /* An SNI that is no host name (an escape sequence for whoever logs it) reads as none. */
+    ck_assert_int_eq(try_cert("srv", "evil\033[2J\007.example", ins, err, sizeof err, &v), 0);
+    ck_assert_str_eq(v.sni, "-");
+    ck_assert_int_eq(try_cert("srv", "Host-1_a.xn--bcher-kva.example", ins, err, sizeof err, &v),
+                     0);
+    ck_assert_str_eq(v.sni, "Host-1_a.xn--bcher-kva.example");
     loom_tls_context_free(ins);
     /* IP literals are checked against IP SANs; no stale error from the failures
      * above leaks into this connection. */
