@@ -48,7 +48,8 @@ static const char usage[] =
     "  --max-clients N          connections at once, joining ones included (default 1000)\n"
     "  --max-queue BYTES        per user: senders wait while more than this is unsent\n"
     "                           (default 65536)\n"
-    "  --backend NAME           epoll, poll or kqueue\n"
+    "  --backend NAME           epoll, poll, kqueue or io_uring (default: $LOOM_BACKEND or\n"
+    "                           the best)\n"
     "  --grace SEC              on SIGINT/SIGTERM, time given to finish (default 2)\n"
     "SIGINT/SIGTERM: stop accepting, say goodbye, exit 0.";
 
@@ -322,8 +323,9 @@ int main(int argc, char **argv)
     /* Connection tasks use the loop's default stack, which is cached for reuse:
      * 64 KiB is plenty for a handler, and only the touched pages cost memory. */
     const char *backend = opts_str("--backend", NULL);
-    if (backend && strcmp(backend, "epoll") && strcmp(backend, "poll") && strcmp(backend, "kqueue"))
-        opts_fail("--backend: '%s' is not one of epoll, poll, kqueue", backend);
+    if (backend && strcmp(backend, "epoll") && strcmp(backend, "poll") &&
+        strcmp(backend, "kqueue") && strcmp(backend, "io_uring"))
+        opts_fail("--backend: '%s' is not one of epoll, poll, kqueue, io_uring", backend);
     struct loom_loop_options lo = {.backend = backend, .stack_size = 64 * 1024};
     int rc = loom_server_run(&opt, &lo, 1, client, NULL);
     loom_broadcast_close(&room.b);
