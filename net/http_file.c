@@ -258,27 +258,27 @@ int loom_http_reply_file(struct loom_http_reply *res, struct loom_http_req *req,
     char etag[64];
     if (validators(res, req, &st, etag) == 304)
         return loom_http_reply_start(res, 304, -1);
-    loom_http_reply_header(res, "Content-Type",
-                           content_type ? content_type : "application/octet-stream");
-    loom_http_reply_header(res, "Accept-Ranges", "bytes");
     off_t start = 0, end = st.st_size - 1;
     int status = 200;
     const char *range = loom_http_req_header(req, "Range", 0);
     const char *if_range = loom_http_req_header(req, "If-Range", 0);
-    if (range && (!if_range || !strcmp(if_range, etag))) {
-        int r = parse_range(range, st.st_size, &start, &end);
-        char cr[80];
-        if (r < 0) {
-            snprintf(cr, sizeof cr, "bytes */%lld", (long long)st.st_size);
-            loom_http_reply_header(res, "Content-Range", cr);
-            return loom_http_reply_error(res, 416);
-        }
-        if (r > 0) {
-            status = 206;
-            snprintf(cr, sizeof cr, "bytes %lld-%lld/%lld", (long long)start, (long long)end,
-                     (long long)st.st_size);
-            loom_http_reply_header(res, "Content-Range", cr);
-        }
+    int r = range && (!if_range || !strcmp(if_range, etag))
+                ? parse_range(range, st.st_size, &start, &end)
+                : 0;
+    char cr[80];
+    if (r < 0) { /* the error's own text body: not the file's Content-Type too */
+        snprintf(cr, sizeof cr, "bytes */%lld", (long long)st.st_size);
+        loom_http_reply_header(res, "Content-Range", cr);
+        return loom_http_reply_error(res, 416);
+    }
+    loom_http_reply_header(res, "Content-Type",
+                           content_type ? content_type : "application/octet-stream");
+    loom_http_reply_header(res, "Accept-Ranges", "bytes");
+    if (r > 0) {
+        status = 206;
+        snprintf(cr, sizeof cr, "bytes %lld-%lld/%lld", (long long)start, (long long)end,
+                 (long long)st.st_size);
+        loom_http_reply_header(res, "Content-Range", cr);
     }
     off_t len = st.st_size ? end - start + 1 : 0;
     int rc = loom__http_reply_begin(res, status, len);

@@ -14,6 +14,7 @@ struct route {
     char *method;  /* "GET", "*" */
     char *pattern; /* kept for Allow and debugging */
     char **segs;   /* split pattern; "{name}" segments are parameters */
+    char **names;  /* per segment: the parameter's bare name, or NULL */
     size_t nsegs;
     bool rest; /* the last segment is "{name...}" */
     loom_http_handler fn;
@@ -37,9 +38,12 @@ int loom_http_router_new(struct loom_http_router **out)
 
 static void route_free(struct route *rt)
 {
-    for (size_t i = 0; i < rt->nsegs; i++)
+    for (size_t i = 0; i < rt->nsegs; i++) {
         free(rt->segs[i]);
+        free(rt->names[i]);
+    }
     free(rt->segs);
+    free(rt->names);
     free(rt->method);
     free(rt->pattern);
     free(rt);
@@ -67,7 +71,8 @@ static int split_pattern(struct route *rt, const char *pattern)
     for (const char *p = pattern; *p; p++)
         n += *p == '/';
     rt->segs = calloc(n, sizeof(char *));
-    if (!rt->segs)
+    rt->names = calloc(n, sizeof(char *));
+    if (!rt->segs || !rt->names)
         return -ENOMEM;
     const char *p = pattern + 1;
     for (size_t i = 0; i < n; i++) {
@@ -76,11 +81,18 @@ static int split_pattern(struct route *rt, const char *pattern)
         if (!(rt->segs[i] = strndup(p, len)))
             return -ENOMEM;
         rt->nsegs++;
-        if (is_param(rt->segs[i]) && len > 5 && !strcmp(rt->segs[i] + len - 4, "...}")) {
+        bool rest = is_param(rt->segs[i]) && len > 5 && !strcmp(rt->segs[i] + len - 4, "...}");
+        if (rest) {
             if (e)
                 return -EINVAL; /* a rest parameter must come last */
             rt->rest = true;
         }
+        /* The name without braces and "...", kept with the route: requests
+         * on other connections of the thread run between a handler's
+         * suspensions, so nothing per thread may hold it. */
+        if (is_param(rt->segs[i]) &&
+            !(rt->names[i] = strndup(rt->segs[i] + 1, len - 2 - (rest ? 3 : 0))))
+            return -ENOMEM;
         p = e ? e + 1 : p + len;
     }
     return 0;
@@ -165,29 +177,12 @@ static int take_params(const struct route *rt, struct loom_http_req *r)
         if (is_param(rt->segs[i])) {
             char *v = r->params_buf + (p - r->path);
             v[l] = '\0';
-            r->params[r->nparams].name = rt->segs[i];
+            r->params[r->nparams].name = rt->names[i];
             r->params[r->nparams++].value = v;
         }
         p += l + (p[l] == '/');
     }
     return 0;
-}
-
-/* A parameter's name without braces (and without "..."), compared on lookup. */
-static void strip_names(struct loom_http_req *r)
-{
-    static _Thread_local char names[LOOM__HTTP_MAX_PARAMS][64];
-    for (size_t i = 0; i < r->nparams; i++) {
-        const char *s = r->params[i].name + 1;
-        size_t n = strlen(s) - 1;
-        if (n > 3 && !strncmp(s + n - 3, "...", 3))
-            n -= 3;
-        if (n >= sizeof names[i])
-            n = sizeof names[i] - 1;
-        memcpy(names[i], s, n);
-        names[i][n] = '\0';
-        r->params[i].name = names[i];
-    }
 }
 
 static bool method_ok(const struct route *rt, const struct loom_http_req *r)
@@ -231,7 +226,6 @@ int loom__http_dispatch(struct loom_http_router *router, struct loom_http_req *r
         int rc = take_params(rt, r);
         if (rc < 0)
             return rc;
-        strip_names(r);
         return rt->fn ? rt->fn(r, res, rt->arg) : run_sync(rt, r, res);
     }
     if (path_matched)
@@ -250,13 +244,14 @@ struct sync_job {
     struct loom_http_sync_response res;
     int rc;
     char **strings; /* header names and values, NUL-terminated copies */
+    size_t nstrings;
 };
 
 static void job_unref(struct sync_job *j)
 {
     if (atomic_fetch_sub(&j->refs, 1) != 1)
         return;
-    for (size_t i = 0; i < 2 * j->req.nheaders + 5; i++)
+    for (size_t i = 0; i < j->nstrings; i++)
         free(j->strings[i]);
     free(j->strings);
     free((char *)j->req.body);
@@ -280,6 +275,7 @@ static int job_fill(struct sync_job *j, struct loom_http_req *r, const char *bod
     j->strings = calloc(2 * nh + 5, sizeof(char *));
     if (!j->strings)
         return -ENOMEM;
+    j->nstrings = 2 * nh + 5;
     char **s = j->strings;
     s[0] = strdup(r->method);
     s[1] = strdup(r->path);

@@ -2,7 +2,9 @@
  * Routing lives in http_route.c, files and MIME types in http_file.c. */
 #include <errno.h>
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -15,6 +17,7 @@
 #define DEFAULT_BODY_TIMEOUT LOOM_SEC(30)
 #define DEFAULT_KEEPALIVE LOOM_SEC(15)
 #define DEFAULT_WRITE_TIMEOUT LOOM_SEC(30)
+#define MAX_SERVER_HEADER 256   /* the "Server:" value (opt.server_header) */
 #define DISCARD_MAX (64 * 1024) /* unread body we read away to keep the connection */
 
 static int64_t or_default(int64_t v, int64_t d) { return v > 0 ? v : d; }
@@ -131,17 +134,23 @@ static int split_target(struct loom_http_req *r)
         r->path = strdup("*");
         return r->path ? 0 : 500;
     }
+    bool empty_path = false;
     if (!strncasecmp(t, "http://", 7) || !strncasecmp(t, "https://", 8)) {
-        const char *p = strstr(t, "://") + 3;
-        t = strchr(p, '/');
-        if (!t)
-            t = "/";
+        /* The authority ends at the first '/' or '?': a '/' inside the query
+         * ("http://h?a=/admin") is data, never the start of the path. */
+        t = strstr(t, "://") + 3;
+        t += strcspn(t, "/?");
+        empty_path = t[0] != '/'; /* "http://h" and "http://h?q" ask for "/" */
     }
-    if (t[0] != '/')
+    if (t[0] != '/' && !empty_path)
         return 400;
     const char *q = strchr(t, '?');
     size_t plen = q ? (size_t)(q - t) : strlen(t);
     r->query = q ? q + 1 : "";
+    if (empty_path) {
+        r->path = strdup("/");
+        return r->path ? 0 : 500;
+    }
     r->path = malloc(plen + 1);
     if (!r->path)
         return 500;
@@ -398,45 +407,65 @@ static bool must_close(const struct loom_http_reply *res)
             res->c->nreq + 1 >= res->c->srv->opt.max_requests_per_conn);
 }
 
-/* Send the head. content_length < 0: chunked (HTTP/1.1) or until close (1.0). */
+/* Append to the head being formatted: the new length, or cap once it would
+ * not fit (every later append is then a no-op). */
+static size_t head_add(char *head, size_t cap, size_t n, const char *fmt, ...)
+{
+    if (n >= cap)
+        return cap;
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(head + n, cap - n, fmt, ap);
+    va_end(ap);
+    return k < 0 || (size_t)k >= cap - n ? cap : n + (size_t)k;
+}
+
+/* Send the head. content_length < 0: chunked (HTTP/1.1) or until close (1.0).
+ * -EINVAL for a status outside 100-999, -ENOSPC if the head does not fit
+ * (the Server header is bounded at start, so only a bug gets there). */
 static int send_head(struct loom_http_reply *res, int status, int64_t content_length)
 {
     const struct loom_http_req *r = res->req;
-    res->started = true;
-    res->status = status;
+    if (status < 100 || status > 999)
+        return -EINVAL;
     bool bodiless = status < 200 || status == 204 || status == 304;
+    bool chunked = false, close = false;
     if (content_length < 0 && !bodiless) {
         if (r->h.minor_version >= 1)
-            res->chunked = true;
+            chunked = true;
         else
-            res->close = true;
+            close = true;
     }
-    res->remaining = content_length;
-    bool close = must_close(res);
-    res->close = close;
+    close = close || must_close(res);
     char *head = res->head;
-    int n =
-        snprintf(head, sizeof res->head, "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: %s\r\n", status,
-                 loom_http_reason(status)[0] ? loom_http_reason(status) : "Unknown", http_date(),
+    size_t cap = sizeof res->head, n;
+    const char *reason = loom_http_reason(status);
+    n = head_add(head, cap, 0, "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: %s\r\n", status,
+                 reason[0] ? reason : "Unknown", http_date(),
                  res->c->srv->opt.server_header ? res->c->srv->opt.server_header : "loom");
-    if (res->chunked)
-        n += snprintf(head + n, sizeof res->head - (size_t)n, "Transfer-Encoding: chunked\r\n");
+    if (chunked)
+        n = head_add(head, cap, n, "Transfer-Encoding: chunked\r\n");
     else if (content_length >= 0 && !(bodiless && status != 304))
-        n += snprintf(head + n, sizeof res->head - (size_t)n, "Content-Length: %lld\r\n",
-                      (long long)content_length);
+        n = head_add(head, cap, n, "Content-Length: %lld\r\n", (long long)content_length);
     if (close && status != 101)
-        n += snprintf(head + n, sizeof res->head - (size_t)n, "Connection: close\r\n");
+        n = head_add(head, cap, n, "Connection: close\r\n");
     else if (r->h.minor_version == 0)
-        n += snprintf(head + n, sizeof res->head - (size_t)n, "Connection: keep-alive\r\n");
+        n = head_add(head, cap, n, "Connection: keep-alive\r\n");
     if (res->c->srv->opt.request_ids)
-        n += snprintf(head + n, sizeof res->head - (size_t)n, "X-Request-Id: %llu\r\n",
-                      (unsigned long long)r->id);
+        n = head_add(head, cap, n, "X-Request-Id: %llu\r\n", (unsigned long long)r->id);
+    if (n + res->extra_len + 2 > cap)
+        return -ENOSPC;
     memcpy(head + n, res->extra, res->extra_len);
-    n += (int)res->extra_len;
+    n += res->extra_len;
     memcpy(head + n, "\r\n", 2);
     n += 2;
+    res->started = true;
+    res->status = status;
+    res->chunked = chunked;
+    res->close = close;
+    res->remaining = content_length;
     res->head_only = r->is_head || bodiless;
-    res->head_len = (size_t)n; /* goes out with the first body bytes (one syscall) */
+    res->head_len = n; /* goes out with the first body bytes (one syscall) */
     return 0;
 }
 
@@ -593,8 +622,10 @@ static void answer_error(struct conn *c, struct loom_http_req *r, struct loom_ht
                          int status)
 {
     res->close = true;
-    if (!res->started)
+    if (!res->started) {
+        res->extra_len = 0; /* a failed handler's headers (its Content-Type...) are not ours */
         loom_http_reply_error(res, status);
+    }
     (void)r;
 }
 
@@ -721,19 +752,39 @@ static void on_listening(struct loom_server *net, void *arg)
     srv->opt.net.on_listening(net, srv->opt.hook_arg);
 }
 
+/* A Server value that fits every head beside the handler's headers, with
+ * no byte that could end the field (CR, LF) or inject another. */
+static bool server_header_ok(const char *v)
+{
+    if (!v)
+        return true;
+    size_t n = strlen(v);
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
+            return false;
+    return n <= MAX_SERVER_HEADER;
+}
+
 static int setup(struct loom_http_server *srv, const struct loom_http_server_options *opt,
                  struct loom_http_router *router)
 {
     srv->opt = *opt;
     srv->router = router;
-    struct loom_http_limits def = LOOM_HTTP_LIMITS_DEFAULT;
-    srv->lim = opt->limits.max_start_line ? opt->limits : def;
+    /* Each limit left 0 takes its default (a partly filled struct must not
+     * leave, say, max_headers at 0 and refuse every request). */
+    struct loom_http_limits def = LOOM_HTTP_LIMITS_DEFAULT, *l = &srv->lim;
+    *l = opt->limits;
+    l->max_start_line = l->max_start_line ? l->max_start_line : def.max_start_line;
+    l->max_header_bytes = l->max_header_bytes ? l->max_header_bytes : def.max_header_bytes;
+    l->max_headers = l->max_headers ? l->max_headers : def.max_headers;
+    l->max_chunk_line = l->max_chunk_line ? l->max_chunk_line : def.max_chunk_line;
+    l->max_trailer_bytes = l->max_trailer_bytes ? l->max_trailer_bytes : def.max_trailer_bytes;
     srv->max_body = opt->max_body ? opt->max_body : DEFAULT_MAX_BODY;
     srv->lim.max_body = srv->max_body;
     srv->net_opt = opt->net;
     if (opt->net.on_listening)
         srv->net_opt.on_listening = on_listening;
-    return router ? 0 : -EINVAL;
+    return router && server_header_ok(opt->server_header) ? 0 : -EINVAL;
 }
 
 int loom_http_server_start(struct loom_loop *loop, const struct loom_http_server_options *opt,

@@ -125,7 +125,8 @@ struct loom_http_server_options {
     struct loom_tls_context *tls;   /* serve HTTPS (borrowed; outlives the server) */
     FILE *access_log;               /* NULL: no access log; else one line per request */
     bool request_ids;               /* add X-Request-Id (a per-server counter) */
-    const char *server_header;      /* "Server:" value; NULL: "loom" */
+    const char *server_header;      /* "Server:" value; NULL: "loom" (at most 256 bytes, no
+                                       control bytes, else the start fails with -EINVAL) */
     struct loom_loop_options loop;  /* loom_http_server_run: each worker's loop */
     /* Called on the loop before the first accept (e.g. open a database pool) and
      * after shutdown (close it). A start hook that fails stops the start. */
@@ -219,7 +220,8 @@ int loom_http_reply_json(struct loom_http_reply *res, int status, const struct j
 int loom_http_reply_error(struct loom_http_reply *res, int status);
 
 /* Streaming (the ASGI style): send the head (status + headers so far; chunked
- * unless content_length >= 0), then any number of writes, then end. */
+ * unless content_length >= 0), then any number of writes, then end. A status
+ * outside 100-999 is -EINVAL here and in every call that sends a head. */
 int loom_http_reply_start(struct loom_http_reply *res, int status, int64_t content_length);
 int loom_http_reply_write(struct loom_http_reply *res, const void *data, size_t len);
 int loom_http_reply_end(struct loom_http_reply *res);

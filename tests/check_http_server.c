@@ -142,6 +142,15 @@ static void setup(void)
     st.opt.max_body = 1 << 20;
 }
 
+/* How many times needle occurs in hay. */
+static size_t count(const char *hay, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)); p++)
+        n++;
+    return n;
+}
+
 /* --- tests --- */
 
 START_TEST(test_routes)
@@ -472,6 +481,8 @@ START_TEST(test_file_ranges)
     out = TEST_HTTP_EXCHANGE(st.port, "GET /file HTTP/1.1\r\nHost: x\r\nRange: bytes=20000-\r\n"
                                       "Connection: close\r\n\r\n");
     TEST_IN_ORDER(out, "HTTP/1.1 416 ", "Content-Range: bytes */10000");
+    /* the error's text body, not also the file's type */
+    ck_assert_msg(count(out, "Content-Type:") == 1, "416 with two Content-Types:\n%s", out);
     free(out);
     test_http_server_stop(&st);
     unlink(file_path);
@@ -576,6 +587,188 @@ START_TEST(test_real_clients)
 }
 END_TEST
 
+/* --- hostile clients and odd configurations (each pins a fix) --- */
+
+/* Reads the body first (suspending), then its route parameter. */
+static int h_item(struct loom_http_req *req, struct loom_http_reply *res, void *arg)
+{
+    const char *body;
+    ssize_t n = loom_http_req_body(req, &body);
+    if (n < 0)
+        return (int)n;
+    const char *id = loom_http_req_param(req, "id");
+    char out[128];
+    snprintf(out, sizeof out, "id=[%s] body=[%.*s]\n", id ? id : "-", (int)n, body);
+    return loom_http_reply_text(res, 200, out);
+}
+
+static int h_user(struct loom_http_req *req, struct loom_http_reply *res, void *arg)
+{
+    const char *name = loom_http_req_param(req, "name");
+    char out[128];
+    snprintf(out, sizeof out, "name=[%s]\n", name ? name : "-");
+    return loom_http_reply_text(res, 200, out);
+}
+
+/* A route's parameter names must survive another connection's request being
+ * routed while the handler waits (they were kept per thread, so a request
+ * to /users/{name} renamed the waiting /items/{id} handler's "id"). */
+START_TEST(test_params_across_connections)
+{
+    setup();
+    ck_assert_int_eq(loom_http_route(st.router, "PUT", "/items/{id}", h_item, NULL), 0);
+    ck_assert_int_eq(loom_http_route(st.router, "GET", "/users/{name}/x", h_user, NULL), 0);
+    test_http_server_start(&st);
+    int a = test_dial(st.port);
+    const char head[] = "PUT /items/7 HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
+                        "Expect: 100-continue\r\n\r\n";
+    test_send_all(a, head, sizeof head - 1);
+    /* "100 Continue" shows the handler is routed and waiting for the body. */
+    char *cont = test_recv_http_response(a, 5);
+    ck_assert_contains(cont, "HTTP/1.1 100 Continue");
+    free(cont);
+    char *out = TEST_HTTP_EXCHANGE(st.port, "GET /users/bob/x HTTP/1.1\r\nHost: x\r\n"
+                                            "Connection: close\r\n\r\n");
+    ck_assert_contains(out, "name=[bob]");
+    free(out);
+    test_send_all(a, "abc", 3);
+    out = test_recv_http_response(a, 5);
+    ck_assert_contains(out, "id=[7] body=[abc]");
+    free(out);
+    close(a);
+    test_http_server_stop(&st);
+}
+END_TEST
+
+/* Absolute-form targets: the authority ends at '/' or '?', so a '/' in the
+ * query is never taken for the path ("http://x?a=/q" asks for "/"). */
+START_TEST(test_absolute_form)
+{
+    setup();
+    test_http_server_start(&st);
+    char *out = TEST_HTTP_EXCHANGE(st.port, "GET http://x?a=/q HTTP/1.1\r\nHost: x\r\n"
+                                            "Connection: close\r\n\r\n");
+    TEST_IN_ORDER(out, "HTTP/1.1 200 OK", "\r\n\r\nhello\n");
+    free(out);
+    out = TEST_HTTP_EXCHANGE(st.port, "GET http://x/q?a=/products/1 HTTP/1.1\r\nHost: x\r\n"
+                                      "Connection: close\r\n\r\n");
+    ck_assert_contains(out, "a=[/products/1] b=[-]");
+    free(out);
+    out = TEST_HTTP_EXCHANGE(st.port, "GET HTTP://x HTTP/1.1\r\nHost: x\r\n"
+                                      "Connection: close\r\n\r\n");
+    TEST_IN_ORDER(out, "HTTP/1.1 200 OK", "\r\n\r\nhello\n");
+    free(out);
+    test_http_server_stop(&st);
+}
+END_TEST
+
+/* Adds headers until the handler's header space is full, then answers. */
+static int h_many_headers(struct loom_http_req *req, struct loom_http_reply *res, void *arg)
+{
+    char name[32], value[200];
+    memset(value, 'v', sizeof value - 1);
+    value[sizeof value - 1] = '\0';
+    int rc = 0;
+    for (int i = 0; rc == 0; i++) {
+        snprintf(name, sizeof name, "X-%d", i);
+        rc = loom_http_reply_header(res, name, value);
+    }
+    ck_assert_int_eq(rc, -ENOSPC);
+    return loom_http_reply_text(res, 200, "full\n");
+}
+
+/* Sets a Content-Type, then fails: the 500 carries only its own. */
+static int h_fail_typed(struct loom_http_req *req, struct loom_http_reply *res, void *arg)
+{
+    loom_http_reply_header(res, "Content-Type", "image/png");
+    return -EIO;
+}
+
+static int h_bad_status(struct loom_http_req *req, struct loom_http_reply *res, void *arg)
+{
+    ck_assert_int_eq(loom_http_reply_text(res, 1000, "no\n"), -EINVAL);
+    ck_assert_int_eq(loom_http_reply_start(res, 42, -1), -EINVAL);
+    return -EINVAL;
+}
+
+static intptr_t start_expect_einval(void *arg)
+{
+    struct test_http_server *t = arg;
+    struct loom_http_server *srv = NULL;
+    int rc = loom_http_server_start(loom_loop_current(), &t->opt, t->router, &srv);
+    if (rc == 0) {
+        loom_http_server_shutdown(srv, 0);
+        loom_http_server_free(srv);
+    }
+    return rc;
+}
+
+/* The response head cannot overflow: the Server value is bounded and checked
+ * at start (a long one overran the head buffer once the handler filled its
+ * header space), statuses outside 100-999 are refused, a failed handler's
+ * headers stay out of the 500. */
+START_TEST(test_head_bounds)
+{
+    setup();
+    char *long_server = malloc(1001);
+    memset(long_server, 's', 1000);
+    long_server[1000] = '\0';
+    st.opt.server_header = long_server;
+    ck_assert_int_eq(loom_run(start_expect_einval, &st), -EINVAL);
+    st.opt.server_header = "loom\r\nX-Injected: 1";
+    ck_assert_int_eq(loom_run(start_expect_einval, &st), -EINVAL);
+    long_server[256] = '\0'; /* the longest allowed */
+    st.opt.server_header = long_server;
+    st.opt.request_ids = true;
+    ck_assert_int_eq(loom_http_route(st.router, "GET", "/full", h_many_headers, NULL), 0);
+    ck_assert_int_eq(loom_http_route(st.router, "GET", "/fail", h_fail_typed, NULL), 0);
+    ck_assert_int_eq(loom_http_route(st.router, "GET", "/status", h_bad_status, NULL), 0);
+    test_http_server_start(&st);
+    char *out = TEST_HTTP_EXCHANGE(st.port, "GET /full HTTP/1.1\r\nHost: x\r\n"
+                                            "Connection: close\r\n\r\n");
+    TEST_IN_ORDER(out, "HTTP/1.1 200 OK\r\n", long_server, "X-0: vvv", "\r\n\r\nfull\n");
+    free(out);
+    out = TEST_HTTP_EXCHANGE(st.port, "GET /fail HTTP/1.1\r\nHost: x\r\n\r\n");
+    ck_assert_contains(out, "HTTP/1.1 500 ");
+    ck_assert_msg(!strstr(out, "image/png") && count(out, "Content-Type:") == 1, "%s", out);
+    free(out);
+    out = TEST_HTTP_EXCHANGE(st.port, "GET /status HTTP/1.1\r\nHost: x\r\n\r\n");
+    ck_assert_msg(!strncmp(out, "HTTP/1.1 500 ", 13), "%s", out);
+    free(out);
+    test_http_server_stop(&st);
+    free(long_server);
+}
+END_TEST
+
+/* Limits left 0 take their defaults one by one (setting only max_start_line
+ * left max_headers 0 and every request with a header got 431; setting only
+ * max_headers was ignored). */
+START_TEST(test_partial_limits)
+{
+    setup();
+    st.opt.limits.max_start_line = 64;
+    test_http_server_start(&st);
+    char *out = TEST_HTTP_EXCHANGE(st.port, "GET / HTTP/1.1\r\nHost: x\r\n"
+                                            "Connection: close\r\n\r\n");
+    TEST_IN_ORDER(out, "HTTP/1.1 200 OK", "hello");
+    free(out);
+    char big[128];
+    int n = snprintf(big, sizeof big, "GET /%070d HTTP/1.1\r\nHost: x\r\n\r\n", 0);
+    out = test_http_exchange(st.port, big, (size_t)n);
+    ck_assert_msg(!strncmp(out, "HTTP/1.1 414 ", 13), "%s", out);
+    free(out);
+    test_http_server_stop(&st);
+    setup();
+    st.opt.limits.max_headers = 3;
+    test_http_server_start(&st);
+    out = TEST_HTTP_EXCHANGE(st.port, "GET / HTTP/1.1\r\nHost: x\r\nA: 1\r\nB: 2\r\nC: 3\r\n"
+                                      "Connection: close\r\n\r\n");
+    ck_assert_msg(!strncmp(out, "HTTP/1.1 431 ", 13), "%s", out);
+    free(out);
+    test_http_server_stop(&st);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("http_server");
@@ -594,6 +787,10 @@ int main(void)
         {"file_client_resets", test_file_client_resets},
         {"shutdown_and_sync", test_shutdown_and_sync},
         {"real_clients", test_real_clients},
+        {"params_across_connections", test_params_across_connections},
+        {"absolute_form", test_absolute_form},
+        {"head_bounds", test_head_bounds},
+        {"partial_limits", test_partial_limits},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         TCase *tc = test_tcase(s, cases[i].name, 30);
