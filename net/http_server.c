@@ -18,6 +18,8 @@
 #define DEFAULT_KEEPALIVE LOOM_SEC(15)
 #define DEFAULT_WRITE_TIMEOUT LOOM_SEC(30)
 #define MAX_SERVER_HEADER 256   /* the "Server:" value (opt.server_header) */
+#define LINGER_NS LOOM_SEC(2)   /* lingering close: time for the client's EOF */
+#define LINGER_MAX (64 << 20)   /* ... and bytes read away meanwhile */
 #define DISCARD_MAX (64 * 1024) /* unread body we read away to keep the connection */
 
 static int64_t or_default(int64_t v, int64_t d) { return v > 0 ? v : d; }
@@ -650,6 +652,26 @@ static int body_status(int body_err)
                                     : 500;
 }
 
+/* Before closing: send what is queued, half-close, then read and drop what
+ * the client still sends (the rest of a body we refused, pipelined requests)
+ * until its EOF, within LINGER_NS and LINGER_MAX bytes. Closing with unread
+ * bytes makes the kernel send a reset, and a client still sending its body
+ * (Python's http.client posting 20 MB to a 413) then loses the answer. */
+static void linger_close(struct conn *c)
+{
+    int64_t deadline = loom_deadline(c->loop, LINGER_NS);
+    if (loom_stream_flush(c->s, LOOM_SEC(1)) < 0 || loom_stream_write_eof(c->s) < 0)
+        return;
+    for (size_t total = 0; total < LINGER_MAX;) {
+        const void *v;
+        int64_t wait = deadline - loom_loop_now(c->loop);
+        ssize_t n = wait > 0 ? loom_stream_read_view(c->s, &v, 1 << 16, wait) : -ETIMEDOUT;
+        if (n <= 0)
+            return; /* EOF, timeout, reset or cancelled */
+        total += (size_t)n;
+    }
+}
+
 /* Serve one request; returns whether the connection may carry another. */
 static bool serve_one(struct conn *c)
 {
@@ -667,7 +689,7 @@ static bool serve_one(struct conn *c)
             r.h.target.ptr = "-";
             answer_error(c, &r, &res, status);
             access_log(c, &r, &res, loom_loop_now(c->loop));
-            loom_stream_flush(c->s, LOOM_SEC(1));
+            linger_close(c);
         }
         request_free(&r);
         return false;
@@ -709,7 +731,7 @@ static bool serve_one(struct conn *c)
     if (res.upgraded)
         return false;
     if (!again) /* let the client read the answer before the close */
-        loom_stream_flush(c->s, LOOM_SEC(1));
+        linger_close(c);
     /* Backpressure between requests too: bodiless answers (HEAD, 304, 204)
      * never wait in put_body, so a pipelining client that never reads would
      * otherwise queue them without bound. */

@@ -769,6 +769,43 @@ START_TEST(test_partial_limits)
 }
 END_TEST
 
+/* A client still sending a body the server refused gets the answer: the
+ * server half-closes and reads the rest away before closing (a close with
+ * unread bytes sends a reset, and Python's http.client, which sends the whole
+ * body before reading, saw ConnectionResetError instead of the 413). */
+START_TEST(test_lingering_close)
+{
+    setup();
+    test_http_server_start(&st);
+    char script[512];
+    snprintf(script, sizeof script,
+             "import http.client\n"
+             "for i in range(3):\n"
+             "    c = http.client.HTTPConnection('127.0.0.1', %d, timeout=10)\n"
+             "    c.request('POST', '/echo', body=b'x' * (24 << 20))\n"
+             "    r = c.getresponse(); r.read()\n"
+             "    print(r.status, r.getheader('Connection'))\n",
+             st.port);
+    char *out;
+    double el;
+    int rc =
+        test_run((char *[]){"/usr/bin/env", "python3", "-c", script, NULL}, NULL, 30, &out, &el);
+    ck_assert_msg(rc == 0, "python3 failed %d: %s", rc, out);
+    TEST_IN_ORDER(out, "413 close\n", "413 close\n", "413 close\n");
+    free(out);
+    /* A client that never closes is let go at the bound: its EOF arrives. */
+    int fd = test_dial(st.port);
+    const char req[] = "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\nabc";
+    test_send_all(fd, req, sizeof req - 1);
+    bool closed;
+    out = test_recv_until_close(fd, 10, &closed);
+    ck_assert_msg(closed && !strncmp(out, "HTTP/1.1 413 ", 13), "%s", out);
+    free(out);
+    close(fd);
+    test_http_server_stop(&st);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("http_server");
@@ -791,6 +828,7 @@ int main(void)
         {"absolute_form", test_absolute_form},
         {"head_bounds", test_head_bounds},
         {"partial_limits", test_partial_limits},
+        {"lingering_close", test_lingering_close},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         TCase *tc = test_tcase(s, cases[i].name, 30);
