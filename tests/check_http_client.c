@@ -1829,6 +1829,44 @@ START_TEST(test_drip_head)
 }
 END_TEST
 
+/* A pooled connection the server reset or half-closed after its answer: the
+ * next GET is retried on a new connection, a POST is never sent on it. */
+static intptr_t resets_main(void *arg)
+{
+    struct loom_http_session *s = session(NULL);
+    struct loom_http_response *r;
+    char err[LOOM_HTTP_ERRLEN], *body;
+    struct loom_http_request_options post = {.method = "POST", .body = "x", .body_len = 1};
+    static const char *const paths[] = {"/rst", "/half-close"};
+    for (int i = 0; i < 4; i++) {
+        ok_reused(s);
+        ck_assert_int_eq(loom_http_get(s, U(paths[i % 2]), &r, err, sizeof err), 0);
+        ck_assert_int_eq(loom_http_response_read_all(r, &body, 0), 3);
+        free(body);
+        loom_http_response_close(r);
+        ck_assert_int_eq(loom_http_session_idle_count(s), 1);
+        loom_sleep(LOOM_MS(200)); /* the reset comes 50 ms after the answer */
+        if (i < 2) {
+            ok_reused(s);
+            continue;
+        }
+        int rc = loom_http_request(s, U("/ok"), &post, &r, err, sizeof err);
+        ck_assert_msg(rc == 0, "POST after %s: %s (%s)", paths[i % 2], loom_strerror(rc), err);
+        ck_assert(!loom_http_response_reused(r));
+        loom_http_response_close(r);
+    }
+    loom_http_session_free(s);
+    return 0;
+}
+
+START_TEST(test_resets)
+{
+    hostile_start();
+    ck_assert_int_eq(run(resets_main, NULL), 0);
+    origin_stop();
+}
+END_TEST
+
 START_TEST(test_excess_bytes)
 {
     hostile_start();
@@ -1875,6 +1913,7 @@ int main(void)
     tc = test_tcase(s, "hostile", 60);
     tcase_add_test(tc, test_excess_bytes);
     tcase_add_test(tc, test_raw_answers);
+    tcase_add_test(tc, test_resets);
     tcase_add_test(tc, test_drip_head);
     tcase_add_test(tc, test_codings);
     tcase_add_test(tc, test_locations);

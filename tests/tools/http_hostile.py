@@ -11,10 +11,14 @@
 #   /loc?v=V            302 with Location V (raw value, %-decoded by the query parser)
 #   /raw?b=B[&close=1]  the bytes B (%-encoded) as the whole answer, then close if asked
 #   /drip-head?s=S      a head one byte every S seconds (for at most 60 s), then "ok\n"
+#   /rst                200 "ok\n" (keep-alive implied), then a reset a moment later
+#   /half-close         200 "ok\n" (keep-alive implied), then shutdown(SHUT_WR), still reading
 #   /never              read the request, never answer (the connection is held for 60 s)
 #   /stats              "accepted=A requests=R"
 import asyncio
 import gzip
+import socket
+import struct
 import sys
 from urllib.parse import parse_qs, urlsplit
 
@@ -69,6 +73,18 @@ async def route(w, method, path, q):
             w.write(data[i:i + 1])
             await w.drain()
             await asyncio.sleep(step)
+    elif path == "/rst":
+        w.write(head(200, "OK", [("Content-Length", "3")]) + b"ok\n")
+        await w.drain()
+        await asyncio.sleep(0.05)
+        sock = w.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        w.transport.abort()
+        return False
+    elif path == "/half-close":
+        w.write(head(200, "OK", [("Content-Length", "3")]) + b"ok\n")
+        await w.drain()
+        w.write_eof()
     elif path == "/never":
         await asyncio.sleep(60)
         return False
