@@ -10,6 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <errno.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -587,6 +591,39 @@ START_TEST(test_no_external)
 }
 END_TEST
 
+/* Nor over the network: a DTD, external entities (general and parameter) and
+ * an XInclude naming a listener on 127.0.0.1 leave its backlog empty. */
+START_TEST(test_no_network)
+{
+    int l = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof a;
+    ck_assert_int_eq(bind(l, (struct sockaddr *)&a, sizeof a), 0);
+    ck_assert_int_eq(listen(l, 16), 0);
+    ck_assert_int_eq(getsockname(l, (struct sockaddr *)&a, &al), 0);
+    char u[64], doc[2048];
+    snprintf(u, sizeof u, "http://127.0.0.1:%d", ntohs(a.sin_port));
+    const char *forms[] = {
+        "<!DOCTYPE rss SYSTEM '%s/x.dtd'><rss><channel><title>t</title></channel></rss>",
+        "<!DOCTYPE rss [<!ENTITY x SYSTEM "
+        "'%s/x'>]><rss><channel><title>&x;</title></channel></rss>",
+        "<!DOCTYPE rss [<!ENTITY %% p SYSTEM '%s/p'> %%p;]><rss/>",
+        "<rss xmlns:xi='http://www.w3.org/2001/XInclude'><channel><title>t</title>"
+        "<xi:include href='%s/i'/></channel></rss>",
+        "<?xml-stylesheet href='%s/s.xsl'?><rss><channel><title>t</title></channel></rss>",
+    };
+    for (size_t i = 0; i < sizeof forms / sizeof *forms; i++) {
+        snprintf(doc, sizeof doc, forms[i], u);
+        struct demo_feed f;
+        demo_feed_parse(doc, strlen(doc), ORIGIN "/f", NULL, NULL, &f);
+        demo_feed_free(&f);
+        int c = accept(l, NULL, NULL);
+        ck_assert_msg(c < 0 && errno == EAGAIN, "form %zu connected to %s", i, u);
+    }
+    close(l);
+}
+END_TEST
+
 START_TEST(test_not_feeds)
 {
     struct demo_feed f;
@@ -1110,6 +1147,7 @@ int main(void)
     tcase_add_test(tc, test_expansion_budget);
     tcase_add_test(tc, test_small_entities);
     tcase_add_test(tc, test_no_external);
+    tcase_add_test(tc, test_no_network);
     tcase_add_test(tc, test_not_feeds);
     tc = test_tcase(s, "terminal", 30);
     tcase_add_test(tc, test_terminal_sanitise);

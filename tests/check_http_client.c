@@ -1867,6 +1867,23 @@ START_TEST(test_resets)
 }
 END_TEST
 
+/* The cancel sweep over a body decoded through three gzip layers. */
+static intptr_t sweep_stacked_main(void *arg)
+{
+    struct loom_http_session *s = session(NULL);
+    cancel_sweep(s, U("/ce-split?n=3"));
+    loom_http_session_free(s);
+    return 0;
+}
+
+START_TEST(test_cancel_sweep_stacked)
+{
+    hostile_start();
+    ck_assert_int_eq(run(sweep_stacked_main, NULL), 0);
+    origin_stop();
+}
+END_TEST
+
 START_TEST(test_excess_bytes)
 {
     hostile_start();
@@ -1914,6 +1931,7 @@ int main(void)
     tcase_add_test(tc, test_excess_bytes);
     tcase_add_test(tc, test_raw_answers);
     tcase_add_test(tc, test_resets);
+    tcase_add_test(tc, test_cancel_sweep_stacked);
     tcase_add_test(tc, test_drip_head);
     tcase_add_test(tc, test_codings);
     tcase_add_test(tc, test_locations);
