@@ -53,6 +53,7 @@ struct loom_server {
     uint64_t accepted;
     struct loom_task *waiter; /* serve_forever or shutdown, parked */
     bool stop_requested, stopping, shut_down;
+    bool hurry; /* stopped again during the grace period: end it now */
     struct loom_signal sigint, sigterm;
     bool free_pending;     /* freed while running: the last task out frees */
     size_t acceptors_gone; /* with free_pending: acceptor tasks finished */
@@ -325,8 +326,10 @@ static void on_stop_signal(struct loom_signal *sig, int signum) { loom_server_st
 
 void loom_server_stop(struct loom_server *srv)
 {
+    if (srv->stopping) /* again, while handlers get their grace: no more of it */
+        srv->hurry = true;
     srv->stop_requested = true;
-    if (srv->waiter && !srv->stopping)
+    if (srv->waiter)
         loom_wake(srv->waiter, 0);
 }
 
@@ -363,16 +366,18 @@ int loom_server_serve_forever(struct loom_server *srv)
         rc = loom_park(self, -1);
         srv->waiter = NULL;
     }
-    watch_signals(srv, false);
+    /* Signals stay watched during the grace period: a second one ends it. */
     int s = loom_server_shutdown(srv, rc < 0 ? 0 : -1);
+    watch_signals(srv, false);
     return rc < 0 ? rc : (s < 0 ? s : 0);
 }
 
-/* Park until every connection is gone or deadline; 0, -ETIMEDOUT, -ECANCELED. */
-static int wait_conns(struct loom_server *srv, struct loom_task *self, int64_t deadline)
+/* Park until every connection is gone or deadline (or, for the grace period,
+ * a second stop); 0, -ETIMEDOUT, -ECANCELED. */
+static int wait_conns(struct loom_server *srv, struct loom_task *self, int64_t deadline, bool grace)
 {
     int rc = 0;
-    while (srv->nconns && rc == 0) {
+    while (srv->nconns && rc == 0 && !(grace && srv->hurry)) {
         srv->waiter = self;
         rc = loom_park(self, deadline);
         srv->waiter = NULL;
@@ -425,7 +430,7 @@ int loom_server_shutdown(struct loom_server *srv, int64_t grace_ns)
     if (!self)
         return -EPERM;
     if (srv->stopping) /* idempotent: wait for the first shutdown's end */
-        return wait_conns(srv, self, -1) < 0 ? -ECANCELED : 0;
+        return wait_conns(srv, self, -1, false) < 0 ? -ECANCELED : 0;
     srv->stopping = true;
     int rc = stop_accepting(srv, self);
     /* Let handlers finish what was already received; reads that would wait end. */
@@ -437,14 +442,14 @@ int loom_server_shutdown(struct loom_server *srv, int64_t grace_ns)
     if (grace_ns < 0)
         grace_ns = srv->opt.grace_ns;
     if (rc == 0)
-        rc = wait_conns(srv, self, loom_deadline(srv->loop, grace_ns));
+        rc = wait_conns(srv, self, loom_deadline(srv->loop, grace_ns), true);
     /* Cancel (or abort) whoever is left, and wait for them to unwind. */
     int cancelled = 0;
     for (struct loom_list *n = srv->conns.next; n != &srv->conns; n = n->next) {
         struct conn *c = loom_list_entry(n, struct conn, node);
         cancelled += conn_end(c, c->t != NULL);
     }
-    while (wait_conns(srv, self, -1) < 0)
+    while (wait_conns(srv, self, -1, false) < 0)
         rc = -ECANCELED;
     srv->shut_down = true;
     return rc == -ECANCELED ? rc : cancelled;
@@ -543,7 +548,13 @@ static intptr_t worker_main(void *arg)
     }
     if (rc == 0) {
         rc = loom_server_serve_forever(w->srv);
-        loom_server_free(w->srv);
+        struct loom_server *srv = w->srv;
+        if (w->mu) /* no stop is posted for it from now on (see stop_workers) */
+            pthread_mutex_lock(w->mu);
+        w->srv = NULL;
+        if (w->mu)
+            pthread_mutex_unlock(w->mu);
+        loom_server_free(srv);
     }
     if (started && o.on_worker_stop)
         o.on_worker_stop(loom_loop_current(), w->arg);
@@ -576,10 +587,17 @@ static int worker_launch(struct worker *w)
     return w->rc;
 }
 
-static void stop_cb(void *arg) { loom_server_stop(arg); }
+/* On the worker's loop: stop its server unless it is gone already. */
+static void stop_cb(void *arg)
+{
+    struct worker *w = arg;
+    if (w->srv)
+        loom_server_stop(w->srv);
+}
 
-/* Wait for SIGINT/SIGTERM (blocked in every thread) or a worker's end. */
-static void wait_for_stop(struct worker *ws, unsigned n, bool signals)
+/* Wait for SIGINT/SIGTERM (blocked in every thread): true; or for a worker's
+ * end (every worker's with all): false. */
+static bool wait_for_stop(struct worker *ws, unsigned n, bool signals, bool all)
 {
     sigset_t set;
     sigemptyset(&set);
@@ -588,16 +606,27 @@ static void wait_for_stop(struct worker *ws, unsigned n, bool signals)
     struct timespec ts = {0, 100 * 1000 * 1000};
     for (;;) {
         if (signals && sigtimedwait(&set, NULL, &ts) > 0)
-            return;
+            return true;
         if (!signals)
             nanosleep(&ts, NULL);
         pthread_mutex_lock(ws[0].mu);
-        bool any = false;
+        unsigned done = 0;
         for (unsigned i = 0; i < n; i++)
-            any |= ws[i].finished;
+            done += ws[i].finished;
         pthread_mutex_unlock(ws[0].mu);
-        if (any)
-            return;
+        if (all ? done == n : done > 0)
+            return false;
+    }
+}
+
+/* Ask every worker still running to stop (again: to end its grace period). */
+static void stop_workers(struct worker *ws, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        pthread_mutex_lock(ws[i].mu);
+        if (ws[i].srv && !ws[i].finished)
+            loom_call_soon_threadsafe(ws[i].loop, stop_cb, &ws[i]);
+        pthread_mutex_unlock(ws[i].mu);
     }
 }
 
@@ -613,14 +642,13 @@ static int run_threads(struct worker *ws, unsigned n)
     }
     if (rc >= 0 && ws[0].opt->on_listening)
         ws[0].opt->on_listening(ws[0].srv, ws[0].arg);
+    bool signals = rc >= 0 && ws[0].opt->handle_signals;
     if (rc >= 0)
-        wait_for_stop(ws, n, ws[0].opt->handle_signals);
-    for (unsigned i = 0; i < started; i++) {
-        pthread_mutex_lock(ws[i].mu);
-        if (ws[i].srv && !ws[i].finished)
-            loom_call_soon_threadsafe(ws[i].loop, stop_cb, ws[i].srv);
-        pthread_mutex_unlock(ws[i].mu);
-    }
+        wait_for_stop(ws, n, signals, false);
+    stop_workers(ws, started);
+    /* A second signal during the workers' grace period ends it. */
+    if (signals && wait_for_stop(ws, started, true, true))
+        stop_workers(ws, started);
     for (unsigned i = 0; i < started; i++) {
         pthread_join(ws[i].thread, NULL);
         if (rc >= 0 && ws[i].rc < 0)

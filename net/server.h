@@ -16,7 +16,9 @@
  * the listener; every connection's reads that would have to wait now return
  * LOOM_EOF (data already received is still delivered, so requests already read
  * are answered); handlers get up to grace_ns to finish, the rest are cancelled
- * and awaited; then everything is closed. */
+ * and awaited; then everything is closed. A second stop during the grace
+ * period (loom_server_stop(), or another SIGINT/SIGTERM: the signals stay
+ * watched until the end, also with workers) ends it at once. */
 #ifndef LOOM_NET_SERVER_H
 #define LOOM_NET_SERVER_H
 
@@ -113,8 +115,10 @@ int loom_server_start_protocol(struct loom_loop *loop, const struct loom_server_
  * cancelled (the server is shut down then too, without grace). Suspends. */
 int loom_server_serve_forever(struct loom_server *srv);
 
-/* Ask serve_forever to shut down. Callable from tasks and callbacks of the
- * server's loop; from other threads use loom_call_soon_threadsafe. */
+/* Ask serve_forever to shut down; called again once the shutdown began, end
+ * its grace period now (the handlers left are cancelled). Callable from tasks
+ * and callbacks of the server's loop; from other threads use
+ * loom_call_soon_threadsafe. */
 void loom_server_stop(struct loom_server *srv);
 
 /* Graceful shutdown now (see the top of this file); grace_ns < 0: the

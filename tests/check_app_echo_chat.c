@@ -189,6 +189,56 @@ static const char echo_graceful_py[] = "import os, signal, socket, sys, time\n"
                                        "assert idle.recv(10) == b''  # idle client: closed\n"
                                        "print('answered', len(got))\n";
 
+/* Clients that never read hold their handlers in drain; SIGTERM starts the
+ * grace period (--grace 30), a second SIGTERM ends it: the server exits at
+ * once (the second signal used to be ignored for the whole grace). */
+static const char echo_twice_py[] =
+    "import os, signal, socket, sys, time\n"
+    "port, pid = int(sys.argv[1]), int(sys.argv[2])\n"
+    "def gone(): return open('/proc/%d/stat' % pid).read().rsplit(')', 1)[1].split()[0] == 'Z'\n"
+    "socks = []\n"
+    "for i in range(3):\n"
+    "    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)\n"
+    "    s.connect(('127.0.0.1', port)); s.setblocking(False); socks.append(s)\n"
+    "t = time.time(); last = t\n"
+    "while time.time() - last < 1 and time.time() - t < 20:  # until nothing goes for 1 s\n"
+    "    for s in socks:\n"
+    "        try: s.send(b'x' * 65536); last = time.time()\n"
+    "        except BlockingIOError: pass\n"
+    "    time.sleep(0.01)\n"
+    "os.kill(pid, signal.SIGTERM)\n"
+    "time.sleep(0.5)\n"
+    "assert not gone(), 'exited in its grace period'\n"
+    "t = time.time(); os.kill(pid, signal.SIGTERM)\n"
+    "while not gone() and time.time() - t < 10: time.sleep(0.01)\n"
+    "print('second SIGTERM: exit after %.2f s' % (time.time() - t))\n";
+
+static void echo_twice(const char *workers)
+{
+    struct server s;
+    const char *args[] = {"--port", "0", "--grace", "30", "--workers", workers, NULL};
+    server_start(&s, "bin/loom-echo", args);
+    char port[16], pid[16];
+    snprintf(port, sizeof port, "%d", s.port);
+    snprintf(pid, sizeof pid, "%d", (int)s.pid);
+    char *argv[] = {"/usr/bin/env", "python3", "-c", (char *)echo_twice_py, port, pid, NULL};
+    char *out;
+    double el;
+    int rc = test_run(argv, NULL, 60, &out, &el);
+    ck_assert_msg(rc == 0, "python exit %d:\n%s", rc, out);
+    const char *at = strstr(out, "exit after ");
+    ck_assert_msg(at && atof(at + 11) < 3, "--workers %s: %s", workers, out);
+    free(out);
+    ck_assert_int_eq(server_stop(&s, 0, 10), 0);
+}
+
+START_TEST(test_echo_signal_twice)
+{
+    echo_twice("1");
+    echo_twice("2");
+}
+END_TEST
+
 START_TEST(test_echo)
 {
     struct server s;
@@ -931,6 +981,7 @@ int main(void)
         {"echo", test_echo},
         {"echo_poll_workers", test_echo_poll_workers},
         {"echo_graceful", test_echo_graceful},
+        {"echo_signal_twice", test_echo_signal_twice},
         {"echo_emfile", test_echo_emfile},
         {"chat", test_chat},
         {"chat_flood", test_chat_flood},

@@ -222,6 +222,42 @@ static intptr_t serve_forever_main(void *arg)
     return 0;
 }
 
+/* Stop once, wait until the shutdown gives its grace, stop again. */
+static intptr_t impatient(void *arg)
+{
+    struct loom_server *srv = arg;
+    struct loom_stream *c = dial(srv);
+    ck_assert_int_eq(loom_stream_write(c, "stuck\n", 6), 0);
+    wait_lines(1);
+    loom_server_stop(srv);
+    for (int i = 0; i < 5000 && !loom_server_stopping(srv); i++)
+        loom_sleep(LOOM_MS(1));
+    ck_assert(loom_server_stopping(srv));
+    loom_sleep(LOOM_MS(50)); /* well into the grace period */
+    loom_server_stop(srv);
+    loom_stream_close(c);
+    return 0;
+}
+
+/* A second stop during the grace period ends it at once: the handler still
+ * at work is cancelled (an impatient second Ctrl-C; it used to be ignored
+ * until the grace ran out). */
+static intptr_t stop_twice_main(void *arg)
+{
+    lines_read = 0;
+    struct loom_server_options o = {.grace_ns = LOOM_SEC(30)};
+    struct loom_server *srv = start(&o, line_echo, NULL);
+    struct loom_task *t = loom_spawn(impatient, srv, "impatient");
+    double t0 = test_now();
+    ck_assert_int_eq(loom_server_serve_forever(srv), 0);
+    double dt = test_now() - t0;
+    ck_assert_msg(dt < 5, "serve_forever took %.2f s after the second stop", dt);
+    ck_assert_int_eq(loom_task_join(t), 0);
+    ck_assert_int_eq(loom_server_connections(srv), 0);
+    loom_server_free(srv);
+    return 0;
+}
+
 static intptr_t unix_main(void *arg)
 {
     char path[64];
@@ -374,6 +410,8 @@ START_TEST(test_serve_forever) { ck_assert_int_eq(test_run_task(serve_forever_ma
 END_TEST
 START_TEST(test_unix) { ck_assert_int_eq(test_run_task(unix_main, NULL), 0); }
 END_TEST
+START_TEST(test_stop_twice) { ck_assert_int_eq(test_run_task(stop_twice_main, NULL), 0); }
+END_TEST
 START_TEST(test_backpressure) { ck_assert_int_eq(test_run_task(backpressure_main, NULL), 0); }
 END_TEST
 
@@ -415,6 +453,7 @@ int main(void)
         {"idle", test_idle, 20},
         {"shutdown", test_shutdown, 20},
         {"serve_forever", test_serve_forever, 20},
+        {"stop_twice", test_stop_twice, 40},
         {"backpressure", test_backpressure, 20},
         {"unix", test_unix, 20},
         {"many", test_many, 60},
