@@ -423,13 +423,13 @@ static size_t head_add(char *head, size_t cap, size_t n, const char *fmt, ...)
 }
 
 /* Send the head. content_length < 0: chunked (HTTP/1.1) or until close (1.0).
- * -EINVAL for a status outside 100-999, -ENOSPC if the head does not fit
+ * -EINVAL for a status outside 200-999 (101 aside), -ENOSPC if the head does not fit
  * (the Server header is bounded at start, so only a bug gets there). */
 static int send_head(struct loom_http_reply *res, int status, int64_t content_length)
 {
     const struct loom_http_req *r = res->req;
-    if (status < 100 || status > 999)
-        return -EINVAL;
+    if ((status < 200 && status != 101) || status > 999)
+        return -EINVAL; /* a 1xx as the answer would leave the client waiting for the real one */
     bool bodiless = status < 200 || status == 204 || status == 304;
     bool chunked = false, close = false;
     if (content_length < 0 && !bodiless) {
@@ -566,7 +566,7 @@ int loom_http_reply_send(struct loom_http_reply *res, int status, const char *co
         rc = send_head(res, status, (int64_t)len);
     if (rc == 0)
         rc = put_body(res, body, len);
-    res->ended = true;
+    res->ended = res->started; /* nothing sent: the server still answers */
     return rc;
 }
 

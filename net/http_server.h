@@ -221,7 +221,8 @@ int loom_http_reply_error(struct loom_http_reply *res, int status);
 
 /* Streaming (the ASGI style): send the head (status + headers so far; chunked
  * unless content_length >= 0), then any number of writes, then end. A status
- * outside 100-999 is -EINVAL here and in every call that sends a head. */
+ * outside 200-999 (101 aside) is -EINVAL here and in every call that sends a
+ * head. */
 int loom_http_reply_start(struct loom_http_reply *res, int status, int64_t content_length);
 int loom_http_reply_write(struct loom_http_reply *res, const void *data, size_t len);
 int loom_http_reply_end(struct loom_http_reply *res);
