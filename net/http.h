@@ -30,7 +30,10 @@
  * it came (the header says what it is). A pooled connection that answers with
  * bytes an earlier response left behind (a body sent with a HEAD or 204
  * answer, more body than its Content-Length) is retried once on a new
- * connection, as a stale one is.
+ * connection, as a stale one is. A server that answers before the request
+ * body was sent whole (a 413 to an upload it will not read) and resets the
+ * connection: its answer is returned, not the reset the sending met (over
+ * plain TCP; behind TLS the reset stands), and the connection is not kept.
  *
  * Timeouts (struct loom_http_timeout) bound the whole request including its
  * redirects and the reading of the body (total), getting a connection

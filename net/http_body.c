@@ -141,7 +141,8 @@ static int fail(struct loom_http_response *r, int rc, const char *fmt, ...)
 void loom__http_body_end(struct loom_http_response *r, bool ok)
 {
     if (r->q.c) {
-        bool reuse = ok && r->fr.keep_alive && r->fr.body != LOOM_HTTP_BODY_UNTIL_CLOSE;
+        bool reuse =
+            ok && r->fr.keep_alive && r->fr.body != LOOM_HTTP_BODY_UNTIL_CLOSE && !r->q.unsent;
         loom__http_release(r->q.s, r->q.c, reuse);
         r->q.c = NULL;
     }

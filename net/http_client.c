@@ -311,6 +311,29 @@ static int read_head(struct loom__http_req *q, struct loom_http_response *r, boo
     }
 }
 
+/* Sending failed with a reset: the server may have answered early (a 413 to
+ * an upload it will not read) and closed; what it said is read if it is
+ * there. Else the sending error stands (*got still tells the stale retry
+ * whether any byte came). The connection is never reused after it. */
+static int early_answer(struct loom__http_req *q, struct loom_http_response *r, int rc, bool *got,
+                        bool *junk)
+{
+    char *saved = q->err && q->errlen ? strdup(q->err) : NULL;
+    const struct loom_http_limits *lim = &q->s->lim;
+    loom__http_conn_take_queued(q->c, lim->max_start_line + lim->max_header_bytes +
+                                          lim->max_trailer_bytes + 1024);
+    int hrc = read_head(q, r, got, junk);
+    if (hrc == 0) {
+        q->unsent = true;
+        if (q->err && q->errlen)
+            *q->err = 0;
+    } else if (saved) {
+        snprintf(q->err, q->errlen, "%s", saved);
+    }
+    free(saved);
+    return hrc == 0 ? 0 : rc;
+}
+
 /* A failure that a stale pooled connection explains. */
 static bool stale_error(int rc)
 {
@@ -334,8 +357,11 @@ static int exchange(struct loom__http_req *q, struct loom_http_response *r,
         if (rc < 0)
             return rc;
         r->reused = reused;
+        q->unsent = false;
         rc = send_request(q, b);
-        if (rc == 0)
+        if (rc == -ECONNRESET || rc == -EPIPE)
+            rc = early_answer(q, r, rc, &got, &junk);
+        else if (rc == 0)
             rc = read_head(q, r, &got, &junk);
         if (rc == 0)
             return 0;

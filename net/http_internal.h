@@ -116,6 +116,13 @@ void loom__http_release(struct loom_http_session *s, struct loom__http_conn *c, 
  * held). Returns the count, LOOM_EOF, LOOM_ELIMIT (buffer full), -ETIMEDOUT... */
 ssize_t loom__http_conn_fill(struct loom__http_conn *c, size_t max, int64_t timeout_ns);
 
+/* After a write met a reset: take into c's buffer (up to max bytes held)
+ * what the server sent before it - the stream then reports the reset on
+ * reads too, but the kernel still holds those bytes. The stream's buffer
+ * first, then, on plain TCP, recv(2) without waiting (behind TLS the bytes
+ * would need decrypting). */
+void loom__http_conn_take_queued(struct loom__http_conn *c, size_t max);
+
 /* Session reference for requests and responses alive. */
 void loom__http_session_unref(struct loom_http_session *s);
 
@@ -139,6 +146,7 @@ struct loom__http_req {
     int max_redirects;
     bool drop_auth; /* a redirect crossed origins: no Authorization, Proxy-Authorization, Cookie */
     bool body_dropped;         /* a redirect turned the request into a GET */
+    bool unsent;               /* answered before it was sent whole: the connection goes */
     struct loom__http_conn *c; /* the connection, until the body ends */
     char **visited;            /* "METHOD URL" of every hop, for loop detection */
     size_t nvisited;

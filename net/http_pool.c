@@ -444,7 +444,8 @@ void loom__http_release(struct loom_http_session *s, struct loom__http_conn *c, 
     expire_idle(s);
 }
 
-ssize_t loom__http_conn_fill(struct loom__http_conn *c, size_t max, int64_t timeout_ns)
+/* Room after c->end: compact, or grow up to max bytes held. */
+static int conn_room(struct loom__http_conn *c, size_t max)
 {
     if (c->start == c->end)
         c->start = c->end = 0;
@@ -464,6 +465,26 @@ ssize_t loom__http_conn_fill(struct loom__http_conn *c, size_t max, int64_t time
             return -ENOMEM;
         c->buf = nb, c->cap = ncap;
     }
+    return 0;
+}
+
+void loom__http_conn_take_queued(struct loom__http_conn *c, size_t max)
+{
+    while (loom_stream_buffered(c->st) > 0 && loom__http_conn_fill(c, max, 0) > 0)
+        ;
+    while (!c->tls && conn_room(c, max) == 0) {
+        ssize_t n = recv(loom_stream_fd(c->st), c->buf + c->end, c->cap - c->end, MSG_DONTWAIT);
+        if (n <= 0)
+            break;
+        c->end += (size_t)n;
+    }
+}
+
+ssize_t loom__http_conn_fill(struct loom__http_conn *c, size_t max, int64_t timeout_ns)
+{
+    int rc = conn_room(c, max);
+    if (rc < 0)
+        return rc;
     ssize_t n = loom_stream_read_some(c->st, c->buf + c->end, c->cap - c->end, timeout_ns);
     if (n > 0)
         c->end += (size_t)n;

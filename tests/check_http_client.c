@@ -1884,6 +1884,37 @@ START_TEST(test_cancel_sweep_stacked)
 }
 END_TEST
 
+/* A server that answers a big upload early (413) and closes without reading
+ * it: the client reports the answer, not the reset its writes then meet. */
+static intptr_t early_main(void *arg)
+{
+    struct loom_http_session *s = session(NULL);
+    struct loom_http_response *r;
+    char err[LOOM_HTTP_ERRLEN], *body;
+    size_t n = 16 << 20;
+    char *big = calloc(1, n);
+    struct loom_http_request_options post = {.method = "POST", .body = big, .body_len = n};
+    int rc = loom_http_request(s, U("/early-413"), &post, &r, err, sizeof err);
+    ck_assert_msg(rc == 0, "%s (%s)", loom_strerror(rc), err);
+    ck_assert_int_eq(loom_http_response_status(r), 413);
+    ck_assert_int_eq(loom_http_response_read_all(r, &body, 0), 10);
+    ck_assert_str_eq(body, "too large\n");
+    free(body);
+    loom_http_response_close(r);
+    ck_assert_int_eq(loom_http_session_open_count(s), 0); /* never reused */
+    free(big);
+    loom_http_session_free(s);
+    return 0;
+}
+
+START_TEST(test_early_answer)
+{
+    hostile_start();
+    ck_assert_int_eq(run(early_main, NULL), 0);
+    origin_stop();
+}
+END_TEST
+
 START_TEST(test_excess_bytes)
 {
     hostile_start();
@@ -1931,6 +1962,7 @@ int main(void)
     tcase_add_test(tc, test_excess_bytes);
     tcase_add_test(tc, test_raw_answers);
     tcase_add_test(tc, test_resets);
+    tcase_add_test(tc, test_early_answer);
     tcase_add_test(tc, test_cancel_sweep_stacked);
     tcase_add_test(tc, test_drip_head);
     tcase_add_test(tc, test_codings);

@@ -13,6 +13,8 @@
 #   /drip-head?s=S      a head one byte every S seconds (for at most 60 s), then "ok\n"
 #   /rst                200 "ok\n" (keep-alive implied), then a reset a moment later
 #   /half-close         200 "ok\n" (keep-alive implied), then shutdown(SHUT_WR), still reading
+#   /early-413          413 with a short body as soon as the head is in, then close (the
+#                       request body unread: the kernel resets the connection)
 #   /never              read the request, never answer (the connection is held for 60 s)
 #   /stats              "accepted=A requests=R"
 import asyncio
@@ -85,6 +87,13 @@ async def route(w, method, path, q):
         w.write(head(200, "OK", [("Content-Length", "3")]) + b"ok\n")
         await w.drain()
         w.write_eof()
+    elif path == "/early-413":
+        msg = b"too large\n"
+        w.write(head(413, "Content Too Large", [("Content-Length", str(len(msg))),
+                                                ("Connection", "close")]) + msg)
+        await w.drain()
+        await asyncio.sleep(0.1)
+        return False
     elif path == "/never":
         await asyncio.sleep(60)
         return False
