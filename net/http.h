@@ -204,7 +204,9 @@ int loom_http_upload_write(struct loom_http_upload *u, const void *buf, size_t l
 
 /* End the body and read the response head: *out as from loom_http_request().
  * u is freed whatever the result. Returns 0 or a negative code (-EINVAL: the
- * body fell short of its announced length). Suspends. */
+ * body fell short of its announced length). When the writes failed with a
+ * reset, an answer the server sent before it (a 413) is still returned.
+ * Suspends. */
 int loom_http_upload_finish(struct loom_http_upload *u, struct loom_http_response **out, char *err,
                             size_t errlen);
 

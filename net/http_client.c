@@ -636,7 +636,9 @@ int loom_http_upload_finish(struct loom_http_upload *u, struct loom_http_respons
     if (rc == 0 && u->len < 0)
         rc = send_piece(q, true, NULL, 0);
     bool got, junk;
-    if (rc == 0)
+    if ((rc == -ECONNRESET || rc == -EPIPE) && q->c) /* answered early? */
+        rc = early_answer(q, r, rc, &got, &junk);
+    else if (rc == 0)
         rc = read_head(q, r, &got, &junk);
     if (rc == 0)
         rc = loom__http_body_start(r, q);

@@ -1902,6 +1902,18 @@ static intptr_t early_main(void *arg)
     free(body);
     loom_http_response_close(r);
     ck_assert_int_eq(loom_http_session_open_count(s), 0); /* never reused */
+    /* the same through a body the caller writes: the writes fail, finish answers */
+    struct loom_http_upload *u;
+    ck_assert_int_eq(loom_http_upload_start(s, U("/early-413"), NULL, -1, &u, err, sizeof err), 0);
+    int wrc = 0;
+    for (size_t sent = 0; wrc == 0 && sent < n; sent += 65536)
+        wrc = loom_http_upload_write(u, big, 65536);
+    ck_assert_msg(wrc == -ECONNRESET || wrc == -EPIPE, "%s", loom_strerror(wrc));
+    rc = loom_http_upload_finish(u, &r, err, sizeof err);
+    ck_assert_msg(rc == 0, "%s (%s)", loom_strerror(rc), err);
+    ck_assert_int_eq(loom_http_response_status(r), 413);
+    loom_http_response_close(r);
+    ck_assert_int_eq(loom_http_session_open_count(s), 0);
     free(big);
     loom_http_session_free(s);
     return 0;
