@@ -983,6 +983,69 @@ static intptr_t ossl_main(void *arg)
     return 0;
 }
 
+/* Start `openssl s_client` against port with one more option; stdin piped. */
+static void s_client_start(struct loom_proc *p, int port, const char *opt)
+{
+    char addr[32];
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
+    const char *argv[] = {"openssl", "s_client", "-connect", addr, opt, NULL};
+    struct loom_proc_options po = {
+        .argv = argv, .in = LOOM_PROC_PIPE, .out = LOOM_PROC_PIPE, .err = LOOM_PROC_STDOUT};
+    int rc = loom_proc_spawn(NULL, p, &po);
+    ck_assert_msg(rc == 0, "cannot run openssl s_client: %s (is openssl installed?)",
+                  loom_strerror(rc));
+}
+
+/* Read p's output until a line containing want (10 s); false at its end. */
+static bool s_client_wait(struct loom_proc *p, const char *want)
+{
+    char line[4096];
+    ssize_t n;
+    while ((n = loom_stream_readline(p->out, line, sizeof line, LOOM_SEC(10))) > 0 ||
+           n == LOOM_ELIMIT)
+        if (n > 0 && strstr(line, want))
+            return true;
+    ck_assert_msg(n == LOOM_EOF, "s_client output: %s", loom_strerror((int)n));
+    return false;
+}
+
+/* tls.h's promises to a hostile client: TLS 1.1 and 1.0 are refused at the
+ * handshake, and a TLS 1.2 client's renegotiation is refused (the connection
+ * ends instead of running a second handshake). */
+static intptr_t old_tls_main(void *arg)
+{
+    struct srv v;
+    const char *old[] = {"-tls1_1", "-tls1"};
+    for (int i = 0; i < 2; i++) {
+        srv_start(&v, "srv", NULL, ECHO, 1);
+        struct loom_proc p;
+        s_client_start(&p, port_of(&v), old[i]);
+        loom_stream_close(p.in);
+        p.in = NULL;
+        s_client_wait(&p, "never printed");
+        ck_assert_int_eq(loom_proc_wait(&p, LOOM_SEC(10), NULL), 0);
+        loom_proc_close(&p);
+        srv_stop(&v);
+        ck_assert_msg(v.hs_rc == LOOM_ETLS && strstr(v.err, "unsupported protocol"),
+                      "%s: %s (%s); if the client refused to offer it, openssl's configuration "
+                      "forbids the old version on this machine",
+                      old[i], loom_strerror(v.hs_rc), v.err);
+    }
+    srv_start(&v, "srv", NULL, ECHO, 1);
+    struct loom_proc p;
+    s_client_start(&p, port_of(&v), "-tls1_2");
+    ck_assert_int_eq(loom_stream_write(p.in, "hello\n", 6), 0);
+    ck_assert_msg(s_client_wait(&p, "hello"), "no echo through s_client");
+    ck_assert_int_eq(loom_stream_write(p.in, "R\n", 2), 0); /* s_client: renegotiate */
+    ck_assert_msg(s_client_wait(&p, "no renegotiation"), "renegotiation was not refused");
+    s_client_wait(&p, "never printed"); /* s_client ends: the connection is over */
+    ck_assert_int_eq(srv_stop(&v), 0);
+    ck_assert_int_eq(v.hs_rc, 0);
+    ck_assert_int_eq(loom_proc_wait(&p, LOOM_SEC(10), NULL), 0);
+    loom_proc_close(&p);
+    return 0;
+}
+
 /* TLS 1.2: another handshake, resumption from the session (not a 1.3 ticket). */
 static intptr_t ossl12_main(void *arg)
 {
@@ -1058,6 +1121,7 @@ CASE(timeout)
 CASE(vanish)
 CASE(client_cert)
 CASE(ossl12)
+CASE(old_tls)
 CASE(hostile)
 CASE(accept_stream)
 CASE(ossl)
@@ -1084,6 +1148,7 @@ int main(void)
         {"curl", test_curl},
         {"client_cert", test_client_cert},
         {"openssl_tls12", test_ossl12},
+        {"old_tls_renegotiation", test_old_tls},
         {"hostile", test_hostile},
         {"threads", test_threads},
     };
