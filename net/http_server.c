@@ -296,6 +296,16 @@ int loom_http_req_json(struct loom_http_req *r, struct json_t **out)
     return *out ? 0 : -EINVAL;
 }
 
+/* Whether the whole request body has arrived (and nothing of it is in flight). */
+static bool body_read(const struct loom_http_req *r)
+{
+    if (r->body_err)
+        return false;
+    if (r->fr.body == LOOM_HTTP_BODY_LENGTH)
+        return r->body_left == 0;
+    return r->fr.body == LOOM_HTTP_BODY_NONE || loom_http_chunked_done(&r->ch);
+}
+
 /* After the handler: read away a small unread body so the connection can
  * carry the next request; a large one costs the connection instead, and so
  * does one that takes longer than body_timeout_ns in all (a client dripping
@@ -656,11 +666,15 @@ static int body_status(int body_err)
  * the client still sends (the rest of a body we refused, pipelined requests)
  * until its EOF, within LINGER_NS and LINGER_MAX bytes. Closing with unread
  * bytes makes the kernel send a reset, and a client still sending its body
- * (Python's http.client posting 20 MB to a 413) then loses the answer. */
-static void linger_close(struct conn *c)
+ * (Python's http.client posting 20 MB to a 413) then loses the answer.
+ * unread: the client may still be sending (an error, a body not read in full). */
+static void linger_close(struct conn *c, bool unread)
 {
     int64_t deadline = loom_deadline(c->loop, LINGER_NS);
-    if (loom_stream_flush(c->s, LOOM_SEC(1)) < 0 || loom_stream_write_eof(c->s) < 0)
+    /* Nothing may follow (a request answered in full): close at once, and
+     * do not hold the connection slot for a client that keeps its socket. */
+    unread = unread || loom_stream_buffered(c->s) > 0;
+    if (loom_stream_flush(c->s, LOOM_SEC(1)) < 0 || !unread || loom_stream_write_eof(c->s) < 0)
         return;
     for (size_t total = 0; total < LINGER_MAX;) {
         const void *v;
@@ -689,7 +703,7 @@ static bool serve_one(struct conn *c)
             r.h.target.ptr = "-";
             answer_error(c, &r, &res, status);
             access_log(c, &r, &res, loom_loop_now(c->loop));
-            linger_close(c);
+            linger_close(c, true); /* the rest of the head, a body may follow */
         }
         request_free(&r);
         return false;
@@ -725,13 +739,15 @@ static bool serve_one(struct conn *c)
     bool again = !res.close && !res.upgraded && !r.fr.upgrade && discard_body(&r);
     if (!again && !res.upgraded)
         res.close = true;
+    /* a refused request (its framing may be unknown) or a body not read in full */
+    bool unread = status != 0 || !body_read(&r);
     atomic_fetch_add(&c->srv->requests, 1);
     access_log(c, &r, &res, start);
     request_free(&r);
     if (res.upgraded)
         return false;
     if (!again) /* let the client read the answer before the close */
-        linger_close(c);
+        linger_close(c, unread);
     /* Backpressure between requests too: bodiless answers (HEAD, 304, 204)
      * never wait in put_body, so a pipelining client that never reads would
      * otherwise queue them without bound. */
