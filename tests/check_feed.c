@@ -624,6 +624,55 @@ START_TEST(test_no_network)
 }
 END_TEST
 
+/* Attribute values of megabytes (an Atom href, an xml:base, one nobody
+ * reads): parsing stays bounded in memory, the over-long link is dropped
+ * (counted), a relative link under the over-long base too (it resolved
+ * against the feed's URL instead: a link to the wrong place), and the
+ * entries around them are kept. */
+START_TEST(test_huge_attributes)
+{
+    size_t big = 4 << 20, cap = 3 * big + 4096, n = 0;
+    char *doc = malloc(cap);
+    n += (size_t)snprintf(doc + n, cap - n,
+                          "<feed xmlns='http://www.w3.org/2005/Atom'>"
+                          "<entry><title>a</title><link href='/a'/></entry>"
+                          "<entry><title>b</title><link href='/");
+    memset(doc + n, 'x', big), n += big;
+    n += (size_t)snprintf(doc + n, cap - n, "'/></entry><entry xml:base='http://h/");
+    memset(doc + n, 'y', big), n += big;
+    n += (size_t)snprintf(doc + n, cap - n,
+                          "/'><title>c</title><link href='c'/></entry>"
+                          "<entry other='");
+    memset(doc + n, 'z', big), n += big;
+    n += (size_t)snprintf(doc + n, cap - n, "'><title>d</title><link href='/d'/></entry></feed>");
+    long before = test_rss_kib(0);
+    struct demo_feed f;
+    int rc = demo_feed_parse(doc, n, ORIGIN "/f", NULL, NULL, &f);
+    long grew = test_rss_kib(0) - before;
+    ck_assert_msg(rc == 0, "%s", demo_feed_strerror(rc));
+    ck_assert_uint_eq(f.n_entries, 4);
+    ck_assert_str_eq(f.entries[0].link, ORIGIN "/a");
+    ck_assert_ptr_null(f.entries[1].link);
+    ck_assert_msg(!f.entries[2].link, "%s", f.entries[2].link); /* its base is too long */
+    ck_assert_str_eq(f.entries[3].link, ORIGIN "/d");
+    ck_assert_uint_eq(f.bad_links, 2);
+    ck_assert_msg(grew < 200 * 1024, "resident memory grew by %ld KiB", grew);
+    demo_feed_free(&f);
+    free(doc);
+    /* a bad base makes relative links unusable, not absolute ones; "" keeps the parent's */
+    const char *small = "<feed xmlns='http://www.w3.org/2005/Atom'>"
+                        "<entry xml:base='http://a b/'><link href='rel'/></entry>"
+                        "<entry xml:base='http://a b/'><link href='http://h/abs'/></entry>"
+                        "<entry xml:base=''><link href='e'/></entry></feed>";
+    ck_assert_int_eq(demo_feed_parse(small, strlen(small), ORIGIN "/f/", NULL, NULL, &f), 0);
+    ck_assert_uint_eq(f.n_entries, 3);
+    ck_assert_ptr_null(f.entries[0].link);
+    ck_assert_str_eq(f.entries[1].link, "http://h/abs");
+    ck_assert_str_eq(f.entries[2].link, ORIGIN "/f/e");
+    demo_feed_free(&f);
+}
+END_TEST
+
 START_TEST(test_not_feeds)
 {
     struct demo_feed f;
@@ -1148,6 +1197,7 @@ int main(void)
     tcase_add_test(tc, test_small_entities);
     tcase_add_test(tc, test_no_external);
     tcase_add_test(tc, test_no_network);
+    tcase_add_test(tc, test_huge_attributes);
     tcase_add_test(tc, test_not_feeds);
     tc = test_tcase(s, "terminal", 30);
     tcase_add_test(tc, test_terminal_sanitise);

@@ -37,7 +37,7 @@ enum role { R_NONE, R_ROOT, R_CHANNEL, R_ENTRY, R_FEED_TITLE, R_ENTRY_TITLE, R_L
 
 struct frame {
     enum role role;
-    const char *base; /* base URI in scope: own, or an ancestor's */
+    const char *base; /* base URI in scope: own, or an ancestor's; NULL: unusable */
     char *own;        /* set when this element had xml:base */
 };
 
@@ -251,7 +251,8 @@ static bool has_scheme(const char *s)
 /* ref (trimmed) resolved against the absolute URL base by net/url.h (RFC 3986
  * section 5.2; bytes a URI may not hold, such as spaces and non-ASCII, come out
  * percent-encoded): a malloc'd absolute URL, or NULL when ref is empty, longer
- * than max, or unusable (control characters, a bad host or port). */
+ * than max, or unusable (control characters, a bad host or port). A NULL base
+ * (an xml:base that was unusable) resolves only absolute refs. */
 static char *resolve(const char *base, const char *ref, size_t max)
 {
     while (is_ws((unsigned char)*ref))
@@ -262,10 +263,15 @@ static char *resolve(const char *base, const char *ref, size_t max)
     if (n == 0 || n > max)
         return NULL;
     struct loom_url b, u;
-    if (loom_url_parse(&b, base, (size_t)-1) < 0)
-        return NULL;
-    int rc = loom_url_resolve(&u, &b, ref, n);
-    loom_url_close(&b);
+    int rc;
+    if (!base) {
+        rc = loom_url_parse(&u, ref, n);
+    } else {
+        if (loom_url_parse(&b, base, (size_t)-1) < 0)
+            return NULL;
+        rc = loom_url_resolve(&u, &b, ref, n);
+        loom_url_close(&b);
+    }
     if (rc < 0)
         return NULL;
     char *out = malloc(max + 1);
@@ -572,9 +578,12 @@ static void on_start(void *ud, const xmlChar *local, const xmlChar *prefix, cons
     char *xb = attr(a, nattr + ndef, NS_XML, "base");
     if (xb) {
         f->own = resolve(parent_base, xb, p->lim.max_link);
-        free(xb);
         if (f->own)
             f->base = f->own;
+        else if (xb[strspn(xb, " \t\r\n")])
+            f->base = NULL; /* unusable (too long, bad host): relative links under it have
+                               no base, rather than the parent's, which is not theirs */
+        free(xb);
     }
     const char *name = (const char *)local;
     enum ns ns = ns_of(uri);
