@@ -470,7 +470,7 @@ static int conn_room(struct loom__http_conn *c, size_t max)
 
 void loom__http_conn_take_queued(struct loom__http_conn *c, size_t max)
 {
-    while (loom_stream_buffered(c->st) > 0 && loom__http_conn_fill(c, max, 0) > 0)
+    while (loom__http_conn_fill(c, max, 0) > 0) /* buffered or received: then the reset */
         ;
     while (!c->tls && conn_room(c, max) == 0) {
         ssize_t n = recv(loom_stream_fd(c->st), c->buf + c->end, c->cap - c->end, MSG_DONTWAIT);
