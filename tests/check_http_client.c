@@ -1479,6 +1479,16 @@ static void hostile_start(void)
     snprintf(base, sizeof base, "http://127.0.0.1:%d", origin.port);
 }
 
+/* A test running fn against the hostile server. */
+#define HOSTILE_TEST(name, fn)                                                                     \
+    START_TEST(name)                                                                               \
+    {                                                                                              \
+        hostile_start();                                                                           \
+        ck_assert_int_eq(run(fn, NULL), 0);                                                        \
+        origin_stop();                                                                             \
+    }                                                                                              \
+    END_TEST
+
 /* GET base + path over s expecting 200 "ok\n" on a reused connection. */
 static void ok_reused(struct loom_http_session *s)
 {
@@ -1579,43 +1589,39 @@ static intptr_t locations_main(void *arg)
     return 0;
 }
 
-START_TEST(test_locations)
+HOSTILE_TEST(test_locations, locations_main)
+
+/* GET url on a session with options so: -ETIMEDOUT after at least lo
+ * seconds (and less than lo + 2), nothing left open. */
+static void get_times_out(const struct loom_http_session_options *so, const char *url, double lo)
 {
-    hostile_start();
-    ck_assert_int_eq(run(locations_main, NULL), 0);
-    origin_stop();
+    struct loom_http_session *s = session(so);
+    struct loom_http_response *r;
+    char err[LOOM_HTTP_ERRLEN];
+    double t0 = test_now();
+    int rc = loom_http_get(s, url, &r, err, sizeof err);
+    double el = test_now() - t0;
+    ck_assert_msg(rc == -ETIMEDOUT, "%s: %s (%s)", url, loom_strerror(rc), err);
+    ck_assert_msg(el >= lo && el < lo + 2, "%s took %.3f s", url, el);
+    ck_assert_int_eq(loom_http_session_open_count(s), 0);
+    loom_http_session_free(s);
 }
-END_TEST
 
 /* https to a server that never answers the ClientHello: the handshake is
  * bounded by sock_connect, and by total. */
 static intptr_t tls_stall_main(void *arg)
 {
-    char url[64], err[LOOM_HTTP_ERRLEN];
+    char url[64];
     snprintf(url, sizeof url, "https://127.0.0.1:%d/ok", origin.port);
-    struct loom_http_response *r;
     for (int i = 0; i < 2; i++) {
         struct loom_http_session_options so = {.timeout.sock_connect = LOOM_MS(300)};
         struct loom_http_session_options st = {.timeout.total = LOOM_MS(300)};
-        struct loom_http_session *s = session(i ? &st : &so);
-        double t0 = test_now();
-        int rc = loom_http_get(s, url, &r, err, sizeof err);
-        double el = test_now() - t0;
-        ck_assert_msg(rc == -ETIMEDOUT, "%s (%s)", loom_strerror(rc), err);
-        ck_assert_msg(el >= 0.25 && el < 3, "took %.3f s", el);
-        ck_assert_int_eq(loom_http_session_open_count(s), 0);
-        loom_http_session_free(s);
+        get_times_out(i ? &st : &so, url, 0.25);
     }
     return 0;
 }
 
-START_TEST(test_tls_stall)
-{
-    hostile_start();
-    ck_assert_int_eq(run(tls_stall_main, NULL), 0);
-    origin_stop();
-}
-END_TEST
+HOSTILE_TEST(test_tls_stall, tls_stall_main)
 
 /* Content-Encoding listing several codings, in one field or several. */
 static intptr_t codings_main(void *arg)
@@ -1666,13 +1672,7 @@ static intptr_t codings_main(void *arg)
     return 0;
 }
 
-START_TEST(test_codings)
-{
-    hostile_start();
-    ck_assert_int_eq(run(codings_main, NULL), 0);
-    origin_stop();
-}
-END_TEST
+HOSTILE_TEST(test_codings, codings_main)
 
 /* base + "/raw?b=<bytes percent-encoded>" + extra, in a malloc'd string. */
 static char *raw_url(const char *bytes, size_t len, const char *extra)
@@ -1691,6 +1691,7 @@ static char *raw_url(const char *bytes, size_t len, const char *extra)
 struct raw_case {
     const char *name;
     const char *bytes;
+    size_t len;
     int rc;      /* of the request */
     int status;  /* when rc == 0 */
     int read_rc; /* of read_all: its length, or an error */
@@ -1698,7 +1699,7 @@ struct raw_case {
 
 #define RAW(name, bytes, rc, status, read_rc)                                                      \
     {                                                                                              \
-        name, bytes, rc, status, read_rc                                                           \
+        name, bytes, sizeof(bytes) - 1, rc, status, read_rc                                        \
     }
 
 static const struct raw_case raw_cases[] = {
@@ -1759,12 +1760,7 @@ static intptr_t raw_main(void *arg)
     char err[LOOM_HTTP_ERRLEN], *body;
     for (size_t i = 0; i < sizeof raw_cases / sizeof *raw_cases; i++) {
         const struct raw_case *c = &raw_cases[i];
-        size_t len = strlen(c->bytes);
-        if (!strcmp(c->name, "nul in header"))
-            len = 48;
-        if (!strcmp(c->name, "cut gzip"))
-            len = strlen(c->bytes) + 0;
-        char *u = raw_url(c->bytes, len, "&close=1");
+        char *u = raw_url(c->bytes, c->len, "&close=1");
         int rc = loom_http_get(s, u, &r, err, sizeof err);
         free(u);
         ck_assert_msg(rc == c->rc, "%s: %s (%s)", c->name, loom_strerror(rc), err);
@@ -1795,39 +1791,18 @@ static intptr_t raw_main(void *arg)
     return 0;
 }
 
-START_TEST(test_raw_answers)
-{
-    hostile_start();
-    ck_assert_int_eq(run(raw_main, NULL), 0);
-    origin_stop();
-}
-END_TEST
+HOSTILE_TEST(test_raw_answers, raw_main)
 
 /* A head dripped a byte at a time, each within sock_read: total still ends it. */
 static intptr_t drip_head_main(void *arg)
 {
     struct loom_http_session_options so = {
         .timeout = {.total = LOOM_MS(800), .sock_read = LOOM_MS(500)}};
-    struct loom_http_session *s = session(&so);
-    struct loom_http_response *r;
-    char err[LOOM_HTTP_ERRLEN];
-    double t0 = test_now();
-    int rc = loom_http_get(s, U("/drip-head?s=0.1"), &r, err, sizeof err);
-    double el = test_now() - t0;
-    ck_assert_msg(rc == -ETIMEDOUT, "%s (%s)", loom_strerror(rc), err);
-    ck_assert_msg(el >= 0.75 && el < 3, "took %.3f s", el);
-    ck_assert_int_eq(loom_http_session_open_count(s), 0);
-    loom_http_session_free(s);
+    get_times_out(&so, U("/drip-head?s=0.1"), 0.75);
     return 0;
 }
 
-START_TEST(test_drip_head)
-{
-    hostile_start();
-    ck_assert_int_eq(run(drip_head_main, NULL), 0);
-    origin_stop();
-}
-END_TEST
+HOSTILE_TEST(test_drip_head, drip_head_main)
 
 /* A pooled connection the server reset or half-closed after its answer: the
  * next GET is retried on a new connection, a POST is never sent on it. */
@@ -1859,13 +1834,7 @@ static intptr_t resets_main(void *arg)
     return 0;
 }
 
-START_TEST(test_resets)
-{
-    hostile_start();
-    ck_assert_int_eq(run(resets_main, NULL), 0);
-    origin_stop();
-}
-END_TEST
+HOSTILE_TEST(test_resets, resets_main)
 
 /* The cancel sweep over a body decoded through three gzip layers. */
 static intptr_t sweep_stacked_main(void *arg)
@@ -1876,13 +1845,7 @@ static intptr_t sweep_stacked_main(void *arg)
     return 0;
 }
 
-START_TEST(test_cancel_sweep_stacked)
-{
-    hostile_start();
-    ck_assert_int_eq(run(sweep_stacked_main, NULL), 0);
-    origin_stop();
-}
-END_TEST
+HOSTILE_TEST(test_cancel_sweep_stacked, sweep_stacked_main)
 
 /* A server that answers a big upload early (413) and closes without reading
  * it: the client reports the answer, not the reset its writes then meet. */
@@ -1919,21 +1882,9 @@ static intptr_t early_main(void *arg)
     return 0;
 }
 
-START_TEST(test_early_answer)
-{
-    hostile_start();
-    ck_assert_int_eq(run(early_main, NULL), 0);
-    origin_stop();
-}
-END_TEST
+HOSTILE_TEST(test_early_answer, early_main)
 
-START_TEST(test_excess_bytes)
-{
-    hostile_start();
-    ck_assert_int_eq(run(excess_main, NULL), 0);
-    origin_stop();
-}
-END_TEST
+HOSTILE_TEST(test_excess_bytes, excess_main)
 
 int main(void)
 {
