@@ -151,6 +151,15 @@ static size_t count(const char *hay, const char *needle)
     return n;
 }
 
+/* Send req on fd and check that the response to it contains want. */
+static void ask(int fd, const char *req, const char *want)
+{
+    test_send_all(fd, req, strlen(req));
+    char *out = test_recv_http_response(fd, 5);
+    ck_assert_contains(out, want);
+    free(out);
+}
+
 /* --- tests --- */
 
 START_TEST(test_routes)
@@ -194,14 +203,8 @@ START_TEST(test_keepalive_pipelining)
     setup();
     test_http_server_start(&st);
     int fd = test_dial(st.port);
-    test_send_all(fd, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 27);
-    char *a = test_recv_http_response(fd, 5);
-    ck_assert_contains(a, "hello");
-    free(a);
-    test_send_all(fd, "GET /products/7 HTTP/1.1\r\nHost: x\r\n\r\n", 37);
-    a = test_recv_http_response(fd, 5);
-    ck_assert_contains(a, "\"product_id\":7");
-    free(a);
+    ask(fd, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", "hello");
+    ask(fd, "GET /products/7 HTTP/1.1\r\nHost: x\r\n\r\n", "\"product_id\":7");
     /* Three pipelined in one write; the last closes: all answered, in order. */
     const char p[] = "GET /products/1 HTTP/1.1\r\nHost: x\r\n\r\n"
                      "GET /products/2 HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -220,10 +223,7 @@ START_TEST(test_keepalive_pipelining)
     TEST_IN_ORDER(out, "HTTP/1.1 200 OK", "Connection: close", "hello");
     free(out);
     fd = test_dial(st.port);
-    test_send_all(fd, "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", 42);
-    a = test_recv_http_response(fd, 5);
-    ck_assert_contains(a, "Connection: keep-alive");
-    free(a);
+    ask(fd, "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", "Connection: keep-alive");
     test_send_all(fd, "GET / HTTP/1.0\r\n\r\n", 18);
     out = test_recv_until_close(fd, 5, &closed);
     ck_assert(closed);
@@ -631,10 +631,7 @@ START_TEST(test_params_across_connections)
                                             "Connection: close\r\n\r\n");
     ck_assert_contains(out, "name=[bob]");
     free(out);
-    test_send_all(a, "abc", 3);
-    out = test_recv_http_response(a, 5);
-    ck_assert_contains(out, "id=[7] body=[abc]");
-    free(out);
+    ask(a, "abc", "id=[7] body=[abc]");
     close(a);
     test_http_server_stop(&st);
 }
