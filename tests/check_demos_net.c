@@ -643,11 +643,14 @@ START_TEST(test_8_13_idle)
 {
     struct proc p;
     proc_start(&p, "demos/ch08/listing_8_13", "--port", "0", "--scale", "0.0167", NULL);
+    int silent = cli_connect(proc_port(&p)); /* never sends CONNECT: it used to stay forever */
     int a = chat_join(proc_port(&p), "dave", "Welcome! Users connected: 1!\n");
     double t0 = test_now();
     cli_expect_line(a, "");
     double idle = test_now() - t0;
     ck_assert_msg(idle >= 0.8 && idle < 3, "dropped after %.2f s, expected ~1", idle);
+    cli_expect_line(silent, ""); /* closed by now too */
+    close(silent);
     kill(p.pid, SIGTERM);
     ck_assert_int_eq(proc_wait(&p, 10), 0);
     ck_assert_contains(p.buf, "Error reading from client dave: Connection timed out");

@@ -113,7 +113,7 @@ static intptr_t listen_for_messages(struct user *u)
 static intptr_t client_connected(struct loom_stream *s, void *arg)
 {
     char line[128];
-    ssize_t n = loom_stream_readline(s, line, sizeof line, -1);
+    ssize_t n = loom_stream_readline(s, line, sizeof line, idle_ns); /* CONNECT too */
     struct user u = {.s = s};
     if (n < 0 || sscanf(line, "CONNECT %63s", u.name) != 1 || nusers == MAX_USERS) {
         fprintf(stderr, "ERROR: Got invalid command from client, disconnecting.\n");
