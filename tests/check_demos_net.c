@@ -338,11 +338,17 @@ START_TEST(test_3_7)
 {
     struct proc p;
     proc_start(&p, "demos/ch03/listing_3_7", "--port", "0", "--seconds", "2.5", NULL);
+    int esc = cli_connect(proc_port(&p)); /* escape sequences: echoed, but not printed raw */
+    cli_send(esc, "\033[2J\033]0;x\007esc\r\n");
+    cli_expect_line(esc, "\033[2J\033]0;x\007esc\r\n");
+    close(esc);
     echo_clients(proc_port(&p), 4, "sel");
     ck_assert_int_eq(proc_wait(&p, 10), 0);
-    ck_assert_int_eq(test_count(p.buf, "Connection from ('127.0.0.1', "), 4);
+    ck_assert_int_eq(test_count(p.buf, "Connection from ('127.0.0.1', "), 5);
     ck_assert_int_eq(test_count(p.buf, "Received data: sel "), 8);
-    ck_assert_int_eq(test_count(p.buf, "Connection closed."), 4);
+    ck_assert_int_eq(test_count(p.buf, "Connection closed."), 5);
+    ck_assert_contains(p.buf, "Received data: ?[2J?]0;x?esc\r\n");
+    ck_assert_msg(!strchr(p.buf, '\033'), "an escape sequence was printed:\n%s", p.buf);
     ck_assert_msg(test_count(p.buf, "No events yet.") >= 1, "no idle timeout line:\n%s", p.buf);
     double wall = number_after(p.buf, "Wall time: "), cpu = number_after(p.buf, "CPU time: ");
     ck_assert(wall >= 2.4 && wall < 4);

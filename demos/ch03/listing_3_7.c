@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -45,7 +46,7 @@ static void drop(struct loom_io *io)
 
 static void on_client(struct loom_io *io, unsigned revents)
 {
-    char buf[1024];
+    char buf[1024], shown[1024];
     loom_timer_start(&S.idle, demo_sec(1));
     ssize_t n = recv(io->fd, buf, sizeof buf, 0);
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -55,7 +56,12 @@ static void on_client(struct loom_io *io, unsigned revents)
         drop(io);
         return;
     }
-    printf("Received data: %.*s%s", (int)n, buf, buf[n - 1] == '\n' ? "" : "\n");
+    for (ssize_t i = 0; i < n; i++) { /* a client's escape sequences stay off our terminal */
+        unsigned char ch = (unsigned char)buf[i];
+        bool ctl = (ch < 0x20 && ch != '\t' && ch != '\r' && ch != '\n') || ch == 0x7f;
+        shown[i] = ctl ? '?' : (char)ch;
+    }
+    printf("Received data: %.*s%s", (int)n, shown, buf[n - 1] == '\n' ? "" : "\n");
     send(io->fd, buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
