@@ -27,7 +27,9 @@
  * every coding the Content-Encoding fields list, in reverse order ("gzip, gzip"
  * twice; more than 5 fails the request with LOOM_EHTTP), each capped at
  * max_decoded; a body with a coding the client does not know is passed on as
- * it came (the header says what it is). A pooled connection that answers with
+ * it came (the header says what it is); bytes after the last gzip member
+ * that cannot start another (zero padding, a newline) are ignored, as gzip(1)
+ * does. A pooled connection that answers with
  * bytes an earlier response left behind (a body sent with a HEAD or 204
  * answer, more body than its Content-Length) is retried once on a new
  * connection, as a stale one is. A server that answers before the request

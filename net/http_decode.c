@@ -6,7 +6,12 @@
  * servers send raw deflate (RFC 1951). The first two bytes tell them apart: a
  * zlib header has compression method 8, a window of at most 32 KiB and a
  * header checksum (CMF*256 + FLG divisible by 31). They are held until both
- * arrived, so input split at any byte boundary decodes the same. */
+ * arrived, so input split at any byte boundary decodes the same.
+ *
+ * After a complete gzip member, bytes that cannot start another (the first
+ * is not 0x1f: zero padding, a newline some servers append) are ignored, as
+ * gzip(1) and browsers do; a second member that starts and then breaks is
+ * an error. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -66,6 +71,11 @@ static int step(struct loom__http_decoder *d, const unsigned char *src, size_t l
             snprintf(d->msg, sizeof d->msg, "data after the end of the deflate stream");
             return LOOM_EHTTP;
         }
+        if (src[0] != 0x1f) { /* no gzip member starts so: trailing garbage, as gzip(1) */
+            d->trailing = true;
+            *used = len;
+            return 0;
+        }
         inflateReset(&d->z); /* a further gzip member (RFC 1952 §2.2) */
         d->ended = false;
     }
@@ -103,6 +113,10 @@ int loom__http_decoder_run(struct loom__http_decoder *d, const void *in, size_t 
     const unsigned char *p = in;
     size_t used = 0;
     *in_used = *out_len = 0;
+    if (d->trailing) {
+        *in_used = in_len;
+        return 0;
+    }
     if (!d->started && d->coding == LOOM__HTTP_DEFLATE) {
         while (d->nhdr < 2 && used < in_len)
             d->hdr[d->nhdr++] = p[used++];

@@ -31,6 +31,7 @@ struct loom__http_decoder {
     bool full;            /* the last step filled the output: zlib may hold more */
     bool ended;           /* the (last) stream ended: more input is an error (deflate) or a
                               new gzip member */
+    bool trailing;        /* gzip: what follows the last member is garbage, ignored */
     unsigned char hdr[2]; /* deflate: first two bytes, held to tell zlib from raw */
     size_t nhdr, hpos;    /* bytes held, bytes of them already fed */
     uint64_t total;       /* decoded bytes so far */

@@ -800,6 +800,24 @@ START_TEST(test_decoder_splits)
                      3000);
     ck_assert(!memcmp(out, plain, 3000));
 
+    /* trailing garbage after a whole gzip member is ignored at any split (a
+     * newline or zero padding failed the body); a broken second member is not */
+    memcpy(comp + n1, "\n\0\0 junk", 9);
+    for (size_t split = 0; split <= n1 + 9; split += 3) {
+        ck_assert_int_eq(decode_split(LOOM__HTTP_GZIP, comp, n1 + 9, split, true, out, sizeof out),
+                         1000);
+        ck_assert(!memcmp(out, plain, 1000));
+    }
+    {
+        struct loom__http_decoder d2;
+        size_t u2, g2;
+        memcpy(comp + n1, "\x1f\x00\x00\x00", 4);
+        loom__http_decoder_init(&d2, LOOM__HTTP_GZIP, 1 << 20);
+        ck_assert_int_eq(loom__http_decoder_run(&d2, comp, n1 + 4, &u2, out, sizeof out, &g2),
+                         LOOM_EHTTP);
+        loom__http_decoder_close(&d2);
+    }
+
     /* truncated, corrupt, over the cap */
     struct loom__http_decoder d;
     size_t n = squeeze(plain, 3000, 31, comp, sizeof comp), used, got;
