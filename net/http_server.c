@@ -17,10 +17,11 @@
 #define DEFAULT_BODY_TIMEOUT LOOM_SEC(30)
 #define DEFAULT_KEEPALIVE LOOM_SEC(15)
 #define DEFAULT_WRITE_TIMEOUT LOOM_SEC(30)
-#define MAX_SERVER_HEADER 256   /* the "Server:" value (opt.server_header) */
-#define LINGER_NS LOOM_SEC(2)   /* lingering close: time for the client's EOF */
-#define LINGER_MAX (64 << 20)   /* ... and bytes read away meanwhile */
-#define DISCARD_MAX (64 * 1024) /* unread body we read away to keep the connection */
+#define DEFAULT_MIN_BODY_RATE 512 /* bytes/s a body averages after body_timeout_ns */
+#define MAX_SERVER_HEADER 256     /* the "Server:" value (opt.server_header) */
+#define LINGER_NS LOOM_SEC(2)     /* lingering close: time for the client's EOF */
+#define LINGER_MAX (64 << 20)     /* ... and bytes read away meanwhile */
+#define DISCARD_MAX (64 * 1024)   /* unread body we read away to keep the connection */
 
 static int64_t or_default(int64_t v, int64_t d) { return v > 0 ? v : d; }
 
@@ -225,17 +226,31 @@ ssize_t loom_http_req_read(struct loom_http_req *r, void *buf, size_t len)
     if (rc < 0)
         return rc;
     int64_t timeout = or_default(r->c->srv->opt.body_timeout_ns, DEFAULT_BODY_TIMEOUT);
-    if (r->body_deadline) {
-        int64_t d = r->body_deadline - loom_loop_now(r->c->loop);
-        if (d <= 0)
-            return r->body_err = -ETIMEDOUT;
-        timeout = d < timeout ? d : timeout;
+    int64_t rate = r->c->srv->opt.min_body_rate, start = loom_loop_now(r->c->loop);
+    rate = rate ? rate : DEFAULT_MIN_BODY_RATE;
+    if (rate > 0 && !r->rate_started) {
+        r->rate_started = true;
+        r->rate_budget = timeout;
     }
+    int64_t limit = rate > 0 ? r->rate_budget : INT64_MAX;
+    if (r->body_deadline && r->body_deadline - start < limit)
+        limit = r->body_deadline - start;
+    if (limit <= 0)
+        return r->body_err = -ETIMEDOUT;
+    timeout = limit < timeout ? limit : timeout;
     ssize_t n = 0;
     if (r->fr.body == LOOM_HTTP_BODY_LENGTH)
         n = read_length(r, buf, len, timeout);
     else if (r->fr.body == LOOM_HTTP_BODY_CHUNKED)
         n = read_chunked(r, buf, len, timeout);
+    /* Minimum rate: the time spent waiting for the client (never the
+     * handler's own time between reads) is paid from a budget that starts at
+     * body_timeout_ns and that each byte received adds 1/rate s to. */
+    if (rate > 0) {
+        r->rate_budget -= loom_loop_now(r->c->loop) - start;
+        if (n > 0)
+            r->rate_budget += (int64_t)((uint64_t)n * 1000000000u / (uint64_t)rate);
+    }
     if (n > 0 && (r->body_read += (uint64_t)n) > r->c->srv->max_body)
         n = LOOM_ELIMIT;
     if (n < 0)

@@ -9,7 +9,9 @@
  *
  *   - the request head: header_timeout_ns for the whole head from its first
  *     byte (slowloris), the parser's limits (400/414/431 on excess);
- *   - the body: max_body bytes (413), body_timeout_ns per read; a body the
+ *   - the body: max_body bytes (413), body_timeout_ns per read, and on
+ *     average at least min_body_rate bytes/s once body_timeout_ns has passed
+ *     (a byte every few seconds holds no connection for ever: 408); a body the
  *     handler left unread is read away within body_timeout_ns in all, or the
  *     connection closes;
  *   - idle keep-alive connections: keepalive_timeout_ns;
@@ -119,6 +121,8 @@ struct loom_http_server_options {
     uint64_t max_body;              /* request body limit (0: 1 MiB) -> 413 */
     int64_t header_timeout_ns;      /* whole request head (0: 10 s) -> 408 + close */
     int64_t body_timeout_ns;        /* per body read; all of an unread rest (0: 30 s) */
+    int64_t min_body_rate;          /* bytes/s a body must average after its first
+                                       body_timeout_ns, else 408 (0: 512; < 0: none) */
     int64_t keepalive_timeout_ns;   /* idle between requests (0: 15 s) */
     int64_t write_timeout_ns;       /* a response write waiting for the client (0: 30 s) */
     size_t max_requests_per_conn;   /* 0: unlimited */

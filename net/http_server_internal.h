@@ -63,6 +63,8 @@ struct loom_http_req {
     size_t pend_len, pend_consume, need;
     int body_err;          /* sticky */
     int64_t body_deadline; /* > 0: reads fail with -ETIMEDOUT after it */
+    int64_t rate_budget;   /* waiting time left for the body (min_body_rate) */
+    bool rate_started;     /* rate_budget is set (at the first read) */
     bool continue_sent;
     char *body_buf; /* loom_http_req_body() */
     size_t body_len;

@@ -807,6 +807,62 @@ START_TEST(test_lingering_close)
 }
 END_TEST
 
+/* Reads the body 100 bytes at a time, sleeping 50 ms between reads. */
+static int h_slow_reader(struct loom_http_req *req, struct loom_http_reply *res, void *arg)
+{
+    char buf[100];
+    size_t total = 0;
+    ssize_t n;
+    while ((n = loom_http_req_read(req, buf, sizeof buf)) > 0) {
+        total += (size_t)n;
+        int rc = loom_sleep(LOOM_MS(50));
+        if (rc < 0)
+            return rc;
+    }
+    if (n < 0)
+        return (int)n;
+    char out[64];
+    snprintf(out, sizeof out, "read %zu\n", total);
+    return loom_http_reply_text(res, 200, out);
+}
+
+/* A body dripped a byte at a time (well under min_body_rate, every byte
+ * inside body_timeout_ns) is cut off with 408 instead of holding the
+ * connection for as long as the client likes; time the handler spends
+ * between reads is not the client's. */
+START_TEST(test_body_min_rate)
+{
+    setup();
+    st.opt.body_timeout_ns = LOOM_MS(300);
+    ck_assert_int_eq(loom_http_route(st.router, "POST", "/slow-reader", h_slow_reader, NULL), 0);
+    test_http_server_start(&st);
+    int fd = test_dial(st.port);
+    const char head[] = "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n";
+    test_send_all(fd, head, sizeof head - 1);
+    bool answered = false;
+    for (int i = 0; i < 1000 && !answered; i++) { /* 20 s at most: the body needs 20 */
+        if (send(fd, "x", 1, MSG_NOSIGNAL) != 1)
+            break; /* closed: the answer is waiting */
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        answered = poll(&p, 1, 20) == 1;
+    }
+    bool closed;
+    char *out = test_recv_until_close(fd, 5, &closed);
+    ck_assert_msg(!strncmp(out, "HTTP/1.1 408 ", 13), "dripped body: %s", out);
+    free(out);
+    close(fd);
+    char req[1200];
+    int n = snprintf(req, sizeof req,
+                     "POST /slow-reader HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n"
+                     "Connection: close\r\n\r\n%01000d",
+                     0);
+    out = test_http_exchange(st.port, req, (size_t)n);
+    TEST_IN_ORDER(out, "HTTP/1.1 200 OK", "read 1000\n");
+    free(out);
+    test_http_server_stop(&st);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("http_server");
@@ -830,6 +886,7 @@ int main(void)
         {"head_bounds", test_head_bounds},
         {"partial_limits", test_partial_limits},
         {"lingering_close", test_lingering_close},
+        {"body_min_rate", test_body_min_rate},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         TCase *tc = test_tcase(s, cases[i].name, 30);
