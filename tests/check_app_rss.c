@@ -359,6 +359,66 @@ START_TEST(test_escapes)
 }
 END_TEST
 
+/* A feed with 100 links to a host that drops SYNs (a listener with a full
+ * backlog): the first checks time out connecting, the others are not tried
+ * (same status) - the run took 100 / concurrency x the timeout. */
+START_TEST(test_dead_origin)
+{
+    make_dir();
+    static const char blackhole[] =
+        "import socket, time\n"
+        "l = socket.socket(); l.bind(('127.0.0.1', 0)); l.listen(0)\n"
+        "fill = [socket.socket() for _ in range(4)]\n"
+        "for f in fill:\n"
+        "    f.setblocking(False)\n"
+        "    f.connect_ex(l.getsockname())\n"
+        "time.sleep(0.2)\n"
+        "print('listening on 127.0.0.1:%d' % l.getsockname()[1], flush=True)\n"
+        "time.sleep(60)\n";
+    struct test_server hole, web;
+    char *hargv[] = {"python3", "-c", (char *)blackhole, NULL};
+    test_server_start(&hole, hargv);
+    char www[512], feed[600], list[512], http[512];
+    path_in(www, sizeof www, "www");
+    ck_assert_int_eq(mkdir(www, 0700), 0);
+    snprintf(feed, sizeof feed, "%s/dead.xml", www);
+    FILE *f = fopen(feed, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("<rss version='2.0'><channel><title>dead links</title>", f);
+    for (int i = 0; i < 100; i++)
+        fprintf(f, "<item><title>%d</title><link>http://127.0.0.1:%d/%d</link></item>", i,
+                hole.port, i);
+    fputs("</channel></rss>\n", f);
+    fclose(f);
+    test_build_path("bin/loom-http", http, sizeof http);
+    char *sargv[] = {http, "--root", www, "--port", "0", NULL};
+    test_server_start(&web, sargv);
+    path_in(list, sizeof list, "dead.txt");
+    FILE *fl = fopen(list, "w");
+    ck_assert_ptr_nonnull(fl);
+    fprintf(fl, "http://127.0.0.1:%d/dead.xml\n", web.port);
+    fclose(fl);
+    char *out, *err;
+    double secs;
+    int rc =
+        RSS("dead", &out, &err, &secs, "--feeds", list, "--timeout", "1", "--concurrency", "5");
+    ck_assert_msg(rc == 0, "loom-rss exited %d:\n%s", rc, err);
+    int timeouts = 0;
+    for (const char *p = out; (p = strstr(p, " timeout\n")); p++)
+        timeouts++;
+    ck_assert_msg(timeouts == 100, "%d links timed out:\n%s", timeouts, out);
+    ck_assert_msg(secs < 8, "took %.2f s", secs);
+    ck_assert_contains(err, "not tried: its origin could not be connected to earlier");
+    free(out);
+    free(err);
+    kill(web.pid, SIGTERM);
+    test_server_wait(&web, 10);
+    kill(hole.pid, SIGTERM);
+    test_server_wait(&hole, 10);
+    remove_dir();
+}
+END_TEST
+
 /* Ctrl-C while every feed stalls (the timeout far away): loom-rss stops at
  * once, reports each feed as interrupted and exits 130; it used to die on
  * the signal with no report. */
@@ -420,5 +480,6 @@ int main(void)
     tc = test_tcase(s, "terminal", 60);
     tcase_add_test(tc, test_escapes);
     tcase_add_test(tc, test_interrupt);
+    tcase_add_test(tc, test_dead_origin);
     return test_main(s);
 }

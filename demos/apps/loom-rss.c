@@ -4,6 +4,9 @@
  * then check every distinct entry link (HEAD, GET when HEAD is refused) with
  * bounded concurrency. Every request is bounded by --timeout, so a server
  * that stalls or drips costs at most that; every wait here is bounded too.
+ * A link whose origin could not be connected to earlier in the run (refused,
+ * DNS, the connect timed out) gets that status without a request. Ctrl-C
+ * stops the run and prints the report of what was done (exit status 130).
  *
  * Output (demos/common/feed_report.h): one fact a line, then the seed's
  * counts; --json prints the report as JSON instead. A progress line is drawn
@@ -315,18 +318,126 @@ static bool give_up_on_head(int rc)
            rc == -EPROTONOSUPPORT || rc == LOOM_ETLS || is_url_error(rc);
 }
 
+/* --- origins that could not be connected to --- */
+
+/* An origin whose connection failed (refused, DNS, TLS, the connect timed
+ * out) fails the same way for every link to it in this run: its other links
+ * get that status without a request. A feed listing thousands of links to a
+ * host that drops SYNs would otherwise cost links / concurrency x timeout. */
+static struct {
+    char **key; /* open addressing, NULL: free */
+    int *status;
+    size_t cap, n;
+} dead;
+
+static size_t origin_hash(const char *k)
+{
+    size_t h = 14695981039346656037u;
+    for (; *k; k++)
+        h = (h ^ (unsigned char)*k) * 1099511628211u;
+    return h;
+}
+
+/* The slot of origin k: its own, or the free one where it would go. */
+static size_t dead_slot(const char *k)
+{
+    size_t i = origin_hash(k) & (dead.cap - 1);
+    while (dead.key[i] && strcmp(dead.key[i], k))
+        i = (i + 1) & (dead.cap - 1);
+    return i;
+}
+
+static int dead_status(const char *origin)
+{
+    if (!dead.cap || !*origin)
+        return 0;
+    size_t i = dead_slot(origin);
+    return dead.key[i] ? dead.status[i] : 0;
+}
+
+static void dead_add(const char *origin, int status)
+{
+    if (!*origin || (dead.cap && dead.key[dead_slot(origin)]))
+        return;
+    if (2 * (dead.n + 1) > dead.cap) { /* grow: rehash into twice the room */
+        size_t ncap = dead.cap ? 2 * dead.cap : 64, ocap = dead.cap;
+        char **ok = dead.key;
+        int *os = dead.status;
+        dead.key = calloc(ncap, sizeof *dead.key);
+        dead.status = calloc(ncap, sizeof *dead.status);
+        if (!dead.key || !dead.status) { /* no memory: forget them all, links are tried */
+            free(dead.key), free(dead.status);
+            dead.key = ok, dead.status = os;
+            return;
+        }
+        dead.cap = ncap;
+        for (size_t i = 0; i < ocap; i++)
+            if (ok[i]) {
+                size_t j = dead_slot(ok[i]);
+                dead.key[j] = ok[i], dead.status[j] = os[i];
+            }
+        free(ok), free(os);
+    }
+    char *k = strdup(origin);
+    if (!k)
+        return;
+    size_t i = dead_slot(k);
+    dead.key[i] = k, dead.status[i] = status;
+    dead.n++;
+}
+
+static void dead_free(void)
+{
+    for (size_t i = 0; i < dead.cap; i++)
+        free(dead.key[i]);
+    free(dead.key), free(dead.status);
+    memset(&dead, 0, sizeof dead);
+}
+
+/* url's origin ("http://host:80") into buf, or "" when it has none. */
+static void origin_of(const char *url, char *buf, size_t cap)
+{
+    struct loom_url u;
+    *buf = 0;
+    if (loom_url_parse(&u, url, (size_t)-1) == 0) {
+        if (loom_url_origin(&u, buf, cap) < 0)
+            *buf = 0;
+        loom_url_close(&u);
+    }
+}
+
+/* A request failure that says origin (not a redirect's target) cannot be
+ * connected to at all: the client names the origin in "cannot connect to
+ * ORIGIN: why" and "connecting to ORIGIN timed out". */
+static bool connect_failed(int rc, const char *err, const char *origin)
+{
+    const char *at = *origin ? strstr(err, origin) : NULL;
+    if (!at || (at[strlen(origin)] != ':' && at[strlen(origin)] != ' '))
+        return false;
+    return rc == -ECONNREFUSED || rc == LOOM_EDNS ||
+           (rc == -ETIMEDOUT && !strncmp(err, "connecting to ", 14));
+}
+
 /* HEAD, then GET when HEAD is refused (405, 501) or fails otherwise; redirects
  * followed. The final status, or DEMO_LINK_TIMEOUT / DEMO_LINK_ERROR. */
 static int check_link(const char *url)
 {
     int st = DEMO_LINK_ERROR;
-    char err[LOOM_HTTP_ERRLEN];
+    char err[LOOM_HTTP_ERRLEN], origin[1100];
+    origin_of(url, origin, sizeof origin);
+    if ((st = dead_status(origin)) != 0) {
+        say_failure(url, "not tried: its origin could not be connected to earlier");
+        return st;
+    }
+    st = DEMO_LINK_ERROR;
     for (int get = 0; get < 2; get++) {
         struct loom_http_request_options o = {.method = get ? "GET" : "HEAD"};
         struct loom_http_response *resp;
         int rc = loom_http_request(g.s, url, &o, &resp, err, sizeof err);
         if (rc < 0) {
             st = rc == -ETIMEDOUT || rc == -ECANCELED ? DEMO_LINK_TIMEOUT : DEMO_LINK_ERROR;
+            if (connect_failed(rc, err, origin))
+                dead_add(origin, st);
             if (get || give_up_on_head(rc)) {
                 say_failure(url, *err ? err : loom_strerror(rc));
                 break;
@@ -663,5 +774,6 @@ int main(int argc, char **argv)
     free(g.outcome);
     free(g.jobs);
     free(g.order);
+    dead_free();
     return (int)rc;
 }
