@@ -229,9 +229,43 @@ START_TEST(test_11_12_upload_server)
     static struct test_server s;
     server_start(&s, "demos/ch11/listing_11_12", (char *const[]){"--once", NULL});
     char resp[64];
-    exchange(s.port, "uploaded line one\nuploaded line two\n", resp, sizeof resp);
+    exchange(s.port, "uploaded line one\nuploaded line two\n\033[2Jcleared?\n", resp, sizeof resp);
     ck_assert_int_eq(test_server_wait(&s, 15), 0);
     ck_assert_contains(s.buf, "uploaded line one\nuploaded line two\n");
+    /* a client's escape sequence is shown, not obeyed (ESC as U+241B) */
+    ck_assert_contains(s.buf, "\xe2\x90\x9b[2Jcleared?\n");
+    ck_assert_msg(!strchr(s.buf, '\033'), "an escape sequence was printed raw:\n%s", s.buf);
+}
+END_TEST
+
+/* An upload over the demo's 16 MiB cap is refused and its memory freed; the
+ * server stays up for the next one. */
+START_TEST(test_11_12_upload_too_big)
+{
+    static struct test_server s;
+    server_start(&s, "demos/ch11/listing_11_12", NULL);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s.port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert(connect(fd, (struct sockaddr *)&a, sizeof a) == 0);
+    struct timeval tv = {10, 0};
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    static char chunk[1 << 16];
+    memset(chunk, 'x', sizeof chunk);
+    size_t sent = 0;
+    for (ssize_t n; sent < (32u << 20); sent += (size_t)n)
+        if ((n = send(fd, chunk, sizeof chunk, MSG_NOSIGNAL)) <= 0)
+            break; /* the server closed on us: the cap */
+    ck_assert_msg(sent < (32u << 20), "32 MiB went in: no cap");
+    close(fd);
+    char resp[64];
+    exchange(s.port, "small one\n", resp, sizeof resp);
+    for (int i = 0; i < 150 && !strstr(s.buf, "small one\n"); i++)
+        test_server_read(&s, 0.1); /* returns as soon as output comes */
+    ck_assert_contains(s.buf, "upload failed: File too large");
+    ck_assert_contains(s.buf, "small one\n");
+    kill(s.pid, SIGTERM);
+    ck_assert_int_eq(test_server_wait(&s, 15), 0);
 }
 END_TEST
 
@@ -306,6 +340,7 @@ int main(void)
     tcase_add_test(tc, test_11_14_condition);
     tc = test_tcase(s, "servers", 60);
     tcase_add_test(tc, test_11_12_upload_server);
+    tcase_add_test(tc, test_11_12_upload_too_big);
     tc = test_tcase(s, "ch12", 60);
     tcase_add_test(tc, test_12_1_supermarket);
     tcase_add_test(tc, test_12_2_producer_consumers);
