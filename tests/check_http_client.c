@@ -1381,6 +1381,18 @@ static intptr_t upgrade_main(void *arg)
     snprintf(u, sizeof u, "%s/hello#frag", base_host);
     ck_assert_str_eq(loom_http_response_url(r), u);
     loom_http_response_close(r);
+    /* a downgrade (https to http) is followed, without credentials of any kind */
+    struct loom_http_field auth = {"Authorization", "Bearer secret"};
+    struct loom_http_request_options ao = {.headers = &auth, .header_count = 1};
+    snprintf(u, sizeof u, "https://us:pw@%s/redirect?code=302&to=%s/echo", base_host + 8, plain);
+    ck_assert_int_eq(loom_http_request(s, u, &ao, &r, err, sizeof err), 0);
+    ck_assert_int_gt(loom_http_response_read_all(r, &body, 0), 0);
+    ck_assert_msg(strstr(body, "Authorization") == NULL, "%s", body);
+    ck_assert_contains(body, "GET /echo\n");
+    free(body);
+    snprintf(u, sizeof u, "%s/echo", plain);
+    ck_assert_str_eq(loom_http_response_url(r), u);
+    loom_http_response_close(r);
     loom_http_session_free(s);
     return 0;
 }
