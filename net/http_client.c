@@ -54,25 +54,28 @@ static void hdr(struct loom_http_header *h, size_t *n, const char *name, const c
 }
 
 /* "Basic " + base64 of the percent-decoded userinfo (RFC 7617), for a URL
- * that carries credentials. Returns 0 or -ENOSPC. */
-static int basic_auth(const char *userinfo, char *out, size_t cap)
+ * that carries credentials, malloc'd (a token as the password is often longer
+ * than any fixed buffer: the header was left out then). NULL on ENOMEM. */
+static char *basic_auth(const char *userinfo)
 {
-    unsigned char raw[512];
-    size_t n = 0;
+    size_t len = strlen(userinfo), n = 0;
+    unsigned char *raw = malloc(len + 1);
+    char *out = raw ? malloc(6 + 4 * ((len + 2) / 3) + 1) : NULL;
+    if (!out) {
+        free(raw);
+        return NULL;
+    }
     for (const char *p = userinfo; *p; p++) {
-        if (n == sizeof raw)
-            return -ENOSPC;
         unsigned v;
         if (*p == '%' && sscanf(p + 1, "%2x", &v) == 1 && p[1] && p[2])
             raw[n++] = (unsigned char)v, p += 2;
         else
             raw[n++] = (unsigned char)*p;
     }
-    if (cap < 6 + 4 * ((n + 2) / 3) + 1)
-        return -ENOSPC;
     memcpy(out, "Basic ", 6);
     EVP_EncodeBlock((unsigned char *)out + 6, raw, (int)n);
-    return 0;
+    free(raw);
+    return out;
 }
 
 /* Format the request head into a malloc'd buffer. */
@@ -97,9 +100,13 @@ static ssize_t format_head(struct loom__http_req *q, const struct body_src *b, c
         hdr(h, &n, "Host", host);
     if (*q->s->o.user_agent && !user_has(o, "User-Agent"))
         hdr(h, &n, "User-Agent", q->s->o.user_agent);
-    char auth[800];
+    char *auth = NULL;
     if (q->url.userinfo && !q->drop_auth && !user_has(o, "Authorization") &&
-        basic_auth(q->url.userinfo, auth, sizeof auth) == 0)
+        !(auth = basic_auth(q->url.userinfo))) {
+        free(h), free(target);
+        return -ENOMEM;
+    }
+    if (auth)
         hdr(h, &n, "Authorization", auth);
     if (!user_has(o, "Accept"))
         hdr(h, &n, "Accept", "*/*");
@@ -138,6 +145,7 @@ static ssize_t format_head(struct loom__http_req *q, const struct body_src *b, c
     ssize_t len = buf ? loom_http_format_request(buf, cap, q->method, target, h, n) : -ENOMEM;
     free(h);
     free(target);
+    free(auth);
     if (len < 0)
         free(buf);
     else

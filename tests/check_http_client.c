@@ -195,6 +195,15 @@ static intptr_t basic_main(void *arg)
     ck_assert_int_eq(fetch(s, cred, NULL, &st, &body, err), 0);
     ck_assert_contains(body, "Authorization: Basic dXNlcjpwQHNz\n"); /* user:p@ss */
     free(body);
+    /* a long token as the password is sent too (over 512 bytes it was left out) */
+    char *tok = malloc(2200);
+    int tn = snprintf(tok, 2200, "http://u:");
+    memset(tok + tn, 'A', 2000);
+    snprintf(tok + tn + 2000, 2200 - (size_t)tn - 2000, "@127.0.0.1:%d/echo", origin.port);
+    ck_assert_int_eq(fetch(s, tok, NULL, &st, &body, err), 0);
+    ck_assert_contains(body, "Authorization: Basic dTpBQUFB"); /* u:AAAA... */
+    free(body);
+    free(tok);
     struct loom_http_field vhost = {"host", "example.test"};
     struct loom_http_request_options vo = {.headers = &vhost, .header_count = 1};
     ck_assert_int_eq(fetch(s, U("/echo"), &vo, &st, &body, err), 0);
