@@ -532,6 +532,8 @@ static struct loom_http_response *req_new(struct loom_http_session *s,
 {
     if (err && errlen)
         *err = 0;
+    if (o && o->method && strlen(o->method) >= sizeof((struct loom__http_req *)0)->method)
+        return NULL; /* it would be cut: another method; the caller says -EINVAL */
     struct loom_http_response *r = loom__http_response_new(s);
     if (!r)
         return NULL;
@@ -542,6 +544,15 @@ static struct loom_http_response *req_new(struct loom_http_session *s,
     q->max_redirects = o && o->max_redirects ? o->max_redirects : s->o.max_redirects;
     merge_timeouts(q, o);
     return r;
+}
+
+/* Why req_new() made nothing. */
+static int req_failed(const struct loom_http_request_options *o, char *err, size_t errlen)
+{
+    if (o && o->method && strlen(o->method) >= sizeof((struct loom__http_req *)0)->method)
+        return loom__http_fail(err, errlen, -EINVAL, "method longer than %zu bytes",
+                               sizeof((struct loom__http_req *)0)->method - 1);
+    return loom__http_fail(err, errlen, -ENOMEM, "out of memory");
 }
 
 /* The call that made r is over: r keeps no pointer into the caller's data. */
@@ -563,7 +574,7 @@ int loom_http_request(struct loom_http_session *s, const char *url,
 {
     struct loom_http_response *r = req_new(s, o, err, errlen);
     if (!r)
-        return loom__http_fail(err, errlen, -ENOMEM, "out of memory");
+        return req_failed(o, err, errlen);
     struct body_src b = {.none = true};
     if (o && (o->body || o->body_len || o->body_cb))
         b = (struct body_src){o->body,     o->body_len,       o->body_cb,
@@ -590,7 +601,7 @@ int loom_http_upload_start(struct loom_http_session *s, const char *url,
     struct loom_http_response *r = u ? req_new(s, o, err, errlen) : NULL;
     if (!r) {
         free(u);
-        return loom__http_fail(err, errlen, -ENOMEM, "out of memory");
+        return req_failed(o, err, errlen);
     }
     u->r = r, u->len = length;
     struct loom__http_req *q = &r->q;

@@ -213,6 +213,10 @@ static intptr_t basic_main(void *arg)
     struct loom_http_field crlf = {"X-Bad", "a\r\nInjected: yes"};
     struct loom_http_request_options bad = {.headers = &crlf, .header_count = 1};
     ck_assert_int_eq(loom_http_request(s, U("/echo"), &bad, &r, err, sizeof err), -EINVAL);
+    /* a method too long to keep is refused, never cut into another one */
+    struct loom_http_request_options longm = {.method = "PROPFINDPROPFINDPROPFINDPROPFINDX"};
+    ck_assert_int_eq(loom_http_request(s, U("/echo"), &longm, &r, err, sizeof err), -EINVAL);
+    ck_assert_contains(err, "method longer than 31 bytes");
 
     /* a response outlives its session */
     ck_assert_int_eq(loom_http_get(s, U("/bytes?n=50000"), &r, err, sizeof err), 0);
