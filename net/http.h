@@ -129,7 +129,7 @@ struct loom_http_session_options {
 
 /* Per-request settings: zero-initialise; NULL options mean a plain GET. */
 struct loom_http_request_options {
-    const char *method;                    /* NULL: "GET" */
+    const char *method;                    /* NULL: "GET"; at most 31 bytes */
     const struct loom_http_field *headers; /* extra fields; they replace the defaults of the
                                         same name (Host, User-Agent, Accept, Accept-Encoding,
                                         Authorization); Content-Length and Transfer-Encoding
