@@ -537,6 +537,66 @@ START_TEST(help)
 }
 END_TEST
 
+/* One raw request: an escape sequence in the path (%1b, decoded), the
+ * query and a header (the 8-bit CSI U+009B as UTF-8); the answer must be 200.
+ * Python sends it with a plain socket, as a hostile peer would. */
+static void send_escapes(int port)
+{
+    static const char script[] =
+        "import socket,sys\n"
+        "s=socket.create_connection(('127.0.0.1',int(sys.argv[1])),timeout=10)\n"
+        "s.sendall(b'GET /b%1b[31mRED?q=%1b[2J HTTP/1.1\\r\\nHost: x\\r\\n'\n"
+        "          b'X-Esc: caf\\xc2\\x9b31m\\r\\nConnection: close\\r\\n\\r\\n')\n"
+        "d=b''\n"
+        "while True:\n"
+        "    c=s.recv(4096)\n"
+        "    if not c: break\n"
+        "    d+=c\n"
+        "print(d.split(b'\\r\\n')[0].decode())\n";
+    char p[16];
+    snprintf(p, sizeof p, "%d", port);
+    char *argv[] = {"/usr/bin/python3", "-c", (char *)script, p, NULL};
+    char *out = run("python3 raw request", argv);
+    ck_assert_contains(out, "HTTP/1.1 200 ");
+    free(out);
+}
+
+/* What a listing printed of send_escapes()'s request: no ESC, no C1 byte pair. */
+static void assert_no_controls(const char *buf)
+{
+    ck_assert_msg(!strchr(buf, '\x1b'), "a raw ESC reached the terminal:\n%s", buf);
+    ck_assert_msg(!strstr(buf, "\xc2\x9b"), "a raw CSI (U+009B) reached the terminal:\n%s", buf);
+}
+
+/* Listings 9.1, 9.6 and 9.7 print what the peer sent: escaped as Python's repr
+ * escapes it, so a peer cannot drive the terminal. */
+START_TEST(escapes_printed)
+{
+    struct test_server srv;
+    start(&srv, "listing_9_7", NULL);
+    send_escapes(srv.port);
+    stop(&srv);
+    assert_no_controls(srv.buf);
+    TEST_IN_ORDER(srv.buf, "'path': '/b\\x1b[31mRED'", "'raw_path': b'/b%1b[31mRED'",
+                  "'query_string': b'q=%1b[2J'", "(b'x-esc', b'caf\\xc2\\x9b31m')");
+    start(&srv, "listing_9_6", NULL);
+    send_escapes(srv.port);
+    stop(&srv);
+    assert_no_controls(srv.buf);
+    TEST_IN_ORDER(srv.buf, "'PATH_INFO': '/b\\x1b[31mRED'", "'HTTP_X_ESC': 'caf\\x9b31m'");
+    start(&srv, "listing_9_1", NULL);
+    char *out = curl(srv.port, "/time", "-H",
+                     "X-Esc: caf\xc2\x9b"
+                     "31m",
+                     NULL);
+    ck_assert_contains(out, " 200");
+    free(out);
+    stop(&srv);
+    assert_no_controls(srv.buf);
+    ck_assert_contains(srv.buf, "X-Esc: caf\\x9b31m");
+}
+END_TEST
+
 int main(void)
 {
     char dsn[512];
@@ -552,6 +612,7 @@ int main(void)
     tcase_add_test(tc, listing_9_5);
     tcase_add_test(tc, listing_9_6);
     tcase_add_test(tc, listing_9_7);
+    tcase_add_test(tc, escapes_printed);
     tcase_add_test(tc, listing_9_8);
     tcase_add_test(tc, listing_9_9_ws);
     tcase_add_test(tc, listing_9_10_page);

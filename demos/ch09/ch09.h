@@ -8,11 +8,13 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "ch05/ch05.h"
 #include "db/pg.h"
 #include "demo.h"
 #include "net/http_server.h"
+#include "net/utf8.h"
 #include "rows_json.h"
 
 /* The book's aiohttp apps listen on 8080, Starlette/uvicorn ones on 8000. */
@@ -101,6 +103,44 @@ static inline int ch09_db_error(struct loom_http_reply *rep, int rc,
 {
     fprintf(stderr, "database error: %s\n", ch05_why(rc, err->msg));
     return loom_http_reply_error(rep, 500);
+}
+
+/* Write s as the inside of Python's repr() of a str (bytes: of a bytes
+ * object), so a peer's text cannot drive the terminal: \ and ' escaped,
+ * \t \n \r, other C0 controls and DEL as \xNN; for a str, UTF-8 is kept but
+ * C1 controls (U+0080..U+009F, the 8-bit CSI among them) become \xNN, the
+ * bidi controls that reorder a line \uNNNN, and bytes that are not UTF-8
+ * \xNN; for bytes, every byte >= 0x80 is \xNN. */
+static inline void ch09_print_escaped(FILE *f, const char *s, bool bytes)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        unsigned char c = *p;
+        if (c == '\\' || c == '\'') {
+            fprintf(f, "\\%c", c), p++;
+        } else if (c == '\t' || c == '\n' || c == '\r') {
+            fprintf(f, "\\%c", c == '\t' ? 't' : c == '\n' ? 'n' : 'r'), p++;
+        } else if (c < 0x20 || c == 0x7f || (c >= 0x80 && bytes)) {
+            fprintf(f, "\\x%02x", c), p++;
+        } else if (c < 0x80) {
+            fputc(c, f), p++;
+        } else {
+            size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+            if (strnlen((const char *)p, n) < n || !loom_utf8_valid(p, n)) {
+                fprintf(f, "\\x%02x", c), p++; /* not UTF-8 */
+                continue;
+            }
+            unsigned cp = c & (0x7F >> n);
+            for (size_t i = 1; i < n; i++)
+                cp = cp << 6 | (p[i] & 0x3F);
+            if (cp <= 0x9F)
+                fprintf(f, "\\x%02x", cp);
+            else if ((cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069))
+                fprintf(f, "\\u%04x", cp);
+            else
+                fwrite(p, 1, n, f);
+            p += n;
+        }
+    }
 }
 
 #endif

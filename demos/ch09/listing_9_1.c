@@ -22,7 +22,11 @@ static int time_handler(struct loom_http_req *req, struct loom_http_reply *rep, 
     for (size_t i = 0; i < loom_http_req_header_count(req); i++) {
         const char *name, *value;
         loom_http_req_header_at(req, i, &name, &value);
-        printf("  %s: %s\n", name, value);
+        printf("  "); /* escaped: a peer's bytes must not drive the terminal */
+        ch09_print_escaped(stdout, name, false);
+        printf(": ");
+        ch09_print_escaped(stdout, value, false);
+        printf("\n");
     }
     fflush(stdout);
 

@@ -16,15 +16,11 @@ static const char usage[] =
     "0 picks a free port; prints \"listening on ADDR:PORT\"): prints each request's environ\n"
     "and answers \"Hello WSGI world!\" as text/html. SIGINT/SIGTERM stop it.\n";
 
-/* Python's repr of a str: in single quotes, ' and \ escaped. */
+/* Python's repr of a str: in single quotes, escaped as Python escapes it. */
 static void print_repr(FILE *f, const char *s)
 {
     fputc('\'', f);
-    for (; *s; s++) {
-        if (*s == '\'' || *s == '\\')
-            fputc('\\', f);
-        fputc(*s, f);
-    }
+    ch09_print_escaped(f, s, false);
     fputc('\'', f);
 }
 

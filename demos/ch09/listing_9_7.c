@@ -16,15 +16,11 @@ static const char usage[] =
     "response start (200, text/html) and the body \"Hello ASGI world!\" as two steps.\n"
     "SIGINT/SIGTERM stop it.\n";
 
-/* Python's repr of a str (q = "'") or bytes (q = "b'"). */
+/* Python's repr of a str (q = "'") or bytes (q = "b'"), escaped as Python escapes it. */
 static void print_repr(const char *q, const char *s)
 {
     fputs(q, stdout);
-    for (; *s; s++) {
-        if (*s == '\'' || *s == '\\')
-            putchar('\\');
-        putchar(*s);
-    }
+    ch09_print_escaped(stdout, s, q[0] == 'b');
     putchar('\'');
 }
 
