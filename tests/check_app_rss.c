@@ -419,6 +419,40 @@ START_TEST(test_dead_origin)
 }
 END_TEST
 
+/* 200 answers that are no feed (an HTML page, an empty body, broken XML):
+ * each says why on stderr - the feed line said "ok 200" and nothing else did. */
+START_TEST(test_not_feeds)
+{
+    make_dir();
+    struct test_server hostile;
+    char *hargv[] = {"python3", "tests/tools/http_hostile.py", NULL};
+    test_server_start(&hostile, hargv);
+    char list[512];
+    path_in(list, sizeof list, "notfeeds.txt");
+    FILE *fl = fopen(list, "w");
+    ck_assert_ptr_nonnull(fl);
+    static const char *const bodies[] = {
+        "HTTP/1.1%20200%20OK%0D%0AContent-Length:%2025%0D%0A%0D%0A<html><p>hi</p></html>%0A%0A",
+        "HTTP/1.1%20200%20OK%0D%0AContent-Length:%200%0D%0A%0D%0A",
+        "HTTP/1.1%20200%20OK%0D%0AContent-Length:%2013%0D%0A%0D%0A<rss><channel",
+    };
+    for (int i = 0; i < 3; i++)
+        fprintf(fl, "http://127.0.0.1:%d/raw?b=%s\n", hostile.port, bodies[i]);
+    fclose(fl);
+    char *out, *err;
+    int rc = RSS("notfeeds", &out, &err, NULL, "--feeds", list, "--timeout", "5");
+    ck_assert_msg(rc == 0, "loom-rss exited %d:\n%s", rc, err);
+    ck_assert_contains(err, "not-a-feed: not a feed");
+    const char *x = strstr(err, ": xml-error: not well-formed XML");
+    ck_assert_msg(x && strstr(x + 1, ": xml-error: not well-formed XML"), "%s", err);
+    free(out);
+    free(err);
+    kill(hostile.pid, SIGTERM);
+    test_server_wait(&hostile, 10);
+    remove_dir();
+}
+END_TEST
+
 /* Ctrl-C while every feed stalls (the timeout far away): loom-rss stops at
  * once, reports each feed as interrupted and exits 130; it used to die on
  * the signal with no report. */
@@ -481,5 +515,6 @@ int main(void)
     tcase_add_test(tc, test_escapes);
     tcase_add_test(tc, test_interrupt);
     tcase_add_test(tc, test_dead_origin);
+    tcase_add_test(tc, test_not_feeds);
     return test_main(s);
 }

@@ -205,6 +205,13 @@ static void parse_body(struct demo_feed_result *r, struct loom_http_response *re
     } else {
         r->parsed = true;
         r->parse_rc = demo_feed_parser_finish(p, &r->feed);
+        if (r->parse_rc != 0) { /* an HTML page, an empty body, broken XML: say so */
+            char why[400];
+            const char *m = demo_feed_parser_errmsg(p);
+            snprintf(why, sizeof why, "%s: %s%s%s", demo_feed_parse_name(r->parse_rc),
+                     demo_feed_strerror(r->parse_rc), *m ? ": " : "", m);
+            say_failure(r->url, why);
+        }
     }
     demo_feed_parser_free(p);
 }
@@ -279,7 +286,7 @@ static int fetch_all(void)
             if (idx < 0 || (size_t)idx >= n)
                 continue;
             struct demo_feed_result *r = &g.res[idx];
-            g.errors += !r->parsed || r->status != 200;
+            g.errors += !r->parsed || r->status != 200 || r->parse_rc != 0;
             if (!g.json) {
                 clear_progress();
                 demo_feed_report_feed(stdout, r);
