@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # http_hostile.py - a misbehaving HTTP/1.1 server for loom's client tests (raw bytes, asyncio).
 # Usage: http_hostile.py  -> prints "listening on 127.0.0.1:PORT". Every answer is bounded in
-# size and time; the process is killed by the test when it is done. Endpoints:
+# size and time; the test kills it when done, and it exits by itself after 300 s. Endpoints:
 #   /ok                 200 "ok\n" (keep-alive)
 #   /head-body          HEAD: a head with Content-Length 5, then (a moment later) "hello" anyway
 #   /204-body           204 with Content-Length 5, then "hello" a moment later
@@ -26,6 +26,7 @@ from urllib.parse import parse_qs, urlsplit
 
 stats = {"accepted": 0, "requests": 0}
 BODY = b"stacked\n"
+LIFETIME = 300  # seconds: then the server exits on its own
 
 
 def head(status, reason, headers):
@@ -131,7 +132,10 @@ async def main():
     srv = await asyncio.start_server(handle, "127.0.0.1", 0, limit=1 << 20)
     print("listening on 127.0.0.1:%d" % srv.sockets[0].getsockname()[1], flush=True)
     async with srv:
-        await srv.serve_forever()
+        try:  # a test that failed before stopping it must not leave it behind for long
+            await asyncio.wait_for(srv.serve_forever(), LIFETIME)
+        except asyncio.TimeoutError:
+            pass
 
 
 if __name__ == "__main__":
