@@ -43,6 +43,30 @@ static void remove_dir(void)
     test_run_ok(argv);
 }
 
+/* Stop a server the test started (SIGTERM, then its exit, bounded). */
+static void server_stop(struct test_server *srv)
+{
+    kill(srv->pid, SIGTERM);
+    test_server_wait(srv, 10);
+}
+
+/* Serve the directory www with loom-http and write DIR/<feed>.txt, a feed
+ * list naming www's file feed, into list. */
+static void serve_feed(struct test_server *web, const char *www, const char *feed, char *list,
+                       size_t cap)
+{
+    char http[512], name[128];
+    test_build_path("bin/loom-http", http, sizeof http);
+    char *sargv[] = {http, "--root", (char *)www, "--port", "0", NULL};
+    test_server_start(web, sargv);
+    snprintf(name, sizeof name, "%s.txt", feed);
+    path_in(list, cap, name);
+    FILE *fl = fopen(list, "w");
+    ck_assert_ptr_nonnull(fl);
+    fprintf(fl, "http://127.0.0.1:%d/%s\n", web->port, feed);
+    fclose(fl);
+}
+
 /* The farm, HTTP + HTTPS; the stalled body drips for longer than any timeout
  * used here, so it ends as "timeout", never as a short body. */
 static void farm_start(struct test_server *srv) { test_feed_farm_start(srv, dir, 60); }
@@ -311,7 +335,7 @@ END_TEST
 START_TEST(test_escapes)
 {
     make_dir();
-    char www[512], feed[600], list[512], http[512];
+    char www[512], feed[600], list[512];
     path_in(www, sizeof www, "www");
     ck_assert_int_eq(mkdir(www, 0700), 0);
     snprintf(feed, sizeof feed, "%s/evil.xml", www);
@@ -326,15 +350,8 @@ START_TEST(test_escapes)
         "</feed>\n",
         f);
     fclose(f);
-    test_build_path("bin/loom-http", http, sizeof http);
     struct test_server srv;
-    char *sargv[] = {http, "--root", www, "--port", "0", NULL};
-    test_server_start(&srv, sargv);
-    path_in(list, sizeof list, "evil.txt");
-    FILE *fl = fopen(list, "w");
-    ck_assert_ptr_nonnull(fl);
-    fprintf(fl, "http://127.0.0.1:%d/evil.xml\n", srv.port);
-    fclose(fl);
+    serve_feed(&srv, www, "evil.xml", list, sizeof list);
     char *out, *err;
     for (int json = 0; json < 2; json++) {
         int rc = json ? RSS("evil", &out, &err, NULL, "--feeds", list, "--timeout", "5", "--json")
@@ -353,8 +370,7 @@ START_TEST(test_escapes)
         free(out);
         free(err);
     }
-    kill(srv.pid, SIGTERM);
-    test_server_wait(&srv, 10);
+    server_stop(&srv);
     remove_dir();
 }
 END_TEST
@@ -378,7 +394,7 @@ START_TEST(test_dead_origin)
     struct test_server hole, web;
     char *hargv[] = {"python3", "-c", (char *)blackhole, NULL};
     test_server_start(&hole, hargv);
-    char www[512], feed[600], list[512], http[512];
+    char www[512], feed[600], list[512];
     path_in(www, sizeof www, "www");
     ck_assert_int_eq(mkdir(www, 0700), 0);
     snprintf(feed, sizeof feed, "%s/dead.xml", www);
@@ -390,14 +406,7 @@ START_TEST(test_dead_origin)
                 hole.port, i);
     fputs("</channel></rss>\n", f);
     fclose(f);
-    test_build_path("bin/loom-http", http, sizeof http);
-    char *sargv[] = {http, "--root", www, "--port", "0", NULL};
-    test_server_start(&web, sargv);
-    path_in(list, sizeof list, "dead.txt");
-    FILE *fl = fopen(list, "w");
-    ck_assert_ptr_nonnull(fl);
-    fprintf(fl, "http://127.0.0.1:%d/dead.xml\n", web.port);
-    fclose(fl);
+    serve_feed(&web, www, "dead.xml", list, sizeof list);
     char *out, *err;
     double secs;
     int rc =
@@ -411,10 +420,8 @@ START_TEST(test_dead_origin)
     ck_assert_contains(err, "not tried: its origin could not be connected to earlier");
     free(out);
     free(err);
-    kill(web.pid, SIGTERM);
-    test_server_wait(&web, 10);
-    kill(hole.pid, SIGTERM);
-    test_server_wait(&hole, 10);
+    server_stop(&web);
+    server_stop(&hole);
     remove_dir();
 }
 END_TEST
@@ -447,8 +454,7 @@ START_TEST(test_not_feeds)
     ck_assert_msg(x && strstr(x + 1, ": xml-error: not well-formed XML"), "%s", err);
     free(out);
     free(err);
-    kill(hostile.pid, SIGTERM);
-    test_server_wait(&hostile, 10);
+    server_stop(&hostile);
     remove_dir();
 }
 END_TEST
@@ -495,8 +501,7 @@ START_TEST(test_interrupt)
     ck_assert_msg(el < 5, "took %.2f s to stop", el);
     TEST_IN_ORDER(run.buf, "/never interrupted", "interrupted: the report holds what was done");
     ck_assert_contains(run.buf, "feeds: interrupted=2");
-    kill(hostile.pid, SIGTERM);
-    test_server_wait(&hostile, 10);
+    server_stop(&hostile);
     remove_dir();
 }
 END_TEST
