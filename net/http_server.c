@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "net/http_server_internal.h"
+#include "net/server_internal.h"
 #include "net/tls.h"
 
 #define DEFAULT_MAX_BODY ((uint64_t)1 << 20)
@@ -96,7 +97,15 @@ static int read_head(struct conn *c, struct loom_http_req *r, int *status)
     int64_t idle = or_default(srv->opt.keepalive_timeout_ns, DEFAULT_KEEPALIVE);
     if (c->nreq == 0)
         idle = or_default(srv->opt.header_timeout_ns, DEFAULT_HEADER_TIMEOUT);
+    /* Between requests the connection is reusable: a server at its
+     * connection limit may close it for a new client (clients retry a
+     * request on a kept-alive connection that closes before an answer). A
+     * first request is awaited like a request: a client gets its answer. */
+    struct loom__server_idle rec = {.srv = NULL};
+    if (c->nreq > 0)
+        loom__server_idle_begin(&rec, c->s);
     ssize_t n = loom_stream_peek(c->s, &data, 1, idle);
+    loom__server_idle_end(&rec);
     if (n < 0)
         return n == LOOM_EOF || n == -ETIMEDOUT ? 0 : (int)n;
     int64_t deadline =

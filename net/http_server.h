@@ -14,7 +14,12 @@
  *     (a byte every few seconds holds no connection for ever: 408); a body the
  *     handler left unread is read away within body_timeout_ns in all, or the
  *     connection closes;
- *   - idle keep-alive connections: keepalive_timeout_ns;
+ *   - idle keep-alive connections: keepalive_timeout_ns; and at the
+ *     connection limit (net.max_connections) they make room: a new client is
+ *     accepted and the connection idle longest between requests is closed
+ *     (a clean close; clients retry such a request). A connection that has
+ *     received part of a request, or is answering one, a WebSocket, or a
+ *     new one waiting for its first request is never closed this way;
  *   - responses: every write applies backpressure (the handler waits while
  *     more than the stream's high watermark is queued) within write_timeout_ns,
  *     so a client that never reads a large response cannot grow server memory:

@@ -9,15 +9,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "net/server_internal.h"
 #include "net/stream_internal.h"
 #include "net/transport.h"
 #include "net/transport_internal.h"
 #include "reactor/park.h"
+#include "reactor/task.h"
 
 #define DEFAULT_GRACE LOOM_SEC(5)
+#define WAKE_IDLE 1 /* an acceptor's wake code: a connection went idle */
+
+/* Set in each stream server's acceptor tasks, so their connection tasks
+ * (which inherit it) find their server: loom__server_idle_begin. */
+static struct loom_ctxvar server_var = {"loom.server", NULL};
 
 /* One listener and the task accepting on it. */
 struct acceptor {
@@ -49,6 +57,7 @@ struct loom_server {
     loom_protocol_factory factory; /* protocol servers */
     void *arg;
     struct loom_list conns;
+    struct loom_list idle; /* struct loom__server_idle, oldest first */
     size_t nconns;
     uint64_t accepted;
     struct loom_task *waiter; /* serve_forever or shutdown, parked */
@@ -212,22 +221,105 @@ static int conn_start(struct loom_server *srv, int fd)
     return rc;
 }
 
+/* --- reusing idle connections at the limit --- */
+
+static bool at_limit(const struct loom_server *srv)
+{
+    return srv->opt.max_connections && srv->nconns >= srv->opt.max_connections;
+}
+
+/* Something of a request has arrived (buffered, or still in the kernel). */
+static bool has_input(struct loom_stream *s)
+{
+    int fd = loom_stream_fd(s), n = 0;
+    return loom_stream_buffered(s) > 0 || (fd >= 0 && ioctl(fd, FIONREAD, &n) == 0 && n > 0);
+}
+
+/* Stop reading on the oldest idle connection that has no request arriving
+ * (the rest just left the idle state: they unlist themselves); its handler
+ * sees LOOM_EOF and returns. true if one was told. */
+static bool reclaim_idle(struct loom_server *srv)
+{
+    struct loom_list *n;
+    while ((n = loom_list_pop_front(&srv->idle))) {
+        struct loom__server_idle *rec = loom_list_entry(n, struct loom__server_idle, node);
+        rec->srv = NULL;
+        if (!has_input(rec->s)) {
+            loom_stream_stop_reading(rec->s);
+            return true;
+        }
+    }
+    return false;
+}
+
+void loom__server_idle_begin(struct loom__server_idle *rec, struct loom_stream *s)
+{
+    struct loom_server *srv = loom_ctxvar_get(&server_var);
+    rec->s = s;
+    rec->srv = NULL;
+    if (!srv || !srv->opt.max_connections || srv->stopping || loom_stream_buffered(s) > 0)
+        return;
+    rec->srv = srv;
+    loom_list_push_back(&srv->idle, &rec->node);
+    for (size_t i = 0; i < srv->nacc; i++)
+        if (srv->acc[i].full)
+            loom_wake(srv->acc[i].task, WAKE_IDLE);
+}
+
+void loom__server_idle_end(struct loom__server_idle *rec)
+{
+    if (rec->srv)
+        loom_list_remove(&rec->node);
+    rec->srv = NULL;
+}
+
+/* Park at the limit until a connection ends or goes idle: the wake code. */
+static int park_full(struct acceptor *a, struct loom_task *self)
+{
+    a->full = true;
+    int rc = loom_park(self, -1);
+    a->full = false;
+    return rc;
+}
+
+/* A client was accepted at the limit (an idle connection was there): close
+ * one idle connection, or the next to go idle, and wait for its slot (if
+ * none goes idle, the client waits as it would have in the backlog). */
+static int make_room(struct acceptor *a, struct loom_task *self)
+{
+    bool told = false;
+    while (at_limit(a->srv)) {
+        told = told || reclaim_idle(a->srv);
+        int rc = park_full(a, self);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
 static intptr_t accept_main(void *arg)
 {
     struct acceptor *a = arg;
     struct loom_server *srv = a->srv;
     struct loom_task *self = loom_task_current();
+    if (srv->handler) /* ENOMEM: no connection is ever reused, nothing worse */
+        loom_ctxvar_set(&server_var, srv);
     for (;;) {
-        while (srv->opt.max_connections && srv->nconns >= srv->opt.max_connections) {
-            a->full = true;
-            int rc = loom_park(self, -1);
-            a->full = false;
+        /* At the limit accepting pauses (the backlog holds the clients),
+         * unless an idle connection can make room. */
+        while (at_limit(srv) && loom_list_empty(&srv->idle)) {
+            int rc = park_full(a, self);
             if (rc < 0)
                 return rc;
         }
         int fd = loom_listener_accept(a->l, -1);
         if (fd == -ECANCELED || fd == -EBADF)
             return fd;
+        int rc = fd >= 0 ? make_room(a, self) : 0;
+        if (rc < 0) {
+            close(fd);
+            return rc;
+        }
         if (fd < 0 || conn_start(srv, fd) < 0) {
             /* Out of fds or memory, or an unexpected accept error: back off
              * instead of spinning. A sleep that cannot arm its timer yields. */
@@ -285,6 +377,7 @@ static int server_start(struct loom_loop *loop, const struct loom_server_options
     srv->factory = factory;
     srv->arg = arg;
     loom_list_init(&srv->conns);
+    loom_list_init(&srv->idle);
     int rc = listen_all(srv, opt);
     if (rc < 0) {
         free(srv);

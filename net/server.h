@@ -70,7 +70,8 @@ struct loom_server_options {
     const char *unix_path;    /* listen on this Unix socket instead of host:port */
     int backlog;              /* <= 0: SOMAXCONN */
     unsigned listen_flags;    /* LOOM_LISTEN_* (REUSEPORT is added for workers > 1) */
-    size_t max_connections;   /* 0: unlimited; at the limit, accepting pauses */
+    size_t max_connections;   /* 0: unlimited; at the limit, accepting pauses (the
+                                 HTTP server's idle keep-alive connections make room) */
     int64_t idle_timeout_ns;  /* 0: none; else every connection stream's default read
                                   timeout: a read waiting longer gets -ETIMEDOUT */
     int64_t grace_ns;         /* shutdown: time handlers get before cancel; 0: 5 s */

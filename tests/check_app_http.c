@@ -310,6 +310,41 @@ START_TEST(test_options)
 }
 END_TEST
 
+/* --max-connections 2 with two idle keep-alive clients: a third is served at
+ * once (not after the 15 s keep-alive timeout), the oldest idle connection
+ * closed cleanly (EOF after its answer, no reset: a client retries). */
+START_TEST(test_idle_at_connection_limit)
+{
+    make_root();
+    char bin[256];
+    test_build_path("bin/loom-http", bin, sizeof bin);
+    char *argv[] = {bin, "--root", root, "--port", "0", "--max-connections", "2", NULL};
+    struct test_server s;
+    test_server_start(&s, argv);
+    const char req[] = "GET /a.txt HTTP/1.1\r\nHost: t\r\n\r\n";
+    int idle[2];
+    for (int i = 0; i < 2; i++) {
+        idle[i] = test_dial(s.port);
+        test_send_all(idle[i], req, sizeof req - 1);
+        free(test_recv_http_response(idle[i], 5));
+    }
+    double t0 = test_now();
+    const char *out = get(s.port, "/a.txt");
+    ck_assert_msg(!strcmp(status_of(out), "200"), "third client: %.300s", out);
+    ck_assert_double_lt(test_now() - t0, 5.0);
+    struct pollfd p = {idle[0], POLLIN, 0};
+    ck_assert_int_eq(poll(&p, 1, 5000), 1);
+    char buf[64];
+    ssize_t n = recv(idle[0], buf, sizeof buf, MSG_DONTWAIT);
+    ck_assert_msg(n == 0, "oldest idle client: %zd (%s), not a clean EOF", n,
+                  n < 0 ? strerror(errno) : "data");
+    close(idle[0]);
+    close(idle[1]);
+    stop(&s);
+    remove_root();
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("app_http");
@@ -324,6 +359,7 @@ int main(void)
         {"never_reading_client", test_never_reading_client, 30},
         {"workers_and_clients", test_workers_and_clients, 30},
         {"options", test_options, 30},
+        {"idle_at_connection_limit", test_idle_at_connection_limit, 30},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         TCase *tc = test_tcase(s, cases[i].name, cases[i].timeout);

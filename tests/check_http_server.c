@@ -863,6 +863,75 @@ START_TEST(test_body_min_rate)
 }
 END_TEST
 
+/* The peer closed fd cleanly (EOF, not a reset) within timeout_s, with
+ * nothing more sent. */
+static void expect_clean_close(int fd, double timeout_s)
+{
+    struct pollfd p = {fd, POLLIN, 0};
+    ck_assert_msg(poll(&p, 1, (int)(timeout_s * 1000)) == 1, "not closed within %.1f s", timeout_s);
+    char buf[256];
+    ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+    ck_assert_msg(n == 0, "expected a clean EOF, got %zd (%s)", n,
+                  n < 0 ? strerror(errno) : "more data");
+}
+
+/* Nothing to read on fd: neither data nor a close. */
+static void expect_open(int fd)
+{
+    struct pollfd p = {fd, POLLIN, 0};
+    ck_assert_msg(poll(&p, 1, 0) == 0, "connection answered or closed (revents %#x)", p.revents);
+}
+
+/* At max_connections, idle keep-alive connections make room for a new client
+ * (oldest first, with a clean close); a connection in mid-request never does:
+ * the new client waits until one goes idle. The timeouts are 30 s, so a
+ * client served because a timeout fired would take 30 s. */
+START_TEST(test_idle_reused_at_limit)
+{
+    setup();
+    st.opt.keepalive_timeout_ns = LOOM_SEC(30);
+    st.opt.header_timeout_ns = LOOM_SEC(30);
+    st.opt.net.max_connections = 2;
+    test_http_server_start(&st);
+    const char *get = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+    int a = test_dial(st.port), b = test_dial(st.port);
+    ask(a, get, "hello");
+    ask(b, get, "hello");
+    /* Both idle: a third client is answered at once, the oldest idle one closed. */
+    int c = test_dial(st.port);
+    double t0 = test_now();
+    ask(c, get, "hello");
+    ck_assert_double_lt(test_now() - t0, 5.0);
+    expect_clean_close(a, 5);
+    close(a);
+    expect_open(b);
+    /* b and c in mid-request: neither is closed, a fourth client waits... */
+    const char *half = "GET / HTTP/1.1\r\nHost: x\r\n";
+    test_send_all(b, half, strlen(half));
+    test_send_all(c, half, strlen(half));
+    int d = test_dial(st.port);
+    test_send_all(d, get, strlen(get));
+    struct pollfd p = {d, POLLIN, 0};
+    ck_assert_msg(poll(&p, 1, 1000) == 0, "served while both connections were busy");
+    expect_open(b);
+    expect_open(c);
+    /* ...until b's request is answered: b then goes idle and makes room. */
+    t0 = test_now();
+    ask(b, "\r\n", "hello");
+    expect_clean_close(b, 5);
+    char *out = test_recv_http_response(d, 5);
+    ck_assert_contains(out, "hello");
+    free(out);
+    ck_assert_double_lt(test_now() - t0, 5.0);
+    expect_open(c);
+    ask(c, "\r\n", "hello");
+    close(b);
+    close(c);
+    close(d);
+    test_http_server_stop(&st);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("http_server");
@@ -887,6 +956,7 @@ int main(void)
         {"partial_limits", test_partial_limits},
         {"lingering_close", test_lingering_close},
         {"body_min_rate", test_body_min_rate},
+        {"idle_reused_at_limit", test_idle_reused_at_limit},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         TCase *tc = test_tcase(s, cases[i].name, 30);
