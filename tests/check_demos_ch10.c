@@ -537,6 +537,60 @@ START_TEST(bff_products_failed)
 }
 END_TEST
 
+/* A products service answering GET /products with `answer` (a Python
+ * expression, JSON-serialised) and every other path with []: a hostile or
+ * broken backend. Prints "listening on 127.0.0.1:PORT". */
+static void garbage_products_start(struct test_server *srv, const char *answer)
+{
+    static const char script[] = "import http.server, json, sys\n"
+                                 "body = json.dumps(eval(sys.argv[1])).encode()\n"
+                                 "class H(http.server.BaseHTTPRequestHandler):\n"
+                                 "    def do_GET(self):\n"
+                                 "        b = body if self.path == '/products' else b'[]'\n"
+                                 "        self.send_response(200)\n"
+                                 "        self.send_header('Content-Type', 'application/json')\n"
+                                 "        self.send_header('Content-Length', str(len(b)))\n"
+                                 "        self.end_headers()\n"
+                                 "        self.wfile.write(b)\n"
+                                 "    def log_message(self, *a): pass\n"
+                                 "s = http.server.ThreadingHTTPServer(('127.0.0.1', 0), H)\n"
+                                 "print('listening on 127.0.0.1:%d' % s.server_port, flush=True)\n"
+                                 "s.serve_forever()\n";
+    char *argv[] = {"/usr/bin/python3", "-c", (char *)script, (char *)answer, NULL};
+    test_server_start(srv, argv);
+}
+
+/* Products that are no list, or more than the BFF fans out over at once
+ * (2,000: 2,001 took 1 GB, 200,000 grew it past 2.7 GB for minutes): 500
+ * at once, logged, and the BFF stays small. */
+START_TEST(bff_products_garbage)
+{
+    const char *answers[] = {"[{'product_id': i} for i in range(1, 2002)]", "{'product_id': 1}"};
+    const char *logged[] = {"2001 products (at most 2000)", "the answer is not a list"};
+    for (int k = 0; k < 2; k++) {
+        struct test_server fake;
+        garbage_products_start(&fake, answers[k]);
+        char u[64];
+        snprintf(u, sizeof u, "http://127.0.0.1:%d", fake.port);
+        struct svc bff;
+        svc_start(&bff, "10_8", "--products", u, "--favorites", u, "--cart", u, "--inventory", u,
+                  NULL);
+        double t0 = test_now();
+        char *body;
+        int status = py_get(bff.port, "/products/all", 20, &body, NULL);
+        ck_assert_msg(status == 500, "GET /products/all: %d, expected 500:\n%.300s", status, body);
+        ck_assert_contains(body, "\"Server error reaching products service.\"");
+        ck_assert_msg(test_now() - t0 < 10, "the 500 took %.1f s", test_now() - t0);
+        free(body);
+        ck_assert_int_eq(svc_stop(&bff), 0);
+        ck_assert_contains(bff.buf, logged[k]);
+        svc_free(&bff);
+        kill(fake.pid, SIGTERM);
+        test_server_wait(&fake, 10);
+    }
+}
+END_TEST
+
 /* --- retry and the circuit breaker --- */
 
 START_TEST(retry_10_10)
@@ -614,6 +668,7 @@ int main(void)
                             bff_partial,
                             bff_products_late,
                             bff_products_failed,
+                            bff_products_garbage,
                             retry_10_10,
                             circuit_breaker_10_12};
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)

@@ -44,6 +44,27 @@ static void destroy_session(struct loom_http_server *srv, void *arg)
 
 static json_t *error_reply(const char *text) { return json_pack("{s:s}", "error", text); }
 
+/* The most products one page asks the inventory of: each is a task and a
+ * request at once, so a products service listing 200,000 (a 5 MB answer) grew
+ * the BFF past 2.7 GB for minutes (10,000: 5 GB); the book's service lists 1,000. */
+#define MAX_PRODUCTS 2000
+
+/* Whether the products answer is a list the page can fan out over (the
+ * book's code fails on anything else: a 500). */
+static bool products_usable(const json_t *products)
+{
+    if (!json_is_array(products)) {
+        fprintf(stderr, "Server error reaching product service: the answer is not a list\n");
+        return false;
+    }
+    if (json_array_size(products) > MAX_PRODUCTS) {
+        fprintf(stderr, "Server error reaching product service: %zu products (at most %d)\n",
+                json_array_size(products), MAX_PRODUCTS);
+        return false;
+    }
+    return true;
+}
+
 /* Every product's inventory, fetched at once; null for those not back in 1 s. */
 static json_t *get_products_with_inventory(struct loom_http_session *s, json_t *products)
 {
@@ -72,7 +93,8 @@ static json_t *get_products_with_inventory(struct loom_http_session *s, json_t *
             json_t *count = ch10_fetch_ok(f) ? json_object_get(f->json, "inventory") : NULL;
             if (done && !count)
                 fprintf(stderr, "Error getting inventory for id %lld: %s\n",
-                        (long long)json_integer_value(id), ch10_fetch_why(f));
+                        (long long)json_integer_value(id),
+                        ch10_fetch_ok(f) ? "no inventory in the answer" : ch10_fetch_why(f));
             json_array_append_new(results, json_pack("{s:O,s:O}", "product_id", id, "inventory",
                                                      count ? count : json_null()));
         }
@@ -113,8 +135,10 @@ static int all_products(struct loom_http_req *req, struct loom_http_reply *res, 
     if (rc < 0) { /* cancelled (the server is stopping): so are the fetches, below */
     } else if (products->task && !loom_task_done(products->task)) {
         status = 504, body = error_reply("Could not reach products service.");
-    } else if (!ch10_fetch_ok(products)) {
-        fprintf(stderr, "Server error reaching product service: %s\n", ch10_fetch_why(products));
+    } else if (!ch10_fetch_ok(products) || !products_usable(products->json)) {
+        if (!ch10_fetch_ok(products))
+            fprintf(stderr, "Server error reaching product service: %s\n",
+                    ch10_fetch_why(products));
         status = 500, body = error_reply("Server error reaching products service.");
     } else {
         json_t *product_results = get_products_with_inventory(session, products->json);
