@@ -597,6 +597,31 @@ START_TEST(escapes_printed)
 }
 END_TEST
 
+/* A number argument that is not one ("8080x" was taken as 8080, 70000 failed
+ * late as "Invalid argument", exit 1): exit 2 with the argument named, at once. */
+START_TEST(bad_numbers)
+{
+    const char *cases[][3] = {{"1", "--port", "8080x"},
+                              {"1", "--port", "70000"},
+                              {"7", "--port", "99999999999999999999"},
+                              {"5", "--threads", "8x"},
+                              {"8", "--workers", "2 "}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char rel[64], path[512], want[96];
+        snprintf(rel, sizeof rel, "demos/ch09/listing_9_%s", cases[i][0]);
+        char *argv[] = {(char *)test_build_path(rel, path, sizeof path), (char *)cases[i][1],
+                        (char *)cases[i][2], NULL};
+        char *out = NULL;
+        int rc = test_run(argv, NULL, 10, &out, NULL);
+        ck_assert_msg(rc == 2, "%s %s '%s' exited %d:\n%s", rel, cases[i][1], cases[i][2], rc,
+                      out ? out : "");
+        snprintf(want, sizeof want, "%s: '%s' is not a number in ", cases[i][1], cases[i][2]);
+        ck_assert_contains(out, want);
+        free(out);
+    }
+}
+END_TEST
+
 int main(void)
 {
     char dsn[512];
@@ -619,6 +644,7 @@ int main(void)
     tcase_add_test(tc, listing_9_10_browser);
     tcase_add_test(tc, listing_9_11);
     tcase_add_test(tc, help);
+    tcase_add_test(tc, bad_numbers);
     int rc = test_main(s);
     test_pg_stop();
     return rc;

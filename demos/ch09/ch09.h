@@ -29,12 +29,30 @@ static inline void ch09_on_listening(struct loom_server *srv, void *arg)
     fflush(stdout);
 }
 
+/* --name N as a whole decimal number in [min, max], else def if absent; a
+ * bad one ("8080x", "70000") exits 2 with a message (demo_arg_long would take
+ * "8080x" as 8080 and 70000 on to a late "Invalid argument"). */
+static inline long ch09_arg_long(const char *name, long def, long min, long max)
+{
+    const char *s = demo_arg_str(name, NULL);
+    if (!s)
+        return def;
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || errno == ERANGE || v < min || v > max) {
+        fprintf(stderr, "%s: '%s' is not a number in %ld..%ld\n", name, s, min, max);
+        exit(2);
+    }
+    return v;
+}
+
 /* Server options from --host/--port: SIGINT/SIGTERM end it gracefully. */
 static inline struct loom_http_server_options ch09_server_options(int default_port)
 {
     struct loom_http_server_options o = {
         .net = {.host = demo_arg_str("--host", "127.0.0.1"),
-                .port = (int)demo_arg_long("--port", default_port),
+                .port = (int)ch09_arg_long("--port", default_port, 0, 65535),
                 .grace_ns = LOOM_SEC(2),
                 .handle_signals = true,
                 .on_listening = ch09_on_listening},

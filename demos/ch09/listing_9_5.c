@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "ch05/ch05.h"
+#include "ch09.h"
 #include "demo.h"
 #include "rows_json.h"
 
@@ -132,12 +133,8 @@ int main(int argc, char **argv)
 {
     demo_init(argc, argv, usage);
     const char *host = demo_arg_str("--host", "127.0.0.1");
-    int port = (int)demo_arg_long("--port", 5000);
-    long threads = demo_arg_long("--threads", 8);
-    if (threads < 1 || threads > 1024 || port < 0 || port > 65535) {
-        fprintf(stderr, "listing_9_5: --threads must be 1..1024, --port 0..65535\n");
-        return 2;
-    }
+    int port = (int)ch09_arg_long("--port", 5000, 0, 65535);
+    long threads = ch09_arg_long("--threads", 8, 1, 1024);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
         fprintf(stderr, "listing_9_5: --host must be an IPv4 address\n");

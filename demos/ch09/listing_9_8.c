@@ -30,11 +30,7 @@ static int brands(struct loom_http_req *request, struct loom_http_reply *rep, vo
 int main(int argc, char **argv)
 {
     demo_init(argc, argv, usage);
-    long workers = demo_arg_long("--workers", 1);
-    if (workers < 1 || workers > 256) {
-        fprintf(stderr, "listing_9_8: --workers must be 1..256\n");
-        return 2;
-    }
+    long workers = ch09_arg_long("--workers", 1, 1, 256);
     struct loom_http_router *routes;
     DEMO_CHECK(loom_http_router_new(&routes));
     DEMO_CHECK(loom_http_route(routes, "GET", "/brands", brands, NULL));
