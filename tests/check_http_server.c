@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "net/http_server.h"
+#include "net/tls.h"
 #include "reactor/task.h"
 
 /* --- handlers --- */
@@ -932,6 +933,61 @@ START_TEST(test_idle_reused_at_limit)
 }
 END_TEST
 
+/* The same over TLS, with Python's http.client: the third client is served
+ * at once and the oldest idle connection ends with a clean EOF. */
+START_TEST(test_idle_reused_at_limit_tls)
+{
+    test_require_tool("openssl", "openssl", "makes the test certificate");
+    test_require_tool("python3", "python3", "the HTTPS client");
+    char dir[] = "/tmp/loom-idle-tls-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char cert[96], key[96], cmd[512];
+    snprintf(cert, sizeof cert, "%s/cert.pem", dir);
+    snprintf(key, sizeof key, "%s/key.pem", dir);
+    snprintf(cmd, sizeof cmd,
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 "
+             "-nodes -keyout %s -out %s -days 1 -subj /CN=localhost 2>/dev/null",
+             key, cert);
+    ck_assert_int_eq(system(cmd), 0);
+    char err[256];
+    struct loom_tls_context *tls;
+    struct loom_tls_server_options to = {.cert_file = cert, .key_file = key};
+    ck_assert_int_eq(loom_tls_server_context_new(&to, &tls, err, sizeof err), 0);
+    setup();
+    st.opt.keepalive_timeout_ns = LOOM_SEC(30);
+    st.opt.header_timeout_ns = LOOM_SEC(30);
+    st.opt.net.max_connections = 2;
+    st.opt.tls = tls;
+    test_http_server_start(&st);
+    char script[1024];
+    snprintf(script, sizeof script,
+             "import http.client, ssl, time\n"
+             "ctx = ssl._create_unverified_context()\n"
+             "def conn(): return http.client.HTTPSConnection('127.0.0.1', %d, context=ctx, "
+             "timeout=10)\n"
+             "a, b = conn(), conn()\n"
+             "for x in (a, b):\n"
+             "    x.request('GET', '/'); print(x.getresponse().read().decode().strip())\n"
+             "t = time.monotonic(); c = conn(); c.request('GET', '/')\n"
+             "print(c.getresponse().read().decode().strip())\n"
+             "print('third', 'fast' if time.monotonic() - t < 5 else 'slow')\n"
+             "a.sock.settimeout(5)\n"
+             "print('a eof', a.sock.recv(1) == b'')\n",
+             st.port);
+    char *out;
+    double el;
+    int rc =
+        test_run((char *[]){"/usr/bin/env", "python3", "-c", script, NULL}, NULL, 20, &out, &el);
+    ck_assert_msg(rc == 0, "python3 failed %d: %s", rc, out);
+    TEST_IN_ORDER(out, "hello\nhello\nhello\n", "third fast\n", "a eof True\n");
+    free(out);
+    test_http_server_stop(&st);
+    loom_tls_context_free(tls);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("http_server");
@@ -957,6 +1013,7 @@ int main(void)
         {"lingering_close", test_lingering_close},
         {"body_min_rate", test_body_min_rate},
         {"idle_reused_at_limit", test_idle_reused_at_limit},
+        {"idle_reused_at_limit_tls", test_idle_reused_at_limit_tls},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         TCase *tc = test_tcase(s, cases[i].name, 30);
