@@ -161,6 +161,17 @@ static void ask(int fd, const char *req, const char *want)
     free(out);
 }
 
+/* Run a Python script (python3 is needed) within timeout_s; its output. */
+static char *python(const char *script, double timeout_s)
+{
+    char *out;
+    double el;
+    int rc = test_run((char *[]){"/usr/bin/env", "python3", "-c", (char *)script, NULL}, NULL,
+                      timeout_s, &out, &el);
+    ck_assert_msg(rc == 0, "python3 failed %d: %s", rc, out);
+    return out;
+}
+
 /* --- tests --- */
 
 START_TEST(test_routes)
@@ -580,8 +591,7 @@ START_TEST(test_real_clients)
              "    r = c.getresponse(); b = r.read()\n"
              "    print(r.status, len(b))\n",
              st.port);
-    rc = test_run((char *[]){"/usr/bin/env", "python3", "-c", script, NULL}, NULL, 10, &out, &el);
-    ck_assert_msg(rc == 0, "python3 failed %d: %s", rc, out);
+    out = python(script, 10);
     TEST_IN_ORDER(out, "200 1\n", "200 1001\n", "200 2001\n");
     free(out);
     test_http_server_stop(&st);
@@ -788,11 +798,7 @@ START_TEST(test_lingering_close)
              "    r = c.getresponse(); r.read()\n"
              "    print(r.status, r.getheader('Connection'))\n",
              st.port);
-    char *out;
-    double el;
-    int rc =
-        test_run((char *[]){"/usr/bin/env", "python3", "-c", script, NULL}, NULL, 30, &out, &el);
-    ck_assert_msg(rc == 0, "python3 failed %d: %s", rc, out);
+    char *out = python(script, 30);
     TEST_IN_ORDER(out, "413 close\n", "413 close\n", "413 close\n");
     free(out);
     /* A client that never closes is let go at the bound: its EOF arrives. */
@@ -937,18 +943,12 @@ END_TEST
  * at once and the oldest idle connection ends with a clean EOF. */
 START_TEST(test_idle_reused_at_limit_tls)
 {
-    test_require_tool("openssl", "openssl", "makes the test certificate");
     test_require_tool("python3", "python3", "the HTTPS client");
-    char dir[] = "/tmp/loom-idle-tls-XXXXXX";
+    char dir[] = "/tmp/loom-idle-tls-XXXXXX", cert[96], key[96], cmd[128];
     ck_assert_ptr_nonnull(mkdtemp(dir));
-    char cert[96], key[96], cmd[512];
-    snprintf(cert, sizeof cert, "%s/cert.pem", dir);
-    snprintf(key, sizeof key, "%s/key.pem", dir);
-    snprintf(cmd, sizeof cmd,
-             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 "
-             "-nodes -keyout %s -out %s -days 1 -subj /CN=localhost 2>/dev/null",
-             key, cert);
-    ck_assert_int_eq(system(cmd), 0);
+    test_make_certs(dir, "loom idle test CA");
+    snprintf(cert, sizeof cert, "%s/srv.pem", dir);
+    snprintf(key, sizeof key, "%s/srv.key", dir);
     char err[256];
     struct loom_tls_context *tls;
     struct loom_tls_server_options to = {.cert_file = cert, .key_file = key};
@@ -974,11 +974,7 @@ START_TEST(test_idle_reused_at_limit_tls)
              "a.sock.settimeout(5)\n"
              "print('a eof', a.sock.recv(1) == b'')\n",
              st.port);
-    char *out;
-    double el;
-    int rc =
-        test_run((char *[]){"/usr/bin/env", "python3", "-c", script, NULL}, NULL, 20, &out, &el);
-    ck_assert_msg(rc == 0, "python3 failed %d: %s", rc, out);
+    char *out = python(script, 20);
     TEST_IN_ORDER(out, "hello\nhello\nhello\n", "third fast\n", "a eof True\n");
     free(out);
     test_http_server_stop(&st);
