@@ -202,6 +202,17 @@ START_TEST(listing_9_4)
     out = curl(srv.port, "/product", "-o", "/dev/null", "-X", "POST", NULL); /* no body */
     ck_assert_str_eq(out, " 400");
     free(out);
+    /* Nesting as deep as the JSON parser goes (2,048) and far past it: the
+     * parser recurses on the connection task's stack, which must hold it. */
+    static char deep[100001];
+    for (size_t depth = 2047; depth <= 100000; depth += 100000 - 2047) {
+        memset(deep, '[', depth);
+        memset(deep + depth, ']', depth < 5000 ? depth : 0);
+        deep[depth < 5000 ? 2 * depth : depth] = '\0';
+        out = py(srv.port, "POST", "/product", deep, NULL);
+        ck_assert_msg(strstr(out, "STATUS 400\n"), "%zu deep answered:\n%.300s", depth, out);
+        free(out);
+    }
     out = py(srv.port, "GET", "/products/6", NULL); /* nothing else was inserted */
     ck_assert_contains(out, "STATUS 404\n");
     free(out);

@@ -56,8 +56,11 @@ static inline struct loom_http_server_options ch09_server_options(int default_po
                 .grace_ns = LOOM_SEC(2),
                 .handle_signals = true,
                 .on_listening = ch09_on_listening},
-        /* Connection tasks use the loop's cached default stack size. */
-        .loop = {.stack_size = 64 * 1024},
+        /* Connection tasks use the loop's cached default stack size: 256 KiB
+         * (committed as touched), as jansson parses a request body by
+         * recursion, up to 2,048 deep - 64 KiB overflowed on a body of
+         * 2,047 nested lists and the server died. */
+        .loop = {.stack_size = 256 * 1024},
     };
     return o;
 }
