@@ -292,6 +292,23 @@ START_TEST(help)
         ck_assert_contains(out, want);
         free(out);
     }
+    /* delays that are no number of seconds (nan, inf, 1e308 were taken and
+     * converted out of range): exit 2 at once */
+    const char *bad[] = {"nan", "0,inf", "1e308", "-1", "5x", "3601"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char path[512];
+        char *argv[] = {(char *)listing_path("10_1", path, sizeof path),
+                        "--port",
+                        "0",
+                        "--delays",
+                        (char *)bad[i],
+                        NULL};
+        char *out = NULL;
+        int rc = test_run(argv, NULL, 10, &out, NULL);
+        ck_assert_msg(rc == 2, "--delays %s: exit %d:\n%s", bad[i], rc, out ? out : "");
+        ck_assert_contains(out, "--delays: bad list");
+        free(out);
+    }
 }
 END_TEST
 

@@ -20,7 +20,7 @@ static const char usage[] =
     "The inventory service on 127.0.0.1:8001 (--port; 0 picks a free port):\n"
     "GET /products/{id}/inventory answers {\"inventory\": 0-100} after a random\n"
     "0-5 s delay (scaled). --delays S0,S1,... makes the delay of product id the\n"
-    "entry at id mod count (seconds, scaled), e.g. --delays 0,5.\n";
+    "entry at id mod count (seconds, 0-3600, scaled), e.g. --delays 0,5.\n";
 
 static double delays[64];
 static int ndelays; /* 0: random delays */
@@ -30,7 +30,10 @@ static void parse_delays(const char *list)
     for (const char *p = list; p && *p && ndelays < 64; ndelays++) {
         char *end;
         delays[ndelays] = strtod(p, &end);
-        if (end == p || delays[ndelays] < 0 || (*end && *end != ',')) {
+        /* a finite number of seconds up to an hour: nan, inf or 1e308 made
+         * demo_sec() convert an out-of-range double (undefined behaviour) */
+        if (end == p || !(delays[ndelays] >= 0 && delays[ndelays] <= 3600) ||
+            (*end && *end != ',')) {
             fprintf(stderr, "--delays: bad list '%s'\n", list);
             exit(2);
         }
