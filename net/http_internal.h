@@ -118,10 +118,8 @@ void loom__http_release(struct loom_http_session *s, struct loom__http_conn *c, 
 ssize_t loom__http_conn_fill(struct loom__http_conn *c, size_t max, int64_t timeout_ns);
 
 /* After a write met a reset: take into c's buffer (up to max bytes held)
- * what the server sent before it - the stream then reports the reset on
- * reads too, but the kernel still holds those bytes. The stream's buffer
- * first, then, on plain TCP, recv(2) without waiting (behind TLS the bytes
- * would need decrypting). */
+ * what the server sent before it, without waiting - the stream's reads
+ * return what the kernel still holds, then the reset. */
 void loom__http_conn_take_queued(struct loom__http_conn *c, size_t max);
 
 /* Session reference for requests and responses alive. */

@@ -472,12 +472,6 @@ void loom__http_conn_take_queued(struct loom__http_conn *c, size_t max)
 {
     while (loom__http_conn_fill(c, max, 0) > 0) /* buffered or received: then the reset */
         ;
-    while (!c->tls && conn_room(c, max) == 0) {
-        ssize_t n = recv(loom_stream_fd(c->st), c->buf + c->end, c->cap - c->end, MSG_DONTWAIT);
-        if (n <= 0)
-            break;
-        c->end += (size_t)n;
-    }
 }
 
 ssize_t loom__http_conn_fill(struct loom__http_conn *c, size_t max, int64_t timeout_ns)

@@ -450,6 +450,16 @@ static int64_t read_deadline(struct loom_stream *s, int64_t timeout_ns)
 
 static size_t avail(const struct loom_stream *s) { return s->rend - s->rstart; }
 
+/* The transport returned 0: LOOM_EOF, or -ECONNRESET when a write met the
+ * reset that ended the connection (the kernel reports it once). */
+static int at_eof(struct loom_stream *s)
+{
+    if (s->write_reset)
+        return s->rerr = -ECONNRESET;
+    s->eof = true;
+    return LOOM_EOF;
+}
+
 static void consume(struct loom_stream *s, size_t n)
 {
     s->rstart += n;
@@ -632,7 +642,7 @@ static void on_recv(struct loom__recv *r, const char *data, int res, bool more)
             res = 1;
     }
     if (res == 0) {
-        s->eof = true;
+        at_eof(s);
     } else if (res == -EINVAL || res == -ENOTSUP || res == -EOPNOTSUPP) {
         s->urecv = RECV_OFF; /* this kernel cannot: readiness from now on */
         loom__stream_update(s);
@@ -754,10 +764,8 @@ static int fill(struct loom_stream *s, size_t maxcap, int64_t deadline)
             s->rshort = (size_t)n < room;
             return 0;
         }
-        if (n == 0) {
-            s->eof = true;
-            return LOOM_EOF;
-        }
+        if (n == 0)
+            return at_eof(s);
         if (n == -EINTR)
             continue;
         if (n != -EAGAIN)
@@ -801,10 +809,8 @@ ssize_t loom_stream_read_some(struct loom_stream *s, void *buf, size_t len, int6
             s->rshort = (size_t)n < len;
             return n;
         }
-        if (n == 0) {
-            s->eof = true;
-            return LOOM_EOF;
-        }
+        if (n == 0)
+            return at_eof(s);
         if (n == -EINTR)
             continue;
         if (n != -EAGAIN)
@@ -988,9 +994,10 @@ static void set_werr(struct loom_stream *s, int err)
     s->werr = err;
     /* The kernel reports a reset once, to whichever call comes first; a send
      * in flight (completion mode) often does, and a read after it would see a
-     * clean EOF. A reset ends both directions. */
-    if (err == -ECONNRESET && !s->rerr && !s->eof)
-        s->rerr = err;
+     * clean EOF. Reads still take what the kernel holds (a server's answer to
+     * an upload it refused, sent before its reset), then end with the reset. */
+    if (err == -ECONNRESET)
+        s->write_reset = true;
     wbuf_free(s); /* nobody will take it now */
 }
 

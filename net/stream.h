@@ -146,8 +146,9 @@ void loom_stream_stop_reading(struct loom_stream *s);
 /* --- writing --- */
 
 /* Queue len bytes (copied) and try to send them at once. Never suspends.
- * Returns 0, -EPIPE/-ECONNRESET (the peer is gone; later writes fail too),
- * -ESHUTDOWN after write_eof, or -ENOMEM. */
+ * Returns 0, -EPIPE/-ECONNRESET (the peer is gone; later writes fail too;
+ * after a reset, reads still return what the peer sent before it, then
+ * -ECONNRESET), -ESHUTDOWN after write_eof, or -ENOMEM. */
 int loom_stream_write(struct loom_stream *s, const void *buf, size_t len);
 
 /* Same for several pieces at once. */

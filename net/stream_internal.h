@@ -44,6 +44,7 @@ struct loom_stream {
     int waiters; /* tasks inside a wait; the memory outlives them */
     bool closed;
     bool eof;                   /* the transport returned 0 */
+    bool write_reset;           /* a write met ECONNRESET: the end of reading is that error */
     bool stop_reading;          /* reads that would wait return LOOM_EOF */
     bool rshort;                /* the last fd read was short: the socket is likely drained */
     bool eof_pending, eof_sent; /* write_eof asked / done */

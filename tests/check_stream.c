@@ -9,6 +9,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -259,6 +261,41 @@ static intptr_t epipe_main(void *arg)
     close(p[0]);
     ck_assert_int_eq(loom_stream_open_fd(loom_loop_current(), p[1], 0, &a), 0);
     ck_assert_int_eq(loom_stream_write(a, "x", 1), -EPIPE);
+    loom_stream_close(a);
+    return 0;
+}
+
+/* A peer that answers, then resets while we still write (a server refusing
+ * an upload): the write reports the reset; reads return the answer the
+ * kernel holds, then the reset - not a clean EOF, and not the reset at once. */
+static intptr_t reset_after_answer_main(void *arg)
+{
+    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof sa;
+    ck_assert_int_eq(bind(l, (struct sockaddr *)&sa, sizeof sa), 0);
+    ck_assert_int_eq(listen(l, 1), 0);
+    ck_assert_int_eq(getsockname(l, (struct sockaddr *)&sa, &sl), 0);
+    int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_eq(connect(c, (struct sockaddr *)&sa, sizeof sa), 0);
+    int peer = accept(l, NULL, NULL);
+    ck_assert_int_ge(peer, 0);
+    close(l);
+    struct loom_stream *a;
+    ck_assert_int_eq(loom_stream_open_fd(loom_loop_current(), c, 0, &a), 0);
+    ck_assert_int_eq(write(peer, "answer\n", 7), 7);
+    struct linger lg = {1, 0};
+    ck_assert_int_eq(setsockopt(peer, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
+    close(peer); /* RST */
+    static char big[1 << 20];
+    int rc = loom_stream_write(a, big, sizeof big);
+    if (rc == 0)
+        rc = loom_stream_flush(a, LOOM_SEC(5));
+    ck_assert_msg(rc == -ECONNRESET, "write: got %s", loom_errname(rc));
+    char buf[64];
+    ck_assert_int_eq(loom_stream_readline(a, buf, sizeof buf, LOOM_SEC(5)), 7);
+    ck_assert_int_eq(memcmp(buf, "answer\n", 7), 0);
+    ck_assert_int_eq(loom_stream_readline(a, buf, sizeof buf, LOOM_SEC(5)), -ECONNRESET);
     loom_stream_close(a);
     return 0;
 }
@@ -520,6 +557,12 @@ static intptr_t transport_flow_main(void *arg)
     return 0;
 }
 
+START_TEST(test_reset_after_answer)
+{
+    ck_assert_int_eq(test_run_task(reset_after_answer_main, NULL), 0);
+}
+END_TEST
+
 START_TEST(test_transport) { ck_assert_int_eq(test_run_task(transport_main, NULL), 0); }
 END_TEST
 START_TEST(test_transport_flow) { ck_assert_int_eq(test_run_task(transport_flow_main, NULL), 0); }
@@ -540,6 +583,7 @@ int main(void)
         {"drain", test_drain},
         {"half_close", test_half_close},
         {"epipe", test_epipe},
+        {"reset_after_answer", test_reset_after_answer},
         {"pipe_file", test_pipe_file},
         {"names", test_names},
         {"transport", test_transport},
