@@ -309,12 +309,41 @@ ssize_t loom_http_req_body(struct loom_http_req *r, const char **data)
     return (ssize_t)len;
 }
 
+/* Whether JSON text nests arrays and objects deeper than max. jansson parses
+ * by recursion (to 2,048 levels) on the handler's task stack: a small stack
+ * would overflow long before its limit. */
+static bool json_too_deep(const char *s, size_t len, int max)
+{
+    int depth = 0;
+    bool in_string = false;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (in_string) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > max)
+                return true;
+        } else if (c == ']' || c == '}') {
+            depth--;
+        }
+    }
+    return false;
+}
+
 int loom_http_req_json(struct loom_http_req *r, struct json_t **out)
 {
     const char *data;
+    *out = NULL;
     ssize_t n = loom_http_req_body(r, &data);
     if (n < 0)
         return (int)n;
+    if (json_too_deep(data, (size_t)n, LOOM_HTTP_JSON_MAX_DEPTH))
+        return -EINVAL;
     json_error_t err;
     *out = json_loadb(data, (size_t)n, JSON_REJECT_DUPLICATES, &err);
     return *out ? 0 : -EINVAL;

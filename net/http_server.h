@@ -210,7 +210,9 @@ ssize_t loom_http_req_read(struct loom_http_req *req, void *buf, size_t len);
  * the request ends. Returns its length or an error as above. */
 ssize_t loom_http_req_body(struct loom_http_req *req, const char **data);
 /* The body parsed as JSON (caller json_decref()s it): 0, LOOM_ELIMIT, -EINVAL
- * (not JSON). */
+ * (not JSON, or arrays and objects nested deeper than
+ * LOOM_HTTP_JSON_MAX_DEPTH: the parser recurses on the handler's stack). */
+#define LOOM_HTTP_JSON_MAX_DEPTH 128
 int loom_http_req_json(struct loom_http_req *req, struct json_t **out);
 
 /* --- the response --- */

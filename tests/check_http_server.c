@@ -56,6 +56,20 @@ static int h_echo(struct loom_http_req *req, struct loom_http_reply *res, void *
     return loom_http_reply_send(res, 200, "application/octet-stream", body, (size_t)n);
 }
 
+/* The body parsed as JSON, sent back compact; 400 when it is not JSON. */
+static int h_json(struct loom_http_req *req, struct loom_http_reply *res, void *arg)
+{
+    json_t *j;
+    int rc = loom_http_req_json(req, &j);
+    if (rc == -EINVAL)
+        return loom_http_reply_error(res, 400);
+    if (rc < 0)
+        return rc;
+    rc = loom_http_reply_json(res, 200, j);
+    json_decref(j);
+    return rc;
+}
+
 /* Both query values must stay valid at once. */
 static int h_query(struct loom_http_req *req, struct loom_http_reply *rep, void *arg)
 {
@@ -123,6 +137,7 @@ static void common_routes(struct test_http_server *st)
     ck_assert_int_eq(loom_http_route(st->router, "GET", "/", h_hello, NULL), 0);
     ck_assert_int_eq(loom_http_route(st->router, "GET", "/products/{id}", h_product, NULL), 0);
     ck_assert_int_eq(loom_http_route(st->router, "POST", "/echo", h_echo, NULL), 0);
+    ck_assert_int_eq(loom_http_route(st->router, "POST", "/json", h_json, NULL), 0);
     ck_assert_int_eq(loom_http_route(st->router, "GET", "/stream", h_stream, NULL), 0);
     ck_assert_int_eq(loom_http_route(st->router, "GET", "/q", h_query, NULL), 0);
     ck_assert_int_eq(loom_http_route(st->router, "GET", "/slow", h_slow, NULL), 0);
@@ -206,6 +221,50 @@ START_TEST(test_routes)
         st.port, "GET /products/1%2F2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     ck_assert_contains(out, "HTTP/1.1 400"); /* "1%2F2" is one segment, and not a number */
     free(out);
+    test_http_server_stop(&st);
+}
+END_TEST
+
+/* POST body to /json; the response. */
+static char *post_json(const char *body)
+{
+    size_t len = strlen(body);
+    char *req = malloc(len + 200);
+    snprintf(req, len + 200,
+             "POST /json HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: %zu\r\n\r\n%s",
+             len, body);
+    char *out = test_http_exchange(st.port, req, strlen(req));
+    free(req);
+    return out;
+}
+
+/* JSON nested deeper than LOOM_HTTP_JSON_MAX_DEPTH is refused before the
+ * parser recurses on the handler's stack (100,000 levels would overflow it);
+ * brackets inside strings do not count. */
+START_TEST(test_json_depth)
+{
+    setup();
+    test_http_server_start(&st);
+    int max = LOOM_HTTP_JSON_MAX_DEPTH;
+    char *body = malloc(200002);
+    for (int depth = max; depth <= max + 1; depth++) {
+        memset(body, '[', (size_t)depth);
+        memset(body + depth, ']', (size_t)depth);
+        body[2 * depth] = '\0';
+        char *out = post_json(body);
+        ck_assert_contains(out, depth == max ? "HTTP/1.1 200" : "HTTP/1.1 400");
+        free(out);
+    }
+    memset(body, '[', 100000);
+    memset(body + 100000, ']', 100000);
+    body[200000] = '\0';
+    char *out = post_json(body);
+    ck_assert_contains(out, "HTTP/1.1 400");
+    free(out);
+    out = post_json("{\"a\":\"[[[[{{{{\\\"\",\"b\":[1]}");
+    TEST_IN_ORDER(out, "HTTP/1.1 200", "[[[[{{{{\\\"");
+    free(out);
+    free(body);
     test_http_server_stop(&st);
 }
 END_TEST
@@ -992,6 +1051,7 @@ int main(void)
         const TTest *fn;
     } cases[] = {
         {"routes", test_routes},
+        {"json_depth", test_json_depth},
         {"keepalive_pipelining", test_keepalive_pipelining},
         {"malformed", test_malformed},
         {"chunked_bytewise", test_chunked_bytewise},
