@@ -41,7 +41,10 @@
 void demo_init(int argc, char **argv, const char *usage);
 /* The value after --name, or def when absent. */
 const char *demo_arg_str(const char *name, const char *def);
+/* The whole number after --name, or def when absent; anything else (8080x,
+ * an overflow) exits 2 naming the option. _range also bounds it. */
 long demo_arg_long(const char *name, long def);
+long demo_arg_range(const char *name, long def, long min, long max);
 /* Whether --name was given. */
 bool demo_arg_flag(const char *name);
 

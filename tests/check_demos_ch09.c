@@ -681,7 +681,7 @@ START_TEST(bad_numbers)
         int rc = test_run(argv, NULL, 10, &out, NULL);
         ck_assert_msg(rc == 2, "%s %s '%s' exited %d:\n%s", rel, cases[i][1], cases[i][2], rc,
                       out ? out : "");
-        snprintf(want, sizeof want, "%s: '%s' is not a number in ", cases[i][1], cases[i][2]);
+        snprintf(want, sizeof want, "%s: '%s' is not a whole number in ", cases[i][1], cases[i][2]);
         ck_assert_contains(out, want);
         free(out);
     }

@@ -483,6 +483,13 @@ START_TEST(test_bad_argument)
     ck_assert_int_eq(test_run(argv, NULL, 10, &out, NULL), 2);
     ck_assert_contains(out, "unknown argument");
     free(out);
+    /* a number option takes a whole number, not its prefix (demo_arg_long) */
+    argv[0] = (char *)test_build_path("demos/ch02/listing_2_6", path, sizeof path);
+    argv[1] = "--seconds";
+    char *more[] = {argv[0], argv[1], "2x", NULL};
+    ck_assert_int_eq(test_run(more, NULL, 10, &out, NULL), 2);
+    ck_assert_contains(out, "--seconds: '2x' is not a whole number");
+    free(out);
 }
 END_TEST
 

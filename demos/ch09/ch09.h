@@ -34,17 +34,7 @@ static inline void ch09_on_listening(struct loom_server *srv, void *arg)
  * "8080x" as 8080 and 70000 on to a late "Invalid argument"). */
 static inline long ch09_arg_long(const char *name, long def, long min, long max)
 {
-    const char *s = demo_arg_str(name, NULL);
-    if (!s)
-        return def;
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (end == s || *end || errno == ERANGE || v < min || v > max) {
-        fprintf(stderr, "%s: '%s' is not a number in %ld..%ld\n", name, s, min, max);
-        exit(2);
-    }
-    return v;
+    return demo_arg_range(name, def, min, max);
 }
 
 /* Server options from --host/--port: SIGINT/SIGTERM end it gracefully. */

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -81,10 +82,27 @@ const char *demo_arg_str(const char *name, const char *def)
     return def;
 }
 
-long demo_arg_long(const char *name, long def)
+long demo_arg_range(const char *name, long def, long min, long max)
 {
     const char *s = demo_arg_str(name, NULL);
-    return s ? strtol(s, NULL, 10) : def;
+    if (!s)
+        return def;
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || errno == ERANGE || v < min || v > max) {
+        if (min == LONG_MIN && max == LONG_MAX)
+            fprintf(stderr, "%s: '%s' is not a whole number\n", name, s);
+        else
+            fprintf(stderr, "%s: '%s' is not a whole number in %ld..%ld\n", name, s, min, max);
+        exit(2);
+    }
+    return v;
+}
+
+long demo_arg_long(const char *name, long def)
+{
+    return demo_arg_range(name, def, LONG_MIN, LONG_MAX);
 }
 
 bool demo_arg_flag(const char *name)
