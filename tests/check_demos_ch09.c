@@ -533,19 +533,6 @@ START_TEST(listing_9_11)
 END_TEST
 
 /* The peak resident size of pid in KiB (VmHWM), or -1. */
-static long peak_rss_kib(pid_t pid)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    long kib = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (!strncmp(line, "VmHWM:", 6))
-            kib = atol(line + 6);
-    if (f)
-        fclose(f);
-    return kib;
-}
 
 /* 9.11 asked 30 times at once for a 2 MB answer, each held back by its last
  * byte until all are nearly sent: it only counts the bytes, so it must not hold
@@ -579,7 +566,7 @@ START_TEST(listing_9_11_big_answers)
     ck_assert_contains(out, "STATUS 200\n");
     ck_assert_int_eq(test_count(out, "</td><td>2097152</td></tr>"), 30);
     free(out);
-    long kib = peak_rss_kib(srv.pid);
+    long kib = test_proc_status_kib(srv.pid, "VmHWM:");
     ck_assert_msg(kib > 0 && kib < 40 * 1024, "listing 9.11 peaked at %ld KiB", kib);
     stop(&srv);
     kill(up.pid, SIGTERM);

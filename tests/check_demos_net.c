@@ -666,19 +666,6 @@ START_TEST(test_8_13_idle)
 END_TEST
 
 /* The server's resident memory in KiB. */
-static long proc_rss_kib(pid_t pid)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    long kib = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (!strncmp(line, "VmRSS:", 6))
-            kib = atol(line + 6);
-    if (f)
-        fclose(f);
-    return kib;
-}
 
 /* A user who never reads while another floods the room: removed once far
  * behind, and the server's memory stays bounded (it grew by every message
@@ -712,7 +699,7 @@ START_TEST(test_8_13_never_reads)
         }
         proc_pump(&p, 0);
     }
-    long rss = proc_rss_kib(p.pid);
+    long rss = test_proc_status_kib(p.pid, "VmRSS:");
     ck_assert_contains(p.buf, "Too far behind, disconnecting client lazy");
     ck_assert_msg(rss > 0 && rss < 64 * 1024, "server RSS %ld KiB after %zu bytes", rss, sent);
     kill(p.pid, SIGTERM);

@@ -270,6 +270,21 @@ void test_server_start(struct test_server *s, char *const argv[])
     ck_assert_msg(s->port > 0, "no port in: %.*s", (int)(eol - l), l);
 }
 
+long test_proc_status_kib(pid_t pid, const char *field)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    size_t n = strlen(field);
+    long kib = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, field, n))
+            kib = atol(line + n);
+    if (f)
+        fclose(f);
+    return kib;
+}
+
 int test_server_wait(struct test_server *s, double timeout_s)
 {
     double t0 = test_now();

@@ -97,6 +97,10 @@ void test_server_start_demo(struct test_server *s, const char *rel, const char *
                             const char *const *args);
 /* Collect output for at most timeout_s seconds (returns once something came). */
 void test_server_read(struct test_server *s, double timeout_s);
+/* A "Name: N kB" field of /proc/PID/status (field "VmRSS:", "VmHWM:"...) in
+ * KiB, or -1 when the process or the field is not there. */
+long test_proc_status_kib(pid_t pid, const char *field);
+
 /* Wait (<= timeout_s, then SIGKILL and fail) for exit, collecting the output;
  * returns the exit status as asyncio's returncode (code, or -signal). */
 int test_server_wait(struct test_server *s, double timeout_s);
