@@ -7,6 +7,7 @@
  * with the reason. Each test starts its own origin, checks that the fd count
  * is unchanged afterwards and that the loop is empty. */
 #include "harness/harness.h"
+#include "harness/netclient.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -1089,12 +1090,10 @@ END_TEST
 static intptr_t connect_timeout_main(void *arg)
 {
     /* a listener whose backlog is full: the next SYN is dropped */
-    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t al = sizeof a;
-    ck_assert_int_eq(bind(l, (struct sockaddr *)&a, sizeof a), 0);
-    ck_assert_int_eq(listen(l, 0), 0);
-    ck_assert_int_eq(getsockname(l, (struct sockaddr *)&a, &al), 0);
+    int port, l = test_listen(0, &port);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     int fill[4];
     for (int i = 0; i < 4; i++) {
         fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

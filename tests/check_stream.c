@@ -3,14 +3,13 @@
  * cancellation that lose no byte, write coalescing, drain watermarks,
  * half-close, close while waiting, and the callback transport API. */
 #include "harness/harness.h"
+#include "harness/netclient.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -270,14 +269,8 @@ static intptr_t epipe_main(void *arg)
  * kernel holds, then the reset - not a clean EOF, and not the reset at once. */
 static intptr_t reset_after_answer_main(void *arg)
 {
-    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t sl = sizeof sa;
-    ck_assert_int_eq(bind(l, (struct sockaddr *)&sa, sizeof sa), 0);
-    ck_assert_int_eq(listen(l, 1), 0);
-    ck_assert_int_eq(getsockname(l, (struct sockaddr *)&sa, &sl), 0);
-    int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    ck_assert_int_eq(connect(c, (struct sockaddr *)&sa, sizeof sa), 0);
+    int port, l = test_listen(1, &port);
+    int c = test_dial(port);
     int peer = accept(l, NULL, NULL);
     ck_assert_int_ge(peer, 0);
     close(l);

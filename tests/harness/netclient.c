@@ -34,6 +34,18 @@ int test_dial(int port)
     return fd;
 }
 
+int test_listen(int backlog, int *port)
+{
+    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof a;
+    ck_assert_msg(l >= 0 && bind(l, (struct sockaddr *)&a, sizeof a) == 0 &&
+                      listen(l, backlog) == 0 && getsockname(l, (struct sockaddr *)&a, &al) == 0,
+                  "listen on 127.0.0.1: %s", strerror(errno));
+    *port = ntohs(a.sin_port);
+    return l;
+}
+
 void test_send_all(int fd, const void *data, size_t len)
 {
     const char *p = data;

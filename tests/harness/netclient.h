@@ -11,6 +11,9 @@
 int test_dial(int port);
 /* Like test_dial but returns -errno instead of failing. */
 int test_try_dial(int port);
+/* A listener on 127.0.0.1 on a free port (*port), close-on-exec, with this
+ * backlog; fails the test on error. */
+int test_listen(int backlog, int *port);
 /* Send everything; fails the test on error. */
 void test_send_all(int fd, const void *data, size_t len);
 /* Read until the peer closes or timeout_s passes; malloc'd, NUL-terminated.
