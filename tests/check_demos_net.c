@@ -710,19 +710,28 @@ START_TEST(test_8_13_never_reads)
 }
 END_TEST
 
-/* The client TUI against the chat server, stdin from a pipe kept open. */
+/* The chat server (8.13) and the client TUI (8.14) logged in as alice, stdin
+ * from a pipe kept open; the server's port. */
+static int chat_tui_start(struct proc *srv, struct proc *cli)
+{
+    proc_start(srv, "demos/ch08/listing_8_13", "--port", "0", NULL);
+    char port[16];
+    snprintf(port, sizeof port, "%d", proc_port(srv));
+    proc_start(cli, "demos/ch08/listing_8_14", "--port", port, NULL);
+    proc_expect(cli, "Enter username: ");
+    proc_write(cli, "alice\n");
+    proc_expect(cli, "alice connected!\n");
+    return proc_port(srv);
+}
+
+/* The client TUI against the chat server. */
 START_TEST(test_8_14)
 {
     struct proc srv, cli;
-    proc_start(&srv, "demos/ch08/listing_8_13", "--port", "0", NULL);
-    char port[16];
-    snprintf(port, sizeof port, "%d", proc_port(&srv));
-    proc_start(&cli, "demos/ch08/listing_8_14", "--port", port, NULL);
-    proc_expect(&cli, "Enter username: ");
-    proc_write(&cli, "alice\n");
-    proc_expect(&cli, "\033[2Kalice connected!\n");
+    int port = chat_tui_start(&srv, &cli);
+    ck_assert_contains(cli.buf, "\033[2Kalice connected!\n");
     ck_assert_contains(cli.buf, "\033[2KWelcome! Users connected: 1!\n");
-    int bob = chat_join(atoi(port), "bob", "Welcome! Users connected: 2!\n");
+    int bob = chat_join(port, "bob", "Welcome! Users connected: 2!\n");
     proc_expect(&cli, "\033[2Kbob connected!\n");
     cli_send(bob, "hi alice\n");
     proc_expect(&cli, "\033[2Kbob: hi alice\n");
@@ -747,14 +756,7 @@ END_TEST
 START_TEST(test_8_14_hostile)
 {
     struct proc srv, cli;
-    proc_start(&srv, "demos/ch08/listing_8_13", "--port", "0", NULL);
-    char port[16];
-    snprintf(port, sizeof port, "%d", proc_port(&srv));
-    proc_start(&cli, "demos/ch08/listing_8_14", "--port", port, NULL);
-    proc_expect(&cli, "Enter username: ");
-    proc_write(&cli, "alice\n");
-    proc_expect(&cli, "alice connected!\n");
-    int bob = chat_join(atoi(port), "bob", "Welcome! Users connected: 2!\n");
+    int bob = chat_join(chat_tui_start(&srv, &cli), "bob", "Welcome! Users connected: 2!\n");
     proc_expect(&cli, "bob connected!\n");
     cli_send(bob, "\033[2J\033]0;owned\007gone\r\n");
     size_t at =
